@@ -1,0 +1,3 @@
+from sfexit.cli import main
+
+main()

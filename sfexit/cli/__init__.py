@@ -1,0 +1,126 @@
+"""The sfexit command line: a thin Click layer over the library.
+
+This module holds the group, the global options and the ONE error boundary: every
+exception ends here as one line (a traceback only with -v) and a documented exit code.
+Keep imports light: `sfexit --help` must not pay for simple-salesforce or the emulator.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sfexit import __version__
+from sfexit import errors
+from sfexit.cli.output import Output
+
+
+@dataclasses.dataclass
+class AppContext:
+    """What the global options say, shared by every command through ``ctx.obj``."""
+
+    config_path: Path | None = None
+    org: str | None = None
+    yes: bool = False
+    out: Output = dataclasses.field(default_factory=Output)
+
+
+pass_app = click.make_pass_decorator(AppContext, ensure=True)
+
+
+def json_option(f: Any) -> Any:
+    """``--json`` on a command as well as on the group (``sfexit whoami --json`` works)."""
+
+    def callback(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        if value:
+            ctx.ensure_object(AppContext).out.json = True
+
+    return click.option(
+        "--json", "json_", is_flag=True, expose_value=False, callback=callback,
+        is_eager=True, help="Print the result as a JSON envelope on stdout.",
+    )(f)
+
+
+class SfexitGroup(click.Group):
+    """A group whose ``main`` is the error boundary, so CliRunner tests go through it too."""
+
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        out_hint = Output(json=_flag_given(argv, "--json"), verbose=_verbose_given(argv))
+        extra.setdefault("obj", AppContext(out=out_hint))
+        try:
+            code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+            code = code if isinstance(code, int) else 0
+        except BaseException as exc:  # the one boundary: everything ends here
+            code = report_exception(exc, extra["obj"].out)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _flag_given(argv: list[str], flag: str) -> bool:
+    return flag in argv[: argv.index("--")] if "--" in argv else flag in argv
+
+
+def _verbose_given(argv: list[str]) -> bool:
+    return _flag_given(argv, "-v") or _flag_given(argv, "--verbose")
+
+
+def report_exception(exc: BaseException, out: Output) -> int:
+    """Turn any exception into one line on stderr (or a JSON envelope) and an exit code."""
+    if isinstance(exc, SystemExit):
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    if isinstance(exc, click.exceptions.Exit):
+        return exc.exit_code
+    if isinstance(exc, (KeyboardInterrupt, click.exceptions.Abort)):
+        out.failure("Interrupted", "Interrupted; nothing half-written is left marked complete.",
+                    errors.EXIT_INTERRUPTED)
+        return errors.EXIT_INTERRUPTED
+    if isinstance(exc, click.exceptions.ClickException):
+        code = exc.exit_code if exc.exit_code else errors.EXIT_USAGE
+        out.failure("UsageError", exc.format_message(), code)
+        return code
+    if isinstance(exc, errors.SfexitError):
+        if out.verbose:
+            traceback.print_exception(exc, file=sys.stderr)
+        out.failure(exc.name, exc.one_line(), exc.exit_code)
+        return exc.exit_code
+    if out.verbose:
+        traceback.print_exception(exc, file=sys.stderr)
+    message = f"internal error: {type(exc).__name__}: {exc}".replace("\n", " ")
+    out.failure("InternalError", message + " (run again with -v for the traceback)",
+                errors.EXIT_FAILURE)
+    return errors.EXIT_FAILURE
+
+
+@click.group(cls=SfexitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="sfexit")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Config file (default: the platform's config dir, sfexit/config.toml).")
+@click.option("--org", metavar="NAME", help="Named org profile from [orgs.NAME] in the config.")
+@click.option("--json", "json_", is_flag=True, help="Print results as a JSON envelope on stdout.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug output and tracebacks on stderr.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors and warnings on stderr.")
+@click.option("--yes", is_flag=True, help="Never prompt; a command that would need to ask fails.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, org: str | None, json_: bool,
+        verbose: bool, quiet: bool, yes: bool) -> None:
+    """sfexit: leave a Salesforce org safely, with nothing lost and every step on the record."""
+    app = ctx.ensure_object(AppContext)
+    app.config_path = config_path
+    app.org = org
+    app.yes = yes
+    app.out.json = app.out.json or json_
+    app.out.verbose = verbose
+    app.out.quiet = quiet
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,127 @@
+"""Rendering for the CLI: the --json envelope, human text, and messages on stderr.
+
+The envelope follows the Salesforce CLI's, which admins already script against:
+success ``{"status": 0, "result": {...}, "warnings": [...]}``; failure
+``{"status": N, "name": ..., "message": ..., "exitCode": N, "warnings": [...]}``.
+Nothing but the envelope goes to stdout in --json mode.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import decimal
+import enum
+import json
+import pathlib
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import click
+
+
+def to_jsonable(value: Any) -> Any:
+    """Turn dataclasses, dates, Decimals, paths and enums into JSON-ready values.
+
+    Dates go out in ISO format and amounts as decimal strings, as the issues ask.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, pathlib.PurePath):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(to_jsonable(value), indent=2, ensure_ascii=False)
+
+
+def success_envelope(result: Any, warnings: list[str]) -> str:
+    return dumps({"status": 0, "result": result, "warnings": list(warnings)})
+
+
+def failure_envelope(name: str, message: str, exit_code: int, warnings: list[str]) -> str:
+    return dumps(
+        {
+            "status": exit_code,
+            "name": name,
+            "message": message,
+            "exitCode": exit_code,
+            "warnings": list(warnings),
+        }
+    )
+
+
+@dataclasses.dataclass
+class Output:
+    """How this invocation talks to the person or script that called it."""
+
+    json: bool = False
+    quiet: bool = False
+    verbose: bool = False
+    color: bool = True
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+    def info(self, message: str) -> None:
+        """A human message on stderr; silent with --quiet or --json."""
+        if not (self.quiet or self.json):
+            click.echo(message, err=True, color=self.color)
+
+    def debug(self, message: str) -> None:
+        if self.verbose and not self.json:
+            click.echo(message, err=True, color=self.color)
+
+    def warn(self, message: str) -> None:
+        """A warning: in the envelope with --json, else on stderr (even with --quiet)."""
+        self.warnings.append(message)
+        if not self.json:
+            click.echo(self.style(f"Warning: {message}", fg="yellow"), err=True, color=self.color)
+
+    def style(self, text: str, **styles: Any) -> str:
+        return click.style(text, **styles) if self.color else text
+
+    def result(self, result: Any, human: str | Callable[[], str] | None = None) -> None:
+        """The command's result: the envelope with --json, else the human rendering on stdout."""
+        if self.json:
+            click.echo(success_envelope(result, self.warnings))
+            return
+        text = human() if callable(human) else human
+        if text is None:
+            text = dumps(result)
+        if text:
+            click.echo(text, color=self.color)
+
+    def failure(self, name: str, message: str, exit_code: int) -> None:
+        if self.json:
+            click.echo(failure_envelope(name, message, exit_code, self.warnings))
+        else:
+            click.echo(self.style(f"Error: {message}", fg="red"), err=True, color=self.color)
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> str:
+    """A plain aligned text table (no colour, safe to paste into a ticket)."""
+    cells = [[("" if c is None else str(c)) for c in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        for i, c in enumerate(row):
+            widths[i] = max(widths[i], len(c))
+    def line(values: list[str]) -> str:
+        return "  ".join(v.ljust(widths[i]) for i, v in enumerate(values)).rstrip()
+    out = [line(headers), line(["-" * w for w in widths])]
+    out.extend(line(r) for r in cells)
+    return "\n".join(out)
+
+
+def stderr_is_tty() -> bool:
+    return sys.stderr.isatty()

@@ -1,0 +1,1 @@
+"""pytest fixtures wrapping the emulator (filled in by the emulator work)."""
