@@ -124,3 +124,9 @@ def cli(ctx: click.Context, config_path: Path | None, org: str | None, json_: bo
 
 def main() -> None:
     cli()
+
+
+# Command modules register themselves on `cli` with @cli.command / @cli.group.
+# One import line per module; keep them light (no simple-salesforce, no emulator at import).
+# --- command modules ---
+# --- end command modules ---
