@@ -8,8 +8,10 @@ Keep imports light: `sfexit --help` must not pay for simple-salesforce or the em
 from __future__ import annotations
 
 import dataclasses
+import logging
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ import click
 from sfexit import __version__
 from sfexit import errors
 from sfexit.cli.output import Output
+from sfexit.config import Settings, load_settings, no_color_requested
 
 
 @dataclasses.dataclass
@@ -28,6 +31,19 @@ class AppContext:
     org: str | None = None
     yes: bool = False
     out: Output = dataclasses.field(default_factory=Output)
+    _settings: Settings | None = dataclasses.field(default=None, repr=False)
+
+    def settings(self) -> Settings:
+        """The validated settings (config file + SFEXIT_* env + global flags), read once."""
+        if self._settings is None:
+            self._settings = load_settings(self.config_path, self.org)
+        return self._settings
+
+    def prompt(self) -> Callable[[str], str] | None:
+        """A hidden-input prompt, or None with --yes or without a terminal (twine's rule)."""
+        if self.yes or not (sys.stdin.isatty() and sys.stderr.isatty()):
+            return None
+        return lambda label: str(click.prompt(label, hide_input=True, err=True))
 
 
 pass_app = click.make_pass_decorator(AppContext, ensure=True)
@@ -46,6 +62,21 @@ def json_option(f: Any) -> Any:
     )(f)
 
 
+def org_option(f: Any) -> Any:
+    """``--org NAME`` on a command as well as on the group (``sfexit whoami --org prod``)."""
+
+    def callback(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+        if value:
+            app = ctx.ensure_object(AppContext)
+            app.org = value
+            app._settings = None
+
+    return click.option(
+        "--org", "org_", metavar="NAME", expose_value=False, callback=callback,
+        help="Named org profile from [orgs.NAME] in the config.",
+    )(f)
+
+
 class SfexitGroup(click.Group):
     """A group whose ``main`` is the error boundary, so CliRunner tests go through it too."""
 
@@ -53,7 +84,8 @@ class SfexitGroup(click.Group):
              complete_var: str | None = None, standalone_mode: bool = True,
              **extra: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
-        out_hint = Output(json=_flag_given(argv, "--json"), verbose=_verbose_given(argv))
+        out_hint = Output(json=_flag_given(argv, "--json"), verbose=_verbose_given(argv),
+                          color=False if no_color_requested() else None)
         extra.setdefault("obj", AppContext(out=out_hint))
         try:
             code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
@@ -120,6 +152,42 @@ def cli(ctx: click.Context, config_path: Path | None, org: str | None, json_: bo
     app.out.json = app.out.json or json_
     app.out.verbose = verbose
     app.out.quiet = quiet
+    if no_color_requested():
+        app.out.color = False
+    _debug_logging_to_stderr(verbose)
+
+
+def _debug_logging_to_stderr(on: bool) -> None:
+    """-v: sfexit's debug log on stderr (the session redacts tokens and ids in its lines).
+
+    Also switched off again, so an in-process caller (tests, a notebook) running one command
+    with -v does not keep debug output for the next.
+    """
+    logger = logging.getLogger("sfexit")
+    ours = [h for h in logger.handlers if isinstance(h, _StderrHandler)]
+    if not on:
+        for handler in ours:
+            logger.removeHandler(handler)
+        if ours:
+            logger.setLevel(logging.NOTSET)
+        return
+    if not ours:
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg,unused-ignore]
+    """Writes to whatever sys.stderr is at the time (CliRunner swaps it per invocation)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
 
 
 def main() -> None:
@@ -129,4 +197,7 @@ def main() -> None:
 # Command modules register themselves on `cli` with @cli.command / @cli.group.
 # One import line per module; keep them light (no simple-salesforce, no emulator at import).
 # --- command modules ---
+from sfexit.cli import auth as _auth  # noqa: E402,F401  login, logout, whoami, limits
+from sfexit.cli import deadline  # noqa: E402,F401
+from sfexit.cli import emulator  # noqa: E402,F401
 # --- end command modules ---

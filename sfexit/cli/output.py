@@ -70,26 +70,32 @@ class Output:
     json: bool = False
     quiet: bool = False
     verbose: bool = False
-    color: bool = True
+    # None: colour only on a terminal (click strips styles on pipes); False: NO_COLOR or forced off.
+    color: bool | None = None
     warnings: list[str] = dataclasses.field(default_factory=list)
 
     def info(self, message: str) -> None:
         """A human message on stderr; silent with --quiet or --json."""
         if not (self.quiet or self.json):
-            click.echo(message, err=True, color=self.color)
+            click.echo(message, err=True, color=self.echo_color)
 
     def debug(self, message: str) -> None:
         if self.verbose and not self.json:
-            click.echo(message, err=True, color=self.color)
+            click.echo(message, err=True, color=self.echo_color)
 
     def warn(self, message: str) -> None:
         """A warning: in the envelope with --json, else on stderr (even with --quiet)."""
         self.warnings.append(message)
         if not self.json:
-            click.echo(self.style(f"Warning: {message}", fg="yellow"), err=True, color=self.color)
+            click.echo(self.style(f"Warning: {message}", fg="yellow"), err=True, color=self.echo_color)
+
+    @property
+    def echo_color(self) -> bool | None:
+        """For click.echo: None lets click colour only a terminal; False never (NO_COLOR)."""
+        return False if self.color is False else None
 
     def style(self, text: str, **styles: Any) -> str:
-        return click.style(text, **styles) if self.color else text
+        return text if self.color is False else click.style(text, **styles)
 
     def result(self, result: Any, human: str | Callable[[], str] | None = None) -> None:
         """The command's result: the envelope with --json, else the human rendering on stdout."""
@@ -100,13 +106,13 @@ class Output:
         if text is None:
             text = dumps(result)
         if text:
-            click.echo(text, color=self.color)
+            click.echo(text, color=self.echo_color)
 
     def failure(self, name: str, message: str, exit_code: int) -> None:
         if self.json:
             click.echo(failure_envelope(name, message, exit_code, self.warnings))
         else:
-            click.echo(self.style(f"Error: {message}", fg="red"), err=True, color=self.color)
+            click.echo(self.style(f"Error: {message}", fg="red"), err=True, color=self.echo_color)
 
 
 def table(headers: list[str], rows: list[list[Any]]) -> str:

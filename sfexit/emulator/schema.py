@@ -1,0 +1,348 @@
+"""Object metadata of the emulated org, and the describe bodies built from it.
+
+Facts come from `data/standard-objects.json` (copied from research/schema, never invented here) plus
+`data/emulator-objects.json`: the demo org's custom objects and the few real objects the research
+file does not cover. Describe keys and their order follow recorded REST describe responses.
+
+`Schema.load()` is cached: the metadata is immutable and shared by every store of the process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_DATA = Path(__file__).parent / "data"
+
+# Fields that exist only when an org feature is on. The demo org has none of these features, and
+# their reference targets (RecordType, Asset, OperatingHours...) are not emulated.
+_FEATURES_OFF = ("record types", "partner portal", "customer portal", "channel programs", "D&B",
+                 "Field Service", "Assets", "Individual")
+# Objects a query is refused for outright (virtual views; export-pitfalls.md B).
+NOT_QUERYABLE_ALONE = frozenset({"ActivityHistory"})
+
+_SOAP_TYPES = {
+    "id": "tns:ID", "reference": "tns:ID", "boolean": "xsd:boolean", "int": "xsd:int",
+    "double": "xsd:double", "currency": "xsd:double", "percent": "xsd:double", "date": "xsd:date",
+    "datetime": "xsd:dateTime", "time": "xsd:time", "base64": "xsd:base64Binary",
+    "address": "urn:address", "location": "urn:location",
+}
+_DEFAULT_LENGTHS = {"string": 255, "textarea": 32000, "picklist": 255, "multipicklist": 4099,
+                    "combobox": 255, "email": 80, "phone": 40, "url": 255, "encryptedstring": 175}
+COMPOUND_TYPES = frozenset({"address", "location"})
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    name: str
+    type: str
+    label: str
+    length: int = 0
+    precision: int = 0
+    scale: int = 0
+    digits: int = 0
+    nillable: bool = True
+    createable: bool = False
+    updateable: bool = False
+    defaulted_on_create: bool = False
+    auto_number: bool = False
+    name_field: bool = False
+    unique: bool = False
+    external_id: bool = False
+    reference_to: tuple[str, ...] = ()
+    relationship_name: str | None = None
+    polymorphic: bool = False
+    compound_field_name: str | None = None
+    picklist: tuple[str, ...] = ()
+    picklist_default: str | None = None
+    restricted_picklist: bool = False
+    cascade_delete: bool = False
+    custom: bool = False
+    hierarchy: bool = False
+
+    @property
+    def is_compound(self) -> bool:
+        return self.type in COMPOUND_TYPES
+
+    @property
+    def is_textual(self) -> bool:
+        return self.type in _DEFAULT_LENGTHS
+
+
+@dataclass
+class SObjectDef:
+    name: str
+    label: str
+    label_plural: str
+    key_prefix: str | None
+    flags: dict[str, bool]
+    bulk: bool | str | None
+    custom: bool
+    fields: list[FieldDef]
+    # What describe shows: None for views whose rows carry another object's prefix
+    # (AcceptedEventRelation rows are EventRelation 0RE ids; the recorded global describe of its
+    # sibling UndecidedEventRelation has keyPrefix null).
+    describe_key_prefix: str | None = None
+    by_lower: dict[str, FieldDef] = field(default_factory=dict)
+    relationships: dict[str, FieldDef] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_lower = {f.name.lower(): f for f in self.fields}
+        self.relationships = {f.relationship_name.lower(): f for f in self.fields
+                              if f.relationship_name and f.type == "reference"}
+
+    def field(self, name: str) -> FieldDef | None:
+        return self.by_lower.get(name.lower())
+
+    @property
+    def queryable(self) -> bool:
+        return self.flags.get("queryable", False)
+
+    @property
+    def stored_fields(self) -> list[FieldDef]:
+        """Fields with a column: compound fields are assembled from their components."""
+        return [f for f in self.fields if not f.is_compound]
+
+    def components(self, compound: str) -> list[FieldDef]:
+        return [f for f in self.fields if f.compound_field_name == compound and f.name != compound]
+
+
+_FLAG_NAMES = ("activateable", "createable", "deletable", "feedEnabled", "layoutable", "mergeable",
+               "queryable", "replicateable", "retrieveable", "searchable", "triggerable",
+               "undeletable", "updateable")
+
+
+def _label_from_name(name: str) -> str:
+    """A describe-like label for fields the research file gives no label for (emulator-derived)."""
+    base = re.sub(r"__(c|s)$", "", name).replace("_", " ")
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+|[A-Z]", base)
+    if len(words) > 1 and words[0] == "Is":
+        words = words[1:]
+    return " ".join("ID" if w == "Id" else w for w in words) or name
+
+
+def _custom_targets(refs: list[str], custom_objects: list[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for ref in refs:
+        if ref.startswith("<custom objects"):
+            out.extend(custom_objects)
+        elif not ref.startswith("<"):
+            out.append(ref)
+    return tuple(dict.fromkeys(out))
+
+
+def _field_from_raw(raw: dict[str, Any], custom_objects: list[str]) -> FieldDef:
+    ftype = raw["t"]
+    name = raw["n"]
+    precision, scale = raw.get("p", [0, 0])
+    length = raw.get("l") or _DEFAULT_LENGTHS.get(ftype, 18 if ftype in ("id", "reference") else 0)
+    return FieldDef(
+        name=name, type=ftype, label=raw.get("label") or _label_from_name(name), length=length,
+        precision=precision, scale=scale, digits=raw.get("dg", 9 if ftype == "int" else 0),
+        nillable=raw["nil"], createable=raw["c"], updateable=raw["u"],
+        defaulted_on_create=raw.get("doc", False), auto_number=raw.get("auto", False),
+        name_field=raw.get("name", False), unique=raw.get("uniq", False),
+        external_id=raw.get("ext", False),
+        reference_to=_custom_targets(raw.get("ref", []), custom_objects),
+        relationship_name=raw.get("rel"), polymorphic=raw.get("poly", False),
+        compound_field_name=raw.get("cmp"), picklist=tuple(raw.get("pl", [])),
+        picklist_default=raw.get("pld"), restricted_picklist=raw.get("plr", False),
+        cascade_delete=raw.get("cascade", False), custom=name.endswith(("__c", "__s")),
+        hierarchy=raw.get("hier", False),
+    )
+
+
+def _feature_off(raw: dict[str, Any]) -> bool:
+    feat = str(raw.get("feat") or "")
+    return bool(feat) and any(key in feat for key in _FEATURES_OFF)
+
+
+def _object_from_raw(name: str, raw: dict[str, Any], custom_objects: list[str]) -> SObjectDef:
+    label = raw.get("label") or _label_from_name(name)
+    fields = [_field_from_raw(f, custom_objects) for f in raw["fields"] if not _feature_off(f)]
+    # The Id field's label is "<object label> ID" (recorded describes: "Case ID").
+    fields = [dataclasses.replace(f, label=f"{label} ID") if f.type == "id" else f for f in fields]
+    return SObjectDef(
+        name=name, label=label, label_plural=raw.get("labelPlural") or label + "s",
+        key_prefix=raw.get("keyPrefix"), flags={k: bool(raw.get(k, False)) for k in _FLAG_NAMES},
+        bulk=raw.get("bulk"), custom=raw.get("custom", False), fields=fields,
+        describe_key_prefix=raw.get("describeKeyPrefix", raw.get("keyPrefix")))
+
+
+class Schema:
+    """All objects of the org, looked up case-insensitively."""
+
+    def __init__(self, objects: list[SObjectDef]) -> None:
+        self.objects = {o.name: o for o in objects}
+        self._by_lower = {o.name.lower(): o for o in objects}
+        self._by_prefix: dict[str, SObjectDef] = {}
+        for o in objects:
+            if o.key_prefix:
+                self._by_prefix.setdefault(o.key_prefix, o)
+
+    @classmethod
+    @functools.cache
+    def load(cls) -> "Schema":
+        standard = json.loads((_DATA / "standard-objects.json").read_text("utf-8"))
+        extra = json.loads((_DATA / "emulator-objects.json").read_text("utf-8"))
+        customs = [n for n, o in extra.items() if not n.startswith("_") and o.get("custom")]
+        raws: dict[str, dict[str, Any]] = {n: o for n, o in standard.items() if n != "_meta"}
+        for name, obj in extra.items():
+            if name.startswith("_"):
+                continue
+            if "addFields" in obj:
+                raws[name] = {**raws[name], "fields": raws[name]["fields"] + obj["addFields"]}
+            else:
+                raws[name] = obj
+        return cls([_object_from_raw(n, r, customs) for n, r in raws.items()])
+
+    def get(self, name: str) -> SObjectDef | None:
+        return self._by_lower.get(name.lower())
+
+    def by_prefix(self, prefix: str) -> SObjectDef | None:
+        return self._by_prefix.get(prefix)
+
+    def stored_objects(self) -> list[SObjectDef]:
+        """Objects with a table: those with a key prefix (views like ActivityHistory have none)."""
+        return [o for o in self.objects.values() if o.key_prefix]
+
+    def child_relationships(self, parent: str) -> list[dict[str, Any]]:
+        out = []
+        for child in self.objects.values():
+            for f in child.fields:
+                if parent in f.reference_to and f.relationship_name:
+                    out.append({
+                        "cascadeDelete": f.cascade_delete, "childSObject": child.name,
+                        "deprecatedAndHidden": False, "field": f.name,
+                        "junctionIdListNames": [], "junctionReferenceTo": [],
+                        # Child relationship names are not in the research data; Salesforce's
+                        # convention is the child's plural label without spaces (emulator-derived).
+                        "relationshipName": (child.label_plural.replace(" ", "")
+                                             if f.name == parent + "Id" else None),
+                        "restrictedDelete": False,
+                    })
+        return out
+
+
+def global_urls(obj: SObjectDef, version: str) -> dict[str, str]:
+    """The urls of a describe-global entry, as recorded (CumulusCI's global describe cassette):
+    layoutable objects list their layout resources, others only rowTemplate/describe/sobject."""
+    base = f"/services/data/{version}/sobjects/{obj.name}"
+    if not obj.flags["layoutable"]:
+        return {"rowTemplate": f"{base}/{{ID}}", "describe": f"{base}/describe", "sobject": base}
+    return {"compactLayouts": f"{base}/describe/compactLayouts", "rowTemplate": f"{base}/{{ID}}",
+            "approvalLayouts": f"{base}/describe/approvalLayouts", "listviews": f"{base}/listviews",
+            "describe": f"{base}/describe", "quickActions": f"{base}/quickActions",
+            "layouts": f"{base}/describe/layouts", "sobject": base}
+
+
+def object_urls(obj: SObjectDef, version: str) -> dict[str, str]:
+    base = f"/services/data/{version}/sobjects/{obj.name}"
+    return {"compactLayouts": f"{base}/describe/compactLayouts", "rowTemplate": f"{base}/{{ID}}",
+            "approvalLayouts": f"{base}/describe/approvalLayouts", "defaultValues": f"{base}/defaultValues?recordTypeId&fields",
+            "listviews": f"{base}/listviews", "describe": f"{base}/describe",
+            "quickActions": f"{base}/quickActions", "layouts": f"{base}/describe/layouts",
+            "sobject": base}
+
+
+def global_entry(obj: SObjectDef, version: str) -> dict[str, Any]:
+    f = obj.flags
+    return {
+        "activateable": f["activateable"], "associateEntityType": None, "associateParentEntity": None,
+        "createable": f["createable"], "custom": obj.custom, "customSetting": False,
+        "deepCloneable": False, "deletable": f["deletable"], "deprecatedAndHidden": False,
+        "feedEnabled": f["feedEnabled"], "hasSubtypes": False, "isInterface": False,
+        "isSubtype": False, "keyPrefix": obj.describe_key_prefix, "label": obj.label,
+        "labelPlural": obj.label_plural, "layoutable": f["layoutable"], "mergeable": f["mergeable"],
+        "mruEnabled": f["layoutable"], "name": obj.name, "queryable": f["queryable"],
+        "replicateable": f["replicateable"], "retrieveable": f["retrieveable"],
+        "searchable": f["searchable"], "triggerable": f["triggerable"],
+        "undeletable": f["undeletable"], "updateable": f["updateable"],
+        "urls": global_urls(obj, version),
+    }
+
+
+def describe_global(schema: Schema, version: str) -> dict[str, Any]:
+    entries = [global_entry(o, version) for o in sorted(schema.objects.values(), key=lambda o: o.name)]
+    return {"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": entries}
+
+
+def _filterable(f: FieldDef) -> bool:
+    if f.type in ("base64", "address", "location"):
+        return False
+    return not (f.type == "textarea" and f.length > 255)
+
+
+def _sortable(f: FieldDef) -> bool:
+    # Recorded describes: a 4,000-char textarea is sortable and aggregatable, not filterable.
+    return f.type not in ("base64", "address", "location") and not (f.type == "textarea" and f.length > 4000)
+
+
+def _groupable(f: FieldDef) -> bool:
+    return f.type in ("id", "reference", "string", "picklist", "boolean", "date", "email",
+                      "phone", "url", "int", "combobox") and f.length <= 255
+
+
+def field_describe(f: FieldDef) -> dict[str, Any]:
+    textual = f.is_textual
+    return {
+        "aggregatable": _sortable(f) and f.type != "boolean", "aiPredictionField": False,
+        "autoNumber": f.auto_number,
+        "byteLength": f.length * 3 if textual else (18 if f.type in ("id", "reference") else 0),
+        "calculated": False, "calculatedFormula": None, "cascadeDelete": f.cascade_delete,
+        "caseSensitive": False, "compoundFieldName": f.compound_field_name,
+        "controllerName": None, "createable": f.createable, "custom": f.custom,
+        "defaultValue": False if f.type == "boolean" and f.defaulted_on_create else None,
+        "defaultValueFormula": None, "defaultedOnCreate": f.defaulted_on_create,
+        "dependentPicklist": False, "deprecatedAndHidden": False, "digits": f.digits,
+        "displayLocationInDecimal": f.type == "location", "encrypted": False,
+        "externalId": f.external_id,
+        "extraTypeInfo": "plaintextarea" if f.type == "textarea" else None,
+        "filterable": _filterable(f), "filteredLookupInfo": None,
+        "formulaTreatNullNumberAsZero": False, "groupable": _groupable(f),
+        "highScaleNumber": False, "htmlFormatted": False, "idLookup": f.type == "id" or f.unique,
+        "inlineHelpText": None, "label": f.label,
+        "length": f.length if textual or f.type in ("id", "reference") else 0,
+        "mask": None, "maskType": None, "name": f.name, "nameField": f.name_field,
+        "namePointing": f.polymorphic, "nillable": f.nillable, "permissionable": f.nillable and f.updateable,
+        "picklistValues": [{"active": True, "defaultValue": v == f.picklist_default, "label": v,
+                            "validFor": None, "value": v} for v in f.picklist],
+        "polymorphicForeignKey": f.polymorphic, "precision": f.precision,
+        "queryByDistance": False, "referenceTargetField": None, "referenceTo": list(f.reference_to),
+        "relationshipName": f.relationship_name,
+        "relationshipOrder": 0 if f.cascade_delete else None, "restrictedDelete": False,
+        "restrictedPicklist": f.restricted_picklist, "scale": f.scale,
+        "searchPrefilterable": False, "soapType": _SOAP_TYPES.get(f.type, "xsd:string"),
+        "sortable": _sortable(f), "type": f.type, "unique": f.unique,
+        "updateable": f.updateable, "writeRequiresMasterRead": f.cascade_delete,
+    }
+
+
+def _master_record_type(obj: SObjectDef, version: str) -> dict[str, Any]:
+    """Every layoutable object has the Master record type (recorded Case describe)."""
+    rt = "012000000000000AAA"
+    return {"active": True, "available": True, "defaultRecordTypeMapping": True, "developerName": "Master",
+            "master": True, "name": "Master", "recordTypeId": rt,
+            "urls": {"layout": f"/services/data/{version}/sobjects/{obj.name}/describe/layouts/{rt}"}}
+
+
+def describe_object(schema: Schema, obj: SObjectDef, version: str) -> dict[str, Any]:
+    body = global_entry(obj, version)
+    body.pop("urls")
+    body.update({
+        "actionOverrides": [], "childRelationships": schema.child_relationships(obj.name),
+        "compactLayoutable": obj.flags["layoutable"], "defaultImplementation": None,
+        "extendedBy": None, "extendsInterfaces": None,
+        "fields": [field_describe(f) for f in obj.fields], "implementedBy": None,
+        "implementsInterfaces": None, "listviewable": None, "lookupLayoutable": None,
+        "namedLayoutInfos": [], "networkScopeFieldName": None,
+        "recordTypeInfos": [_master_record_type(obj, version)] if obj.flags["layoutable"] else [],
+        "searchLayoutable": obj.flags["searchable"], "supportedScopes": [],
+        "urls": object_urls(obj, version),
+    })
+    return dict(sorted(body.items()))

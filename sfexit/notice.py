@@ -1,0 +1,243 @@
+"""The written cancellation notice: a letter ready to sign and send. Pure: returns the text.
+
+Every sentence of the letter is in ``MESSAGES`` so a later issue can add languages by adding
+a catalogue with the same keys; the code only picks keys and fills ``{placeholders}``.
+The CLI writes the file; the format follows its extension (``.md`` Markdown, ``.txt`` text).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import re
+from decimal import Decimal
+
+from sfexit import rules
+from sfexit.errors import UsageError
+
+MESSAGES: dict[str, str] = {
+    "title": "Notice of cancellation of Salesforce subscription",
+    "date": "Date: {date}",
+    "to": "To: Salesforce, Inc. (Contracts and Renewals)",
+    "from": "From: {company}",
+    "company_placeholder": "[Company name]",
+    "subject": "Subject: Cancellation of our Salesforce contract ({start} to {end})",
+    "org": "Salesforce org: {name} (Org ID {org_id})",
+    "org_unnamed": "Salesforce org ID: {org_id}",
+    "salutation": "Dear Salesforce team,",
+    "cancel": ("{company} hereby gives written notice that it cancels its Salesforce "
+               "subscription contract for the term from {start} to {end}, and that the "
+               "contract shall not renew."),
+    "effective_end": ("We request that the cancellation take effect at the end of the current "
+                      "term, on {effective}."),
+    "effective_early": "We request that the cancellation take effect on {effective}.",
+    "in_time": ("This notice is given {days} days before the end of the term, within the "
+                "{notice_days}-day notice period."),
+    "refund_heading": "Refund",
+    "refund_full": ("As the cancellation falls within the first {days} days after the service "
+                    "start, we expect a full refund of {paid}, with no fees."),
+    "refund_pro_rata": ("We expect a refund of {amount} for the unused part of the term, "
+                        "calculated as follows:"),
+    "refund_none_at_end": "As the cancellation takes effect at the end of the term, no refund "
+                          "is due.",
+    "refund_zero": ("After the early-termination fee, no refund is due for the unused part of "
+                    "the term:"),
+    "refund_unknown": ("Please refund any amount paid for the unused part of the term after "
+                       "the effective date."),
+    "col_item": "Item",
+    "col_value": "Amount",
+    "row_paid": "Amount paid",
+    "row_term": "Term",
+    "row_term_value": "{days} days ({start} to {end})",
+    "row_used": "Days used up to {effective}",
+    "row_unused": "Days unused",
+    "row_pro_rata": "Pro rata for the unused days ({unused}/{term} of {paid})",
+    "row_fee": "Early-termination fee",
+    "row_fee_percent": "Early-termination fee ({percent}% of the remaining value)",
+    "row_amount": "Refund expected",
+    "confirm": ("Please confirm in writing that you have received this notice, the effective "
+                "date of the cancellation, that the contract will not renew, that no further "
+                "invoices will be issued, and the amount and date of any refund."),
+    "closing": "Sincerely,",
+    "sign_line": "Signature: ______________________________",
+    "signer_placeholder": "[Name]",
+    "title_line": "Title: [Title]",
+    "sign_date": "Date: ______________",
+}
+
+# Only what changes inline Markdown; escaping "." or "-" would make the raw letter ugly.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+
+
+class NoticeFormat(enum.Enum):
+    MARKDOWN = "markdown"
+    TEXT = "text"
+
+
+def format_for_filename(name: str) -> NoticeFormat:
+    """``.md`` means Markdown, ``.txt`` plain text. Raises UsageError for anything else."""
+    lowered = name.lower()
+    if lowered.endswith(".md"):
+        return NoticeFormat.MARKDOWN
+    if lowered.endswith(".txt"):
+        return NoticeFormat.TEXT
+    raise UsageError(f"--out {name}: use a file name ending in .md (Markdown) "
+                     "or .txt (plain text)")
+
+
+@dataclasses.dataclass(frozen=True)
+class OrgIdentity:
+    """Who the org is, when we are logged in: printed on the letter so Salesforce can find it."""
+
+    org_id: str
+    name: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class NoticeRequest:
+    """What the letter says. ``paid_known`` False: the refund is asked for, not computed.
+
+    Raises:
+        UsageError: the effective date is before the start or after the end of the term.
+    """
+
+    contract: rules.Contract
+    today: dt.date
+    effective: dt.date
+    company: str | None = None
+    signer: str | None = None
+    org: OrgIdentity | None = None
+    paid_known: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.contract.start <= self.effective <= self.contract.end:
+            raise UsageError(f"effective date {self.effective} is outside the contract term "
+                             f"{self.contract.start} to {self.contract.end}; a notice can only "
+                             "end the current term")
+
+
+def render_notice(request: NoticeRequest, fmt: NoticeFormat) -> str:
+    """The letter as Markdown or plain text, ending with a newline."""
+    style = _Style(fmt)
+    blocks = [
+        style.title(MESSAGES["title"]),
+        "\n".join(style.line(text) for text in _header(request, style)),
+        MESSAGES["salutation"],
+        *_body(request, style),
+        *_refund(request, style),
+        MESSAGES["confirm"],
+        "\n".join(style.line(text) for text in _signature(request, style)),
+    ]
+    return "\n\n".join(blocks) + "\n"
+
+
+def _header(request: NoticeRequest, style: _Style) -> list[str]:
+    contract = request.contract
+    lines = [
+        MESSAGES["date"].format(date=request.today.isoformat()),
+        MESSAGES["to"],
+        MESSAGES["from"].format(company=_company(request, style)),
+        MESSAGES["subject"].format(start=contract.start, end=contract.end),
+    ]
+    if request.org is not None:
+        key = "org" if request.org.name else "org_unnamed"
+        lines.append(MESSAGES[key].format(name=style.user(request.org.name or ""),
+                                          org_id=style.user(request.org.org_id)))
+    return lines
+
+
+def _body(request: NoticeRequest, style: _Style) -> list[str]:
+    contract = request.contract
+    cancel = MESSAGES["cancel"].format(company=_company(request, style),
+                                       start=contract.start, end=contract.end)
+    key = "effective_end" if request.effective == contract.end else "effective_early"
+    blocks = [cancel, MESSAGES[key].format(effective=request.effective)]
+    # Only claim timeliness when it is true; a late notice says nothing about the period.
+    if request.today <= rules.notice_deadline(contract):
+        blocks.append(MESSAGES["in_time"].format(days=(contract.end - request.today).days,
+                                                 notice_days=contract.notice_days))
+    return blocks
+
+
+def _refund(request: NoticeRequest, style: _Style) -> list[str]:
+    heading = style.heading(MESSAGES["refund_heading"])
+    if not request.paid_known:
+        return [heading, MESSAGES["refund_unknown"]]
+    result = rules.refund(request.contract, request.effective)
+    if result.full_refund:
+        paid = money(result.paid, result.currency)
+        return [heading, MESSAGES["refund_full"].format(
+            days=request.contract.refund_full_days, paid=paid)]
+    if result.days_unused == 0:
+        return [heading, MESSAGES["refund_none_at_end"]]
+    key = "refund_pro_rata" if result.amount > 0 else "refund_zero"
+    intro = MESSAGES[key].format(amount=money(result.amount, result.currency))
+    return [heading, intro, style.table(_refund_rows(request, result))]
+
+
+def _refund_rows(request: NoticeRequest, result: rules.Refund) -> list[tuple[str, str]]:
+    contract, cur = request.contract, result.currency
+    fee = contract.fee
+    fee_label = (MESSAGES["row_fee_percent"].format(percent=fee.value)
+                 if fee.kind is rules.FeeKind.PERCENT else MESSAGES["row_fee"])
+    return [
+        (MESSAGES["row_paid"], money(result.paid, cur)),
+        (MESSAGES["row_term"], MESSAGES["row_term_value"].format(
+            days=result.term_days, start=contract.start, end=contract.end)),
+        (MESSAGES["row_used"].format(effective=request.effective), str(result.days_used)),
+        (MESSAGES["row_unused"], str(result.days_unused)),
+        (MESSAGES["row_pro_rata"].format(unused=result.days_unused, term=result.term_days,
+                                         paid=money(result.paid, cur)),
+         money(result.pro_rata, cur)),
+        (fee_label, ("-" if result.fee else "") + money(result.fee, cur)),
+        (MESSAGES["row_amount"], money(result.amount, cur)),
+    ]
+
+
+def _signature(request: NoticeRequest, style: _Style) -> list[str]:
+    signer = style.user(request.signer) if request.signer else MESSAGES["signer_placeholder"]
+    return [MESSAGES["closing"], "", MESSAGES["sign_line"], signer, MESSAGES["title_line"],
+            _company(request, style), MESSAGES["sign_date"]]
+
+
+def _company(request: NoticeRequest, style: _Style) -> str:
+    return style.user(request.company) if request.company else MESSAGES["company_placeholder"]
+
+
+def money(amount: Decimal, currency: str) -> str:
+    """``12,000.00 USD``: English digit grouping (a translation would bring its own)."""
+    return f"{amount:,} {currency}"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Style:
+    """The few places Markdown and plain text differ."""
+
+    fmt: NoticeFormat
+
+    @property
+    def markdown(self) -> bool:
+        return self.fmt is NoticeFormat.MARKDOWN
+
+    def title(self, text: str) -> str:
+        return f"# {text}" if self.markdown else f"{text}\n{'=' * len(text)}"
+
+    def heading(self, text: str) -> str:
+        return f"## {text}" if self.markdown else f"{text}\n{'-' * len(text)}"
+
+    def line(self, text: str) -> str:
+        # Markdown joins adjacent lines into one paragraph; two trailing spaces break the line.
+        return f"{text}  " if self.markdown and text else text
+
+    def user(self, text: str) -> str:
+        """Text the user typed (company, signer), escaped so Markdown shows it as typed."""
+        return _MARKDOWN_SPECIAL.sub(r"\\\1", text) if self.markdown else text
+
+    def table(self, rows: list[tuple[str, str]]) -> str:
+        if self.markdown:
+            body = [f"| {label} | {value} |" for label, value in rows]
+            header = f"| {MESSAGES['col_item']} | {MESSAGES['col_value']} |"
+            return "\n".join([header, "|---|--:|", *body])
+        width = max(len(label) for label, _ in rows)
+        return "\n".join(f"  {label.ljust(width)}  {value}" for label, value in rows)

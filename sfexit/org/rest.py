@@ -1,0 +1,152 @@
+"""A thin, typed REST client over the one session: queries, describes, limits, updates.
+
+Raw Salesforce JSON stays inside ``sfexit/org/``: callers get records as plain dicts (without
+``attributes``) and typed dataclasses for everything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sfexit.org import soql
+from sfexit.org.session import OrgSession
+
+COLLECTION_LIMIT = 200  # sObject Collections: at most 200 records per call (limits.md)
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    max: int
+    remaining: int
+
+    @property
+    def used(self) -> int:
+        return self.max - self.remaining
+
+
+@dataclass(frozen=True)
+class Identity:
+    user_id: str
+    org_id: str
+    username: str
+    display_name: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class OrgInfo:
+    org_id: str
+    name: str
+    edition: str | None
+    is_sandbox: bool
+    instance_name: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordError:
+    status_code: str
+    message: str
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    id: str | None
+    success: bool
+    errors: tuple[RecordError, ...] = ()
+
+
+def _plain(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A record without ``attributes`` (also inside parent relationships)."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if key == "attributes":
+            continue
+        out[key] = _plain(value) if isinstance(value, Mapping) else value
+    return out
+
+
+class RestClient:
+    def __init__(self, session: OrgSession) -> None:
+        self.session = session
+
+    def query_iter(self, query: str, *, include_deleted: bool = False,
+                   batch_size: int | None = None) -> Iterator[dict[str, Any]]:
+        """Every row, fetched page by page through ``nextRecordsUrl`` (never all in memory).
+
+        ``batch_size`` (200–2000) asks for smaller pages (``Sforce-Query-Options``); Salesforce
+        treats it as a hint.
+        """
+        resource = "queryAll" if include_deleted else "query"
+        headers = {"Sforce-Query-Options": f"batchSize={int(batch_size)}"} if batch_size else {}
+        body = self.session.get_json(f"data/{resource}", params={"q": query}, headers=headers)
+        while True:
+            for record in body.get("records", []):
+                yield _plain(record)
+            next_url = body.get("nextRecordsUrl")
+            if body.get("done", True) or not next_url:
+                return
+            body = self.session.get_json(next_url, headers=headers)
+
+    def count(self, query: str) -> int:
+        """``totalSize`` of a ``SELECT COUNT() …`` query."""
+        return int(self.session.get_json("data/query", params={"q": query})["totalSize"])
+
+    def describe_global(self) -> list[dict[str, Any]]:
+        return list(self.session.get_json("data/sobjects")["sobjects"])
+
+    def describe(self, sobject: str) -> dict[str, Any]:
+        return dict(self.session.get_json(f"data/sobjects/{soql.ident(sobject)}/describe"))
+
+    def limits(self) -> dict[str, Limit]:
+        body = self.session.get_json("data/limits")
+        return {name: Limit(name, int(v.get("Max", 0)), int(v.get("Remaining", 0)))
+                for name, v in sorted(body.items()) if isinstance(v, Mapping)}
+
+    def identity(self) -> Identity:
+        """The logged-in user, from ``/services/oauth2/userinfo``."""
+        body = self.session.get_json("/services/oauth2/userinfo")
+        return Identity(user_id=body["user_id"], org_id=body["organization_id"],
+                        username=body.get("preferred_username") or body.get("username", ""),
+                        display_name=body.get("name"), email=body.get("email"))
+
+    def organization(self) -> OrgInfo:
+        query = soql.select("Organization", ["Id", "Name", "OrganizationType", "IsSandbox",
+                                             "InstanceName"], limit=1)
+        rows = list(self.query_iter(query))
+        if not rows:
+            raise LookupError("the org returned no Organization row")
+        row = rows[0]
+        return OrgInfo(org_id=row["Id"], name=row.get("Name") or "",
+                       edition=row.get("OrganizationType"), is_sandbox=bool(row.get("IsSandbox")),
+                       instance_name=row.get("InstanceName"))
+
+    def update_records(self, sobject: str, records: Iterable[Mapping[str, Any]],
+                       all_or_none: bool = False) -> list[RecordResult]:
+        """PATCH through sObject Collections, ≤ 200 per call; one result per record, in order.
+
+        Setting fields to given values is idempotent, so these calls may be retried.
+        """
+        results: list[RecordResult] = []
+        chunk: list[dict[str, Any]] = []
+        for record in records:
+            chunk.append({"attributes": {"type": soql.ident(sobject)}, **record})
+            if len(chunk) == COLLECTION_LIMIT:
+                results.extend(self._update_chunk(chunk, all_or_none))
+                chunk = []
+        if chunk:
+            results.extend(self._update_chunk(chunk, all_or_none))
+        return results
+
+    def _update_chunk(self, chunk: list[dict[str, Any]], all_or_none: bool) -> list[RecordResult]:
+        response = self.session.request("PATCH", "data/composite/sobjects",
+                                        json={"allOrNone": all_or_none, "records": chunk},
+                                        idempotent=True)
+        return [RecordResult(
+            id=item.get("id"), success=bool(item.get("success")),
+            errors=tuple(RecordError(e.get("statusCode", ""), e.get("message", ""),
+                                     tuple(e.get("fields") or ())) for e in item.get("errors") or ()),
+        ) for item in response.json()]

@@ -1,0 +1,99 @@
+"""sObject Collections (``composite/sobjects``): per-record results, allOrNone, 200-record cap."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from sfexit.emulator import Emulator
+
+ROLLED_BACK = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+               "message": "Record rolled back because not all records were valid and the "
+                          "request was using AllOrNone header",
+               "fields": []}
+
+
+def _http(org: Emulator) -> requests.Session:
+    session = requests.Session()
+    session.verify = str(org.ca_file)
+    session.trust_env = False  # else REQUESTS_CA_BUNDLE overrides verify (python-stack.md)
+    session.headers["Authorization"] = f"Bearer {org.token}"
+    return session
+
+
+def _url(org: Emulator) -> str:
+    return f"{org.url}/services/data/v68.0/composite/sobjects"
+
+
+def _contacts(*names: str | None) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for name in names:
+        record: dict[str, Any] = {"attributes": {"type": "Contact"}}
+        if name is not None:
+            record["LastName"] = name
+        else:
+            record["FirstName"] = "missing last name"
+        out.append(record)
+    return out
+
+
+def _count(org: Emulator, where: str) -> int:
+    return org.store.query(f"SELECT COUNT() FROM Contact WHERE {where}",
+                           now=org.clock.now()).total_size
+
+
+def test_create_update_delete_in_order(fresh_emulator: Emulator) -> None:
+    org = fresh_emulator
+    http = _http(org)
+    created = http.post(_url(org), json={"allOrNone": False,
+                                         "records": _contacts("Alpha", None, "Gamma")})
+    assert created.status_code == 200
+    results = created.json()
+    assert [r["success"] for r in results] == [True, False, True]
+    assert results[1]["errors"][0]["statusCode"] == "REQUIRED_FIELD_MISSING"
+    assert "errorCode" not in results[1]["errors"][0]
+    ids = [results[0]["id"], results[2]["id"]]
+    # jsforce sends the id key lowercase.
+    updated = http.patch(_url(org), json={"allOrNone": False, "records": [
+        {"attributes": {"type": "Contact"}, "id": ids[0], "FirstName": "A"},
+        {"attributes": {"type": "Contact"}, "ID": ids[1], "FirstName": "G"}]})
+    assert updated.status_code == 200
+    assert updated.json() == [{"id": ids[0], "success": True, "errors": []},
+                              {"id": ids[1], "success": True, "errors": []}]
+    deleted = http.delete(_url(org), params={"ids": ",".join(ids), "allOrNone": "false"})
+    assert deleted.status_code == 200
+    assert [r["success"] for r in deleted.json()] == [True, True]
+    assert _count(org, "LastName IN ('Alpha', 'Gamma')") == 0
+
+
+def test_all_or_none_rolls_everything_back(fresh_emulator: Emulator) -> None:
+    org = fresh_emulator
+    org.reset_stats()
+    response = _http(org).post(_url(org), json={
+        "allOrNone": True, "records": _contacts("Keep1", None, "Keep2")})
+    assert response.status_code == 200
+    results = response.json()
+    assert results[0] == {"success": False, "errors": [ROLLED_BACK]}
+    assert results[1]["errors"][0]["statusCode"] == "REQUIRED_FIELD_MISSING"
+    assert results[2] == {"success": False, "errors": [ROLLED_BACK]}
+    assert _count(org, "LastName IN ('Keep1', 'Keep2')") == 0
+    assert org.stats()["writes"] == 0
+
+
+def test_all_or_none_success_commits(fresh_emulator: Emulator) -> None:
+    org = fresh_emulator
+    response = _http(org).post(_url(org), json={"allOrNone": True,
+                                                "records": _contacts("Both1", "Both2")})
+    assert all(r["success"] for r in response.json())
+    assert _count(org, "LastName IN ('Both1', 'Both2')") == 2
+    assert org.stats()["writes"] == 1
+
+
+def test_more_than_200_records_is_refused(emulator: Emulator) -> None:
+    response = _http(emulator).post(_url(emulator), json={
+        "allOrNone": False, "records": _contacts(*[f"n{i}" for i in range(201)])})
+    assert response.status_code == 400
+    assert response.json() == [{
+        "message": "record limit reached. cannot submit more than 200 records into this call",
+        "errorCode": "EXCEEDED_ID_LIMIT"}]

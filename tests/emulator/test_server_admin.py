@@ -1,0 +1,97 @@
+"""``/__emulator__/``: stats, clock and faults, over HTTP and from Python."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import requests
+
+from sfexit.emulator import Emulator
+
+
+def _session(org: Emulator) -> requests.Session:
+    session = requests.Session()
+    session.verify = str(org.ca_file)
+    session.trust_env = False
+    session.headers["Authorization"] = f"Bearer {org.token}"
+    return session
+
+
+def test_stats_count_requests_by_route_and_bytes(fresh_emulator: Emulator) -> None:
+    org = fresh_emulator
+    org.reset_stats()
+    http = _session(org)
+    http.get(org.url + "/services/data")
+    http.get(org.url + "/services/data/v68.0")
+    http.get(org.url + "/services/data/v60.0/")
+    http.get(org.url + "/does/not/exist")
+    stats = http.get(org.url + "/__emulator__/stats").json()
+    assert stats["requests_total"] == 4
+    assert stats["requests_by_route"] == {"versions": 1, "resources": 2, "not_found": 1}
+    assert stats["writes"] == 0
+    assert stats["bytes_sent"] > 0
+    assert stats["api_requests_used"] == 2
+    # The stats call itself is counted afterwards.
+    assert org.stats()["requests_by_route"]["admin_stats"] == 1
+
+
+def test_reset_stats_over_http(fresh_emulator: Emulator) -> None:
+    org = fresh_emulator
+    http = _session(org)
+    http.get(org.url + "/services/data")
+    assert http.post(org.url + "/__emulator__/stats/reset").json()["requests_total"] == 0
+
+
+def test_clock_advances_and_sets(fresh_emulator: Emulator) -> None:
+    org = fresh_emulator
+    http = _session(org)
+    before = org.clock.now()
+    answer = http.post(org.url + "/__emulator__/clock", json={"advance_seconds": 3600}).json()
+    now = dt.datetime.fromisoformat(answer["now"])
+    assert dt.timedelta(seconds=3599) < now - before < dt.timedelta(seconds=3700)
+    answer = http.post(org.url + "/__emulator__/clock",
+                       json={"set": "2030-01-02T03:04:05Z"}).json()
+    assert answer["now"].startswith("2030-01-02T03:04:0")
+    org.clock.advance(60)
+    assert org.clock.now().strftime("%H:%M") == "03:05"
+
+
+def test_clock_refuses_bad_input(fresh_emulator: Emulator) -> None:
+    http = _session(fresh_emulator)
+    url = fresh_emulator.url + "/__emulator__/clock"
+    assert http.post(url, json={"advance_seconds": -5}).status_code == 400
+    assert http.post(url, json={"set": "yesterday"}).status_code == 400
+    assert http.post(url, json={"nothing": 1}).status_code == 400
+
+
+def test_faults_over_http_and_python(fresh_emulator: Emulator) -> None:
+    org = fresh_emulator
+    http = _session(org)
+    url = org.url + "/__emulator__/faults"
+    assert http.get(url).json()["error_503_rate"] == 0.0
+    answer = http.post(url, json={"latency_ms": 1, "fault_seed": 7})
+    assert answer.status_code == 200
+    assert answer.json()["fault_seed"] == 7
+    assert org.faults.latency_ms == 1
+    org.faults.reset_rate = 0.25
+    assert http.get(url).json()["reset_rate"] == 0.25
+    bad = http.post(url, json={"no_such_fault": 1})
+    assert bad.status_code == 400 and "no_such_fault" in bad.json()[0]["message"]
+    assert http.post(url, json={"error_503_rate": 2}).status_code == 400
+    with pytest.raises(ValueError):
+        org.faults.error_503_rate = -1
+
+
+def test_faults_setter_replaces_all_settings(fresh_emulator: Emulator) -> None:
+    org = fresh_emulator
+    org.faults.latency_ms = 3
+    org.faults = {"error_503_rate": 0.5}
+    assert org.faults.latency_ms == 0
+    assert org.faults.error_503_rate == 0.5
+
+
+def test_admin_routes_need_no_salesforce_session(emulator: Emulator) -> None:
+    response = requests.get(emulator.url + "/__emulator__/stats", verify=str(emulator.ca_file))
+    assert response.status_code == 200
+    assert "Sforce-Limit-Info" not in response.headers

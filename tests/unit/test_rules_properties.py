@@ -1,0 +1,141 @@
+"""Invariants of the contract rules, for any contract and any day (hypothesis)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from sfexit import rules
+from sfexit.rules import Contract, Fee, FeeKind, StatusKind
+
+# A shared 2-core machine: no per-example deadline. Per test, not a global profile, so other
+# modules' hypothesis settings stay theirs.
+RULES = hypothesis_settings(deadline=None, max_examples=300)
+
+CURRENCIES = ["USD", "EUR", "JPY", "KWD"]
+
+
+@st.composite
+def fees(draw: st.DrawFn, currency: str) -> Fee:
+    places = rules.minor_unit(currency)
+    if draw(st.booleans()):
+        return Fee(FeeKind.PERCENT, draw(st.decimals(0, 100, places=2)))
+    return Fee(FeeKind.ABSOLUTE, draw(st.decimals(0, 10**6, places=places)))
+
+
+@st.composite
+def contracts(draw: st.DrawFn) -> Contract:
+    start = draw(st.dates(dt.date(2000, 1, 1), dt.date(2040, 12, 31)))
+    term = draw(st.integers(1, 1500))
+    currency = draw(st.sampled_from(CURRENCIES))
+    paid = draw(st.decimals(0, 10**8, places=rules.minor_unit(currency)))
+    days = st.integers(1, 400)
+    return Contract(start, start + dt.timedelta(days=term), paid, currency,
+                    draw(fees(currency)), notice_days=draw(days),
+                    recommended_notice_days=draw(days), refund_full_days=draw(days),
+                    renewal_window_days=draw(days))
+
+
+def around(c: Contract) -> st.SearchStrategy[dt.date]:
+    """Any day from well before the start to well after the end."""
+    return st.dates(c.start - dt.timedelta(days=60), c.end + dt.timedelta(days=60))
+
+
+@RULES
+@given(st.data())
+def test_refund_is_never_negative_nor_above_paid(data: st.DataObject) -> None:
+    c = data.draw(contracts())
+    result = rules.refund(c, data.draw(around(c)))
+    assert Decimal(0) <= result.amount <= c.paid
+
+
+@RULES
+@given(st.data())
+def test_refund_never_increases_as_cancellation_moves_later(data: st.DataObject) -> None:
+    c = data.draw(contracts())
+    first, second = sorted([data.draw(around(c)), data.draw(around(c))])
+    assert rules.refund(c, first).amount >= rules.refund(c, second).amount
+
+
+@RULES
+@given(st.data())
+def test_refund_never_increases_day_by_day_across_the_full_refund_edge(
+        data: st.DataObject) -> None:
+    c = data.draw(contracts())
+    edge = rules.full_refund_last_day(c)
+    amounts = [rules.refund(c, edge + dt.timedelta(days=k)).amount for k in range(-2, 3)]
+    assert amounts == sorted(amounts, reverse=True)
+
+
+@RULES
+@given(st.data())
+def test_days_add_up_to_the_term(data: st.DataObject) -> None:
+    c = data.draw(contracts())
+    result = rules.refund(c, data.draw(around(c)))
+    assert 0 <= result.days_used <= result.term_days == c.term_days
+    assert result.days_used + result.days_unused == c.term_days
+
+
+@RULES
+@given(st.data())
+def test_full_refund_exactly_through_day_refund_full_days(data: st.DataObject) -> None:
+    c = data.draw(contracts())
+    day = data.draw(around(c))
+    result = rules.refund(c, day)
+    assert result.full_refund == ((day - c.start).days + 1 <= c.refund_full_days)
+    if result.full_refund:
+        assert result.amount == c.paid and result.fee == 0
+
+
+@RULES
+@given(st.data())
+def test_amounts_are_rounded_to_the_minor_unit(data: st.DataObject) -> None:
+    c = data.draw(contracts())
+    result = rules.refund(c, data.draw(around(c)))
+    exponent = -rules.minor_unit(c.currency)
+    for amount in (result.amount, result.pro_rata, result.fee):
+        assert amount.as_tuple().exponent == exponent
+
+
+@RULES
+@given(contracts())
+def test_deadline_is_never_after_the_end(c: Contract) -> None:
+    assert rules.notice_deadline(c) <= c.end
+    assert rules.renewal_window(c).start <= rules.renewal_window(c).end == c.end
+
+
+@RULES
+@given(contracts())
+def test_recommended_date_is_not_after_the_deadline_when_it_asks_for_more_days(
+        c: Contract) -> None:
+    if c.recommended_notice_days >= c.notice_days:
+        assert rules.recommended_notice_date(c) <= rules.notice_deadline(c)
+
+
+@RULES
+@given(st.data())
+def test_status_agrees_with_days_until_deadline(data: st.DataObject) -> None:
+    c = data.draw(contracts())
+    now = rules.status(c, data.draw(around(c)))
+    assert (now.kind is StatusKind.DEADLINE_PASSED) == (now.days_until_deadline < 0)
+    assert (now.renews_on is not None) == (now.kind is StatusKind.DEADLINE_PASSED)
+
+
+@RULES
+@given(contracts())
+def test_renewed_term_has_about_the_same_length(c: Contract) -> None:
+    # Whole months renew by months (month lengths differ by up to 3 days), others by days.
+    renewed_days = (rules.renewal_term_end(c) - c.end).days
+    assert abs(renewed_days - c.term_days) <= 3
+
+
+@RULES
+@given(st.data())
+def test_timeline_is_in_date_order(data: st.DataObject) -> None:
+    c = data.draw(contracts())
+    dates = [m.date for m in rules.timeline(c, data.draw(around(c)))]
+    assert dates == sorted(dates)
