@@ -15,7 +15,7 @@ $(BIN)/sfexit: pyproject.toml
 venv: $(BIN)/sfexit
 
 demo: venv
-	$(BIN)/python -m sfexit.demo_script
+	$(BIN)/python scripts/demo.py
 
 test: venv
 	$(BIN)/python -m mypy
