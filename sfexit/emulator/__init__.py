@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from types import TracebackType
@@ -141,10 +142,16 @@ class Emulator:
             self._server.close_connections()
             self._server = None
         if self.app is not None:
-            for extension in list(self.app.extensions.values()):  # route state: cursors, pools
+            # Route state (query cursors, Bulk result files, Data Export temp zips): each
+            # extension with a close() releases its files; one failing must not keep the rest.
+            for extension in list(self.app.extensions.values()):
                 stop_extension = getattr(extension, "close", None)
                 if callable(stop_extension):
-                    stop_extension()
+                    try:
+                        stop_extension()
+                    except Exception as exc:  # noqa: BLE001 - shutting down: report, continue
+                        print(f"emulator: closing {type(extension).__name__} failed: {exc}",
+                              file=sys.stderr)
             close = getattr(self.app.store, "close", None)
             if callable(close):
                 close()
@@ -187,6 +194,20 @@ class Emulator:
         faults = self._app().faults
         faults.reset()
         faults.update(settings)
+
+    @property
+    def dataexport(self) -> Any:
+        """The Data Export Service's state (``routes.dataexport.service``), made on first use."""
+        from sfexit.emulator.routes.dataexport import service
+
+        return service(self._app())
+
+    def settle_bulk(self) -> bool:
+        """Apply Bulk ingest jobs past their finish time now (any session request does it too);
+        True if rows were applied. For tests that read ``org.store`` right after a job."""
+        from sfexit.emulator.routes import settle_bulk_ingest
+
+        return settle_bulk_ingest(self._app())
 
     def stats(self) -> dict[str, Any]:
         app = self._app()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sfexit.emulator.ids import ID_NUMBER_BASE, make_id, normalize_id, to15
+from sfexit.emulator.ids import ID_NUMBER_BASE, make_id, to15
 from sfexit.emulator.schema import SObjectDef
 from sfexit.emulator.store_db import format_datetime
 from sfexit.emulator.store_fault import SalesforceFault
@@ -180,6 +180,3 @@ def allocate_id(conn: sqlite3.Connection, prefix: str) -> str:
     conn.execute("INSERT OR REPLACE INTO _idseq (prefix, next) VALUES (?, ?)", (prefix, number + 1))
     return make_id(prefix, number)
 
-
-def normalize_or_none(value: Any) -> str | None:
-    return normalize_id(value) if isinstance(value, str) else None

@@ -126,6 +126,12 @@ def _label_from_name(name: str) -> str:
     return " ".join("ID" if w == "Id" else w for w in words) or name
 
 
+def _plural(label: str) -> str:
+    if label.endswith("y") and label[-2:-1] not in "aeiou":
+        return label[:-1] + "ies"
+    return label + ("es" if label.endswith(("s", "x", "ch", "sh")) else "s")
+
+
 def _custom_targets(refs: list[str], custom_objects: list[str]) -> tuple[str, ...]:
     out: list[str] = []
     for ref in refs:
@@ -168,7 +174,7 @@ def _object_from_raw(name: str, raw: dict[str, Any], custom_objects: list[str]) 
     # The Id field's label is "<object label> ID" (recorded describes: "Case ID").
     fields = [dataclasses.replace(f, label=f"{label} ID") if f.type == "id" else f for f in fields]
     return SObjectDef(
-        name=name, label=label, label_plural=raw.get("labelPlural") or label + "s",
+        name=name, label=label, label_plural=raw.get("labelPlural") or _plural(label),
         key_prefix=raw.get("keyPrefix"), flags={k: bool(raw.get(k, False)) for k in _FLAG_NAMES},
         bulk=raw.get("bulk"), custom=raw.get("custom", False), fields=fields,
         describe_key_prefix=raw.get("describeKeyPrefix", raw.get("keyPrefix")))
@@ -220,13 +226,45 @@ class Schema:
                         "cascadeDelete": f.cascade_delete, "childSObject": child.name,
                         "deprecatedAndHidden": False, "field": f.name,
                         "junctionIdListNames": [], "junctionReferenceTo": [],
-                        # Child relationship names are not in the research data; Salesforce's
-                        # convention is the child's plural label without spaces (emulator-derived).
-                        "relationshipName": (child.label_plural.replace(" ", "")
-                                             if f.name == parent + "Id" else None),
+                        "relationshipName": child_relationship_name(parent, child, f),
                         "restrictedDelete": False,
                     })
         return out
+
+    def child_relationship(self, parent: str, name: str) -> tuple[SObjectDef, FieldDef] | None:
+        """(child object, its field) of the child relationship `name` of `parent` (any case)."""
+        for child in self.objects.values():
+            for f in child.fields:
+                if parent in f.reference_to and f.relationship_name:
+                    rel = child_relationship_name(parent, child, f)
+                    if rel is not None and rel.lower() == name.lower():
+                        return child, f
+        return None
+
+
+# Child relationship names are not in the research data. Those seen in the recorded Case describe
+# (Attachments, ContentDocumentLinks, Tasks/Events via WhatId, Histories, Shares) and a few widely
+# used ones are listed; otherwise the child's plural label for a `<Parent>Id` field, else none.
+_CHILD_NAMES = {("Attachment", "ParentId"): "Attachments", ("Note", "ParentId"): "Notes",
+                ("ContentDocumentLink", "LinkedEntityId"): "ContentDocumentLinks",
+                ("Task", "WhatId"): "Tasks", ("Event", "WhatId"): "Events", ("Task", "WhoId"): "Tasks",
+                ("Event", "WhoId"): "Events", ("Task", "AccountId"): None, ("Event", "AccountId"): None,
+                ("Account", "ParentId"): "ChildAccounts", ("User", "ManagerId"): "ManagedUsers",
+                ("PermissionSetAssignment", "PermissionSetId"): "Assignments",
+                ("ContentVersion", "FirstPublishLocationId"): None,
+                ("ActivityHistory", "WhatId"): "ActivityHistories", ("ActivityHistory", "AccountId"): None,
+                ("Invoice__c", "Project__c"): "Invoices__r", ("Project__c", "Account__c"): "Projects__r",
+                ("Invoice__c", "Account__c"): "Invoices__r"}
+
+
+def child_relationship_name(parent: str, child: SObjectDef, f: FieldDef) -> str | None:
+    if (child.name, f.name) in _CHILD_NAMES:
+        return _CHILD_NAMES[(child.name, f.name)]
+    if child.name in (parent + "History", parent + "Share"):
+        return "Histories" if child.name.endswith("History") else "Shares"
+    if f.name == parent + "Id" or (f.name == "ParentId" and child.name == parent):
+        return child.label_plural.replace(" ", "")
+    return None
 
 
 def global_urls(obj: SObjectDef, version: str) -> dict[str, str]:

@@ -56,7 +56,7 @@ def seed_fingerprint() -> str:
     here = Path(__file__).parent
     digest = hashlib.sha256(str(SEED_FORMAT_VERSION).encode())
     for name in ("seed.py", "seed_users.py", "seed_records.py", "seed_records_activities.py", "seed_files.py", "schema.py",
-                 "store_db.py", "ids.py", "data/standard-objects.json", "data/emulator-objects.json"):
+                 "store_db.py", "ids.py", "orgrules.py", "data/standard-objects.json", "data/emulator-objects.json"):
         digest.update((here / name).read_bytes())
     return digest.hexdigest()[:10]
 

@@ -153,6 +153,17 @@ class EmulatorApp:
         return f"api-usage={self.api.used}/{self.faults.daily_api_max}"
 
 
+@dataclasses.dataclass(frozen=True)
+class _Wire:
+    """A response as it goes on the wire: final body, extra headers, Content-Length, and the
+    number of body bytes that will be written (what ``bytes_sent`` counts)."""
+
+    body: bytes
+    headers: list[tuple[str, str]]
+    length: int | None
+    planned: int
+
+
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "sfexit-emulator"
@@ -171,6 +182,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
         except ValueError:
+            app.stats.count_request("bad_request", 400, False, 0)
             self.send_error(400, "Bad chunked body")
             self.close_connection = True
             return
@@ -183,12 +195,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
             response, route_name = dispatch(app, request)
         except Exception:  # dispatch renders handler errors itself; this is a bug in dispatch
             traceback.print_exc(file=sys.stderr)
+            app.stats.count_request("internal_error", 500, False, len(body))
             self.send_error(500)
             return
-        # Counted before the answer goes out, so a client that reads stats right after its
-        # response sees its request (bytes_sent follows the write).
+        wire = self._encode(request, response)
+        # Everything is counted BEFORE the first byte goes out, so a client that has received
+        # its answer and then reads stats sees its request, its write and its bytes (bytes_sent
+        # is what the response declares: a client that hangs up mid-body is still counted whole).
         app.stats.count_request(route_name, response.status, response.is_write, len(body))
-        app.stats.count_bytes(self._write(request, response))
+        app.stats.count_bytes(wire.planned)
+        self._write(request, response, wire)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
@@ -212,7 +228,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             parts.append(self.rfile.read(size))
             self.rfile.readline(3)  # the CRLF after each chunk
 
-    def _write(self, request: Request, response: Response) -> int:
+    def _encode(self, request: Request, response: Response) -> _Wire:
+        """The body as it will be sent (gzipped when asked), its headers, and the byte count."""
         body = response.body
         headers = list(response.headers)
         if response.stream is None and self._wants_gzip(request, response, body):
@@ -220,6 +237,21 @@ class _RequestHandler(BaseHTTPRequestHandler):
             headers.append(("Content-Encoding", "gzip"))
             headers.append(("Vary", "Accept-Encoding"))
         length = response.content_length if response.stream is not None else len(body)
+        if request.method == "HEAD" or response.status == 204:
+            planned = 0
+        elif response.reset_after is not None:
+            planned = self._cut_limit(response, length)
+        else:
+            planned = length or 0
+        return _Wire(body, headers, length, planned)
+
+    @staticmethod
+    def _cut_limit(response: Response, length: int | None) -> int:
+        # The cut point was chosen on the uncompressed body: keep it inside what is sent.
+        return min(response.reset_after or 0, (length or 1) - 1)
+
+    def _write(self, request: Request, response: Response, wire: _Wire) -> int:
+        body, headers, length = wire.body, wire.headers, wire.length
         self.send_response(response.status)
         if response.content_type and response.status != 204:
             self.send_header("Content-Type", response.content_type)
@@ -235,8 +267,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return 0
         if response.reset_after is not None:
             self.end_headers()
-            # The cut point was chosen on the uncompressed body: keep it inside what is sent.
-            return self._write_cut(body, response, min(response.reset_after, (length or 1) - 1))
+            return self._write_cut(body, response, self._cut_limit(response, length))
         if response.stream is not None:
             self.end_headers()
             sent = 0

@@ -7,7 +7,9 @@ IN / NOT IN, LIKE, AND / OR / NOT and parentheses, null, true/false, strings wit
 numbers, date and datetime literals, relative date literals (TODAY, LAST_N_DAYS:n, ...), GROUP BY,
 ORDER BY (ASC/DESC, NULLS FIRST/LAST), LIMIT, OFFSET.
 
-Not supported (answered MALFORMED_QUERY, an emulator simplification): subqueries and semi-joins,
+Semi-joins `Id IN (SELECT AccountId FROM Contact WHERE ...)`, anti-joins (NOT IN) and
+parent-to-child subqueries `(SELECT Id FROM Contacts WHERE ... ORDER BY ... LIMIT n)` are supported.
+Not supported (answered MALFORMED_QUERY, an emulator simplification):
 TYPEOF, FIELDS(...), HAVING, WITH, FOR, USING SCOPE, object aliases, INCLUDES/EXCLUDES.
 
 Raises `SoqlError(code, detail, pos)`; the caller renders Salesforce's caret message with `caret_message`.
@@ -18,6 +20,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
+
+# Re-exported: callers use soql.SoqlError and soql.caret_message.
+from sfexit.emulator.soql_tokens import SoqlError as SoqlError
+from sfexit.emulator.soql_tokens import Token as Token
+from sfexit.emulator.soql_tokens import caret_message as caret_message
+from sfexit.emulator.soql_tokens import tokenize as tokenize
 
 T = TypeVar("T")
 
@@ -34,110 +42,6 @@ DATE_LITERALS_N = frozenset({"last_n_days", "next_n_days", "n_days_ago", "last_n
 DATE_LITERALS = frozenset({"yesterday", "today", "tomorrow", "last_week", "this_week", "next_week",
                            "last_month", "this_month", "next_month", "last_90_days",
                            "next_90_days", "this_year", "last_year", "next_year"})
-
-
-class SoqlError(Exception):
-    def __init__(self, code: str, detail: str, pos: int | None) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-        self.pos = pos
-
-
-def caret_message(text: str, pos: int, detail: str) -> str:
-    """Salesforce's form: the query line, a caret under the column, the row/column, the detail."""
-    line_start = text.rfind("\n", 0, pos) + 1
-    line_end = text.find("\n", pos)
-    line = text[line_start:line_end if line_end >= 0 else len(text)]
-    row = text.count("\n", 0, pos) + 1
-    col = pos - line_start + 1
-    return f"\n{line}\n{' ' * (col - 1)}^\nERROR at Row:{row}:Column:{col}\n{detail}"
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str  # ident, string, number, date, datetime, op, eof
-    text: str  # as written (strings: decoded value)
-    pos: int
-
-    def is_kw(self, *words: str) -> bool:
-        return self.kind == "ident" and self.text.lower() in words
-
-
-_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
-
-
-def _read_string(text: str, start: int) -> tuple[str, int]:
-    out: list[str] = []
-    i = start + 1
-    while i < len(text):
-        ch = text[i]
-        if ch == "'":
-            return "".join(out), i + 1
-        if ch == "\\" and i + 1 < len(text):
-            nxt = text[i + 1]
-            if nxt in _ESCAPES:
-                out.append(_ESCAPES[nxt])
-            elif nxt in "%_":
-                out.append("\\" + nxt)  # LIKE escapes: kept for the LIKE translation
-            else:
-                raise SoqlError("MALFORMED_QUERY", f"Invalid string literal '\\{nxt}'. Illegal "
-                                "character sequence '\\" + nxt + "' in string literal.", i)
-            i += 2
-            continue
-        out.append(ch)
-        i += 1
-    raise SoqlError("MALFORMED_QUERY", "unexpected token: <EOF>", len(text))
-
-
-def _read_number_or_date(text: str, i: int) -> tuple[Token, int]:
-    j = i
-    if text[j] in "+-":
-        j += 1
-    while j < len(text) and (text[j].isdigit() or text[j] == "."):
-        j += 1
-    # 2024-01-31 or 2024-01-31T09:15:00(.000)(Z|+hh:mm|+hhmm)
-    if j - i == 4 and text[i:j].isdigit() and text[j:j + 1] == "-":
-        k = j
-        while k < len(text) and (text[k].isalnum() or text[k] in "-:.+"):
-            k += 1
-        lit = text[i:k]
-        kind = "datetime" if "T" in lit.upper() else "date"
-        return Token(kind, lit, i), k
-    return Token("number", text[i:j], i), j
-
-
-def tokenize(text: str) -> list[Token]:
-    tokens: list[Token] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch.isspace():
-            i += 1
-        elif ch == "'":
-            value, i2 = _read_string(text, i)
-            tokens.append(Token("string", value, i))
-            i = i2
-        elif ch.isdigit() or (ch in "+-" and i + 1 < n and text[i + 1].isdigit()
-                              and (not tokens or tokens[-1].kind == "op")):
-            tok, i = _read_number_or_date(text, i)
-            tokens.append(tok)
-        elif ch.isalpha() or ch == "_":
-            j = i
-            while j < n and (text[j].isalnum() or text[j] == "_"):
-                j += 1
-            tokens.append(Token("ident", text[i:j], i))
-            i = j
-        elif text.startswith(("!=", "<>", "<=", ">="), i):
-            tokens.append(Token("op", text[i:i + 2], i))
-            i += 2
-        elif ch in "=<>(),.:":
-            tokens.append(Token("op", ch, i))
-            i += 1
-        else:
-            raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{ch}'", i)
-    tokens.append(Token("eof", "<EOF>", n))
-    return tokens
 
 
 @dataclass(frozen=True)
@@ -162,8 +66,19 @@ class Aggregate:
 
 
 @dataclass(frozen=True)
+class ChildQuery:
+    """A parent-to-child subquery in the select list: `(SELECT Id FROM Contacts WHERE ...)`."""
+    fields: tuple[FieldPath, ...]
+    relationship: str
+    pos: int
+    where: "Condition | None"
+    order_by: tuple["OrderItem", ...]
+    limit: int | None
+
+
+@dataclass(frozen=True)
 class SelectItem:
-    expr: FieldPath | Aggregate
+    expr: FieldPath | Aggregate | ChildQuery
     alias: str | None
 
 
@@ -175,10 +90,19 @@ class Literal:
 
 
 @dataclass(frozen=True)
+class SemiJoin:
+    """`IN (SELECT field FROM Obj [WHERE ...])`: one field, no ORDER BY / LIMIT."""
+    field: FieldPath
+    sobject: str
+    sobject_pos: int
+    where: "Condition | None"
+
+
+@dataclass(frozen=True)
 class Comparison:
     field: FieldPath
     op: str  # = != < > <= >= like in notin
-    value: Literal | tuple[Literal, ...]
+    value: Literal | tuple[Literal, ...] | SemiJoin
 
 
 @dataclass(frozen=True)
@@ -306,8 +230,7 @@ class _Parser:
     def select_item(self) -> SelectItem:
         tok = self.tok
         if self.at_op("("):
-            # Subqueries are real SOQL but outside the emulator's subset.
-            raise self.unexpected()
+            return SelectItem(self.child_query(), None)
         if tok.kind != "ident" or tok.text.lower() in KEYWORDS - {"count"}:
             raise self.unexpected()
         nxt = self.tokens[self.i + 1]
@@ -321,6 +244,30 @@ class _Parser:
                 alias = self.advance().text
             return SelectItem(expr, alias)
         return SelectItem(self.field_path(), None)
+
+    def child_query(self) -> ChildQuery:
+        self.expect_op("(")
+        self.expect_kw("select")
+        fields = tuple(self.comma_list(self.field_path))
+        self.expect_kw("from")
+        rel = self.advance()
+        if rel.kind != "ident":
+            raise self.unexpected(rel)
+        where: Condition | None = None
+        order_by: tuple[OrderItem, ...] = ()
+        limit: int | None = None
+        if self.tok.is_kw("where"):
+            self.advance()
+            where = self.condition()
+        if self.tok.is_kw("order"):
+            self.advance()
+            self.expect_kw("by")
+            order_by = tuple(self.comma_list(self.order_item))
+        if self.tok.is_kw("limit"):
+            self.advance()
+            limit = self.integer()
+        self.expect_op(")")
+        return ChildQuery(fields, rel.text, rel.pos, where, order_by, limit)
 
     def aggregate(self) -> Aggregate:
         name = self.advance()
@@ -409,13 +356,27 @@ class _Parser:
             return Comparison(path, "in", self.value_list())
         raise self.unexpected()
 
-    def value_list(self) -> tuple[Literal, ...]:
+    def value_list(self) -> tuple[Literal, ...] | SemiJoin:
         self.expect_op("(")
         if self.tok.is_kw("select"):
-            raise self.unexpected()  # semi-join: outside the subset
+            return self.semi_join()
         values = tuple(self.comma_list(self.literal))
         self.expect_op(")")
         return values
+
+    def semi_join(self) -> SemiJoin:
+        self.advance()
+        path = self.field_path()
+        self.expect_kw("from")
+        obj = self.advance()
+        if obj.kind != "ident":
+            raise self.unexpected(obj)
+        where = None
+        if self.tok.is_kw("where"):
+            self.advance()
+            where = self.condition()
+        self.expect_op(")")
+        return SemiJoin(path, obj.text, obj.pos, where)
 
     def literal(self) -> Literal:
         tok = self.advance()

@@ -50,6 +50,7 @@ from sfexit.emulator.store_writes import (ValidationRule, WriteContext, create_r
 __all__ = ["DEMO_CREDENTIALS", "SEED_FORMAT_VERSION", "Blob", "OrgStore", "QueryCursor",
            "SalesforceFault", "ValidationRule", "WriteBatch"]
 
+
 def _prune_templates(cache: Path, prefix: str, keep: Path) -> None:
     """Drop this (seed, records)'s templates of other days or code versions (1M rows = ~360 MB),
     once they are an hour old, so a copy in progress elsewhere is not pulled from under it."""
@@ -141,7 +142,6 @@ class OrgStore:
         self.org_id: str = settings["org.id"]
         self.org_name: str = settings["org.name"]
         self.admin_user_id: str = settings["admin.user_id"]
-        self.settings = settings
 
     @classmethod
     def create_org(cls, path: Path, *, seed: int = 1, records: int = 2000, now: datetime,

@@ -16,6 +16,7 @@ from typing import Any
 from sfexit.emulator.schema import FieldDef
 from sfexit.emulator.store_db import csv_value_converter, json_converter
 from sfexit.emulator.store_query import Column, CompiledQuery
+from sfexit.emulator.store_subquery import fetch_children
 
 _APEX_TYPES = {"id": "Id", "reference": "Id", "boolean": "Boolean", "int": "Integer",
                "double": "Double", "percent": "Double", "currency": "Decimal", "date": "Date",
@@ -103,7 +104,25 @@ class QueryCursor:
         if builder is None:
             builder = self._builders[version] = (self._aggregate_builder() if self.is_aggregate
                                                  else _record_builder(self.entity, self.columns, version))
-        return [builder(row) for row in self._fetch(start, size)]
+        rows = self._fetch(start, size)
+        records = [builder(row) for row in rows]
+        children = [c for c in self.columns if c.child is not None]
+        if children and rows:
+            self._add_children(records, [row[0] for row in rows], children, version)
+        return records
+
+    def _add_children(self, records: list[dict[str, Any]], ids: list[str], columns: list[Column],
+                      version: str) -> None:
+        conn = self._connect()
+        try:
+            for col in columns:
+                assert col.child is not None
+                build = _record_builder(col.child.entity, col.child.columns, version)
+                found = fetch_children(conn, col.child, ids, build)
+                for rec, parent_id in zip(records, ids):
+                    rec[col.name] = found.get(parent_id)
+        finally:
+            conn.close()
 
     def _aggregate_builder(self) -> RowBuilder:
         plan = [(c.name, c.sql_index, json_converter(c.field)) for c in self.columns]
@@ -121,7 +140,8 @@ class QueryCursor:
         """Flat values in `columns` order, streamed from a fresh snapshot (constant memory).
 
         Compound and base64 columns yield None: the Bulk API refuses to select them."""
-        plan = [(c.sql_index, csv_value_converter(c.field)) for c in self.columns]
+        plan = [(-1 if c.field.type == "base64" else c.sql_index, csv_value_converter(c.field))
+                for c in self.columns]
         if self._materialized is not None:
             source: Iterator[tuple[Any, ...]] = iter(self._materialized)
             conn = None
@@ -141,6 +161,11 @@ class QueryCursor:
         entries: list[dict[str, Any]] = []
         by_rel: dict[tuple[str, ...], dict[str, Any]] = {}
         for col in self.columns:
+            if col.child is not None:
+                entry = _meta_entry(col.name, col.name, None)
+                entry["joinColumns"] = [_meta_entry(c.name, c.name, c.field) for c in col.child.columns]
+                entries.append(entry)
+                continue
             if col.aggregate:
                 entries.append(_meta_entry(col.name, col.display, col.field, aggregate=True))
                 continue
@@ -156,7 +181,7 @@ class QueryCursor:
         id_selected = any(c.name.lower() == "id" for c in self.columns if not c.aggregate)
         return {"columnMetadata": entries, "entityName": self.entity,
                 "groupBy": self._q.group_by, "idSelected": id_selected,
-                "keyPrefix": self._q.obj.key_prefix}
+                "keyPrefix": self._q.obj.describe_key_prefix}
 
 
 def _meta_entry(name: str, display: str, f: FieldDef | None, aggregate: bool = False) -> dict[str, Any]:
@@ -199,6 +224,12 @@ def _record_builder(entity: str, columns: list[Column], version: str) -> RowBuil
 
 
 def _column_op(col: Column, base: str) -> Callable[[tuple[Any, ...], dict[str, Any]], None]:
+    if col.child is not None:
+        name = col.name
+
+        def placeholder(row: tuple[Any, ...], rec: dict[str, Any]) -> None:
+            rec[name] = None  # keeps the key in select-list order; filled per page (records())
+        return placeholder
     assert col.resolved is not None
     res, f = col.resolved, col.field
     key = res.names[-1]

@@ -79,6 +79,23 @@ class Column:
     components: list[tuple[str, int]] = dc_field(default_factory=list)
     # index in the SQL row of each relationship hop's parent Id (None when the parent is null)
     hop_indices: list[int] = dc_field(default_factory=list)
+    child: "ChildPlan | None" = None  # a parent-to-child subquery (store_subquery.py)
+
+
+@dataclass
+class ChildPlan:
+    """How to fetch one subquery's records for a page of parents: `sql` has CHILD_IDS_MARK where
+    the parents' ids go (`fk IN (...)`), then `params`; row[fk_index] is the parent id."""
+    entity: str
+    relationship: str
+    columns: list["Column"]
+    sql: str
+    params: list[object]
+    fk_index: int
+    limit: int | None
+
+
+CHILD_IDS_MARK = "/*parent ids*/"
 
 
 @dataclass
@@ -98,7 +115,10 @@ class CompiledQuery:
 
 
 class _Compiler:
-    def __init__(self, schema: Schema, query: soql.Query, obj: SObjectDef, today: date) -> None:
+    def __init__(self, schema: Schema, query: soql.Query, obj: SObjectDef, today: date,
+                 prefix: str = "") -> None:
+        self.prefix = prefix  # table aliases of a semi-join's subquery must not clash with ours
+        self.subqueries = 0
         self.schema = schema
         self.q = query
         self.obj = obj
@@ -116,7 +136,7 @@ class _Compiler:
         if len(parts) > 1 and parts[0].lower() == self.obj.name.lower() \
                 and parts[0].lower() not in self.obj.relationships:
             parts = parts[1:]  # `Account.Name` FROM Account: the object name as a prefix
-        current: list[tuple[SObjectDef, str]] = [(self.obj, "t0")]
+        current: list[tuple[SObjectDef, str]] = [(self.obj, f"{self.prefix}t0")]
         names: list[str] = []
         hops: list[Join] = []
         for rel in parts[:-1]:
@@ -171,7 +191,7 @@ class _Compiler:
         for name in ref.reference_to:
             target = self.schema.get(name)
             if target is not None and target.key_prefix:
-                alias = f"j{len(self.join_sql) + 1}"
+                alias = f"{self.prefix}j{len(self.join_sql) + 1}"
                 self.join_sql.append(f"LEFT JOIN {quote(target.name)} AS {alias} "
                                      f"ON {alias}.\"Id\" = {parent_alias}.{quote(ref.name)}")
                 targets.append((target, alias))
@@ -199,6 +219,8 @@ class _Compiler:
             # UNCONF: text from recollection ("field 'X' can not be filtered in a query call").
             raise self.err("INVALID_FIELD", c.field.pos,
                            f"field '{f.name}' can not be filtered in a query call")
+        if isinstance(c.value, soql.SemiJoin):
+            return self.semi_join(res, c.op, c.value)
         if c.op in ("in", "notin"):
             assert isinstance(c.value, tuple)
             return self.in_list(res, c.op, c.value)
@@ -223,6 +245,28 @@ class _Compiler:
         if c.op == "!=":
             return f"({res.sql} IS NULL OR {res.sql} != ?{collate})"
         return f"({res.sql} {c.op} ?{collate})"
+
+    def semi_join(self, res: Resolved, op: str, sj: soql.SemiJoin) -> str:
+        """`f IN (SELECT g FROM X WHERE ...)`: both sides ids (SOQL's semi-join rule)."""
+        target = self.schema.get(sj.sobject)
+        if target is None or not target.key_prefix:
+            raise self.err("INVALID_TYPE", sj.sobject_pos, _NO_TYPE.format(o=sj.sobject))
+        self.subqueries += 1
+        inner = _Compiler(self.schema, self.q, target, self.today, prefix=f"{self.prefix}s{self.subqueries}_")
+        picked = inner.resolve(sj.field)
+        if res.field.type not in ("id", "reference") or picked.field.type not in ("id", "reference"):
+            # UNCONF: text; Salesforce only allows id fields on both sides of a semi-join.
+            raise self.err("MALFORMED_QUERY", sj.field.pos, "Invalid semi join: both fields must be Id fields")
+        where = [inner.condition(sj.where)] if sj.where is not None else []
+        where += [f'{inner.prefix}t0."IsDeleted" = 0', f"{picked.sql} IS NOT NULL"]
+        sub_sql = (f"SELECT {picked.sql} FROM {quote(target.name)} AS {inner.prefix}t0 "
+                   f"{' '.join(inner.join_sql)} WHERE {' AND '.join(where)}")
+        self.params.extend(inner.params)
+        if op == "in":
+            return f"({res.sql} IN ({sub_sql}))"
+        if op == "notin":
+            return f"({res.sql} IS NULL OR {res.sql} NOT IN ({sub_sql}))"
+        raise self.err("MALFORMED_QUERY", sj.field.pos, "unexpected token: 'SELECT'")
 
     def in_list(self, res: Resolved, op: str, values: tuple[soql.Literal, ...]) -> str:
         concrete = [v for v in values if v.kind != "null"]

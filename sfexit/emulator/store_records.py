@@ -13,7 +13,7 @@ import sqlite3
 from datetime import date
 from typing import Any
 
-from sfexit.emulator.ids import normalize_id, to15
+from sfexit.emulator.ids import normalize_id
 from sfexit.emulator.schema import FieldDef, Schema, SObjectDef
 from sfexit.emulator.store_db import (format_datetime, json_converter, parse_datetime, quote,
                                       stored_columns)
@@ -70,16 +70,8 @@ def encode_value(f: FieldDef, value: Any) -> Any:
         if norm is None:
             raise record_error("MALFORMED_ID", f"{f.label}: id value of incorrect type: {value}", [f.name])
         return norm
-    if f.type == "int":
-        try:
-            return int(value) if not isinstance(value, bool) else _raise(_type_error(f, value))
-        except (TypeError, ValueError):
-            raise _type_error(f, value) from None
-    if f.type in ("double", "currency", "percent"):
-        try:
-            return float(value) if not isinstance(value, bool) else _raise(_type_error(f, value))
-        except (TypeError, ValueError):
-            raise _type_error(f, value) from None
+    if f.type in ("int", "double", "currency", "percent"):
+        return _encode_number(f, value)
     if f.type == "date":
         try:
             return date.fromisoformat(str(value)[:10]).isoformat()
@@ -93,8 +85,13 @@ def encode_value(f: FieldDef, value: Any) -> Any:
     raise _type_error(f, value)
 
 
-def _raise(exc: Exception) -> Any:
-    raise exc
+def _encode_number(f: FieldDef, value: Any) -> int | float:
+    if isinstance(value, bool):  # JSON true is no number, though Python says it is
+        raise _type_error(f, value)
+    try:
+        return int(value) if f.type == "int" else float(value)
+    except (TypeError, ValueError):
+        raise _type_error(f, value) from None
 
 
 def _encode_text(f: FieldDef, value: Any) -> str:
@@ -207,6 +204,3 @@ def required_missing(obj: SObjectDef, row: dict[str, Any]) -> list[str]:
             if not f.nillable and f.createable and not f.defaulted_on_create
             and f.type != "boolean" and row.get(f.name) is None]
 
-
-def id15(record_id: str) -> str:
-    return to15(record_id)

@@ -8,12 +8,14 @@ queryable on its own; unknown objects (ScratchOrgInfo in a non-Dev-Hub org) are 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import date
 
 from sfexit.emulator import soql
 from sfexit.emulator.schema import NOT_QUERYABLE_ALONE, FieldDef, Schema, SObjectDef
 from sfexit.emulator.store_db import quote
 from sfexit.emulator.store_fault import SalesforceFault
+from sfexit.emulator.store_subquery import compile_child
 from sfexit.emulator.store_query import (_CDL_RESTRICTION, _COUNT_FIELD, _NO_TYPE, _TEXT_TYPES,
                                          Column, CompiledQuery, _Compiler, fault)
 
@@ -27,6 +29,7 @@ MAX_OFFSET = 2000
 _BULK_AGGREGATE = "Aggregate queries are not supported by Bulk Query"
 _BULK_OFFSET = "OFFSET is not supported by Bulk Query"
 _BULK_BASE64 = "Selecting base64 data not supported in Bulk Query"
+_BULK_SUBQUERY = "Aggregate Relationships not supported in Bulk Query"
 
 
 def compile_query(schema: Schema, text: str, *, today: date, include_deleted: bool,
@@ -57,9 +60,9 @@ def compile_query(schema: Schema, text: str, *, today: date, include_deleted: bo
     elif aggregate:
         columns, sql_cols, group_sql = _aggregate_select(c, q)
     else:
-        columns, sql_cols = _plain_select(c, q)
+        columns, sql_cols = _plain_select(c, q.select)
         group_sql = []
-    order_sql = _order_by(c, q, aggregate)
+    order_sql = _order_by(c, q.order_by, aggregate)
     body = f"{from_sql} {' '.join(c.join_sql)}{where_sql}"
     if group_sql:
         body += " GROUP BY " + ", ".join(group_sql)
@@ -99,12 +102,15 @@ def _cdl_filtered(where: soql.Condition | None) -> bool:
     return False
 
 
-def _plain_select(c: _Compiler, q: soql.Query) -> tuple[list[Column], list[str]]:
-    sql_cols = ['t0."Id"']
+def _plain_select(c: _Compiler, items: Sequence[soql.SelectItem]) -> tuple[list[Column], list[str]]:
+    sql_cols = [f'{c.prefix}t0."Id"']
     hop_index: dict[str, int] = {}
     columns: list[Column] = []
     seen: set[tuple[str, ...]] = set()
-    for item in q.select:
+    for item in items:
+        if isinstance(item.expr, soql.ChildQuery):
+            columns.append(compile_child(c, item.expr, _plain_select, _order_by))
+            continue
         assert isinstance(item.expr, soql.FieldPath)
         res = c.resolve(item.expr)
         key = tuple(n.lower() for n in res.names)
@@ -162,6 +168,8 @@ def _aggregate_select(c: _Compiler, q: soql.Query) -> tuple[list[Column], list[s
     sql_cols: list[str] = []
     expr_n = 0
     for item in q.select:
+        if isinstance(item.expr, soql.ChildQuery):
+            raise c.err("MALFORMED_QUERY", item.expr.pos, "unexpected token: 'SELECT'")
         if isinstance(item.expr, soql.Aggregate):
             sql, fdef, display = _aggregate_field(c, item.expr)
             name = item.alias or f"expr{expr_n}"
@@ -184,9 +192,9 @@ def _groupable(f: FieldDef) -> bool:
     return f.type not in ("double", "currency", "percent", "datetime", "textarea", "base64")
 
 
-def _order_by(c: _Compiler, q: soql.Query, aggregate: bool) -> list[str]:
+def _order_by(c: _Compiler, items: Sequence[soql.OrderItem], aggregate: bool) -> list[str]:
     out = []
-    for item in q.order_by:
+    for item in items:
         if isinstance(item.expr, soql.Aggregate):
             sql, fdef, _ = _aggregate_field(c, item.expr)
         else:
@@ -202,7 +210,7 @@ def _order_by(c: _Compiler, q: soql.Query, aggregate: bool) -> list[str]:
             sql += " NULLS LAST" if item.nulls_last else " NULLS FIRST"
         out.append(sql)
     if not aggregate:
-        out.append("t0.rowid")  # a total order, so pages never repeat or skip rows
+        out.append(f"{c.prefix}t0.rowid")  # a total order, so pages never repeat or skip rows
     return out
 
 
@@ -224,6 +232,8 @@ def bulk_refusal(schema: Schema, soql_text: str, today: date) -> SalesforceFault
         return SalesforceFault(400, "API_ERROR", _BULK_AGGREGATE)
     if compiled.offset is not None:
         return SalesforceFault(400, "API_ERROR", _BULK_OFFSET)
+    if any(c.child is not None for c in compiled.columns):
+        return SalesforceFault(400, "API_ERROR", _BULK_SUBQUERY)
     if any(c.field.type == "base64" for c in compiled.columns):
         return SalesforceFault(400, "API_ERROR", _BULK_BASE64)
     return None

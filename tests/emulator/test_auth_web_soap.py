@@ -249,3 +249,57 @@ def _soap_login_as(org: Emulator, username: str, password: str) -> requests.Resp
     return requests.post(f"{org.url}/services/Soap/u/59.0", data=body, timeout=30,
                          headers={"content-type": "text/xml", "SOAPAction": "login"},
                          verify=str(org.ca_file))
+
+
+def _authorize(org: Emulator, redirect_uri: str) -> requests.Response:
+    creds = org.credentials
+    assert creds is not None
+    return requests.get(org.url + "/services/oauth2/authorize", verify=str(org.ca_file), params={
+        "response_type": "code", "client_id": creds.consumer_key, "redirect_uri": redirect_uri},
+        timeout=30)
+
+
+@pytest.mark.parametrize("redirect_uri", [
+    "http://localhost:53117/OauthRedirect", "http://127.0.0.1:8080/OauthRedirect",
+    "http://localhost/OauthRedirect", "http://[::1]:1717/OauthRedirect"])
+def test_authorize_accepts_any_loopback_port(emulator: Emulator, redirect_uri: str) -> None:
+    page = _authorize(emulator, redirect_uri)
+    assert page.status_code == 200 and 'id="login_form"' in page.text
+    assert f'value="{redirect_uri}"' in page.text
+
+
+@pytest.mark.parametrize("redirect_uri", [
+    "http://localhost:53117/Other", "https://localhost:1717/OauthRedirect",
+    "http://localhost.evil.example:1717/OauthRedirect", "http://10.0.0.1:1717/OauthRedirect",
+    "http://localhost:99999/OauthRedirect", "http://localhost:1717/OauthRedirect?x=1"])
+def test_authorize_still_refuses_other_redirects(emulator: Emulator, redirect_uri: str) -> None:
+    page = _authorize(emulator, redirect_uri)
+    assert page.status_code == 400 and "redirect_uri_mismatch" in page.text
+
+
+def test_web_flow_on_a_free_loopback_port_exchanges_its_code(fresh_emulator: Emulator) -> None:
+    org = fresh_emulator
+    creds = org.credentials
+    assert creds is not None
+    redirect_uri = "http://127.0.0.1:49999/OauthRedirect"
+    verifier, challenge = _pkce()
+    browser = requests.Session()
+    browser.verify = str(org.ca_file)
+    browser.trust_env = False
+    page = browser.get(org.url + "/services/oauth2/authorize", params={
+        "response_type": "code", "client_id": creds.consumer_key, "redirect_uri": redirect_uri,
+        "code_challenge": challenge, "code_challenge_method": "S256"})
+    form = _FormParser()
+    form.feed(page.text)
+    data = dict(form.fields, username=creds.username, pw=creds.password)
+    redirect = browser.post(org.url + form.action, data=data, allow_redirects=False)
+    assert redirect.status_code == 302
+    assert redirect.headers["Location"].startswith(redirect_uri + "?code=")
+    code = parse_qs(urlsplit(redirect.headers["Location"]).query)["code"][0]
+    exchange = {"grant_type": "authorization_code", "code": code, "client_id": creds.consumer_key,
+                "code_verifier": verifier}
+    # The token request repeats the redirect_uri used at authorize (RFC 6749 §4.1.3).
+    tokens = requests.post(org.url + "/services/oauth2/token", verify=str(org.ca_file), timeout=30,
+                           data=dict(exchange, redirect_uri=redirect_uri))
+    assert tokens.status_code == 200, tokens.text
+    assert tokens.json()["access_token"].startswith(org.org_id[:15])

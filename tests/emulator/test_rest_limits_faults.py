@@ -109,3 +109,18 @@ def test_reset_also_cuts_gzipped_bodies(fresh_emulator: Emulator) -> None:
             _http(org).get(f"{org.url}/services/data/v68.0/sobjects",
                            headers={"Accept-Encoding": "gzip"})
     assert org.stats()["faults_injected"]["reset"] == 5
+
+
+@pytest.mark.parametrize("path", ["/", "/secur/frontdoor.jsp", "/ui/setup/export/DataExportPage/d",
+                                  "/servlet/servlet.OrgExport"])
+def test_injected_503_on_ui_pages_is_an_html_page(fresh_emulator: Emulator, path: str) -> None:
+    org = fresh_emulator
+    org.faults.error_503_rate = 1.0
+    page = _http(org).get(org.url + path, allow_redirects=False)
+    assert page.status_code == 503
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "<html>" in page.text and "temporarily unavailable" in page.text
+    assert "Sforce-Limit-Info" not in page.headers
+    rest = _http(org).get(f"{org.url}/services/data/v68.0/limits")
+    assert rest.status_code == 503 and rest.headers["Content-Type"].startswith("application/json")
+    assert org.stats()["faults_injected"]["error_503"] == 2

@@ -138,3 +138,31 @@ def test_chunked_record_body_is_decoded(fresh_emulator: Emulator) -> None:
     got = http.get(_url(org, f"sobjects/Contact/{created.json()['id']}")).json()
     assert got["LastName"] == "Chunked Ünïcode"
     assert org.stats()["connections"] == 1  # the connection survived the chunked body
+
+
+def test_rest_read_after_an_ingest_job_ends_sees_its_rows(fresh_emulator: Emulator) -> None:
+    """No Bulk poll in between: the REST read itself applies the finished job, and counts it
+    as a write (Salesforce runs the job whether or not anyone polls it)."""
+    org = fresh_emulator
+    http = _http(org)
+    account = http.get(_url(org, "query"), params={"q": "SELECT Id FROM Account LIMIT 1"})
+    account_id = account.json()["records"][0]["Id"]
+    job = http.post(_url(org, "jobs/ingest"), json={"object": "Account", "operation": "update"})
+    assert job.status_code == 200, job.text
+    job_id = job.json()["id"]
+    upload = http.put(_url(org, f"jobs/ingest/{job_id}/batches"), headers={
+        "Content-Type": "text/csv"}, data=f"Id,Name\n{account_id},Renamed by ingest\n".encode())
+    assert upload.status_code == 201, upload.text
+    closed = http.patch(_url(org, f"jobs/ingest/{job_id}"), json={"state": "UploadComplete"})
+    assert closed.status_code == 200, closed.text
+
+    record = _url(org, f"sobjects/Account/{account_id}")
+    assert http.get(record).json()["Name"] != "Renamed by ingest"   # not finished yet
+    org.clock.advance(60)
+    writes = org.stats()["writes"]
+    assert http.get(record).json()["Name"] == "Renamed by ingest"
+    assert org.stats()["writes"] == writes + 1
+    assert http.get(record).json()["Name"] == "Renamed by ingest"
+    assert org.stats()["writes"] == writes + 1   # applied once
+    info = http.get(_url(org, f"jobs/ingest/{job_id}")).json()
+    assert info["state"] == "JobComplete" and info["numberRecordsProcessed"] == 1

@@ -76,3 +76,19 @@ def test_field_describe_matches_a_recorded_case_describe() -> None:
     assert comments["extraTypeInfo"] == "plaintextarea"
     body = describe_object(Schema.load(), case, "v48.0")
     assert body["recordTypeInfos"][0]["recordTypeId"] == "012000000000000AAA"
+
+
+def test_describe_global_entry_matches_recorded_shape() -> None:
+    from sfexit.emulator.schema import global_entry
+    schema = Schema.load()
+    account = global_entry(schema.objects["Account"], "v52.0")
+    assert list(account) == ["activateable", "associateEntityType", "associateParentEntity", "createable", "custom",
+                             "customSetting", "deepCloneable", "deletable", "deprecatedAndHidden", "feedEnabled",
+                             "hasSubtypes", "isInterface", "isSubtype", "keyPrefix", "label", "labelPlural",
+                             "layoutable", "mergeable", "mruEnabled", "name", "queryable", "replicateable",
+                             "retrieveable", "searchable", "triggerable", "undeletable", "updateable", "urls"]
+    assert set(account["urls"]) == {"compactLayouts", "rowTemplate", "approvalLayouts", "listviews", "describe",
+                                    "quickActions", "layouts", "sobject"}
+    organization = global_entry(schema.objects["Organization"], "v52.0")
+    assert set(organization["urls"]) == {"rowTemplate", "describe", "sobject"}
+    assert global_entry(schema.objects["AcceptedEventRelation"], "v52.0")["keyPrefix"] is None

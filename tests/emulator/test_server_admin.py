@@ -95,3 +95,24 @@ def test_admin_routes_need_no_salesforce_session(emulator: Emulator) -> None:
     response = requests.get(emulator.url + "/__emulator__/stats", verify=str(emulator.ca_file))
     assert response.status_code == 200
     assert "Sforce-Limit-Info" not in response.headers
+
+
+def test_stats_are_exact_as_soon_as_the_answer_is_received(fresh_emulator: Emulator) -> None:
+    """No polling: the request, its write and its body bytes are counted before it is sent."""
+    org = fresh_emulator
+    http = _session(org)
+    http.headers["Accept-Encoding"] = "identity"  # bytes_sent counts the body as sent
+    url = org.url + "/services/data/v68.0/sobjects/Account"
+    org.reset_stats()
+    received = 0
+    for n in range(25):
+        created = http.post(url, json={"Name": f"Stats race {n}"})
+        assert created.status_code == 201, created.text
+        received += len(created.content)
+        stats = org.stats()   # read in-process, right after the client got the full answer
+        assert stats["requests_by_route"] == {"sobject_create": n + 1}
+        assert stats["writes"] == n + 1
+        assert stats["bytes_sent"] == received
+    read = http.get(f"{url}/{created.json()['id']}")
+    assert org.stats()["writes"] == 25   # a read is not a write
+    assert org.stats()["bytes_sent"] == received + len(read.content)

@@ -244,3 +244,28 @@ def test_stop_drops_keep_alive_connections(tmp_path) -> None:
         assert not server._live or all(s.fileno() == -1 for s in server._live)
     with pytest.raises(requests.exceptions.ConnectionError):
         http.get(org.url + "/services/data")
+
+
+class _Closable:
+    def __init__(self, fail: bool = False) -> None:
+        self.closed = False
+        self.fail = fail
+
+    def close(self) -> None:
+        self.closed = True
+        if self.fail:
+            raise OSError("disk gone")
+
+
+def test_stop_closes_every_route_extension(capsys: pytest.CaptureFixture[str]) -> None:
+    org = Emulator().start()
+    try:
+        export = org.dataexport
+        assert export is org.dataexport   # made once, on first use
+        assert org.app is not None and org.app.extensions["dataexport"] is export
+        failing, other = _Closable(fail=True), _Closable()
+        org.app.extensions.update({"a_failing": failing, "b_other": other, "plain": object()})
+    finally:
+        org.stop()
+    assert failing.closed and other.closed   # one failure does not keep the others open
+    assert "closing _Closable failed: disk gone" in capsys.readouterr().err

@@ -59,8 +59,8 @@ def test_string_escapes_are_decoded() -> None:
     ("SELECT Id FROM Account WHERE", "<EOF>"),
     ("SELECT Id FROM Account WHERE Name = 'a' AND Name = 'b' OR Name = 'c'", "OR"),
     ("SELECT FIELDS(ALL) FROM Account", "("),
-    ("SELECT Id, (SELECT Id FROM Contacts) FROM Account", "("),
-    ("SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contact)", "SELECT"),
+    ("SELECT Id, (SELECT COUNT() FROM Contacts) FROM Account", "("),
+    ("SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contact ORDER BY Name)", "ORDER"),
     ("SELECT Id FROM Account LIMIT x", "x"),
 ])
 def test_malformed_queries_name_the_token(text: str, token: str) -> None:
@@ -196,6 +196,24 @@ def test_like_wildcards(org: OrgStore) -> None:
     names = [r["Name"] for r in rows(org, "SELECT Name FROM Account WHERE Name LIKE 'acme%'")]
     assert names and all(n.lower().startswith("acme") for n in names)
     assert count(org, "SELECT Id FROM Account WHERE Name LIKE '_cme Corp%'") == len(names)
+
+
+def test_semi_join_and_anti_join(org: OrgStore) -> None:
+    total = count(org, "SELECT Id FROM Account")
+    with_contacts = count(org, "SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contact)")
+    without = count(org, "SELECT Id FROM Account WHERE Id NOT IN (SELECT AccountId FROM Contact)")
+    assert 0 < with_contacts < total and with_contacts + without == total
+    hot = count(org, "SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contact WHERE Title = 'CEO') "
+                     "AND Name LIKE '%a%'")
+    assert 0 < hot <= with_contacts
+    both = count(org, "SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contact) "
+                      "AND Id IN (SELECT AccountId FROM Opportunity)")
+    assert 0 < both <= with_contacts
+    doc = rows(org, "SELECT Id FROM ContentDocumentLink WHERE LinkedEntityId IN "
+                    "(SELECT Id FROM Account WHERE Owner.IsActive = true)")
+    assert doc
+    err = fault_of(org, "SELECT Id FROM Account WHERE Name IN (SELECT Name FROM Contact)")
+    assert err.error_code == "MALFORMED_QUERY"
 
 
 def test_fifteen_char_ids_match(org: OrgStore) -> None:
@@ -336,3 +354,52 @@ def test_column_metadata_shapes(org: OrgStore) -> None:
 
 def test_parameters_are_bound_not_pasted(org: OrgStore) -> None:
     assert count(org, "SELECT Id FROM Account WHERE Name = 'x\\' OR Name != null'") == 0
+
+
+def test_more_shapes_of_where_and_order(org: OrgStore) -> None:
+    assert count(org, "SELECT Id FROM Opportunity WHERE Amount > -1") == \
+        count(org, "SELECT Id FROM Opportunity WHERE Amount != null")
+    assert count(org, "SELECT Id FROM Opportunity WHERE Amount >= 0.5 AND Amount < 1000000.0") > 0
+    like = count(org, "SELECT Id FROM Account WHERE Name LIKE '%Corp%'")
+    assert count(org, "SELECT Id FROM Account WHERE NOT Name LIKE '%Corp%'") == count(org, "SELECT Id FROM Account") - like
+    users = rows(org, "SELECT Id, Owner.Name FROM Account ORDER BY Owner.Name DESC, Name LIMIT 20")
+    names = [u["Owner"]["Name"] for u in users]
+    assert names == sorted(names, key=str.lower, reverse=True)
+    assert count(org, "SELECT Id FROM Account WHERE Owner.Profile.Name IN ('Standard User', 'Marketing User')") > 0
+    assert org.query("SELECT Id FROM Account LIMIT 0", now=NOW).total_size == 0
+    assert count(org, "SELECT Id FROM Account WHERE Account.Name != null") == count(org, "SELECT Id FROM Account")
+
+
+def test_aggregate_order_and_count_distinct(org: OrgStore) -> None:
+    recs = rows(org, "SELECT StageName, COUNT(Id) c, COUNT_DISTINCT(OwnerId), SUM(Amount) total FROM Opportunity "
+                     "GROUP BY StageName ORDER BY COUNT(Id) DESC")
+    counts = [r["c"] for r in recs]
+    assert counts == sorted(counts, reverse=True)
+    assert all(isinstance(r["total"], float) for r in recs if r["total"] is not None)
+    single = rows(org, "SELECT COUNT(Id), MIN(CreatedDate), MAX(CloseDate) FROM Opportunity")[0]
+    assert single["expr1"].endswith("+0000") and len(single["expr2"]) == 10
+    err = fault_of(org, "SELECT SUM(Name) FROM Account")
+    assert err.error_code == "MALFORMED_QUERY"
+
+
+def test_parent_to_child_subquery(org: OrgStore) -> None:
+    recs = rows(org, "SELECT Id, Name, (SELECT Id, LastName, Account.Name FROM Contacts WHERE LastName != null "
+                     "ORDER BY LastName LIMIT 3), Owner.Name FROM Account ORDER BY Name")
+    assert list(recs[0]) == ["attributes", "Id", "Name", "Contacts", "Owner"]
+    with_children = [r for r in recs if r["Contacts"] is not None]
+    assert with_children and any(r["Contacts"] is None for r in recs)
+    sample = with_children[0]["Contacts"]
+    assert sample["done"] is True and 1 <= sample["totalSize"] <= 3
+    child = sample["records"][0]
+    assert child["attributes"]["type"] == "Contact" and child["Account"]["Name"] == with_children[0]["Name"]
+    names = [c["LastName"] for c in sample["records"]]
+    assert names == sorted(names, key=str.lower)
+    total = sum(len(r["Contacts"]["records"]) for r in rows(
+        org, "SELECT Id, (SELECT Id FROM Contacts) FROM Account") if r["Contacts"])
+    assert total == count(org, "SELECT Id FROM Contact WHERE AccountId != null AND Account.IsDeleted = false")
+    custom = rows(org, "SELECT Id, (SELECT Name, Amount__c FROM Invoices__r) FROM Project__c LIMIT 50")
+    assert any(r["Invoices__r"] for r in custom)
+    err = fault_of(org, "SELECT Id, (SELECT Id FROM Nothings) FROM Account")
+    assert err.error_code == "INVALID_TYPE" and "Didn't understand relationship 'Nothings'" in err.message
+    refusal = org.bulk_refusal("SELECT Id, (SELECT Id FROM Contacts) FROM Account")
+    assert refusal is not None and refusal.error_code == "API_ERROR"

@@ -1,8 +1,9 @@
 """The route table and the one dispatch path every request takes.
 
 Order of checks, as Salesforce answers them: unknown route → 404 NOT_FOUND; injected latency and
-503; unknown API version → 404; missing/invalid session → 401 INVALID_SESSION_ID; daily API
-allowance spent → 403 REQUEST_LIMIT_EXCEEDED; then the handler. ``/__emulator__/`` routes skip
+503 (an HTML page on UI paths); unknown API version → 404; missing/invalid session → 401 INVALID_SESSION_ID; daily API
+allowance spent → 403 REQUEST_LIMIT_EXCEEDED; Bulk ingest jobs past their finish time are
+applied (session routes); then the handler. ``/__emulator__/`` routes skip
 faults, auth and limits.
 
 Route modules each expose ``register(router)``. The second wave plugs in by adding
@@ -77,6 +78,8 @@ def dispatch(app: EmulatorApp, request: Request) -> tuple[Response, str]:
     latency_sleep(faults.latency_ms)
     if faults.roll("error_503_rate"):
         app.stats.count_fault("error_503")
+        if is_ui_path(request.path):
+            return unavailable_page(), route.name
         return _finish(app, route.api, error_response(503, "SERVER_UNAVAILABLE",
                                                       SERVER_UNAVAILABLE)), route.name
     version = params.get("version")
@@ -97,7 +100,12 @@ def dispatch(app: EmulatorApp, request: Request) -> tuple[Response, str]:
         return _finish(app, route.api, error_response(
             403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")), route.name
 
+    # Bulk ingest rows are applied when a request first sees the job past its finish time;
+    # doing that before every session route makes a REST read after the job's end see them,
+    # as on Salesforce where the job runs whether or not anyone polls it.
+    settled = settle_bulk_ingest(app) if route.auth == "session" else False
     response = _call(route.handler, Call(app, request, params, session))
+    response.is_write = response.is_write or settled
     response = _finish(app, route.api, response)
     if route.auth != "admin" and faults.roll("reset_rate"):
         length = response.content_length if response.stream is not None else len(response.body)
@@ -105,6 +113,37 @@ def dispatch(app: EmulatorApp, request: Request) -> tuple[Response, str]:
             app.stats.count_fault("reset")
             response.reset_after = faults.cut_point(length)
     return response, route.name
+
+
+def settle_bulk_ingest(app: EmulatorApp) -> bool:
+    """Apply the rows of every Bulk ingest job past its finish time; True if rows were applied.
+
+    Free when no Bulk job was ever made (the registry is created by the first Bulk request)."""
+    if "bulk_jobs" not in app.extensions:
+        return False
+    try:
+        from sfexit.emulator import bulk_jobs
+    except ModuleNotFoundError:  # the Bulk 2.0 modules are optional (OPTIONAL_MODULES)
+        return False
+    return bool(bulk_jobs.settle(app))
+
+
+# The Salesforce UI (Classic pages, frontdoor, the servlet, Lightning) answers in HTML, not in
+# REST JSON, including when it is unavailable.
+UI_PREFIXES = ("/secur/", "/ui/", "/servlet/", "/home/", "/lightning/")
+
+
+def is_ui_path(path: str) -> bool:
+    return path == "/" or path.startswith(UI_PREFIXES)
+
+
+def unavailable_page() -> Response:
+    """UNCONF: the body of Salesforce's UI 503 is not captured in our research; this is a plain
+    maintenance-style page with the same sentence as the REST error, served as HTML so a
+    scraper looking for a form or a file index fails the way it would on Salesforce."""
+    body = ("<!DOCTYPE html>\n<html><head><title>Service Unavailable</title></head><body>"
+            f"<h1>Service Unavailable</h1><p>{SERVER_UNAVAILABLE}</p></body></html>\n")
+    return Response(status=503, body=body.encode("utf-8"), content_type="text/html;charset=UTF-8")
 
 
 def _finish(app: EmulatorApp, api: bool, response: Response) -> Response:

@@ -3,6 +3,7 @@
 GET serves a minimal login form that carries the OAuth parameters as hidden fields; POSTing it
 with the right username and password redirects (302) to ``redirect_uri?code=…&state=…``.
 The code is then exchanged at ``/services/oauth2/token`` (``grant_code`` in oauth.py, PKCE S256).
+A loopback ``redirect_uri`` may use any port (RFC 8252 §7.3, see :func:`redirect_allowed`).
 Bad ``client_id`` / ``redirect_uri`` get Salesforce's error text as a page
 (``error=invalid_client_id&error_description=client%20identifier%20invalid``); a bad
 ``response_type`` is redirected back with ``error=unsupported_response_type``.
@@ -11,7 +12,7 @@ Bad ``client_id`` / ``redirect_uri`` get Salesforce's error text as a page
 from __future__ import annotations
 
 import html
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from sfexit.emulator.http import Call, Response, Router
 from sfexit.emulator.routes.oauth import OAuthError, password_user
@@ -22,6 +23,37 @@ _PARAMS = ("response_type", "client_id", "redirect_uri", "code_challenge",
 LOGIN_FAILED = ("Please check your username and password. If you still can't log in, "
                 "contact your Salesforce administrator.")
 ALLOWED_REDIRECTS_EXTRA = ("http://localhost:1717/OauthRedirect",)
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _loopback_parts(uri: str) -> tuple[str, str, str] | None:
+    """(scheme, path, query) of an ``http`` URI on a loopback host, else None."""
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return None
+    if parts.scheme != "http" or parts.hostname not in LOOPBACK_HOSTS or parts.fragment:
+        return None
+    return parts.scheme, parts.path or "/", parts.query
+
+
+def redirect_allowed(registered: tuple[str, ...], given: str | None) -> bool:
+    """Exact match with a registered callback, or a loopback one on any port.
+
+    RFC 8252 §7.3: for loopback redirect URIs "the authorization server MUST allow any port to
+    be specified at the time of the request". Salesforce lets an app register several callback
+    URLs; UNCONF whether it applies §7.3 itself. Our choice: a registered
+    ``http://localhost:1717/OauthRedirect`` also matches ``http://localhost:<port>`` and
+    ``http://127.0.0.1:<port>`` (or ``[::1]``) with the same path and query, so tests can listen
+    on a free port; the scheme, path and query must still match.
+    """
+    if not given:
+        return False
+    if given in registered:
+        return True
+    wanted = _loopback_parts(given)
+    return wanted is not None and any(_loopback_parts(uri) == wanted for uri in registered)
 
 
 def _page(status: int, body: str) -> Response:
@@ -59,7 +91,8 @@ def _check(call: Call, params: dict[str, str]) -> Response | None:
     app_cfg = call.app.auth.app
     if params.get("client_id") != app_cfg.consumer_key:
         return _error_page("invalid_client_id", "client identifier invalid")
-    if params.get("redirect_uri") not in (app_cfg.redirect_uri, *ALLOWED_REDIRECTS_EXTRA):
+    if not redirect_allowed((app_cfg.redirect_uri, *ALLOWED_REDIRECTS_EXTRA),
+                            params.get("redirect_uri")):
         return _error_page("redirect_uri_mismatch", "redirect_uri must match configuration")
     if params.get("response_type") != "code":
         return _redirect(params, {"error": "unsupported_response_type",
