@@ -26,6 +26,8 @@ _STANDARD_PERMS = ("PermissionsApiEnabled", "PermissionsEditTask", "PermissionsE
                    "PermissionsImportPersonal", "PermissionsChatterInternalUser", "PermissionsTransferAnyLead")
 # (profile, licence, permissions: "all" or a tuple). The admin profile lacks Query All Files, as
 # in an org where nobody granted it, so the demo admin meets the ContentDocumentLink restriction.
+# "all" never includes API Only User: a real System Administrator logs in to the UI too.
+_NOT_IN_ALL = frozenset({"PermissionsQueryAllFiles", "PermissionsApiUserOnly"})
 PROFILES = (
     ("System Administrator", "Salesforce", "all"),
     ("Standard User", "Salesforce", _STANDARD_PERMS),
@@ -166,7 +168,7 @@ def _profiles(ctx: SeedContext, admin: str, licences: dict[str, str]) -> dict[st
             "LastModifiedById", "SystemModstamp", *perm_fields]
     rows = []
     for pid, (name, licence, perms) in zip(ids, PROFILES):
-        flags = [1 if perms == "all" and f != "PermissionsQueryAllFiles" else int(f in perms)
+        flags = [1 if perms == "all" and f not in _NOT_IN_ALL else int(f in perms)
                  for f in perm_fields]
         user_type = "CsnOnly" if licence == "Chatter Free" else "Standard"
         rows.append((pid, name, licences[licence], user_type, created, admin, created, admin, created, *flags))
@@ -236,9 +238,12 @@ def _permission_sets(ctx: SeedContext, admin: str, users: list[UserSpec], ids: d
     rows: list[tuple[Any, ...]] = [(psid, f"X00e{n:04d}", f"{name} profile permission set", None, profiles[name], 1, 0)
                                    for n, (name, psid) in enumerate(owned.items())]
     rows += [(psid, api, label, licences["Salesforce"], None, 0, 1) for psid, (api, label) in zip(custom_ids, custom)]
+    # The two delegate permission sets grant what their names say; the others grant nothing extra.
+    grants = [(int(r[1] == "Freeze_Users"), int(r[1] == "Query_All_Files")) for r in rows]
     ctx.insert("PermissionSet", ["Id", "Name", "Label", "LicenseId", "ProfileId", "IsOwnedByProfile", "IsCustom",
-                                 "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", "SystemModstamp"],
-               [(*r, created, admin, created, admin, created) for r in rows])
+                                 "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", "SystemModstamp",
+                                 "PermissionsFreezeUsers", "PermissionsQueryAllFiles"],
+               [(*r, created, admin, created, admin, created, *g) for r, g in zip(rows, grants)])
     assignments = [(owned[u.profile], ids[u.key]) for u in users]
     assignments += [(custom_ids[0], ids[k]) for k in ("departing", "standard", "team_lead")]
     assignments += [(custom_ids[1], ids["admin2"])]
