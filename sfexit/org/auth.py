@@ -32,6 +32,10 @@ from sfexit.org.redaction import redact
 from sfexit.org.secrets import SecretResolver
 from sfexit.org.session import Token, check_https, require_https
 
+# Login POSTs tried again after a dropped connection or a 5xx (bounded, short waits).
+LOGIN_ATTEMPTS = 3
+LOGIN_RETRY_SECONDS = 0.5
+
 SOAP_MAX_VERSION = "64.0"  # SOAP login() is refused from API 65.0 on (Summer '27 retirement)
 JWT_LIFETIME_SECONDS = 180  # Salesforce: exp at most 3 minutes ahead
 HTTP_TIMEOUT = 60.0
@@ -222,23 +226,38 @@ class Authenticator:
 
     # --- the wire ---------------------------------------------------------------------------
 
-    def _post(self, url: str, **kwargs: Any) -> requests.Response:
+    def _post(self, url: str, *, repeatable: bool = True, **kwargs: Any) -> requests.Response:
+        """POST to the login host. A login can be repeated safely (it only opens another
+        session), so a dropped connection or a 5xx is tried again a few times; a one-time
+        authorization code cannot (``repeatable=False``)."""
         check_https(url, "URL")
-        try:
-            return requests.post(url, timeout=HTTP_TIMEOUT, verify=self.verify, **kwargs)
-        except requests.exceptions.SSLError:
-            raise errors.ConnectionFailed(
-                f"TLS verification failed for {urlsplit(url).hostname}",
-                hint="give the org's CA with ca_bundle in the profile or REQUESTS_CA_BUNDLE"
-            ) from None
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise errors.ConnectionFailed(f"{urlsplit(url).hostname} could not be reached: "
-                                          f"{type(exc).__name__}",
-                                          hint="check login_url, the network and proxy") from None
+        attempts = LOGIN_ATTEMPTS if repeatable else 1
+        for attempt in range(1, attempts + 1):
+            last = attempt == attempts
+            try:
+                response = requests.post(url, timeout=HTTP_TIMEOUT, verify=self.verify, **kwargs)
+            except requests.exceptions.SSLError:
+                raise errors.ConnectionFailed(
+                    f"TLS verification failed for {urlsplit(url).hostname}",
+                    hint="give the org's CA with ca_bundle in the profile or REQUESTS_CA_BUNDLE"
+                ) from None
+            except (requests.ConnectionError, requests.Timeout,
+                    requests.exceptions.ChunkedEncodingError) as exc:
+                # ChunkedEncodingError: the connection broke in the middle of the answer.
+                if last:
+                    raise errors.ConnectionFailed(
+                        f"{urlsplit(url).hostname} could not be reached: {type(exc).__name__}",
+                        hint="check login_url, the network and proxy") from None
+            else:
+                if response.status_code < 500 or last:
+                    return response
+            time.sleep(LOGIN_RETRY_SECONDS * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _token_request(self, form: dict[str, str]) -> Token:
         response = self._post(f"{self.login_url}/services/oauth2/token", data=form,
-                              headers={"Accept": "application/json"})
+                              headers={"Accept": "application/json"},
+                              repeatable=form["grant_type"] != "authorization_code")
         try:
             body = response.json()
         except ValueError:

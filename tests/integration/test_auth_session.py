@@ -181,3 +181,24 @@ def test_update_records_in_collections_of_200(fresh_emulator: Any) -> None:
     done = rest.count(soql.count("Contact", where=[soql.condition("Title", "=",
                                                                   "sfexit test")]))
     assert done == 250
+
+
+def test_login_survives_a_connection_reset_and_a_503(fresh_emulator: Any, tmp_path: Path) -> None:
+    """The token POST is repeatable: a dropped answer or a 5xx is tried again, not a traceback."""
+    config = write_config(tmp_path, fresh_emulator, **password_profile(fresh_emulator))
+    fresh_emulator.faults.fault_seed = 3
+    fresh_emulator.faults.reset_rate = 0.3
+    run = invoke(["--config", str(config), "whoami"], env=password_env(fresh_emulator))
+    assert run.code == 0, run.output
+    assert run.body["result"]["username"] == fresh_emulator.credentials.username
+    fresh_emulator.faults.reset_rate = 0.0
+    assert fresh_emulator.stats()["faults_injected"].get("reset", 0) >= 1  # the retry path really ran
+
+
+def test_login_that_never_gets_an_answer_is_one_line(fresh_emulator: Any, tmp_path: Path) -> None:
+    config = write_config(tmp_path, fresh_emulator, **password_profile(fresh_emulator))
+    fresh_emulator.faults.reset_rate = 1.0
+    run = invoke(["--config", str(config), "whoami"], env=password_env(fresh_emulator))
+    assert run.code == 1
+    assert run.body["name"] == "ConnectionFailed"
+    assert run.body["message"].startswith("127.0.0.1 could not be reached: ChunkedEncodingError")
