@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test venv lint bench clean
+.PHONY: demo test venv lint bench clean node-deps
 
 $(BIN)/sfexit: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,20 @@ venv: $(BIN)/sfexit
 demo: venv
 	$(BIN)/python scripts/demo.py
 
-test: venv
+# The real JavaScript clients of tests/emulator (jsforce, the Salesforce CLI), each an npm
+# project with a committed package-lock.json. `npm ci` runs again only when a lock file changes
+# (npm writes node_modules/.package-lock.json). Without npm those tests skip and say why.
+NPM := $(shell command -v npm 2>/dev/null)
+NODE_PROJECTS := tests/emulator/js tests/emulator/sfcli
+NODE_STAMPS := $(addsuffix /node_modules/.package-lock.json,$(NODE_PROJECTS))
+
+$(NODE_STAMPS): %/node_modules/.package-lock.json: %/package-lock.json %/package.json
+	cd $* && npm ci --no-audit --no-fund
+	touch $@
+
+node-deps: $(NODE_STAMPS)
+
+test: venv $(if $(NPM),node-deps)
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q
 

@@ -97,3 +97,35 @@ def test_more_than_200_records_is_refused(emulator: Emulator) -> None:
     assert response.json() == [{
         "message": "record limit reached. cannot submit more than 200 records into this call",
         "errorCode": "EXCEEDED_ID_LIMIT"}]
+
+
+def _account_ids(org: Emulator, n: int) -> list[str]:
+    cursor = org.store.query(f"SELECT Id FROM Account ORDER BY Id LIMIT {n}", now=org.clock.now())
+    return [str(row[0]) for row in cursor.rows()]
+
+
+def test_retrieve_with_a_request_body_as_jsforce_sends_it(emulator: Emulator) -> None:
+    """POST …/composite/sobjects/Account {"ids","fields"} (docs: "Get Records With a Request
+    Body Using sObject Collections"): the same answer as GET ?ids=&fields=, null for a missing id."""
+    ids = _account_ids(emulator, 2)
+    missing = ids[0][:-6] + "ZZZZZZ"
+    asked = [*ids, missing]
+    body = {"ids": asked, "fields": ["Id", "Name"]}
+    posted = _http(emulator).post(f"{_url(emulator)}/Account", json=body)
+    assert posted.status_code == 200, posted.text
+    got = _http(emulator).get(f"{_url(emulator)}/Account",
+                              params={"ids": ",".join(asked), "fields": "Id,Name"})
+    assert posted.json() == got.json()
+    records = posted.json()
+    assert [r["Id"] for r in records[:2]] == ids and records[2] is None
+    assert records[0]["attributes"]["type"] == "Account" and "Name" in records[0]
+
+
+def test_retrieve_refuses_an_unknown_field_and_a_bad_body(emulator: Emulator) -> None:
+    ids = _account_ids(emulator, 1)
+    bad_field = _http(emulator).post(f"{_url(emulator)}/Account",
+                                     json={"ids": ids, "fields": ["Id", "NoSuchField__c"]})
+    assert bad_field.status_code == 400
+    assert bad_field.json()[0]["errorCode"] == "INVALID_FIELD"
+    no_fields = _http(emulator).post(f"{_url(emulator)}/Account", json={"ids": ids})
+    assert no_fields.status_code == 400

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 import requests
@@ -116,3 +117,29 @@ def test_stats_are_exact_as_soon_as_the_answer_is_received(fresh_emulator: Emula
     read = http.get(f"{url}/{created.json()['id']}")
     assert org.stats()["writes"] == 25   # a read is not a write
     assert org.stats()["bytes_sent"] == received + len(read.content)
+
+
+def test_stats_are_counted_before_the_first_byte_is_written(
+        fresh_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deterministic form of the test above: look at the counters at the moment the
+    server starts writing the answer."""
+    from sfexit.emulator import server
+
+    org = fresh_emulator
+    seen: list[tuple[dict[str, Any], int]] = []
+    original = server._RequestHandler._write
+
+    def spy(self: Any, request: Any, response: Any, wire: Any) -> int:
+        seen.append((self.server.app.stats.snapshot(), wire.planned))
+        return original(self, request, response, wire)
+
+    monkeypatch.setattr(server._RequestHandler, "_write", spy)
+    http = _session(org)
+    http.headers["Accept-Encoding"] = "identity"
+    org.reset_stats()
+    created = http.post(org.url + "/services/data/v68.0/sobjects/Account", json={"Name": "Spy"})
+    assert created.status_code == 201
+    snapshot, planned = seen[-1]
+    assert snapshot["requests_by_route"] == {"sobject_create": 1}
+    assert snapshot["writes"] == 1
+    assert snapshot["bytes_sent"] == planned == len(created.content)

@@ -8,7 +8,10 @@ Stats: ``requests_total``, ``requests_by_route`` (route names as registered), ``
 failed write is not one; creating a Bulk query job is not one; a login is not one although it
 adds a LoginHistory row), ``bytes_sent`` (response bodies as sent, after gzip), ``bytes_received``
 (request bodies), ``faults_injected`` by kind, ``connections`` accepted, ``api_requests_used``.
-A request is counted just before its answer is written, so a client sees its own request.
+A request (its route, status, write and body bytes) is counted before the first byte of its
+answer is written, so a client that has its answer sees all of it in stats, without polling.
+Requests the server cannot parse are counted as ``bad_request``; a bug in dispatch as
+``internal_error``.
 """
 
 from __future__ import annotations
