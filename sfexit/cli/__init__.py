@@ -200,4 +200,8 @@ def main() -> None:
 from sfexit.cli import auth as _auth  # noqa: E402,F401  login, logout, whoami, limits
 from sfexit.cli import deadline  # noqa: E402,F401
 from sfexit.cli import emulator  # noqa: E402,F401
+from sfexit.cli import export as _export  # noqa: E402,F401  export bulk, verify (+ files, weekly)
+from sfexit.cli import export_weekly as _export_weekly  # noqa: E402,F401  export weekly
+from sfexit.cli import export_files as _export_files  # noqa: E402,F401  export files
+from sfexit.cli import users as _users  # noqa: E402,F401  the `users` group
 # --- end command modules ---

@@ -2,7 +2,10 @@
 
 The envelope follows the Salesforce CLI's, which admins already script against:
 success ``{"status": 0, "result": {...}, "warnings": [...]}``; failure
-``{"status": N, "name": ..., "message": ..., "exitCode": N, "warnings": [...]}``.
+``{"status": N, "name": ..., "message": ..., "exitCode": N, "warnings": [...]}``; a partial
+result (some work done, some failed: exit 5, or a verification that found differences) is both:
+``{"status": N, "name": ..., "message": ..., "exitCode": N, "result": {...}, "warnings": [...]}``
+(:meth:`Output.partial`).
 Nothing but the envelope goes to stdout in --json mode.
 """
 
@@ -63,6 +66,20 @@ def failure_envelope(name: str, message: str, exit_code: int, warnings: list[str
     )
 
 
+def partial_envelope(result: Any, name: str, message: str, exit_code: int,
+                     warnings: list[str]) -> str:
+    return dumps(
+        {
+            "status": exit_code,
+            "name": name,
+            "message": message,
+            "exitCode": exit_code,
+            "result": result,
+            "warnings": list(warnings),
+        }
+    )
+
+
 @dataclasses.dataclass
 class Output:
     """How this invocation talks to the person or script that called it."""
@@ -107,6 +124,26 @@ class Output:
             text = dumps(result)
         if text:
             click.echo(text, color=self.echo_color)
+
+    def partial(self, result: Any, human: str | Callable[[], str] | None = None, *, name: str,
+                message: str, exit_code: int) -> int:
+        """A result that is also a failure (some records failed, a backup that differs).
+
+        With --json one envelope keeps both: ``status`` is the exit code (never 0 beside a
+        non-zero exit), with ``name``, ``message``, ``exitCode``, ``result`` and ``warnings``.
+        Else the human rendering on stdout and the one-line error on stderr. Returns
+        ``exit_code``, so a command ends with ``return app.out.partial(...)``.
+        """
+        if self.json:
+            click.echo(partial_envelope(result, name, message, exit_code, self.warnings))
+            return exit_code
+        text = human() if callable(human) else human
+        if text is None:
+            text = dumps(result)
+        if text:
+            click.echo(text, color=self.echo_color)
+        click.echo(self.style(f"Error: {message}", fg="red"), err=True, color=self.echo_color)
+        return exit_code
 
     def failure(self, name: str, message: str, exit_code: int) -> None:
         if self.json:

@@ -8,6 +8,7 @@ The wire layer (server.py, routes/) calls only this API:
   - transaction(as_user=, now=) -> WriteBatch: several writes in one transaction, per-record
     savepoints (sObject Collections with allOrNone, Bulk ingest);
   - users: user_by_username / user_by_id / check_password / is_frozen / record_login;
+  - usage: record_counts (``limits/recordCount``), storage_usage (``/limits`` storage);
   - emulator-only: setting / set_setting (default lead/case owner...), add_validation_rule,
     record_count, dump_checksum.
 Errors are `SalesforceFault(status, error_code, message, fields)`.
@@ -43,6 +44,7 @@ from sfexit.emulator.store_db import connect, stored_columns
 from sfexit.emulator.store_fault import SalesforceFault, not_found
 from sfexit.emulator.store_records import existing_row, rest_record, resolve_object
 from sfexit.emulator.store_select import bulk_refusal, compile_query
+from sfexit.emulator.store_usage import record_counts, storage_mb
 from sfexit.emulator.store_users import frozen, insert_login, password_matches, user_row
 from sfexit.emulator.store_writes import (ValidationRule, WriteContext, create_record, delete_record,
                                           update_record)
@@ -69,18 +71,18 @@ T = TypeVar("T")
 class WriteBatch:
     """The writes of one `OrgStore.transaction` (see there)."""
 
-    def __init__(self, store: "OrgStore", ctx: WriteContext) -> None:
-        self._store, self.ctx = store, ctx
+    def __init__(self, ctx: WriteContext) -> None:
+        self.ctx = ctx
         self.rolled_back = False
 
     def create(self, sobject: str, values: dict[str, Any]) -> str:
         new_id, blobs = create_record(self.ctx, sobject, values)
-        self._store._store_blobs(self.ctx.conn, new_id, blobs, values)
+        store_blobs(self.ctx.conn, self.ctx.schema, new_id, blobs, values)
         return new_id
 
     def update(self, sobject: str, record_id: str, values: dict[str, Any]) -> None:
         blobs = update_record(self.ctx, sobject, record_id, values)
-        self._store._store_blobs(self.ctx.conn, normalize_id(record_id) or record_id, blobs, values)
+        store_blobs(self.ctx.conn, self.ctx.schema, normalize_id(record_id) or record_id, blobs, values)
 
     def delete(self, sobject: str, record_id: str, *, hard: bool = False) -> None:
         delete_record(self.ctx, sobject, record_id, hard=hard)
@@ -202,26 +204,14 @@ class OrgStore:
         with self._write_lock:
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
-            batch = WriteBatch(self, WriteContext(conn, self.schema, self.validation_rules,
-                                                  normalize_id(as_user) or as_user, now))
+            batch = WriteBatch(WriteContext(conn, self.schema, self.validation_rules,
+                                            normalize_id(as_user) or as_user, now))
             try:
                 yield batch
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("ROLLBACK" if batch.rolled_back else "COMMIT")
-
-    def _write(self, action: Callable[[WriteContext], Any], as_user: str, now: datetime) -> Any:
-        with self._write_lock:
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = action(WriteContext(conn, self.schema, self.validation_rules, as_user, now))
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return result
 
     # --- describe ------------------------------------------------------------------------------
     def describe_global(self, version: str = "v64.0") -> dict[str, Any]:
@@ -274,30 +264,22 @@ class OrgStore:
         row = existing_row(self._conn(), obj, record_id)
         return rest_record(obj, row, fields, version)
 
+    # One-record writes are a one-record WriteBatch: the same code as sObject Collections.
     def create_record(self, sobject: str, values: dict[str, Any], *, as_user: str, now: datetime) -> str:
         """Insert a record as `as_user`; returns the new 18-char id."""
-        def action(ctx: WriteContext) -> str:
-            new_id, blobs = create_record(ctx, sobject, values)
-            self._store_blobs(ctx.conn, new_id, blobs, values)
-            return new_id
-        return str(self._write(action, normalize_id(as_user) or as_user, now))
+        with self.transaction(as_user=as_user, now=now) as batch:
+            return batch.create(sobject, values)
 
     def update(self, sobject: str, record_id: str, values: dict[str, Any], *, as_user: str,
                now: datetime) -> None:
-        def action(ctx: WriteContext) -> None:
-            blobs = update_record(ctx, sobject, record_id, values)
-            self._store_blobs(ctx.conn, normalize_id(record_id) or record_id, blobs, values)
-        self._write(action, normalize_id(as_user) or as_user, now)
+        with self.transaction(as_user=as_user, now=now) as batch:
+            batch.update(sobject, record_id, values)
 
     def delete(self, sobject: str, record_id: str, *, as_user: str, now: datetime,
                hard: bool = False) -> None:
         """Soft delete (queryAll still sees it); `hard=True` for Bulk's hardDelete."""
-        self._write(lambda ctx: delete_record(ctx, sobject, record_id, hard=hard),
-                    normalize_id(as_user) or as_user, now)
-
-    def _store_blobs(self, conn: sqlite3.Connection, record_id: str, blobs: dict[str, bytes],
-                     values: dict[str, Any]) -> None:
-        store_blobs(conn, self.schema, record_id, blobs, values)
+        with self.transaction(as_user=as_user, now=now) as batch:
+            batch.delete(sobject, record_id, hard=hard)
 
     def blob(self, sobject: str, record_id: str, field: str) -> Blob:
         """Body of ContentVersion.VersionData / Attachment.Body / Document.Body; else 404 NOT_FOUND."""
@@ -328,8 +310,9 @@ class OrgStore:
                      application: str = "Browser", source_ip: str = "127.0.0.1") -> None:
         """A LoginHistory row; a successful login also sets User.LastLoginDate."""
         uid = normalize_id(user_id) or user_id
-        self._write(lambda ctx: insert_login(ctx.conn, ctx.next_id("0Ya"), uid, now, login_type, status,
-                                             application, source_ip), uid, now)
+        with self.transaction(as_user=uid, now=now) as batch:
+            insert_login(batch.ctx.conn, batch.ctx.next_id("0Ya"), uid, now, login_type, status,
+                         application, source_ip)
 
     # --- org settings (emulator-only) ----------------------------------------------------------
     def setting(self, key: str) -> str | None:
@@ -342,6 +325,15 @@ class OrgStore:
                 self._conn().execute("DELETE FROM _setting WHERE key = ?", (key,))
             else:
                 self._conn().execute("INSERT OR REPLACE INTO _setting (key, value) VALUES (?, ?)", (key, value))
+
+    # --- usage (``…/limits/recordCount``, storage in ``/limits``; store_usage.py) ----------------
+    def record_counts(self, sobjects: list[str] | None = None) -> list[tuple[str, int]]:
+        """(name, live rows) per object asked (unknown names left out), or of every object."""
+        return record_counts(self._conn(), self.schema, sobjects)
+
+    def storage_usage(self) -> tuple[float, float]:
+        """(data MB, file MB) used: 2 KB per counted record, file bytes of live records."""
+        return storage_mb(self._conn(), self.schema)
 
     def record_count(self, sobject: str, *, include_deleted: bool = False) -> int:
         obj = resolve_object(self.schema, sobject)

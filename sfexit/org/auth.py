@@ -262,6 +262,9 @@ class Authenticator:
             body = response.json()
         except ValueError:
             body = {}
+        if not isinstance(body, dict):
+            # A 5xx may carry a REST error array instead of OAuth's {"error", ...} object.
+            body = {}
         if response.status_code != 200 or "access_token" not in body:
             code = str(body.get("error") or f"HTTP {response.status_code}")
             message = str(body.get("error_description") or code)

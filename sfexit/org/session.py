@@ -7,8 +7,9 @@
   jitter, honouring ``Retry-After``. ``sleep`` is injectable, so tests never wait.
 - One silent re-authentication on ``401 INVALID_SESSION_ID``, then the request once more.
 - Read-only mode (the basis of every ``--dry-run``): see :func:`is_read_only_safe`.
-- Counts every call, keeps ``Sforce-Limit-Info`` current, logs each call at debug level with
-  tokens and ids redacted.
+- Counts every API call (``calls``; Setup UI pages apart, in ``ui_calls``: they are not API
+  requests and must not inflate the manifest's ``api_calls``), keeps ``Sforce-Limit-Info``
+  current, logs each call at debug level with tokens and ids redacted.
 """
 
 from __future__ import annotations
@@ -47,8 +48,12 @@ RETRYABLE_ERROR_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "REQUEST_LIMIT_EXCEEDED
 # Read-only mode: the only requests besides GET/HEAD that may pass, because they cannot change
 # the org's data, users or settings. Creating a Bulk 2.0 *query* job only reads (Salesforce
 # counts it against DailyBulkV2QueryJobs, not as a change); aborting or deleting one is refused.
+# The frontdoor POST trades the token (in the form body) for a UI session cookie and changes
+# nothing in the org (Help 000386254 "Use of frontdoor.jsp to Log in to Salesforce", which
+# prefers the POST form): allowed, so a read-only run keeps the token out of URLs.
 READ_ONLY_ALLOWED = (
     ("POST", re.compile(r"^/services/data/v\d+\.\d/jobs/query/?$")),
+    ("POST", re.compile(r"^/secur/frontdoor\.jsp$")),
 )
 
 
@@ -131,9 +136,10 @@ class _Http(requests.Session):
         if args:
             raise TypeError("pass request options by keyword")
         idempotent = kwargs.pop("idempotent", None)
+        ui_page = bool(kwargs.pop("ui_page", False))
         return self.owner.exchange(str(method, "ascii") if isinstance(method, bytes) else method,
                                    str(url, "utf-8") if isinstance(url, bytes) else url,
-                                   idempotent=idempotent, **kwargs)
+                                   idempotent=idempotent, ui_page=ui_page, **kwargs)
 
     def raw_request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         return super().request(method, url, **kwargs)
@@ -167,7 +173,8 @@ class OrgSession:
                  extra_hosts: set[str] | None = None) -> None:
         self.instance_url = require_https(instance_url, "instance URL")
         self.read_only = read_only
-        self.calls = 0
+        self.calls = 0               # API requests sent (retries included)
+        self.ui_calls = 0            # Setup UI page requests (uisession.py), not API calls
         self.api_usage: tuple[int, int] | None = None
         self.retry = retry
         self._api_version: str | None = api_version
@@ -247,8 +254,11 @@ class OrgSession:
     # --- the exchange -------------------------------------------------------------------------
 
     def exchange(self, method: str, url: str, *, idempotent: bool | None = None,
-                 **kwargs: Any) -> requests.Response:
-        """Send with guard, retries and re-auth; return the final response (even an error)."""
+                 ui_page: bool = False, **kwargs: Any) -> requests.Response:
+        """Send with guard, retries and re-auth; return the final response (even an error).
+
+        ``ui_page``: a Setup UI request (counted in ``ui_calls``, not ``calls``).
+        """
         method = method.upper()
         url = check_https(url, "URL")
         path = urlsplit(url).path
@@ -262,7 +272,7 @@ class OrgSession:
         reauthenticated = False
         while True:
             sent_with = self._auth.token
-            response = self._with_retries(method, url, idempotent, kwargs)
+            response = self._with_retries(method, url, idempotent, kwargs, ui_page)
             if (not reauthenticated and self._reauthenticate is not None
                     and is_dead_session(response)):
                 response.close()
@@ -272,7 +282,7 @@ class OrgSession:
             return response
 
     def _with_retries(self, method: str, url: str, idempotent: bool,
-                      kwargs: dict[str, Any]) -> requests.Response:
+                      kwargs: dict[str, Any], ui_page: bool = False) -> requests.Response:
         policy = self.retry
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(policy.attempts if idempotent else 1),
@@ -286,7 +296,7 @@ class OrgSession:
         try:
             for attempt in retrying:
                 with attempt:
-                    return self._send_once(method, url, kwargs)
+                    return self._send_once(method, url, kwargs, ui_page)
         except _Retry as last:
             if last.response is not None:
                 return last.response
@@ -296,10 +306,14 @@ class OrgSession:
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _send_once(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
+    def _send_once(self, method: str, url: str, kwargs: dict[str, Any],
+                   ui_page: bool = False) -> requests.Response:
         started = time.monotonic()
         with self._lock:
-            self.calls += 1
+            if ui_page:
+                self.ui_calls += 1
+            else:
+                self.calls += 1
         try:
             response = self._http.raw_request(method, url, **kwargs)
         except requests.exceptions.SSLError as exc:

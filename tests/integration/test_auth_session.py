@@ -202,3 +202,13 @@ def test_login_that_never_gets_an_answer_is_one_line(fresh_emulator: Any, tmp_pa
     assert run.code == 1
     assert run.body["name"] == "ConnectionFailed"
     assert run.body["message"].startswith("127.0.0.1 could not be reached: ChunkedEncodingError")
+
+
+def test_login_answered_only_by_503s_is_one_line(fresh_emulator: Any, tmp_path: Path) -> None:
+    """The emulator's 503 body is a REST error array, not OAuth's object: still one clear line."""
+    config = write_config(tmp_path, fresh_emulator, **password_profile(fresh_emulator))
+    fresh_emulator.faults.error_503_rate = 1.0
+    run = invoke(["--config", str(config), "whoami"], env=password_env(fresh_emulator))
+    assert run.code == 3, run.output
+    assert run.body["name"] == "AuthError"
+    assert "HTTP 503" in run.body["message"]

@@ -3,16 +3,24 @@
 ``DailyApiRequests`` is live: every counted call spends one (this call too, as on Salesforce),
 and its Max is the ``daily_api_max`` fault setting. ``DailyBulkV2QueryJobs`` and
 ``DailyBulkV2QueryFileStorageMB`` are spent by the Bulk routes through :func:`spend`.
-Storage figures: Salesforce counts most records as 2 KB (help.sf "Data and File Storage
-Allocations"); the store may offer its own numbers (``storage_usage()``).
+``DataStorageMB`` / ``FileStorageMB`` Remaining = Max - what the store says is used
+(``OrgStore.storage_usage()``: 2 KB per counted record, file bytes; see store_usage.py for the
+sources). Used MB are rounded UP (UNCONF: Salesforce's rounding is not documented; rounding up
+never reports more room than there is).
+
+``GET …/limits/recordCount?sObjects=A,B`` (REST "Record Count", v40.0+; response body shape from
+https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_res/responses_record_count.htm):
+``{"sObjects": [{"count": n, "name": "Account"}, …]}``; objects the org lacks are left out;
+without ``sObjects``, every object. Salesforce's counts are approximate (a cached snapshot,
+refreshed at variable intervals); the emulator's are EXACT and current (store_usage.py).
 """
 
 from __future__ import annotations
 
+import math
 import threading
-from typing import Any
 
-from sfexit.emulator.http import Call, Response, Router, json_response
+from sfexit.emulator.http import NOT_FOUND_MESSAGE, Call, HttpError, Response, Router, json_response
 from sfexit.emulator.server import EmulatorApp
 
 # Max values of an Enterprise Edition org (limits.md; DailyBulkV2QueryFileStorageMB = 1 TB in MB
@@ -96,12 +104,9 @@ def spend(app: EmulatorApp, name: str, amount: int = 1) -> bool:
 
 
 def _storage(app: EmulatorApp) -> dict[str, int]:
-    usage = getattr(app.store, "storage_usage", None)
-    if callable(usage):
-        found: Any = usage()
-        if isinstance(found, dict):
-            return {k: int(v) for k, v in found.items()}
-    return {}
+    """MB used per storage limit name, rounded up."""
+    data_mb, file_mb = app.store.storage_usage()
+    return {"DataStorageMB": math.ceil(data_mb), "FileStorageMB": math.ceil(file_mb)}
 
 
 def limits(call: Call) -> Response:
@@ -121,5 +126,20 @@ def limits(call: Call) -> Response:
     return json_response(body)
 
 
+RECORD_COUNT_SINCE = 40.0  # "This resource is available in REST API version 40.0 and later"
+
+
+def record_count(call: Call) -> Response:
+    if float(call.version) < RECORD_COUNT_SINCE:
+        # A resource newer than the URL's version: the generic 404 (errors.md §7; UNCONF here).
+        raise HttpError(404, "NOT_FOUND", NOT_FOUND_MESSAGE)
+    asked = call.request.arg("sObjects")
+    # An empty ``sObjects=`` is taken as absent (UNCONF: the docs only say it is optional).
+    names = [n.strip() for n in asked.split(",") if n.strip()] if asked else None
+    counts = call.app.store.record_counts(names)
+    return json_response({"sObjects": [{"count": count, "name": name} for name, count in counts]})
+
+
 def register(router: Router) -> None:
     router.add("limits", r"/services/data/{v}/limits/?", limits)
+    router.add("limits_record_count", r"/services/data/{v}/limits/recordCount/?", record_count)

@@ -1,0 +1,243 @@
+"""``sfexit export …``: the backup commands.
+
+NOTE for the files and weekly engineers: this module owns the ``export`` group. Add your
+subcommands to it from your own module::
+
+    from sfexit.cli.export import export
+
+    @export.command("files")
+    ...
+
+and register your module with one import line in ``sfexit/cli/__init__.py`` (after this one).
+Shared here: :func:`connect_read_only` (the read-only session every export uses) and
+:data:`POLL_SLEEP` (tests replace it with the emulator clock's ``advance``).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sfexit import errors
+from sfexit.cli import AppContext, cli, json_option, org_option, pass_app
+from sfexit.cli.output import table, to_jsonable
+
+# How the export waits between Bulk job polls and retries. Tests monkeypatch this with a
+# function that moves the emulator clock, so nothing really sleeps.
+POLL_SLEEP: Callable[[float], None] = time.sleep
+
+
+def connect_read_only(app: AppContext) -> Any:
+    """The one session of an export: read-only (creating a Bulk query job is allowed)."""
+    from sfexit.org import connect
+
+    return connect(app.settings(), read_only=True, prompt=app.prompt(), warn=app.out.warn,
+                   on_event=app.out.debug, sleep=lambda s: POLL_SLEEP(s))
+
+
+@cli.group()
+def export() -> None:
+    """Back up the org: Bulk API 2.0 data, files, the weekly export; verify a backup."""
+
+
+def _objects(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    names = tuple(n.strip() for n in value.split(",") if n.strip())
+    if not names:
+        raise click.BadParameter("give at least one object name, e.g. Account,Contact",
+                                 param_hint="--objects")
+    return names
+
+
+@export.command("bulk")
+@click.option("--dest", type=click.Path(path_type=Path, file_okay=False),
+              help="Backup directory (default: [export] dest in the config).")
+@click.option("--objects", "objects", metavar="A,B",
+              help="Only these objects (API names, comma-separated).")
+@click.option("--include-deleted", is_flag=True, default=None,
+              help="Also export deleted and archived rows (queryAll).")
+@click.option("--parallel", type=click.IntRange(1, 32), default=None,
+              help="Objects exported at once (default: [export] parallel, 4).")
+@click.option("--force", is_flag=True, help="Start even when the forecast exceeds the limits.")
+@click.option("--no-files", is_flag=True, help="Data only; skip the file bodies step.")
+@click.option("--all-versions", is_flag=True, default=None,
+              help="Files step: every ContentVersion, not only the latest.")
+@json_option
+@org_option
+@pass_app
+def bulk(app: AppContext, dest: Path | None, objects: str | None,
+         include_deleted: bool | None, parallel: int | None, force: bool, no_files: bool,
+         all_versions: bool | None) -> int:
+    """Back up every queryable object (Bulk API 2.0, REST where Bulk refuses) into DEST.
+
+    Writes data/<Object>.csv, schema/<Object>.json and manifest.json; a rerun resumes.
+    Exit 0 when all is exported, 4 when the limits forecast refuses (see --force),
+    5 when some objects failed (listed).
+    """
+    from sfexit.export.backup import run_backup
+    from sfexit.export.bulk import ExportOptions
+
+    settings = app.settings()
+    cfg = settings.export
+    target = dest or cfg.dest
+    if target is None:
+        raise errors.UsageError("no backup directory: pass --dest DIR or set [export] dest "
+                                "in the config")
+    options = ExportOptions(
+        dest=Path(target), objects=_objects(objects) or cfg.objects,
+        include_deleted=cfg.include_deleted if include_deleted is None else include_deleted,
+        parallel=parallel or cfg.parallel)
+    session = connect_read_only(app)
+    progress = _Progress(app)
+    summary = run_backup(session, options, force=force, files=not no_files,
+                         all_versions=cfg.all_versions if all_versions is None else all_versions,
+                         on_progress=progress.update, on_file_progress=progress.files,
+                         sleep=lambda s: POLL_SLEEP(s))
+    progress.close()
+    for missing, what in (summary.preflight.missing.items() if summary.preflight else ()):
+        app.out.warn(f"the running user lacks {missing}: {what}")
+    result = _summary_json(summary)
+    if summary.failed or summary.files_failed:
+        message = "; ".join(
+            [f"{o.name} could not be exported ({o.reason})" for o in summary.failed]
+            + ([f"{summary.files_failed} file bodies failed (see files.failed)"]
+               if summary.files_failed else []))
+        return app.out.partial(result, lambda: _summary_text(summary), name="PartialFailure",
+                               message=message, exit_code=errors.EXIT_PARTIAL)
+    app.out.result(result, lambda: _summary_text(summary))
+    return 0
+
+
+def _summary_json(summary: Any) -> dict[str, Any]:
+    return {
+        "dest": str(summary.dest), "manifest": str(summary.manifest),
+        "manifest_sha256": summary.manifest_sha256,
+        "objects": [to_jsonable(o) for o in summary.objects
+                    if o.status in ("exported", "resumed")],
+        "rows": summary.rows, "bytes": summary.bytes,
+        "skipped": [to_jsonable(s) for s in summary.skipped],
+        "failed": [to_jsonable(o) for o in summary.failed],
+        "files": summary.files, "api_calls": summary.api_calls, "bulk_jobs": summary.bulk_jobs,
+        "permissions": summary.preflight.permissions if summary.preflight else {},
+        "forecast": to_jsonable(summary.preflight.forecast) if summary.preflight else None,
+    }
+
+
+def _summary_text(summary: Any) -> str:
+    done = [o for o in summary.objects if o.status in ("exported", "resumed")]
+    lines = [table(["Object", "Method", "Rows", "Bytes", "Status"],
+                   [[o.name, o.method, o.rows, o.bytes, o.status] for o in done])]
+    if summary.skipped:
+        lines.append("\nSkipped (cannot be read):")
+        lines += [f"  {s.name}: {s.reason}" for s in summary.skipped]
+    if summary.failed:
+        lines.append("\nFailed:")
+        lines += [f"  {o.name}: {o.reason}" for o in summary.failed]
+    if summary.files:
+        f = summary.files
+        lines.append(f"\nFiles: {f.get('listed', 0)} listed, {f.get('downloaded', 0)} "
+                     f"downloaded, {f.get('skipped', 0)} already complete, "
+                     f"{len(f.get('failed') or ())} failed.")
+    lines.append(f"\n{len(done)} objects, {summary.rows:,} rows, {summary.bytes:,} bytes in "
+                 f"{summary.dest}; manifest {summary.manifest}; {summary.api_calls} API calls, "
+                 f"{summary.bulk_jobs} Bulk jobs.")
+    return "\n".join(lines)
+
+
+class _Progress:
+    """Renders the library's per-object progress on stderr: a live line on a terminal, one
+    line per finished object otherwise; nothing with --json or --quiet. Thread-safe."""
+
+    def __init__(self, app: AppContext) -> None:
+        self.out = app.out
+        self.quiet = app.out.json or app.out.quiet
+        self.tty = sys.stderr.isatty()
+        self.running: dict[str, tuple[int, int | None]] = {}
+        self.file_bytes = 0
+        self._lock = threading.Lock()
+
+    def update(self, p: Any) -> None:
+        if self.quiet:
+            return
+        with self._lock:
+            if p.done:
+                self.running.pop(p.object, None)
+                self._line(f"{p.object}: {p.rows:,} rows ({p.method})", final=True)
+            else:
+                self.running[p.object] = (p.rows, p.total)
+                if self.tty:
+                    self._line("  ".join(f"{name} {rows:,}/{'?' if total is None else f'{total:,}'}"
+                                         for name, (rows, total) in sorted(self.running.items())))
+
+    def files(self, p: Any) -> None:
+        """The files step: one line for all bodies (files done / total, bytes)."""
+        if self.quiet:
+            return
+        with self._lock:
+            self.file_bytes += p.bytes
+            if self.tty:
+                self._line(f"files {p.files_done:,}/{p.files_total:,}, "
+                           f"{self.file_bytes / 1e6:,.1f} MB")
+            elif p.files_total and p.files_done == p.files_total and p.event != "bytes":
+                self._line(f"files: {p.files_done:,} done, {self.file_bytes / 1e6:,.1f} MB",
+                           final=True)
+
+    def _line(self, text: str, final: bool = False) -> None:
+        if self.tty:
+            click.echo("\r\x1b[K" + text[:200], err=True, nl=final)
+        elif final:
+            click.echo(text, err=True)
+
+    def close(self) -> None:
+        if self.tty and not self.quiet:
+            click.echo("\r\x1b[K", err=True, nl=False)
+
+
+@export.command("verify")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--against-org", is_flag=True,
+              help="Also compare row counts and file totals with the org.")
+@json_option
+@org_option
+@pass_app
+def verify(app: AppContext, directory: Path, against_org: bool) -> int:
+    """Prove a backup: recompute every hash and row count and compare with manifest.json.
+
+    Exit 0 when everything matches, 1 when anything differs (a table of differences).
+    """
+    from sfexit.export.verify import verify_backup
+
+    session = connect_read_only(app) if against_org else None
+    report = verify_backup(directory, session=session)
+    result = to_jsonable(report)
+    result["ok"] = report.ok
+
+    def human() -> str:
+        lines = [f"Checked {report.objects_checked} objects ({report.rows:,} rows), "
+                 f"{report.files_checked} files, {report.weekly_checked} weekly parts"
+                 f"{' against the org' if report.against_org else ''}."]
+        if report.skipped:
+            lines.append("Skipped objects (not in the backup):")
+            lines += [f"  {s.name}: {s.reason}" for s in report.skipped]
+        if report.differences:
+            lines.append(table(["Kind", "Name", "What", "Expected", "Actual"],
+                               [[d.kind, d.name, d.what, d.expected, d.actual]
+                                for d in report.differences]))
+        else:
+            lines.append("Everything matches.")
+        return "\n".join(lines)
+
+    if not report.ok:
+        return app.out.partial(
+            result, human, name="VerificationFailed",
+            message=f"verification failed: {len(report.differences)} differences",
+            exit_code=errors.EXIT_FAILURE)
+    app.out.result(result, human)
+    return 0

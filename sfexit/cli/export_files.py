@@ -1,0 +1,108 @@
+"""``sfexit export files``: the files step of the backup on its own (library: export/files.py).
+
+Kept light at import: the org and export modules load inside the command.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sfexit import errors
+from sfexit.cli import AppContext, json_option, org_option, pass_app
+from sfexit.cli.export import connect_read_only, export
+from sfexit.cli.output import stderr_is_tty, to_jsonable
+
+
+@export.command("files")
+@click.option("--dest", type=click.Path(path_type=Path, file_okay=False),
+              help="Backup directory (default: [export] dest in the config). Bodies go to "
+                   "DEST/files/<Object>/<Id>-<name>, the record to DEST/manifest.json.")
+@click.option("--all-versions", is_flag=True,
+              help="Every ContentVersion, not only the latest version of each file.")
+@click.option("--include-deleted", is_flag=True,
+              help="Also list files of deleted records (queryAll); the org may serve no body.")
+@click.option("--parallel", type=int, metavar="N",
+              help="Downloads at once, 1-20 (default: [export] parallel).")
+@json_option
+@org_option
+@pass_app
+def files(app: AppContext, dest: Path | None, all_versions: bool, include_deleted: bool,
+          parallel: int | None) -> int:
+    """Download every ContentVersion, Attachment and Document body, verified.
+
+    Each body is streamed to a .part file, hashed (SHA-256, MD5) as it arrives, checked against
+    the org's size and Checksum, then renamed and recorded in manifest.json. Run it again to
+    resume: files already complete and verified are skipped. Exit 5 when some files failed.
+    """
+    from sfexit.export.files import MAX_PARALLEL, export_files
+    from sfexit.export.manifest import ManifestStore
+    from sfexit.org.rest import RestClient
+
+    settings = app.settings()
+    target = dest or settings.export.dest
+    if target is None:
+        raise errors.UsageError("no backup directory: pass --dest DIR or set dest in [export]")
+    workers = parallel if parallel is not None else settings.export.parallel
+    if not 1 <= workers <= MAX_PARALLEL:
+        raise errors.UsageError(f"--parallel must be between 1 and {MAX_PARALLEL}, got {workers}")
+    session = connect_read_only(app)
+    org = RestClient(session).organization()
+    manifest = ManifestStore.open_or_create(target, org_id=org.org_id, org_name=org.name,
+                                            api_version=session.api_version)
+    with _Progress(app) as progress:
+        summary = export_files(
+            session, target, manifest,
+            all_versions=all_versions or settings.export.all_versions,
+            include_deleted=include_deleted or settings.export.include_deleted,
+            parallel=workers, on_progress=progress)
+    manifest.add_usage(api_calls=session.calls)
+    result = {**to_jsonable(summary), "dest": str(target), "api_calls": session.calls}
+    if summary.failed:
+        n = len(summary.failed)
+        return app.out.partial(
+            result, lambda: _human(summary, target), name="PartialFailure",
+            message=f"{n} file{'' if n == 1 else 's'} did not verify: " + "; ".join(
+                f"{p.object} {p.id} ({p.reason})" for p in summary.failed),
+            exit_code=errors.EXIT_PARTIAL)
+    app.out.result(result, lambda: _human(summary, target))
+    return errors.EXIT_OK
+
+
+def _human(summary: Any, target: Path) -> str:
+    lines = [f"Files: {summary.downloaded} downloaded and verified, {summary.skipped} already "
+             f"complete, {len(summary.failed)} failed, {len(summary.unavailable)} not served "
+             f"by the org ({summary.bytes_downloaded / 1e6:.1f} MB into {target / 'files'})."]
+    lines += [f"  not served: {p.object} {p.id} ({p.name}): {p.reason}"
+              for p in summary.unavailable]
+    lines += [f"  failed: {p.object} {p.id} ({p.name}): {p.reason}" for p in summary.failed]
+    if summary.failed:
+        lines.append("Run the command again to retry the files that failed.")
+    return "\n".join(lines)
+
+
+class _Progress:
+    """One live line for the files (count and bytes) on stderr, only on a terminal and without
+    --json/--quiet. The library calls it from one worker at a time."""
+
+    def __init__(self, app: AppContext) -> None:
+        self.enabled = stderr_is_tty() and not (app.out.json or app.out.quiet)
+        self.bytes = 0
+        self.drawn = False
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.drawn:
+            click.echo("\r\x1b[K", err=True, nl=False)
+
+    def __call__(self, event: Any) -> None:
+        if not self.enabled:
+            return
+        self.bytes += event.bytes
+        self.drawn = True
+        click.echo(f"\r\x1b[Kfiles {event.files_done}/{event.files_total}, "
+                   f"{self.bytes / 1e6:,.1f} MB", err=True, nl=False)

@@ -1,0 +1,419 @@
+"""``sfexit users``: list, licences, freeze, unfreeze, deactivate. Thin over ``sfexit.people``.
+
+Every changing command: permissions preflight, a plan written and shown before anything
+changes, a confirmation (``--yes`` skips it; without a terminal and without ``--yes`` the
+command fails instead of guessing), a journal whose path is printed and named as ``journal``
+in the ``--json`` result, and ``--dry-run`` on a read-only session (zero writes possible).
+Exit 5 when some users failed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sfexit import errors
+from sfexit.cli import AppContext, cli, json_option, org_option, pass_app
+from sfexit.cli.output import dumps, table, to_jsonable
+
+
+def _connect(app: AppContext, *, read_only: bool) -> Any:
+    from sfexit.org import connect
+
+    return connect(app.settings(), read_only=read_only, prompt=app.prompt(), warn=app.out.warn,
+                   on_event=app.out.debug)
+
+
+def _confirm(app: AppContext, question: str) -> None:
+    """Ask, or refuse to guess: no terminal and no --yes is a usage error (exit 2)."""
+    if app.yes:
+        return
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise errors.UsageError(f"{question} needs a confirmation and there is no terminal",
+                                hint="pass --yes to go ahead, or --dry-run to only look")
+    if not click.confirm(question, default=False, err=True):
+        raise click.exceptions.Abort()
+
+
+def _journal_path(given: Path | None, kind: str) -> Path:
+    from sfexit.journal import default_journal_path
+
+    return given if given is not None else default_journal_path(kind)
+
+
+def _plan_path(given: Path | None, journal_path: Path, kind: str) -> Path:
+    """Beside the journal: ``<journal>-plan.csv`` (``-<kind>-plan.csv`` in a foreign journal)."""
+    if given is not None:
+        return given
+    stem = journal_path.name.removesuffix(".jsonl")
+    return journal_path.with_name(f"{stem}-plan.csv" if stem.endswith(kind)
+                                  else f"{stem}-{kind}-plan.csv")
+
+
+@cli.group()
+def users() -> None:
+    """People in the org: list, licences, freeze, unfreeze, deactivate."""
+
+
+# --- list -------------------------------------------------------------------------------------
+
+@users.command("list")
+@click.option("--all", "all_", is_flag=True, help="Every user, not only active ones.")
+@click.option("--profile", multiple=True, metavar="NAME", help="Only this profile (repeatable).")
+@click.option("--licence", "--license", "licence", multiple=True, metavar="NAME",
+              help="Only this licence name or LicenseDefinitionKey (repeatable).")
+@click.option("--inactive-since", type=click.IntRange(min=0), metavar="DAYS",
+              help="Only users with no login for DAYS days (or never, created before).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="Output format (--json gives the JSON envelope).")
+@json_option
+@org_option
+@pass_app
+def list_cmd(app: AppContext, all_: bool, profile: tuple[str, ...], licence: tuple[str, ...],
+             inactive_since: int | None, fmt: str) -> None:
+    """List users: profile, role, licence, type, last login, frozen, and flags for the
+    running user, integration, Automated Process, Platform Integration and system users."""
+    from sfexit.people.users import UserFilter, list_users
+
+    session = _connect(app, read_only=True)
+    found = list_users(session, UserFilter(active_only=not all_, profiles=profile,
+                                           licences=licence, inactive_days=inactive_since))
+    rows = [u.summary() for u in found]
+    app.out.result({"users": rows, "count": len(rows)}, lambda: _render_users(rows, fmt))
+
+
+def _render_users(rows: list[dict[str, Any]], fmt: str) -> str:
+    if fmt == "json":
+        return dumps(rows)
+    headers = ["username", "name", "profile", "role", "licence", "user_type", "last_login",
+               "frozen", "flags"]
+    values = [[r["username"], r["name"], r["profile"], r["role"], r["licence"], r["user_type"],
+               r["last_login"].isoformat(timespec="seconds") if r["last_login"] else "never",
+               {True: "yes", False: "no", None: "?"}[r["frozen"]], ",".join(r["flags"])]
+              for r in rows]
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(headers)
+        writer.writerows(values)
+        return buf.getvalue().rstrip("\n")
+    return table(headers, values) + f"\n{len(rows)} users."
+
+
+# --- freeze / unfreeze ------------------------------------------------------------------------
+
+def _change_options(f: Any) -> Any:
+    options = [
+        click.option("--dry-run", is_flag=True,
+                     help="Show exactly what would happen; read-only session, nothing sent."),
+        click.option("--journal", "journal_path", type=click.Path(path_type=Path,
+                     dir_okay=False), help="Journal file (default: the data dir's journals/)."),
+        click.option("--plan-file", type=click.Path(path_type=Path, dir_okay=False),
+                     help="Where the CSV of who will be touched goes (default: beside the "
+                          "journal)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _selection_options(f: Any) -> Any:
+    options = [
+        click.argument("usernames", nargs=-1),
+        click.option("--all-active", is_flag=True, help="Every active user (minus refusals)."),
+        click.option("--keep", multiple=True, metavar="USERNAME",
+                     help="Never touch this user (repeatable; adds to [users] keep)."),
+        click.option("--keep-profile", multiple=True, metavar="NAME",
+                     help="Never touch users of this profile (repeatable; adds to [users] "
+                          "keep_profiles)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _select(app: AppContext, session: Any, action: Any, usernames: Sequence[str],
+            all_active: bool, keep: Sequence[str], keep_profile: Sequence[str]) -> Any:
+    from sfexit.people.selection import KeepList, select_users
+    from sfexit.people.users import UserFilter, list_users
+
+    cfg = app.settings().users
+    everyone = list_users(session, UserFilter(active_only=False))
+    selection = select_users(everyone, action=action, usernames=usernames, all_active=all_active,
+                             keep=KeepList(tuple(keep) + cfg.keep,
+                                           tuple(keep_profile) + cfg.keep_profiles))
+    _refuse_if_nothing_left(selection.touch, selection.refusal_lines(), usernames)
+    return everyone, selection
+
+
+def _refuse_if_nothing_left(touch: Sequence[Any], refusals: list[str],
+                            usernames: Sequence[str]) -> None:
+    """Named users all refused: one clear line, exit 2 (nothing was asked that we may do)."""
+    if usernames and not touch and refusals:
+        raise errors.UsageError("refused: " + "; ".join(refusals))
+
+
+def _preflight(app: AppContext, session: Any, everyone: Sequence[Any], action: Any,
+               dry_run: bool) -> None:
+    from sfexit.people.permissions import PermissionDenied, preflight
+
+    me = next((u for u in everyone if u.is_running_user), None)
+    if me is None:
+        return
+    try:
+        preflight(session, me.id, me.profile_id, action)
+    except PermissionDenied as exc:
+        if not dry_run:
+            raise
+        app.out.warn(f"a real run would stop here: {exc.message}")
+
+
+def _show_plan(app: AppContext, the_plan: Any, plan_file: Path) -> None:
+    lines = [f"{p.user.username}: {p.planned}" for p in the_plan.users]
+    lines += [f"{who if isinstance(who, str) else who.username}: refused: {reason}"
+              for who, reason in the_plan.refused]
+    app.out.info(f"Plan ({len(the_plan.changes)} to {the_plan.direction}), written to "
+                 f"{plan_file}:\n  " + "\n  ".join(lines or ["nobody"]))
+
+
+def _finish_freeze(app: AppContext, result: Any) -> int:
+    body = to_jsonable(result)
+    body["failed"] = len(result.failed)
+    body["changed"] = len(result.changed)
+    for item in result.failed:
+        app.out.warn(f"{item.username}: {item.message}")
+
+    app.out.result(body, lambda: "\n".join(result.report_lines()))
+    return errors.EXIT_PARTIAL if result.failed else errors.EXIT_OK
+
+
+def _run_freeze(app: AppContext, session: Any, the_plan: Any, dry_run: bool,
+                journal_path: Path | None, plan_file: Path | None, kind: str) -> int:
+    from sfexit.journal import Journal
+    from sfexit.people import freeze
+
+    jpath = _journal_path(journal_path, kind)
+    ppath = freeze.write_plan_csv(the_plan, _plan_path(plan_file, jpath, kind))
+    _show_plan(app, the_plan, ppath)
+    if dry_run:
+        return _finish_freeze(app, freeze.unchanged_result(the_plan, ppath))
+    if not the_plan.users:  # nobody to touch or to record: no journal
+        app.out.info(f"Nobody to {the_plan.direction}.")
+        return _finish_freeze(app, freeze.unchanged_result(the_plan, ppath, dry_run=False))
+    if the_plan.changes:
+        _confirm(app, f"{the_plan.direction.capitalize()} {len(the_plan.changes)} user(s)?")
+    else:  # still journaled: who was left alone, and why
+        app.out.info(f"Nothing to {the_plan.direction}.")
+    journal = Journal.open(jpath)
+    app.out.info(f"Journal: {journal.path}")
+    result = freeze.apply(session, the_plan, journal, plan_file=ppath, on_progress=app.out.debug)
+    return _finish_freeze(app, result)
+
+
+@users.command("freeze")
+@_selection_options
+@_change_options
+@json_option
+@org_option
+@pass_app
+def freeze_cmd(app: AppContext, usernames: tuple[str, ...], all_active: bool,
+               keep: tuple[str, ...], keep_profile: tuple[str, ...], dry_run: bool,
+               journal_path: Path | None, plan_file: Path | None) -> int:
+    """Freeze users (UserLogin.IsFrozen): they cannot log in; licences stay assigned.
+
+    Never the running user, the last active System Administrator, or integration/system users
+    unless named. Already-frozen users are left alone and recorded, so `unfreeze` keeps them
+    frozen.
+    """
+    from sfexit.people import freeze
+
+    session = _connect(app, read_only=dry_run)
+    everyone, selection = _select(app, session, "freeze", usernames, all_active, keep,
+                                  keep_profile)
+    _preflight(app, session, everyone, "freeze", dry_run)
+    the_plan = freeze.plan(session, "freeze", selection.touch, selection.refused)
+    return _run_freeze(app, session, the_plan, dry_run, journal_path, plan_file, "freeze")
+
+
+@users.command("unfreeze")
+@click.argument("usernames", nargs=-1)
+@click.option("--dry-run", is_flag=True,
+              help="Show exactly what would happen; read-only session, nothing sent.")
+@click.option("--journal", "journal_path", type=click.Path(path_type=Path, dir_okay=False,
+              exists=True), help="The freeze journal to undo; this run's changes are appended "
+                                 "to it.")
+@click.option("--plan-file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Where the CSV of who will be touched goes (default: beside the journal).")
+@json_option
+@org_option
+@pass_app
+def unfreeze_cmd(app: AppContext, usernames: tuple[str, ...], dry_run: bool,
+                 journal_path: Path | None, plan_file: Path | None) -> int:
+    """Unfreeze users sfexit froze, restoring exactly the state before.
+
+    Give usernames, or --journal PATH (a freeze journal), or both. Without --journal, every
+    journal in the journals directory is read. A user who was frozen before sfexit came stays
+    frozen: only freezes sfexit recorded are undone.
+    """
+    from sfexit.journal import default_journal_path, read_journal
+    from sfexit.people import freeze
+    from sfexit.people.users import UserFilter, list_users
+
+    if not usernames and journal_path is None:
+        raise errors.UsageError("name the users to unfreeze, or pass --journal PATH",
+                                hint="the journal is the one `sfexit users freeze` printed")
+    session = _connect(app, read_only=dry_run)
+    if journal_path is not None:
+        entries = read_journal(journal_path)
+    else:
+        entries = freeze.entries_from(freeze.journals_in(default_journal_path("x").parent),
+                                      warn=app.out.warn)
+    everyone = list_users(session, UserFilter(active_only=False))
+    touch, refused = freeze.unfreeze_candidates(everyone, freeze.frozen_by_sfexit(entries),
+                                                usernames)
+    _refuse_if_nothing_left(touch, [f"{w if isinstance(w, str) else w.username}: {r}"
+                                    for w, r in refused], usernames)
+    _preflight(app, session, everyone, "unfreeze", dry_run)
+    the_plan = freeze.plan(session, "unfreeze", touch, refused)
+    return _run_freeze(app, session, the_plan, dry_run, journal_path, plan_file, "unfreeze")
+
+
+# --- licences ---------------------------------------------------------------------------------
+
+@users.command("licences")
+@click.option("--days", type=click.IntRange(min=1), metavar="DAYS",
+              help="No login for this many days counts as unused [config: users.inactive_days].")
+@click.option("--price", metavar="AMOUNT",
+              help="Monthly price of one licence [config: users.price_per_licence].")
+@json_option
+@org_option
+@pass_app
+def licences_cmd(app: AppContext, days: int | None, price: str | None) -> None:
+    """Licences: total, used and free; paid licences held by users with no recent login; and
+    what removing them saves per month and for the rest of the term (with a price)."""
+    import datetime as dt
+
+    from sfexit import rules
+    from sfexit.people.licences import licence_report
+
+    settings = app.settings()
+    amount = rules.parse_money(price, "--price") if price is not None \
+        else settings.users.price_per_licence
+    report = licence_report(_connect(app, read_only=True),
+                            inactive_days=days or settings.users.inactive_days,
+                            today=dt.date.today(), price=amount, contract=settings.contract)
+    body = to_jsonable(report)
+    for row, lic in zip(body["licences"], report.licences, strict=True):
+        row["free"] = lic.free
+    app.out.result(body, lambda: "\n".join(
+        [table(["licence", "key", "total", "used", "free", "paid", "unused"],
+               [[r.name, r.key, r.total, r.used, r.free, "yes" if r.paid else "no",
+                 r.unused_holders] for r in report.licences]), *report.report_lines()]))
+
+
+# --- deactivate -------------------------------------------------------------------------------
+
+@users.command("deactivate")
+@_selection_options
+@click.option("--check", is_flag=True, help="Only scan for deactivation blockers (reads only).")
+@click.option("--ignore-blockers", is_flag=True,
+              help="Try users even when the scan found a blocker (Salesforce decides).")
+@click.option("--undo", "undo", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              metavar="JOURNAL", help="Reactivate the users this deactivation journal records.")
+@_change_options
+@json_option
+@org_option
+@pass_app
+def deactivate_cmd(app: AppContext, usernames: tuple[str, ...], all_active: bool,
+                   keep: tuple[str, ...], keep_profile: tuple[str, ...], check: bool,
+                   ignore_blockers: bool, undo: Path | None, dry_run: bool,
+                   journal_path: Path | None, plan_file: Path | None) -> int:
+    """Deactivate users (IsActive = false), after a blocker scan; frees their licences.
+
+    Opt-in, after freeze and reassignment. Refuses the same users as freeze. Every source of
+    blockers is reported as clear, FOUND or unknown (with the Setup page to check).
+    --undo JOURNAL reactivates them (licences must be free).
+    """
+    from sfexit.people import deactivate as deact
+    from sfexit.people.blockers import scan_blockers
+
+    if undo is not None:
+        return _undo_deactivate(app, undo, dry_run)
+    session = _connect(app, read_only=dry_run or check)
+    everyone, selection = _select(app, session, "deactivate", usernames, all_active, keep,
+                                  keep_profile)
+    reports = scan_blockers(session, selection.touch)
+    refused = [(w if isinstance(w, str) else w.username, r) for w, r in selection.refused]
+    if check:
+        return _finish_deactivate(app, None, reports, refused, check=True)
+    _preflight(app, session, everyone, "deactivate", dry_run)
+    planned = deact.plan_items(selection.touch, reports, ignore_blockers=ignore_blockers)
+    if plan_file is not None:
+        deact.write_plan_csv(plan_file, planned, refused)
+    if dry_run:
+        return _finish_deactivate(app, deact.DeactivateResult("deactivate", True, planned,
+                                                              refused, None), reports, refused)
+    todo = [i for i in planned if i.status != "blocked"]
+    if todo:
+        _confirm(app, f"Deactivate {len(todo)} user(s)? Their licences are freed")
+    from sfexit.journal import Journal
+
+    journal = Journal.open(_journal_path(journal_path, "deactivate"))
+    app.out.info(f"Journal: {journal.path}")
+    items = deact.set_active(session, planned, journal, direction="deactivate",
+                             on_progress=app.out.debug)
+    result = deact.DeactivateResult("deactivate", False, items, refused, str(journal.path))
+    return _finish_deactivate(app, result, reports, refused)
+
+
+def _undo_deactivate(app: AppContext, source: Path, dry_run: bool) -> int:
+    from sfexit.journal import Journal, read_journal
+    from sfexit.people import deactivate as deact
+
+    planned = deact.undo_items(read_journal(source))
+    app.out.warn(deact.LICENCE_WARNING)
+    session = _connect(app, read_only=dry_run)
+    if not planned:
+        app.out.info("Nothing to reactivate: the journal records no deactivation in effect.")
+    if dry_run or not planned:
+        return _finish_deactivate(app, deact.DeactivateResult("reactivate", True, planned, [],
+                                                              None), [], [])
+    from sfexit.people.users import UserFilter, list_users
+
+    _preflight(app, session, list_users(session, UserFilter()), "reactivate", dry_run)
+    _confirm(app, f"Reactivate {len(planned)} user(s)?")
+    journal = Journal.open(source)  # the undo is recorded in the journal it undoes
+    app.out.info(f"Journal: {journal.path}")
+    items = deact.set_active(session, planned, journal, direction="reactivate",
+                             on_progress=app.out.debug)
+    return _finish_deactivate(app, deact.DeactivateResult("reactivate", False, items, [],
+                                                          str(journal.path)), [], [])
+
+
+def _finish_deactivate(app: AppContext, result: Any, reports: Sequence[Any],
+                       refused: Sequence[tuple[str, str]], *, check: bool = False) -> int:
+    body: dict[str, Any] = to_jsonable(result) if result is not None else {
+        "check": True, "refused": [list(r) for r in refused], "journal": None}
+    body["blockers"] = [{"username": r.username, "user_id": r.user_id,
+                         "found": [c.line() for c in r.found],
+                         "checks": to_jsonable(r.checks)} for r in reports]
+    failed = result.failed if result is not None else []
+    for item in failed:
+        app.out.warn(f"{item.username}: {item.status}: "
+                     + (f"{item.status_code}: " if item.status_code else "")
+                     + (item.message or ""))
+    unknown = sum(len(r.unknown) for r in reports)
+    if unknown:
+        app.out.warn(f"{unknown} blocker source(s) could not be read through the API: they are "
+                     "unknown, not clear; check them in Setup (paths in the report)")
+
+    from sfexit.people.deactivate import report_lines
+
+    app.out.result(body, lambda: "\n".join(report_lines(result, reports, refused)))
+    return errors.EXIT_PARTIAL if failed and not check else errors.EXIT_OK

@@ -1,0 +1,99 @@
+"""``sfexit export bulk`` as one library call: manifest, preflight, data, files, summary.
+
+The CLI reads options, calls :func:`run_backup` and renders the :class:`BackupSummary`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sfexit.export.bulk import (DataExportResult, ExportOptions, ObjectResult,
+                                ProgressCallback, export_data)
+from sfexit.export.files import MAX_PARALLEL as MAX_FILE_DOWNLOADS
+from sfexit.export.files import export_files
+from sfexit.export.manifest import ManifestStore, SkippedObject
+from sfexit.export.objects import select_objects
+from sfexit.export.preflight import PreflightReport, enforce, preflight
+from sfexit.org.rest import RestClient
+from sfexit.org.session import OrgSession
+
+
+@dataclass(frozen=True)
+class BackupSummary:
+    dest: Path
+    manifest: Path
+    manifest_sha256: str
+    objects: tuple[ObjectResult, ...]
+    rows: int
+    bytes: int
+    skipped: tuple[SkippedObject, ...]
+    failed: tuple[ObjectResult, ...]
+    files: dict[str, Any]        # the files step's summary (empty with --no-files)
+    api_calls: int
+    bulk_jobs: int
+    preflight: PreflightReport | None
+
+    @property
+    def files_failed(self) -> int:
+        return len(self.files.get("failed") or ())
+
+
+def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = False,
+               files: bool = True, all_versions: bool = False,
+               on_progress: ProgressCallback | None = None,
+               on_file_progress: Callable[..., None] | None = None,
+               sleep: Callable[[float], None] = time.sleep) -> BackupSummary:
+    """Back up the org into ``options.dest``; resumes a backup already there.
+
+    Raises UsageError (bad --objects, a backup of another org in dest), ApiLimitError (the
+    forecast does not fit and not ``force``; a limit spent on the way), AuthError,
+    ConnectionFailed, and whatever ``on_progress`` raises.
+    """
+    calls_before = session.calls
+    rest = RestClient(session)
+    org = rest.organization()
+    me = rest.identity()
+    store = ManifestStore.open_or_create(options.dest, org_id=org.org_id, org_name=org.name,
+                                         api_version=session.api_version)
+    selection = select_objects(rest, options.objects)
+    report = preflight(session, me.user_id, selection.objects,
+                       include_deleted=options.include_deleted, include_files=files,
+                       max_records=options.max_records)
+    store.set_permissions(report.permissions)
+    enforce(report, force=force)
+    data: DataExportResult | None = None
+    finished = False
+    try:
+        data = export_data(session, store, options, on_progress=on_progress, sleep=sleep)
+        files_result = (_files_step(session, store, options, all_versions, on_file_progress)
+                        if files else {})
+        finished = True
+    finally:
+        # Usage is recorded even when the run stops half-way (a rerun adds its own).
+        if not finished:
+            store.add_usage(api_calls=session.calls - calls_before,
+                            bulk_jobs=data.bulk_jobs if data is not None else 0)
+    store.finish(api_calls=session.calls - calls_before, bulk_jobs=data.bulk_jobs)
+    manifest = store.snapshot()
+    exported = [o for o in data.objects if o.status in ("exported", "resumed")]
+    return BackupSummary(
+        dest=options.dest, manifest=store.path, manifest_sha256=store.manifest_sha256(),
+        objects=data.objects, rows=sum(o.rows for o in exported),
+        bytes=sum(o.bytes for o in exported), skipped=tuple(manifest.skipped),
+        failed=data.failed, files=files_result, api_calls=session.calls - calls_before,
+        bulk_jobs=data.bulk_jobs, preflight=report)
+
+
+def _files_step(session: OrgSession, store: ManifestStore, options: ExportOptions,
+                all_versions: bool, on_progress: Callable[..., None] | None) -> dict[str, Any]:
+    """The file bodies, with the data step's ``include_deleted`` and ``parallel`` (capped at the
+    files step's 20 downloads at once). Files that fail are in ``failed`` (the CLI exits 5)."""
+    result = export_files(session, options.dest, store, on_progress=on_progress,
+                          all_versions=all_versions, include_deleted=options.include_deleted,
+                          parallel=min(options.parallel, MAX_FILE_DOWNLOADS))
+    return dataclasses.asdict(result)

@@ -1,0 +1,96 @@
+"""Which objects and which fields a full backup reads, from describe global and each describe.
+
+Rules (export-pitfalls.md B, D; Bulk API 2.0 Developer Guide, "Create a Query Job"):
+- every object describe global marks ``queryable``; the others are skipped with that reason;
+- compound address/geolocation fields (type ``address``/``location``) are refused by Bulk:
+  their components (``BillingStreet``, ``BillingLatitude``…) are in the describe on their own
+  and are exported instead;
+- base64 fields (Attachment.Body, Document.Body, ContentVersion.VersionData) are not served by
+  Bulk: the files step downloads each body (``files/<Object>/``).
+The describe of every exported object is saved to ``schema/<Object>.json`` beside the data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sfexit.errors import UsageError
+from sfexit.export.manifest import SkippedField, SkippedObject, atomic_write
+from sfexit.org.rest import RestClient
+
+COMPOUND_TYPES = frozenset({"address", "location"})
+BASE64_REASON = "base64 body: not served by the Bulk API; downloaded by the files step"
+COMPOUND_REASON = "compound field: refused by the Bulk API; its component fields are exported"
+
+
+@dataclass(frozen=True)
+class ObjectPlan:
+    """What to read for one object."""
+
+    name: str
+    fields: tuple[str, ...]
+    skipped_fields: tuple[SkippedField, ...]
+
+
+@dataclass(frozen=True)
+class Selection:
+    objects: tuple[str, ...]
+    skipped: tuple[SkippedObject, ...]
+
+
+def select_objects(rest: RestClient, only: Iterable[str] | None = None) -> Selection:
+    """The queryable objects of the org (all, or those named in ``only``), sorted by name.
+
+    Raises UsageError for a name in ``only`` that the org does not have.
+    """
+    described = {str(o["name"]): o for o in rest.describe_global()}
+    by_lower = {name.lower(): name for name in described}
+    if only:
+        names = []
+        for wanted in only:
+            found = by_lower.get(wanted.strip().lower())
+            if found is None:
+                raise UsageError(f"--objects: the org has no object named {wanted.strip()!r}",
+                                 hint="names are API names, e.g. Account,Invoice__c")
+            if found not in names:
+                names.append(found)
+    else:
+        names = list(described)
+    chosen, skipped = [], []
+    for name in sorted(names):
+        if described[name].get("queryable"):
+            chosen.append(name)
+        else:
+            skipped.append(SkippedObject(name, "not queryable (describe global: queryable "
+                                               "false)"))
+    return Selection(tuple(chosen), tuple(skipped))
+
+
+def plan_fields(describe: dict[str, Any]) -> ObjectPlan:
+    """Every field Bulk can return, in describe order; the rest with their reasons."""
+    fields: list[str] = []
+    skipped: list[SkippedField] = []
+    for f in describe.get("fields", []):
+        name, kind = str(f["name"]), str(f.get("type", ""))
+        if kind in COMPOUND_TYPES:
+            skipped.append(SkippedField(name, COMPOUND_REASON))
+        elif kind == "base64":
+            skipped.append(SkippedField(name, BASE64_REASON))
+        else:
+            fields.append(name)
+    return ObjectPlan(str(describe["name"]), tuple(fields), tuple(skipped))
+
+
+def describe_and_save(rest: RestClient, name: str, dest: Path) -> ObjectPlan:
+    """Describe ``name``, save the describe to ``schema/<name>.json``, and plan its fields."""
+    describe = rest.describe(name)
+    schema_dir = dest / "schema"
+    schema_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write(schema_dir / f"{name}.json",
+                 json.dumps(describe, indent=1, sort_keys=True, ensure_ascii=False)
+                 .encode("utf-8"))
+    return plan_fields(describe)

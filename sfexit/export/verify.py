@@ -1,0 +1,178 @@
+"""``sfexit export verify DIR``: the completeness proof of a backup.
+
+Recomputes, from the files on disk, every SHA-256, size and CSV row count the manifest lists
+and compares them; with a session (``--against-org``) also compares each object's row count
+with ``SELECT COUNT()`` in the org (queryAll when the object was exported with deleted rows)
+and the number and bytes of file bodies. Every skipped object is listed with its reason.
+``VerifyReport.ok`` is what decides the exit code (0 match, 1 "verification failed").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sfexit import errors
+from sfexit.export.bulk import PER_PARENT
+from sfexit.export.csvsink import count_csv_rows, file_digest
+from sfexit.export.manifest import Manifest, ManifestStore, ObjectEntry, SkippedObject
+from sfexit.org import soql
+from sfexit.org.rest import RestClient
+from sfexit.org.session import OrgSession
+
+# Which field holds each file object's size, for the byte total in the org.
+FILE_SIZE_FIELDS = {"ContentVersion": "ContentSize", "Attachment": "BodyLength",
+                    "Document": "BodyLength"}
+IN_CLAUSE_BYTES = 10_000
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One mismatch. On-disk checks: expected = the manifest, actual = the disk. Org checks:
+    expected = the org, actual = the backup."""
+
+    kind: str          # "object" | "file" | "weekly" | "org-rows" | "org-files"
+    name: str
+    what: str          # "missing", "sha256", "bytes", "rows", "count"
+    expected: str
+    actual: str
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    directory: Path
+    manifest_sha256: str
+    objects_checked: int
+    files_checked: int
+    weekly_checked: int
+    rows: int
+    against_org: bool
+    differences: tuple[Difference, ...]
+    skipped: tuple[SkippedObject, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+def verify_backup(directory: Path, *, session: OrgSession | None = None,
+                  on_progress: Callable[[str], None] | None = None) -> VerifyReport:
+    """Raises UsageError when ``directory`` holds no readable manifest; org errors with a
+    session (AuthError, ConnectionFailed, ApiLimitError)."""
+    store = ManifestStore.load(directory)
+    manifest = store.snapshot()
+    note = on_progress or (lambda _name: None)
+    diffs: list[Difference] = []
+    rows = 0
+    for entry in manifest.objects.values():
+        note(entry.file)
+        rows += entry.rows
+        diffs += _check_object(Path(directory), entry)
+    for f in manifest.files.values():
+        diffs += _check_blob(Path(directory), "file", f.key, f.path, f.size, f.sha256)
+    for w in manifest.weekly:
+        diffs += _check_blob(Path(directory), "weekly", w.name, w.path, w.size, w.sha256)
+    if session is not None:
+        rest = RestClient(session)
+        for entry in manifest.objects.values():
+            note(f"COUNT() {entry.name}")
+            diffs += _org_rows(rest, entry)
+        diffs += _org_files(rest, manifest)
+    return VerifyReport(directory=Path(directory), manifest_sha256=store.manifest_sha256(),
+                        objects_checked=len(manifest.objects), files_checked=len(manifest.files),
+                        weekly_checked=len(manifest.weekly), rows=rows,
+                        against_org=session is not None, differences=tuple(diffs),
+                        skipped=tuple(manifest.skipped))
+
+
+def _check_object(directory: Path, entry: ObjectEntry) -> list[Difference]:
+    path = directory / entry.file
+    if not path.is_file():
+        return [Difference("object", entry.name, "missing", entry.file, "no such file")]
+    rows, size, sha = count_csv_rows(path)
+    out = []
+    if size != entry.bytes:
+        out.append(Difference("object", entry.name, "bytes", str(entry.bytes), str(size)))
+    if sha != entry.sha256:
+        out.append(Difference("object", entry.name, "sha256", entry.sha256, sha))
+    if rows != entry.rows:
+        out.append(Difference("object", entry.name, "rows", str(entry.rows), str(rows)))
+    return out
+
+
+def _check_blob(directory: Path, kind: str, name: str, relative: str, size: int,
+                sha256: str) -> list[Difference]:
+    path = directory / relative
+    if not path.is_file():
+        return [Difference(kind, name, "missing", relative, "no such file")]
+    found_size, found_sha = file_digest(path)
+    out = []
+    if found_size != size:
+        out.append(Difference(kind, name, "bytes", str(size), str(found_size)))
+    if found_sha != sha256:
+        out.append(Difference(kind, name, "sha256", sha256, found_sha))
+    return out
+
+
+def _org_rows(rest: RestClient, entry: ObjectEntry) -> list[Difference]:
+    try:
+        counted = _org_count(rest, entry)
+    except errors.SalesforceError as exc:
+        return [Difference("org-rows", entry.name, "count",
+                           f"not countable: {exc.error_code or exc.message}", str(entry.rows))]
+    if counted != entry.rows:
+        return [Difference("org-rows", entry.name, "rows", str(counted), str(entry.rows))]
+    return []
+
+
+def _org_count(rest: RestClient, entry: ObjectEntry) -> int:
+    if entry.method != "per-parent":
+        return _count(rest, soql.count(entry.name), entry.include_deleted)
+    field, parent = PER_PARENT[entry.name]
+    ids = (str(r["Id"]) for r in rest.query_iter(soql.select(parent, ["Id"]),
+                                                 include_deleted=entry.include_deleted))
+    return sum(_count(rest, soql.count(entry.name, where=[clause]), entry.include_deleted)
+               for clause in soql.chunked_in(field, ids, IN_CLAUSE_BYTES))
+
+
+def _count(rest: RestClient, query: str, include_deleted: bool) -> int:
+    resource = "queryAll" if include_deleted else "query"
+    return int(rest.session.get_json(f"data/{resource}", params={"q": query})["totalSize"])
+
+
+def _org_files(rest: RestClient, manifest: Manifest) -> list[Difference]:
+    """Number and bytes of file bodies per object, listed vs in the org (only for objects whose
+    files the backup holds). ContentVersion counts latest versions unless the backup holds more
+    (``--all-versions``)."""
+    out: list[Difference] = []
+    for sobject, size_field in FILE_SIZE_FIELDS.items():
+        listed = [f for f in manifest.files.values() if f.object == sobject]
+        if not listed:
+            continue
+        where = ["IsLatest = TRUE"] if sobject == "ContentVersion" else []
+        try:
+            count = _count(rest, soql.count(sobject, where=where), False)
+            if sobject == "ContentVersion" and len(listed) > count:
+                where = []
+                count = _count(rest, soql.count(sobject), False)
+            total = _sum(rest, sobject, size_field, where)
+        except errors.SalesforceError as exc:
+            out.append(Difference("org-files", sobject, "count",
+                                  f"not countable: {exc.error_code or exc.message}",
+                                  str(len(listed))))
+            continue
+        if count != len(listed):
+            out.append(Difference("org-files", sobject, "count", str(count), str(len(listed))))
+        size = sum(f.size for f in listed)
+        if total is not None and total != size:
+            out.append(Difference("org-files", sobject, "bytes", str(total), str(size)))
+    return out
+
+
+def _sum(rest: RestClient, sobject: str, field: str, where: list[str]) -> int | None:
+    rows = list(rest.query_iter(soql.select(sobject, [f"SUM({field})"], where=where)))
+    if not rows:
+        return None
+    value = next(iter(rows[0].values()), None)
+    return int(value) if value is not None else 0

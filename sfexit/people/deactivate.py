@@ -1,0 +1,175 @@
+"""Deactivate users (``User.IsActive = false``), opt-in, after the blocker scan; undo reactivates.
+
+research/users-protocol.md §3 and "Algorithm" step 5: one user per call, so one blocked user
+never holds back the others and Salesforce's message names that user's blocker; a failure is
+recorded with its ``statusCode`` and ``message`` verbatim (e.g. "Cannot inactivate user that is
+the value of a hierarchy field: …") and the user is left as it was (frozen, if frozen).
+The write goes through sObject Collections with one record and nothing but User in it
+(setup objects apart from data, §2). Each success is journaled with its before-state.
+
+Undo sets ``IsActive = true`` again for users this sfexit deactivated; that needs a free
+licence of the user's type (LICENSE_LIMIT_EXCEEDED otherwise, errors.md §8).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sfexit.errors import UsageError
+from sfexit.journal import Entry, Journal
+from sfexit.org.rest import RestClient
+from sfexit.org.session import OrgSession
+from sfexit.people.blockers import BlockerReport
+from sfexit.people.users import OrgUser
+
+Direction = Literal["deactivate", "reactivate"]
+LICENCE_WARNING = ("reactivating needs a free licence of each user's type: deactivated users "
+                   "freed theirs, but anyone added since may have taken them")
+
+
+@dataclass(frozen=True)
+class DeactivateItem:
+    username: str
+    user_id: str
+    status: str  # deactivated | reactivated | blocked | failed | would deactivate | …
+    status_code: str | None = None
+    message: str | None = None
+    blockers: list[str] = field(default_factory=list)
+    unknown_sources: int = 0
+
+
+@dataclass(frozen=True)
+class DeactivateResult:
+    direction: Direction
+    dry_run: bool
+    items: list[DeactivateItem]
+    refused: list[tuple[str, str]]
+    journal: str | None
+
+    @property
+    def failed(self) -> list[DeactivateItem]:
+        return [i for i in self.items if i.status in ("failed", "blocked")]
+
+    @property
+    def changed(self) -> list[DeactivateItem]:
+        return [i for i in self.items if i.status in ("deactivated", "reactivated")]
+
+
+def plan_items(users: Sequence[OrgUser], reports: Sequence[BlockerReport], *,
+               ignore_blockers: bool) -> list[DeactivateItem]:
+    """Pure: who would be attempted, and who is held back by a blocker the scan found."""
+    by_id = {r.user_id: r for r in reports}
+    items = []
+    for user in users:
+        report = by_id.get(user.id)
+        found = [c.line() for c in report.found] if report else []
+        unknown = len(report.unknown) if report else 0
+        status = "blocked" if found and not ignore_blockers else "would deactivate"
+        items.append(DeactivateItem(user.username, user.id, status, blockers=found,
+                                    unknown_sources=unknown,
+                                    message="the blocker scan found a blocker; fix it first, "
+                                            "or pass --ignore-blockers to let Salesforce decide"
+                                    if status == "blocked" else None))
+    return items
+
+
+def write_plan_csv(path: Path, planned: Sequence[DeactivateItem],
+                   refused: Sequence[tuple[str, str]]) -> Path:
+    """Who would be attempted, held back or refused, before anything changes.
+
+    Raises UsageError when the file cannot be written (nothing has changed yet).
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["username", "user_id", "planned", "blockers"])
+            writer.writerows([i.username, i.user_id, i.status, " | ".join(i.blockers)]
+                             for i in planned)
+            writer.writerows([name, "", f"refused: {reason}", ""] for name, reason in refused)
+    except OSError as exc:
+        raise UsageError(f"cannot write the plan file {path}: {exc.strerror}",
+                         hint="pass --plan-file PATH somewhere writable") from None
+    return path
+
+
+def set_active(session: OrgSession, planned: Sequence[DeactivateItem], journal: Journal, *,
+               direction: Direction, on_progress: Callable[[str], None] | None = None
+               ) -> list[DeactivateItem]:
+    """Send ``IsActive`` one user per call for every planned item not blocked; journal each.
+
+    Raises SalesforceError/AuthError/ApiLimitError for a call that failed as a whole (changes
+    made until then are journaled), JournalError when the journal cannot be written.
+    """
+    value = direction == "reactivate"
+    rest = RestClient(session)
+    journal.step_start(direction, users=len(planned))
+    out: list[DeactivateItem] = []
+    for n, item in enumerate(planned, start=1):
+        if item.status == "blocked":
+            journal.note(f"{item.username}: not {direction}d: blocker found", user_id=item.user_id,
+                         username=item.username, blockers=item.blockers)
+            out.append(item)
+            continue
+        [res] = rest.update_records("User", [{"id": item.user_id, "IsActive": value}])
+        if res.success:
+            journal.change(direction, target={"object": "User", "id": item.user_id,
+                                              "username": item.username},
+                           before={"IsActive": not value}, after={"IsActive": value})
+            out.append(DeactivateItem(item.username, item.user_id, f"{direction}d",
+                                      blockers=item.blockers,
+                                      unknown_sources=item.unknown_sources))
+        else:
+            error = res.errors[0] if res.errors else None
+            out.append(DeactivateItem(item.username, item.user_id, "failed",
+                                      error.status_code if error else None,
+                                      error.message if error else "no error detail returned",
+                                      item.blockers, item.unknown_sources))
+            journal.note(f"{item.username}: {direction} refused by Salesforce",
+                         user_id=item.user_id, status_code=error.status_code if error else None,
+                         salesforce_message=error.message if error else None)
+        if on_progress:
+            on_progress(f"{direction}: {n} of {len(planned)}")
+    journal.step_end(direction, "partial" if any(i.status in ("failed", "blocked") for i in out)
+                     else "ok", changed=sum(i.status == f"{direction}d" for i in out))
+    return out
+
+
+def deactivated_by_sfexit(entries: Iterable[Entry]) -> dict[str, Entry]:
+    """User id → the deactivation still in effect (a later reactivate entry cancels it)."""
+    out: dict[str, Entry] = {}
+    for entry in entries:
+        if entry.kind != "change" or entry.target.get("object") != "User":
+            continue
+        user_id = str(entry.target.get("id") or "")
+        if entry.action == "deactivate" and (entry.before or {}).get("IsActive") is True:
+            out[user_id] = entry
+        elif entry.action == "reactivate":
+            out.pop(user_id, None)
+    return out
+
+
+def undo_items(entries: Iterable[Entry]) -> list[DeactivateItem]:
+    return [DeactivateItem(str(e.target.get("username")), user_id, "would reactivate")
+            for user_id, e in deactivated_by_sfexit(entries).items()]
+
+
+def report_lines(result: DeactivateResult | None, reports: Sequence[BlockerReport],
+                 refused: Sequence[tuple[str, str]]) -> list[str]:
+    """The human summary: every blocker source per user, then what happened to each user."""
+    lines: list[str] = []
+    for r in reports:
+        lines.append(f"{r.username}: {len(r.found)} blocker(s) found, {len(r.unknown)} unknown")
+        lines += [f"  {c.line()}" for c in r.checks]
+    if result is not None:
+        for i in result.items:
+            detail = f"{i.status_code}: {i.message}" if i.status_code else i.message
+            lines.append(f"{i.username}: {i.status}" + (f" ({detail})" if detail else ""))
+        if result.journal:
+            lines.append(f"Journal: {result.journal}")
+    lines += [f"{name}: refused: {reason}" for name, reason in refused]
+    return lines or ["Nobody to check."]

@@ -1,0 +1,65 @@
+"""Shared helpers for the export integration tests (library runs against the emulator)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sfexit.emulator.bulk_csv import text_value
+from sfexit.export.bulk import ExportOptions
+from sfexit.export.backup import BackupSummary, run_backup
+from sfexit.org.session import OrgSession, RetryPolicy
+
+SPECIAL_NAME = 'Ünïcødé, "quoted" 日本語\nsecond line, with comma'
+
+
+def clock_sleep(org: Any) -> Callable[[float], None]:
+    """A ``sleep`` that moves the emulator clock instead of waiting."""
+    def sleep(seconds: float) -> None:
+        org.clock.advance(seconds)
+    return sleep
+
+
+def session_for(org: Any, **kw: Any) -> OrgSession:
+    """A read-only session on the emulator whose waits move the emulator clock."""
+    return OrgSession(org.url, org.token, verify=str(org.ca_file), read_only=True,
+                      sleep=clock_sleep(org), retry=RetryPolicy(attempts=8), **kw)
+
+
+def backup(org: Any, dest: Path, **options: Any) -> BackupSummary:
+    force = options.pop("force", False)
+    session = options.pop("session", None) or session_for(org)
+    on_progress = options.pop("on_progress", None)
+    return run_backup(session, ExportOptions(dest=dest, **options), force=force, files=False,
+                      on_progress=on_progress, sleep=clock_sleep(org))
+
+
+def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    return rows[0], rows[1:]
+
+
+def org_rows(org: Any, sobject: str, fields: list[str], *,
+             include_deleted: bool = False) -> list[list[str]]:
+    """The emulator's own rows for the same query, as Bulk CSV text."""
+    query = f"SELECT {', '.join(fields)} FROM {sobject}"
+    cursor = org.store.query(query, include_deleted=include_deleted, now=org.clock.now())
+    return [[text_value(v) for v in row] for row in cursor.rows()]
+
+
+def admin_id(org: Any) -> str:
+    return str(org.store.user_by_username(org.credentials.username)["Id"])
+
+
+def add_special_account(org: Any) -> str:
+    return str(org.store.create_record("Account", {"Name": SPECIAL_NAME,
+                                                   "Description": 'a "b", c\r\nd'},
+                                       as_user=admin_id(org), now=org.clock.now()))
+
+
+def csv_text(path: Path) -> str:
+    return io.open(path, encoding="utf-8", newline="").read()

@@ -1,0 +1,317 @@
+"""`sfexit export bulk` against the emulator over HTTPS: content, fallbacks, deleted rows,
+limits, the CLI envelope."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auth_support import invoke, password_env, password_profile, write_config
+from export_support import (SPECIAL_NAME, add_special_account, backup, org_rows, read_csv)
+from sfexit.emulator import Emulator
+from sfexit.export.backup import BackupSummary
+from sfexit.export.manifest import ManifestStore
+from sfexit.export.verify import verify_backup
+
+
+@pytest.fixture(scope="module")
+def org() -> Iterator[Emulator]:
+    with Emulator(records=2000, seed=1) as emulator:
+        add_special_account(emulator)
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def full(org: Emulator, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BackupSummary]:
+    dest = tmp_path_factory.mktemp("backup")
+    return dest, backup(org, dest, parallel=4)
+
+
+def _by_name(summary: BackupSummary) -> dict[str, Any]:
+    return {o.name: o for o in summary.objects}
+
+
+def test_every_bulk_object_matches_the_org_rows_exactly(org: Emulator,
+                                                         full: tuple[Path, BackupSummary]) -> None:
+    dest, summary = full
+    manifest = ManifestStore.load(dest).manifest
+    bulk_objects = [e for e in manifest.objects.values() if e.method == "bulk"]
+    assert len(bulk_objects) >= 30
+    for entry in bulk_objects:
+        header, rows = read_csv(dest / entry.file)
+        assert rows == org_rows(org, entry.name, header), entry.name
+        assert len(rows) == entry.rows
+
+
+def test_commas_quotes_newlines_and_non_latin_text_survive(org: Emulator,
+                                                           full: tuple[Path, BackupSummary]) -> None:
+    dest, _ = full
+    header, rows = read_csv(dest / "data" / "Account.csv")
+    special = [r for r in rows if r[header.index("Name")] == SPECIAL_NAME]
+    assert len(special) == 1
+    assert special[0][header.index("Description")] == 'a "b", c\r\nd'
+
+
+def test_header_written_once_and_every_field_quoted(full: tuple[Path, BackupSummary]) -> None:
+    dest, _ = full
+    text = (dest / "data" / "Contact.csv").read_text(encoding="utf-8")
+    first = text.split("\n", 1)[0]
+    assert first.startswith('"Id","IsDeleted"')
+    assert text.count(first + "\n") == 1
+
+
+def test_objects_the_bulk_api_refuses_are_read_over_rest(org: Emulator,
+                                                         full: tuple[Path, BackupSummary]) -> None:
+    dest, summary = full
+    results = _by_name(summary)
+    for name in ("CaseStatus", "TaskStatus", "AcceptedEventRelation"):
+        assert results[name].method == "rest", name
+        header, rows = read_csv(dest / "data" / f"{name}.csv")
+        expected = org.store.query(f"SELECT {', '.join(header)} FROM {name}",
+                                   now=org.clock.now())
+        assert len(rows) == expected.total_size > 0
+        assert sorted(r[0] for r in rows) == sorted(str(r[0]) for r in expected.rows())
+
+
+def test_content_document_link_is_read_per_parent(org: Emulator,
+                                                  full: tuple[Path, BackupSummary]) -> None:
+    dest, summary = full
+    assert _by_name(summary)["ContentDocumentLink"].method == "per-parent"
+    header, rows = read_csv(dest / "data" / "ContentDocumentLink.csv")
+    docs = [r[0] for r in org.store.query("SELECT Id FROM ContentDocument",
+                                          now=org.clock.now()).rows()]
+    quoted = ",".join(f"'{d}'" for d in docs)
+    expected = org.store.query(f"SELECT Id FROM ContentDocumentLink WHERE ContentDocumentId IN "
+                               f"({quoted})", now=org.clock.now())
+    assert sorted(r[header.index("Id")] for r in rows) == sorted(str(r[0]) for r in
+                                                                 expected.rows())
+    assert len(rows) > 0
+
+
+def test_activity_history_is_skipped_with_its_reason(full: tuple[Path, BackupSummary]) -> None:
+    dest, summary = full
+    skipped = {s.name: s.reason for s in ManifestStore.load(dest).manifest.skipped}
+    assert "INVALID_TYPE_FOR_OPERATION" in skipped["ActivityHistory"]
+    assert not (dest / "data" / "ActivityHistory.csv").exists()
+    assert summary.failed == ()
+
+
+def test_compound_fields_replaced_by_components_and_schema_saved(
+        full: tuple[Path, BackupSummary]) -> None:
+    dest, _ = full
+    header, _ = read_csv(dest / "data" / "Account.csv")
+    assert "BillingAddress" not in header and "ShippingAddress" not in header
+    assert {"BillingStreet", "BillingCity", "BillingLatitude", "ShippingCountry"} <= set(header)
+    entry = ManifestStore.load(dest).manifest.objects["Account"]
+    assert {f.name for f in entry.skipped_fields} == {"BillingAddress", "ShippingAddress"}
+    describe = json.loads((dest / "schema" / "Account.json").read_text(encoding="utf-8"))
+    assert describe["name"] == "Account"
+    attachment = ManifestStore.load(dest).manifest.objects["Attachment"]
+    assert [f.name for f in attachment.skipped_fields] == ["Body"]
+
+
+def test_the_backup_verifies_and_its_manifest_records_the_run(
+        org: Emulator, full: tuple[Path, BackupSummary]) -> None:
+    dest, summary = full
+    report = verify_backup(dest)
+    assert report.ok, report.differences
+    manifest = ManifestStore.load(dest).manifest
+    assert manifest.org_id.startswith("00D") and manifest.finished_at
+    assert manifest.bulk_jobs == summary.bulk_jobs > 0
+    assert manifest.api_calls == summary.api_calls > manifest.bulk_jobs
+    assert manifest.permissions["ViewAllData"] is True
+    assert not list(dest.rglob("*.part"))
+
+
+def test_the_export_never_writes_to_the_org(org: Emulator, tmp_path: Path) -> None:
+    before = org.stats()["writes"]
+    backup(org, tmp_path, objects=("Account", "CaseStatus"))
+    assert org.stats()["writes"] == before
+
+
+def test_deleted_rows_only_with_include_deleted(fresh_emulator: Emulator, tmp_path: Path) -> None:
+    org = fresh_emulator
+    now = org.clock.now()
+    live = org.store.query("SELECT Id FROM Account", now=now).total_size
+    every = org.store.query("SELECT Id FROM Account", include_deleted=True, now=now).total_size
+    assert every > live
+    plain = backup(org, tmp_path / "plain", objects=("Account",))
+    deleted = backup(org, tmp_path / "deleted", objects=("Account",), include_deleted=True)
+    assert _by_name(plain)["Account"].rows == live
+    assert _by_name(deleted)["Account"].rows == every
+    header, rows = read_csv(tmp_path / "deleted" / "data" / "Account.csv")
+    assert rows == org_rows(org, "Account", header, include_deleted=True)
+    assert {r[header.index("IsDeleted")] for r in rows} == {"true", "false"}
+
+
+def test_preflight_refuses_when_the_forecast_exceeds_the_limits(fresh_emulator: Emulator,
+                                                                tmp_path: Path) -> None:
+    from sfexit.errors import ApiLimitError
+
+    org = fresh_emulator
+    org.faults.daily_api_max = 120
+    with pytest.raises(ApiLimitError) as refused:
+        backup(org, tmp_path)
+    assert "DailyApiRequests: needs about" in refused.value.message
+    assert not (tmp_path / "data").exists()
+    forced = backup(org, tmp_path, objects=("Account",), force=True)
+    assert _by_name(forced)["Account"].status == "exported"
+
+
+def _cli(org: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[str, str]]:
+    import sfexit.cli.export as cli_export
+
+    monkeypatch.setattr(cli_export, "POLL_SLEEP", org.clock.advance)
+    return write_config(tmp_path, org, **password_profile(org)), password_env(org)
+
+
+def test_cli_json_envelope_has_the_summary(fresh_emulator: Emulator, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    config, env = _cli(fresh_emulator, tmp_path, monkeypatch)
+    dest = tmp_path / "out"
+    run = invoke(["--config", str(config), "export", "bulk", "--dest", str(dest),
+                  "--objects", "Account,CaseStatus,ActivityHistory", "--no-files"], env=env)
+    assert run.code == 0, run.output
+    result = run.body["result"]
+    assert {"objects", "rows", "bytes", "skipped", "files", "dest", "manifest",
+            "api_calls"} <= set(result)
+    assert [o["name"] for o in result["objects"]] == ["Account", "CaseStatus"]
+    assert result["rows"] == sum(o["rows"] for o in result["objects"]) > 0
+    assert result["manifest"] == str(dest / "manifest.json")
+    assert [s["name"] for s in result["skipped"]] == ["ActivityHistory"]
+    assert result["api_calls"] > 0 and run.result.stderr == ""
+
+
+def test_cli_limits_refusal_exits_4_with_the_numbers(fresh_emulator: Emulator, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh_emulator.faults.daily_api_max = 100
+    config, env = _cli(fresh_emulator, tmp_path, monkeypatch)
+    run = invoke(["--config", str(config), "export", "bulk", "--dest", str(tmp_path / "o")],
+                 env=env)
+    assert run.code == 4, run.output
+    assert "DailyApiRequests" in run.body["message"] and "--force" in run.body["message"]
+
+
+def test_cli_unknown_object_is_a_usage_error(fresh_emulator: Emulator, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    config, env = _cli(fresh_emulator, tmp_path, monkeypatch)
+    run = invoke(["--config", str(config), "export", "bulk", "--dest", str(tmp_path / "o"),
+                  "--objects", "Acount"], env=env)
+    assert run.code == 2
+    assert run.body["message"].startswith("--objects: the org has no object named 'Acount'")
+
+
+def test_cli_without_dest_is_a_usage_error(fresh_emulator: Emulator, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    config, env = _cli(fresh_emulator, tmp_path, monkeypatch)
+    run = invoke(["--config", str(config), "export", "bulk"], env=env)
+    assert run.code == 2 and "--dest" in run.body["message"]
+
+
+def test_cli_full_backup_with_files_then_verify_against_org(fresh_emulator: Emulator,
+                                                            tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    from click.testing import CliRunner
+
+    from sfexit.cli import cli
+
+    pytest.importorskip("sfexit.export.files")
+    config, env = _cli(fresh_emulator, tmp_path, monkeypatch)
+    dest = tmp_path / "full"
+    result = CliRunner().invoke(cli, ["--config", str(config), "export", "bulk", "--dest",
+                                      str(dest), "--objects",
+                                      "Account,ContentVersion,ContentDocumentLink,Attachment"],
+                                env=env)
+    assert result.exit_code == 0, result.output
+    assert "Account: " in result.stderr and "rows (bulk)" in result.stderr  # progress lines
+    assert "ContentDocumentLink  per-parent" in result.stdout
+    manifest = ManifestStore.load(dest).manifest
+    assert {f.object for f in manifest.files.values()} >= {"ContentVersion", "Attachment"}
+    run = invoke(["--config", str(config), "export", "verify", str(dest), "--against-org"],
+                 env=env)
+    assert run.code == 0, run.body
+    assert run.body["result"]["files_checked"] == len(manifest.files) > 0
+
+
+def test_cli_an_object_that_cannot_be_read_either_way_exits_5_with_the_summary(
+        fresh_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sfexit.export.bulk as export_bulk
+    from sfexit.errors import SalesforceError
+
+    real = export_bulk._write_records
+
+    def failing(run: Any, plan: Any, *args: Any) -> Any:
+        if plan.name == "CaseStatus":
+            raise SalesforceError("GET /query failed: An unexpected error occurred",
+                                  error_code="UNKNOWN_EXCEPTION", status=500)
+        return real(run, plan, *args)
+
+    monkeypatch.setattr(export_bulk, "_write_records", failing)
+    config, env = _cli(fresh_emulator, tmp_path, monkeypatch)
+    dest = tmp_path / "out"
+    run = invoke(["--config", str(config), "export", "bulk", "--dest", str(dest),
+                  "--objects", "Account,CaseStatus", "--no-files"], env=env)
+    assert run.code == 5
+    assert run.body["status"] == 5 and run.body["name"] == "PartialFailure"
+    assert "CaseStatus could not be exported" in run.body["message"]
+    assert "UNKNOWN_EXCEPTION" in run.body["message"]
+    assert [o["name"] for o in run.body["result"]["objects"]] == ["Account"]
+    assert [o["name"] for o in run.body["result"]["failed"]] == ["CaseStatus"]
+    assert "CaseStatus" not in ManifestStore.load(dest).manifest.objects
+
+
+def test_a_rest_query_too_long_for_one_url_is_read_in_field_groups(
+        fresh_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sfexit.export.bulk as export_bulk
+    import sfexit.org.soql as soql
+
+    whole = backup(fresh_emulator, tmp_path / "whole", objects=("AcceptedEventRelation",))
+    monkeypatch.setattr(soql, "MAX_QUERY_URL_BYTES", 120)
+    groups: list[list[list[str]]] = []
+    real = export_bulk._field_groups
+
+    def spy(plan: Any) -> list[list[str]]:
+        groups.append(real(plan))
+        return groups[-1]
+
+    monkeypatch.setattr(export_bulk, "_field_groups", spy)
+    split = backup(fresh_emulator, tmp_path / "split", objects=("AcceptedEventRelation",),
+                   force=True)
+    assert split.objects[0].method == whole.objects[0].method == "rest"
+    assert len(groups) == 1 and len(groups[0]) >= 2
+    name = "data/AcceptedEventRelation.csv"
+    assert (tmp_path / "split" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes()
+
+
+def test_cli_a_file_that_does_not_verify_exits_5_and_the_files_step_gets_the_options(
+        fresh_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sfexit.export.backup as backup_module
+
+    org = fresh_emulator
+    rid = list(org.store.query("SELECT Id FROM ContentVersion WHERE IsLatest = true LIMIT 1",
+                               now=org.clock.now()).rows())[0][0]
+    conn = org.store._conn()  # Checksum is read-only over the API: set a wrong one in the store
+    conn.execute('UPDATE "ContentVersion" SET "Checksum" = ? WHERE "Id" = ?', ("f" * 32, rid))
+    conn.commit()
+    seen: list[dict[str, Any]] = []
+    real = backup_module.export_files
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(backup_module, "export_files", spy)
+    config, env = _cli(org, tmp_path, monkeypatch)
+    run = invoke(["--config", str(config), "export", "bulk", "--dest", str(tmp_path / "out"),
+                  "--objects", "Account", "--parallel", "3", "--include-deleted"], env=env)
+    assert [(k["parallel"], k["include_deleted"]) for k in seen] == [(3, True)]
+    assert run.code == 5, run.output
+    assert run.body["status"] == 5 and run.body["exitCode"] == 5
+    assert run.body["name"] == "PartialFailure"
+    assert "1 file bodies failed" in run.body["message"]
+    assert [f["id"] for f in run.body["result"]["files"]["failed"]] == [rid]

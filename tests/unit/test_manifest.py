@@ -1,0 +1,156 @@
+"""manifest.json: versioned, round-trips, atomic, thread-safe, refuses another org's backup."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from sfexit.errors import UsageError
+from sfexit.export import manifest as m
+from sfexit.export.csvsink import count_csv_rows
+
+
+def _object(name: str = "Account", rows: int = 3) -> m.ObjectEntry:
+    return m.ObjectEntry(name=name, method="bulk", query=f"SELECT Id FROM {name}",
+                         job_ids=["750x"], rows=rows, bytes=42, sha256="ab" * 32,
+                         file=f"data/{name}.csv",
+                         skipped_fields=[m.SkippedField("BillingAddress", "compound")])
+
+
+def _file(i: int) -> m.FileEntry:
+    return m.FileEntry("ContentVersion", f"068{i:015d}", "069x", f"n{i}.pdf",
+                       f"files/ContentVersion/068{i:015d}-n{i}.pdf", i, "cd" * 32, "ef" * 16,
+                       True, True)
+
+
+def test_a_new_manifest_is_written_at_once_with_its_schema_version(tmp_path: Path) -> None:
+    store = m.ManifestStore.create(tmp_path, org_id="00Dx", org_name="Acme", api_version="62.0")
+    raw = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert raw["schema_version"] == m.SCHEMA_VERSION == 1
+    assert raw["org_id"] == "00Dx" and raw["finished_at"] is None
+    assert store.manifest_sha256() == __import__("hashlib").sha256(
+        (tmp_path / "manifest.json").read_bytes()).hexdigest()
+
+
+def test_every_entry_kind_round_trips(tmp_path: Path) -> None:
+    store = m.ManifestStore.create(tmp_path, org_id="00Dx")
+    store.put_object(_object())
+    store.put_file(_file(1))
+    store.put_weekly(m.WeeklyPart("WE_00Dx_1.ZIP", 10, "00" * 32, "weekly/WE_00Dx_1.ZIP"))
+    store.add_skipped(m.SkippedObject("ActivityHistory", "not queryable"))
+    store.set_permissions({"ViewAllData": True})
+    store.finish(api_calls=7, bulk_jobs=2)
+    loaded = m.ManifestStore.load(tmp_path).manifest
+    assert loaded.objects["Account"] == _object()
+    assert loaded.files["ContentVersion/068000000000000001"] == _file(1)
+    assert loaded.weekly[0].name == "WE_00Dx_1.ZIP"
+    assert loaded.skipped == [m.SkippedObject("ActivityHistory", "not queryable")]
+    assert loaded.permissions == {"ViewAllData": True}
+    assert (loaded.api_calls, loaded.bulk_jobs) == (7, 2) and loaded.finished_at
+
+
+def test_a_resumed_run_adds_its_usage_and_exporting_a_skipped_object_unskips_it(
+        tmp_path: Path) -> None:
+    store = m.ManifestStore.create(tmp_path, org_id="00Dx")
+    store.add_skipped(m.SkippedObject("Account", "no access"))
+    store.finish(api_calls=5)
+    again = m.ManifestStore.open_or_create(tmp_path, org_id="00Dx")
+    assert again.manifest.finished_at is None
+    again.put_object(_object())
+    again.finish(api_calls=3)
+    loaded = m.ManifestStore.load(tmp_path).manifest
+    assert loaded.api_calls == 8 and loaded.skipped == []
+
+
+def test_another_orgs_backup_is_refused(tmp_path: Path) -> None:
+    m.ManifestStore.create(tmp_path, org_id="00DA")
+    with pytest.raises(UsageError, match="holds a backup of org 00DA"):
+        m.ManifestStore.open_or_create(tmp_path, org_id="00DB")
+
+
+@pytest.mark.parametrize("content,needle", [
+    (None, "does not exist"), ("{not json", "not a readable sfexit manifest"),
+    ('{"schema_version": 99, "org_id": "x"}', "schema_version 99")])
+def test_unreadable_manifests_are_usage_errors(tmp_path: Path, content: str | None,
+                                               needle: str) -> None:
+    if content is not None:
+        (tmp_path / "manifest.json").write_text(content, encoding="utf-8")
+    with pytest.raises(UsageError, match=needle):
+        m.ManifestStore.load(tmp_path)
+
+
+def test_parallel_writers_lose_nothing(tmp_path: Path) -> None:
+    store = m.ManifestStore.create(tmp_path, org_id="00Dx")
+    threads = [threading.Thread(target=lambda i=i: store.put_file(_file(i))) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(m.ManifestStore.load(tmp_path).manifest.files) == 40
+
+
+def test_a_failed_write_leaves_the_previous_manifest(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    store = m.ManifestStore.create(tmp_path, org_id="00Dx")
+    store.put_object(_object())
+    before = (tmp_path / "manifest.json").read_bytes()
+
+    def crash(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        store.put_object(_object("Contact"))
+    assert (tmp_path / "manifest.json").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]
+
+
+def test_unknown_method_is_refused(tmp_path: Path) -> None:
+    store = m.ManifestStore.create(tmp_path, org_id="00Dx")
+    bad = m.ObjectEntry("A", "soap", "q", [], 0, 0, "", "data/A.csv")
+    with pytest.raises(ValueError):
+        store.put_object(bad)
+
+
+@pytest.mark.parametrize("data,rows", [
+    (b'"Id","Name"\n', 0),
+    (b'"Id","Name"\n"1","a"\n"2","b"\n', 2),
+    (b'"Id","Name"\n"1","line\none"\n"2","say ""hi""\n, ok"\n', 2),
+    (b'"Id","Name"\n"1","no final newline"', 1),
+    (b"", 0),
+])
+def test_csv_rows_are_counted_outside_quotes(tmp_path: Path, data: bytes, rows: int) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(data)
+    assert count_csv_rows(path)[:2] == (rows, len(data))
+
+
+def test_rows_counted_across_read_boundaries(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import sfexit.export.csvsink as sink
+
+    data = b'"Id","Name"\n' + b"".join(
+        b'"%d","a ""q"" \n b, c"\n' % i for i in range(50))
+    path = tmp_path / "x.csv"
+    path.write_bytes(data)
+    for size in (1, 2, 3, 7, 64):
+        monkeypatch.setattr(sink, "READ_SIZE", size)
+        assert sink.count_csv_rows(path)[0] == 50, size
+
+
+def test_header_is_kept_once_even_when_split_across_chunks(tmp_path: Path) -> None:
+    from sfexit.export.csvsink import HeaderOnce, PartFile
+
+    part = PartFile(tmp_path / "A.csv")
+    header = HeaderOnce(part)
+    for page in ([b'"Id","Na', b'me"\n"1","x"\n'], [b'"Id"', b',"Name"', b'\n"2","y"\n']):
+        header.start_page()
+        for chunk in page:
+            header.feed(chunk)
+    part.commit()
+    assert (tmp_path / "A.csv").read_bytes() == b'"Id","Name"\n"1","x"\n"2","y"\n'
+    assert not (tmp_path / "A.csv.part").exists()
