@@ -204,4 +204,5 @@ from sfexit.cli import export as _export  # noqa: E402,F401  export bulk, verify
 from sfexit.cli import export_weekly as _export_weekly  # noqa: E402,F401  export weekly
 from sfexit.cli import export_files as _export_files  # noqa: E402,F401  export files
 from sfexit.cli import users as _users  # noqa: E402,F401  the `users` group
+from sfexit.cli import reassign as _reassign  # noqa: E402,F401  reassign, --undo
 # --- end command modules ---

@@ -1,0 +1,235 @@
+"""``sfexit reassign``: give a departing user's records to a successor, and ``--undo`` it.
+
+Thin: parse the options, build the plan (``people.ownership_io.build_plan``), show it, ask,
+then one library call (``transfer`` or ``undo_transfer``). The org modules load inside the
+command so ``sfexit --help`` stays light.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sfexit import errors
+from sfexit.cli import AppContext, cli, json_option, org_option, pass_app
+from sfexit.cli.output import table
+
+
+def read_map(path: Path) -> list[tuple[str, str]]:
+    """``from,to`` rows (a ``from,to`` header is optional). Raises UsageError."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            rows = [[c.strip() for c in r] for r in csv.reader(fh) if any(c.strip() for c in r)]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise errors.UsageError(f"cannot read --map {path}: {exc}") from None
+    if rows and [c.lower() for c in rows[0]] == ["from", "to"]:
+        rows = rows[1:]
+    for n, row in enumerate(rows, 1):
+        if len(row) != 2 or not all(row):
+            raise errors.UsageError(f"--map {path}: row {n} needs two values, from,to")
+    if not rows:
+        raise errors.UsageError(f"--map {path} has no from,to rows")
+    return [(r[0], r[1]) for r in rows]
+
+
+def _pairs(app: AppContext, source: str | None, target: str | None,
+           map_file: Path | None) -> list[tuple[str, str]]:
+    if map_file is not None:
+        if source or target:
+            raise errors.UsageError("give either --map or --from/--to, not both")
+        return read_map(map_file)
+    if not source:
+        raise errors.UsageError("nobody to reassign from",
+                                hint="give --from USER (with --to, or [users] successor), "
+                                     "or --map FILE.csv")
+    target = target or app.settings().users.successor
+    if not target:
+        raise errors.UsageError(f"no new owner for {source}",
+                                hint="give --to USER_OR_QUEUE or set [users] successor")
+    return [(source, target)]
+
+
+def _objects(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    if not names:
+        raise errors.UsageError("--objects needs at least one object name, e.g. Account,Lead")
+    return names
+
+
+def plan_dict(plan: Any) -> dict[str, Any]:
+    return {"total": plan.total, "steps": [
+        {"order": s.order, "object": s.object, "filter": s.filter.value,
+         "filter_text": s.filter_text, "count": s.count,
+         "moves": [{"from": m.source, "from_id": m.source_id, "to": m.target,
+                    "to_id": m.target_id, "count": m.count} for m in s.moves]}
+        for s in plan.steps],
+        "refusals": list(plan.refusals), "warnings": list(plan.warnings),
+        "notes": list(plan.notes)}
+
+
+def plan_text(plan: Any) -> str:
+    rows = [[s.order, s.object, s.filter_text, m.source, m.target, m.count]
+            for s in plan.steps for m in s.moves]
+    lines = ["Reassignment plan (nothing cascades; each step is its own update):",
+             table(["Step", "Object", "Which records", "From", "To", "Records"], rows)
+             if rows else "  no records to move",
+             f"Total: {plan.total} records"]
+    lines += [f"Refused: {r}" for r in plan.refusals]
+    lines += [f"Warning: {w}" for w in plan.warnings]
+    lines += [f"Note: {n}" for n in plan.notes]
+    return "\n".join(lines)
+
+
+def _confirm(app: AppContext, yes: bool, question: str) -> None:
+    if yes or app.yes:
+        return
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise errors.UsageError("confirmation needed and there is no terminal to ask",
+                                hint="read the plan (--dry-run), then run again with --yes")
+    click.confirm(question, err=True, abort=True)
+
+
+def _result(app: AppContext, done: Any, extra: dict[str, Any]) -> dict[str, Any]:
+    result = {**extra, "journal": done.journal, "moved_total": done.moved,
+              "failed_total": done.failed,
+              "moved": {o.object: o.moved_by_pair for o in done.objects},
+              "objects": [{"object": o.object, "rows": o.rows, "moved": o.moved,
+                           "failed": o.failed, "transport": o.transport,
+                           "snapshot": o.snapshot, "failure_file": o.failure_file,
+                           "lock_retried": o.lock_retried, "team_restored": o.team_restored}
+                          for o in done.objects],
+              "failure_files": {o.object: o.failure_file for o in done.objects
+                                if o.failure_file}}
+    if done.failed:
+        app.out.warn(f"{done.failed} records failed; Salesforce's messages are in "
+                     + ", ".join(result["failure_files"].values()))
+    return result
+
+
+def _human(done: Any, verb: str) -> str:
+    rows = [[o.object, o.transport, o.moved, o.failed, o.failure_file or ""]
+            for o in done.objects]
+    return (f"{verb} {done.moved} records ({done.failed} failed).\n"
+            + table(["Object", "Via", "Done", "Failed", "Failure file"], rows)
+            + f"\nJournal: {done.journal}")
+
+
+@cli.command()
+@click.option("--from", "source", metavar="USER", help="Departing user (username or id).")
+@click.option("--to", "target", metavar="USER_OR_QUEUE",
+              help="New owner: username, user id or queue name [config: users.successor].")
+@click.option("--map", "map_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="CSV of from,to rows, for several departing users.")
+@click.option("--objects", metavar="A,B",
+              help="Only these objects (default: every object whose OwnerId can change).")
+@click.option("--dry-run", is_flag=True, help="Show the plan; read-only session, no writes.")
+@click.option("--journal", "journal_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Journal file (default: the user data dir, journals/).")
+@click.option("--undo", "undo_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Put back every owner the reassignment in this journal changed.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@org_option
+@pass_app
+def reassign(app: AppContext, source: str | None, target: str | None, map_file: Path | None,
+             objects: str | None, dry_run: bool, journal_path: Path | None,
+             undo_path: Path | None, yes: bool) -> None:
+    """Reassign record ownership from departing users, with a plan first and an undo.
+
+    Each object is its own step (nothing cascades through the API). Owner changes fire
+    validation rules, triggers and flows; failed records go to failed-<Object>.csv (exit 5).
+    """
+    from sfexit.journal import Journal, default_journal_path
+    from sfexit.org import connect
+
+    if undo_path is not None:
+        if source or target or map_file or objects:
+            raise errors.UsageError("--undo takes only a journal; drop --from/--to/--map/--objects")
+        return _undo(app, undo_path, journal_path, dry_run, yes)
+    pairs = _pairs(app, source, target, map_file)
+    only = _objects(objects)
+    session = connect(app.settings(), read_only=dry_run, prompt=app.prompt(),
+                      warn=app.out.warn, on_event=app.out.debug)
+    from sfexit.people.ownership_io import build_plan, transfer
+
+    plan = build_plan(session, pairs, only)
+    for warning in plan.warnings:
+        app.out.warn(warning)
+    if plan.refused:
+        more = f" (and {len(plan.refusals) - 1} more)" if len(plan.refusals) > 1 else ""
+        raise errors.UsageError(f"refused before any change: {plan.refusals[0]}{more}")
+    if dry_run:
+        _preflight(app, session, dry_run=True)
+        app.out.result({"dry_run": True, "plan": plan_dict(plan), "journal": None},
+                       lambda: plan_text(plan) + "\nDry run: nothing was changed.")
+        return
+    app.out.info(plan_text(plan))
+    if not plan.total:
+        app.out.result({"dry_run": False, "plan": plan_dict(plan), "journal": None,
+                        "moved_total": 0, "failed_total": 0, "moved": {}, "objects": [],
+                        "failure_files": {}}, "Nothing to reassign.")
+        return
+    _preflight(app, session)
+    _confirm(app, yes, f"Reassign {plan.total} records now?")
+    journal = Journal.open(journal_path or default_journal_path("reassign"))
+    app.out.info(f"Journal: {journal.path}")
+    done = transfer(session, plan, journal, on_progress=app.out.info)
+    result = _result(app, done, {"dry_run": False, "plan": plan_dict(plan)})
+    app.out.result(result, lambda: _human(done, "Reassigned"))
+    if done.failed:
+        raise click.exceptions.Exit(errors.EXIT_PARTIAL)
+
+
+def _preflight(app: AppContext, session: Any, dry_run: bool = False) -> None:
+    """Modify All Data or Transfer Record (permissions.py); a dry run only warns."""
+    from sfexit.org import soql
+    from sfexit.org.rest import RestClient
+    from sfexit.people.permissions import PermissionDenied, preflight
+    from sfexit.people.users import running_user_id
+
+    me = running_user_id(session)
+    rows = list(RestClient(session).query_iter(soql.select(
+        "User", ["ProfileId"], where=[soql.condition("Id", "=", me)])))
+    try:
+        preflight(session, me, rows[0].get("ProfileId") if rows else None, "reassign")
+    except PermissionDenied as exc:
+        if not dry_run:
+            raise
+        app.out.warn(f"a real run would stop here: {exc.message}")
+
+
+def _undo(app: AppContext, source: Path, journal_path: Path | None, dry_run: bool,
+          yes: bool) -> None:
+    from sfexit.journal import Journal, default_journal_path, read_journal
+
+    entries = [e for e in read_journal(source)
+               if e.kind == "change" and e.action == "reassign_owner"]
+    if not entries:
+        raise errors.UsageError(f"{source} records no reassignment to undo")
+    steps = {e.target["object"]: int(e.target.get("rows", 0)) for e in entries}
+    summary = ", ".join(f"{k}: {v}" for k, v in steps.items())
+    if dry_run:
+        app.out.result({"dry_run": True, "undo": str(source), "objects": steps, "journal": None},
+                       f"Would put back the owners of {summary}.\nDry run: nothing was changed.")
+        return
+    from sfexit.org import connect
+    from sfexit.people.ownership_io import undo_transfer
+
+    session = connect(app.settings(), prompt=app.prompt(), warn=app.out.warn,
+                      on_event=app.out.debug)
+    app.out.info(f"Undo of {source}: {summary}")
+    _preflight(app, session)
+    _confirm(app, yes, "Put these owners back now?")
+    journal = Journal.open(journal_path or default_journal_path("reassign-undo"))
+    app.out.info(f"Journal: {journal.path}")
+    done = undo_transfer(session, source, journal, on_progress=app.out.info)
+    result = _result(app, done, {"dry_run": False, "undo": str(source)})
+    app.out.result(result, lambda: _human(done, "Restored"))
+    if done.failed:
+        raise click.exceptions.Exit(errors.EXIT_PARTIAL)

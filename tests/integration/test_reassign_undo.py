@@ -1,0 +1,186 @@
+"""``sfexit reassign --undo JOURNAL`` and team members: every owner back, nothing lost."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from auth_support import invoke
+from test_reassign import (DEPARTING, STANDARD, add_leads, cli_env, owners, session_for, ticker,
+                           user_id, writes)
+
+from sfexit.journal import Journal, read_journal, verify_journal
+from sfexit.people import ownership_io
+
+OBJECTS = ("Account", "Contact", "Opportunity", "Case", "Lead", "Task", "Project__c")
+
+
+def everything(org: Any) -> dict[str, dict[str, str]]:
+    return {o: owners(org, o) for o in OBJECTS}
+
+
+def test_undo_puts_every_owner_back(fresh_emulator: Any, tmp_path: Path) -> None:
+    org = fresh_emulator
+    before = everything(org)
+    cfg, env = cli_env(tmp_path, org)
+    journal = tmp_path / "r.jsonl"
+    run = invoke([*cfg, "reassign", "--from", DEPARTING, "--to", STANDARD, "--objects",
+                  ",".join(OBJECTS), "--journal", str(journal), "--yes"], env)
+    assert run.code == 0, run.output
+    assert run.body["result"]["moved_total"] > 100
+    assert everything(org) != before
+    undo = invoke([*cfg, "reassign", "--undo", str(journal), "--journal",
+                   str(tmp_path / "u.jsonl"), "--yes"], env)
+    assert undo.code == 0, undo.output
+    assert undo.body["result"]["journal"] == str(tmp_path / "u.jsonl")
+    assert undo.body["result"]["moved_total"] == run.body["result"]["moved_total"]
+    assert everything(org) == before            # every record, every object
+    assert verify_journal(tmp_path / "u.jsonl").ok
+
+
+def test_undo_of_the_bulk_path_restores_every_owner(fresh_emulator: Any, tmp_path: Path) -> None:
+    org = fresh_emulator
+    add_leads(org, user_id(org, DEPARTING), 3_000)
+    add_leads(org, user_id(org, "team.lead@sfexit-demo.example"), 500)
+    before = owners(org, "Lead")
+    session = session_for(org)
+    plan = ownership_io.build_plan(session, [(DEPARTING, STANDARD),
+                                             ("team.lead@sfexit-demo.example", STANDARD)], ["Lead"])
+    journal = Journal.open(tmp_path / "r.jsonl")
+    done = ownership_io.transfer(session, plan, journal, sleep=org.clock.advance, clock=ticker())
+    assert done.objects[0].transport == "bulk" and done.failed == 0
+    undone = ownership_io.undo_transfer(session, journal.path, Journal.open(tmp_path / "u.jsonl"),
+                                        sleep=org.clock.advance, clock=ticker())
+    assert undone.objects[0].transport == "bulk" and undone.failed == 0
+    assert owners(org, "Lead") == before
+
+
+def test_undo_reports_what_could_not_be_restored(fresh_emulator: Any, tmp_path: Path) -> None:
+    org = fresh_emulator
+    dep = user_id(org, DEPARTING)
+    cfg, env = cli_env(tmp_path, org)
+    journal = tmp_path / "r.jsonl"
+    assert invoke([*cfg, "reassign", "--from", DEPARTING, "--to", STANDARD, "--objects", "Case",
+                   "--journal", str(journal), "--yes"], env).code == 0
+    org.store.update("User", dep, {"IsActive": False}, as_user=org.store.admin_user_id,
+                     now=org.clock.now())
+    undo = invoke([*cfg, "reassign", "--undo", str(journal), "--journal",
+                   str(tmp_path / "u.jsonl"), "--yes"], env)
+    assert undo.code == 5, undo.output
+    failure_file = Path(undo.body["result"]["failure_files"]["Case"])
+    with failure_file.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and {r["StatusCode"] for r in rows} == {"INACTIVE_OWNER_OR_USER"}
+    assert {r["NewOwnerId"] for r in rows} == {dep}
+
+
+def test_undo_refuses_a_tampered_journal_and_changes_nothing(fresh_emulator: Any,
+                                                            tmp_path: Path) -> None:
+    org = fresh_emulator
+    cfg, env = cli_env(tmp_path, org)
+    journal = tmp_path / "r.jsonl"
+    assert invoke([*cfg, "reassign", "--from", DEPARTING, "--to", STANDARD, "--objects",
+                   "Account", "--journal", str(journal), "--yes"], env).code == 0
+    lines = journal.read_text(encoding="utf-8").splitlines()
+    entry = json.loads(lines[2])
+    entry["target"]["rows"] = 1
+    lines[2] = json.dumps(entry)
+    journal.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    before = writes(org)
+    undo = invoke([*cfg, "reassign", "--undo", str(journal), "--yes"], env)
+    assert undo.code == 1
+    assert "fails verification" in undo.body["message"]
+    assert writes(org) == before
+
+
+def test_undo_refuses_a_changed_snapshot_file(fresh_emulator: Any, tmp_path: Path) -> None:
+    org = fresh_emulator
+    cfg, env = cli_env(tmp_path, org)
+    journal = tmp_path / "r.jsonl"
+    run = invoke([*cfg, "reassign", "--from", DEPARTING, "--to", STANDARD, "--objects",
+                  "Account", "--journal", str(journal), "--yes"], env)
+    snapshot = Path(run.body["result"]["objects"][0]["snapshot"])
+    snapshot.write_text(snapshot.read_text(encoding="utf-8") + "001x,005x,005y,\n",
+                        encoding="utf-8")
+    undo = invoke([*cfg, "reassign", "--undo", str(journal), "--yes"], env)
+    assert undo.code == 1
+    assert "changed since the journal recorded its sha256" in undo.body["message"]
+
+
+def team_rows(org: Any, team: str, parent: str) -> set[tuple[str, str, str]]:
+    cursor = org.store.query(f"SELECT {parent}, UserId, TeamMemberRole FROM {team}",
+                             now=org.clock.now())
+    return {(str(a), str(b), str(c)) for a, b, c in cursor.rows()}
+
+
+def test_team_members_survive_the_owner_change(fresh_emulator: Any, tmp_path: Path) -> None:
+    org = fresh_emulator
+    accounts = set(owners(org, "Account"))
+    teams = {"AccountTeamMember": team_rows(org, "AccountTeamMember", "AccountId"),
+             "OpportunityTeamMember": team_rows(org, "OpportunityTeamMember", "OpportunityId")}
+    cfg, env = cli_env(tmp_path, org)
+    run = invoke([*cfg, "reassign", "--from", DEPARTING, "--to", STANDARD, "--objects",
+                  "Account,Opportunity", "--journal", str(tmp_path / "t.jsonl"), "--yes"], env)
+    assert run.code == 0, run.output
+    assert accounts
+    assert team_rows(org, "AccountTeamMember", "AccountId") == teams["AccountTeamMember"]
+    assert team_rows(org, "OpportunityTeamMember", "OpportunityId") \
+        == teams["OpportunityTeamMember"]
+
+
+def test_team_members_dropped_by_the_change_are_added_back(
+        fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The emulator keeps team rows on an owner change (whether Salesforce's REST/Bulk does is
+    UNCONFIRMED, users-protocol.md §4), so the drop is played here, right after the write."""
+    org = fresh_emulator
+    dep = user_id(org, DEPARTING)
+    mine = set(owners(org, "Account", f"WHERE OwnerId = '{dep}'"))
+    cursor = org.store.query("SELECT Id, AccountId FROM AccountTeamMember", now=org.clock.now())
+    dropped = [(str(i), str(a)) for i, a in cursor.rows() if a in mine]
+    assert dropped, "the seed should give the departing user's accounts some team members"
+    expected = team_rows(org, "AccountTeamMember", "AccountId")
+    real_send = ownership_io._Writer.send
+
+    def send_and_drop(self: Any, sobject: str, rows: Any) -> Any:
+        failures = real_send(self, sobject, rows)
+        if sobject == "Account":
+            for team_id, _ in dropped:
+                org.store.delete("AccountTeamMember", team_id, as_user=org.store.admin_user_id,
+                                 now=org.clock.now())
+        return failures
+
+    monkeypatch.setattr(ownership_io._Writer, "send", send_and_drop)
+    session = session_for(org)
+    plan = ownership_io.build_plan(session, [(DEPARTING, STANDARD)], ["Account"])
+    journal = Journal.open(tmp_path / "t.jsonl")
+    done = ownership_io.transfer(session, plan, journal, sleep=org.clock.advance, clock=ticker())
+    assert done.objects[0].team_restored == len(dropped)
+    assert team_rows(org, "AccountTeamMember", "AccountId") == expected
+    restored = [e for e in read_journal(journal.path) if e.action == "restore_team_member"]
+    assert {e.info["dropped_id"] for e in restored} == {i for i, _ in dropped}
+
+
+def test_undo_dry_run_lists_what_it_would_restore_and_writes_nothing(fresh_emulator: Any,
+                                                                     tmp_path: Path) -> None:
+    org = fresh_emulator
+    cfg, env = cli_env(tmp_path, org)
+    journal = tmp_path / "r.jsonl"
+    run = invoke([*cfg, "reassign", "--from", DEPARTING, "--to", STANDARD, "--objects",
+                  "Account,Case", "--journal", str(journal), "--yes"], env)
+    assert run.code == 0
+    before = writes(org)
+    undo = invoke([*cfg, "reassign", "--undo", str(journal), "--dry-run"], env)
+    assert undo.code == 0
+    rows = {o["object"]: o["rows"] for o in run.body["result"]["objects"]}
+    assert undo.body["result"]["objects"] == rows
+    assert writes(org) == before
+
+
+def test_undo_takes_nothing_but_a_journal(emulator: Any, tmp_path: Path) -> None:
+    cfg, env = cli_env(tmp_path, emulator)
+    undo = invoke([*cfg, "reassign", "--undo", str(tmp_path / "x.jsonl"), "--from", DEPARTING],
+                  env)
+    assert undo.code == 2 and "--undo takes only a journal" in undo.body["message"]
