@@ -106,6 +106,11 @@ def demo_steps(workdir: Path) -> list[list[str]]:
         ["limits"],
         ["deadline", "--ics", str(workdir / "contract.ics")],
         ["notice", "--out", str(workdir / "cancellation-notice.md")],
+        ["export", "bulk", "--dest", str(workdir / "backup")],
+        ["export", "verify", str(workdir / "backup"), "--against-org"],
+        ["users", "list"],
+        ["users", "freeze", "--all-active", "--keep-profile", "System Administrator",
+         "--dry-run", "--plan-file", str(workdir / "freeze-plan.csv")],
     ]
 
 if __name__ == "__main__":

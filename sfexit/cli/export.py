@@ -226,6 +226,7 @@ def verify(app: AppContext, directory: Path, against_org: bool) -> int:
         if report.skipped:
             lines.append("Skipped objects (not in the backup):")
             lines += [f"  {s.name}: {s.reason}" for s in report.skipped]
+        lines += [f"Note: {n}" for n in report.notes]
         if report.differences:
             lines.append(table(["Kind", "Name", "What", "Expected", "Actual"],
                                [[d.kind, d.name, d.what, d.expected, d.actual]

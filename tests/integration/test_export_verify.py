@@ -137,3 +137,25 @@ def test_a_directory_without_manifest_is_a_usage_error(made: tuple, tmp_path: Pa
     _, _, config, env = made
     code, body = _verify(config, env, tmp_path / "nothing")
     assert code == 2 and "manifest.json does not exist" in body["message"]
+
+
+def test_append_only_logs_may_grow_but_not_shrink(fresh_emulator: Emulator, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verifying logs in, and a login adds a LoginHistory row: growth is a note, not a failure;
+    a log that lost rows since the export is still a difference."""
+    import sfexit.cli.export as cli_export
+
+    org = fresh_emulator
+    monkeypatch.setattr(cli_export, "POLL_SLEEP", org.clock.advance)
+    dest = tmp_path / "backup"
+    backup(org, dest, objects=("LoginHistory",))
+    config = write_config(tmp_path, org, **password_profile(org))
+    code, body = _verify(config, password_env(org), dest, "--against-org")
+    assert code == 0, body
+    assert any(n.startswith("LoginHistory: ") and "append-only" in n
+               for n in body["result"]["notes"])
+    org.store._conn().execute('DELETE FROM "LoginHistory" WHERE rowid IN '
+                              '(SELECT rowid FROM "LoginHistory" LIMIT 5)')
+    code, body = _verify(config, password_env(org), dest, "--against-org")
+    assert code == 1
+    assert [d["name"] for d in body["result"]["differences"]] == ["LoginHistory"]
