@@ -104,7 +104,8 @@ class Output:
         """A warning: in the envelope with --json, else on stderr (even with --quiet)."""
         self.warnings.append(message)
         if not self.json:
-            click.echo(self.style(f"Warning: {message}", fg="yellow"), err=True, color=self.echo_color)
+            click.echo(self.style(f"Warning: {message}", fg="yellow"), err=True,
+                       color=self.echo_color)
 
     @property
     def echo_color(self) -> bool | None:

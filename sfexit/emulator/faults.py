@@ -32,6 +32,9 @@ class FaultSettings:
     lock_row_rate: float = 0.0
     # The Data Export download answers the HTML login page instead of the zip (routes/dataexport.py).
     html_instead_of_zip: bool = False
+    # The blob routes ignore ``Range`` and send the whole body (200), as a server without Range
+    # support does (Salesforce's support is undocumented; routes/sobjects.py answers 206).
+    ignore_range: bool = False
     fault_seed: int = 0
 
 
@@ -129,9 +132,9 @@ def _coerce(key: str, value: Any) -> Any:
         if limit < 0:
             raise ValueError("daily_api_max must be >= 0")
         return limit
-    if key == "html_instead_of_zip":
+    if key in ("html_instead_of_zip", "ignore_range"):
         if not isinstance(value, bool):
-            raise ValueError("html_instead_of_zip must be true or false")
+            raise ValueError(f"{key} must be true or false")
         return value
     if key == "fault_seed":
         return int(value)

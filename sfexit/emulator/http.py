@@ -125,6 +125,28 @@ def error_response(status: int, error_code: str, message: str,
     return json_response([entry], status=status)
 
 
+def parse_byte_range(header: str, size: int) -> tuple[int, int] | str | None:
+    """A ``Range`` header against a body of ``size`` bytes (RFC 9110 §14.1.2, §14.2):
+    one ``bytes=a-b`` / ``a-`` / ``-n`` → (first, last) inclusive, ``last`` clipped to the end;
+    several ranges, another unit or a malformed/invalid one → None (ignore it: whole body, 200);
+    a first byte past the end, or an empty suffix → ``"unsatisfiable"`` (416)."""
+    match = re.fullmatch(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", header)
+    if not match or (not match.group(1) and not match.group(2)):
+        return None
+    first, last = match.group(1), match.group(2)
+    if not first:
+        suffix = int(last)
+        if suffix == 0 or size == 0:
+            return "unsatisfiable"
+        return max(0, size - suffix), size - 1
+    start = int(first)
+    if last and int(last) < start:
+        return None
+    if start >= size:
+        return "unsatisfiable"
+    return start, min(int(last), size - 1) if last else size - 1
+
+
 def empty_response(status: int = 204) -> Response:
     return Response(status=status, body=b"", content_type=None)
 

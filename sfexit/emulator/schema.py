@@ -23,6 +23,12 @@ _DATA = Path(__file__).parent / "data"
 # their reference targets (RecordType, Asset, OperatingHours...) are not emulated.
 _FEATURES_OFF = ("record types", "partner portal", "customer portal", "channel programs", "D&B",
                  "Field Service", "Assets", "Individual")
+# Fields the object reference marks "Defaulted on create" where the research capture (inferred
+# properties) does not: the org fills them, so a create may leave them out. Document.AuthorId:
+# "Create, Defaulted on create, Filter, Group, Sort, Update" — the running user
+# (https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_objects_document.htm).
+# store_writes.py fills the value.
+DEFAULTED_ON_CREATE = frozenset({("Document", "AuthorId")})
 # Objects a query is refused for outright (virtual views; export-pitfalls.md B).
 NOT_QUERYABLE_ALONE = frozenset({"ActivityHistory"})
 
@@ -171,6 +177,8 @@ def _feature_off(raw: dict[str, Any]) -> bool:
 def _object_from_raw(name: str, raw: dict[str, Any], custom_objects: list[str]) -> SObjectDef:
     label = raw.get("label") or _label_from_name(name)
     fields = [_field_from_raw(f, custom_objects) for f in raw["fields"] if not _feature_off(f)]
+    fields = [dataclasses.replace(f, defaulted_on_create=True)
+              if (name, f.name) in DEFAULTED_ON_CREATE else f for f in fields]
     # The Id field's label is "<object label> ID" (recorded describes: "Case ID").
     fields = [dataclasses.replace(f, label=f"{label} ID") if f.type == "id" else f for f in fields]
     return SObjectDef(

@@ -32,6 +32,9 @@ _OBJECT_DEFAULTS = {"ContentVersion": {"SharingOption": "A", "SharingPrivacy": "
                     "User": {"DigestFrequency": "D", "DefaultGroupNotificationFrequency": "N",
                              "UserType": "Standard"}}
 _SET_BY_ORG = {("ContentVersion", "ContentDocumentId")}
+# User lookups the org sets to the running user on insert when not given (object reference:
+# Document.AuthorId "Defaulted on create", see schema.DEFAULTED_ON_CREATE).
+_RUNNING_USER_DEFAULTS = {"Document": ("AuthorId",)}
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,9 @@ def _defaults(ctx: WriteContext, obj: SObjectDef, row: dict[str, Any]) -> None:
         elif f.picklist_default is not None:
             row[f.name] = f.picklist_default
     row["IsDeleted"] = 0
+    for name in _RUNNING_USER_DEFAULTS.get(obj.name, ()):
+        if row.get(name) is None:  # left out or sent as null (UNCONF for null)
+            row[name] = ctx.as_user
     for name, value in _OBJECT_DEFAULTS.get(obj.name, {}).items():
         row.setdefault(name, value)
     row.update(_derived(obj, row, row))

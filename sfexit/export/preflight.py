@@ -116,7 +116,7 @@ def row_counts(rest: RestClient, objects: Sequence[str], include_deleted: bool) 
             counts = {str(s["name"]): int(s.get("count", 0)) for s in body.get("sObjects", [])}
             return {name: counts.get(name, 0) for name in objects}
         except errors.SalesforceError:
-            pass  # not served (older orgs, the emulator): count exactly instead
+            pass  # not served (orgs before v40.0, no permission): count exactly instead
     counts = {}
     for name in objects:
         try:

@@ -1,7 +1,8 @@
 """File names for downloaded bodies: ``<Id>-<safe name>``, safe on every file system we may meet.
 
-File names come from the org (``Attachment.Name``, ``Document.Name``, ``ContentVersion.PathOnClient``
-/ ``Title``) and anyone with a login can set them: they are hostile input. The rules:
+File names come from the org (``Attachment.Name``, ``Document.Name``,
+``ContentVersion.PathOnClient`` / ``Title``) and anyone with a login can set them: they are
+hostile input. The rules:
 
 - NFC first, so the same name typed on a Mac and on Windows maps to the same bytes.
 - No path separators (``/``, ``\\``), no ``..``, no leading dot (hidden files, ``.``/``..``),

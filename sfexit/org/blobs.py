@@ -9,7 +9,7 @@ The session retries what fails *before* the body (503, dead session, connection 
 that breaks in the middle is this module's job: the sink is told to start over and the body is
 fetched again. ``Range`` is asked for on a retry, but the bytes are only appended when the server
 answers ``206`` with a ``Content-Range`` starting exactly where we stopped; any other answer
-restarts the file (the emulator's blob route has no Range support; Salesforce's is undocumented).
+restarts the file (Salesforce does not document Range on blob GETs; the emulator answers it).
 """
 
 from __future__ import annotations

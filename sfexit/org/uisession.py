@@ -14,9 +14,10 @@ How a UI session is made from an API session (same research, "UI session from an
   (``<title>Login | Salesforce</title>``): that is an :class:`AuthError`, never data.
 
 All traffic goes through :meth:`OrgSession.exchange` (same CA ``verify``, HTTPS-only check,
-read-only guard, retries of idempotent requests, redaction), counted apart from API calls. Redirects are followed here,
-one hop at a time, so each hop is checked and a loop is cut (simple-salesforce #584 reports
-``TooManyRedirects`` with a ``sid`` cookie). The token is never logged: only paths are.
+read-only guard, retries of idempotent requests, redaction), counted in ``ui_calls``, apart from
+API calls. Redirects are followed here, one hop at a time, so each hop is checked and a loop is
+cut (simple-salesforce #584 reports ``TooManyRedirects`` with a ``sid`` cookie). The token is
+never logged: only paths are.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import requests
 
 from sfexit.emulator import Emulator
@@ -129,3 +130,45 @@ def test_retrieve_refuses_an_unknown_field_and_a_bad_body(emulator: Emulator) ->
     assert bad_field.json()[0]["errorCode"] == "INVALID_FIELD"
     no_fields = _http(emulator).post(f"{_url(emulator)}/Account", json={"ids": ids})
     assert no_fields.status_code == 400
+
+
+def test_all_or_none_keeps_or_drops_uploaded_file_bodies_with_their_records(
+        fresh_emulator: Emulator) -> None:
+    """The allOrNone path runs on the store's public transaction: a ContentVersion's body (kept
+    beside the row) is undone with the row, and committed with it."""
+    import base64
+
+    org = fresh_emulator
+    http = _http(org)
+    body = b"version body " * 1000
+    version = {"attributes": {"type": "ContentVersion"}, "Title": "atomic",
+               "PathOnClient": "atomic.txt", "VersionData": base64.b64encode(body).decode()}
+    files_before = org.store.storage_usage()[1]
+    failed = http.post(_url(org), json={"allOrNone": True,
+                                        "records": [version, *_contacts(None)]}).json()
+    assert failed[0] == {"success": False, "errors": [ROLLED_BACK]}
+    assert org.store.storage_usage()[1] == files_before
+    titles = "SELECT COUNT() FROM ContentVersion WHERE Title = 'atomic'"
+    assert org.store.query(titles, now=org.clock.now()).total_size == 0
+
+    saved = http.post(_url(org), json={"allOrNone": True,
+                                       "records": [version, *_contacts("Filed")]}).json()
+    assert [r["success"] for r in saved] == [True, True]
+    got = http.get(f"{org.url}/services/data/v68.0/sobjects/ContentVersion/{saved[0]['id']}"
+                   "/VersionData")
+    assert got.status_code == 200 and got.content == body
+    assert org.store.storage_usage()[1] * 1024 * 1024 == \
+        pytest.approx(files_before * 1024 * 1024 + len(body))
+
+
+def test_routes_use_only_the_store_public_api() -> None:
+    """No route reaches into OrgStore privates (``store._write``, ``store._conn``...)."""
+    import re
+    from pathlib import Path
+
+    import sfexit.emulator.routes as routes
+
+    offenders = [f"{path.name}:{n}" for path in sorted(Path(routes.__file__).parent.glob("*.py"))
+                 for n, line in enumerate(path.read_text("utf-8").splitlines(), 1)
+                 if re.search(r"store\._[a-z]", line)]
+    assert offenders == []

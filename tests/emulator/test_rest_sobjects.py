@@ -166,3 +166,31 @@ def test_rest_read_after_an_ingest_job_ends_sees_its_rows(fresh_emulator: Emulat
     assert org.stats()["writes"] == writes + 1   # applied once
     info = http.get(_url(org, f"jobs/ingest/{job_id}")).json()
     assert info["state"] == "JobComplete" and info["numberRecordsProcessed"] == 1
+
+
+def test_document_author_defaults_to_the_running_user(fresh_emulator: Emulator) -> None:
+    """Object reference, Document.AuthorId: "Create, Defaulted on create" (the running user)."""
+    org = fresh_emulator
+    http = _http(org)
+    described = http.get(_url(org, "sobjects/Document/describe")).json()
+    author = next(f for f in described["fields"] if f["name"] == "AuthorId")
+    assert author["defaultedOnCreate"] is True and author["createable"] is True
+    folder = org.store.query("SELECT Id FROM Folder LIMIT 1",
+                             now=org.clock.now()).records(0, 1)[0]["Id"]
+    users = org.store.query("SELECT Id FROM User WHERE IsActive = true LIMIT 2",
+                            now=org.clock.now()).records(0, 2)
+    other = next(u["Id"] for u in users if u["Id"][:15] != org.store.admin_user_id[:15])
+    other_token = org.new_token(other)
+    cases = ((org.token, None, org.store.admin_user_id), (other_token, None, other),
+             (org.token, other, other))
+    for i, (token, given, expected) in enumerate(cases):
+        values = {"FolderId": folder, "Name": f"memo {i}", "DeveloperName": f"memo_{i}",
+                  "Body": "aGVsbG8="}
+        if given:
+            values["AuthorId"] = given
+        created = http.post(_url(org, "sobjects/Document"), json=values,
+                            headers={"Authorization": f"Bearer {token}"})
+        assert created.status_code == 201, created.text
+        got = http.get(_url(org, f"sobjects/Document/{created.json()['id']}"),
+                       params={"fields": "AuthorId"}).json()
+        assert got["AuthorId"][:15] == expected[:15], i

@@ -338,15 +338,16 @@ def test_a_broken_body_is_fetched_again_from_the_start(fresh_emulator: Any,
     rid = org_rows(org, "SELECT Id FROM Attachment LIMIT 1")[0][0]
     session = session_for(org, tmp_path)
     session.api_version  # negotiated before the faults start
-    org.faults.update({"reset_rate": 1.0, "fault_seed": 3})
+    # A server that ignores Range (as Salesforce may: unconfirmed): every retry starts over.
+    org.faults.update({"reset_rate": 1.0, "fault_seed": 3, "ignore_range": True})
     sink = RecordingSink()
     with pytest.raises(errors.ConnectionFailed) as caught:
         download_blob(session, "Attachment", rid, sink, attempts=3)
     assert "broke off 3 times" in caught.value.one_line()
     assert "run the same command again" in caught.value.one_line()
-    assert sink.restarts == 2  # the emulator answers no Range: each retry starts over
+    assert sink.restarts == 2  # no 206 came back: each retry started over
 
-    org.faults.update({"reset_rate": 0.5, "fault_seed": 11})
+    org.faults.update({"reset_rate": 0.5, "fault_seed": 11, "ignore_range": True})
     sink = RecordingSink()
     result = download_blob(session, "Attachment", rid, sink, attempts=20)
     org.faults.reset()
@@ -472,7 +473,7 @@ def test_export_files_command_exits_5_on_a_file_that_does_not_verify(
     assert [f["id"] for f in run.body["result"]["failed"]] == [rid]
 
 
-# --- Range on a retry (the emulator has no Range support: one module, with `responses`) ---------
+# --- Range on a retry, unit level with `responses` (end to end: tests/emulator/test_rest_blob_range.py)
 
 BODY = bytes(range(256)) * 40
 BLOB_URL = "https://org.example.com/services/data/v62.0/sobjects/Attachment/00P5g00000A0001AAB/Body"

@@ -349,3 +349,52 @@ def test_export_now_refused_on_post_is_too_soon_with_the_date(org: Emulator) -> 
     allowed = (last.date() + dt.timedelta(days=7)).isoformat()
     assert f"next export allowed on or after {allowed}" in refused.value.message
     assert writes(org) == before and svc(org).current is None
+
+
+# --- the read-only UI session, and what is counted ---------------------------------------------
+def test_a_read_only_status_run_posts_the_frontdoor_and_counts_ui_pages_apart(
+        org: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sfexit.export.weekly import STATUS_URL
+    from sfexit.org.session import is_read_only_safe
+
+    seed_ready(org)
+    session = OrgSession(org.url, org.token, verify=str(org.ca_file), read_only=True)
+    sent: list[tuple[str, str, Any]] = []
+    real = session.http.raw_request  # type: ignore[attr-defined]
+
+    def recording(method: str, url: str, **kwargs: Any) -> Any:
+        sent.append((method, url, kwargs.get("data")))
+        return real(method, url, **kwargs)
+
+    monkeypatch.setattr(session.http, "raw_request", recording)
+    ui = open_ui_session(session, ret_url=STATUS_URL)
+    page = read_status(ui)
+    assert page.files, "the seeded export is listed"
+    method, url, form = sent[0]
+    assert (method, url) == ("POST", org.url + "/secur/frontdoor.jsp")
+    assert dict(form)["sid"] == org.token, "the token goes in the form body"
+    assert not any(org.token in u for _m, u, _d in sent), "never in a URL"
+    assert session.calls == 0 and session.ui_calls == len(sent) >= 2
+    # The guard lets this one POST through, and nothing else of the kind.
+    assert is_read_only_safe("POST", "/secur/frontdoor.jsp")
+    assert not is_read_only_safe("POST", "/secur/logout.jsp")
+    assert not is_read_only_safe("POST", "/secur/frontdoor.jsp/../setup")
+    with pytest.raises(errors.ReadOnlyViolation):
+        ui.post_form("/ui/setup/export/DataExportPage/e", [("save", "Start Export")])
+
+
+def test_parts_record_their_file_id_and_export_date_and_only_api_calls_count(
+        org: Emulator, tmp_path: Path) -> None:
+    seed_ready(org)
+    dest = tmp_path / "backup"
+    run = weekly(org, tmp_path, "--dest", str(dest))
+    assert run.code == 0, run.output
+    result = run.body["result"]
+    ids = {f["name"]: f["id"] for f in result["files"]}
+    manifest = json.loads((dest / "manifest.json").read_text(encoding="utf-8"))
+    assert {w["name"]: w["file_id"] for w in manifest["weekly"]} == ids
+    assert all(i and i.startswith("092") for i in ids.values())
+    assert {w["export_date"] for w in manifest["weekly"]} == {result["last_export"]} != {None}
+    # HEAD + GET per part and the pages are UI requests; the manifest counts API calls only.
+    assert result["ui_requests"] >= 2 * len(ids) + 2
+    assert manifest["api_calls"] == result["api_calls"] < result["ui_requests"]

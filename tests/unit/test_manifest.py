@@ -93,6 +93,60 @@ def test_parallel_writers_lose_nothing(tmp_path: Path) -> None:
     assert len(m.ManifestStore.load(tmp_path).manifest.files) == 40
 
 
+def test_put_files_records_many_entries_with_one_write(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    store = m.ManifestStore.create(tmp_path, org_id="00Dx")
+    writes: list[Path] = []
+    real = m.atomic_write
+
+    def counting(path: Path, data: bytes) -> None:
+        writes.append(path)
+        real(path, data)
+
+    monkeypatch.setattr(m, "atomic_write", counting)
+    store.put_files([_file(i) for i in range(100)])
+    store.put_files([])  # nothing to record: nothing written
+    assert len(writes) == 1
+    loaded = m.ManifestStore.load(tmp_path).manifest.files
+    assert sorted(loaded) == sorted(_file(i).key for i in range(100))
+    assert loaded[_file(7).key] == _file(7)
+
+
+def test_a_batch_that_fails_to_write_records_none_of_its_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = m.ManifestStore.create(tmp_path, org_id="00Dx")
+    store.put_files([_file(1)])
+    before = (tmp_path / "manifest.json").read_bytes()
+
+    def crash(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        store.put_files([_file(2), _file(3)])
+    assert (tmp_path / "manifest.json").read_bytes() == before
+    monkeypatch.undo()
+    assert list(m.ManifestStore.load(tmp_path).manifest.files) == [_file(1).key]
+
+
+def test_weekly_parts_keep_file_id_and_export_date_and_older_manifests_still_load(
+        tmp_path: Path) -> None:
+    store = m.ManifestStore.create(tmp_path, org_id="00Dx")
+    store.put_weekly(m.WeeklyPart("WE_00Dx_1.ZIP", 10, "00" * 32, "weekly/WE_00Dx_1.ZIP",
+                                  file_id="092000000000001AAA", export_date="2026-11-20"))
+    part = m.ManifestStore.load(tmp_path).manifest.weekly[0]
+    assert (part.file_id, part.export_date) == ("092000000000001AAA", "2026-11-20")
+
+    raw = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    for key in ("file_id", "export_date"):
+        del raw["weekly"][0][key]  # as written before these fields existed
+    (tmp_path / "manifest.json").write_text(json.dumps(raw), encoding="utf-8")
+    old = m.ManifestStore.load(tmp_path).manifest
+    assert old.schema_version == 1
+    assert (old.weekly[0].name, old.weekly[0].file_id, old.weekly[0].export_date) == \
+        ("WE_00Dx_1.ZIP", None, None)
+
+
 def test_a_failed_write_leaves_the_previous_manifest(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     store = m.ManifestStore.create(tmp_path, org_id="00Dx")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import threading
 
-from sfexit.emulator.http import NOT_FOUND_MESSAGE, Call, HttpError, Response, Router, json_response
+from sfexit.emulator.http import Call, Response, Router, json_response
 from sfexit.emulator.server import EmulatorApp
 
 # Max values of an Enterprise Edition org (limits.md; DailyBulkV2QueryFileStorageMB = 1 TB in MB
@@ -126,13 +126,10 @@ def limits(call: Call) -> Response:
     return json_response(body)
 
 
-RECORD_COUNT_SINCE = 40.0  # "This resource is available in REST API version 40.0 and later"
-
-
 def record_count(call: Call) -> Response:
-    if float(call.version) < RECORD_COUNT_SINCE:
-        # A resource newer than the URL's version: the generic 404 (errors.md §7; UNCONF here).
-        raise HttpError(404, "NOT_FOUND", NOT_FOUND_MESSAGE)
+    # "Available in REST API version 40.0 and later": every version served (server.API_VERSIONS,
+    # 50.0+) has it. Salesforce requires "View Setup and Configuration"; every seeded API user
+    # may call it here (UNCONF which refusal Salesforce sends without it).
     asked = call.request.arg("sObjects")
     # An empty ``sObjects=`` is taken as absent (UNCONF: the docs only say it is optional).
     names = [n.strip() for n in asked.split(",") if n.strip()] if asked else None

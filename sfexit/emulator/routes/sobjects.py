@@ -8,7 +8,8 @@ Facts (real-clients-wire.md "sObject REST and collections"; errors.md §1/§7/§
 - ``ScratchOrgInfo`` is not an object of a non-Dev-Hub org (the store answers INVALID_TYPE to a
   query and we answer NOT_FOUND to the sObject URL);
 - blobs (``ContentVersion/{id}/VersionData``, ``Attachment/{id}/Body``, ``Document/{id}/Body``)
-  come as raw bytes with the record's content type; unknown id → 404 NOT_FOUND.
+  come as raw bytes with the record's content type; unknown id → 404 NOT_FOUND; a ``Range``
+  is answered 206 (UNCONF, see :func:`blob`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 from sfexit.emulator.http import (
-    NOT_FOUND_MESSAGE, Call, HttpError, Response, Router, empty_response, json_response)
+    NOT_FOUND_MESSAGE, Call, HttpError, Response, Router, empty_response, json_response,
+    parse_byte_range)
 
 BLOB_CHUNK = 256 * 1024
 
@@ -95,13 +97,38 @@ def record(call: Call) -> Response:
 
 
 def blob(call: Call) -> Response:
+    """The body, whole (200) or one byte range (206 / 416).
+
+    UNCONF: Salesforce documents no ``Range`` support on sObject Blob Get (errors.md §10; "sObject
+    Blob Get" lists no headers, searched 2026-11). HTTP's rules are followed (RFC 9110 §14): one
+    ``bytes=a-b`` / ``a-`` / ``-n`` → 206 with ``Content-Range: bytes a-b/size``; a start past the
+    end → 416 with ``Content-Range: bytes */size`` and an empty body (the text Salesforce would
+    send is unknown); several ranges, a malformed one, ``If-Range`` (no validators here) or a
+    HEAD → the whole body, 200. ``Accept-Ranges: bytes`` on every body. The ``ignore_range``
+    fault turns all of this off (a server that answers every request whole)."""
     name = sobject_name(call)
     found = call.app.store.blob(name, call.params["id"], call.params["field"])
     if found is None:
         raise _not_found()
-    return Response(status=200, content_type=getattr(found, "content_type", None)
-                    or "application/octetstream",
-                    stream=found.chunks(), content_length=int(found.size))
+    size = int(found.size)
+    content_type = getattr(found, "content_type", None) or "application/octetstream"
+    wanted = call.request.headers.get("Range")
+    ranged = (wanted and call.request.method == "GET" and not call.app.faults.ignore_range
+              and "If-Range" not in call.request.headers)
+    parsed = parse_byte_range(wanted, size) if ranged and wanted else None
+    if parsed == "unsatisfiable":
+        return Response(status=416, body=b"", content_type=None,
+                        headers=[("Content-Range", f"bytes */{size}")])
+    if isinstance(parsed, tuple):
+        first, last = parsed
+        return Response(status=206, content_type=content_type,
+                        headers=[("Accept-Ranges", "bytes"),
+                                 ("Content-Range", f"bytes {first}-{last}/{size}")],
+                        stream=found.chunks(start=first, stop=last + 1),
+                        content_length=last - first + 1)
+    headers = [] if call.app.faults.ignore_range else [("Accept-Ranges", "bytes")]
+    return Response(status=200, content_type=content_type, headers=headers,
+                    stream=found.chunks(), content_length=size)
 
 
 def register(router: Router) -> None:
