@@ -102,14 +102,30 @@ def _result(app: AppContext, done: Any, extra: dict[str, Any]) -> dict[str, Any]
               "objects": [{"object": o.object, "rows": o.rows, "moved": o.moved,
                            "failed": o.failed, "transport": o.transport,
                            "snapshot": o.snapshot, "failure_file": o.failure_file,
-                           "lock_retried": o.lock_retried, "team_restored": o.team_restored}
+                           "lock_retried": o.lock_retried, "team_restored": o.team_restored,
+                           "team_failed": o.team_failed}
                           for o in done.objects],
               "failure_files": {o.object: o.failure_file for o in done.objects
                                 if o.failure_file}}
     if done.failed:
         app.out.warn(f"{done.failed} records failed; Salesforce's messages are in "
                      + ", ".join(result["failure_files"].values()))
+    if done.team_failed:
+        app.out.warn(f"{done.team_failed} dropped team members could not be re-added; "
+                     f"Salesforce's messages are in the journal {done.journal}")
     return result
+
+
+def _render(app: AppContext, done: Any, result: dict[str, Any], verb: str) -> int:
+    """The result; exit 5 in one envelope (``status`` 5) when any record or team row failed."""
+    if not (done.failed or done.team_failed):
+        app.out.result(result, lambda: _human(done, verb))
+        return errors.EXIT_OK
+    what = [f"{done.failed} of {done.failed + done.moved} records failed"] if done.failed else []
+    what += [f"{done.team_failed} team members not re-added"] if done.team_failed else []
+    return app.out.partial(result, lambda: _human(done, verb), name="PartialFailure",
+                           message="; ".join(what) + f" (journal: {done.journal})",
+                           exit_code=errors.EXIT_PARTIAL)
 
 
 def _human(done: Any, verb: str) -> str:
@@ -139,7 +155,7 @@ def _human(done: Any, verb: str) -> str:
 @pass_app
 def reassign(app: AppContext, source: str | None, target: str | None, map_file: Path | None,
              objects: str | None, dry_run: bool, journal_path: Path | None,
-             undo_path: Path | None, yes: bool) -> None:
+             undo_path: Path | None, yes: bool) -> int:
     """Reassign record ownership from departing users, with a plan first and an undo.
 
     Each object is its own step (nothing cascades through the API). Owner changes fire
@@ -168,22 +184,20 @@ def reassign(app: AppContext, source: str | None, target: str | None, map_file: 
         _preflight(app, session, dry_run=True)
         app.out.result({"dry_run": True, "plan": plan_dict(plan), "journal": None},
                        lambda: plan_text(plan) + "\nDry run: nothing was changed.")
-        return
+        return errors.EXIT_OK
     app.out.info(plan_text(plan))
     if not plan.total:
         app.out.result({"dry_run": False, "plan": plan_dict(plan), "journal": None,
                         "moved_total": 0, "failed_total": 0, "moved": {}, "objects": [],
                         "failure_files": {}}, "Nothing to reassign.")
-        return
+        return errors.EXIT_OK
     _preflight(app, session)
     _confirm(app, yes, f"Reassign {plan.total} records now?")
     journal = Journal.open(journal_path or default_journal_path("reassign"))
     app.out.info(f"Journal: {journal.path}")
     done = transfer(session, plan, journal, on_progress=app.out.info)
     result = _result(app, done, {"dry_run": False, "plan": plan_dict(plan)})
-    app.out.result(result, lambda: _human(done, "Reassigned"))
-    if done.failed:
-        raise click.exceptions.Exit(errors.EXIT_PARTIAL)
+    return _render(app, done, result, "Reassigned")
 
 
 def _preflight(app: AppContext, session: Any, dry_run: bool = False) -> None:
@@ -205,7 +219,7 @@ def _preflight(app: AppContext, session: Any, dry_run: bool = False) -> None:
 
 
 def _undo(app: AppContext, source: Path, journal_path: Path | None, dry_run: bool,
-          yes: bool) -> None:
+          yes: bool) -> int:
     from sfexit.journal import Journal, default_journal_path, read_journal
 
     entries = [e for e in read_journal(source)
@@ -217,7 +231,7 @@ def _undo(app: AppContext, source: Path, journal_path: Path | None, dry_run: boo
     if dry_run:
         app.out.result({"dry_run": True, "undo": str(source), "objects": steps, "journal": None},
                        f"Would put back the owners of {summary}.\nDry run: nothing was changed.")
-        return
+        return errors.EXIT_OK
     from sfexit.org import connect
     from sfexit.people.ownership_io import undo_transfer
 
@@ -230,6 +244,4 @@ def _undo(app: AppContext, source: Path, journal_path: Path | None, dry_run: boo
     app.out.info(f"Journal: {journal.path}")
     done = undo_transfer(session, source, journal, on_progress=app.out.info)
     result = _result(app, done, {"dry_run": False, "undo": str(source)})
-    app.out.result(result, lambda: _human(done, "Restored"))
-    if done.failed:
-        raise click.exceptions.Exit(errors.EXIT_PARTIAL)
+    return _render(app, done, result, "Restored")

@@ -1,10 +1,12 @@
-"""``sfexit users``: list, licences, freeze, unfreeze, deactivate. Thin over ``sfexit.people``.
+"""``sfexit users``: list, licences, freeze, unfreeze (deactivate is ``users_deactivate.py``).
+Thin over ``sfexit.people``.
 
 Every changing command: permissions preflight, a plan written and shown before anything
 changes, a confirmation (``--yes`` skips it; without a terminal and without ``--yes`` the
 command fails instead of guessing), a journal whose path is printed and named as ``journal``
 in the ``--json`` result, and ``--dry-run`` on a read-only session (zero writes possible).
-Exit 5 when some users failed.
+Exit 5 when some users failed, with a ``--json`` envelope whose ``status`` is 5 too
+(:func:`finish`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +25,14 @@ from sfexit.cli import AppContext, cli, json_option, org_option, pass_app
 from sfexit.cli.output import dumps, table, to_jsonable
 
 
-def _connect(app: AppContext, *, read_only: bool) -> Any:
+def connect_for(app: AppContext, *, read_only: bool) -> Any:
     from sfexit.org import connect
 
     return connect(app.settings(), read_only=read_only, prompt=app.prompt(), warn=app.out.warn,
                    on_event=app.out.debug)
 
 
-def _confirm(app: AppContext, question: str) -> None:
+def confirm(app: AppContext, question: str) -> None:
     """Ask, or refuse to guess: no terminal and no --yes is a usage error (exit 2)."""
     if app.yes:
         return
@@ -41,7 +43,7 @@ def _confirm(app: AppContext, question: str) -> None:
         raise click.exceptions.Abort()
 
 
-def _journal_path(given: Path | None, kind: str) -> Path:
+def journal_path_or_default(given: Path | None, kind: str) -> Path:
     from sfexit.journal import default_journal_path
 
     return given if given is not None else default_journal_path(kind)
@@ -81,7 +83,7 @@ def list_cmd(app: AppContext, all_: bool, profile: tuple[str, ...], licence: tup
     running user, integration, Automated Process, Platform Integration and system users."""
     from sfexit.people.users import UserFilter, list_users
 
-    session = _connect(app, read_only=True)
+    session = connect_for(app, read_only=True)
     found = list_users(session, UserFilter(active_only=not all_, profiles=profile,
                                            licences=licence, inactive_days=inactive_since))
     rows = [u.summary() for u in found]
@@ -108,7 +110,7 @@ def _render_users(rows: list[dict[str, Any]], fmt: str) -> str:
 
 # --- freeze / unfreeze ------------------------------------------------------------------------
 
-def _change_options(f: Any) -> Any:
+def change_options(f: Any) -> Any:
     options = [
         click.option("--dry-run", is_flag=True,
                      help="Show exactly what would happen; read-only session, nothing sent."),
@@ -123,7 +125,7 @@ def _change_options(f: Any) -> Any:
     return f
 
 
-def _selection_options(f: Any) -> Any:
+def selection_options(f: Any) -> Any:
     options = [
         click.argument("usernames", nargs=-1),
         click.option("--all-active", is_flag=True, help="Every active user (minus refusals)."),
@@ -138,8 +140,8 @@ def _selection_options(f: Any) -> Any:
     return f
 
 
-def _select(app: AppContext, session: Any, action: Any, usernames: Sequence[str],
-            all_active: bool, keep: Sequence[str], keep_profile: Sequence[str]) -> Any:
+def select_for(app: AppContext, session: Any, action: Any, usernames: Sequence[str],
+               all_active: bool, keep: Sequence[str], keep_profile: Sequence[str]) -> Any:
     from sfexit.people.selection import KeepList, select_users
     from sfexit.people.users import UserFilter, list_users
 
@@ -159,8 +161,8 @@ def _refuse_if_nothing_left(touch: Sequence[Any], refusals: list[str],
         raise errors.UsageError("refused: " + "; ".join(refusals))
 
 
-def _preflight(app: AppContext, session: Any, everyone: Sequence[Any], action: Any,
-               dry_run: bool) -> None:
+def check_permissions(app: AppContext, session: Any, everyone: Sequence[Any], action: Any,
+                      dry_run: bool) -> None:
     from sfexit.people.permissions import PermissionDenied, preflight
 
     me = next((u for u in everyone if u.is_running_user), None)
@@ -182,15 +184,27 @@ def _show_plan(app: AppContext, the_plan: Any, plan_file: Path) -> None:
                  f"{plan_file}:\n  " + "\n  ".join(lines or ["nobody"]))
 
 
+def finish(app: AppContext, body: dict[str, Any], human: Callable[[], str], failed: int,
+           what: str) -> int:
+    """The result, or, when ``failed`` users failed, the partial envelope and exit 5."""
+    if not failed:
+        app.out.result(body, human)
+        return errors.EXIT_OK
+    return app.out.partial(body, human, name="PartialFailure",
+                           message=f"{failed} user(s) could not be {what}"
+                                   + (f" (journal: {body['journal']})" if body.get("journal")
+                                      else ""),
+                           exit_code=errors.EXIT_PARTIAL)
+
+
 def _finish_freeze(app: AppContext, result: Any) -> int:
     body = to_jsonable(result)
     body["failed"] = len(result.failed)
     body["changed"] = len(result.changed)
     for item in result.failed:
         app.out.warn(f"{item.username}: {item.message}")
-
-    app.out.result(body, lambda: "\n".join(result.report_lines()))
-    return errors.EXIT_PARTIAL if result.failed else errors.EXIT_OK
+    done = "frozen" if result.direction == "freeze" else "unfrozen"
+    return finish(app, body, lambda: "\n".join(result.report_lines()), len(result.failed), done)
 
 
 def _run_freeze(app: AppContext, session: Any, the_plan: Any, dry_run: bool,
@@ -198,7 +212,7 @@ def _run_freeze(app: AppContext, session: Any, the_plan: Any, dry_run: bool,
     from sfexit.journal import Journal
     from sfexit.people import freeze
 
-    jpath = _journal_path(journal_path, kind)
+    jpath = journal_path_or_default(journal_path, kind)
     ppath = freeze.write_plan_csv(the_plan, _plan_path(plan_file, jpath, kind))
     _show_plan(app, the_plan, ppath)
     if dry_run:
@@ -207,7 +221,7 @@ def _run_freeze(app: AppContext, session: Any, the_plan: Any, dry_run: bool,
         app.out.info(f"Nobody to {the_plan.direction}.")
         return _finish_freeze(app, freeze.unchanged_result(the_plan, ppath, dry_run=False))
     if the_plan.changes:
-        _confirm(app, f"{the_plan.direction.capitalize()} {len(the_plan.changes)} user(s)?")
+        confirm(app, f"{the_plan.direction.capitalize()} {len(the_plan.changes)} user(s)?")
     else:  # still journaled: who was left alone, and why
         app.out.info(f"Nothing to {the_plan.direction}.")
     journal = Journal.open(jpath)
@@ -217,8 +231,8 @@ def _run_freeze(app: AppContext, session: Any, the_plan: Any, dry_run: bool,
 
 
 @users.command("freeze")
-@_selection_options
-@_change_options
+@selection_options
+@change_options
 @json_option
 @org_option
 @pass_app
@@ -233,10 +247,10 @@ def freeze_cmd(app: AppContext, usernames: tuple[str, ...], all_active: bool,
     """
     from sfexit.people import freeze
 
-    session = _connect(app, read_only=dry_run)
-    everyone, selection = _select(app, session, "freeze", usernames, all_active, keep,
-                                  keep_profile)
-    _preflight(app, session, everyone, "freeze", dry_run)
+    session = connect_for(app, read_only=dry_run)
+    everyone, selection = select_for(app, session, "freeze", usernames, all_active, keep,
+                                     keep_profile)
+    check_permissions(app, session, everyone, "freeze", dry_run)
     the_plan = freeze.plan(session, "freeze", selection.touch, selection.refused)
     return _run_freeze(app, session, the_plan, dry_run, journal_path, plan_file, "freeze")
 
@@ -268,7 +282,7 @@ def unfreeze_cmd(app: AppContext, usernames: tuple[str, ...], dry_run: bool,
     if not usernames and journal_path is None:
         raise errors.UsageError("name the users to unfreeze, or pass --journal PATH",
                                 hint="the journal is the one `sfexit users freeze` printed")
-    session = _connect(app, read_only=dry_run)
+    session = connect_for(app, read_only=dry_run)
     if journal_path is not None:
         entries = read_journal(journal_path)
     else:
@@ -279,7 +293,7 @@ def unfreeze_cmd(app: AppContext, usernames: tuple[str, ...], dry_run: bool,
                                                 usernames)
     _refuse_if_nothing_left(touch, [f"{w if isinstance(w, str) else w.username}: {r}"
                                     for w, r in refused], usernames)
-    _preflight(app, session, everyone, "unfreeze", dry_run)
+    check_permissions(app, session, everyone, "unfreeze", dry_run)
     the_plan = freeze.plan(session, "unfreeze", touch, refused)
     return _run_freeze(app, session, the_plan, dry_run, journal_path, plan_file, "unfreeze")
 
@@ -305,7 +319,7 @@ def licences_cmd(app: AppContext, days: int | None, price: str | None) -> None:
     settings = app.settings()
     amount = rules.parse_money(price, "--price") if price is not None \
         else settings.users.price_per_licence
-    report = licence_report(_connect(app, read_only=True),
+    report = licence_report(connect_for(app, read_only=True),
                             inactive_days=days or settings.users.inactive_days,
                             today=dt.date.today(), price=amount, contract=settings.contract)
     body = to_jsonable(report)
@@ -315,105 +329,3 @@ def licences_cmd(app: AppContext, days: int | None, price: str | None) -> None:
         [table(["licence", "key", "total", "used", "free", "paid", "unused"],
                [[r.name, r.key, r.total, r.used, r.free, "yes" if r.paid else "no",
                  r.unused_holders] for r in report.licences]), *report.report_lines()]))
-
-
-# --- deactivate -------------------------------------------------------------------------------
-
-@users.command("deactivate")
-@_selection_options
-@click.option("--check", is_flag=True, help="Only scan for deactivation blockers (reads only).")
-@click.option("--ignore-blockers", is_flag=True,
-              help="Try users even when the scan found a blocker (Salesforce decides).")
-@click.option("--undo", "undo", type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              metavar="JOURNAL", help="Reactivate the users this deactivation journal records.")
-@_change_options
-@json_option
-@org_option
-@pass_app
-def deactivate_cmd(app: AppContext, usernames: tuple[str, ...], all_active: bool,
-                   keep: tuple[str, ...], keep_profile: tuple[str, ...], check: bool,
-                   ignore_blockers: bool, undo: Path | None, dry_run: bool,
-                   journal_path: Path | None, plan_file: Path | None) -> int:
-    """Deactivate users (IsActive = false), after a blocker scan; frees their licences.
-
-    Opt-in, after freeze and reassignment. Refuses the same users as freeze. Every source of
-    blockers is reported as clear, FOUND or unknown (with the Setup page to check).
-    --undo JOURNAL reactivates them (licences must be free).
-    """
-    from sfexit.people import deactivate as deact
-    from sfexit.people.blockers import scan_blockers
-
-    if undo is not None:
-        return _undo_deactivate(app, undo, dry_run)
-    session = _connect(app, read_only=dry_run or check)
-    everyone, selection = _select(app, session, "deactivate", usernames, all_active, keep,
-                                  keep_profile)
-    reports = scan_blockers(session, selection.touch)
-    refused = [(w if isinstance(w, str) else w.username, r) for w, r in selection.refused]
-    if check:
-        return _finish_deactivate(app, None, reports, refused, check=True)
-    _preflight(app, session, everyone, "deactivate", dry_run)
-    planned = deact.plan_items(selection.touch, reports, ignore_blockers=ignore_blockers)
-    if plan_file is not None:
-        deact.write_plan_csv(plan_file, planned, refused)
-    if dry_run:
-        return _finish_deactivate(app, deact.DeactivateResult("deactivate", True, planned,
-                                                              refused, None), reports, refused)
-    todo = [i for i in planned if i.status != "blocked"]
-    if todo:
-        _confirm(app, f"Deactivate {len(todo)} user(s)? Their licences are freed")
-    from sfexit.journal import Journal
-
-    journal = Journal.open(_journal_path(journal_path, "deactivate"))
-    app.out.info(f"Journal: {journal.path}")
-    items = deact.set_active(session, planned, journal, direction="deactivate",
-                             on_progress=app.out.debug)
-    result = deact.DeactivateResult("deactivate", False, items, refused, str(journal.path))
-    return _finish_deactivate(app, result, reports, refused)
-
-
-def _undo_deactivate(app: AppContext, source: Path, dry_run: bool) -> int:
-    from sfexit.journal import Journal, read_journal
-    from sfexit.people import deactivate as deact
-
-    planned = deact.undo_items(read_journal(source))
-    app.out.warn(deact.LICENCE_WARNING)
-    session = _connect(app, read_only=dry_run)
-    if not planned:
-        app.out.info("Nothing to reactivate: the journal records no deactivation in effect.")
-    if dry_run or not planned:
-        return _finish_deactivate(app, deact.DeactivateResult("reactivate", True, planned, [],
-                                                              None), [], [])
-    from sfexit.people.users import UserFilter, list_users
-
-    _preflight(app, session, list_users(session, UserFilter()), "reactivate", dry_run)
-    _confirm(app, f"Reactivate {len(planned)} user(s)?")
-    journal = Journal.open(source)  # the undo is recorded in the journal it undoes
-    app.out.info(f"Journal: {journal.path}")
-    items = deact.set_active(session, planned, journal, direction="reactivate",
-                             on_progress=app.out.debug)
-    return _finish_deactivate(app, deact.DeactivateResult("reactivate", False, items, [],
-                                                          str(journal.path)), [], [])
-
-
-def _finish_deactivate(app: AppContext, result: Any, reports: Sequence[Any],
-                       refused: Sequence[tuple[str, str]], *, check: bool = False) -> int:
-    body: dict[str, Any] = to_jsonable(result) if result is not None else {
-        "check": True, "refused": [list(r) for r in refused], "journal": None}
-    body["blockers"] = [{"username": r.username, "user_id": r.user_id,
-                         "found": [c.line() for c in r.found],
-                         "checks": to_jsonable(r.checks)} for r in reports]
-    failed = result.failed if result is not None else []
-    for item in failed:
-        app.out.warn(f"{item.username}: {item.status}: "
-                     + (f"{item.status_code}: " if item.status_code else "")
-                     + (item.message or ""))
-    unknown = sum(len(r.unknown) for r in reports)
-    if unknown:
-        app.out.warn(f"{unknown} blocker source(s) could not be read through the API: they are "
-                     "unknown, not clear; check them in Setup (paths in the report)")
-
-    from sfexit.people.deactivate import report_lines
-
-    app.out.result(body, lambda: "\n".join(report_lines(result, reports, refused)))
-    return errors.EXIT_PARTIAL if failed and not check else errors.EXIT_OK

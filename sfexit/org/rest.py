@@ -1,4 +1,4 @@
-"""A thin, typed REST client over the one session: queries, describes, limits, updates.
+"""A thin, typed REST client over the one session: queries, describes, limits, creates, updates.
 
 Raw Salesforce JSON stays inside ``sfexit/org/``: callers get records as plain dicts (without
 ``attributes``) and typed dataclasses for everything else.
@@ -130,21 +130,38 @@ class RestClient:
 
         Setting fields to given values is idempotent, so these calls may be retried.
         """
+        return self._collections("PATCH", sobject, records, all_or_none, idempotent=True)
+
+    def create_records(self, sobject: str, records: Iterable[Mapping[str, Any]],
+                       all_or_none: bool = False) -> list[RecordResult]:
+        """POST through sObject Collections, ≤ 200 per call; one result per record, in order
+        (``id`` is the new record's on success).
+
+        Never retried: a lost response may still have created the records, and a second POST
+        would create them twice (sObject Collections "Create Multiple Records",
+        https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_create.htm).
+        """
+        return self._collections("POST", sobject, records, all_or_none, idempotent=False)
+
+    def _collections(self, method: str, sobject: str, records: Iterable[Mapping[str, Any]],
+                     all_or_none: bool, *, idempotent: bool) -> list[RecordResult]:
         results: list[RecordResult] = []
         chunk: list[dict[str, Any]] = []
+        kind = {"type": soql.ident(sobject)}
         for record in records:
-            chunk.append({"attributes": {"type": soql.ident(sobject)}, **record})
+            chunk.append({"attributes": kind, **record})
             if len(chunk) == COLLECTION_LIMIT:
-                results.extend(self._update_chunk(chunk, all_or_none))
+                results.extend(self._send_chunk(method, chunk, all_or_none, idempotent))
                 chunk = []
         if chunk:
-            results.extend(self._update_chunk(chunk, all_or_none))
+            results.extend(self._send_chunk(method, chunk, all_or_none, idempotent))
         return results
 
-    def _update_chunk(self, chunk: list[dict[str, Any]], all_or_none: bool) -> list[RecordResult]:
-        response = self.session.request("PATCH", "data/composite/sobjects",
+    def _send_chunk(self, method: str, chunk: list[dict[str, Any]], all_or_none: bool,
+                    idempotent: bool) -> list[RecordResult]:
+        response = self.session.request(method, "data/composite/sobjects",
                                         json={"allOrNone": all_or_none, "records": chunk},
-                                        idempotent=True)
+                                        idempotent=idempotent)
         return [RecordResult(
             id=item.get("id"), success=bool(item.get("success")),
             errors=tuple(RecordError(e.get("statusCode", ""), e.get("message", ""),

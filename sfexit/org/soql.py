@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import quote as url_quote
 
@@ -23,7 +24,26 @@ _OPERATORS = {"=", "!=", "<", ">", "<=", ">=", "LIKE"}
 # under that, leaving room for the host, the path and the other parameters.
 MAX_QUERY_URL_BYTES = 12_000
 
-Value = str | int | float | Decimal | bool | dt.date | dt.datetime | None
+# Relative date literals with a count (``LAST_N_DAYS:30``, ``N_MONTHS_AGO:2``), evaluated by the
+# org in the org's time zone (SOQL "Date Formats and Date Literals",
+# https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_dateformats.htm).
+_UNITS = "DAYS|WEEKS|MONTHS|QUARTERS|YEARS|FISCAL_QUARTERS|FISCAL_YEARS"
+_RELATIVE = re.compile(rf"^(?:(?:LAST|NEXT)_N_(?:{_UNITS})|N_(?:{_UNITS})_AGO)$")
+
+
+@dataclass(frozen=True)
+class DateLiteral:
+    """A relative date literal such as ``LAST_N_DAYS:30``; build it with :func:`last_n_days`
+    or :func:`relative_date`, and compare with :func:`condition` like any other value."""
+
+    name: str
+    n: int
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.n}"
+
+
+Value = str | int | float | Decimal | bool | dt.date | dt.datetime | DateLiteral | None
 
 
 def quote(value: Value) -> str:
@@ -33,6 +53,8 @@ def quote(value: Value) -> str:
     """
     if value is None:
         return "null"
+    if isinstance(value, DateLiteral):
+        return str(value)
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, (int, Decimal)):
@@ -59,6 +81,40 @@ def quote_like(value: str) -> str:
                          for ch in value) + "'"
 
 
+def relative_date(name: str, n: int) -> DateLiteral:
+    """``NAME:n`` for the counted date literals (LAST_N_DAYS, NEXT_N_WEEKS, N_YEARS_AGO, …).
+
+    Raises ValueError for another name or a count that is not an int ≥ 0."""
+    if not _RELATIVE.match(name):
+        raise ValueError(f"not a SOQL relative date literal: {name!r}")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"{name} needs a whole number ≥ 0, not {n!r}")
+    return DateLiteral(name, n)
+
+
+def last_n_days(n: int) -> DateLiteral:
+    """``LAST_N_DAYS:n``: from 00:00 n days back (the org's time zone) through now, so
+    ``field < last_n_days(n)`` means "before that day". Raises ValueError for a count that is
+    not an int ≥ 0."""
+    return relative_date("LAST_N_DAYS", n)
+
+
+def all_of(*clauses: str) -> str:
+    """Clauses (from this module) joined with AND, each in parentheses."""
+    return _joined("AND", clauses)
+
+
+def any_of(*clauses: str) -> str:
+    """Clauses (from this module) joined with OR, each in parentheses."""
+    return _joined("OR", clauses)
+
+
+def _joined(op: str, clauses: Sequence[str]) -> str:
+    if not clauses:
+        raise ValueError(f"{op} needs at least one clause")
+    return f" {op} ".join(f"({c})" for c in clauses)
+
+
 def ident(name: str) -> str:
     """An object or field name (``Owner.Username`` allowed). Raises ValueError otherwise."""
     if not _IDENT.match(name):
@@ -82,17 +138,21 @@ def in_list(field: str, values: Iterable[Value], *, negate: bool = False) -> str
 
 
 def select(sobject: str, fields: Sequence[str], *, where: Sequence[str] = (),
-           order_by: Sequence[str] = (), limit: int | None = None) -> str:
-    """``SELECT f1, f2 FROM Obj [WHERE c1 AND c2] [ORDER BY ...] [LIMIT n]``.
+           group_by: Sequence[str] = (), order_by: Sequence[str] = (),
+           limit: int | None = None) -> str:
+    """``SELECT f1, f2 FROM Obj [WHERE c1 AND c2] [GROUP BY g1, g2] [ORDER BY ...] [LIMIT n]``.
 
     ``where`` items come from :func:`condition` / :func:`in_list` (or are fixed text without
     values, such as ``"IsActive = TRUE"``); they are joined with AND, each in parentheses.
+    ``group_by`` items are field names, checked like every identifier.
     """
     if not fields:
         raise ValueError("SELECT needs at least one field")
     text = f"SELECT {', '.join(_field_expr(f) for f in fields)} FROM {ident(sobject)}"
     if where:
-        text += " WHERE " + " AND ".join(f"({w})" for w in where)
+        text += " WHERE " + all_of(*where)
+    if group_by:
+        text += " GROUP BY " + ", ".join(ident(g) for g in group_by)
     if order_by:
         text += " ORDER BY " + ", ".join(_order_expr(o) for o in order_by)
     if limit is not None:

@@ -1,7 +1,8 @@
 """The reassignment plan: who gives which records to whom, in which order, and what is refused.
 
 Pure: counts and facts about users and queues in, an :class:`OwnershipPlan` out; no I/O. The
-acting code (discovery, counts, the transfer, undo) is ``ownership_io.py``.
+acting code is ``ownership_read.py`` (discovery, counts) and ``ownership_transfer.py``
+(transfer, undo), both importable from ``ownership_io``.
 
 Why the plan looks like this (users-protocol.md §4):
 - An owner change through the API does NOT cascade (help.sf KB 000383779; the cascading

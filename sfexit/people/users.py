@@ -126,14 +126,18 @@ def parse_datetime(value: Any) -> dt.datetime | None:
 def inactive_clause(days: int) -> str:
     """No login for ``days`` days, or never logged in and created before then (hardis §1).
 
-    ``LAST_N_DAYS`` is evaluated by the org, so "now" is the org's clock. soql.py has no
-    relative-date helper yet; ``days`` is an int, so nothing user-typed reaches the text.
+    ``LAST_N_DAYS`` is evaluated by the org, so "now" is the org's clock.
+    Raises ValueError for days < 0.
     """
     n = int(days)
     if n < 0:
         raise ValueError("days must be ≥ 0")
-    return (f"(LastLoginDate < LAST_N_DAYS:{n} AND LastLoginDate != NULL) OR "
-            f"(CreatedDate < LAST_N_DAYS:{n} AND LastLoginDate = NULL)")
+    before = soql.last_n_days(n)
+    return soql.any_of(
+        soql.all_of(soql.condition("LastLoginDate", "<", before),
+                    soql.condition("LastLoginDate", "!=", None)),
+        soql.all_of(soql.condition("CreatedDate", "<", before),
+                    soql.condition("LastLoginDate", "=", None)))
 
 
 def _user_from(row: dict[str, Any]) -> OrgUser:

@@ -179,6 +179,9 @@ def test_validation_rule_failures_land_in_the_failure_file_and_exit_5(fresh_emul
     after = owners(org, "Contact")
     assert all(after[i] == (dep if i in blocked else std) for i in contacts)
     assert any("records failed" in w for w in run.body["warnings"])
+    # one envelope that is both a result and a failure: status is the exit code, never 0
+    assert (run.body["status"], run.body["exitCode"], run.body["name"]) == (5, 5, "PartialFailure")
+    assert run.body["message"].startswith(f"{len(blocked)} of {len(contacts)} records failed")
 
 
 def test_a_target_deactivated_after_the_plan_fails_per_record_with_salesforces_message(

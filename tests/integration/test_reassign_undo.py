@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from test_reassign import (DEPARTING, STANDARD, add_leads, cli_env, owners, sess
                            user_id, writes)
 
 from sfexit.journal import Journal, read_journal, verify_journal
-from sfexit.people import ownership_io
+from sfexit.people import ownership_io, ownership_transfer
 
 OBJECTS = ("Account", "Contact", "Opportunity", "Case", "Lead", "Task", "Project__c")
 
@@ -75,6 +76,8 @@ def test_undo_reports_what_could_not_be_restored(fresh_emulator: Any, tmp_path: 
         rows = list(csv.DictReader(fh))
     assert rows and {r["StatusCode"] for r in rows} == {"INACTIVE_OWNER_OR_USER"}
     assert {r["NewOwnerId"] for r in rows} == {dep}
+    assert undo.body["status"] == undo.body["exitCode"] == 5
+    assert undo.body["result"]["failed_total"] == len(rows)
 
 
 def test_undo_refuses_a_tampered_journal_and_changes_nothing(fresh_emulator: Any,
@@ -110,6 +113,33 @@ def test_undo_refuses_a_changed_snapshot_file(fresh_emulator: Any, tmp_path: Pat
     assert "changed since the journal recorded its sha256" in undo.body["message"]
 
 
+def create_routes(org: Any, session: Any) -> dict[str, int]:
+    session.get_json("data/limits")  # stats are counted after the response: settle first
+    by_route = org.stats()["requests_by_route"]
+    return {r: int(by_route.get(r, 0)) for r in ("composite_create", "sobject_create")}
+
+
+def dropping_team_members(org: Any, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Play Salesforce dropping the departing user's account team rows on the owner change
+    (the emulator keeps them; whether REST/Bulk drop them is UNCONFIRMED, users-protocol.md §4)."""
+    dep = user_id(org, DEPARTING)
+    mine = set(owners(org, "Account", f"WHERE OwnerId = '{dep}'"))
+    cursor = org.store.query("SELECT Id, AccountId FROM AccountTeamMember", now=org.clock.now())
+    dropped = [(str(i), str(a)) for i, a in cursor.rows() if a in mine]
+    real_send = ownership_transfer._Writer.send
+
+    def send_and_drop(self: Any, sobject: str, rows: Any) -> Any:
+        failures = real_send(self, sobject, rows)
+        if sobject == "Account":
+            for team_id, _ in dropped:
+                org.store.delete("AccountTeamMember", team_id, as_user=org.store.admin_user_id,
+                                 now=org.clock.now())
+        return failures
+
+    monkeypatch.setattr(ownership_transfer._Writer, "send", send_and_drop)
+    return dropped
+
+
 def team_rows(org: Any, team: str, parent: str) -> set[tuple[str, str, str]]:
     cursor = org.store.query(f"SELECT {parent}, UserId, TeamMemberRole FROM {team}",
                              now=org.clock.now())
@@ -136,28 +166,19 @@ def test_team_members_dropped_by_the_change_are_added_back(
     """The emulator keeps team rows on an owner change (whether Salesforce's REST/Bulk does is
     UNCONFIRMED, users-protocol.md §4), so the drop is played here, right after the write."""
     org = fresh_emulator
-    dep = user_id(org, DEPARTING)
-    mine = set(owners(org, "Account", f"WHERE OwnerId = '{dep}'"))
-    cursor = org.store.query("SELECT Id, AccountId FROM AccountTeamMember", now=org.clock.now())
-    dropped = [(str(i), str(a)) for i, a in cursor.rows() if a in mine]
-    assert dropped, "the seed should give the departing user's accounts some team members"
     expected = team_rows(org, "AccountTeamMember", "AccountId")
-    real_send = ownership_io._Writer.send
-
-    def send_and_drop(self: Any, sobject: str, rows: Any) -> Any:
-        failures = real_send(self, sobject, rows)
-        if sobject == "Account":
-            for team_id, _ in dropped:
-                org.store.delete("AccountTeamMember", team_id, as_user=org.store.admin_user_id,
-                                 now=org.clock.now())
-        return failures
-
-    monkeypatch.setattr(ownership_io._Writer, "send", send_and_drop)
+    dropped = dropping_team_members(org, monkeypatch)
+    assert dropped, "the seed should give the departing user's accounts some team members"
     session = session_for(org)
     plan = ownership_io.build_plan(session, [(DEPARTING, STANDARD)], ["Account"])
     journal = Journal.open(tmp_path / "t.jsonl")
+    creates = create_routes(org, session)
     done = ownership_io.transfer(session, plan, journal, sleep=org.clock.advance, clock=ticker())
-    assert done.objects[0].team_restored == len(dropped)
+    assert done.objects[0].team_restored == len(dropped) and done.objects[0].team_failed == 0
+    # re-added in sObject Collections calls of ≤ 200, never one POST per row
+    after = create_routes(org, session)
+    assert after["composite_create"] - creates["composite_create"] == math.ceil(len(dropped) / 200)
+    assert after["sobject_create"] == creates["sobject_create"]
     assert team_rows(org, "AccountTeamMember", "AccountId") == expected
     restored = [e for e in read_journal(journal.path) if e.action == "restore_team_member"]
     assert {e.info["dropped_id"] for e in restored} == {i for i, _ in dropped}
@@ -184,3 +205,31 @@ def test_undo_takes_nothing_but_a_journal(emulator: Any, tmp_path: Path) -> None
     undo = invoke([*cfg, "reassign", "--undo", str(tmp_path / "x.jsonl"), "--from", DEPARTING],
                   env)
     assert undo.code == 2 and "--undo takes only a journal" in undo.body["message"]
+
+
+def test_a_team_member_salesforce_refuses_to_re_add_is_journaled_and_exits_5(
+        fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sfexit.emulator.store_writes import ValidationRule
+
+    org = fresh_emulator
+    dropped = dropping_team_members(org, monkeypatch)
+    assert len(dropped) >= 2, "the seed should give the departing user's accounts team members"
+    refused_account = dropped[0][1]
+    org.store.add_validation_rule(ValidationRule(
+        "AccountTeamMember", lambda row: row.get("AccountId") == refused_account,
+        "Teams of this account are managed by territory rules"))
+    refused = [i for i, a in dropped if a == refused_account]
+    cfg, env = cli_env(tmp_path, org)
+    journal = tmp_path / "t.jsonl"
+    run = invoke([*cfg, "reassign", "--from", DEPARTING, "--to", STANDARD, "--objects",
+                  "Account", "--journal", str(journal), "--yes"], env)
+    assert run.code == 5, run.output
+    assert run.body["status"] == run.body["exitCode"] == 5
+    assert run.body["message"].startswith(f"{len(refused)} team members not re-added")
+    [account] = run.body["result"]["objects"]
+    assert account["failed"] == 0 and account["team_failed"] == len(refused)
+    assert account["team_restored"] == len(dropped) - len(refused)
+    notes = [e for e in read_journal(journal) if e.kind == "note"]
+    assert {e.info["dropped_id"] for e in notes} == set(refused)
+    assert all(e.info["error"] == "FIELD_CUSTOM_VALIDATION_EXCEPTION" for e in notes)
+    assert verify_journal(journal).ok

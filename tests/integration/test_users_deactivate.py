@@ -85,6 +85,8 @@ def test_salesforce_refusal_is_reported_verbatim(fresh_emulator: Any, tmp_path: 
     assert item["message"] and "\n" not in item["message"]
     assert any(item["message"] in w for w in run.body["warnings"])
     assert active(org, name)
+    assert (run.body["status"], run.body["exitCode"], run.body["name"]) == (5, 5, "PartialFailure")
+    assert run.body["message"].startswith("1 user(s) could not be deactivated")
 
 
 def test_found_blocker_holds_the_user_back(fresh_emulator: Any, tmp_path: Path) -> None:

@@ -252,3 +252,47 @@ def test_unwritable_plan_file_stops_before_any_change(fresh_emulator: Any,
                     "--plan-file", str(blocker / "plan.csv"))
     assert run.code == 2 and "cannot write the plan file" in run.body["message"]
     assert frozen_state(org) == before
+
+
+def test_a_user_salesforce_refuses_to_freeze_gives_exit_5_in_one_envelope(
+        fresh_emulator: Any, tmp_path: Path) -> None:
+    from sfexit.emulator.store_writes import ValidationRule
+
+    org = fresh_emulator
+    ids = user_ids(org)
+    refused, fine = username_of(org, "departing.user"), username_of(org, "standard.user")
+    org.store.add_validation_rule(ValidationRule(
+        "UserLogin", lambda row: row.get("UserId") == ids[refused] and bool(row.get("IsFrozen")),
+        "Leavers are frozen by HR"))
+    run = users_cli(org, tmp_path, "freeze", refused, fine, "--journal", str(tmp_path / "p.jsonl"))
+    assert run.code == 5, run.output
+    # status equals the exit code, and the result is still there beside the failure
+    assert (run.body["status"], run.body["exitCode"], run.body["name"]) == (5, 5, "PartialFailure")
+    assert run.body["message"].startswith("1 user(s) could not be frozen (journal: ")
+    assert run.body["result"]["failed"] == 1 and run.body["result"]["changed"] == 1
+    assert any("Leavers are frozen by HR" in w for w in run.body["warnings"])
+    state = frozen_state(org)
+    assert state[ids[fine]] is True and state[ids[refused]] is False
+
+
+def test_partial_freeze_without_json_prints_the_report_and_one_error_line(
+        fresh_emulator: Any, tmp_path: Path) -> None:
+    from auth_support import password_env, password_profile, write_config
+    from click.testing import CliRunner
+
+    from sfexit.cli import cli
+    from sfexit.emulator.store_writes import ValidationRule
+
+    org = fresh_emulator
+    name = username_of(org, "departing.user")
+    org.store.add_validation_rule(ValidationRule("UserLogin", lambda row: bool(row.get("IsFrozen")),
+                                                 "No freezing today"))
+    cfg = write_config(tmp_path, org, **password_profile(org))
+    result = CliRunner().invoke(cli, ["--config", str(cfg), "--yes", "users", "freeze", name,
+                                      "--journal", str(tmp_path / "h.jsonl")],
+                                env=password_env(org))
+    assert result.exit_code == 5
+    assert "0 frozen, 1 failed." in result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert errors == ["Error: 1 user(s) could not be frozen (journal: "
+                      f"{tmp_path / 'h.jsonl'})"]

@@ -105,3 +105,53 @@ def test_select_in_chunks_full_queries_under_url_limit() -> None:
         assert len(url_quote(q, safe="")) <= 8000
         assert q.startswith("SELECT Id, Name FROM Account WHERE (IsDeleted = FALSE) AND (Id IN (")
     assert list(soql.select_in_chunks("Account", ["Id"], "Id", [])) == []
+
+
+def test_group_by_comes_after_where_and_before_order_by() -> None:
+    text = soql.select("Lead", ["OwnerId", "COUNT(Id) total"],
+                       where=[soql.in_list("OwnerId", ["005A", "005B"])],
+                       group_by=["OwnerId", "Status"], order_by=["OwnerId"], limit=5)
+    assert text == ("SELECT OwnerId, COUNT(Id) total FROM Lead WHERE (OwnerId IN ('005A','005B'))"
+                    " GROUP BY OwnerId, Status ORDER BY OwnerId LIMIT 5")
+
+
+@pytest.mark.parametrize("bad", ["OwnerId HAVING COUNT(Id) > 1", "OwnerId, Name", "Owner Id",
+                                 "", "1Owner"])
+def test_group_by_takes_only_field_names(bad: str) -> None:
+    with pytest.raises(ValueError, match="not a Salesforce field or object name"):
+        soql.select("Lead", ["OwnerId"], group_by=[bad])
+
+
+def test_last_n_days_is_a_literal_compared_like_any_value() -> None:
+    assert soql.condition("LastLoginDate", "<", soql.last_n_days(90)) \
+        == "LastLoginDate < LAST_N_DAYS:90"
+    assert soql.quote(soql.relative_date("N_MONTHS_AGO", 2)) == "N_MONTHS_AGO:2"
+    assert soql.quote(soql.relative_date("NEXT_N_FISCAL_YEARS", 0)) == "NEXT_N_FISCAL_YEARS:0"
+
+
+@pytest.mark.parametrize(("name", "n"), [("LAST_N_DAYS", -1), ("LAST_N_DAYS", True),
+                                         ("LAST_N_DAYS", 1.5), ("LAST_N_DAYS", "30"),
+                                         ("LAST_N_DAYS:1 OR Id", 1), ("TODAY", 1),
+                                         ("last_n_days", 3)])
+def test_relative_dates_refuse_anything_but_a_known_name_and_a_count(name: str, n: object) -> None:
+    with pytest.raises(ValueError):
+        soql.relative_date(name, n)  # type: ignore[arg-type]
+
+
+def test_any_of_and_all_of_parenthesise_each_clause() -> None:
+    old = soql.condition("LastLoginDate", "<", soql.last_n_days(30))
+    never = soql.condition("LastLoginDate", "=", None)
+    assert soql.any_of(soql.all_of(old, "IsActive = TRUE"), never) == (
+        "((LastLoginDate < LAST_N_DAYS:30) AND (IsActive = TRUE)) OR (LastLoginDate = null)")
+    with pytest.raises(ValueError, match="needs at least one clause"):
+        soql.any_of()
+
+
+def test_inactive_clause_is_built_from_the_checked_pieces() -> None:
+    from sfexit.people.users import inactive_clause
+
+    assert inactive_clause(45) == (
+        "((LastLoginDate < LAST_N_DAYS:45) AND (LastLoginDate != null)) OR "
+        "((CreatedDate < LAST_N_DAYS:45) AND (LastLoginDate = null))")
+    with pytest.raises(ValueError, match="days must be ≥ 0"):
+        inactive_clause(-1)
