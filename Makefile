@@ -15,7 +15,7 @@ $(BIN)/sfexit: pyproject.toml
 venv: $(BIN)/sfexit
 
 demo: venv
-	$(BIN)/python scripts/demo.py
+	$(BIN)/sfexit demo --dir demo-out
 
 # The real JavaScript clients of tests/emulator (jsforce, the Salesforce CLI), each an npm
 # project with a committed package-lock.json. `npm ci` runs again only when a lock file changes

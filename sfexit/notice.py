@@ -1,8 +1,11 @@
 """The written cancellation notice: a letter ready to sign and send. Pure: returns the text.
 
-Every sentence of the letter is in ``MESSAGES`` so a later issue can add languages by adding
-a catalogue with the same keys; the code only picks keys and fills ``{placeholders}``.
-The CLI writes the file; the format follows its extension (``.md`` Markdown, ``.txt`` text).
+Every sentence of the letter is in ``MESSAGES`` (English); the other languages (da, de, fr,
+it, nl) are the ``notice.*`` keys of the report's catalogues (``sfexit/report/i18n/``, the one
+place translations live); the code only picks keys and fills ``{placeholders}``. English keeps
+ISO dates and ``12,000.00 USD``; a translated letter writes dates and amounts the way its
+locale does, through Babel. The CLI writes the file; the format follows its extension
+(``.md`` Markdown, ``.txt`` text).
 """
 
 from __future__ import annotations
@@ -117,92 +120,107 @@ class NoticeRequest:
                              "end the current term")
 
 
-def render_notice(request: NoticeRequest, fmt: NoticeFormat) -> str:
-    """The letter as Markdown or plain text, ending with a newline."""
-    style = _Style(fmt)
+def render_notice(request: NoticeRequest, fmt: NoticeFormat, lang: str = "en") -> str:
+    """The letter as Markdown or plain text in ``lang``, ending with a newline.
+
+    Raises UsageError for a language sfexit has no catalogue for.
+    """
+    style = _Style(fmt, lang, _messages(lang))
     blocks = [
-        style.title(MESSAGES["title"]),
+        style.title(style.m["title"]),
         "\n".join(style.line(text) for text in _header(request, style)),
-        MESSAGES["salutation"],
+        style.m["salutation"],
         *_body(request, style),
         *_refund(request, style),
-        MESSAGES["confirm"],
+        style.m["confirm"],
         "\n".join(style.line(text) for text in _signature(request, style)),
     ]
     return "\n\n".join(blocks) + "\n"
 
 
+def _messages(lang: str) -> dict[str, str]:
+    if lang == "en":
+        return MESSAGES
+    from sfexit.report.i18n import check_lang, notice_messages
+
+    return notice_messages(check_lang(lang))
+
+
 def _header(request: NoticeRequest, style: _Style) -> list[str]:
-    contract = request.contract
+    contract, m, day = request.contract, style.m, style.day
     lines = [
-        MESSAGES["date"].format(date=request.today.isoformat()),
-        MESSAGES["to"],
-        MESSAGES["from"].format(company=_company(request, style)),
-        MESSAGES["subject"].format(start=contract.start, end=contract.end),
+        m["date"].format(date=day(request.today)),
+        m["to"],
+        m["from"].format(company=_company(request, style)),
+        m["subject"].format(start=day(contract.start), end=day(contract.end)),
     ]
     if request.org is not None:
         key = "org" if request.org.name else "org_unnamed"
-        lines.append(MESSAGES[key].format(name=style.user(request.org.name or ""),
+        lines.append(m[key].format(name=style.user(request.org.name or ""),
                                           org_id=style.user(request.org.org_id)))
     return lines
 
 
 def _body(request: NoticeRequest, style: _Style) -> list[str]:
-    contract = request.contract
-    cancel = MESSAGES["cancel"].format(company=_company(request, style),
-                                       start=contract.start, end=contract.end)
+    contract, m, day = request.contract, style.m, style.day
+    cancel = m["cancel"].format(company=_company(request, style),
+                                start=day(contract.start), end=day(contract.end))
     key = "effective_end" if request.effective == contract.end else "effective_early"
-    blocks = [cancel, MESSAGES[key].format(effective=request.effective)]
+    blocks = [cancel, m[key].format(effective=day(request.effective))]
     # Only claim timeliness when it is true; a late notice says nothing about the period.
     if request.today <= rules.notice_deadline(contract):
-        blocks.append(MESSAGES["in_time"].format(days=(contract.end - request.today).days,
+        blocks.append(m["in_time"].format(days=(contract.end - request.today).days,
                                                  notice_days=contract.notice_days))
     return blocks
 
 
 def _refund(request: NoticeRequest, style: _Style) -> list[str]:
-    heading = style.heading(MESSAGES["refund_heading"])
+    m, money_ = style.m, style.money
+    heading = style.heading(m["refund_heading"])
     if not request.paid_known:
-        return [heading, MESSAGES["refund_unknown"]]
+        return [heading, m["refund_unknown"]]
     result = rules.refund(request.contract, request.effective)
     if result.full_refund:
-        paid = money(result.paid, result.currency)
-        return [heading, MESSAGES["refund_full"].format(
+        paid = money_(result.paid, result.currency)
+        return [heading, m["refund_full"].format(
             days=request.contract.refund_full_days, paid=paid)]
     if result.days_unused == 0:
-        return [heading, MESSAGES["refund_none_at_end"]]
+        return [heading, m["refund_none_at_end"]]
     key = "refund_pro_rata" if result.amount > 0 else "refund_zero"
-    intro = MESSAGES[key].format(amount=money(result.amount, result.currency))
-    return [heading, intro, style.table(_refund_rows(request, result))]
+    intro = m[key].format(amount=money_(result.amount, result.currency))
+    return [heading, intro, style.table(_refund_rows(request, result, style))]
 
 
-def _refund_rows(request: NoticeRequest, result: rules.Refund) -> list[tuple[str, str]]:
+def _refund_rows(request: NoticeRequest, result: rules.Refund,
+                 style: _Style) -> list[tuple[str, str]]:
     contract, cur = request.contract, result.currency
+    m, money_, day = style.m, style.money, style.day
     fee = contract.fee
-    fee_label = (MESSAGES["row_fee_percent"].format(percent=fee.value)
-                 if fee.kind is rules.FeeKind.PERCENT else MESSAGES["row_fee"])
+    fee_label = (m["row_fee_percent"].format(percent=style.number(fee.value))
+                 if fee.kind is rules.FeeKind.PERCENT else m["row_fee"])
     return [
-        (MESSAGES["row_paid"], money(result.paid, cur)),
-        (MESSAGES["row_term"], MESSAGES["row_term_value"].format(
-            days=result.term_days, start=contract.start, end=contract.end)),
-        (MESSAGES["row_used"].format(effective=request.effective), str(result.days_used)),
-        (MESSAGES["row_unused"], str(result.days_unused)),
-        (MESSAGES["row_pro_rata"].format(unused=result.days_unused, term=result.term_days,
-                                         paid=money(result.paid, cur)),
-         money(result.pro_rata, cur)),
-        (fee_label, ("-" if result.fee else "") + money(result.fee, cur)),
-        (MESSAGES["row_amount"], money(result.amount, cur)),
+        (m["row_paid"], money_(result.paid, cur)),
+        (m["row_term"], m["row_term_value"].format(
+            days=result.term_days, start=day(contract.start), end=day(contract.end))),
+        (m["row_used"].format(effective=day(request.effective)), str(result.days_used)),
+        (m["row_unused"], str(result.days_unused)),
+        (m["row_pro_rata"].format(unused=result.days_unused, term=result.term_days,
+                                  paid=money_(result.paid, cur)),
+         money_(result.pro_rata, cur)),
+        (fee_label, ("-" if result.fee else "") + money_(result.fee, cur)),
+        (m["row_amount"], money_(result.amount, cur)),
     ]
 
 
 def _signature(request: NoticeRequest, style: _Style) -> list[str]:
-    signer = style.user(request.signer) if request.signer else MESSAGES["signer_placeholder"]
-    return [MESSAGES["closing"], "", MESSAGES["sign_line"], signer, MESSAGES["title_line"],
-            _company(request, style), MESSAGES["sign_date"]]
+    m = style.m
+    signer = style.user(request.signer) if request.signer else m["signer_placeholder"]
+    return [m["closing"], "", m["sign_line"], signer, m["title_line"],
+            _company(request, style), m["sign_date"]]
 
 
 def _company(request: NoticeRequest, style: _Style) -> str:
-    return style.user(request.company) if request.company else MESSAGES["company_placeholder"]
+    return style.user(request.company) if request.company else style.m["company_placeholder"]
 
 
 def money(amount: Decimal, currency: str) -> str:
@@ -212,9 +230,33 @@ def money(amount: Decimal, currency: str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class _Style:
-    """The few places Markdown and plain text differ."""
+    """The few places Markdown and plain text differ, and the language's words and formats."""
 
     fmt: NoticeFormat
+    lang: str = "en"
+    m: dict[str, str] = dataclasses.field(default_factory=lambda: MESSAGES)
+
+    def day(self, value: dt.date) -> str:
+        """English letters keep ISO dates (as before); others the locale's long date."""
+        if self.lang == "en":
+            return value.isoformat()
+        from babel.dates import format_date
+
+        return str(format_date(value, format="long", locale=self.lang))
+
+    def money(self, amount: Decimal, currency: str) -> str:
+        if self.lang == "en":
+            return money(amount, currency)
+        from babel.numbers import format_currency
+
+        return str(format_currency(amount, currency, locale=self.lang))
+
+    def number(self, value: Decimal) -> str:
+        if self.lang == "en":
+            return str(value)
+        from babel.numbers import format_decimal
+
+        return str(format_decimal(value, locale=self.lang))
 
     @property
     def markdown(self) -> bool:
@@ -237,7 +279,7 @@ class _Style:
     def table(self, rows: list[tuple[str, str]]) -> str:
         if self.markdown:
             body = [f"| {label} | {value} |" for label, value in rows]
-            header = f"| {MESSAGES['col_item']} | {MESSAGES['col_value']} |"
+            header = f"| {self.m['col_item']} | {self.m['col_value']} |"
             return "\n".join([header, "|---|--:|", *body])
         width = max(len(label) for label, _ in rows)
         return "\n".join(f"  {label.ljust(width)}  {value}" for label, value in rows)

@@ -206,7 +206,7 @@ from sfexit.cli import export_files as _export_files  # noqa: E402,F401  export 
 from sfexit.cli import users as _users  # noqa: E402,F401  the `users` group
 from sfexit.cli import users_deactivate as _users_deactivate  # noqa: E402,F401  users deactivate
 from sfexit.cli import reassign as _reassign  # noqa: E402,F401  reassign, --undo
-from sfexit.cli import report as _report  # noqa: E402,F401  report verify, render
 from sfexit.cli import offboard as _offboard  # noqa: E402,F401  offboard
 from sfexit.cli import demo as _demo  # noqa: E402,F401  demo
+from sfexit.cli import report as _report  # noqa: E402,F401  report verify, render
 # --- end command modules ---

@@ -268,13 +268,17 @@ def _relative(days: int) -> str:
 @click.option("--company", metavar="NAME", help="Your company's name, as on the contract.")
 @click.option("--signer", metavar="NAME", help="Who signs the letter.")
 @click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+@click.option("--lang", metavar="LANG", help="Language of the letter: en, da, de, fr, it or nl "
+              "[config: report.lang; default en].")
 @json_option
 @pass_app
 def notice(app: AppContext, out_path: Path, effective: str | None, start: str | None,
            end: str | None, paid: str | None, currency: str | None, fee: str | None,
-           on: str | None, company: str | None, signer: str | None, force: bool) -> None:
+           on: str | None, company: str | None, signer: str | None, force: bool,
+           lang: str | None) -> None:
     """Write the cancellation notice, ready to sign and send to Salesforce."""
     fmt = format_for_filename(out_path.name)
+    letter_lang = _letter_lang(app, lang)
     resolved = resolve_contract(app, ContractFlags(start, end, paid, currency, fee))
     today = _today(on)
     effective_on = (rules.parse_date(effective, "--effective") if effective is not None
@@ -284,7 +288,7 @@ def notice(app: AppContext, out_path: Path, effective: str | None, start: str | 
                             paid_known=resolved.paid_known)
     if out_path.exists() and not force:
         raise errors.UsageError(f"{out_path} already exists; pass --force to overwrite it")
-    _write(out_path, render_notice(request, fmt).encode("utf-8"))
+    _write(out_path, render_notice(request, fmt, letter_lang).encode("utf-8"))
     now = rules.status(resolved.contract, today)
     if now.kind is StatusKind.DEADLINE_PASSED:
         app.out.warn(f"the notice deadline {now.notice_deadline} has passed: unless Salesforce "
@@ -292,12 +296,21 @@ def notice(app: AppContext, out_path: Path, effective: str | None, start: str | 
     if org is None:
         app.out.info("The letter has no org id: add it by hand (Setup > Company "
                      "Information) so Salesforce can find the org.")
-    result = {"path": out_path, "format": fmt, "effective": effective_on,
+    result = {"path": out_path, "format": fmt, "lang": letter_lang, "effective": effective_on,
               "notice_deadline": now.notice_deadline, "status": now.kind,
               "refund": (rules.refund(resolved.contract, effective_on)
                          if resolved.paid_known else None),
               "org": org}
     app.out.result(result, _notice_text(out_path, now))
+
+
+def _letter_lang(app: AppContext, lang: str | None) -> str:
+    """--lang, else [report] lang from the config (validated there), else English."""
+    if lang is not None:
+        from sfexit.report.i18n import check_lang
+
+        return check_lang(lang)
+    return app.settings().report.lang
 
 
 def _notice_text(out_path: Path, now: rules.Status) -> str:

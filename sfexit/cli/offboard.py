@@ -1,0 +1,166 @@
+"""``sfexit offboard``: the whole exit as one resumable run (thin over ``sfexit.offboard``).
+
+Reads the options, builds the one session (read-only for ``--dry-run``: zero writes possible),
+computes the contract dates like ``sfexit deadline``, calls ``start_run`` or ``resume_run`` and
+renders the outcome. Exit 0 done, 1 a step failed, 2 usage, 4 the forecast does not fit (see
+``--force``), 5 some items failed (listed in the report), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sfexit import errors
+from sfexit.cli import AppContext, cli, json_option, org_option, pass_app
+from sfexit.cli.output import table
+
+# How Bulk polls wait. Tests replace it with the emulator clock's advance: nothing sleeps.
+POLL_SLEEP: Callable[[float], None] = time.sleep
+STEP_NAMES = ("preflight", "dates", "export", "verify", "freeze", "reassign", "deactivate",
+              "report")
+
+
+def default_run_dir(app: AppContext) -> Path:
+    """``[export] dest``/offboard-<UTC timestamp>, else the user data dir's runs/."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    base = app.settings().export.dest
+    if base is None:
+        import platformdirs
+
+        base = Path(platformdirs.user_data_path("sfexit")) / "runs"
+    candidate, n = Path(base).expanduser() / f"offboard-{stamp}", 2
+    while candidate.exists():
+        candidate = Path(base).expanduser() / f"offboard-{stamp}-{n}"
+        n += 1
+    return candidate
+
+
+def contract_today(app: AppContext) -> dict[str, Any] | None:
+    """`sfexit deadline --json`'s result for today, or None with no [contract] dates."""
+    from sfexit.cli.deadline import ContractFlags, deadline_result, resolve_contract
+
+    cfg = app.settings().contract
+    if cfg.start is None or cfg.end is None:
+        return None
+    resolved = resolve_contract(app, ContractFlags(None, None, None, None, None))
+    from sfexit.cli.output import to_jsonable
+
+    result: dict[str, Any] = to_jsonable(deadline_result(resolved, dt.date.today(), None))
+    return result
+
+
+def _confirm(app: AppContext) -> Callable[[str], None]:
+    def ask(question: str) -> None:
+        if app.yes:
+            return
+        if not (sys.stdin.isatty() and sys.stderr.isatty()):
+            raise errors.UsageError("the offboard changes the org and needs a confirmation, "
+                                    "and there is no terminal to ask",
+                                    hint="read the plan (--dry-run), then run with --yes")
+        if not click.confirm(question, default=False, err=True):
+            raise click.exceptions.Abort()
+    return ask
+
+
+@cli.command("offboard")
+@click.option("--dry-run", is_flag=True,
+              help="Plan only, with real counts; read-only session, nothing is changed.")
+@click.option("--run-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="The run directory (default: [export] dest/offboard-<UTC timestamp>).")
+@click.option("--resume", "resume", type=click.Path(path_type=Path, file_okay=False),
+              metavar="RUN_DIR", help="Continue this run from its first step not done.")
+@click.option("--skip", multiple=True, type=click.Choice(STEP_NAMES), metavar="STEP",
+              help="Leave a step out (repeatable): " + ", ".join(STEP_NAMES) + ".")
+@click.option("--force", is_flag=True, help="Start even when the forecast exceeds the limits.")
+@click.option("--lang", metavar="LANG", help="Report language [config: report.lang].")
+@click.option("--yes", "yes_here", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@org_option
+@pass_app
+def offboard(app: AppContext, dry_run: bool, run_dir: Path | None, resume: Path | None,
+             skip: tuple[str, ...], force: bool, lang: str | None, yes_here: bool) -> int:
+    """Take the company out of the org: preflight, dates, export, verify, freeze, reassign,
+    deactivate (only if enabled), report. Every change is journaled in the run directory.
+
+    --dry-run shows the whole plan with real counts and the forecast of every API limit, and
+    writes a report marked as a plan. After a crash or Ctrl-C, --resume RUN_DIR continues
+    without redoing what was done.
+    """
+    if yes_here:
+        app.yes = True
+    if resume is not None and (run_dir is not None or dry_run):
+        raise errors.UsageError("--resume continues a run: give it alone, without --run-dir "
+                                "or --dry-run")
+    outcome = execute(app, dry_run=dry_run, run_dir=run_dir, resume=resume, skip=skip,
+                      force=force, lang=lang, sleep=lambda s: POLL_SLEEP(s))
+    return _render(app, outcome)
+
+
+def execute(app: AppContext, *, dry_run: bool = False, run_dir: Path | None = None,
+            resume: Path | None = None, skip: tuple[str, ...] = (), force: bool = False,
+            lang: str | None = None, sleep: Callable[[float], None] = time.sleep) -> Any:
+    """One offboard run (new or resumed) with ``app``'s settings; returns the RunOutcome.
+    Shared with ``sfexit demo``."""
+    from sfexit.offboard.run import RunOptions, resume_run, start_run
+    from sfexit.org import connect
+
+    settings = app.settings()
+    options = RunOptions(
+        dry_run=dry_run, force=force, cli_skip=skip, lang=lang or settings.report.lang,
+        contract=contract_today(app) if resume is None else None,
+        sleep=sleep, confirm=_confirm(app), info=app.out.info,
+        on_progress=lambda step, event: app.out.debug(f"{step}: {event}"))
+    if resume is not None:
+        from sfexit.offboard.rundir import RunDir
+
+        RunDir.load(resume)  # a bad directory is one line before any login
+    target = resume if resume is not None else (run_dir or default_run_dir(app))
+    session = connect(settings, read_only=dry_run, prompt=app.prompt(), warn=app.out.warn,
+                      on_event=app.out.debug, sleep=sleep)
+    app.out.info(f"Run directory: {target}")
+    return (resume_run(settings, session, target, options) if resume is not None
+            else start_run(settings, session, target, options))
+
+
+def _render(app: AppContext, outcome: Any) -> int:
+    result = {
+        "run_dir": str(outcome.run_dir), "mode": outcome.mode,
+        "steps": [{"name": s["name"], "status": s["status"], "reason": s["reason"]}
+                  for s in outcome.steps],
+        "report": outcome.report, "journal": str(outcome.journal) if outcome.journal else None,
+        "forecast": outcome.forecast, "run_json": str(outcome.run_dir / "run.json"),
+    }
+    if outcome.report:
+        app.out.info(f"Report: {outcome.report.get('html')}")
+    if outcome.journal:
+        app.out.info(f"Journal: {outcome.journal}")
+    code = int(outcome.exit_code)
+    if code != errors.EXIT_OK:
+        bad = [f"{s['name']}: {s['status']} ({s['reason']})" for s in outcome.steps
+               if s["status"] in ("failed", "partial")]
+        return int(app.out.partial(result, lambda: _text(outcome), name="OffboardIncomplete",
+                                   message="; ".join(bad) + f"; see {outcome.run_dir}",
+                                   exit_code=code))
+    app.out.result(result, lambda: _text(outcome))
+    return 0
+
+
+def _text(outcome: Any) -> str:
+    rows = [[s["name"], s["status"], (s.get("used") or {}).get("rest_calls", 0),
+             (s.get("forecast") or {}).get("rest_calls", 0), s["reason"] or ""]
+            for s in outcome.steps]
+    lines = [("Dry run (a plan: nothing was changed)" if outcome.mode == "dry-run"
+              else "Offboard run") + f" in {outcome.run_dir}",
+             table(["Step", "Status", "API calls", "Forecast", "Note"], rows)]
+    if outcome.report:
+        lines.append(f"Report: {outcome.report.get('html')}")
+    if outcome.journal:
+        lines.append(f"Journal: {outcome.journal}")
+    return "\n".join(lines)

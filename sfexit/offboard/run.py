@@ -1,0 +1,271 @@
+"""The offboard runner: preflight → dates → export → verify → freeze → reassign → deactivate →
+report, each step's state in run.json and its start/end in the journal; resumable.
+
+- Preflight surveys the org (reads only), decides the steps, forecasts every limit and refuses
+  with the numbers when it does not fit (``force`` goes ahead; exit 4 otherwise).
+- A dry run stops after the survey: every step that would run is ``planned`` with its plan as
+  the result; the report is written like a real one, marked ``mode: "dry-run"``. No journal.
+- A real run asks ``confirm`` once, before the first step after the preflight, showing totals.
+- ``resume_run`` continues from the first step not done or skipped. A step that was running
+  when the process died is run again as a whole: each step re-reads the org's state (and the
+  export its manifest), so what was already done is seen and not done twice.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from sfexit import __version__, errors
+from sfexit.cli.output import to_jsonable
+from sfexit.config import Settings
+from sfexit.journal import Journal
+from sfexit.offboard import plan as planning
+from sfexit.offboard import steps as st
+from sfexit.offboard.rundir import RunDir, now_iso, zero_usage
+from sfexit.org.session import OrgSession
+
+STEP_FINISHED = "step finished"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    dry_run: bool = False
+    force: bool = False
+    cli_skip: tuple[str, ...] = ()
+    lang: str = "en"
+    contract: dict[str, Any] | None = None
+    sleep: Callable[[float], None] = lambda _s: None
+    confirm: Callable[[str], None] = lambda _q: None
+    info: Callable[[str], None] = lambda _m: None
+    on_progress: st.Progress = lambda _s, _e: None
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_dir: Path
+    mode: str
+    steps: list[dict[str, Any]]
+    journal: Path | None
+    report: dict[str, str] | None
+    forecast: dict[str, Any] | None
+    fits: bool | None
+
+    @property
+    def exit_code(self) -> int:
+        statuses = {s["status"] for s in self.steps}
+        if "failed" in statuses:
+            return errors.EXIT_FAILURE
+        return errors.EXIT_PARTIAL if "partial" in statuses else errors.EXIT_OK
+
+
+def switches(settings: Settings, cli_skip: tuple[str, ...]) -> planning.Switches:
+    c = settings.contract
+    return planning.Switches(has_contract=c.start is not None and c.end is not None,
+                             successor=settings.users.successor,
+                             deactivate=settings.offboard.deactivate,
+                             config_skip=tuple(settings.offboard.skip), cli_skip=cli_skip)
+
+
+def _initial_steps(decisions: tuple[planning.StepDecision, ...]) -> list[dict[str, Any]]:
+    return [{"name": d.name, "status": "planned" if d.run else "skipped", "reason": d.reason,
+             "started_at": None, "finished_at": None, "forecast": zero_usage(),
+             "used": zero_usage(), "result": None} for d in decisions]
+
+
+def start_run(settings: Settings, session: OrgSession, run_path: Path,
+              options: RunOptions) -> RunOutcome:
+    """A new run in ``run_path``. Raises UsageError (bad --skip, run dir in use),
+    ApiLimitError (forecast does not fit), and whatever a step raises."""
+    bad = planning.unknown_steps(options.cli_skip + tuple(settings.offboard.skip))
+    if bad:
+        raise errors.UsageError(f"unknown step {bad[0]!r}",
+                                hint="steps: " + ", ".join(planning.STEPS))
+    decisions = planning.decide_steps(switches(settings, options.cli_skip))
+    notes = []
+    if not next(d for d in decisions if d.name == "preflight").run:
+        # The survey is what makes the plan and the forecast; it reads only, so it always
+        # runs, and the skip is noted.
+        decisions = tuple(replace(d, run=True, reason=None) if d.name == "preflight" else d
+                          for d in decisions)
+        notes.append("the preflight cannot be skipped: it only reads, and the plan and the "
+                     "forecast come from it")
+    run = RunDir.create(run_path, mode="dry-run" if options.dry_run else "real",
+                        tool_version=__version__, lang=options.lang,
+                        steps=_initial_steps(decisions))
+    run.set(contract=options.contract, warnings=notes)
+    ctx = _context(settings, session, run, options)
+    _preflight(ctx, decisions, options)
+    if options.dry_run:
+        return _dry_run(ctx, decisions)
+    _confirm(ctx, options)
+    return _continue(ctx, options)
+
+
+def resume_run(settings: Settings, session: OrgSession, run_path: Path,
+               options: RunOptions) -> RunOutcome:
+    """Continue ``run_path`` from its first step not done. Raises UsageError."""
+    run = RunDir.load(run_path)
+    if run.mode != "real":
+        raise errors.UsageError(f"{run_path} is a dry run: there is nothing to resume",
+                                hint="start a real run with `sfexit offboard`")
+    ctx = _context(settings, session, run, replace(options, contract=run.data.get("contract")))
+    if run.step("preflight")["status"] != "done":
+        decisions = planning.decide_steps(switches(settings, options.cli_skip))
+        _preflight(ctx, decisions, options)
+        _confirm(ctx, options)
+    ctx.journal = Journal.open(run.journal_path)
+    ctx.journal.note("resumed", run_id=run.data["run_id"], at_step=run.first_unfinished())
+    return _continue(ctx, options)
+
+
+def _context(settings: Settings, session: OrgSession, run: RunDir,
+             options: RunOptions) -> st.RunContext:
+    return st.RunContext(settings=settings, session=session, run=run, journal=None,
+                         dry_run=run.mode != "real", contract=options.contract,
+                         lang=options.lang, force=options.force, cli_skip=options.cli_skip,
+                         sleep=options.sleep, on_progress=options.on_progress)
+
+
+def _preflight(ctx: st.RunContext, decisions: tuple[planning.StepDecision, ...],
+               options: RunOptions) -> None:
+    run = ctx.run
+    started, calls = now_iso(), ctx.session.calls
+    run.update_step("preflight", status="running", started_at=started)
+    try:
+        sv = st.survey(ctx, decisions)
+    except BaseException as exc:
+        run.update_step("preflight", status="failed", reason=_reason(exc), finished_at=now_iso())
+        raise
+    ctx.survey = sv
+    fc = planning.forecast(decisions, sv.counts)
+    for name, usage in fc.steps.items():
+        run.update_step(name, forecast=to_jsonable(usage))
+    run.set(org=sv.org, operator=sv.operator, limits_before=sv.limits,
+            warnings=[*run.data.get("warnings", []), *sv.warnings], forecast={**to_jsonable(fc.total), "fits": fc.fits,
+                                                  "lines": list(fc.lines)})
+    used = {**zero_usage(), "rest_calls": ctx.session.calls - calls}
+    result = st.preflight_result(sv, fc)
+    if not fc.fits and not ctx.force and not ctx.dry_run:
+        run.update_step("preflight", status="failed", used=used, result=result,
+                        finished_at=now_iso(), reason="the forecast does not fit")
+        raise errors.ApiLimitError(
+            "the offboard does not fit the org's remaining limits: "
+            + "; ".join(line for line in fc.lines if "NOT" in line),
+            hint="wait for the 24-hour limits to recover, skip steps (--skip), or pass "
+                 "--force to start anyway (what completes is kept; --resume continues)")
+    if not fc.fits:
+        run.set(warnings=[*run.data["warnings"],
+                          "the forecast does not fit the remaining limits: "
+                          + "; ".join(line for line in fc.lines if "NOT" in line)])
+    run.update_step("preflight", status="done", used=used, result=result,
+                    finished_at=now_iso())
+    for line in fc.lines:
+        options.info(f"Forecast: {line}")
+
+
+def _totals(ctx: st.RunContext) -> str:
+    sv = ctx.survey
+    assert sv is not None
+    c = sv.counts
+    calls = ctx.run.data.get("forecast", {}).get("rest_calls", 0)
+    return (f"Offboard {sv.org.get('name')}: export {len(c.rows)} objects "
+            f"({sum(c.rows.values()):,} rows, {c.files:,} files), freeze {c.freeze_users} "
+            f"users, move {sum(c.moves.values()):,} records to "
+            f"{ctx.settings.users.successor or 'nobody'}, deactivate {c.deactivate_users} "
+            f"users; about {calls:,} API calls. Go ahead?")
+
+
+def _confirm(ctx: st.RunContext, options: RunOptions) -> None:
+    options.confirm(_totals(ctx))
+
+
+def _dry_run(ctx: st.RunContext, decisions: tuple[planning.StepDecision, ...]) -> RunOutcome:
+    run = ctx.run
+    for d in decisions:
+        if not d.run or d.name in ("preflight", "report"):
+            continue
+        if d.name == "dates":
+            run.update_step("dates", status="done", result=ctx.contract, started_at=now_iso(),
+                            finished_at=now_iso())
+            continue
+        run.update_step(d.name, status="planned", result=st.planned_result(d.name, ctx))
+    if next(d for d in decisions if d.name == "report").run:
+        _run_step(ctx, "report", st.run_report)
+    run.set(finished_at=now_iso())
+    return _outcome(run, None)
+
+
+def _continue(ctx: st.RunContext, options: RunOptions) -> RunOutcome:
+    run = ctx.run
+    if ctx.journal is None:
+        ctx.journal = Journal.open(run.journal_path)
+        options.info(f"Journal: {ctx.journal.path}")
+    for s in list(run.data["steps"]):
+        if s["status"] in ("done", "skipped"):
+            continue
+        outcome = _run_step(ctx, s["name"], st.REAL_STEPS[s["name"]])
+        if outcome == "failed":
+            break
+    if run.first_unfinished() is None:
+        run.set(finished_at=now_iso())
+    return _outcome(run, ctx.journal)
+
+
+def _run_step(ctx: st.RunContext, name: str, fn: Callable[[st.RunContext], st.StepResult]
+              ) -> str:
+    run, journal = ctx.run, ctx.journal
+    before = run.step(name)
+    prior = before.get("used") or zero_usage()
+    calls = ctx.session.calls
+    run.update_step(name, status="running", reason=None,
+                    started_at=before.get("started_at") or now_iso(), finished_at=None)
+    if journal is not None:
+        journal.step_start(f"offboard {name}", resumed=before["status"] in ("running", "failed"))
+    try:
+        res = fn(ctx)
+        # The last moment a crash can leave a step's changes made but not recorded as done
+        # (tests interrupt here); a resume re-runs the step, which finds nothing left to do.
+        ctx.on_progress(name, STEP_FINISHED)
+    except BaseException as exc:
+        used = _add(prior, {"rest_calls": ctx.session.calls - calls})
+        run.update_step(name, status="failed", reason=_reason(exc), used=used,
+                        finished_at=now_iso())
+        if journal is not None:
+            journal.step_end(f"offboard {name}", "failed", reason=_reason(exc))
+            run.set(journal_head=journal.head_hash)
+        raise
+    used = _add(prior, {"rest_calls": ctx.session.calls - calls, **res.used})
+    if journal is not None:
+        journal.step_end(f"offboard {name}", res.status, reason=res.reason)
+    run.update_step(name, status=res.status, reason=res.reason, used=used, result=res.result,
+                    finished_at=now_iso())
+    if journal is not None:
+        run.set(journal_head=journal.head_hash)
+    return res.status
+
+
+def _add(prior: dict[str, Any], new: dict[str, Any]) -> dict[str, int]:
+    out = {k: int(prior.get(k, 0)) for k in zero_usage()}
+    for k, v in new.items():
+        out[k] = out.get(k, 0) + int(math.ceil(v))
+    return out
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (Ctrl-C); continue with --resume"
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return f"{message} (continue with --resume)"
+
+
+def _outcome(run: RunDir, journal: Journal | None) -> RunOutcome:
+    report = next((s.get("result") for s in run.data["steps"]
+                   if s["name"] == "report" and s["status"] == "done"), None)
+    fc = run.data.get("forecast") or None
+    return RunOutcome(run.path, run.mode, [dict(s) for s in run.data["steps"]],
+                      journal.path if journal is not None else None, report, fc,
+                      fc.get("fits") if fc else None)

@@ -1,0 +1,362 @@
+"""``report.json`` and ``report.html`` from the :class:`~sfexit.report.model.Report`.
+
+report.html is ONE self-contained file for people: inline CSS, an inline SVG timeline, no
+script, no external asset (it is mailed, archived and printed). Every value from the org or
+the run directory is escaped with ``html.escape`` (org data is hostile text: a record name
+can hold ``<script>``); the catalogue's words are escaped too. Print: each section starts on
+a new page, table headers repeat and rows never split (CSS Paged Media, ``break-inside``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from sfexit.export.manifest import atomic_write
+from sfexit.report.i18n import Catalogue
+from sfexit.report.model import LIMIT_NAMES, Report, UserChange
+from sfexit.report.timeline import timeline_svg
+
+
+def report_json(report: Report) -> str:
+    """The versioned JSON document (schema in docs/report.md)."""
+    body = dataclasses.asdict(report)
+    body["is_plan"] = report.is_plan
+    body["failures"] = report.failures
+    return json.dumps(body, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def write_outputs(report: Report, cat: Catalogue, json_path: Path, html_path: Path) -> None:
+    """Both files, each written atomically (a reader never sees half a report)."""
+    atomic_write(json_path, report_json(report).encode("utf-8"))
+    atomic_write(html_path, render_html(report, cat).encode("utf-8"))
+
+
+def e(value: Any) -> str:
+    """Escape anything for HTML text and attribute values."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _table(headers: list[str], rows: list[tuple[list[str], bool]], cls: str = "",
+           numeric: frozenset[int] = frozenset()) -> str:
+    """Rows are (cells already escaped, highlighted as a failure); ``numeric`` columns are
+    right-aligned."""
+    head = "".join(f"<th{' class=n' if i in numeric else ''}>{e(h)}</th>"
+                   for i, h in enumerate(headers))
+    fail = ' class="fail"'
+    body = "".join(f"<tr{fail if bad else ''}>" + "".join(
+        f"<td{' class=n' if i in numeric else ''}>{c}</td>" for i, c in enumerate(cells))
+        + "</tr>" for cells, bad in rows)
+    return (f'<table class="{cls}"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table>")
+
+
+def _section(ident: str, title: str, body: str) -> str:
+    return f'<section id="{ident}"><h2>{e(title)}</h2>{body}</section>'
+
+
+def _p(text: str, cls: str = "") -> str:
+    return f'<p class="{cls}">{e(text)}</p>' if cls else f"<p>{e(text)}</p>"
+
+
+def _step_name(cat: Catalogue, name: str) -> str:
+    key = f"report.step_{name}"
+    return cat.t(key) if cat.has(key) else name
+
+
+def _status(cat: Catalogue, status: str) -> str:
+    key = f"report.status_{status}"
+    return cat.t(key) if cat.has(key) else status
+
+
+_USER_STATUS = {"frozen": "frozen", "leave: already frozen": "already_frozen",
+                "would freeze": "would_freeze", "deactivated": "deactivated",
+                "would deactivate": "would_deactivate", "blocked": "blocked", "failed": "failed",
+                "skip: no UserLogin row (cannot be frozen)": "no_login"}
+
+
+def _user_status(cat: Catalogue, status: str) -> str:
+    key = _USER_STATUS.get(status)
+    return cat.t(f"report.ustatus_{key}") if key else status
+
+
+def _state(value: dict[str, Any] | None) -> str:
+    if not value:
+        return ""
+    return ", ".join(f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in value.items())
+
+
+# --- sections ------------------------------------------------------------------------------------
+
+def _header(r: Report, cat: Catalogue) -> str:
+    mode = cat.t("report.mode_plan" if r.is_plan else "report.mode_real")
+    org = r.org.name or r.org.id or cat.t("report.unknown")
+    facts = [
+        (cat.t("report.facts_org"),
+         " ".join(x for x in (r.org.name, r.org.id, r.org.instance_url) if x)),
+        (cat.t("report.facts_edition"), r.org.edition or cat.t("report.unknown")),
+        (cat.t("report.facts_sandbox"), cat.t("report.unknown") if r.org.is_sandbox is None
+         else cat.t("report.yes" if r.org.is_sandbox else "report.no")),
+        (cat.t("report.facts_operator"), " ".join(x for x in (r.operator.username,
+                                                              r.operator.profile) if x)),
+        (cat.t("report.facts_started"), cat.datetime(r.started_at)),
+        (cat.t("report.facts_finished"), cat.datetime(r.finished_at)),
+        (cat.t("report.facts_tool"), r.tool_version or r.report_tool_version),
+    ]
+    rows = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in facts)
+    banners = ""
+    if r.is_plan:
+        banners += f'<div class="banner plan" role="note">{e(cat.t("report.plan_banner"))}</div>'
+    if not r.verification_ok:
+        banners += (f'<div class="banner bad" role="alert">'
+                    f'{e(cat.t("report.verification_failed_banner"))}</div>')
+    subtitle = cat.t("report.subtitle", org=org, mode=mode, generated=cat.date(r.generated_at))
+    return (f"<header><h1>{e(cat.t('report.title'))}</h1><p class='sub'>{e(subtitle)}</p>"
+            f"{banners}<table class='facts'>{rows}</table></header>")
+
+
+def _summary(r: Report, cat: Catalogue) -> str:
+    plan = "_plan" if r.is_plan else ""
+    done: list[str] = []
+    if r.export is not None:
+        done.append(cat.t("report.sum_export_plan" if r.is_plan else "report.sum_export",
+                          objects=cat.number(len(r.export.objects)),
+                          rows=cat.number(r.export.rows), files=cat.number(r.export.files),
+                          size=cat.size(r.export.bytes + r.export.files_bytes)))
+    else:
+        done.append(cat.t("report.sum_no_export"))
+    u = r.users
+    changed = u.count("frozen", "would freeze", "frozen")
+    kept = u.count("frozen", "leave: already frozen")
+    if u.frozen:
+        done.append(cat.t(f"report.sum_frozen{plan}", count=cat.number(changed),
+                          kept=cat.number(kept)))
+    if u.deactivated:
+        done.append(cat.t(f"report.sum_deactivated{plan}", count=cat.number(
+            u.count("deactivated", "would deactivate", "deactivated"))))
+    if r.ownership.objects:
+        done.append(cat.t(f"report.sum_moved{plan}", count=cat.number(r.ownership.moved)))
+    left: list[tuple[str, str]] = []
+    if r.failures:
+        left.append((cat.t("report.sum_failures", count=cat.number(r.failures)), "bad"))
+    for s in r.steps:
+        if s.status == "skipped":
+            left.append((cat.t("report.sum_skipped_step", step=_step_name(cat, s.name),
+                               reason=s.reason or cat.t("report.unknown")), ""))
+    if r.is_plan:
+        left.append((cat.t("report.sum_real_run"), ""))
+    due = [m.due for m in r.manual_steps if m.due]
+    upcoming = sorted(d for d in due if d >= (r.contract.on if r.contract else ""))
+    left.append((cat.t("report.sum_manual", count=len(r.manual_steps),
+                       date=cat.date(upcoming[0] if upcoming else due[0])) if due
+                 else cat.t("report.sum_manual_nodate"), ""))
+    proof = cat.t("report.sum_proof_ok" if r.verification_ok else "report.sum_proof_bad")
+    items_done = "".join(f"<li>{e(t)}</li>" for t in done)
+    items_left = "".join(f'<li class="{c}">{e(t)}</li>' for t, c in left)
+    return _section("summary", cat.t("report.section_summary"), (
+        f"<div class='cols'><div><h3>{e(cat.t('report.done_heading'))}</h3><ul>{items_done}</ul>"
+        f"</div><div><h3>{e(cat.t('report.left_heading'))}</h3><ul>{items_left}</ul></div></div>"
+        + _p(proof, "ok" if r.verification_ok else "bad")))
+
+
+def _contract(r: Report, cat: Catalogue) -> str:
+    c = r.contract
+    if c is None:
+        return _section("contract", cat.t("report.section_contract"),
+                        _p(cat.t("report.contract_none")))
+    status_key = {"safe": ("report.contract_status_safe", c.recommended_notice_date),
+                  "recommended-date-passed": ("report.contract_status_recommended",
+                                              c.notice_deadline),
+                  "deadline-passed": ("report.contract_status_late", c.end)}
+    key, day = status_key.get(c.status, status_key["safe"])
+    parts = [_p(cat.t("report.contract_term", start=cat.date(c.start), end=cat.date(c.end),
+                      days=cat.number(c.term_days))),
+             _p(cat.t(key, date=cat.date(day)), "bad" if c.status == "deadline-passed" else ""),
+             timeline_svg(c, cat)]
+    f = c.refund
+    if f is None:
+        parts.append(_p(cat.t("report.refund_unknown")))
+    elif f.full_refund:
+        parts.append(_p(cat.t("report.refund_full", date=cat.date(f.cancel_on),
+                              amount=cat.money(f.amount, f.currency))))
+    else:
+        parts.append(_p(cat.t("report.refund_amount", date=cat.date(f.cancel_on),
+                              amount=cat.money(f.amount, f.currency),
+                              paid=cat.money(f.paid, f.currency), unused=cat.number(f.days_unused),
+                              term=cat.number(f.term_days), fee=cat.money(f.fee, f.currency))))
+    return _section("contract", cat.t("report.section_contract"), "".join(parts))
+
+
+def _manual(r: Report, cat: Catalogue) -> str:
+    rows = []
+    for m in r.manual_steps:
+        if m.key == "refund":
+            text = (cat.t("report.manual_refund", amount=cat.money(m.amount, m.currency))
+                    if m.amount and m.currency else cat.t("report.manual_refund_any"))
+        else:
+            text = cat.t(f"report.manual_{m.key}")
+        rows.append((["<span class='box'>&#9744;</span>", e(text), e(cat.date(m.due))], False))
+    return _section("manual", cat.t("report.section_manual"), _table(
+        [cat.t("report.col_done"), cat.t("report.col_what"), cat.t("report.col_by")], rows,
+        "manual"))
+
+
+def _export(r: Report, cat: Catalogue) -> str:
+    x = r.export
+    if x is None:
+        return _section("export", cat.t("report.section_export"), _p(cat.t("report.export_none")))
+    parts = [_p(cat.t("report.export_totals", objects=cat.number(len(x.objects)),
+                      rows=cat.number(x.rows), size=cat.size(x.bytes),
+                      files=cat.number(x.files), files_size=cat.size(x.files_bytes)))]
+    if x.planned:   # a dry run: what would be exported, nothing on disk to hash
+        parts.append(_table([cat.t("report.col_object"), cat.t("report.col_rows")],
+                            [([e(o.name), e(cat.number(o.rows))], False) for o in x.objects],
+                            numeric=frozenset({1})))
+    else:
+        parts.append(_p(cat.t("report.export_manifest", path=x.manifest_path,
+                              sha256=x.manifest_sha256), "mono"))
+        parts.append(_table(
+            [cat.t("report.col_object"), cat.t("report.col_rows"), cat.t("report.col_size"),
+             cat.t("report.col_method"), cat.t("report.col_sha256")],
+            [([e(o.name), e(cat.number(o.rows)), e(cat.size(o.bytes)), e(o.method),
+               f"<code>{e(o.sha256)}</code>"], not o.complete) for o in x.objects],
+            numeric=frozenset({1, 2})))
+    if x.failed:
+        parts += [f"<h3>{e(cat.t('report.export_failed'))}</h3>", _table(
+            [cat.t("report.col_object"), cat.t("report.col_reason")],
+            [([e(s.name), e(s.reason)], True) for s in x.failed])]
+    if x.skipped:
+        parts += [f"<h3>{e(cat.t('report.export_skipped'))}</h3>", _table(
+            [cat.t("report.col_object"), cat.t("report.col_reason")],
+            [([e(s.name), e(s.reason)], False) for s in x.skipped])]
+    return _section("export", cat.t("report.section_export"), "".join(parts))
+
+
+def _user_rows(cat: Catalogue, users: tuple[UserChange, ...]) -> list[tuple[list[str], bool]]:
+    return [([e(u.username), e(_user_status(cat, u.status)), e(_state(u.before)),
+              e(_state(u.after)), e(u.message or "")], u.failed) for u in users]
+
+
+def _users(r: Report, cat: Catalogue) -> str:
+    u = r.users
+    if not (u.frozen or u.deactivated or u.refused):
+        return _section("users", cat.t("report.section_users"), _p(cat.t("report.users_none")))
+    cols = [cat.t("report.col_username"), cat.t("report.col_status"), cat.t("report.col_before"),
+            cat.t("report.col_after"), cat.t("report.col_message")]
+    parts = []
+    if u.frozen:
+        parts += [f"<h3>{e(cat.t('report.users_frozen'))}</h3>",
+                  _table(cols, _user_rows(cat, u.frozen))]
+    if u.deactivated:
+        parts += [f"<h3>{e(cat.t('report.users_deactivated'))}</h3>",
+                  _table(cols, _user_rows(cat, u.deactivated))]
+    if u.refused:
+        parts += [f"<h3>{e(cat.t('report.users_refused'))}</h3>", _table(
+            [cat.t("report.col_username"), cat.t("report.col_reason")],
+            [([e(x.name), e(x.reason)], False) for x in u.refused])]
+    return _section("users", cat.t("report.section_users"), "".join(parts))
+
+
+def _ownership(r: Report, cat: Catalogue) -> str:
+    o = r.ownership
+    if not o.objects:
+        return _section("ownership", cat.t("report.section_ownership"),
+                        _p(cat.t("report.ownership_none")))
+    per_object = _table(
+        [cat.t("report.col_object"), cat.t("report.col_rows"), cat.t("report.col_moved"),
+         cat.t("report.col_failed"), cat.t("report.col_transport"),
+         cat.t("report.col_failure_file")],
+        [([e(x.object), e(cat.number(x.rows)), e(cat.number(x.moved)), e(cat.number(x.failed)),
+           e(x.transport or ""), e(x.failure_file or "")], x.failed > 0) for x in o.objects],
+        numeric=frozenset({1, 2, 3}))
+    per_user = _table(
+        [cat.t("report.col_from"), cat.t("report.col_to"), cat.t("report.col_object"),
+         cat.t("report.col_count")],
+        [([e(m.from_name), e(m.to_name), e(m.object), e(cat.number(m.count))], False)
+         for m in o.moves], numeric=frozenset({3}))
+    return _section("ownership", cat.t("report.section_ownership"), (
+        f"<h3>{e(cat.t('report.ownership_per_object'))}</h3>{per_object}"
+        f"<h3>{e(cat.t('report.ownership_per_user'))}</h3>{per_user}"))
+
+
+def _blockers(r: Report, cat: Catalogue) -> str:
+    if not r.blockers:
+        return _section("blockers", cat.t("report.section_blockers"),
+                        _p(cat.t("report.blockers_none")))
+    return _section("blockers", cat.t("report.section_blockers"), _table(
+        [cat.t("report.col_username"), cat.t("report.col_status"), cat.t("report.col_blockers"),
+         cat.t("report.col_message")],
+        [([e(b.username), e(_user_status(cat, b.status)),
+           "<br>".join(e(x) for x in b.blockers), e(b.message or "")], True)
+         for b in r.blockers]))
+
+
+def _steps(r: Report, cat: Catalogue) -> str:
+    rows = []
+    for s in r.steps:
+        usage = "<br>".join(
+            e(f"{cat.t('report.limit_' + k)}: {cat.number(s.used.get(k))} / "
+              f"{cat.number(s.forecast.get(k))}")
+            for k in LIMIT_NAMES if k in s.used or k in s.forecast)
+        rows.append(([e(_step_name(cat, s.name)), e(_status(cat, s.status)), e(s.reason or ""),
+                      usage], s.status in ("failed", "partial")))
+    head = [cat.t("report.col_step"), cat.t("report.col_status"), cat.t("report.col_reason"),
+            f"{cat.t('report.col_used')} / {cat.t('report.col_forecast')}"]
+    return _section("steps", cat.t("report.section_steps"),
+                    _table(head, rows) if rows else _p(cat.t("report.none")))
+
+
+def _proof(r: Report, cat: Catalogue) -> str:
+    j = r.journal
+    parts = []
+    if not j.present:
+        parts.append(_p(cat.t("report.proof_journal_missing")))
+    elif j.ok:
+        parts.append(_p(cat.t("report.proof_journal_ok", path=j.path,
+                              entries=cat.number(j.entries), head=j.head_hash), "ok mono"))
+    else:
+        parts.append(_p(cat.t("report.proof_journal_bad", path=j.path), "bad"))
+        parts.append("<ul class='bad'>" + "".join(f"<li>{e(p)}</li>" for p in j.problems)
+                     + "</ul>")
+    if j.present and not j.head_matches:
+        parts.append(_p(cat.t("report.proof_head_mismatch", recorded=j.recorded_head,
+                              actual=j.head_hash), "bad mono"))
+    x = r.export
+    if x is None or x.planned:
+        parts.append(_p(cat.t("report.proof_export_missing")))
+    elif x.verified:
+        parts.append(_p(cat.t("report.proof_export_ok", objects=cat.number(len(x.objects)),
+                              files=cat.number(x.files)), "ok"))
+    else:
+        parts.append(_p(cat.t("report.proof_export_bad"), "bad"))
+        parts.append("<ul class='bad mono'>" + "".join(
+            f"<li>{e(d.kind)} {e(d.name)}: {e(d.what)} {e(d.expected)} &#8594; {e(d.actual)}</li>"
+            for d in x.differences) + "</ul>")
+    if x is not None and not x.planned:
+        parts.append(_p(cat.t("report.proof_manifest", sha256=x.manifest_sha256), "mono"))
+    parts.append(_p(cat.t("report.proof_verify", run_dir=r.run_dir), "mono"))
+    return _section("proof", cat.t("report.section_proof"), "".join(parts))
+
+
+def _warnings(r: Report, cat: Catalogue) -> str:
+    if not r.warnings:
+        return ""
+    return _section("warnings", cat.t("report.section_warnings"),
+                    "<ul>" + "".join(f"<li>{e(w)}</li>" for w in r.warnings) + "</ul>")
+
+
+def render_html(r: Report, cat: Catalogue) -> str:
+    from sfexit.report.style import CSS
+
+    body = "".join([_header(r, cat), _summary(r, cat), _contract(r, cat), _manual(r, cat),
+                    _export(r, cat), _users(r, cat), _ownership(r, cat), _blockers(r, cat),
+                    _steps(r, cat), _proof(r, cat), _warnings(r, cat)])
+    footer = cat.t("report.footer", version=r.report_tool_version, run_dir=r.run_dir)
+    return (f'<!DOCTYPE html>\n<html lang="{e(cat.lang)}"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{e(cat.t('report.title'))}: {e(r.org.name or r.org.id or r.run_id)}</title>"
+            f"<style>{CSS}</style></head><body class=\"{'plan' if r.is_plan else 'real'}\">"
+            f"{body}<footer>{e(footer)}</footer></body></html>\n")

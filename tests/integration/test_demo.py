@@ -1,0 +1,33 @@
+"""``sfexit demo``: the bundled emulator, a dry run and a real run, to the end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from auth_support import invoke
+
+
+def test_demo_runs_a_dry_run_and_a_real_run_to_the_end(tmp_path: Path) -> None:
+    run = invoke(["demo", "--dir", str(tmp_path), "--records", "200"])
+    assert run.code == 0, run.output
+    result = run.body["result"]
+    dry, real = result["dry_run"], result["real_run"]
+    assert dry["mode"] == "dry-run" and real["mode"] == "real"
+    assert dry["journal"] is None and Path(real["journal"]).is_file()
+    assert real["steps"]["freeze"] == "done" and real["steps"]["reassign"] == "done"
+    assert dry["steps"]["freeze"] == "planned"
+    state = json.loads((Path(real["run_dir"]) / "run.json").read_text(encoding="utf-8"))
+    assert state["contract"]["refund"] is not None
+    assert Path(real["report"]["html"]).is_file()
+    assert result["report_html"] == real["report"]["html"]
+    config = Path(result["config"]).read_text(encoding="utf-8")
+    assert "password =" not in config and "security_token" not in config
+
+
+def test_demo_refuses_a_directory_it_cannot_create(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    run = invoke(["demo", "--dir", str(blocker / "sub"), "--records", "200"])
+    assert run.code == 2
+    assert "cannot create" in run.body["message"]

@@ -1,0 +1,227 @@
+"""``sfexit offboard`` against the emulator over HTTPS: dry run, real run, skips, refusals."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from offboard_support import (SUCCESSOR, no_sleep, offboard, offboard_config, run_json,
+                              writes)
+from users_support import org_rows
+
+from sfexit.journal import read_journal, verify_journal
+
+
+def steps_of(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["name"]: s for s in body["steps"]}
+
+
+def total(run: dict[str, Any], key: str, field: str = "rest_calls") -> int:
+    return sum(int((s.get(key) or {}).get(field, 0)) for s in run["steps"])
+
+
+def within(actual: int, predicted: int, share: float = 0.10) -> bool:
+    return abs(actual - predicted) <= share * max(actual, 1)
+
+
+@pytest.fixture
+def both_runs(fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+              ) -> tuple[Any, dict[str, Any], dict[str, Any], int]:
+    """A dry run, then a real run of the same org: (org, dry run.json, real run.json,
+    writes during the dry run)."""
+    org = fresh_emulator
+    no_sleep(monkeypatch, org)
+    config = offboard_config(tmp_path, org)
+    before = writes(org)
+    dry = offboard(config, org, "--dry-run", "--run-dir", str(tmp_path / "dry"))
+    assert dry.code == 0, dry.output
+    dry_writes = writes(org) - before
+    real = offboard(config, org, "--yes", "--run-dir", str(tmp_path / "real"))
+    assert real.code == 0, real.output
+    assert real.body["result"]["journal"] == str(tmp_path / "real" / "journal.jsonl")
+    return org, run_json(tmp_path / "dry"), run_json(tmp_path / "real"), dry_writes
+
+
+def test_dry_run_writes_nothing_and_keeps_no_journal(both_runs: Any, tmp_path: Path) -> None:
+    _org, dry, _real, dry_writes = both_runs
+    assert dry_writes == 0
+    assert dry["mode"] == "dry-run"
+    assert not (tmp_path / "dry" / "journal.jsonl").exists()
+    planned = {s["name"]: s["status"] for s in dry["steps"]}
+    assert planned == {"preflight": "done", "dates": "done", "export": "planned",
+                       "verify": "planned", "freeze": "planned", "reassign": "planned",
+                       "deactivate": "skipped", "report": planned["report"]}
+    assert dry["contract"]["contract_end"] == "2027-01-01"
+    assert dry["org"]["name"] and dry["operator"]["username"]
+
+
+def test_dry_run_predicts_the_real_runs_counts(both_runs: Any) -> None:
+    _org, dry, real, _ = both_runs
+    plan, done = steps_of(dry), steps_of(real)
+    exported = done["export"]["result"]["objects"]
+    assert {o["name"] for o in plan["export"]["result"]["objects"]} \
+        == {o["name"] for o in exported}
+    # Logging in adds LoginHistory rows between the two runs: the total is close, the data
+    # objects exact.
+    assert within(done["export"]["result"]["rows"], plan["export"]["result"]["rows"], 0.01)
+    rows = {o["name"]: o["rows"] for o in exported}
+    for o in plan["export"]["result"]["objects"]:
+        if o["name"] in ("Account", "Contact", "Opportunity", "Lead", "Case", "Task"):
+            assert rows[o["name"]] == o["rows"] > 0, o
+    would = {i["username"] for i in plan["freeze"]["result"]["items"]
+             if i["status"] == "would freeze"}
+    frozen = {i["username"] for i in done["freeze"]["result"]["items"]
+              if i["status"] == "frozen"}
+    assert would and would == frozen
+    assert plan["reassign"]["result"]["total"] == done["reassign"]["result"]["moved_total"] > 0
+    planned_moves = {s["object"]: s["count"] for s in plan["reassign"]["result"]["steps"]}
+    assert planned_moves == {o["object"]: o["moved"]
+                             for o in done["reassign"]["result"]["objects"]}
+
+
+def test_forecast_of_api_calls_is_within_ten_percent_of_what_the_run_used(
+        both_runs: Any) -> None:
+    _org, dry, real, _ = both_runs
+    predicted, used = dry["forecast"]["rest_calls"], total(real, "used")
+    assert predicted == total(dry, "forecast")
+    assert within(used, predicted), (predicted, used)
+    for name in ("export", "verify", "reassign"):
+        f = steps_of(dry)[name]["forecast"]["rest_calls"]
+        u = steps_of(real)[name]["used"]["rest_calls"]
+        assert within(u, f, 0.15), (name, f, u)
+    assert total(real, "used", "bulk_query_jobs") <= dry["forecast"]["bulk_query_jobs"]
+
+
+def test_real_run_matches_the_org(both_runs: Any) -> None:
+    org, _dry, real, _ = both_runs
+    done = steps_of(real)
+    assert all(s["status"] in ("done", "skipped") for s in real["steps"]), real["steps"]
+    frozen = {i["user_id"] for i in done["freeze"]["result"]["items"] if i["status"] == "frozen"}
+    in_org = {r["UserId"][:15] for r in org_rows(org, "SELECT UserId FROM UserLogin "
+                                                       "WHERE IsFrozen = true")}
+    assert {u[:15] for u in frozen} <= in_org
+    successor = org_rows(org, f"SELECT Id FROM User WHERE Username = '{SUCCESSOR}'")[0]["Id"]
+    for obj in done["reassign"]["result"]["objects"]:
+        snapshot = Path(obj["snapshot"]).read_text(encoding="utf-8").splitlines()[1:]
+        ids = [line.split(",")[0] for line in snapshot]
+        assert ids, obj["object"]
+        owners = org_rows(org, f"SELECT Id, OwnerId FROM {obj['object']}")
+        now = {r["Id"]: r["OwnerId"] for r in owners}
+        assert all(now[i] == successor for i in ids), obj["object"]
+    files = done["export"]["result"]["files"]
+    assert files["downloaded"] == files["listed"] > 0
+    on_disk = [p for p in (Path(real["steps"][2]["result"]["dest"]) / "files").rglob("*")
+               if p.is_file()]
+    assert len(on_disk) >= files["downloaded"]
+    assert done["verify"]["result"]["ok"] is True
+
+
+def test_real_run_journals_each_change_once_and_every_step(both_runs: Any,
+                                                           tmp_path: Path) -> None:
+    _org, _dry, real, _ = both_runs
+    path = tmp_path / "real" / "journal.jsonl"
+    check = verify_journal(path)
+    assert check.ok and check.head_hash == real["journal_head"]
+    entries = read_journal(path)
+    changes = Counter((e.action, tuple(sorted(map(str, e.target.items()))))
+                      for e in entries if e.kind == "change")
+    assert changes and max(changes.values()) == 1
+    started = [e.action for e in entries if e.kind == "step_start"
+               and e.action.startswith("offboard ")]
+    assert started == [f"offboard {n}" for n in
+                       ("dates", "export", "verify", "freeze", "reassign", "report")]
+
+
+def test_steps_without_inputs_are_skipped_with_a_clear_reason(
+        fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    org = fresh_emulator
+    no_sleep(monkeypatch, org)
+    config = offboard_config(tmp_path, org, contract=False, successor=None)
+    run = offboard(config, org, "--dry-run", "--skip", "export", "--skip", "preflight",
+                   "--run-dir", str(tmp_path / "r"))
+    assert run.code == 0, run.output
+    why = {s["name"]: s["reason"] for s in run.body["result"]["steps"]
+           if s["status"] == "skipped"}
+    assert "no [contract]" in why["dates"]
+    assert "no successor" in why["reassign"]
+    assert why["export"] == "skipped with --skip export"
+    assert "no backup to verify" in why["verify"]
+    assert "deactivate = true" in why["deactivate"]
+    state = run_json(tmp_path / "r")
+    assert state["contract"] is None
+    assert "preflight" not in why  # it only reads, and the plan comes from it: said so
+    assert any("preflight cannot be skipped" in w for w in state["warnings"])
+
+
+def test_forecast_that_does_not_fit_is_refused_with_the_numbers(
+        fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    org = fresh_emulator
+    no_sleep(monkeypatch, org)
+    org.faults = {"daily_api_max": 250}
+    config = offboard_config(tmp_path, org)
+    before = writes(org)
+    run = offboard(config, org, "--yes", "--run-dir", str(tmp_path / "r"))
+    assert run.code == 4, run.output
+    message = run.body["message"]
+    assert "DailyApiRequests: needs about" in message and "remaining" in message
+    assert writes(org) == before
+    state = steps_of(run_json(tmp_path / "r"))
+    assert state["preflight"]["status"] == "failed"
+    assert state["export"]["status"] == "planned"
+
+
+def test_without_a_terminal_or_yes_the_run_refuses_before_any_change(
+        fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    org = fresh_emulator
+    no_sleep(monkeypatch, org)
+    config = offboard_config(tmp_path, org)
+    before = writes(org)
+    run = offboard(config, org, "--run-dir", str(tmp_path / "r"))
+    assert run.code == 2, run.output
+    assert "--yes" in run.output
+    assert writes(org) == before
+    assert not (tmp_path / "r" / "export").exists()
+
+
+def test_bad_resume_directory_is_one_line_exit_2(emulator: Any, tmp_path: Path) -> None:
+    config = offboard_config(tmp_path, emulator)
+    run = offboard(config, emulator, "--resume", str(tmp_path / "nowhere"))
+    assert run.code == 2
+    assert "holds no offboard run" in run.body["message"]
+    assert "Traceback" not in run.output
+
+
+def test_report_step_writes_the_report_or_says_why_not(both_runs: Any) -> None:
+    _org, dry, real, _ = both_runs
+    for state in (dry, real):
+        report = steps_of(state)["report"]
+        try:
+            from sfexit.report import build_report  # noqa: F401
+        except ImportError:
+            assert report["status"] == "skipped"
+            assert "sfexit.report.build_report" in report["reason"]
+        else:
+            assert report["status"] == "done", report
+            assert Path(report["result"]["html"]).is_file()
+
+
+def test_deactivate_runs_only_when_enabled_and_leaves_blocked_users_active(
+        fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    org = fresh_emulator
+    no_sleep(monkeypatch, org)
+    config = offboard_config(tmp_path, org, deactivate=True)
+    run = offboard(config, org, "--yes", "--skip", "export", "--run-dir", str(tmp_path / "r"))
+    state = steps_of(run_json(tmp_path / "r"))
+    result = state["deactivate"]["result"]
+    blocked = {i["user_id"] for i in result["items"] if i["status"] == "blocked"}
+    gone = {i["user_id"] for i in result["items"] if i["status"] == "deactivated"}
+    assert gone
+    assert run.code == (5 if blocked else 0), run.output
+    assert state["deactivate"]["status"] == ("partial" if blocked else "done")
+    active = {r["Id"] for r in org_rows(org, "SELECT Id FROM User WHERE IsActive = true")}
+    assert not gone & active
+    assert blocked <= active
+    assert within(state["deactivate"]["used"]["rest_calls"],
+                  state["deactivate"]["forecast"]["rest_calls"])

@@ -1,0 +1,120 @@
+"""The catalogues: complete, consistent, and formatted for each locale by Babel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+
+from sfexit import notice, rules
+from sfexit.config import REPORT_LANGUAGES
+from sfexit.errors import UsageError
+from sfexit.report.i18n import (LANGUAGES, catalogue_path, check_lang, load_catalogue,
+                                placeholders)
+
+OTHERS = [lang for lang in LANGUAGES if lang != "en"]
+# Words that are the same in these languages ("Manifest", "SHA-256").
+SAME_IN_EVERY_LANGUAGE = {"report.export_manifest"}
+
+
+def raw(lang: str) -> dict[str, str]:
+    return json.loads(catalogue_path(lang).read_text(encoding="utf-8"))
+
+
+def test_the_languages_are_the_configs() -> None:
+    assert set(LANGUAGES) == set(REPORT_LANGUAGES)
+
+
+@pytest.mark.parametrize("lang", OTHERS)
+def test_every_catalogue_has_exactly_the_english_keys(lang: str) -> None:
+    english, other = raw("en"), raw(lang)
+    assert sorted(set(english) - set(other)) == [], "missing"
+    assert sorted(set(other) - set(english)) == [], "extra"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_no_message_is_empty_or_untrimmed(lang: str) -> None:
+    for key, text in raw(lang).items():
+        assert isinstance(text, str) and text.strip(), key
+        assert text == text.strip(), key
+
+
+@pytest.mark.parametrize("lang", OTHERS)
+def test_placeholders_are_the_same_as_in_english(lang: str) -> None:
+    english, other = raw("en"), raw(lang)
+    for key, text in english.items():
+        assert placeholders(other[key]) == placeholders(text), key
+
+
+@pytest.mark.parametrize("lang", OTHERS)
+def test_messages_are_translated_not_copied(lang: str) -> None:
+    english, other = raw("en"), raw(lang)
+    same = [k for k, v in english.items() if other[k] == v and len(v) > 25]
+    assert [k for k in same if k not in SAME_IN_EVERY_LANGUAGE] == []
+
+
+def test_english_notice_keys_are_the_letters_messages() -> None:
+    """notice.py keeps its English MESSAGES; en.json must say the same thing."""
+    english = {k[len("notice."):]: v for k, v in raw("en").items() if k.startswith("notice.")}
+    assert english == notice.MESSAGES
+
+
+def test_every_message_formats_with_its_placeholders() -> None:
+    for lang in LANGUAGES:
+        cat = load_catalogue(lang)
+        for key, text in cat.messages.items():
+            values = {name: "X" for name in placeholders(text)}
+            assert "{" not in cat.t(key, **values).replace("{{", ""), (lang, key)
+
+
+@pytest.mark.parametrize(("lang", "date_text", "amount_text"), [
+    ("en", "November 22, 2026", "€12,345.67"),
+    ("da", "22. november 2026", "12.345,67\xa0€"),
+    ("de", "22. November 2026", "12.345,67\xa0€"),
+    ("fr", "22 novembre 2026", "12\u202f345,67\xa0€"),
+    ("it", "22 novembre 2026", "12.345,67\xa0€"),
+    ("nl", "22 november 2026", "€\xa012.345,67"),
+])
+def test_babel_formats_dates_and_amounts_for_the_locale(lang: str, date_text: str,
+                                                        amount_text: str) -> None:
+    cat = load_catalogue(lang)
+    assert cat.date(dt.date(2026, 11, 22)) == date_text
+    assert cat.date("2026-11-22") == date_text
+    assert cat.money(Decimal("12345.67"), "EUR") == amount_text
+
+
+def test_sizes_and_numbers_follow_the_locale() -> None:
+    assert load_catalogue("en").number(1234567) == "1,234,567"
+    assert load_catalogue("de").number(1234567) == "1.234.567"
+    assert load_catalogue("en").size(2_500_000) == "2.5 MB"
+    assert load_catalogue("de").size(2_500_000) == "2,5 MB"
+
+
+def test_unknown_language_is_one_clear_usage_error() -> None:
+    with pytest.raises(UsageError, match="'sv' is not a supported language; use one of en"):
+        check_lang("sv")
+    assert check_lang(" DE ") == "de" and check_lang(None) == "en"
+
+
+@pytest.mark.parametrize("lang", OTHERS)
+def test_the_notice_letter_is_translated_with_local_dates_and_amounts(lang: str) -> None:
+    c = rules.Contract(dt.date(2025, 1, 1), dt.date(2026, 1, 1), Decimal("12000"), "EUR",
+                       rules.parse_fee("10%", "--fee"))
+    request = notice.NoticeRequest(c, dt.date(2025, 6, 1), dt.date(2025, 9, 1), company="Acme")
+    text = notice.render_notice(request, notice.NoticeFormat.MARKDOWN, lang)
+    cat = load_catalogue(lang)
+    assert cat.t("notice.title") in text and cat.t("notice.salutation") in text
+    assert cat.date(dt.date(2025, 9, 1)) in text
+    assert cat.money(Decimal("3580.27"), "EUR") in text   # the refund after the 10 % fee
+    assert "2025-09-01" not in text and "MESSAGES" not in text
+    english = notice.render_notice(request, notice.NoticeFormat.MARKDOWN)
+    assert "2025-09-01" in english and "3,580.27 EUR" in english
+
+
+def test_notice_refuses_an_unknown_language() -> None:
+    c = rules.Contract(dt.date(2025, 1, 1), dt.date(2026, 1, 1), Decimal("1"), "EUR")
+    request = notice.NoticeRequest(c, dt.date(2025, 6, 1), dt.date(2026, 1, 1))
+    with pytest.raises(UsageError):
+        notice.render_notice(request, notice.NoticeFormat.TEXT, "sv")
