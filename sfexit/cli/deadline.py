@@ -322,12 +322,26 @@ def _notice_text(out_path: Path, now: rules.Status) -> str:
 
 
 def _org_identity(app: AppContext) -> OrgIdentity | None:
-    """The logged-in org's id and name for the letter; None when not logged in.
+    """The configured org's id and name for the letter; None when no org profile is set up.
 
-    TODO(issue 11): ask ``sfexit.org`` for the current org (Organization Id and Name) once its
-    API exists. It must never fail the notice: no login means no org line on the letter.
+    Logging in must never fail the notice: with a profile whose login does not work (no secret
+    stored, network down) the letter is written without the org line and a warning says why.
+    Never prompts: a notice is often written by someone who cannot log in.
     """
-    return None
+    settings = app.settings()
+    if settings.org is None:
+        return None
+    from sfexit.org import connect
+    from sfexit.org.rest import RestClient
+
+    try:
+        session = connect(settings, read_only=True, prompt=None, warn=app.out.warn)
+        info = RestClient(session).organization()
+    except (errors.SfexitError, LookupError) as exc:
+        app.out.warn(f"could not read the org id from {settings.org.name}: "
+                     f"{exc.one_line() if isinstance(exc, errors.SfexitError) else exc}")
+        return None
+    return OrgIdentity(org_id=info.org_id, name=info.name)
 
 
 def _write(path: Path, data: bytes) -> None:
