@@ -37,7 +37,8 @@ from sfexit.emulator import dataexport_pages as pages
 from sfexit.emulator.clock import parse_iso
 from sfexit.emulator.dataexport import (ENCODINGS, DataExportService, ExportOptions,
                                         ExportRefused, exportable_objects)
-from sfexit.emulator.http import Call, HttpError, Response, Router, json_response
+from sfexit.emulator.http import (Call, HttpError, Response, Router, json_response,
+                                  parse_byte_range)
 
 if TYPE_CHECKING:
     from sfexit.emulator.auth_state import Session
@@ -334,7 +335,7 @@ def servlet(call: Call, session: Session) -> Response:
     start, end, status = 0, size - 1, 200
     wanted = request.headers.get("Range")
     if wanted:
-        parsed = _parse_range(wanted, size)
+        parsed = parse_byte_range(wanted, size)
         if isinstance(parsed, str):
             return Response(status=416, body=b"", content_type=None,
                             headers=[("Content-Range", f"bytes */{size}")])
@@ -356,27 +357,6 @@ def servlet(call: Call, session: Session) -> Response:
             call.app.stats.count_fault("dataexport_truncate")
             response.reset_after = length // 2
     return response
-
-
-def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
-    """One ``bytes=a-b`` / ``a-`` / ``-n`` range → (start, end); several or malformed → None
-    (the whole file, 200); past the end → ``"unsatisfiable"`` (416)."""
-    match = re.fullmatch(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", header)
-    if not match or (not match.group(1) and not match.group(2)):
-        return None
-    first, last = match.group(1), match.group(2)
-    if not first:
-        suffix = int(last)
-        if suffix == 0 or size == 0:
-            return "unsatisfiable"
-        return max(0, size - suffix), size - 1
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if start >= size:
-        return "unsatisfiable"
-    if end < start:
-        return None
-    return start, end
 
 
 def _file_range(path: Path, start: int, length: int) -> Iterator[bytes]:
