@@ -63,6 +63,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sfexit.emulator.bulk_csv import text_value
 from sfexit.emulator.ids import make_id, normalize_id
 
 if TYPE_CHECKING:
@@ -462,13 +463,7 @@ def export_fields(store: OrgStore, sobject: str) -> list[str]:
 
 
 def _csv_value(value: Any, replace_cr: bool) -> str:
-    if value is None:
-        return ""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    text = str(value)
+    text = text_value(value)  # the same value text as the Bulk API's CSV
     if replace_cr:
         text = text.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
     return text
