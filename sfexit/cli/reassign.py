@@ -159,7 +159,7 @@ def reassign(app: AppContext, source: str | None, target: str | None, map_file: 
     """Reassign record ownership from departing users, with a plan first and an undo.
 
     Each object is its own step (nothing cascades through the API). Owner changes fire
-    validation rules, triggers and flows; failed records go to failed-<Object>.csv (exit 5).
+    validation rules, triggers and flows; failed records go to failed-<Object>-<n>.csv (exit 5).
     """
     from sfexit.journal import Journal, default_journal_path
     from sfexit.org import connect
@@ -220,13 +220,12 @@ def _preflight(app: AppContext, session: Any, dry_run: bool = False) -> None:
 
 def _undo(app: AppContext, source: Path, journal_path: Path | None, dry_run: bool,
           yes: bool) -> int:
-    from sfexit.journal import Journal, default_journal_path, read_journal
+    from sfexit.journal import Journal, default_journal_path
+    from sfexit.people.ownership_io import plan_undo
 
-    entries = [e for e in read_journal(source)
-               if e.kind == "change" and e.action == "reassign_owner"]
-    if not entries:
-        raise errors.UsageError(f"{source} records no reassignment to undo")
-    steps = {e.target["object"]: int(e.target.get("rows", 0)) for e in entries}
+    # From the files every entry recorded (checked against their hashes): a resumed run has
+    # several entries per object, and only the merge of all of them says what goes back.
+    steps = {sobject: len(rows) for sobject, rows in plan_undo(source)}
     summary = ", ".join(f"{k}: {v}" for k, v in steps.items())
     if dry_run:
         app.out.result({"dry_run": True, "undo": str(source), "objects": steps, "journal": None},

@@ -46,6 +46,21 @@ UNREADABLE_CODES = frozenset({"INVALID_TYPE_FOR_OPERATION", "INVALID_TYPE",
                               "NOT_FOUND"})
 REST_PROGRESS_EVERY = 2000
 
+# Query-job status polls: the first read 0.5 s after create (a job is never done at creation:
+# one call saved), then every 0.5 s up to 2 s, then bulk2's back-off (x1.5, capped at 15 s).
+# bulk2's default (read at 0, 0.5, 1.25, 2.4, 4.1 s) saw a job done at ~1.3 s only at 2.4 s:
+# ~1 s lost per object and per wave of ``parallel`` jobs (bench/export_vs_simple_salesforce.py,
+# bench/RESULTS.md 2026-11-22). No more reads than before for a job done within 2 s, two more
+# over a long job; the forecast's POLLS_PER_JOB is unchanged.
+QUERY_POLL_FIRST = 0.5
+QUERY_POLL_QUICK = (0.5, 0.5, 0.5)
+
+
+def query_poll_delays() -> Iterator[float]:
+    """Waits between status reads of a query job, after :data:`QUERY_POLL_FIRST`."""
+    yield from QUERY_POLL_QUICK
+    yield from bulk2.poll_delays(first=0.75)
+
 
 @dataclass(frozen=True)
 class ExportOptions:
@@ -241,7 +256,8 @@ def _bulk(run: _Run, plan: ObjectPlan, query: str) -> ObjectResult:
     run.count_job()
     run.on_progress(ObjectProgress(plan.name, 0, None, False, "bulk"))
     done = bulk2.wait_for_job(session, job.id, sleep=run.sleep, timeout=options.poll_timeout,
-                              on_poll=lambda _info: run.check())
+                              on_poll=lambda _info: run.check(),
+                              initial_delay=QUERY_POLL_FIRST, delays=query_poll_delays())
     sink = _sink(run, plan.name)
     try:
         rows = _stream_pages(run, plan, done, sink)

@@ -59,7 +59,7 @@ def clean_name(name: str) -> str:
     text = unicodedata.normalize("NFC", name)
     text = "".join(_clean_char(ch) for ch in text)
     text = re.sub(r"\.{2,}", ".", text)         # no "..", anywhere
-    text = text.strip(" ").lstrip(".").rstrip(". ")
+    text = text.lstrip(". ").rstrip(". ")       # ". 0" -> "0": stable when sanitised again
     if not text.strip("_ ."):
         return FALLBACK_NAME
     stem = text.split(".", 1)[0].rstrip(" ")

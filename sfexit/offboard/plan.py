@@ -17,6 +17,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from sfexit.offboard.notes import Note, note
+
 STEPS = ("preflight", "dates", "export", "verify", "freeze", "reassign", "deactivate", "report")
 MB = 1024 * 1024
 # The export (sfexit.export.bulk): per object one describe, one job create, its status polls
@@ -56,7 +58,11 @@ class Switches:
 class StepDecision:
     name: str
     run: bool
-    reason: str | None = None
+    why: Note | None = None     # why the step is skipped (a stable code, notes.py)
+
+    @property
+    def reason(self) -> str | None:
+        return self.why.text if self.why is not None else None
 
 
 def unknown_steps(names: Sequence[str]) -> list[str]:
@@ -67,20 +73,20 @@ def decide_steps(switches: Switches) -> tuple[StepDecision, ...]:
     """Every step in order, each run or skipped with the reason a person reads."""
     out = []
     for name in STEPS:
-        reason = None
+        why = None
         if name in switches.cli_skip:
-            reason = "skipped with --skip " + name
+            why = note("skip_cli", step=name)
         elif name in switches.config_skip:
-            reason = "switched off in the config ([offboard] skip)"
+            why = note("skip_config")
         elif name == "dates" and not switches.has_contract:
-            reason = "no [contract] in the config: no dates or refund to compute"
+            why = note("skip_no_contract")
         elif name == "reassign" and not switches.successor:
-            reason = "no successor ([users] successor): nobody to give the records to"
+            why = note("skip_no_successor")
         elif name == "deactivate" and not switches.deactivate:
-            reason = "not enabled ([offboard] deactivate = true): users are frozen only"
+            why = note("skip_deactivate_off")
         elif name == "verify" and "export" in (*switches.cli_skip, *switches.config_skip):
-            reason = "the export is skipped: no backup to verify"
-        out.append(StepDecision(name, reason is None, reason))
+            why = note("skip_no_export")
+        out.append(StepDecision(name, why is None, why))
     return tuple(out)
 
 

@@ -25,6 +25,7 @@ from sfexit.config import Settings
 from sfexit.journal import Journal
 from sfexit.offboard import plan as planning
 from sfexit.offboard import steps as st
+from sfexit.offboard.notes import NO_REASON, Note, note, step_fields
 from sfexit.offboard.rundir import RunDir, now_iso, zero_usage
 from sfexit.org.session import OrgSession
 
@@ -71,7 +72,7 @@ def switches(settings: Settings, cli_skip: tuple[str, ...]) -> planning.Switches
 
 
 def _initial_steps(decisions: tuple[planning.StepDecision, ...]) -> list[dict[str, Any]]:
-    return [{"name": d.name, "status": "planned" if d.run else "skipped", "reason": d.reason,
+    return [{"name": d.name, "status": "planned" if d.run else "skipped", **step_fields(d.why),
              "started_at": None, "finished_at": None, "forecast": zero_usage(),
              "used": zero_usage(), "result": None} for d in decisions]
 
@@ -85,24 +86,27 @@ def start_run(settings: Settings, session: OrgSession, run_path: Path,
         raise errors.UsageError(f"unknown step {bad[0]!r}",
                                 hint="steps: " + ", ".join(planning.STEPS))
     decisions = planning.decide_steps(switches(settings, options.cli_skip))
-    notes = []
+    notes: list[Note] = []
     if not next(d for d in decisions if d.name == "preflight").run:
         # The survey is what makes the plan and the forecast; it reads only, so it always
         # runs, and the skip is noted.
-        decisions = tuple(replace(d, run=True, reason=None) if d.name == "preflight" else d
+        decisions = tuple(replace(d, run=True, why=None) if d.name == "preflight" else d
                           for d in decisions)
-        notes.append("the preflight cannot be skipped: it only reads, and the plan and the "
-                     "forecast come from it")
+        notes.append(note("preflight_not_skippable"))
     run = RunDir.create(run_path, mode="dry-run" if options.dry_run else "real",
                         tool_version=__version__, lang=options.lang,
                         steps=_initial_steps(decisions))
-    run.set(contract=options.contract, warnings=notes)
+    run.set(contract=options.contract)
+    _warn(run, *notes)
     ctx = _context(settings, session, run, options)
-    _preflight(ctx, decisions, options)
-    if options.dry_run:
-        return _dry_run(ctx, decisions)
-    _confirm(ctx, options)
-    return _continue(ctx, options)
+    try:
+        _preflight(ctx, decisions, options)
+        if options.dry_run:
+            return _dry_run(ctx, decisions)
+        _confirm(ctx, options)
+        return _continue(ctx, options)
+    finally:
+        _finish(ctx)
 
 
 def resume_run(settings: Settings, session: OrgSession, run_path: Path,
@@ -113,13 +117,40 @@ def resume_run(settings: Settings, session: OrgSession, run_path: Path,
         raise errors.UsageError(f"{run_path} is a dry run: there is nothing to resume",
                                 hint="start a real run with `sfexit offboard`")
     ctx = _context(settings, session, run, replace(options, contract=run.data.get("contract")))
-    if run.step("preflight")["status"] != "done":
-        decisions = planning.decide_steps(switches(settings, options.cli_skip))
-        _preflight(ctx, decisions, options)
-        _confirm(ctx, options)
-    ctx.journal = Journal.open(run.journal_path)
-    ctx.journal.note("resumed", run_id=run.data["run_id"], at_step=run.first_unfinished())
-    return _continue(ctx, options)
+    run.set(finished_at=None)   # running again: set when this attempt ends
+    try:
+        if run.step("preflight")["status"] != "done":
+            decisions = planning.decide_steps(switches(settings, options.cli_skip))
+            _preflight(ctx, decisions, options)
+            _confirm(ctx, options)
+        ctx.journal = Journal.open(run.journal_path)
+        ctx.journal.note("resumed", run_id=run.data["run_id"], at_step=run.first_unfinished())
+        return _continue(ctx, options)
+    finally:
+        _finish(ctx)
+
+
+def _warn(run: RunDir, *notes: Note) -> None:
+    """Add warnings: the English ``warnings`` (unchanged shape) and ``warning_codes``."""
+    if notes:
+        run.set(warnings=[*run.data.get("warnings", []), *(n.text for n in notes)],
+                warning_codes=[*run.data.get("warning_codes", []),
+                               *(n.warning() for n in notes)])
+
+
+def _finish(ctx: st.RunContext) -> None:
+    """The run ends here (done, partial, failed, refused or interrupted): ``finished_at``,
+    and the journal's head as it is now, which is then its FINAL head: `report verify` of a
+    finished run requires exactly that head. Called before the report step too, because the
+    report step changes nothing in the org and journals nothing (the report proves the head; it
+    cannot be part of the chain it proves). A resume clears ``finished_at`` again."""
+    values: dict[str, Any] = {}
+    if not ctx.run.data.get("finished_at"):
+        values["finished_at"] = now_iso()
+    if ctx.journal is not None:
+        values["journal_head"] = ctx.journal.head_hash
+    if values:
+        ctx.run.set(**values)
 
 
 def _context(settings: Settings, session: OrgSession, run: RunDir,
@@ -138,29 +169,29 @@ def _preflight(ctx: st.RunContext, decisions: tuple[planning.StepDecision, ...],
     try:
         sv = st.survey(ctx, decisions)
     except BaseException as exc:
-        run.update_step("preflight", status="failed", reason=_reason(exc), finished_at=now_iso())
+        run.update_step("preflight", status="failed", **_reason(exc).step_fields(),
+                        finished_at=now_iso())
         raise
     ctx.survey = sv
     fc = planning.forecast(decisions, sv.counts)
     for name, usage in fc.steps.items():
         run.update_step(name, forecast=to_jsonable(usage))
     run.set(org=sv.org, operator=sv.operator, limits_before=sv.limits,
-            warnings=[*run.data.get("warnings", []), *sv.warnings], forecast={**to_jsonable(fc.total), "fits": fc.fits,
-                                                  "lines": list(fc.lines)})
+            forecast={**to_jsonable(fc.total), "fits": fc.fits, "lines": list(fc.lines)})
+    _warn(run, *sv.warnings)
     used = {**zero_usage(), "rest_calls": ctx.session.calls - calls}
     result = st.preflight_result(sv, fc)
     if not fc.fits and not ctx.force and not ctx.dry_run:
         run.update_step("preflight", status="failed", used=used, result=result,
-                        finished_at=now_iso(), reason="the forecast does not fit")
+                        finished_at=now_iso(), **note("forecast_refused").step_fields())
         raise errors.ApiLimitError(
             "the offboard does not fit the org's remaining limits: "
             + "; ".join(line for line in fc.lines if "NOT" in line),
             hint="wait for the 24-hour limits to recover, skip steps (--skip), or pass "
                  "--force to start anyway (what completes is kept; --resume continues)")
-    if not fc.fits:
-        run.set(warnings=[*run.data["warnings"],
-                          "the forecast does not fit the remaining limits: "
-                          + "; ".join(line for line in fc.lines if "NOT" in line)])
+    if not fc.fits:   # --force (or a dry run): recorded, and shown in the report
+        _warn(run, note("forecast_short" if ctx.dry_run else "forecast_forced",
+                        limits="; ".join(line for line in fc.lines if "NOT" in line)))
     run.update_step("preflight", status="done", used=used, result=result,
                     finished_at=now_iso())
     for line in fc.lines:
@@ -193,9 +224,9 @@ def _dry_run(ctx: st.RunContext, decisions: tuple[planning.StepDecision, ...]) -
                             finished_at=now_iso())
             continue
         run.update_step(d.name, status="planned", result=st.planned_result(d.name, ctx))
+    _finish(ctx)
     if next(d for d in decisions if d.name == "report").run:
         _run_step(ctx, "report", st.run_report)
-    run.set(finished_at=now_iso())
     return _outcome(run, None)
 
 
@@ -207,21 +238,23 @@ def _continue(ctx: st.RunContext, options: RunOptions) -> RunOutcome:
     for s in list(run.data["steps"]):
         if s["status"] in ("done", "skipped"):
             continue
+        if s["name"] == "report":
+            _finish(ctx)   # the report reads the finished run.json
         outcome = _run_step(ctx, s["name"], st.REAL_STEPS[s["name"]])
         if outcome == "failed":
             break
-    if run.first_unfinished() is None:
-        run.set(finished_at=now_iso())
     return _outcome(run, ctx.journal)
 
 
 def _run_step(ctx: st.RunContext, name: str, fn: Callable[[st.RunContext], st.StepResult]
               ) -> str:
-    run, journal = ctx.run, ctx.journal
+    run = ctx.run
+    # The report step journals nothing: it changes nothing, and proves the journal's head.
+    journal = ctx.journal if name != "report" else None
     before = run.step(name)
     prior = before.get("used") or zero_usage()
     calls = ctx.session.calls
-    run.update_step(name, status="running", reason=None,
+    run.update_step(name, status="running", **NO_REASON,
                     started_at=before.get("started_at") or now_iso(), finished_at=None)
     if journal is not None:
         journal.step_start(f"offboard {name}", resumed=before["status"] in ("running", "failed"))
@@ -232,17 +265,18 @@ def _run_step(ctx: st.RunContext, name: str, fn: Callable[[st.RunContext], st.St
         ctx.on_progress(name, STEP_FINISHED)
     except BaseException as exc:
         used = _add(prior, {"rest_calls": ctx.session.calls - calls})
-        run.update_step(name, status="failed", reason=_reason(exc), used=used,
+        why = _reason(exc)
+        run.update_step(name, status="failed", **why.step_fields(), used=used,
                         finished_at=now_iso())
         if journal is not None:
-            journal.step_end(f"offboard {name}", "failed", reason=_reason(exc))
+            journal.step_end(f"offboard {name}", "failed", reason=why.text)
             run.set(journal_head=journal.head_hash)
         raise
     used = _add(prior, {"rest_calls": ctx.session.calls - calls, **res.used})
     if journal is not None:
         journal.step_end(f"offboard {name}", res.status, reason=res.reason)
-    run.update_step(name, status=res.status, reason=res.reason, used=used, result=res.result,
-                    finished_at=now_iso())
+    run.update_step(name, status=res.status, **step_fields(res.why), used=used,
+                    result=res.result, finished_at=now_iso())
     if journal is not None:
         run.set(journal_head=journal.head_hash)
     return res.status
@@ -255,11 +289,11 @@ def _add(prior: dict[str, Any], new: dict[str, Any]) -> dict[str, int]:
     return out
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException) -> Note:
     if isinstance(exc, KeyboardInterrupt):
-        return "interrupted (Ctrl-C); continue with --resume"
+        return note("interrupted")
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return f"{message} (continue with --resume)"
+    return note("step_error", error=message)
 
 
 def _outcome(run: RunDir, journal: Journal | None) -> RunOutcome:

@@ -10,15 +10,17 @@ safe: a user frozen or a record moved before the crash is seen as such and not t
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sfexit.cli.output import to_jsonable
 from sfexit.config import Settings
 from sfexit.journal import Journal
 from sfexit.offboard import plan as planning
+from sfexit.offboard.notes import Note, note
 from sfexit.offboard.rundir import RunDir
 from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession
@@ -48,10 +50,13 @@ class RunContext:
 @dataclass(frozen=True)
 class StepResult:
     status: str                                   # done | partial | failed | skipped | planned
-    reason: str | None = None
+    why: Note | None = None                       # the reason, with its stable code
     result: Any = None                            # JSON-ready
     used: Mapping[str, int] = field(default_factory=dict)  # besides rest_calls (measured)
-    warnings: tuple[str, ...] = ()
+
+    @property
+    def reason(self) -> str | None:
+        return self.why.text if self.why is not None else None
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ class Survey:
     ownership: Any | None              # people.ownership.OwnershipPlan
     ownership_note: str | None
     deactivate: Any | None             # (planned items, blocker reports, refused)
-    warnings: tuple[str, ...]
+    warnings: tuple[Note, ...]
 
 
 # --- who leaves -------------------------------------------------------------------------------
@@ -99,7 +104,7 @@ def survey(ctx: RunContext, decisions: tuple[planning.StepDecision, ...]) -> Sur
     from sfexit.people import freeze
 
     s, rest, runs = ctx.session, RestClient(ctx.session), {d.name for d in decisions if d.run}
-    warnings: list[str] = []
+    warnings: list[Note] = []
     start = s.calls
     org, me, limits = rest.organization(), rest.identity(), rest.limits()
     permissions = check_permissions(s, me.user_id)
@@ -121,10 +126,11 @@ def survey(ctx: RunContext, decisions: tuple[planning.StepDecision, ...]) -> Sur
     mark = s.calls
     fplan = freeze.plan(s, "freeze", who.touch, who.refused)
     plan_cost = _calls(s, mark)
-    ownership, note, reassign_reads = _survey_ownership(ctx, who, runs, list_cost + perm_cost)
+    ownership, own_note, reassign_reads = _survey_ownership(ctx, who, runs, list_cost + perm_cost)
     deact, deact_reads = _survey_deactivate(ctx, everyone, runs, list_cost + perm_cost)
     if ownership is not None:
-        warnings += [f"reassign: {w}" for w in (*ownership.refusals, *ownership.warnings)]
+        warnings += [note("reassign_warning", message=w)
+                     for w in (*ownership.refusals, *ownership.warnings)]
     counts = planning.Counts(
         rows=rows if "export" in runs else {}, row_bytes=width, files=files,
         freeze_users=len(fplan.changes),
@@ -142,17 +148,15 @@ def survey(ctx: RunContext, decisions: tuple[planning.StepDecision, ...]) -> Sur
                   "profile": me_user.profile if me_user else None},
         limits={n: {"max": lim.max, "remaining": lim.remaining} for n, lim in limits.items()},
         permissions=permissions, counts=counts, skipped_objects=selection.skipped,
-        freeze_plan=fplan, ownership=ownership, ownership_note=note, deactivate=deact,
+        freeze_plan=fplan, ownership=ownership, ownership_note=own_note, deactivate=deact,
         warnings=tuple(warnings))
 
 
 def _with_preflight(counts: planning.Counts, calls: int) -> planning.Counts:
-    from dataclasses import replace
-
     return replace(counts, reads={**counts.reads, "preflight": calls})
 
 
-def _permission_problem(session: OrgSession, me: OrgUser | None, action: Any) -> list[str]:
+def _permission_problem(session: OrgSession, me: OrgUser | None, action: Any) -> list[Note]:
     from sfexit.people.permissions import PermissionDenied, preflight
 
     if me is None:
@@ -160,7 +164,7 @@ def _permission_problem(session: OrgSession, me: OrgUser | None, action: Any) ->
     try:
         preflight(session, me.id, me.profile_id, action)
     except PermissionDenied as exc:
-        return [f"{action}: {exc.message}"]
+        return [note("permission_missing", step=str(action), message=exc.message)]
     return []
 
 
@@ -196,7 +200,7 @@ def _survey_deactivate(ctx: RunContext, everyone: list[OrgUser], runs: set[str],
 def preflight_result(sv: Survey, fc: planning.Forecast) -> dict[str, Any]:
     return {"org": sv.org, "operator": sv.operator, "permissions": sv.permissions,
             "limits": sv.limits, "forecast": to_jsonable(fc), "fits": fc.fits,
-            "forecast_lines": list(fc.lines), "warnings": list(sv.warnings)}
+            "forecast_lines": list(fc.lines), "warnings": [n.text for n in sv.warnings]}
 
 
 # --- what a dry run shows for each step -------------------------------------------------------
@@ -233,7 +237,9 @@ def ownership_summary(the_plan: Any | None, note: str | None) -> dict[str, Any]:
     return {"total": the_plan.total, "refusals": list(the_plan.refusals),
             "warnings": list(the_plan.warnings), "steps": [
                 {"object": s.object, "filter": s.filter_text, "count": s.count,
-                 "moves": [{"from": m.source, "to": m.target, "count": m.count}
+                 # ids beside the names: the report maps the transfer's id pairs exactly
+                 "moves": [{"from": m.source, "source_id": m.source_id, "to": m.target,
+                            "target_id": m.target_id, "count": m.count}
                            for m in s.moves]} for s in the_plan.steps]}
 
 
@@ -257,10 +263,11 @@ def run_export(ctx: RunContext) -> StepResult:
                          on_file_progress=lambda *a, **k: ctx.on_progress("export", a),
                          sleep=ctx.sleep)
     body = to_jsonable(summary)
-    problems = [f"{o.name}: {o.reason}" for o in summary.failed]
-    if summary.files_failed:
-        problems.append(f"{summary.files_failed} file bodies failed")
-    return StepResult("partial" if problems else "done", "; ".join(problems) or None, body,
+    failed = bool(summary.failed or summary.files_failed)
+    # Which objects and files failed, and why, is in the result (and the report's tables).
+    why = note("export_partial", objects=len(summary.failed),
+               files=int(summary.files_failed)) if failed else None
+    return StepResult("partial" if failed else "done", why, body,
                       {"bulk_query_jobs": summary.bulk_jobs,
                        "bulk_result_mb": math.ceil(summary.bytes / MB)})
 
@@ -274,8 +281,8 @@ def run_verify(ctx: RunContext) -> StepResult:
     body = {**to_jsonable(report), "ok": report.ok}
     if report.ok:
         return StepResult("done", result=body)
-    return StepResult("failed", f"{len(report.differences)} differences between the backup "
-                                "and its manifest or the org (see the verify result)", body)
+    return StepResult("failed", note("verify_differences", count=len(report.differences)),
+                      body)
 
 
 def run_freeze(ctx: RunContext) -> StepResult:
@@ -297,15 +304,13 @@ def run_freeze(ctx: RunContext) -> StepResult:
     result = _frozen_by_this_run(ctx.journal, result)
     body = {**to_jsonable(result), "changed": len(result.changed), "failed": len(result.failed)}
     status = "partial" if result.failed else "done"
-    return StepResult(status, f"{len(result.failed)} users could not be frozen"
+    return StepResult(status, note("freeze_failed", count=len(result.failed))
                       if result.failed else None, body)
 
 
 def _frozen_by_this_run(journal: Journal, result: Any) -> Any:
     """After a resume, users this run froze before the crash read as 'already frozen' now;
     the journal says this run froze them, so the result says 'frozen' (before: not frozen)."""
-    from dataclasses import replace
-
     from sfexit.people.freeze import FreezeItem
 
     ours = {e.target.get("user_id") for e in journal.entries()
@@ -325,11 +330,12 @@ def run_reassign(ctx: RunContext) -> StepResult:
     everyone = list_users(ctx.session, UserFilter(active_only=False))
     pairs = _pairs(ctx, leavers(ctx, everyone, "freeze"))
     if not pairs:
-        return StepResult("done", "nobody leaves: no records to move",
+        return StepResult("done", note("nobody_leaves"),
                           {"moved_total": 0, "failed_total": 0, "objects": []})
     the_plan = build_plan(ctx.session, pairs)
     if the_plan.refused:
-        return StepResult("failed", "; ".join(the_plan.refusals),
+        return StepResult("failed", note("reassign_refused",
+                                         refusals="; ".join(the_plan.refusals)),
                           ownership_summary(the_plan, None))
     (ctx.run.plans_dir / "reassign-plan.json").write_text(
         _json(ownership_summary(the_plan, None)), encoding="utf-8")
@@ -344,7 +350,7 @@ def run_reassign(ctx: RunContext) -> StepResult:
     bulk = [o for o in done.objects if o.transport == "bulk"]
     used = {"ingest_records": sum(o.rows for o in bulk), "bulk_query_jobs": len(bulk)}
     return StepResult("partial" if done.failed else "done",
-                      f"{done.failed} records failed to move" if done.failed else None,
+                      note("reassign_failed", count=done.failed) if done.failed else None,
                       body, used)
 
 
@@ -371,7 +377,7 @@ def run_deactivate(ctx: RunContext) -> StepResult:
     body = {**to_jsonable(result), "blockers": to_jsonable(reports),
             "changed": len(result.changed), "failed": len(result.failed)}
     return StepResult("partial" if result.failed else "done",
-                      f"{len(result.failed)} users not deactivated (blockers or errors)"
+                      note("deactivate_failed", count=len(result.failed))
                       if result.failed else None, body)
 
 
@@ -380,15 +386,12 @@ def run_report(ctx: RunContext) -> StepResult:
     try:
         from sfexit.report import build_report  # type: ignore[attr-defined,unused-ignore]
     except ImportError as exc:
-        return StepResult("skipped", f"the report module is not available yet "
-                                     f"(sfexit.report.build_report: {exc})")
+        return StepResult("skipped", note("report_unavailable", error=str(exc)))
     json_path, html_path = build_report(ctx.run.path, lang=ctx.lang)
     return StepResult("done", result={"json": str(json_path), "html": str(html_path)})
 
 
 def _json(value: Any) -> str:
-    import json
-
     return json.dumps(to_jsonable(value), indent=2, ensure_ascii=False) + "\n"
 
 

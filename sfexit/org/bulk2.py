@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -53,7 +53,11 @@ BODY_ERRORS: tuple[type[BaseException], ...] = (
 
 @dataclass(frozen=True)
 class JobInfo:
-    """A Bulk 2.0 job as the org reports it (query or ingest)."""
+    """A Bulk 2.0 job as the org reports it (query or ingest).
+
+    ``records_failed`` is ``numberRecordsFailed`` (ingest only; get_job_info); ``polls`` is how
+    many status GETs :func:`wait_for_job` spent on the job (0 for a single read).
+    """
 
     id: str
     state: str
@@ -62,6 +66,8 @@ class JobInfo:
     api_version: str = ""
     records_processed: int = 0
     error_message: str | None = None
+    records_failed: int = 0
+    polls: int = 0
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> JobInfo:
@@ -70,7 +76,8 @@ class JobInfo:
                    operation=str(body.get("operation") or ""),
                    api_version=str(body.get("apiVersion") or ""),
                    records_processed=int(body.get("numberRecordsProcessed") or 0),
-                   error_message=body.get("errorMessage") or None)
+                   error_message=body.get("errorMessage") or None,
+                   records_failed=int(body.get("numberRecordsFailed") or 0))
 
 
 @dataclass(frozen=True)
@@ -104,26 +111,38 @@ def poll_delays(first: float = 0.5, factor: float = 1.5, ceiling: float = 15.0
 
 
 def wait_for_job(session: OrgSession, job_id: str, *, kind: str = "query",
-                 sleep: Callable[[float], None] = time.sleep,
+                 sleep: Callable[[float], object] = time.sleep,
                  clock: Callable[[], float] | None = None, timeout: float = 6 * 3600.0,
-                 on_poll: Callable[[JobInfo], None] | None = None) -> JobInfo:
-    """Poll ``jobs/<kind>/<id>`` until a terminal state; return the final info.
+                 on_poll: Callable[[JobInfo], None] | None = None,
+                 delays: Iterable[float] | None = None, initial_delay: float = 0.0,
+                 raise_on_failure: bool = True) -> JobInfo:
+    """Poll ``jobs/<kind>/<id>`` until a terminal state; return the final info with ``polls``.
 
-    ``sleep`` and ``clock`` are injected so tests move the emulator clock instead of waiting;
-    without ``clock`` the elapsed time is the sum of the waits. ``kind`` is "query" or "ingest".
-    Raises JobFailed (Failed/Aborted), JobTimeout, and the session's errors.
+    The one Bulk poll loop (query export and ingest both use it). ``initial_delay`` is waited
+    before the first status read (a job just closed is never done yet: one call saved);
+    between reads the waits come from ``delays`` (default :func:`poll_delays`; a finite
+    schedule repeats its last value). ``sleep`` and ``clock`` are injected so tests move the
+    emulator clock instead of waiting; without ``clock`` the elapsed time is the sum of the
+    waits. ``kind`` is "query" or "ingest". With ``raise_on_failure=False`` a ``Failed`` or
+    ``Aborted`` job is returned, not raised: ingest reads ``failedResults`` of a failed job
+    that processed rows (get_job_info: numberRecordsProcessed/numberRecordsFailed).
+    Raises JobFailed (Failed/Aborted, unless told not to), JobTimeout, and the session's errors.
     """
     started = clock() if clock else 0.0
-    waited = 0.0
-    for delay in poll_delays():
+    waited, polls = 0.0, 0
+    if initial_delay > 0:
+        sleep(initial_delay)
+        waited += initial_delay
+    for delay in _repeat_last(poll_delays() if delays is None else delays):
         info = get_job(session, job_id, kind=kind)
+        polls += 1
         if on_poll:
             on_poll(info)
         if info.state in TERMINAL_STATES:
-            if info.state != "JobComplete":
+            if info.state != "JobComplete" and raise_on_failure:
                 raise JobFailed(f"Bulk job {job_id} ended {info.state}: "
                                 f"{info.error_message or 'no message from Salesforce'}")
-            return info
+            return replace(info, polls=polls)
         elapsed = (clock() - started) if clock else waited
         if elapsed + delay > timeout:
             raise JobTimeout(f"Bulk job {job_id} still {info.state} after {elapsed:.0f} s",
@@ -131,6 +150,17 @@ def wait_for_job(session: OrgSession, job_id: str, *, kind: str = "query",
         sleep(delay)
         waited += delay
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _repeat_last(delays: Iterable[float]) -> Iterator[float]:
+    """The schedule, then its last value forever (an empty one falls back to the default)."""
+    last: float | None = None
+    for last in delays:
+        yield last
+    if last is None:
+        yield from poll_delays()
+    while True:
+        yield float(last or 0)
 
 
 def get_job(session: OrgSession, job_id: str, *, kind: str = "query") -> JobInfo:

@@ -11,7 +11,8 @@ upload_job_data, close_job, get_job_info, get_job_successful/failed/unprocessed_
 3. ``PATCH jobs/ingest/{id}`` ``{"state": "UploadComplete"}`` — required, or processing never
    starts (close_job; sfdx-hardis #253).
 4. ``GET jobs/ingest/{id}`` until JobComplete / Failed / Aborted, with a growing interval so a
-   100,000-row job needs only a few polls (issue 13: at most 10).
+   100,000-row job needs only a few polls (issue 13: at most 10) — through the one poll loop,
+   ``bulk2.wait_for_job``, with this module's :class:`PollSchedule`.
 5. ``failedResults/`` (``"sf__Id","sf__Error",<input>``), ``unprocessedrecords/`` (input
    columns) and ``successfulResults/`` (``"sf__Id","sf__Created",<input>``), read only when the
    job info says there is something to read — each GET is one API call.
@@ -31,12 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from sfexit import errors
+from sfexit.org import bulk2
+from sfexit.org.bulk2 import JobInfo
 from sfexit.org.session import OrgSession
 
 # "You can upload up to 150 MB per job (after base64 encoding)": 150 / (4/3) ≈ 112 MB raw;
 # 100 MB leaves room (upload_job_data.htm, users-protocol.md §5(b)).
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
-TERMINAL_STATES = frozenset({"JobComplete", "Failed", "Aborted"})
 # A Bulk query result page as large as we dare: two short columns make ~40 bytes a row, so
 # 250,000 rows is ~10 MB; fewer pages = fewer API calls (query_get_job_results, maxRecords).
 QUERY_PAGE_ROWS = 250_000
@@ -60,19 +62,6 @@ class PollSchedule:
         while True:
             yield wait
             wait = min(self.cap, wait * self.factor)
-
-
-@dataclass(frozen=True)
-class JobInfo:
-    id: str
-    kind: str                 # "ingest" or "query"
-    object: str
-    operation: str
-    state: str
-    records_processed: int = 0
-    records_failed: int = 0
-    error_message: str | None = None
-    polls: int = 0            # status GETs spent waiting for this job
 
 
 @dataclass(frozen=True)
@@ -141,7 +130,7 @@ class Bulk2Ingest:
         body = {"object": sobject, "operation": operation, "contentType": "CSV",
                 "lineEnding": "LF"}
         answer = self.session.request("POST", "data/jobs/ingest", json=body, idempotent=False)
-        return _info(answer.json(), "ingest")
+        return JobInfo.from_json(answer.json())
 
     def upload(self, job_id: str, data: bytes | Path | Iterable[bytes]) -> None:
         """PUT the job's CSV. Bytes and files are retried; a generator is sent once (it
@@ -163,34 +152,29 @@ class Bulk2Ingest:
         # one landed, so a retry after a lost answer would report a false error.
         answer = self.session.request("PATCH", f"data/jobs/ingest/{job_id}",
                                       json={"state": "UploadComplete"}, idempotent=False)
-        return _info(answer.json(), "ingest")
+        return JobInfo.from_json(answer.json())
 
     def abort(self, job_id: str, kind: str = "ingest") -> JobInfo:
         answer = self.session.request("PATCH", f"data/jobs/{kind}/{job_id}",
                                       json={"state": "Aborted"}, idempotent=False)
-        return _info(answer.json(), kind)
+        return JobInfo.from_json(answer.json())
 
     def info(self, job_id: str, kind: str = "ingest") -> JobInfo:
-        return _info(self.session.get_json(f"data/jobs/{kind}/{job_id}"), kind)
+        return bulk2.get_job(self.session, job_id, kind=kind)
 
     def wait(self, job_id: str, kind: str = "ingest") -> JobInfo:
-        """Poll until the job is terminal. Raises SfexitError after the schedule's timeout
-        (the job is left running; its id is in the message)."""
-        started = self.clock()
-        polls = 0
-        for interval in self.schedule.intervals():
-            if self.clock() - started > self.schedule.timeout:
-                raise errors.SfexitError(
-                    f"Bulk job {job_id} did not finish within {self.schedule.timeout:.0f} s",
-                    hint="check it in Setup > Bulk Data Load Jobs, then run the command again")
-            self.sleep(interval)
-            info = self.info(job_id, kind)
-            polls += 1
-            self.polls += 1
-            self.on_poll(info)
-            if info.state in TERMINAL_STATES:
-                return _with_polls(info, polls)
-        raise AssertionError("unreachable")  # pragma: no cover
+        """Poll until the job is terminal, on :attr:`schedule` (first wait before the first
+        read: a job just closed is never done). A ``Failed``/``Aborted`` job is returned, not
+        raised (its failedResults may hold rows). Raises bulk2.JobTimeout after the schedule's
+        timeout (the job is left running; its id is in the message)."""
+        intervals = self.schedule.intervals()
+        first = next(intervals)
+        done = bulk2.wait_for_job(self.session, job_id, kind=kind, sleep=self.sleep,
+                                  clock=self.clock, timeout=self.schedule.timeout,
+                                  on_poll=self.on_poll, delays=intervals, initial_delay=first,
+                                  raise_on_failure=False)
+        self.polls += done.polls
+        return done
 
     def results(self, job_id: str, which: str) -> list[dict[str, str]]:
         """``successfulResults``, ``failedResults`` or ``unprocessedrecords`` as row dicts."""
@@ -234,8 +218,6 @@ class Bulk2Ingest:
         (fewer status calls than ``bulk2.wait_for_job``'s quick 0.5 s start), then the pages of
         ``bulk2.iter_result_pages``, as large as :data:`QUERY_PAGE_ROWS`. A read: allowed in a
         read-only session."""
-        from sfexit.org import bulk2
-
         job = bulk2.create_query_job(self.session, soql_text)
         done = self.wait(job.id, "query")
         if done.state != "JobComplete":
@@ -244,19 +226,6 @@ class Bulk2Ingest:
         for _page, chunks in bulk2.iter_result_pages(self.session, done.id,
                                                      max_records=QUERY_PAGE_ROWS):
             yield from parse_csv(b"".join(chunks))
-
-
-def _info(body: Mapping[str, Any], kind: str) -> JobInfo:
-    return JobInfo(id=str(body["id"]), kind=kind, object=str(body.get("object") or ""),
-                   operation=str(body.get("operation") or ""), state=str(body.get("state") or ""),
-                   records_processed=int(body.get("numberRecordsProcessed") or 0),
-                   records_failed=int(body.get("numberRecordsFailed") or 0),
-                   error_message=body.get("errorMessage"))
-
-
-def _with_polls(info: JobInfo, polls: int) -> JobInfo:
-    return JobInfo(info.id, info.kind, info.object, info.operation, info.state,
-                   info.records_processed, info.records_failed, info.error_message, polls)
 
 
 def split_sf_error(text: str) -> tuple[str, str]:

@@ -226,3 +226,46 @@ def plan_ownership(assignments: Sequence[Assignment], objects: Sequence[OwnedObj
                               obj.parent_field, tuple(moving)))
     return OwnershipPlan(tuple(assignments), tuple(steps), tuple(dict.fromkeys(refusals)),
                          tuple(warnings), API_NOTES, tuple(objects))
+
+
+# --- undo: from every journaled attempt back to the original owners ------------------------
+
+@dataclass(frozen=True)
+class Row:
+    """One record in an owner snapshot: who owned it, who it goes to, its parent (for order)."""
+
+    id: str
+    owner: str
+    new_owner: str
+    parent: str = ""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One journaled owner change of one object: its snapshot rows and what became of them.
+
+    ``failed`` holds the ids Salesforce refused; ``None`` when the run died before the step's
+    end was journaled (docs/offboard.md "Resume"), so any of its rows may have moved."""
+
+    rows: tuple[Row, ...]
+    failed: frozenset[str] | None
+
+
+def undo_rows(attempts: Sequence[Attempt]) -> list[Row]:
+    """Rows that put every record of one object back to its ORIGINAL owner.
+
+    ``attempts`` in journal order. A crash between the journal entry and the write makes a
+    resumed run journal the object again (docs/offboard.md "Resume"): the oldest snapshot
+    holding a record has its true original owner (a later one may show an owner an earlier
+    attempt gave it). The owner it has now is the newest attempt's target, or that attempt's
+    source when it failed there. A record already back with its original owner (it failed, or
+    the attempt that died never moved it) is left alone. Sorted by parent, as the transfer."""
+    first: dict[str, Row] = {}
+    now: dict[str, str] = {}
+    for attempt in attempts:
+        for row in attempt.rows:
+            first.setdefault(row.id, row)
+            refused = attempt.failed is not None and row.id in attempt.failed
+            now[row.id] = row.owner if refused else row.new_owner
+    back = [Row(i, now[i], r.owner, r.parent) for i, r in first.items() if now[i] != r.owner]
+    return sorted(back, key=lambda r: (r.parent, r.id))

@@ -5,16 +5,17 @@
 
 from __future__ import annotations
 
+from sfexit.people.ownership import Attempt, undo_rows
 from sfexit.people.ownership_read import (EXCLUDED_OBJECTS, PARENT_FIELDS, build_plan,
                                           count_owned, discover_objects, filter_conditions,
                                           resolve_principals)
 from sfexit.people.ownership_transfer import (BULK_THRESHOLD, FAILURE_COLUMNS, RETRY_CODES,
                                               SNAPSHOT_COLUMNS, TEAMS, Failure, ObjectResult,
                                               Row, TransferResult, file_sha256, files_dir_for,
-                                              transfer, undo_transfer)
+                                              plan_undo, transfer, undo_transfer)
 
-__all__ = ["BULK_THRESHOLD", "EXCLUDED_OBJECTS", "FAILURE_COLUMNS", "PARENT_FIELDS",
+__all__ = ["Attempt", "BULK_THRESHOLD", "EXCLUDED_OBJECTS", "FAILURE_COLUMNS", "PARENT_FIELDS",
            "RETRY_CODES", "SNAPSHOT_COLUMNS", "TEAMS", "Failure", "ObjectResult", "Row",
            "TransferResult", "build_plan", "count_owned", "discover_objects", "file_sha256",
-           "files_dir_for", "filter_conditions", "resolve_principals", "transfer",
-           "undo_transfer"]
+           "files_dir_for", "filter_conditions", "plan_undo", "resolve_principals", "transfer",
+           "undo_rows", "undo_transfer"]

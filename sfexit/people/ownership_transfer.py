@@ -15,6 +15,11 @@ app-limits cheatsheet). For 100,000 rows: ~550 calls vs ~6 + polls.
 Rows are sent sorted by parent id so children of one parent stay together (fewer
 ``UNABLE_TO_LOCK_ROW``, dev.sf ``datafiles_organize_data.htm``); rows that still hit a lock
 (or that Bulk left unprocessed) are sent once more, then reported.
+
+Files (snapshots, failures, team rows) are named per attempt with the journal sequence number
+of the entry that names them, and created exclusively: a run resumed after a crash between a
+journal entry and its write journals the object again, and must not overwrite the file the
+first entry hashed (docs/offboard.md "Resume"). Undo reads every attempt (``undo_rows``).
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from sfexit.org import soql
 from sfexit.org.bulk2_ingest import Bulk2Ingest, split_csv, split_sf_error
 from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession
-from sfexit.people.ownership import OwnedObject, OwnershipPlan
+from sfexit.people.ownership import Attempt, OwnedObject, OwnershipPlan, Row, undo_rows
 from sfexit.people.ownership_read import filter_conditions
 
 BULK_THRESHOLD = 2_000
@@ -49,14 +54,6 @@ TEAMS = {"Account": ("AccountTeamMember", "AccountId",
                          ("UserId", "TeamMemberRole", "OpportunityAccessLevel"))}
 SNAPSHOT_COLUMNS = ("Id", "OwnerId", "NewOwnerId", "ParentId")
 FAILURE_COLUMNS = ("Id", "OwnerId", "NewOwnerId", "Error", "StatusCode", "Message")
-
-
-@dataclass(frozen=True)
-class Row:
-    id: str
-    owner: str
-    new_owner: str
-    parent: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,8 +98,20 @@ class TransferResult:
 
 # --- files ------------------------------------------------------------------------------------
 
+def _fresh_path(journal: Journal, files_dir: Path, stem: str) -> Path:
+    """``<stem>-<seq>.csv``, seq being the number the next journal entry gets: an entry names
+    only files of its own number, so a later attempt never lands on a file an entry hashed.
+    A leftover of a crash before its entry was written is unnamed and kept (``-2``, …)."""
+    seq = len(journal.entries()) + 1
+    path, n = files_dir / f"{stem}-{seq}.csv", 2
+    while path.exists():
+        path, n = files_dir / f"{stem}-{seq}-{n}.csv", n + 1
+    return path
+
+
 def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """Write and hash in the same pass; returns the sha256 hex."""
+    """Write and hash in the same pass; returns the sha256 hex. Never overwrites: a file a
+    journal entry hashed is evidence (FileExistsError)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
 
@@ -114,7 +123,7 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[str]]
             digest.update(text.encode("utf-8"))
             return int(self.fh.write(text))
 
-    with path.open("w", encoding="utf-8", newline="") as fh:
+    with path.open("x", encoding="utf-8", newline="") as fh:
         writer = csv.writer(_Hashing(fh), lineterminator="\n")
         writer.writerow(columns)
         writer.writerows(rows)
@@ -179,7 +188,7 @@ class _Writer:
     def apply(self, sobject: str, rows: list[Row], action: str, **info: Any) -> ObjectResult:
         """Snapshot file → journal entry → write → one retry of locked rows → failure file."""
         transport = "bulk" if len(rows) > self.threshold else "collections"
-        snapshot = self.files_dir / f"{action}-{sobject}.csv"
+        snapshot = _fresh_path(self.journal, self.files_dir, action + "-" + sobject)
         sha = _write_csv(snapshot, SNAPSHOT_COLUMNS,
                          ([r.id, r.owner, r.new_owner, r.parent] for r in rows))
         self.journal.change(action, target={"object": sobject, "snapshot": str(snapshot),
@@ -196,7 +205,7 @@ class _Writer:
         failure_file: str | None = None
         step_info: dict[str, Any] = {}
         if failures:
-            path = self.files_dir / f"failed-{sobject}.csv"
+            path = _fresh_path(self.journal, self.files_dir, f"failed-{sobject}")
             step_info["failure_sha256"] = _write_csv(path, FAILURE_COLUMNS, (
                 [f.row.id, f.row.owner, f.row.new_owner, f"{f.code}:{f.message}", f.code,
                  f.message] for f in failures))
@@ -267,7 +276,7 @@ def _snapshot_team(writer: _Writer, obj: OwnedObject, sources: list[str], now: d
                                                  *filter_conditions(obj, now)])
     rows = list(writer.rest.query_iter(soql.select(team, ["Id", parent, *fields],
                                                    where=[f"{soql.ident(parent)} IN ({inner})"])))
-    path = writer.files_dir / f"team-{team}.csv"
+    path = _fresh_path(writer.journal, writer.files_dir, f"team-{team}")
     sha = _write_csv(path, ["Id", parent, *fields],
                      ([str(r.get(c) or "") for c in ["Id", parent, *fields]] for r in rows))
     return rows, {"team_snapshot": str(path), "team_sha256": sha, "team_rows": len(rows)}
@@ -306,34 +315,53 @@ def _restore_team(writer: _Writer, sobject: str, before: list[dict[str, Any]]
 
 # --- undo -------------------------------------------------------------------------------------
 
+def plan_undo(source: Path) -> list[tuple[str, list[Row]]]:
+    """Per object (the last one changed first), the rows that put back every original owner,
+    from every ``reassign_owner`` entry of the journal in order (a resumed run has several
+    per object: ``undo_rows``). Reads files only; every snapshot and failure file is checked
+    against the sha256 its entry recorded.
+
+    Raises JournalError for a tampered journal or file, UsageError for a journal with no
+    reassignment in it."""
+    entries = read_journal(source)
+    attempts: dict[str, list[Attempt]] = {}
+    pending: dict[str, int] = {}          # object → index of its attempt awaiting a step_end
+    for entry in entries:
+        if entry.kind == "change" and entry.action == "reassign_owner":
+            sobject = entry.target["object"]
+            rows = _read_rows(Path(entry.target["snapshot"]), entry.target.get("sha256"))
+            attempts.setdefault(sobject, []).append(Attempt(tuple(
+                Row(r["Id"], r["OwnerId"], r["NewOwnerId"], r.get("ParentId", ""))
+                for r in rows), None))
+            pending[sobject] = len(attempts[sobject]) - 1
+        elif entry.kind == "step_end" and entry.action.startswith("reassign_owner "):
+            sobject = entry.action.removeprefix("reassign_owner ")
+            if sobject not in pending:
+                continue
+            index = pending.pop(sobject)
+            failed: frozenset[str] = frozenset()
+            if entry.info.get("failure_file"):
+                failed = frozenset(r["Id"] for r in _read_rows(
+                    Path(entry.info["failure_file"]), entry.info.get("failure_sha256")))
+            attempts[sobject][index] = replace(attempts[sobject][index], failed=failed)
+    if not attempts:
+        raise errors.UsageError(f"{source} records no reassignment to undo")
+    return [(sobject, undo_rows(attempts[sobject])) for sobject in reversed(attempts)]
+
+
 def undo_transfer(session: OrgSession, source: Path, journal: Journal, *,
                   sleep: Callable[[float], object] = time.sleep,
                   clock: Callable[[], float] = time.monotonic,
                   bulk_threshold: int = BULK_THRESHOLD,
                   on_progress: Callable[[str], None] | None = None) -> TransferResult:
-    """Put back every owner a reassignment journal changed (newest step first).
+    """Put back every owner a reassignment journal changed (last object changed first), each
+    record to the owner it had before the FIRST attempt that moved it.
 
     Records that failed to move are left alone. Raises JournalError for a tampered journal
     or snapshot, UsageError for a journal with no reassignment in it."""
-    entries = read_journal(source)
-    changes = [e for e in entries if e.kind == "change" and e.action == "reassign_owner"]
-    if not changes:
-        raise errors.UsageError(f"{source} records no reassignment to undo")
-    ends = {e.action: e.info for e in entries if e.kind == "step_end"}
+    work = plan_undo(source)              # every file read and checked before the first write
     writer = _Writer(session, journal, files_dir_for(journal), sleep=sleep, clock=clock,
                      threshold=bulk_threshold, on_progress=on_progress or (lambda _m: None))
-    # Read and check every file before the first write.
-    work: list[tuple[str, list[Row]]] = []
-    for change in reversed(changes):
-        sobject = change.target["object"]
-        rows = _read_rows(Path(change.target["snapshot"]), change.target.get("sha256"))
-        end = ends.get(f"reassign_owner {sobject}", {})
-        failed: set[str] = set()
-        if end.get("failure_file"):
-            failed = {r["Id"] for r in _read_rows(Path(end["failure_file"]),
-                                                  end.get("failure_sha256"))}
-        work.append((sobject, [Row(r["Id"], r["NewOwnerId"], r["OwnerId"], r.get("ParentId", ""))
-                               for r in rows if r["Id"] not in failed]))
     journal.step_start("undo_reassign", source=str(source))
     results = [writer.apply(sobject, rows, "undo_owner", source=str(source))
                for sobject, rows in work]

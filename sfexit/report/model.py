@@ -211,6 +211,19 @@ class StepInfo:
     finished_at: str | None
     forecast: dict[str, float]
     used: dict[str, float]
+    # run.json's stable code for ``reason`` (sfexit/offboard/notes.py): the report renders it
+    # from the catalogue (report.reason_<code>); ``reason`` stays the English sentence.
+    reason_code: str | None = None
+    reason_params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CodedWarning:
+    """One of ``Report.warnings`` (``text``, English) with its code when it has one."""
+
+    text: str
+    code: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -253,6 +266,7 @@ class Report:
     warnings: tuple[str, ...]
     journal: JournalInfo
     verification_ok: bool = field(default=True)
+    warning_codes: tuple[CodedWarning, ...] = ()   # ``warnings`` in order, with their codes
 
     @property
     def is_plan(self) -> bool:
@@ -312,11 +326,14 @@ def build_model(run_dir: Path, *, lang: str, now: str | None = None) -> Report:
     users = sections.users(results.get("freeze"), results.get("deactivate"), entries)
     names = sections.names(users, results.get("reassign"))
     ownership = sections.ownership(results.get("reassign"), entries, names)
-    warnings = [str(w) for w in raw.get("warnings") or []]
+    warnings = sections.warnings(raw.get("warnings"), raw.get("warning_codes"))
     if journal.present and not journal.ok:
-        warnings.append("the journal does not verify: it was changed after it was written")
+        warnings.append(CodedWarning("the journal does not verify: it was changed after it "
+                                     "was written", "journal_bad"))
     if export is not None and not export.verified:
-        warnings.append("the export on disk differs from its manifest")
+        warnings.append(CodedWarning("the export on disk differs from its manifest",
+                                     "export_differs"))
+    unique = tuple({w.text: w for w in warnings}.values())
     org = raw["org"] if isinstance(raw.get("org"), dict) else {}
     operator = raw["operator"] if isinstance(raw.get("operator"), dict) else {}
     return Report(
@@ -331,6 +348,7 @@ def build_model(run_dir: Path, *, lang: str, now: str | None = None) -> Report:
         users=users, ownership=ownership,
         blockers=tuple(u for u in users.deactivated if u.blockers or u.failed),
         steps=steps, limits_before=sections.limits(raw.get("limits_before")),
-        warnings=tuple(dict.fromkeys(warnings)), journal=journal,
+        warnings=tuple(w.text for w in unique), journal=journal,
         verification_ok=(journal.ok and journal.head_matches
-                          and (export is None or export.verified)))
+                          and (export is None or export.verified)),
+        warning_codes=unique)

@@ -17,7 +17,7 @@ from typing import Any
 
 from sfexit.export.manifest import atomic_write
 from sfexit.report.i18n import Catalogue
-from sfexit.report.model import LIMIT_NAMES, Report, UserChange
+from sfexit.report.model import LIMIT_NAMES, Report, StepInfo, UserChange
 from sfexit.report.timeline import timeline_svg
 
 
@@ -145,7 +145,7 @@ def _summary(r: Report, cat: Catalogue) -> str:
     for s in r.steps:
         if s.status == "skipped":
             left.append((cat.t("report.sum_skipped_step", step=_step_name(cat, s.name),
-                               reason=s.reason or cat.t("report.unknown")), ""))
+                               reason=_step_reason(cat, s) or cat.t("report.unknown")), ""))
     if r.is_plan:
         left.append((cat.t("report.sum_real_run"), ""))
     due = [m.due for m in r.manual_steps if m.due]
@@ -301,7 +301,8 @@ def _steps(r: Report, cat: Catalogue) -> str:
             e(f"{cat.t('report.limit_' + k)}: {cat.number(s.used.get(k))} / "
               f"{cat.number(s.forecast.get(k))}")
             for k in LIMIT_NAMES if k in s.used or k in s.forecast)
-        rows.append(([e(_step_name(cat, s.name)), e(_status(cat, s.status)), e(s.reason or ""),
+        rows.append(([e(_step_name(cat, s.name)), e(_status(cat, s.status)),
+                      e(_step_reason(cat, s) or ""),
                       usage], s.status in ("failed", "partial")))
     head = [cat.t("report.col_step"), cat.t("report.col_status"), cat.t("report.col_reason"),
             f"{cat.t('report.col_used')} / {cat.t('report.col_forecast')}"]
@@ -345,7 +346,27 @@ def _warnings(r: Report, cat: Catalogue) -> str:
     if not r.warnings:
         return ""
     return _section("warnings", cat.t("report.section_warnings"),
-                    "<ul>" + "".join(f"<li>{e(w)}</li>" for w in r.warnings) + "</ul>")
+                    "<ul>" + "".join(f"<li>{e(coded(cat, w.code, w.params, w.text))}</li>"
+                                     for w in r.warning_codes) + "</ul>")
+
+
+def coded(cat: Catalogue, code: str | None, params: dict[str, Any], english: str) -> str:
+    """A reason or warning in the reader's language from its stable code
+    (``report.reason_<code>``, codes in sfexit/offboard/notes.py); the English sentence when
+    it has no code (an older run) or its params do not fit the message."""
+    key = f"report.reason_{code}"
+    if not code or not cat.has(key):
+        return english
+    values = {k: cat.number(v) if isinstance(v, int) and not isinstance(v, bool) else v
+              for k, v in params.items()}
+    try:
+        return cat.t(key, **values)
+    except (KeyError, IndexError, ValueError):
+        return english
+
+
+def _step_reason(cat: Catalogue, s: StepInfo) -> str | None:
+    return coded(cat, s.reason_code, s.reason_params, s.reason) if s.reason else None
 
 
 def render_html(r: Report, cat: Catalogue) -> str:

@@ -17,7 +17,8 @@ from typing import Any
 
 from sfexit.errors import UsageError
 from sfexit.journal import Entry, read_journal, verify_journal
-from sfexit.report.model import (CHECK_AFTER_DAYS, LIMIT_NAMES, ContractInfo, ExportDifference,
+from sfexit.report.model import (CHECK_AFTER_DAYS, LIMIT_NAMES, CodedWarning, ContractInfo,
+                                 ExportDifference,
                                  ExportInfo, ExportObject, JournalInfo, ManualStep, Milestone,
                                  OwnershipInfo, OwnershipMove, OwnershipObject, Reason,
                                  RefundInfo, StepInfo, UserChange, UsersInfo)
@@ -94,8 +95,20 @@ def steps(raw: Any) -> tuple[StepInfo, ...]:
     return tuple(StepInfo(str(s.get("name") or "?"), str(s.get("status") or "planned"),
                           _s(s.get("reason")), _s(s.get("started_at")),
                           _s(s.get("finished_at")), _usage(s.get("forecast")),
-                          _usage(s.get("used")))
+                          _usage(s.get("used")), _s(s.get("reason_code")),
+                          _d(s.get("reason_params")))
                  for s in _l(raw) if isinstance(s, dict))
+
+
+def warnings(texts: Any, codes: Any) -> list[CodedWarning]:
+    """run.json's English ``warnings``, each with its code from ``warning_codes`` (matched by
+    the text: a warning without a code, e.g. from an older run, is shown as written)."""
+    coded = {str(c.get("text")): c for c in (_d(c) for c in _l(codes)) if c.get("code")}
+    out = []
+    for text in (str(w) for w in _l(texts)):
+        c = coded.get(text, {})
+        out.append(CodedWarning(text, _s(c.get("code")), _d(c.get("params"))))
+    return out
 
 
 def limits(raw: Any) -> dict[str, dict[str, float]]:
@@ -269,29 +282,15 @@ def names(u: UsersInfo, reassign: Any) -> dict[str, str]:
                 if p.get("id"):
                     out[str(p["id"])[:15]] = str(p.get("name") or p["id"])
         for step in _l(plan.get("steps")):
+            # ownership.Move (source/target) or offboard's summary of it (from/to), each
+            # with the id beside the name
             for m in (_d(m) for m in _l(_d(step).get("moves"))):
-                if m.get("source_id"):
-                    out.setdefault(str(m["source_id"])[:15], str(m.get("source")))
-                if m.get("target_id"):
-                    out.setdefault(str(m["target_id"])[:15], str(m.get("target")))
-        _names_from_single_moves(plan, r, out)
+                for id_key, keys in (("source_id", ("source", "from")),
+                                     ("target_id", ("target", "to"))):
+                    name = next((m[k] for k in keys if m.get(k)), None)
+                    if m.get(id_key) and name:
+                        out.setdefault(str(m[id_key])[:15], str(name))
     return out
-
-
-def _names_from_single_moves(plan: dict[str, Any], result: dict[str, Any],
-                             out: dict[str, str]) -> None:
-    """offboard's plan summary names people ("from"/"to") without ids; where an object has one
-    giver (or one taker) in the plan and one in the transfer's id pairs, they are the same."""
-    pairs = {str(_d(o).get("object")): list(_d(_d(o).get("moved_by_pair")))
-             for o in _l(result.get("objects"))}
-    for step in (_d(s) for s in _l(plan.get("steps"))):
-        moves = [_d(m) for m in _l(step.get("moves"))]
-        found = [p.partition("->") for p in pairs.get(str(step.get("object")), [])]
-        for side, key in ((0, "from"), (2, "to")):
-            ids = {f[side][:15] for f in found}
-            named = {str(m.get(key)) for m in moves if m.get(key)}
-            if len(ids) == 1 and len(named) == 1:   # one on each side: the same person
-                out.setdefault(ids.pop(), named.pop())
 
 
 def ownership(result: Any, entries: list[Entry], who: dict[str, str]) -> OwnershipInfo:

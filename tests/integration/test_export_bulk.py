@@ -3,6 +3,7 @@ limits, the CLI envelope."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +12,11 @@ from typing import Any
 import pytest
 
 from auth_support import invoke, password_env, password_profile, write_config
-from export_support import (SPECIAL_NAME, add_special_account, backup, org_rows, read_csv)
+from export_support import (SPECIAL_NAME, add_special_account, backup, org_rows, read_csv,
+                            session_for)
 from sfexit.emulator import Emulator
-from sfexit.export.backup import BackupSummary
+from sfexit.export.backup import BackupSummary, run_backup
+from sfexit.export.bulk import ExportOptions, query_poll_delays
 from sfexit.export.manifest import ManifestStore
 from sfexit.export.verify import verify_backup
 
@@ -315,3 +318,28 @@ def test_cli_a_file_that_does_not_verify_exits_5_and_the_files_step_gets_the_opt
     assert run.body["name"] == "PartialFailure"
     assert "1 file bodies failed" in run.body["message"]
     assert [f["id"] for f in run.body["result"]["files"]["failed"]] == [rid]
+
+
+def test_a_quick_bulk_job_is_read_after_half_a_second_and_seen_done_within_half_a_second(
+        org: Emulator, tmp_path: Path) -> None:
+    # The emulator finishes a small query job 1.25 s after creating it (START_DELAY 1 s + 0.25 s
+    # run): read at 0.5, 1.0 and 1.5 s, never at creation, and done by the third read. bulk2's
+    # default back-off (0, 0.5, 1.25, 2.4 s) lost ~1 s per object on such jobs.
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        org.clock.advance(seconds)
+
+    summary = run_backup(session_for(org), ExportOptions(dest=tmp_path, objects=("Account",),
+                                                         parallel=1),
+                         files=False, sleep=sleep)
+    assert [o.method for o in summary.objects] == ["bulk"]
+    assert waits == [0.5, 0.5, 0.5]
+
+
+def test_long_bulk_jobs_back_off_to_fifteen_seconds_between_reads() -> None:
+    delays = list(itertools.islice(query_poll_delays(), 30))
+    assert delays[:4] == [0.5, 0.5, 0.5, 0.75]
+    assert all(b >= a for a, b in zip(delays, delays[1:]))
+    assert delays[-1] == 15.0

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
+from auth_support import invoke
 from offboard_support import (SUCCESSOR, no_sleep, offboard, offboard_config, run_json,
                               writes)
 from users_support import org_rows
 
-from sfexit.journal import read_journal, verify_journal
+from sfexit.journal import Journal, read_journal, verify_journal
 
 
 def steps_of(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -130,8 +132,27 @@ def test_real_run_journals_each_change_once_and_every_step(both_runs: Any,
     assert changes and max(changes.values()) == 1
     started = [e.action for e in entries if e.kind == "step_start"
                and e.action.startswith("offboard ")]
+    # The report step changes nothing and proves the journal's head: it is not in the chain.
     assert started == [f"offboard {n}" for n in
-                       ("dates", "export", "verify", "freeze", "reassign", "report")]
+                       ("dates", "export", "verify", "freeze", "reassign")]
+
+
+def test_a_finished_run_records_its_end_and_the_final_journal_head(both_runs: Any,
+                                                                   tmp_path: Path) -> None:
+    _org, dry, real, _ = both_runs
+    for state in (dry, real):
+        assert state["finished_at"] and state["finished_at"] >= state["started_at"]
+    run_dir = tmp_path / "real"
+    report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    assert report["finished_at"] == real["finished_at"]
+    assert report["journal"]["head_matches"] and report["verification_ok"]
+    ok = invoke(["report", "verify", str(run_dir)])
+    assert ok.code == 0, ok.output
+    # Anything journaled after the run finished is not its final head: report verify says so.
+    Journal.open(run_dir / "journal.jsonl").note("written after the run had finished")
+    bad = invoke(["report", "verify", str(run_dir)])
+    assert bad.code == 1
+    assert any("is not its head" in d for d in bad.body["result"]["differences"])
 
 
 def test_steps_without_inputs_are_skipped_with_a_clear_reason(
@@ -167,9 +188,46 @@ def test_forecast_that_does_not_fit_is_refused_with_the_numbers(
     message = run.body["message"]
     assert "DailyApiRequests: needs about" in message and "remaining" in message
     assert writes(org) == before
-    state = steps_of(run_json(tmp_path / "r"))
+    raw = run_json(tmp_path / "r")
+    state = steps_of(raw)
     assert state["preflight"]["status"] == "failed"
+    assert state["preflight"]["reason_code"] == "forecast_refused"
     assert state["export"]["status"] == "planned"
+    assert raw["finished_at"]   # the run ended there (refused); --resume would continue
+
+
+def test_force_goes_past_a_forecast_refusal_and_records_it_as_a_warning(
+        fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The org has fewer Bulk query jobs left than the forecast asks (it counts one per object;
+    objects the Bulk API refuses are read by REST): refused without --force, run with it."""
+    from sfexit.emulator.routes import limits as emulator_limits
+
+    org = fresh_emulator
+    no_sleep(monkeypatch, org)
+    config = offboard_config(tmp_path, org)
+    dry = offboard(config, org, "--dry-run", "--run-dir", str(tmp_path / "dry"))
+    assert dry.code == 0, dry.output
+    wanted = run_json(tmp_path / "dry")["forecast"]["bulk_query_jobs"]
+    name = "DailyBulkV2QueryJobs"
+    assert emulator_limits.spend(org.app, name, emulator_limits.STATIC_MAX[name] - wanted + 1)
+    refused = offboard(config, org, "--yes", "--run-dir", str(tmp_path / "refused"))
+    assert refused.code == 4 and f"{name}: needs about {wanted}" in refused.body["message"]
+    run = offboard(config, org, "--yes", "--force", "--run-dir", str(tmp_path / "r"))
+    assert run.code == 0, run.output
+    state = run_json(tmp_path / "r")
+    assert all(s["status"] in ("done", "skipped") for s in state["steps"]), state["steps"]
+    assert state["forecast"]["fits"] is False
+    [forced] = [w for w in state["warning_codes"] if w["code"] == "forecast_forced"]
+    assert forced["text"] in state["warnings"] and name in forced["params"]["limits"]
+    assert "--force" in forced["text"]
+    report = json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))
+    assert forced["text"] in report["warnings"]
+    assert "started anyway with --force" in (tmp_path / "r" / "report.html").read_text(
+        encoding="utf-8")
+    german = invoke(["report", "render", str(tmp_path / "r"), "--lang", "de"])
+    assert german.code == 0, german.output
+    page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    assert "trotzdem mit --force gestartet" in page and "started anyway" not in page
 
 
 def test_without_a_terminal_or_yes_the_run_refuses_before_any_change(
@@ -213,7 +271,9 @@ def test_deactivate_runs_only_when_enabled_and_leaves_blocked_users_active(
     no_sleep(monkeypatch, org)
     config = offboard_config(tmp_path, org, deactivate=True)
     run = offboard(config, org, "--yes", "--skip", "export", "--run-dir", str(tmp_path / "r"))
-    state = steps_of(run_json(tmp_path / "r"))
+    raw = run_json(tmp_path / "r")
+    assert raw["finished_at"]   # set whether the run ends done or partial
+    state = steps_of(raw)
     result = state["deactivate"]["result"]
     blocked = {i["user_id"] for i in result["items"] if i["status"] == "blocked"}
     gone = {i["user_id"] for i in result["items"] if i["status"] == "deactivated"}

@@ -19,6 +19,7 @@ from sfexit.emulator.pytest_fixtures import SESSION_RECORDS, SESSION_SEED
 from sfexit.journal import read_journal, verify_journal
 from sfexit.offboard.run import STEP_FINISHED, RunOptions, start_run
 from sfexit.org import connect
+from sfexit.report.verify import verify_run
 
 OWNED = ("Account", "Contact", "Opportunity", "Case", "Contract", "Lead", "Task", "Event",
          "Project__c", "Campaign", "Note")
@@ -85,10 +86,14 @@ def resume_and_check(org: Any, config: Path, run_dir: Path, crashed_step: str,
     state = run_json(run_dir)
     assert _step(state, crashed_step)["status"] == "failed"
     assert "--resume" in _step(state, crashed_step)["reason"]
+    assert _step(state, crashed_step)["reason_code"] in ("step_error", "interrupted")
+    assert state["finished_at"]   # the attempt ended (failed); the resume clears it
     run = offboard(config, org, "--yes", "--resume", str(run_dir))
     assert run.code == 0, run.output
     final = run_json(run_dir)
     assert all(s["status"] in ("done", "skipped") for s in final["steps"]), final["steps"]
+    assert final["finished_at"] >= state["finished_at"]
+    assert verify_run(run_dir).ok, verify_run(run_dir).differences   # the final head
     assert org_state(org) == {k: v for k, v in uninterrupted.items() if k != "moved"}
     journal = run_dir / "journal.jsonl"
     assert verify_journal(journal).ok
@@ -192,3 +197,35 @@ def test_crash_between_two_objects_of_the_reassignment_moves_each_record_once(
     targets = {(e.target["object"], e.target["sha256"]): int(e.target["rows"])
                for e in entries if e.kind == "change" and e.action == "reassign_owner"}
     assert sum(targets.values()) == uninterrupted["moved"]
+
+
+def test_injected_503s_and_connection_resets_end_in_the_same_org_state(
+        org_and_config: Any, tmp_path: Path, uninterrupted: dict[str, Any],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """After login the emulator answers some requests 503 and cuts some response bodies; the
+    session retries what is idempotent (reads, the Collections PATCH of set values), so the
+    run completes with the org exactly as after a clean run, each change journaled once."""
+    import sfexit.org
+
+    org, config = org_and_config
+    login = sfexit.org.connect
+
+    def connect_then_faults(*args: Any, **kwargs: Any) -> Any:
+        session = login(*args, **kwargs)   # logs in (sfexit.org.connect is eager)
+        org.faults.update({"error_503_rate": 0.08, "reset_rate": 0.05, "fault_seed": 14})
+        return session
+    monkeypatch.setattr(sfexit.org, "connect", connect_then_faults)
+    run = offboard(config, org, "--yes", "--run-dir", str(tmp_path / "run"))
+    org.faults.update({"error_503_rate": 0.0, "reset_rate": 0.0})
+    assert run.code == 0, run.output
+    injected = org.stats()["faults_injected"]
+    assert injected.get("error_503", 0) > 0 and injected.get("reset", 0) > 0, injected
+    assert org_state(org) == {k: v for k, v in uninterrupted.items() if k != "moved"}
+    final = run_json(tmp_path / "run")
+    assert all(s["status"] in ("done", "skipped") for s in final["steps"]), final["steps"]
+    assert _step(final, "reassign")["result"]["moved_total"] == uninterrupted["moved"]
+    entries = read_journal(tmp_path / "run" / "journal.jsonl")
+    changes = Counter((e.action, tuple(sorted(map(str, e.target.items()))))
+                      for e in entries if e.kind == "change")
+    assert changes and max(changes.values()) == 1
+    assert verify_run(tmp_path / "run").ok

@@ -111,13 +111,32 @@ def test_polls_grow_and_a_100k_job_needs_few_of_them(mocked: responses.RequestsM
 
 
 def test_a_job_that_never_finishes_times_out_with_its_id(mocked: responses.RequestsMock) -> None:
-    for _ in range(3):
-        mocked.get(f"{DATA}/jobs/ingest/{JOB}", json=info("InProgress"))
+    polls = mocked.get(f"{DATA}/jobs/ingest/{JOB}", json=info("InProgress"))
     clock = Clock()
     bulk = Bulk2Ingest(session(), sleep=clock.sleep, clock=clock,
                        schedule=PollSchedule(first=10, factor=1, cap=10, timeout=25))
     with pytest.raises(errors.SfexitError, match=JOB):
         bulk.wait(JOB)
+    # reads at 10 s and 20 s; a third wait would pass the 25 s timeout, so it gives up
+    assert len(polls.calls) == 2 and clock.now <= 25
+
+
+def test_a_failed_job_that_processed_rows_is_returned_and_its_failures_read(
+        mocked: responses.RequestsMock) -> None:
+    mocked.post(f"{DATA}/jobs/ingest", json=info("Open"))
+    mocked.put(f"{DATA}/jobs/ingest/{JOB}/batches", status=201)
+    mocked.patch(f"{DATA}/jobs/ingest/{JOB}", json=info("UploadComplete"))
+    mocked.get(f"{DATA}/jobs/ingest/{JOB}", json={**info("Failed", 2, 1),
+                                                  "errorMessage": "too many failed records"})
+    mocked.get(f"{DATA}/jobs/ingest/{JOB}/failedResults/", body=(
+        '"sf__Id","sf__Error","Id","OwnerId"\n'
+        '"","INACTIVE_OWNER_OR_USER:operation performed with inactive user:--","00Q2","0052"\n'))
+    clock = Clock()
+    bulk = Bulk2Ingest(session(), sleep=clock.sleep, clock=clock)
+    out = bulk.run("Lead", b"Id,OwnerId\n00Q1,0052\n00Q2,0052\n", 2)
+    assert out.job.state == "Failed" and out.job.records_failed == 1 and out.job.polls == 1
+    assert [r["Id"] for r in out.failed] == ["00Q2"]
+    assert bulk.polls == 1
 
 
 def test_a_failed_job_with_nothing_processed_raises_its_message(

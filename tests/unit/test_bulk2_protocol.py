@@ -61,6 +61,31 @@ def test_wait_polls_with_growing_delays_until_complete() -> None:
 
 
 @responses.activate
+def test_wait_follows_a_given_schedule_after_an_initial_delay_and_counts_polls() -> None:
+    for state in ("InProgress", "InProgress", "InProgress"):
+        responses.get(f"{BASE}/750R0000001", json=_job(state))
+    responses.get(f"{BASE}/750R0000001", json=_job("JobComplete", numberRecordsProcessed=3))
+    slept: list[float] = []
+    seen: list[str] = []
+    info = bulk2.wait_for_job(_session(), "750R0000001", sleep=slept.append, initial_delay=2,
+                              delays=[4, 8], on_poll=lambda i: seen.append(i.state))
+    # the finite schedule repeats its last wait
+    assert slept == [2, 4, 8, 8]
+    assert info.polls == 4 and seen == ["InProgress"] * 3 + ["JobComplete"]
+
+
+@responses.activate
+def test_a_failed_job_can_be_returned_with_its_counts_instead_of_raised() -> None:
+    responses.get(f"{BASE}/750R0000001", json=_job(
+        "Failed", numberRecordsProcessed=10, numberRecordsFailed=4, errorMessage="too many"))
+    info = bulk2.wait_for_job(_session(), "750R0000001", sleep=lambda _s: None,
+                              raise_on_failure=False)
+    assert (info.state, info.records_processed, info.records_failed, info.polls) \
+        == ("Failed", 10, 4, 1)
+    assert info.error_message == "too many"
+
+
+@responses.activate
 def test_a_failed_job_raises_with_its_message() -> None:
     responses.get(f"{BASE}/750R0000001",
                   json=_job("Failed", errorMessage="retried more than 15 times"))

@@ -118,3 +118,21 @@ def test_notice_refuses_an_unknown_language() -> None:
     request = notice.NoticeRequest(c, dt.date(2025, 6, 1), dt.date(2026, 1, 1))
     with pytest.raises(UsageError):
         notice.render_notice(request, notice.NoticeFormat.TEXT, "sv")
+
+
+# The report's own warnings (sfexit/report/model.py), besides the orchestration's codes.
+REPORT_CODES = {"journal_bad", "export_differs"}
+
+
+def test_every_reason_code_is_in_the_catalogue_with_the_same_placeholders() -> None:
+    """run.json's reason_code/warning code is rendered from report.reason_<code>: a code the
+    orchestration can write (sfexit/offboard/notes.py) must have a message, with its params."""
+    from sfexit.offboard.notes import TEXTS
+
+    english = raw("en")
+    for code, text in TEXTS.items():
+        key = f"report.reason_{code}"
+        assert key in english, key
+        assert placeholders(english[key]) == placeholders(text), code
+    in_catalogue = {k[len("report.reason_"):] for k in english if k.startswith("report.reason_")}
+    assert in_catalogue == set(TEXTS) | REPORT_CODES

@@ -116,3 +116,21 @@ def test_steps_that_call_no_api_forecast_nothing(name: str) -> None:
 def test_verify_counts_each_object_and_the_file_totals() -> None:
     counts = Counts(rows={"A": 1, "B": 2, "C": 0}, reads={"verify": 0})
     assert plan.step_usage("verify", counts).rest_calls == 3 + plan.VERIFY_FILE_CALLS
+
+
+def test_every_skip_reason_has_a_stable_code_for_the_report() -> None:
+    """run.json keeps the English reason and adds its code; the report translates the code."""
+    from sfexit.offboard.notes import TEXTS
+
+    decisions = {d.name: d for d in decide_steps(Switches(cli_skip=("export",)))
+                 if not d.run}
+    assert {n: d.why.code for n, d in decisions.items() if d.why} == {
+        "dates": "skip_no_contract", "export": "skip_cli", "verify": "skip_no_export",
+        "reassign": "skip_no_successor", "deactivate": "skip_deactivate_off"}
+    export = decisions["export"].why
+    assert export is not None and export.params == {"step": "export"}
+    assert export.step_fields() == {"reason": "skipped with --skip export",
+                                    "reason_code": "skip_cli",
+                                    "reason_params": {"step": "export"}}
+    assert all(d.reason == TEXTS[d.why.code].format(**d.why.params)
+               for d in decisions.values() if d.why)

@@ -81,7 +81,8 @@ def make_run(tmp_path: Path, *, mode: str = "real", finished: bool = True) -> Pa
          "moved_by_pair": {f"{UID_A}->{UID_C}": 2}, "snapshot": "s.csv",
          "failure_file": "plans/failed-Account.csv"}],
         "plan": {"steps": [{"object": "Account", "count": 3, "moves": [
-            {"from": "a@x.example", "to": "c@x.example", "count": 3}]}]}}
+            {"from": "a@x.example", "source_id": UID_A, "to": "c@x.example",
+             "target_id": UID_C, "count": 3}]}]}}
     steps = [
         {"name": "preflight", "status": "done", "reason": None, "forecast": {"rest_calls": 10},
          "used": {"rest_calls": 9}, "result": None},
@@ -95,7 +96,9 @@ def make_run(tmp_path: Path, *, mode: str = "real", finished: bool = True) -> Pa
         {"name": "freeze", "status": "done", "reason": None, "result": freeze_result},
         {"name": "reassign", "status": "partial", "reason": "1 records failed to move",
          "result": reassign_result},
-        {"name": "deactivate", "status": "skipped", "reason": "not enabled in [offboard]"},
+        {"name": "deactivate", "status": "skipped",
+         "reason": "not enabled ([offboard] deactivate = true): users are frozen only",
+         "reason_code": "skip_deactivate_off", "reason_params": {}},
     ]
     raw = {"schema_version": 1, "run_id": "r1", "mode": mode, "tool_version": "0.1.0",
            "started_at": "2026-09-01T10:00:00Z",
@@ -105,7 +108,13 @@ def make_run(tmp_path: Path, *, mode: str = "real", finished: bool = True) -> Pa
            "operator": {"username": "admin@x.example", "user_id": UID_C, "profile": "Admin"},
            "contract": contract_json(), "steps": steps,
            "limits_before": {"DailyApiRequests": {"max": 15000, "remaining": 14000}},
-           "warnings": ["a warning"], "journal_head": head}
+           "warnings": ["a warning", "the forecast does not fit the remaining limits; "
+                        "started anyway with --force: DailyApiRequests: NOT"],
+           "warning_codes": [{"text": "the forecast does not fit the remaining limits; "
+                                      "started anyway with --force: DailyApiRequests: NOT",
+                              "code": "forecast_forced",
+                              "params": {"limits": "DailyApiRequests: NOT"}}],
+           "journal_head": head}
     (run / "run.json").write_text(json.dumps(raw), encoding="utf-8")
     return run
 
@@ -123,7 +132,7 @@ def test_model_takes_changes_from_the_journal_and_the_rest_from_run_json(tmp_pat
     assert (account.moved, account.failed) == (2, 1)
     [move] = report.ownership.moves
     assert (move.from_name, move.to_id, move.count) == ("a@x.example", UID_C, 2)
-    assert move.to_name == "c@x.example"   # offboard's plan summary names, the result ids
+    assert move.to_name == "c@x.example"   # the plan summary's ids name the result's pairs
     assert report.journal.ok and report.journal.entries == 6 and report.journal.changes == 2
     assert report.export is not None and report.export.verified
     assert [o.name for o in report.export.objects] == ["Account"]
@@ -263,3 +272,49 @@ def test_a_damaged_manifest_is_a_difference_not_a_crash(tmp_path: Path) -> None:
     assert not report.verification_ok
     _, html_path = build_report(run)
     assert "unreadable" in html_path.read_text(encoding="utf-8")
+
+
+def test_people_are_named_by_id_even_with_several_givers_and_takers(tmp_path: Path) -> None:
+    """offboard's plan summary carries source_id/target_id: with two givers and two takers on
+    one object each pair of the transfer is named exactly (no guessing)."""
+    run = make_run(tmp_path)
+    raw = json.loads((run / "run.json").read_text())
+    uid_d = "005000000000004AAA"
+    reassign = raw["steps"][3]["result"]
+    reassign["objects"][0]["moved_by_pair"] = {f"{UID_A}->{UID_C}": 1, f"{UID_B}->{uid_d}": 1}
+    reassign["plan"]["steps"][0]["moves"] = [
+        {"from": "a@x.example", "source_id": UID_A, "to": "c@x.example", "target_id": UID_C,
+         "count": 1},
+        {"from": "b@x.example", "source_id": UID_B, "to": "d@x.example", "target_id": uid_d,
+         "count": 1}]
+    (run / "run.json").write_text(json.dumps(raw))
+    moves = {(m.from_name, m.to_name) for m in load_report(run).ownership.moves}
+    assert moves == {("a@x.example", "c@x.example"), ("b@x.example", "d@x.example")}
+
+
+def test_reasons_and_warnings_are_rendered_from_their_codes_in_the_readers_language(
+        tmp_path: Path) -> None:
+    run = make_run(tmp_path)
+    report = load_report(run)
+    deactivate = next(s for s in report.steps if s.name == "deactivate")
+    assert deactivate.reason_code == "skip_deactivate_off"
+    page = render_html(report, load_catalogue("de"))
+    assert "Benutzer werden nur eingefroren" in page
+    assert "users are frozen only" not in page
+    assert "trotzdem mit --force gestartet: DailyApiRequests: NOT" in page
+    assert "a warning" in page     # a warning without a code is shown as written
+    body = json.loads(build_report(run, lang="de")[0].read_text(encoding="utf-8"))
+    step = next(s for s in body["steps"] if s["name"] == "deactivate")
+    assert step["reason"].startswith("not enabled") and step["reason_code"] == \
+        "skip_deactivate_off"
+    assert body["warning_codes"][1]["code"] == "forecast_forced"
+
+
+def test_a_finished_run_must_record_the_final_journal_head(tmp_path: Path) -> None:
+    """Once run.json says the run finished, its journal head is the last line's: an entry
+    appended afterwards (or a journal cut back to an earlier line) differs."""
+    run = make_run(tmp_path, finished=True)
+    Journal.open(run / "journal.jsonl").note("appended after the run finished")
+    check = verify_run(run)
+    assert [d for d in check.differences if "is not its head" in d]
+    assert not load_report(run).journal.head_matches

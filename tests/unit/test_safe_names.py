@@ -111,6 +111,7 @@ def test_distinct_ids_never_collide_even_with_the_same_name() -> None:
 @example(name="\u0300" * 300, max_len=40)      # only combining marks
 @example(name="." * 300 + "pdf", max_len=40)
 @example(name="a" * 50 + "." + "é" * 3, max_len=40)
+@example(name=". 0", max_len=40)                   # a dot, then a space: both leading
 def test_any_text_gives_a_safe_bounded_deterministic_name(name: str, max_len: int) -> None:
     result = safe_file_name(RID, name, max_len=max_len)
     assert_safe(result, max_len)
