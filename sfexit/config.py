@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
-from sfexit.config_values import SECRET_ENV, SECRET_KEYS, Validator
+from sfexit.config_values import SECRET_ENV, Validator
 from sfexit.errors import ConfigError
 
 AuthMethod = Literal["jwt", "client_credentials", "web", "refresh_token", "password", "soap",

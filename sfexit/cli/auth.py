@@ -7,20 +7,12 @@ inside the commands, so ``sfexit --help`` never pays for them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
 from sfexit.cli import AppContext, cli, json_option, org_option, pass_app
 from sfexit.cli.output import table, to_jsonable
 from sfexit.config import AUTH_METHODS, load_settings
-
-
-def _connect(app: AppContext) -> Any:
-    from sfexit.org import connect
-
-    return connect(app.settings(), prompt=app.prompt(), warn=app.out.warn,
-                   on_event=app.out.debug)
 
 
 @cli.command()
@@ -99,7 +91,7 @@ def whoami(app: AppContext) -> None:
     """Show the org and user this login reaches, and the API version in use."""
     from sfexit.org.identity import whoami as who
 
-    me = who(_connect(app))
+    me = who(app.connect())
     rows: list[tuple[str, object]] = [
         ("Org id", me.org_id), ("Org name", me.org_name), ("Edition", me.edition),
         ("Sandbox", "yes" if me.is_sandbox else "no"), ("Instance", me.instance_url),
@@ -117,7 +109,7 @@ def limits(app: AppContext) -> None:
     """Show the org's limits: API requests, Bulk 2.0 query jobs and storage, ingest batches."""
     from sfexit.org.identity import org_limits
 
-    found = org_limits(_connect(app))
+    found = org_limits(app.connect())
     result = {"limits": {name: {"max": lim.max, "remaining": lim.remaining, "used": lim.used}
                          for name, lim in found.items()}}
     app.out.result(result, lambda: table(

@@ -35,10 +35,7 @@ POLL_SLEEP: Callable[[float], None] = time.sleep
 
 def connect_read_only(app: AppContext) -> Any:
     """The one session of an export: read-only (creating a Bulk query job is allowed)."""
-    from sfexit.org import connect
-
-    return connect(app.settings(), read_only=True, prompt=app.prompt(), warn=app.out.warn,
-                   on_event=app.out.debug, sleep=lambda s: POLL_SLEEP(s))
+    return app.connect(read_only=True, sleep=lambda s: POLL_SLEEP(s))
 
 
 @cli.group()

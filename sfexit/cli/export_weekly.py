@@ -72,7 +72,6 @@ def weekly(app: AppContext, dest: Path | None, status_only: bool, trigger: bool,
     are listed. A too-early --trigger exits 1 with the next allowed date and does nothing.
     """
     from sfexit.export.weekly import STATUS_URL, WeeklyOptions, WeeklyRun, run_weekly
-    from sfexit.org import connect
     from sfexit.org.uisession import open_ui_session
 
     if discard_old and not trigger:
@@ -90,8 +89,7 @@ def weekly(app: AppContext, dest: Path | None, status_only: bool, trigger: bool,
         except OSError as exc:
             raise errors.UsageError(f"cannot write to {target}: {exc.strerror or exc}") from None
     # Only Export Now writes (the form POST): everything else runs on a read-only session.
-    session = connect(settings, read_only=not trigger, prompt=app.prompt(), warn=app.out.warn,
-                      on_event=app.out.debug)
+    session = app.connect(read_only=not trigger)
     # Land on the Classic Data Export page itself: in a Lightning org /home/home.jsp would send
     # the browser on to the Lightning host (research: "always fetch the Classic URL").
     ui = open_ui_session(session, ret_url=STATUS_URL)

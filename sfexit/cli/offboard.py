@@ -109,7 +109,6 @@ def execute(app: AppContext, *, dry_run: bool = False, run_dir: Path | None = No
     """One offboard run (new or resumed) with ``app``'s settings; returns the RunOutcome.
     Shared with ``sfexit demo``."""
     from sfexit.offboard.run import RunOptions, resume_run, start_run
-    from sfexit.org import connect
 
     settings = app.settings()
     options = RunOptions(
@@ -122,8 +121,7 @@ def execute(app: AppContext, *, dry_run: bool = False, run_dir: Path | None = No
 
         RunDir.load(resume)  # a bad directory is one line before any login
     target = resume if resume is not None else (run_dir or default_run_dir(app))
-    session = connect(settings, read_only=dry_run, prompt=app.prompt(), warn=app.out.warn,
-                      on_event=app.out.debug, sleep=sleep)
+    session = app.connect(read_only=dry_run, sleep=sleep)
     app.out.info(f"Run directory: {target}")
     return (resume_run(settings, session, target, options) if resume is not None
             else start_run(settings, session, target, options))

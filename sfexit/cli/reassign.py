@@ -162,7 +162,6 @@ def reassign(app: AppContext, source: str | None, target: str | None, map_file: 
     validation rules, triggers and flows; failed records go to failed-<Object>-<n>.csv (exit 5).
     """
     from sfexit.journal import Journal, default_journal_path
-    from sfexit.org import connect
 
     if undo_path is not None:
         if source or target or map_file or objects:
@@ -170,8 +169,7 @@ def reassign(app: AppContext, source: str | None, target: str | None, map_file: 
         return _undo(app, undo_path, journal_path, dry_run, yes)
     pairs = _pairs(app, source, target, map_file)
     only = _objects(objects)
-    session = connect(app.settings(), read_only=dry_run, prompt=app.prompt(),
-                      warn=app.out.warn, on_event=app.out.debug)
+    session = app.connect(read_only=dry_run)
     from sfexit.people.ownership_io import build_plan, transfer
 
     plan = build_plan(session, pairs, only)
@@ -231,11 +229,9 @@ def _undo(app: AppContext, source: Path, journal_path: Path | None, dry_run: boo
         app.out.result({"dry_run": True, "undo": str(source), "objects": steps, "journal": None},
                        f"Would put back the owners of {summary}.\nDry run: nothing was changed.")
         return errors.EXIT_OK
-    from sfexit.org import connect
     from sfexit.people.ownership_io import undo_transfer
 
-    session = connect(app.settings(), prompt=app.prompt(), warn=app.out.warn,
-                      on_event=app.out.debug)
+    session = app.connect()
     app.out.info(f"Undo of {source}: {summary}")
     _preflight(app, session)
     _confirm(app, yes, "Put these owners back now?")

@@ -25,13 +25,6 @@ from sfexit.cli import AppContext, cli, json_option, org_option, pass_app
 from sfexit.cli.output import dumps, table, to_jsonable
 
 
-def connect_for(app: AppContext, *, read_only: bool) -> Any:
-    from sfexit.org import connect
-
-    return connect(app.settings(), read_only=read_only, prompt=app.prompt(), warn=app.out.warn,
-                   on_event=app.out.debug)
-
-
 def confirm(app: AppContext, question: str) -> None:
     """Ask, or refuse to guess: no terminal and no --yes is a usage error (exit 2)."""
     if app.yes:
@@ -83,7 +76,7 @@ def list_cmd(app: AppContext, all_: bool, profile: tuple[str, ...], licence: tup
     running user, integration, Automated Process, Platform Integration and system users."""
     from sfexit.people.users import UserFilter, list_users
 
-    session = connect_for(app, read_only=True)
+    session = app.connect(read_only=True)
     found = list_users(session, UserFilter(active_only=not all_, profiles=profile,
                                            licences=licence, inactive_days=inactive_since))
     rows = [u.summary() for u in found]
@@ -247,7 +240,7 @@ def freeze_cmd(app: AppContext, usernames: tuple[str, ...], all_active: bool,
     """
     from sfexit.people import freeze
 
-    session = connect_for(app, read_only=dry_run)
+    session = app.connect(read_only=dry_run)
     everyone, selection = select_for(app, session, "freeze", usernames, all_active, keep,
                                      keep_profile)
     check_permissions(app, session, everyone, "freeze", dry_run)
@@ -282,7 +275,7 @@ def unfreeze_cmd(app: AppContext, usernames: tuple[str, ...], dry_run: bool,
     if not usernames and journal_path is None:
         raise errors.UsageError("name the users to unfreeze, or pass --journal PATH",
                                 hint="the journal is the one `sfexit users freeze` printed")
-    session = connect_for(app, read_only=dry_run)
+    session = app.connect(read_only=dry_run)
     if journal_path is not None:
         entries = read_journal(journal_path)
     else:
@@ -319,7 +312,7 @@ def licences_cmd(app: AppContext, days: int | None, price: str | None) -> None:
     settings = app.settings()
     amount = rules.parse_money(price, "--price") if price is not None \
         else settings.users.price_per_licence
-    report = licence_report(connect_for(app, read_only=True),
+    report = licence_report(app.connect(read_only=True),
                             inactive_days=days or settings.users.inactive_days,
                             today=dt.date.today(), price=amount, contract=settings.contract)
     body = to_jsonable(report)

@@ -15,7 +15,7 @@ import click
 from sfexit import errors
 from sfexit.cli import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import to_jsonable
-from sfexit.cli.users import (change_options, check_permissions, confirm, connect_for, finish,
+from sfexit.cli.users import (change_options, check_permissions, confirm, finish,
                               journal_path_or_default, select_for, selection_options, users)
 
 
@@ -45,7 +45,7 @@ def deactivate_cmd(app: AppContext, usernames: tuple[str, ...], all_active: bool
 
     if undo is not None:
         return _undo_deactivate(app, undo, dry_run)
-    session = connect_for(app, read_only=dry_run or check)
+    session = app.connect(read_only=dry_run or check)
     everyone, selection = select_for(app, session, "deactivate", usernames, all_active, keep,
                                      keep_profile)
     reports = scan_blockers(session, selection.touch)
@@ -78,7 +78,7 @@ def _undo_deactivate(app: AppContext, source: Path, dry_run: bool) -> int:
 
     planned = deact.undo_items(read_journal(source))
     app.out.warn(deact.LICENCE_WARNING)
-    session = connect_for(app, read_only=dry_run)
+    session = app.connect(read_only=dry_run)
     if not planned:
         app.out.info("Nothing to reactivate: the journal records no deactivation in effect.")
     if dry_run or not planned:

@@ -26,7 +26,6 @@ page; index ``text/plain;charset=UTF-8`` without a trailing newline; an invalid 
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
