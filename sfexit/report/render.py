@@ -153,7 +153,10 @@ def _summary(r: Report, cat: Catalogue) -> str:
     left.append((cat.t("report.sum_manual", count=len(r.manual_steps),
                        date=cat.date(upcoming[0] if upcoming else due[0])) if due
                  else cat.t("report.sum_manual_nodate"), ""))
-    proof = cat.t("report.sum_proof_ok" if r.verification_ok else "report.sum_proof_bad")
+    # A plan writes no journal and no export: claiming they "verify" would mislead an auditor.
+    proof_key = ("report.sum_proof_plan" if r.is_plan else
+                 "report.sum_proof_ok" if r.verification_ok else "report.sum_proof_bad")
+    proof = cat.t(proof_key)
     items_done = "".join(f"<li>{e(t)}</li>" for t in done)
     items_left = "".join(f'<li class="{c}">{e(t)}</li>' for t, c in left)
     return _section("summary", cat.t("report.section_summary"), (

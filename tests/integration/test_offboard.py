@@ -285,3 +285,12 @@ def test_deactivate_runs_only_when_enabled_and_leaves_blocked_users_active(
     assert blocked <= active
     assert within(state["deactivate"]["used"]["rest_calls"],
                   state["deactivate"]["forecast"]["rest_calls"])
+
+
+def test_the_plan_report_does_not_claim_a_verified_journal(both_runs: Any,
+                                                           tmp_path: Path) -> None:
+    """A dry run writes no journal and no export: its report says so instead of "both verify"."""
+    html_dry = (tmp_path / "dry" / "report.html").read_text("utf-8")
+    html_real = (tmp_path / "real" / "report.html").read_text("utf-8")
+    assert "nothing to verify yet" in html_dry and "both verify" not in html_dry
+    assert "both verify" in html_real and "nothing to verify yet" not in html_real
