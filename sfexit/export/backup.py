@@ -69,7 +69,8 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
     data: DataExportResult | None = None
     finished = False
     try:
-        data = export_data(session, store, options, on_progress=on_progress, sleep=sleep)
+        data = export_data(session, store, options, on_progress=on_progress, sleep=sleep,
+                           row_counts=report.row_counts)
         files_result = (_files_step(session, store, options, all_versions, on_file_progress)
                         if files else {})
         finished = True

@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,10 +135,20 @@ class _Run:
             self.bulk_jobs += 1
 
 
+def largest_first(objects: Sequence[str], row_counts: Mapping[str, int] | None) -> list[str]:
+    """Start order: most rows first (long jobs early, small ones fill in), ties and uncounted
+    objects by name. No output (CSV, manifest entry, result) depends on this order."""
+    counts = row_counts or {}
+    return sorted(objects, key=lambda name: (-max(0, counts.get(name, 0)), name))
+
+
 def export_data(session: OrgSession, store: ManifestStore, options: ExportOptions, *,
                 on_progress: ProgressCallback | None = None,
-                sleep: Callable[[float], None] = time.sleep) -> DataExportResult:
+                sleep: Callable[[float], None] = time.sleep,
+                row_counts: Mapping[str, int] | None = None) -> DataExportResult:
     """Export every selected object, ``options.parallel`` at a time, into ``store.directory``.
+
+    ``row_counts`` (the preflight's) starts the largest objects first (:func:`largest_first`).
 
     Objects that fail for a reason of their own are reported as ``failed`` (the caller decides
     the exit code); an error that concerns the whole run (AuthError, ApiLimitError,
@@ -154,7 +164,9 @@ def export_data(session: OrgSession, store: ManifestStore, options: ExportOption
         results.append(ObjectResult(skipped.name, "skipped", None, reason=skipped.reason))
     with ThreadPoolExecutor(max_workers=max(1, options.parallel),
                             thread_name_prefix="sfexit-export") as pool:
-        futures = [pool.submit(_export_object, run, name) for name in selection.objects]
+        # The pool takes submitted work first-in first-out: submission order is start order.
+        futures = [pool.submit(_export_object, run, name)
+                   for name in largest_first(selection.objects, row_counts)]
         try:
             for future in as_completed(futures):
                 results.append(future.result())

@@ -119,7 +119,13 @@ class Manifest:
     bulk_jobs: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Objects, skipped objects and files in name order: the file does not depend on the
+        order in which parallel work finished (so the same backup gives the same manifest)."""
+        raw = dataclasses.asdict(self)
+        raw["objects"] = dict(sorted(raw["objects"].items()))
+        raw["skipped"] = sorted(raw["skipped"], key=lambda s: s["name"])
+        raw["files"] = dict(sorted(raw["files"].items()))
+        return raw
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Manifest:

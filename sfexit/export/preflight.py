@@ -13,8 +13,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from sfexit import errors
 from sfexit.export.csvsink import csv_line
@@ -68,6 +68,9 @@ class PreflightReport:
     permissions: dict[str, bool]
     missing: dict[str, str]      # permission → what would be missed without it
     forecast: Forecast
+    # Rows per object as counted for the forecast; the data step starts the largest first.
+    # Kept out of Forecast so the ``--json`` forecast stays as it was.
+    row_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def fits(self) -> bool:
@@ -148,9 +151,11 @@ def sample_row_bytes(rest: RestClient, counts: dict[str, int]) -> int:
 
 
 def forecast(session: OrgSession, objects: Sequence[str], *, include_deleted: bool,
-             include_files: bool, max_records: int | None) -> Forecast:
+             include_files: bool, max_records: int | None,
+             counts: Mapping[str, int] | None = None) -> Forecast:
+    """The forecast; ``counts`` (from :func:`row_counts`) saves counting again."""
     rest = RestClient(session)
-    counts = row_counts(rest, objects, include_deleted)
+    counts = dict(counts) if counts is not None else row_counts(rest, objects, include_deleted)
     width = sample_row_bytes(rest, counts)
     page_rows = max_records or 50_000
     pages = sum(max(1, math.ceil(c / page_rows)) for c in counts.values())
@@ -173,9 +178,12 @@ def preflight(session: OrgSession, user_id: str, objects: Sequence[str], *,
               max_records: int | None = None) -> PreflightReport:
     permissions = check_permissions(session, user_id)
     missing = {k: MISSED_WITHOUT[k] for k, granted in permissions.items() if not granted}
+    counts = row_counts(RestClient(session), objects, include_deleted)
     return PreflightReport(user_id, permissions, missing,
                            forecast(session, objects, include_deleted=include_deleted,
-                                    include_files=include_files, max_records=max_records))
+                                    include_files=include_files, max_records=max_records,
+                                    counts=counts),
+                           row_counts=counts)
 
 
 def enforce(report: PreflightReport, *, force: bool) -> None:

@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 
+import sfexit.export.bulk as bulk_module
 from auth_support import invoke, password_env, password_profile, write_config
 from export_support import (SPECIAL_NAME, add_special_account, backup, org_rows, read_csv,
                             session_for)
 from sfexit.emulator import Emulator
 from sfexit.export.backup import BackupSummary, run_backup
-from sfexit.export.bulk import ExportOptions, query_poll_delays
+from sfexit.export.bulk import ExportOptions, largest_first, query_poll_delays
 from sfexit.export.manifest import ManifestStore
 from sfexit.export.verify import verify_backup
 
@@ -343,3 +344,41 @@ def test_long_bulk_jobs_back_off_to_fifteen_seconds_between_reads() -> None:
     assert delays[:4] == [0.5, 0.5, 0.5, 0.75]
     assert all(b >= a for a, b in zip(delays, delays[1:]))
     assert delays[-1] == 15.0
+
+
+def test_the_schedule_starts_the_largest_objects_first_ties_by_name() -> None:
+    counts = {"Task": 900, "Account": 40, "Contact": 300, "Lead": 300, "CaseStatus": 5}
+    order = largest_first(["Account", "CaseStatus", "Contact", "Lead", "Task", "Uncounted"],
+                          counts)
+    assert order == ["Task", "Contact", "Lead", "Account", "CaseStatus", "Uncounted"]
+    assert largest_first(["Task", "Account"], None) == ["Account", "Task"]
+
+
+SCHEDULED = ("Account", "CaseStatus", "Contact", "Opportunity", "Task")
+
+
+def _outputs(dest: Path) -> dict[str, Any]:
+    """The CSV bytes and manifest object entries (the run's times and job ids excluded)."""
+    out: dict[str, Any] = {p.name: p.read_bytes() for p in sorted((dest / "data").iterdir())}
+    for name, e in ManifestStore.load(dest).manifest.objects.items():
+        out[f"entry:{name}"] = (e.method, e.query, e.rows, e.bytes, e.sha256, e.file)
+    return out
+
+
+def test_the_backup_starts_objects_largest_first_and_the_output_does_not_change(
+        org: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[str] = []
+    largest = backup(org, tmp_path / "largest", objects=SCHEDULED, parallel=1,
+                     on_progress=lambda p: started.append(p.object)
+                     if p.object not in started else None)
+    counts = largest.preflight.row_counts if largest.preflight else {}
+    assert set(counts) == set(SCHEDULED)
+    assert started == sorted(SCHEDULED, key=lambda n: (-counts[n], n))
+    assert started != sorted(SCHEDULED)  # the order really changed from name order
+
+    monkeypatch.setattr(bulk_module, "largest_first", lambda objects, _counts: list(objects))
+    by_name: list[str] = []
+    backup(org, tmp_path / "by_name", objects=SCHEDULED, parallel=1,
+           on_progress=lambda p: by_name.append(p.object) if p.object not in by_name else None)
+    assert by_name == sorted(SCHEDULED)
+    assert _outputs(tmp_path / "largest") == _outputs(tmp_path / "by_name")

@@ -208,3 +208,17 @@ def test_header_is_kept_once_even_when_split_across_chunks(tmp_path: Path) -> No
     part.commit()
     assert (tmp_path / "A.csv").read_bytes() == b'"Id","Name"\n"1","x"\n"2","y"\n'
     assert not (tmp_path / "A.csv.part").exists()
+
+
+def test_the_manifest_file_does_not_depend_on_the_order_work_finished(tmp_path: Path) -> None:
+    """Parallel objects finish in any order; the manifest lists them by name."""
+    texts = []
+    for order in (("Task", "Account", "Contact"), ("Contact", "Account", "Task")):
+        store = m.ManifestStore.create(tmp_path / "-".join(order), org_id="00Dx",
+                                       org_name="Acme", api_version="62.0")
+        for name in order:
+            store.put_object(_object(name))
+        raw = json.loads((store.path).read_text(encoding="utf-8"))
+        texts.append(json.dumps(raw["objects"]))
+        assert list(raw["objects"]) == ["Account", "Contact", "Task"]
+    assert texts[0] == texts[1]
