@@ -25,6 +25,7 @@ from sfexit.config import Settings
 from sfexit.journal import Journal
 from sfexit.offboard import plan as planning
 from sfexit.offboard import steps as st
+from sfexit.offboard import survey
 from sfexit.offboard.notes import NO_REASON, Note, note, step_fields
 from sfexit.offboard.rundir import RunDir, now_iso, zero_usage
 from sfexit.org.session import OrgSession
@@ -167,7 +168,7 @@ def _preflight(ctx: st.RunContext, decisions: tuple[planning.StepDecision, ...],
     started, calls = now_iso(), ctx.session.calls
     run.update_step("preflight", status="running", started_at=started)
     try:
-        sv = st.survey(ctx, decisions)
+        sv = survey.survey(ctx, decisions)
     except BaseException as exc:
         run.update_step("preflight", status="failed", **_reason(exc).step_fields(),
                         finished_at=now_iso())
@@ -180,7 +181,7 @@ def _preflight(ctx: st.RunContext, decisions: tuple[planning.StepDecision, ...],
             forecast={**to_jsonable(fc.total), "fits": fc.fits, "lines": list(fc.lines)})
     _warn(run, *sv.warnings)
     used = {**zero_usage(), "rest_calls": ctx.session.calls - calls}
-    result = st.preflight_result(sv, fc)
+    result = survey.preflight_result(sv, fc)
     if not fc.fits and not ctx.force and not ctx.dry_run:
         run.update_step("preflight", status="failed", used=used, result=result,
                         finished_at=now_iso(), **note("forecast_refused").step_fields())
@@ -223,7 +224,7 @@ def _dry_run(ctx: st.RunContext, decisions: tuple[planning.StepDecision, ...]) -
             run.update_step("dates", status="done", result=ctx.contract, started_at=now_iso(),
                             finished_at=now_iso())
             continue
-        run.update_step(d.name, status="planned", result=st.planned_result(d.name, ctx))
+        run.update_step(d.name, status="planned", result=survey.planned_result(d.name, ctx))
     _finish(ctx)
     if next(d for d in decisions if d.name == "report").run:
         _run_step(ctx, "report", st.run_report)

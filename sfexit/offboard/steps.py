@@ -1,31 +1,33 @@
 """The steps of ``sfexit offboard``: each a function ``(ctx) -> StepResult`` over the EXISTING
 library (sfexit.export, sfexit.people, sfexit.report); nothing here re-implements them.
 
-``survey`` is the preflight's reading pass: the same discovery and counts the real steps do,
-without downloading or changing anything, so it runs on the read-only session of a dry run.
+The preflight's reading pass (``survey``) and what a dry run shows are in ``survey.py``.
 The real people steps re-plan from the org's current state, which is what makes ``--resume``
 safe: a user frozen or a record moved before the crash is seen as such and not touched again.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sfexit.cli.output import to_jsonable
 from sfexit.config import Settings
 from sfexit.journal import Journal
-from sfexit.offboard import plan as planning
 from sfexit.offboard.notes import Note, note
 from sfexit.offboard.rundir import RunDir
-from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession
 from sfexit.people.selection import KeepList, Selection, select_users
 from sfexit.people.users import OrgUser, UserFilter, list_users
+
+if TYPE_CHECKING:
+    from sfexit.offboard.survey import Survey
 
 MB = 1024 * 1024
 Progress = Callable[[str, Any], None]   # (step, event): an export ObjectProgress, or a message
@@ -59,21 +61,6 @@ class StepResult:
         return self.why.text if self.why is not None else None
 
 
-@dataclass(frozen=True)
-class Survey:
-    org: dict[str, Any]
-    operator: dict[str, Any]
-    limits: dict[str, dict[str, int]]
-    permissions: dict[str, bool]
-    counts: planning.Counts
-    skipped_objects: tuple[Any, ...]
-    freeze_plan: Any                   # people.freeze.FreezePlan
-    ownership: Any | None              # people.ownership.OwnershipPlan
-    ownership_note: str | None
-    deactivate: Any | None             # (planned items, blocker reports, refused)
-    warnings: tuple[Note, ...]
-
-
 # --- who leaves -------------------------------------------------------------------------------
 
 def leavers(ctx: RunContext, everyone: list[OrgUser], action: Any) -> Selection:
@@ -85,151 +72,14 @@ def leavers(ctx: RunContext, everyone: list[OrgUser], action: Any) -> Selection:
                         keep=KeepList(keep, cfg.keep_profiles))
 
 
-def _pairs(ctx: RunContext, selection: Selection) -> list[tuple[str, str]]:
+def successor_pairs(ctx: RunContext, selection: Selection) -> list[tuple[str, str]]:
     successor = ctx.settings.users.successor or ""
     return [(u.username, successor) for u in selection.touch
             if u.username.casefold() != successor.casefold()]
 
 
-def _calls(session: OrgSession, since: int) -> int:
+def calls_since(session: OrgSession, since: int) -> int:
     return int(session.calls) - since
-
-
-# --- preflight --------------------------------------------------------------------------------
-
-def survey(ctx: RunContext, decisions: tuple[planning.StepDecision, ...]) -> Survey:
-    """Read everything the plan needs. Reads only."""
-    from sfexit.export.objects import select_objects
-    from sfexit.export.preflight import check_permissions, row_counts, sample_row_bytes
-    from sfexit.people import freeze
-
-    s, rest, runs = ctx.session, RestClient(ctx.session), {d.name for d in decisions if d.run}
-    warnings: list[Note] = []
-    start = s.calls
-    org, me, limits = rest.organization(), rest.identity(), rest.limits()
-    permissions = check_permissions(s, me.user_id)
-    cfg = ctx.settings.export
-    selection = select_objects(rest, cfg.objects)
-    rows = row_counts(rest, selection.objects, cfg.include_deleted)
-    width = sample_row_bytes(rest, rows)
-    export_reads = _calls(s, start)
-    files = sum(rows.get(n, 0) for n in ("Attachment", "Document")) + rows.get(
-        "ContentVersion" if cfg.all_versions else "ContentDocument", 0)
-    mark = s.calls
-    everyone = list_users(s, UserFilter(active_only=False))
-    list_cost = _calls(s, mark)
-    me_user = next((u for u in everyone if u.is_running_user), None)
-    who = leavers(ctx, everyone, "freeze")
-    mark = s.calls
-    warnings += _permission_problem(s, me_user, "freeze")
-    perm_cost = _calls(s, mark)
-    mark = s.calls
-    fplan = freeze.plan(s, "freeze", who.touch, who.refused)
-    plan_cost = _calls(s, mark)
-    ownership, own_note, reassign_reads = _survey_ownership(ctx, who, runs, list_cost + perm_cost)
-    deact, deact_reads = _survey_deactivate(ctx, everyone, runs, list_cost + perm_cost)
-    if ownership is not None:
-        warnings += [note("reassign_warning", message=w)
-                     for w in (*ownership.refusals, *ownership.warnings)]
-    counts = planning.Counts(
-        rows=rows if "export" in runs else {}, row_bytes=width, files=files,
-        freeze_users=len(fplan.changes),
-        moves={st.object: st.count for st in ownership.steps} if ownership else {},
-        deactivate_users=sum(i.status != "blocked" for i in deact[0]) if deact else 0,
-        reads={"export": export_reads, "freeze": list_cost + perm_cost + 2 * plan_cost,
-               "reassign": reassign_reads, "deactivate": deact_reads},
-        remaining={n: lim.remaining for n, lim in limits.items()})
-    counts = _with_preflight(counts, _calls(s, start))
-    return Survey(
-        org={"id": org.org_id, "name": org.name, "instance_url": s.instance_url,
-             "edition": org.edition, "is_sandbox": org.is_sandbox,
-             "api_version": s.api_version},
-        operator={"username": me.username, "user_id": me.user_id,
-                  "profile": me_user.profile if me_user else None},
-        limits={n: {"max": lim.max, "remaining": lim.remaining} for n, lim in limits.items()},
-        permissions=permissions, counts=counts, skipped_objects=selection.skipped,
-        freeze_plan=fplan, ownership=ownership, ownership_note=own_note, deactivate=deact,
-        warnings=tuple(warnings))
-
-
-def _with_preflight(counts: planning.Counts, calls: int) -> planning.Counts:
-    return replace(counts, reads={**counts.reads, "preflight": calls})
-
-
-def _permission_problem(session: OrgSession, me: OrgUser | None, action: Any) -> list[Note]:
-    from sfexit.people.permissions import PermissionDenied, preflight
-
-    if me is None:
-        return []
-    try:
-        preflight(session, me.id, me.profile_id, action)
-    except PermissionDenied as exc:
-        return [note("permission_missing", step=str(action), message=exc.message)]
-    return []
-
-
-def _survey_ownership(ctx: RunContext, who: Selection, runs: set[str], base: int
-                      ) -> tuple[Any | None, str | None, int]:
-    from sfexit.people.ownership_io import build_plan
-
-    if "reassign" not in runs:
-        return None, None, 0
-    pairs = _pairs(ctx, who)
-    if not pairs:
-        return None, "nobody leaves: no records to move", base
-    mark = ctx.session.calls
-    the_plan = build_plan(ctx.session, pairs)
-    return the_plan, None, base + _calls(ctx.session, mark)
-
-
-def _survey_deactivate(ctx: RunContext, everyone: list[OrgUser], runs: set[str], base: int
-                       ) -> tuple[Any | None, int]:
-    from sfexit.people import deactivate as deact
-    from sfexit.people.blockers import scan_blockers
-
-    if "deactivate" not in runs:
-        return None, 0
-    mark = ctx.session.calls
-    who = leavers(ctx, everyone, "deactivate")
-    reports = scan_blockers(ctx.session, who.touch)
-    planned = deact.plan_items(who.touch, reports, ignore_blockers=False)
-    refused = [(w if isinstance(w, str) else w.username, r) for w, r in who.refused]
-    return (planned, reports, refused), base + _calls(ctx.session, mark)
-
-
-def preflight_result(sv: Survey, fc: planning.Forecast) -> dict[str, Any]:
-    return {"org": sv.org, "operator": sv.operator, "permissions": sv.permissions,
-            "limits": sv.limits, "forecast": to_jsonable(fc), "fits": fc.fits,
-            "forecast_lines": list(fc.lines), "warnings": [n.text for n in sv.warnings]}
-
-
-# --- what a dry run shows for each step -------------------------------------------------------
-
-def planned_result(name: str, ctx: RunContext) -> Any:
-    """The plan of one step, from the survey (dry run)."""
-    from sfexit.people import freeze
-
-    sv = ctx.survey
-    assert sv is not None
-    c = sv.counts
-    if name == "export":
-        return {"objects": [{"name": n, "rows": r} for n, r in sorted(c.rows.items())],
-                "object_count": len(c.rows), "rows": sum(c.rows.values()),
-                "estimated_bytes": sum(c.rows.values()) * c.row_bytes, "files": c.files,
-                "skipped": to_jsonable(sv.skipped_objects), "dest": str(ctx.run.export_dir)}
-    if name == "verify":
-        return {"objects": len(c.rows), "against_org": True}
-    if name == "freeze":
-        path = freeze.write_plan_csv(sv.freeze_plan, ctx.run.plans_dir / "freeze-plan.csv")
-        return to_jsonable(freeze.unchanged_result(sv.freeze_plan, path))
-    if name == "reassign":
-        return ownership_summary(sv.ownership, sv.ownership_note)
-    if name == "deactivate" and sv.deactivate is not None:
-        planned, reports, refused = sv.deactivate
-        return {"items": to_jsonable(planned), "refused": to_jsonable(refused),
-                "blockers": to_jsonable(reports)}
-    return None
-
 
 def ownership_summary(the_plan: Any | None, note: str | None) -> dict[str, Any]:
     if the_plan is None:
@@ -298,7 +148,9 @@ def run_freeze(ctx: RunContext) -> StepResult:
         preflight(ctx.session, me.id, me.profile_id, "freeze")
     who = leavers(ctx, everyone, "freeze")
     the_plan = freeze.plan(ctx.session, "freeze", who.touch, who.refused)
-    path = freeze.write_plan_csv(the_plan, ctx.run.plans_dir / "freeze-plan.csv")
+    path = ctx.run.plans_dir / "freeze-plan.csv"
+    _journal_unrecorded_freezes(ctx.journal, path, the_plan)   # reads the plan it replaces
+    path = freeze.write_plan_csv(the_plan, path)
     result = freeze.apply(ctx.session, the_plan, ctx.journal, plan_file=path,
                           on_progress=lambda m: ctx.on_progress("freeze", m))
     result = _frozen_by_this_run(ctx.journal, result)
@@ -306,6 +158,35 @@ def run_freeze(ctx: RunContext) -> StepResult:
     status = "partial" if result.failed else "done"
     return StepResult(status, note("freeze_failed", count=len(result.failed))
                       if result.failed else None, body)
+
+
+def _journal_unrecorded_freezes(journal: Journal, plan_file: Path, the_plan: Any) -> None:
+    """people.freeze freezes a batch of users in ONE sObject Collections call and journals each
+    change after the call succeeds, so a process killed in between leaves users this run froze
+    with no journal entry (found by tests/integration/test_offboard_kill.py). On resume, the
+    earlier attempt's plan (written before anything changed: who was not frozen then) and the
+    org's state now (frozen) prove the change: it is journaled now, marked ``recovered``, so
+    the journal, the report and an undo see every user this run froze, exactly once."""
+    if not plan_file.is_file() or not any(
+            e.kind == "step_start" and e.action == "freeze" for e in journal.entries()):
+        return   # no earlier attempt of this step in this run: nothing can be missing
+    journaled = {e.target.get("user_id") for e in journal.entries()
+                 if e.kind == "change" and e.action == "freeze"}
+    frozen_now = {p.user.id for p in the_plan.users if p.frozen_now}
+    try:
+        with plan_file.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return
+    for row in rows:
+        user_id = row.get("user_id") or ""
+        if (row.get("planned") == "freeze" and row.get("is_frozen_now") == "False"
+                and user_id in frozen_now and user_id not in journaled):
+            journal.change("freeze", target={"object": "UserLogin",
+                                             "id": row.get("userlogin_id") or None,
+                                             "user_id": user_id, "username": row.get("username")},
+                           before={"IsFrozen": False}, after={"IsFrozen": True},
+                           recovered="frozen by an earlier attempt killed before journaling it")
 
 
 def _frozen_by_this_run(journal: Journal, result: Any) -> Any:
@@ -328,7 +209,7 @@ def run_reassign(ctx: RunContext) -> StepResult:
 
     assert ctx.journal is not None
     everyone = list_users(ctx.session, UserFilter(active_only=False))
-    pairs = _pairs(ctx, leavers(ctx, everyone, "freeze"))
+    pairs = successor_pairs(ctx, leavers(ctx, everyone, "freeze"))
     if not pairs:
         return StepResult("done", note("nobody_leaves"),
                           {"moved_total": 0, "failed_total": 0, "objects": []})

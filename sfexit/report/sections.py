@@ -205,7 +205,7 @@ def export(directory: Path, result: Any) -> ExportInfo | None:
 
 
 def _planned_export(r: dict[str, Any]) -> ExportInfo | None:
-    """A dry run's export plan (offboard/steps.py ``planned_result``): counts, no files yet."""
+    """A dry run's export plan (offboard/survey.py ``planned_result``): counts, no files yet."""
     if not r or "manifest_sha256" in r:
         return None
     objects = tuple(ExportObject(str(o.get("name")), "", _i(o.get("rows")), 0, "", "", True)

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import requests
 
+from org_client import OrgClient
 from sfexit.emulator import Emulator
 from sfexit.emulator import bulk_jobs
 from sfexit.emulator.routes import bulk_ingest
@@ -30,29 +31,9 @@ INFO_TAIL = ["numberRecordsProcessed", "numberRecordsFailed", "retries", "totalP
 SF_ERROR = re.compile(r"\A[A-Z_]+:.*:(?:[A-Za-z_,]+ --|--)\Z", re.S)
 
 
-class Client:
+class Client(OrgClient):
     def __init__(self, org: Emulator, version: str = V) -> None:
-        self.org = org
-        self.session = requests.Session()
-        self.session.trust_env = False
-        self.session.verify = str(org.ca_file)
-        self.session.headers["Authorization"] = f"Bearer {org.token}"
-        self.base = f"{org.url}/services/data/v{version}"
-
-    def url(self, path: str) -> str:
-        return path if path.startswith("http") else self.base + path
-
-    def get(self, path: str, **kw: Any) -> requests.Response:
-        return self.session.get(self.url(path), timeout=60, **kw)
-
-    def post(self, path: str, body: Any) -> requests.Response:
-        return self.session.post(self.url(path), json=body, timeout=60)
-
-    def patch(self, path: str, body: Any) -> requests.Response:
-        return self.session.patch(self.url(path), json=body, timeout=60)
-
-    def delete(self, path: str) -> requests.Response:
-        return self.session.delete(self.url(path), timeout=60)
+        super().__init__(org, version)
 
     def put_csv(self, job_id: str, data: bytes | Iterator[bytes]) -> requests.Response:
         return self.session.put(self.url(f"/jobs/ingest/{job_id}/batches"), data=data,

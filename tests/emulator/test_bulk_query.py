@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import requests
 
+from org_client import OrgClient
 from sfexit.emulator import Emulator
 from sfexit.emulator.bulk_csv import text_value
 from sfexit.emulator.routes import bulk_query
@@ -31,32 +32,9 @@ INFO_KEYS = ["id", "operation", "object", "createdById", "createdDate", "systemM
 TEXT_SOQL = "SELECT Id, Name, Description, BillingCity FROM Account"
 
 
-class Client:
-    """A keep-alive HTTPS session on the org (ignores the machine's CA env settings)."""
-
+class Client(OrgClient):
     def __init__(self, org: Emulator, version: str = V) -> None:
-        self.org = org
-        self.session = requests.Session()
-        self.session.trust_env = False
-        self.session.verify = str(org.ca_file)
-        self.session.headers["Authorization"] = f"Bearer {org.token}"
-        self.base = f"{org.url}/services/data/v{version}"
-
-    def get(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.session.get(self.url(path), timeout=60, **kwargs)
-
-    def post(self, path: str, body: Any) -> requests.Response:
-        return self.session.post(self.url(path), json=body, timeout=60)
-
-    def patch(self, path: str, body: Any) -> requests.Response:
-        return self.session.patch(self.url(path), json=body, timeout=60)
-
-    def delete(self, path: str) -> requests.Response:
-        return self.session.delete(self.url(path), timeout=60)
-
-    def url(self, path: str) -> str:
-        return path if path.startswith("http") else (
-            self.org.url + path if path.startswith("/services") else self.base + path)
+        super().__init__(org, version)
 
     def create(self, soql: str, **extra: Any) -> dict[str, Any]:
         r = self.post("/jobs/query", {"operation": extra.pop("operation", "query"), "query": soql,

@@ -1,0 +1,177 @@
+"""What ``sfexit offboard`` knows before it changes anything: ``survey``, the preflight's reading
+pass (the same discovery and counts the real steps do, without downloading or changing
+anything, so it runs on the read-only session of a dry run), the preflight's result, and what a
+dry run shows for each step (``planned_result``). Moved out of ``steps.py`` unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sfexit.cli.output import to_jsonable
+from sfexit.offboard import plan as planning
+from sfexit.offboard.notes import Note, note
+from sfexit.offboard.steps import (
+    RunContext,
+    calls_since,
+    leavers,
+    ownership_summary,
+    successor_pairs,
+)
+from sfexit.org.rest import RestClient
+from sfexit.org.session import OrgSession
+from sfexit.people.selection import Selection
+from sfexit.people.users import OrgUser, UserFilter, list_users
+
+
+@dataclass(frozen=True)
+class Survey:
+    org: dict[str, Any]
+    operator: dict[str, Any]
+    limits: dict[str, dict[str, int]]
+    permissions: dict[str, bool]
+    counts: planning.Counts
+    skipped_objects: tuple[Any, ...]
+    freeze_plan: Any                   # people.freeze.FreezePlan
+    ownership: Any | None              # people.ownership.OwnershipPlan
+    ownership_note: str | None
+    deactivate: Any | None             # (planned items, blocker reports, refused)
+    warnings: tuple[Note, ...]
+
+
+# --- preflight --------------------------------------------------------------------------------
+
+def survey(ctx: RunContext, decisions: tuple[planning.StepDecision, ...]) -> Survey:
+    """Read everything the plan needs. Reads only."""
+    from sfexit.export.objects import select_objects
+    from sfexit.export.preflight import check_permissions, row_counts, sample_row_bytes
+    from sfexit.people import freeze
+
+    s, rest, runs = ctx.session, RestClient(ctx.session), {d.name for d in decisions if d.run}
+    warnings: list[Note] = []
+    start = s.calls
+    org, me, limits = rest.organization(), rest.identity(), rest.limits()
+    permissions = check_permissions(s, me.user_id)
+    cfg = ctx.settings.export
+    selection = select_objects(rest, cfg.objects)
+    rows = row_counts(rest, selection.objects, cfg.include_deleted)
+    width = sample_row_bytes(rest, rows)
+    export_reads = calls_since(s, start)
+    files = sum(rows.get(n, 0) for n in ("Attachment", "Document")) + rows.get(
+        "ContentVersion" if cfg.all_versions else "ContentDocument", 0)
+    mark = s.calls
+    everyone = list_users(s, UserFilter(active_only=False))
+    list_cost = calls_since(s, mark)
+    me_user = next((u for u in everyone if u.is_running_user), None)
+    who = leavers(ctx, everyone, "freeze")
+    mark = s.calls
+    warnings += _permission_problem(s, me_user, "freeze")
+    perm_cost = calls_since(s, mark)
+    mark = s.calls
+    fplan = freeze.plan(s, "freeze", who.touch, who.refused)
+    plan_cost = calls_since(s, mark)
+    ownership, own_note, reassign_reads = _survey_ownership(ctx, who, runs, list_cost + perm_cost)
+    deact, deact_reads = _survey_deactivate(ctx, everyone, runs, list_cost + perm_cost)
+    if ownership is not None:
+        warnings += [note("reassign_warning", message=w)
+                     for w in (*ownership.refusals, *ownership.warnings)]
+    counts = planning.Counts(
+        rows=rows if "export" in runs else {}, row_bytes=width, files=files,
+        freeze_users=len(fplan.changes),
+        moves={st.object: st.count for st in ownership.steps} if ownership else {},
+        deactivate_users=sum(i.status != "blocked" for i in deact[0]) if deact else 0,
+        reads={"export": export_reads, "freeze": list_cost + perm_cost + 2 * plan_cost,
+               "reassign": reassign_reads, "deactivate": deact_reads},
+        remaining={n: lim.remaining for n, lim in limits.items()})
+    counts = _with_preflight(counts, calls_since(s, start))
+    return Survey(
+        org={"id": org.org_id, "name": org.name, "instance_url": s.instance_url,
+             "edition": org.edition, "is_sandbox": org.is_sandbox,
+             "api_version": s.api_version},
+        operator={"username": me.username, "user_id": me.user_id,
+                  "profile": me_user.profile if me_user else None},
+        limits={n: {"max": lim.max, "remaining": lim.remaining} for n, lim in limits.items()},
+        permissions=permissions, counts=counts, skipped_objects=selection.skipped,
+        freeze_plan=fplan, ownership=ownership, ownership_note=own_note, deactivate=deact,
+        warnings=tuple(warnings))
+
+
+def _with_preflight(counts: planning.Counts, calls: int) -> planning.Counts:
+    return replace(counts, reads={**counts.reads, "preflight": calls})
+
+
+def _permission_problem(session: OrgSession, me: OrgUser | None, action: Any) -> list[Note]:
+    from sfexit.people.permissions import PermissionDenied, preflight
+
+    if me is None:
+        return []
+    try:
+        preflight(session, me.id, me.profile_id, action)
+    except PermissionDenied as exc:
+        return [note("permission_missing", step=str(action), message=exc.message)]
+    return []
+
+
+def _survey_ownership(ctx: RunContext, who: Selection, runs: set[str], base: int
+                      ) -> tuple[Any | None, str | None, int]:
+    from sfexit.people.ownership_io import build_plan
+
+    if "reassign" not in runs:
+        return None, None, 0
+    pairs = successor_pairs(ctx, who)
+    if not pairs:
+        return None, "nobody leaves: no records to move", base
+    mark = ctx.session.calls
+    the_plan = build_plan(ctx.session, pairs)
+    return the_plan, None, base + calls_since(ctx.session, mark)
+
+
+def _survey_deactivate(ctx: RunContext, everyone: list[OrgUser], runs: set[str], base: int
+                       ) -> tuple[Any | None, int]:
+    from sfexit.people import deactivate as deact
+    from sfexit.people.blockers import scan_blockers
+
+    if "deactivate" not in runs:
+        return None, 0
+    mark = ctx.session.calls
+    who = leavers(ctx, everyone, "deactivate")
+    reports = scan_blockers(ctx.session, who.touch)
+    planned = deact.plan_items(who.touch, reports, ignore_blockers=False)
+    refused = [(w if isinstance(w, str) else w.username, r) for w, r in who.refused]
+    return (planned, reports, refused), base + calls_since(ctx.session, mark)
+
+
+def preflight_result(sv: Survey, fc: planning.Forecast) -> dict[str, Any]:
+    return {"org": sv.org, "operator": sv.operator, "permissions": sv.permissions,
+            "limits": sv.limits, "forecast": to_jsonable(fc), "fits": fc.fits,
+            "forecast_lines": list(fc.lines), "warnings": [n.text for n in sv.warnings]}
+
+
+# --- what a dry run shows for each step -------------------------------------------------------
+
+def planned_result(name: str, ctx: RunContext) -> Any:
+    """The plan of one step, from the survey (dry run)."""
+    from sfexit.people import freeze
+
+    sv = ctx.survey
+    assert sv is not None
+    c = sv.counts
+    if name == "export":
+        return {"objects": [{"name": n, "rows": r} for n, r in sorted(c.rows.items())],
+                "object_count": len(c.rows), "rows": sum(c.rows.values()),
+                "estimated_bytes": sum(c.rows.values()) * c.row_bytes, "files": c.files,
+                "skipped": to_jsonable(sv.skipped_objects), "dest": str(ctx.run.export_dir)}
+    if name == "verify":
+        return {"objects": len(c.rows), "against_org": True}
+    if name == "freeze":
+        path = freeze.write_plan_csv(sv.freeze_plan, ctx.run.plans_dir / "freeze-plan.csv")
+        return to_jsonable(freeze.unchanged_result(sv.freeze_plan, path))
+    if name == "reassign":
+        return ownership_summary(sv.ownership, sv.ownership_note)
+    if name == "deactivate" and sv.deactivate is not None:
+        planned, reports, refused = sv.deactivate
+        return {"items": to_jsonable(planned), "refused": to_jsonable(refused),
+                "blockers": to_jsonable(reports)}
+    return None
+

@@ -1,0 +1,41 @@
+"""A keep-alive HTTPS session on the emulated org for the protocol tests (Bulk query, ingest).
+
+It ignores the machine's CA environment settings (``trust_env = False``) and trusts only the
+emulator's own CA, so a test proves the emulator's TLS, not the machine's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from sfexit.emulator import Emulator
+
+
+class OrgClient:
+    def __init__(self, org: Emulator, version: str) -> None:
+        self.org = org
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.verify = str(org.ca_file)
+        self.session.headers["Authorization"] = f"Bearer {org.token}"
+        self.base = f"{org.url}/services/data/v{version}"
+
+    def url(self, path: str) -> str:
+        """An absolute URL as is; ``/services/…`` on the org; anything else under the version."""
+        if path.startswith("http"):
+            return path
+        return self.org.url + path if path.startswith("/services") else self.base + path
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.session.get(self.url(path), timeout=60, **kwargs)
+
+    def post(self, path: str, body: Any) -> requests.Response:
+        return self.session.post(self.url(path), json=body, timeout=60)
+
+    def patch(self, path: str, body: Any) -> requests.Response:
+        return self.session.patch(self.url(path), json=body, timeout=60)
+
+    def delete(self, path: str) -> requests.Response:
+        return self.session.delete(self.url(path), timeout=60)
