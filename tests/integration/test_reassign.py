@@ -250,7 +250,7 @@ def calls_since(before: dict[str, int], after: dict[str, int]) -> dict[str, int]
 def test_100000_records_move_in_6_calls_and_at_most_10_polls(fresh_emulator: Any,
                                                              tmp_path: Path) -> None:
     org = fresh_emulator
-    dep, std = user_id(org, DEPARTING), user_id(org, STANDARD)
+    dep = user_id(org, DEPARTING)
     add_leads(org, dep, 100_000)
     session = session_for(org)
     before = routes(org, session)
