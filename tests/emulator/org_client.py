@@ -13,13 +13,19 @@ import requests
 from sfexit.emulator import Emulator
 
 
+def authorized_session(org: Emulator) -> requests.Session:
+    """A session trusting only the emulator's CA, with the admin token."""
+    session = requests.Session()
+    session.verify = str(org.ca_file)
+    session.trust_env = False  # else REQUESTS_CA_BUNDLE overrides verify (python-stack.md)
+    session.headers["Authorization"] = f"Bearer {org.token}"
+    return session
+
+
 class OrgClient:
     def __init__(self, org: Emulator, version: str) -> None:
         self.org = org
-        self.session = requests.Session()
-        self.session.trust_env = False
-        self.session.verify = str(org.ca_file)
-        self.session.headers["Authorization"] = f"Bearer {org.token}"
+        self.session = authorized_session(org)
         self.base = f"{org.url}/services/data/v{version}"
 
     def url(self, path: str) -> str:

@@ -11,16 +11,14 @@ import base64
 import pytest
 import requests
 
+from org_client import authorized_session
 from sfexit.emulator import Emulator
 from sfexit.org.blobs import download_blob
 from sfexit.org.session import OrgSession
 
 
 def _http(org: Emulator) -> requests.Session:
-    session = requests.Session()
-    session.verify = str(org.ca_file)
-    session.trust_env = False  # else REQUESTS_CA_BUNDLE overrides verify (python-stack.md)
-    session.headers["Authorization"] = f"Bearer {org.token}"
+    session = authorized_session(org)
     session.headers["Accept-Encoding"] = "identity"
     return session
 

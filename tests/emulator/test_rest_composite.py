@@ -5,22 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import requests
 
+from org_client import authorized_session as _http
 from sfexit.emulator import Emulator
 
 ROLLED_BACK = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
                "message": "Record rolled back because not all records were valid and the "
                           "request was using AllOrNone header",
                "fields": []}
-
-
-def _http(org: Emulator) -> requests.Session:
-    session = requests.Session()
-    session.verify = str(org.ca_file)
-    session.trust_env = False  # else REQUESTS_CA_BUNDLE overrides verify (python-stack.md)
-    session.headers["Authorization"] = f"Bearer {org.token}"
-    return session
 
 
 def _url(org: Emulator) -> str:

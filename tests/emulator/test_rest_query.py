@@ -8,17 +8,10 @@ from typing import Any
 import pytest
 import requests
 
+from org_client import authorized_session as _http
 from sfexit.emulator import Emulator
 
 LOCATOR_URL = re.compile(r"/services/data/v(\d+\.\d)/query/(01g[0-9A-Za-z]{15})-(\d+)")
-
-
-def _http(org: Emulator) -> requests.Session:
-    session = requests.Session()
-    session.verify = str(org.ca_file)
-    session.trust_env = False  # else REQUESTS_CA_BUNDLE overrides verify (python-stack.md)
-    session.headers["Authorization"] = f"Bearer {org.token}"
-    return session
 
 
 def _query(org: Emulator, soql: str, endpoint: str = "query", version: str = "68.0",

@@ -12,15 +12,8 @@ import math
 import pytest
 import requests
 
+from org_client import authorized_session as _http
 from sfexit.emulator import Emulator
-
-
-def _http(org: Emulator) -> requests.Session:
-    session = requests.Session()
-    session.verify = str(org.ca_file)
-    session.trust_env = False  # else REQUESTS_CA_BUNDLE overrides verify (python-stack.md)
-    session.headers["Authorization"] = f"Bearer {org.token}"
-    return session
 
 
 def _url(org: Emulator, path: str, version: str = "68.0") -> str:
