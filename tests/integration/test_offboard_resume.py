@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 from auth_support import password_env
-from offboard_support import no_sleep, offboard, offboard_config, run_json
-from users_support import org_rows
+from offboard_support import no_sleep, offboard, offboard_config, org_state, run_json
 
 from sfexit.config import load_settings
 from sfexit.emulator import Emulator
@@ -21,22 +20,8 @@ from sfexit.offboard.run import STEP_FINISHED, RunOptions, start_run
 from sfexit.org import connect
 from sfexit.report.verify import verify_run
 
-OWNED = ("Account", "Contact", "Opportunity", "Case", "Contract", "Lead", "Task", "Event",
-         "Project__c", "Campaign", "Note")
-
-
 class Crash(Exception):
     """Stands for the process dying at this point."""
-
-
-def org_state(org: Any) -> dict[str, Any]:
-    """What an offboard changes: who is frozen, who is active, who owns what."""
-    frozen = sorted(r["UserId"][:15] for r in org_rows(
-        org, "SELECT UserId FROM UserLogin WHERE IsFrozen = true"))
-    active = sorted(r["Id"] for r in org_rows(org, "SELECT Id FROM User WHERE IsActive = true"))
-    owners = {name: sorted((r["Id"], r["OwnerId"]) for r in org_rows(
-        org, f"SELECT Id, OwnerId FROM {name}")) for name in OWNED}
-    return {"frozen": frozen, "active": active, "owners": owners}
 
 
 @pytest.fixture(scope="module")
