@@ -46,15 +46,17 @@ class AppContext:
         return lambda label: str(click.prompt(label, hide_input=True, err=True))
 
 
-    def connect(self, *, read_only: bool = False,
+    def connect(self, *, read_only: bool = False, may_prompt: bool = True,
                 sleep: Callable[[float], None] | None = None) -> Any:
         """The one org session of this command, built the same way for every command:
-        the configured profile, this invocation's prompt rule, warnings and -v debug lines.
+        the configured profile, this invocation's prompt rule (``may_prompt=False``: never
+        ask, for a login that is only nice to have), warnings and -v debug lines.
         ``sleep`` is how long waits are spent (tests pass the emulator clock's advance)."""
         from sfexit.org import connect
 
         extra: dict[str, Any] = {} if sleep is None else {"sleep": sleep}
-        return connect(self.settings(), read_only=read_only, prompt=self.prompt(),
+        return connect(self.settings(), read_only=read_only,
+                       prompt=self.prompt() if may_prompt else None,
                        warn=self.out.warn, on_event=self.out.debug, **extra)
 
 

@@ -331,11 +331,10 @@ def _org_identity(app: AppContext) -> OrgIdentity | None:
     settings = app.settings()
     if settings.org is None:
         return None
-    from sfexit.org import connect
     from sfexit.org.rest import RestClient
 
     try:
-        session = connect(settings, read_only=True, prompt=None, warn=app.out.warn)
+        session = app.connect(read_only=True, may_prompt=False)
         info = RestClient(session).organization()
     except (errors.SfexitError, LookupError) as exc:
         app.out.warn(f"could not read the org id from {settings.org.name}: "
