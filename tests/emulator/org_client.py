@@ -11,6 +11,7 @@ from typing import Any
 import requests
 
 from sfexit.emulator import Emulator
+from sfexit.emulator.bulk_csv import text_value
 
 
 def authorized_session(org: Emulator) -> requests.Session:
@@ -45,3 +46,20 @@ class OrgClient:
 
     def delete(self, path: str) -> requests.Response:
         return self.session.delete(self.url(path), timeout=60)
+
+
+def error_of(r: requests.Response) -> tuple[str, str]:
+    """(errorCode, message) of Salesforce's one-element error list."""
+    body = r.json()
+    assert isinstance(body, list) and len(body) == 1, body
+    return body[0]["errorCode"], body[0]["message"]
+
+
+def store_rows(org: Emulator, soql: str, include_deleted: bool = False) -> list[list[str]]:
+    """The rows the org holds for ``soql``, as the Bulk API renders them (CSV text)."""
+    cursor = org.store.query(soql, include_deleted=include_deleted, now=org.clock.now(),
+                             user_id=org.store.admin_user_id)
+    try:
+        return [[text_value(v) for v in row] for row in cursor.rows()]
+    finally:
+        cursor.close()

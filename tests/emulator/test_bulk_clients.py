@@ -23,8 +23,8 @@ import pytest
 import simple_salesforce.bulk2
 from simple_salesforce import Salesforce
 
+from org_client import store_rows
 from sfexit.emulator import Emulator
-from sfexit.emulator.bulk_csv import text_value
 
 V = "62.0"
 
@@ -43,14 +43,6 @@ def org(fresh_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
 def sf(org: Emulator) -> Any:
     return Salesforce(instance_url=org.url, session_id=org.token, version=V)
 
-
-def store_rows(org: Emulator, soql: str, include_deleted: bool = False) -> list[list[str]]:
-    cursor = org.store.query(soql, include_deleted=include_deleted, now=org.clock.now(),
-                             user_id=org.store.admin_user_id)
-    try:
-        return [[text_value(v) for v in row] for row in cursor.rows()]
-    finally:
-        cursor.close()
 
 
 def parse(text: str) -> list[list[str]]:

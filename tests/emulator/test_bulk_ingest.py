@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from org_client import OrgClient
+from org_client import OrgClient, error_of
 from sfexit.emulator import Emulator
 from sfexit.emulator import bulk_jobs
 from sfexit.emulator.routes import bulk_ingest
@@ -63,11 +63,6 @@ def parse(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
-def _error(r: requests.Response) -> tuple[str, str]:
-    body = r.json()
-    assert isinstance(body, list) and len(body) == 1, body
-    return body[0]["errorCode"], body[0]["message"]
-
 
 @pytest.fixture
 def client(fresh_emulator: Emulator) -> Client:
@@ -105,7 +100,7 @@ def test_create_defaults_chunked_upload_close_and_clock(client: Client) -> None:
     assert r.status_code == 201 and r.content == b""
     again = client.put_csv(job["id"], b"Id,Description\n")
     assert again.status_code == 400
-    code, message = _error(again)
+    code, message = error_of(again)
     assert code == "INVALIDJOBSTATE" and message.startswith("Found multiple contents for job")
 
     r = client.patch(f"/jobs/ingest/{job['id']}", {"state": "UploadComplete"})
@@ -250,7 +245,7 @@ def test_abort_leaves_rows_unprocessed(client: Client) -> None:
     assert [r["Id"] for r in parse(un.text)] == [a["Id"] for a in accounts]
     assert client.soql("SELECT Id FROM Account WHERE Site = 'aborted'") == []
     r = client.patch(f"/jobs/ingest/{job['id']}", {"state": "Aborted"})
-    assert r.status_code == 400 and _error(r)[0] == "INVALIDJOBSTATE"
+    assert r.status_code == 400 and error_of(r)[0] == "INVALIDJOBSTATE"
 
 
 def test_unknown_column_fails_the_job(client: Client) -> None:
@@ -267,13 +262,13 @@ def test_upload_cap_states_delete_and_list(client: Client, monkeypatch: pytest.M
     job = client.job("Account", "insert", lineEnding="CRLF", columnDelimiter="PIPE")
     assert (job["lineEnding"], job["columnDelimiter"]) == ("CRLF", "PIPE")
     r = client.put_csv(job["id"], b"Name\r\n" + b"x" * 400 + b"\r\n")
-    assert r.status_code == 400 and _error(r)[0] == "ClientInputError"
+    assert r.status_code == 400 and error_of(r)[0] == "ClientInputError"
     assert client.put_csv(job["id"], b"Name|Description\r\nPiped|a,b\r\n").status_code == 201
     r = client.delete(f"/jobs/ingest/{job['id']}")
     assert r.status_code == 400, "an Open job cannot be deleted"
     client.patch(f"/jobs/ingest/{job['id']}", {"state": "UploadComplete"})
     r = client.put_csv(job["id"], b"Name\r\nlate\r\n")
-    assert r.status_code == 400 and _error(r)[0] == "INVALIDJOBSTATE"
+    assert r.status_code == 400 and error_of(r)[0] == "INVALIDJOBSTATE"
     client.org.clock.advance(10)
     info = client.get(f"/jobs/ingest/{job['id']}").json()
     assert info["numberRecordsProcessed"] == 1 and info["numberRecordsFailed"] == 0
@@ -316,10 +311,10 @@ def test_multipart_create_uploads_and_closes(client: Client) -> None:
 
 def test_create_refusals(shared: Client) -> None:
     r = shared.post("/jobs/ingest", {"object": "CaseStatus", "operation": "insert"})
-    assert r.status_code == 400 and _error(r) == (
+    assert r.status_code == 400 and error_of(r) == (
         "INVALIDENTITY", "Entity 'CaseStatus' is not supported by the Bulk API.")
     r = shared.post("/jobs/ingest", {"object": "Account", "operation": "merge"})
-    assert r.status_code == 400 and _error(r)[0] == "JSON_PARSER_ERROR"
+    assert r.status_code == 400 and error_of(r)[0] == "JSON_PARSER_ERROR"
     r = shared.post("/jobs/ingest", {"object": "Account", "operation": "upsert"})
     assert r.status_code == 400
     assert shared.get("/jobs/ingest/750000000000000AAA").status_code == 404

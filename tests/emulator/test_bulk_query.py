@@ -16,9 +16,8 @@ from typing import Any
 import pytest
 import requests
 
-from org_client import OrgClient
+from org_client import OrgClient, error_of, store_rows
 from sfexit.emulator import Emulator
-from sfexit.emulator.bulk_csv import text_value
 from sfexit.emulator.routes import bulk_query
 from sfexit.emulator.routes import limits as limits_mod
 
@@ -68,19 +67,6 @@ def app_of(org: Emulator) -> Any:
     return org.app
 
 
-def _error(r: requests.Response) -> tuple[str, str]:
-    body = r.json()
-    assert isinstance(body, list) and len(body) == 1, body
-    return body[0]["errorCode"], body[0]["message"]
-
-
-def store_rows(org: Emulator, soql: str, include_deleted: bool = False) -> list[list[str]]:
-    cursor = org.store.query(soql, include_deleted=include_deleted, now=org.clock.now(),
-                             user_id=org.store.admin_user_id)
-    try:
-        return [[text_value(v) for v in row] for row in cursor.rows()]
-    finally:
-        cursor.close()
 
 
 def parse(text: str, delimiter: str = ",") -> list[list[str]]:
@@ -148,7 +134,7 @@ def test_create_refusals(shared: Client, soql: str, code: str, fragment: str) ->
     before = limits_mod.spent(app_of(shared.org)).used("DailyBulkV2QueryJobs")
     r = shared.post("/jobs/query", {"operation": "query", "query": soql})
     assert r.status_code == 400, r.text
-    got_code, message = _error(r)
+    got_code, message = error_of(r)
     assert got_code == code
     assert fragment in message
     assert limits_mod.spent(app_of(shared.org)).used("DailyBulkV2QueryJobs") == before
@@ -156,17 +142,17 @@ def test_create_refusals(shared: Client, soql: str, code: str, fragment: str) ->
 
 def test_create_bad_bodies(shared: Client) -> None:
     r = shared.post("/jobs/query", {"operation": "insert", "query": "SELECT Id FROM Account"})
-    assert r.status_code == 400 and _error(r)[0] == "JSON_PARSER_ERROR"
+    assert r.status_code == 400 and error_of(r)[0] == "JSON_PARSER_ERROR"
     r = shared.post("/jobs/query", {"operation": "query", "query": "SELECT Id FROM Account",
                                     "lineEnding": "CR"})
-    assert r.status_code == 400 and _error(r)[0] == "JSON_PARSER_ERROR"
+    assert r.status_code == 400 and error_of(r)[0] == "JSON_PARSER_ERROR"
     r = shared.post("/jobs/query", {"operation": "query"})
     assert r.status_code == 400
     r = shared.session.post(shared.url("/jobs/query"), data=b"{not json", timeout=30,
                             headers={"Content-Type": "application/json"})
-    assert r.status_code == 400 and _error(r)[0] == "JSON_PARSER_ERROR"
+    assert r.status_code == 400 and error_of(r)[0] == "JSON_PARSER_ERROR"
     assert shared.get("/jobs/query/750000000000000AAA").status_code == 404
-    assert _error(shared.get("/jobs/query/750000000000000AAA"))[0] == "NOT_FOUND"
+    assert error_of(shared.get("/jobs/query/750000000000000AAA"))[0] == "NOT_FOUND"
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -295,7 +281,7 @@ def test_a_page_cut_by_a_reset_can_be_fetched_again(client: Client) -> None:
 def test_results_need_a_complete_job_and_the_same_version(client: Client) -> None:
     job = client.create("SELECT Id FROM Account")
     r = client.get(f"/jobs/query/{job['id']}/results")
-    assert r.status_code == 412 and _error(r)[0] == "JOB_NOT_COMPLETE"
+    assert r.status_code == 412 and error_of(r)[0] == "JOB_NOT_COMPLETE"
     client.complete(job["id"])
     other = Client(client.org, "60.0")
     r = other.get(f"/jobs/query/{job['id']}/results")
@@ -351,13 +337,13 @@ def test_abort_delete_and_list(client: Client, monkeypatch: pytest.MonkeyPatch) 
     assert r.json()["state"] == "Aborted"
     assert list(r.json()) == CREATE_KEYS[:10]
     r = client.patch(f"/jobs/query/{a['id']}", {"state": "Aborted"})
-    assert r.status_code == 400 and _error(r) == ("INVALIDJOBSTATE",
+    assert r.status_code == 400 and error_of(r) == ("INVALIDJOBSTATE",
                                                  "Aborting already Completed Job not allowed")
     org.clock.advance(10)
     assert client.get(f"/jobs/query/{a['id']}").json()["state"] == "Aborted"
     b = client.create("SELECT Id FROM Contact")
     r = client.delete(f"/jobs/query/{b['id']}")
-    assert r.status_code == 400 and _error(r) == (
+    assert r.status_code == 400 and error_of(r) == (
         "API_ERROR", "Error encountered when deleting the job because the job is not terminated")
     c = client.create("SELECT Id FROM Lead")
     client.complete(c["id"])
@@ -402,7 +388,7 @@ def test_daily_limits_are_spent_and_enforced(client: Client) -> None:
     assert spent.spend("DailyBulkV2QueryJobs", left, limits_mod.STATIC_MAX["DailyBulkV2QueryJobs"])
     r = client.post("/jobs/query", {"operation": "query", "query": "SELECT Id FROM Account"})
     assert r.status_code == 400
-    code, message = _error(r)
+    code, message = error_of(r)
     assert code == "LIMIT_EXCEEDED"
     assert message.startswith("Max bulk v2 query jobs (10000) per 24 hrs has been reached (")
 
@@ -418,6 +404,6 @@ def test_storage_limit(client: Client) -> None:
     info = client.get(f"/jobs/query/{job['id']}").json()
     assert info["state"] == "Failed" and "errorMessage" in info
     r = client.post("/jobs/query", {"operation": "query", "query": "SELECT Id FROM Account"})
-    assert r.status_code == 400 and _error(r) == (
+    assert r.status_code == 400 and error_of(r) == (
         "LIMIT_EXCEEDED",
         "Max bulk v2 query result size stored (1000000000) kb per 24 hrs has been exceeded")
