@@ -6,12 +6,21 @@ own canonical JSON without ``hash``. So an edited line no longer matches its own
 and a deleted, inserted or reordered line breaks the next line's ``prev``: any tampering is
 found by :func:`verify_journal`. A chain alone cannot show that its last lines were cut off,
 so a small sidecar ``<journal>.head`` keeps the entry count and head hash, rewritten
-atomically after each entry; a journal shorter than its head file says is reported. Each entry is flushed and fsync'ed before the call returns,
-so a change the org accepted is on disk before the next one is sent (issue 13).
+atomically after each entry; a journal shorter than its head file says is reported. Each
+entry is flushed and fsync'ed before the call returns, so an intent is on disk before its call
+is sent, and an outcome before the next call (issue 13).
 
-A change entry keeps the before-state, which is what every undo restores. Never a secret:
-values under secret-looking keys and anything shaped like an access token are replaced
-before writing (the journal is evidence to hand to other people).
+A change entry keeps the before-state, which is what every undo restores. Changes sent in
+one call for many records (sObject Collections) are journaled write-ahead, as a database
+would: an ``intent`` entry per record BEFORE the call (what, target, before, intended after),
+then its outcome after it: a ``change`` (applied; ``info.intent`` is the intent's hash) or a
+``not_applied`` (with Salesforce's message). ``change`` keeps meaning "this happened", so every
+reader of changes is unaffected. An intent with no outcome is the crash window: only the org
+can say what happened (``sfexit.people.intents`` reads it and journals the outcome, marked
+``recovered``); until then readers see it through :func:`unresolved_intents`.
+
+Never a secret: values under secret-looking keys and anything shaped like an access token are
+replaced before writing (the journal is evidence to hand to other people).
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -29,8 +38,8 @@ from typing import Any, Literal
 
 from sfexit.errors import SfexitError
 
-EntryKind = Literal["change", "step_start", "step_end", "note"]
-KINDS: tuple[str, ...] = ("change", "step_start", "step_end", "note")
+EntryKind = Literal["change", "step_start", "step_end", "note", "intent", "not_applied"]
+KINDS: tuple[str, ...] = ("change", "step_start", "step_end", "note", "intent", "not_applied")
 GENESIS = "0" * 64
 REDACTED = "[REDACTED]"
 
@@ -141,6 +150,21 @@ def _check_lines(lines: list[str]) -> tuple[list[Entry], str, list[str]]:
         entries.append(entry)
         prev = line_hash(line)
     return entries, prev, problems
+
+
+def _outcome_of(intent: Entry) -> dict[str, Any]:
+    if intent.kind != "intent":
+        raise ValueError(f"entry {intent.seq} is a {intent.kind}, not an intent")
+    # The hash, not the seq: intents of several journals are read together (users unfreeze
+    # without --journal), and a hash names one entry in all of them.
+    return {"intent": intent.hash, "intent_seq": intent.seq}
+
+
+def unresolved_intents(entries: Iterable[Entry]) -> list[Entry]:
+    """Intents with no outcome entry: sent, or about to be, when the process stopped. Pure."""
+    entries = list(entries)
+    resolved = {e.info.get("intent") for e in entries if e.kind in ("change", "not_applied")}
+    return [e for e in entries if e.kind == "intent" and e.hash not in resolved]
 
 
 def head_path(path: Path) -> Path:
@@ -274,6 +298,22 @@ class Journal:
                after: dict[str, Any] | None, **info: Any) -> Entry:
         """Record one change to the org, with the state before it (what undo restores)."""
         return self._append("change", action, target, before, after, info)
+
+    def intent(self, action: str, *, target: dict[str, Any], before: dict[str, Any],
+               after: dict[str, Any], **info: Any) -> Entry:
+        """Record a change about to be sent (write-ahead): on disk before the call goes out."""
+        return self._append("intent", action, target, before, after, info)
+
+    def applied(self, intent: Entry, **info: Any) -> Entry:
+        """The org took ``intent``: a ``change`` with the intent's before and after."""
+        return self._append("change", intent.action, intent.target, intent.before,
+                            intent.after, {**_outcome_of(intent), **info})
+
+    def not_applied(self, intent: Entry, **info: Any) -> Entry:
+        """The org refused ``intent`` (or, recovered, shows it was never made): nothing
+        changed, so nothing is to undo."""
+        return self._append("not_applied", intent.action, intent.target, intent.before, None,
+                            {**_outcome_of(intent), **info})
 
     def step_start(self, step: str, **info: Any) -> Entry:
         return self._append("step_start", step, {}, None, None, info)

@@ -134,6 +134,7 @@ def _render(app: AppContext, outcome: Any) -> int:
                   for s in outcome.steps],
         "report": outcome.report, "journal": str(outcome.journal) if outcome.journal else None,
         "forecast": outcome.forecast, "run_json": str(outcome.run_dir / "run.json"),
+        "permissions": outcome.permissions,
     }
     if outcome.report:
         app.out.info(f"Report: {outcome.report.get('html')}")
@@ -157,8 +158,25 @@ def _text(outcome: Any) -> str:
     lines = [("Dry run (a plan: nothing was changed)" if outcome.mode == "dry-run"
               else "Offboard run") + f" in {outcome.run_dir}",
              table(["Step", "Status", "API calls", "Forecast", "Note"], rows)]
+    if outcome.permissions:
+        lines += ["Permissions of the running user (what each step needs):",
+                  _permission_table(outcome.permissions)]
     if outcome.report:
         lines.append(f"Report: {outcome.report.get('html')}")
     if outcome.journal:
         lines.append(f"Journal: {outcome.journal}")
     return "\n".join(lines)
+
+
+def _permission_table(checks: list[dict[str, Any]]) -> str:
+    """One row per requirement (offboard/survey.py ``permission_result``); a step that cannot
+    work says so on its first row."""
+    rows = []
+    for c in checks:
+        for n, r in enumerate(c.get("requirements") or []):
+            status = str(r.get("status"))
+            if n == 0 and c.get("refused"):
+                status += " (step cannot work)"
+            rows.append([c.get("step"), " or ".join(r.get("needs") or []) or "edit per object",
+                         status, r.get("consequence") or ""])
+    return table(["Step", "Needs", "Status", "Without it"], rows)

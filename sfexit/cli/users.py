@@ -270,17 +270,19 @@ def unfreeze_cmd(app: AppContext, usernames: tuple[str, ...], dry_run: bool,
     """
     from sfexit.journal import default_journal_path, read_journal
     from sfexit.people import freeze
+    from sfexit.people.intents import resolve_files
     from sfexit.people.users import UserFilter, list_users
 
     if not usernames and journal_path is None:
         raise errors.UsageError("name the users to unfreeze, or pass --journal PATH",
                                 hint="the journal is the one `sfexit users freeze` printed")
     session = app.connect(read_only=dry_run)
-    if journal_path is not None:
-        entries = read_journal(journal_path)
-    else:
-        entries = freeze.entries_from(freeze.journals_in(default_journal_path("x").parent),
-                                      warn=app.out.warn)
+    paths = [journal_path] if journal_path is not None \
+        else freeze.journals_in(default_journal_path("x").parent)
+    if not dry_run:  # a freeze killed during its call: journal what the org shows first
+        resolve_files(session, paths, warn=app.out.warn)
+    entries = read_journal(journal_path) if journal_path is not None \
+        else freeze.entries_from(paths, warn=app.out.warn)
     everyone = list_users(session, UserFilter(active_only=False))
     touch, refused = freeze.unfreeze_candidates(everyone, freeze.frozen_by_sfexit(entries),
                                                 usernames)

@@ -75,19 +75,24 @@ def deactivate_cmd(app: AppContext, usernames: tuple[str, ...], all_active: bool
 def _undo_deactivate(app: AppContext, source: Path, dry_run: bool) -> int:
     from sfexit.journal import Journal, read_journal
     from sfexit.people import deactivate as deact
+    from sfexit.people.intents import resolve_files
 
-    planned = deact.undo_items(read_journal(source))
+    read_journal(source)   # a tampered journal stops here, before any login
     app.out.warn(deact.LICENCE_WARNING)
     session = app.connect(read_only=dry_run)
-    if not planned:
-        app.out.info("Nothing to reactivate: the journal records no deactivation in effect.")
-    if dry_run or not planned:
+    if not dry_run:  # a deactivation killed during its call: journal what the org shows first
+        resolve_files(session, [source], warn=app.out.warn)
+    planned = deact.undo_plan(session, read_journal(source))
+    todo = [i for i in planned if i.status == "would reactivate"]
+    if not todo:
+        app.out.info("Nothing to reactivate: no user this journal deactivated is inactive now.")
+    if dry_run or not todo:
         return _finish_deactivate(app, deact.DeactivateResult("reactivate", True, planned, [],
                                                               None), [], [])
     from sfexit.people.users import UserFilter, list_users
 
     check_permissions(app, session, list_users(session, UserFilter()), "reactivate", dry_run)
-    confirm(app, f"Reactivate {len(planned)} user(s)?")
+    confirm(app, f"Reactivate {len(todo)} user(s)?")
     journal = Journal.open(source)  # the undo is recorded in the journal it undoes
     app.out.info(f"Journal: {journal.path}")
     items = deact.set_active(session, planned, journal, direction="reactivate",

@@ -68,7 +68,7 @@ def count_files(session: OrgSession, *, all_versions: bool = False,
     client = RestClient(session)
     total = 0
     for source, _query in _queries(all_versions):
-        where = _where(source, all_versions)
+        where = file_filter(source, all_versions)
         query = soql.count(source.object, where=where)
         if include_deleted:
             total += sum(1 for _ in client.query_iter(
@@ -78,7 +78,7 @@ def count_files(session: OrgSession, *, all_versions: bool = False,
     return total
 
 
-def _where(source: FileSource, all_versions: bool) -> list[str]:
+def file_filter(source: FileSource, all_versions: bool) -> list[str]:
     # IsLatest: one row per ContentDocument, its current version (export-protocol.md, "Files").
     return ["IsLatest = TRUE"] if source.object == "ContentVersion" and not all_versions else []
 
@@ -86,7 +86,7 @@ def _where(source: FileSource, all_versions: bool) -> list[str]:
 def _queries(all_versions: bool) -> Iterator[tuple[FileSource, str]]:
     for source in SOURCES:
         yield source, soql.select(source.object, list(source.fields),
-                                  where=_where(source, all_versions), order_by=["Id"])
+                                  where=file_filter(source, all_versions), order_by=["Id"])
 
 
 def _record(source: FileSource, row: dict[str, Any]) -> FileRecord:

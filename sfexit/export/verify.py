@@ -168,7 +168,7 @@ def _org_files(rest: RestClient, manifest: Manifest) -> list[Difference]:
             if sobject == "ContentVersion" and len(listed) > count:
                 where = []
                 count = _count(rest, soql.count(sobject), False)
-            total = _sum(rest, sobject, size_field, where)
+            total = sum_of(rest, sobject, size_field, where)
         except errors.SalesforceError as exc:
             out.append(Difference("org-files", sobject, "count",
                                   f"not countable: {exc.error_code or exc.message}",
@@ -182,7 +182,8 @@ def _org_files(rest: RestClient, manifest: Manifest) -> list[Difference]:
     return out
 
 
-def _sum(rest: RestClient, sobject: str, field: str, where: list[str]) -> int | None:
+def sum_of(rest: RestClient, sobject: str, field: str, where: list[str]) -> int | None:
+    """``SUM(field)`` over the matching rows (0 for none); None when the org answers no row."""
     rows = list(rest.query_iter(soql.select(sobject, [f"SUM({field})"], where=where)))
     if not rows:
         return None

@@ -27,6 +27,7 @@ TEXTS: dict[str, str] = {
     "preflight_not_skippable": "the preflight cannot be skipped: it only reads, and the plan "
                                "and the forecast come from it",
     "forecast_refused": "the forecast does not fit",
+    "permissions_refused": "the running user lacks a permission that {steps} needs",
     "forecast_short": "the forecast does not fit the remaining limits: {limits}",
     "forecast_forced": "the forecast does not fit the remaining limits; started anyway with "
                        "--force: {limits}",
@@ -45,6 +46,21 @@ TEXTS: dict[str, str] = {
     "permission_missing": "{step}: {message}",
     "reassign_warning": "reassign: {message}",
 }
+
+# The param of these codes that holds text only in English, to be kept VERBATIM: an error
+# message (often Salesforce's own, "FIELD_CUSTOM_VALIDATION_EXCEPTION: ..."), or a sentence
+# another module wrote. The report does not paste it into a translated sentence: it writes
+# ``report.quote_<code>`` (the other params) and quotes it after, marked as English.
+VERBATIM: dict[str, str] = {"step_error": "error", "report_unavailable": "error",
+                            "reassign_refused": "refusals", "reassign_warning": "message",
+                            "permission_missing": "message"}
+
+
+def verbatim(code: str | None, params: Mapping[str, Any]) -> str | None:
+    """The English-only text of a coded reason or warning (VERBATIM), if it has one."""
+    name = VERBATIM.get(code or "")
+    value = params.get(name) if name else None
+    return None if value is None else str(value)
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,7 @@ class Counts:
     rows: Mapping[str, int] = field(default_factory=dict)     # exported object → rows
     row_bytes: int = 400
     files: int = 0
+    file_bytes: int = 0       # SUM() of the file bodies' sizes (what the files step downloads)
     max_records: int = DEFAULT_MAX_RECORDS
     freeze_users: int = 0
     moves: Mapping[str, int] = field(default_factory=dict)    # object → records to move

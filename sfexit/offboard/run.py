@@ -55,6 +55,8 @@ class RunOutcome:
     report: dict[str, str] | None
     forecast: dict[str, Any] | None
     fits: bool | None
+    # the preflight's permission_checks: what each step needs of the running user
+    permissions: list[dict[str, Any]] | None = None
 
     @property
     def exit_code(self) -> int:
@@ -122,6 +124,7 @@ def resume_run(settings: Settings, session: OrgSession, run_path: Path,
     try:
         if run.step("preflight")["status"] != "done":
             decisions = planning.decide_steps(switches(settings, options.cli_skip))
+            _skip_now(run, decisions)
             _preflight(ctx, decisions, options)
             _confirm(ctx, options)
         ctx.journal = Journal.open(run.journal_path)
@@ -129,6 +132,14 @@ def resume_run(settings: Settings, session: OrgSession, run_path: Path,
         return _continue(ctx, options)
     finally:
         _finish(ctx)
+
+
+def _skip_now(run: RunDir, decisions: tuple[planning.StepDecision, ...]) -> None:
+    """A run the preflight refused (a permission, the forecast) is resumed with ``--skip
+    STEP``: the step, not started yet, is skipped now, with its reason."""
+    for d in decisions:
+        if not d.run and d.name != "preflight" and run.step(d.name)["status"] == "planned":
+            run.update_step(d.name, status="skipped", **step_fields(d.why))
 
 
 def _warn(run: RunDir, *notes: Note) -> None:
@@ -182,6 +193,7 @@ def _preflight(ctx: st.RunContext, decisions: tuple[planning.StepDecision, ...],
     _warn(run, *sv.warnings)
     used = {**zero_usage(), "rest_calls": ctx.session.calls - calls}
     result = survey.preflight_result(sv, fc)
+    _refuse_without_permissions(ctx, sv, used, result)
     if not fc.fits and not ctx.force and not ctx.dry_run:
         run.update_step("preflight", status="failed", used=used, result=result,
                         finished_at=now_iso(), **note("forecast_refused").step_fields())
@@ -199,13 +211,35 @@ def _preflight(ctx: st.RunContext, decisions: tuple[planning.StepDecision, ...],
         options.info(f"Forecast: {line}")
 
 
+def _refuse_without_permissions(ctx: st.RunContext, sv: survey.Survey, used: dict[str, int],
+                                result: dict[str, Any]) -> None:
+    """A step that certainly cannot work with the running user's permissions (its own check
+    would stop it: people.permissions) stops a real run here, before the first change,
+    unless ``force``. A dry run reports it (the preflight's warnings and permission_checks)."""
+    blocked = [c for c in sv.permission_checks if c.refusal]
+    if not blocked or ctx.force or ctx.dry_run:
+        return
+    names = [c.step for c in blocked]
+    ctx.run.update_step("preflight", status="failed", used=used, result=result,
+                        finished_at=now_iso(),
+                        **note("permissions_refused", steps=", ".join(names)).step_fields())
+    from sfexit.people.permissions import PermissionDenied
+
+    raise PermissionDenied(
+        "the offboard did not start, nothing was changed: "
+        + "; ".join(f"{c.step}: {c.refusal}" for c in blocked),
+        hint=f"leave the step out with {' '.join('--skip ' + n for n in names)}, ask an admin "
+             "to grant the permission, or pass --force to start anyway and let the step fail")
+
+
 def _totals(ctx: st.RunContext) -> str:
     sv = ctx.survey
     assert sv is not None
     c = sv.counts
     calls = ctx.run.data.get("forecast", {}).get("rest_calls", 0)
     return (f"Offboard {sv.org.get('name')}: export {len(c.rows)} objects "
-            f"({sum(c.rows.values()):,} rows, {c.files:,} files), freeze {c.freeze_users} "
+            f"({sum(c.rows.values()):,} rows, {c.files:,} files of "
+            f"{c.file_bytes / planning.MB:,.1f} MiB), freeze {c.freeze_users} "
             f"users, move {sum(c.moves.values()):,} records to "
             f"{ctx.settings.users.successor or 'nobody'}, deactivate {c.deactivate_users} "
             f"users; about {calls:,} API calls. Go ahead?")
@@ -301,6 +335,8 @@ def _outcome(run: RunDir, journal: Journal | None) -> RunOutcome:
     report = next((s.get("result") for s in run.data["steps"]
                    if s["name"] == "report" and s["status"] == "done"), None)
     fc = run.data.get("forecast") or None
+    pre = run.step("preflight").get("result")
     return RunOutcome(run.path, run.mode, [dict(s) for s in run.data["steps"]],
                       journal.path if journal is not None else None, report, fc,
-                      fc.get("fits") if fc else None)
+                      fc.get("fits") if fc else None,
+                      pre.get("permission_checks") if isinstance(pre, dict) else None)

@@ -8,13 +8,11 @@ safe: a user frozen or a record moved before the crash is seen as such and not t
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sfexit.cli.output import to_jsonable
@@ -148,58 +146,15 @@ def run_freeze(ctx: RunContext) -> StepResult:
         preflight(ctx.session, me.id, me.profile_id, "freeze")
     who = leavers(ctx, everyone, "freeze")
     the_plan = freeze.plan(ctx.session, "freeze", who.touch, who.refused)
-    path = ctx.run.plans_dir / "freeze-plan.csv"
-    _journal_unrecorded_freezes(ctx.journal, path, the_plan)   # reads the plan it replaces
-    path = freeze.write_plan_csv(the_plan, path)
+    path = freeze.write_plan_csv(the_plan, ctx.run.plans_dir / "freeze-plan.csv")
+    # apply() first settles what an attempt killed during its call left (write-ahead intents,
+    # read from the org), and reports users that attempt froze as frozen by this run.
     result = freeze.apply(ctx.session, the_plan, ctx.journal, plan_file=path,
                           on_progress=lambda m: ctx.on_progress("freeze", m))
-    result = _frozen_by_this_run(ctx.journal, result)
     body = {**to_jsonable(result), "changed": len(result.changed), "failed": len(result.failed)}
     status = "partial" if result.failed else "done"
     return StepResult(status, note("freeze_failed", count=len(result.failed))
                       if result.failed else None, body)
-
-
-def _journal_unrecorded_freezes(journal: Journal, plan_file: Path, the_plan: Any) -> None:
-    """people.freeze freezes a batch of users in ONE sObject Collections call and journals each
-    change after the call succeeds, so a process killed in between leaves users this run froze
-    with no journal entry (found by tests/integration/test_offboard_kill.py). On resume, the
-    earlier attempt's plan (written before anything changed: who was not frozen then) and the
-    org's state now (frozen) prove the change: it is journaled now, marked ``recovered``, so
-    the journal, the report and an undo see every user this run froze, exactly once."""
-    if not plan_file.is_file() or not any(
-            e.kind == "step_start" and e.action == "freeze" for e in journal.entries()):
-        return   # no earlier attempt of this step in this run: nothing can be missing
-    journaled = {e.target.get("user_id") for e in journal.entries()
-                 if e.kind == "change" and e.action == "freeze"}
-    frozen_now = {p.user.id for p in the_plan.users if p.frozen_now}
-    try:
-        with plan_file.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return
-    for row in rows:
-        user_id = row.get("user_id") or ""
-        if (row.get("planned") == "freeze" and row.get("is_frozen_now") == "False"
-                and user_id in frozen_now and user_id not in journaled):
-            journal.change("freeze", target={"object": "UserLogin",
-                                             "id": row.get("userlogin_id") or None,
-                                             "user_id": user_id, "username": row.get("username")},
-                           before={"IsFrozen": False}, after={"IsFrozen": True},
-                           recovered="frozen by an earlier attempt killed before journaling it")
-
-
-def _frozen_by_this_run(journal: Journal, result: Any) -> Any:
-    """After a resume, users this run froze before the crash read as 'already frozen' now;
-    the journal says this run froze them, so the result says 'frozen' (before: not frozen)."""
-    from sfexit.people.freeze import FreezeItem
-
-    ours = {e.target.get("user_id") for e in journal.entries()
-            if e.kind == "change" and e.action == "freeze"}
-    items = [FreezeItem(i.username, i.user_id, "frozen", False, True)
-             if i.user_id in ours and i.status == "leave: already frozen" else i
-             for i in result.items]
-    return replace(result, items=items)
 
 
 def run_reassign(ctx: RunContext) -> StepResult:

@@ -1,7 +1,8 @@
 """What ``sfexit offboard`` knows before it changes anything: ``survey``, the preflight's reading
 pass (the same discovery and counts the real steps do, without downloading or changing
-anything, so it runs on the read-only session of a dry run), the preflight's result, and what a
-dry run shows for each step (``planned_result``). Moved out of ``steps.py`` unchanged.
+anything, so it runs on the read-only session of a dry run), the preflight's result (with what
+each step needs of the running user, read once: ``people.permissions.check_steps``), and what a
+dry run shows for each step (``planned_result``).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from sfexit import errors
 from sfexit.cli.output import to_jsonable
 from sfexit.offboard import plan as planning
 from sfexit.offboard.notes import Note, note
@@ -21,6 +23,8 @@ from sfexit.offboard.steps import (
 )
 from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession
+from sfexit.people.permissions import (PERMISSIONS, StepPermissions, UserPermissions,
+                                       check_steps)
 from sfexit.people.selection import Selection
 from sfexit.people.users import OrgUser, UserFilter, list_users
 
@@ -38,21 +42,25 @@ class Survey:
     ownership_note: str | None
     deactivate: Any | None             # (planned items, blocker reports, refused)
     warnings: tuple[Note, ...]
+    # what each step that runs needs of the running user (people.permissions.check_steps)
+    permission_checks: tuple[StepPermissions, ...] = ()
 
+
+# The preflight result's ``permissions``: the export's three, as before (True = granted).
+EXPORT_PERMISSIONS = ("ViewAllData", "QueryAllFiles", "ApiEnabled")
 
 # --- preflight --------------------------------------------------------------------------------
 
 def survey(ctx: RunContext, decisions: tuple[planning.StepDecision, ...]) -> Survey:
     """Read everything the plan needs. Reads only."""
     from sfexit.export.objects import select_objects
-    from sfexit.export.preflight import check_permissions, row_counts, sample_row_bytes
+    from sfexit.export.preflight import row_counts, sample_row_bytes
     from sfexit.people import freeze
 
     s, rest, runs = ctx.session, RestClient(ctx.session), {d.name for d in decisions if d.run}
     warnings: list[Note] = []
     start = s.calls
     org, me, limits = rest.organization(), rest.identity(), rest.limits()
-    permissions = check_permissions(s, me.user_id)
     cfg = ctx.settings.export
     selection = select_objects(rest, cfg.objects)
     rows = row_counts(rest, selection.objects, cfg.include_deleted)
@@ -60,14 +68,17 @@ def survey(ctx: RunContext, decisions: tuple[planning.StepDecision, ...]) -> Sur
     export_reads = calls_since(s, start)
     files = sum(rows.get(n, 0) for n in ("Attachment", "Document")) + rows.get(
         "ContentVersion" if cfg.all_versions else "ContentDocument", 0)
+    file_bytes = _file_bytes(rest, cfg.all_versions) if "export" in runs else 0
     mark = s.calls
     everyone = list_users(s, UserFilter(active_only=False))
     list_cost = calls_since(s, mark)
     me_user = next((u for u in everyone if u.is_running_user), None)
     who = leavers(ctx, everyone, "freeze")
     mark = s.calls
-    warnings += _permission_problem(s, me_user, "freeze")
+    perms, perm_note = _read_permissions(s, me.user_id, me_user)
     perm_cost = calls_since(s, mark)
+    checks = check_steps(perms, [d.name for d in decisions if d.run])
+    warnings += [*perm_note, *_permission_warnings(checks)]
     mark = s.calls
     fplan = freeze.plan(s, "freeze", who.touch, who.refused)
     plan_cost = calls_since(s, mark)
@@ -78,10 +89,13 @@ def survey(ctx: RunContext, decisions: tuple[planning.StepDecision, ...]) -> Sur
                      for w in (*ownership.refusals, *ownership.warnings)]
     counts = planning.Counts(
         rows=rows if "export" in runs else {}, row_bytes=width, files=files,
-        freeze_users=len(fplan.changes),
+        file_bytes=file_bytes, freeze_users=len(fplan.changes),
         moves={st.object: st.count for st in ownership.steps} if ownership else {},
         deactivate_users=sum(i.status != "blocked" for i in deact[0]) if deact else 0,
-        reads={"export": export_reads, "freeze": list_cost + perm_cost + 2 * plan_cost,
+        # The export checks its permissions itself (export.preflight.check_permissions): the
+        # same reads as ours plus the user's ProfileId.
+        reads={"export": export_reads + perm_cost + 1,
+               "freeze": list_cost + perm_cost + 2 * plan_cost,
                "reassign": reassign_reads, "deactivate": deact_reads},
         remaining={n: lim.remaining for n, lim in limits.items()})
     counts = _with_preflight(counts, calls_since(s, start))
@@ -92,25 +106,63 @@ def survey(ctx: RunContext, decisions: tuple[planning.StepDecision, ...]) -> Sur
         operator={"username": me.username, "user_id": me.user_id,
                   "profile": me_user.profile if me_user else None},
         limits={n: {"max": lim.max, "remaining": lim.remaining} for n, lim in limits.items()},
-        permissions=permissions, counts=counts, skipped_objects=selection.skipped,
+        permissions={k: perms.has(k) is True for k in EXPORT_PERMISSIONS},
+        counts=counts, skipped_objects=selection.skipped,
         freeze_plan=fplan, ownership=ownership, ownership_note=own_note, deactivate=deact,
-        warnings=tuple(warnings))
+        warnings=tuple(warnings), permission_checks=checks)
 
 
 def _with_preflight(counts: planning.Counts, calls: int) -> planning.Counts:
     return replace(counts, reads={**counts.reads, "preflight": calls})
 
 
-def _permission_problem(session: OrgSession, me: OrgUser | None, action: Any) -> list[Note]:
-    from sfexit.people.permissions import PermissionDenied, preflight
+def _file_bytes(rest: RestClient, all_versions: bool) -> int:
+    """The bytes of the file bodies the export would download: ``SUM()`` of each file
+    object's size field, with the files step's own filter (latest ContentVersions unless
+    ``all_versions``). One aggregate query per object; an object the user cannot query counts
+    0. Deleted files (``include_deleted``) are not in the sum: aggregates run on ``query``."""
+    from sfexit.export.files_listing import SOURCES, file_filter
+    from sfexit.export.verify import sum_of
 
-    if me is None:
-        return []
+    total = 0
+    for source in SOURCES:
+        try:
+            total += sum_of(rest, source.object, source.size_field,
+                          file_filter(source, all_versions)) or 0
+        except errors.SalesforceError:
+            continue
+    return total
+
+
+def _read_permissions(session: OrgSession, user_id: str, me: OrgUser | None
+                      ) -> tuple[UserPermissions, list[Note]]:
+    """The running user's permissions, read ONCE for every step (people.permissions); when
+    the org refuses to show them, every permission is unknown (never granted), and said so."""
+    from sfexit.people.permissions import nothing_known, read_permissions
+
     try:
-        preflight(session, me.id, me.profile_id, action)
-    except PermissionDenied as exc:
-        return [note("permission_missing", step=str(action), message=exc.message)]
-    return []
+        return read_permissions(session, user_id, me.profile_id if me else None), []
+    except errors.SalesforceError as exc:
+        return nothing_known(user_id), [note("permission_missing", step="preflight",
+                                             message=f"permissions not readable: "
+                                                     f"{exc.one_line()}")]
+
+
+def _permission_warnings(checks: tuple[StepPermissions, ...]) -> list[Note]:
+    # ``check``: the report words the consequence in the reader's language
+    # (report.perm_missed_<check>); ``message`` stays the English sentence.
+    return [note("permission_missing", step=c.step, message=r.consequence, check=r.code)
+            for c in checks for r in c.problems
+            if r.consequence and r.status != "not checked"]
+
+
+def permission_result(checks: tuple[StepPermissions, ...]) -> list[dict[str, Any]]:
+    """The preflight's ``permission_checks`` (run.json, ``--json``): per step that runs, what
+    it needs, granted / missing / unknown / not checked, and what would be missed."""
+    return [{"step": c.step, "refused": c.refusal is not None, "refusal": c.refusal,
+             "requirements": [{"code": r.code, "needs": [PERMISSIONS[k] for k in r.permissions],
+                               "status": r.status, "consequence": r.consequence}
+                              for r in c.requirements]} for c in checks]
 
 
 def _survey_ownership(ctx: RunContext, who: Selection, runs: set[str], base: int
@@ -144,6 +196,7 @@ def _survey_deactivate(ctx: RunContext, everyone: list[OrgUser], runs: set[str],
 
 def preflight_result(sv: Survey, fc: planning.Forecast) -> dict[str, Any]:
     return {"org": sv.org, "operator": sv.operator, "permissions": sv.permissions,
+            "permission_checks": permission_result(sv.permission_checks),
             "limits": sv.limits, "forecast": to_jsonable(fc), "fits": fc.fits,
             "forecast_lines": list(fc.lines), "warnings": [n.text for n in sv.warnings]}
 
@@ -161,6 +214,7 @@ def planned_result(name: str, ctx: RunContext) -> Any:
         return {"objects": [{"name": n, "rows": r} for n, r in sorted(c.rows.items())],
                 "object_count": len(c.rows), "rows": sum(c.rows.values()),
                 "estimated_bytes": sum(c.rows.values()) * c.row_bytes, "files": c.files,
+                "files_bytes": c.file_bytes,
                 "skipped": to_jsonable(sv.skipped_objects), "dest": str(ctx.run.export_dir)}
     if name == "verify":
         return {"objects": len(c.rows), "against_org": True}

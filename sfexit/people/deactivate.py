@@ -5,10 +5,13 @@ never holds back the others and Salesforce's message names that user's blocker; 
 recorded with its ``statusCode`` and ``message`` verbatim (e.g. "Cannot inactivate user that is
 the value of a hierarchy field: …") and the user is left as it was (frozen, if frozen).
 The write goes through sObject Collections with one record and nothing but User in it
-(setup objects apart from data, §2). Each success is journaled with its before-state.
+(setup objects apart from data, §2). Journaled write-ahead (sfexit.journal): an intent with
+the before-state before each call, its outcome after; a process killed in between leaves an
+intent the next run resolves from the org (people.intents).
 
-Undo sets ``IsActive = true`` again for users this sfexit deactivated; that needs a free
-licence of the user's type (LICENSE_LIMIT_EXCEEDED otherwise, errors.md §8).
+Undo sets ``IsActive = true`` again for users this sfexit deactivated and the org shows
+inactive; that needs a free licence of the user's type (LICENSE_LIMIT_EXCEEDED otherwise,
+errors.md §8).
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ from typing import Literal
 
 from sfexit.errors import UsageError
 from sfexit.journal import Entry, Journal
-from sfexit.org.rest import RestClient
+from sfexit.org.rest import RecordError, RestClient
 from sfexit.org.session import OrgSession
 from sfexit.people.blockers import BlockerReport
+from sfexit.people.intents import (carried_over, in_effect, read_is_active, resolve_pending,
+                                   target_user_id)
 from sfexit.people.users import OrgUser
 
 Direction = Literal["deactivate", "reactivate"]
@@ -100,62 +105,78 @@ def write_plan_csv(path: Path, planned: Sequence[DeactivateItem],
 def set_active(session: OrgSession, planned: Sequence[DeactivateItem], journal: Journal, *,
                direction: Direction, on_progress: Callable[[str], None] | None = None
                ) -> list[DeactivateItem]:
-    """Send ``IsActive`` one user per call for every planned item not blocked; journal each.
+    """Send ``IsActive`` one user per call for every item planned as "would …", write-ahead:
+    an intent before each call, its outcome after. Others (blocked, left as they are) are
+    journaled as notes.
 
-    Raises SalesforceError/AuthError/ApiLimitError for a call that failed as a whole (changes
-    made until then are journaled), JournalError when the journal cannot be written.
+    First resolves what an earlier, interrupted attempt left in this journal (people.intents);
+    users it changed are reported as changed by this run, as an uninterrupted run would.
+    Raises SalesforceError/AuthError/ApiLimitError for a call that failed as a whole (its
+    intent stays unresolved until the next run reads the org), JournalError when the journal
+    cannot be written.
     """
     value = direction == "reactivate"
+    resolve_pending(session, journal)
+    earlier = carried_over(journal.entries(), direction)
     rest = RestClient(session)
     journal.step_start(direction, users=len(planned))
     out: list[DeactivateItem] = []
     for n, item in enumerate(planned, start=1):
-        if item.status == "blocked":
-            journal.note(f"{item.username}: not {direction}d: blocker found", user_id=item.user_id,
+        earlier.pop(item.user_id[:15], None)
+        if not item.status.startswith("would "):
+            why = "blocker found" if item.status == "blocked" else item.status
+            journal.note(f"{item.username}: not {direction}d: {why}", user_id=item.user_id,
                          username=item.username, blockers=item.blockers)
             out.append(item)
             continue
+        intent = journal.intent(direction, target={"object": "User", "id": item.user_id,
+                                                   "username": item.username},
+                                before={"IsActive": not value}, after={"IsActive": value})
         [res] = rest.update_records("User", [{"id": item.user_id, "IsActive": value}])
-        if res.success:
-            journal.change(direction, target={"object": "User", "id": item.user_id,
-                                              "username": item.username},
-                           before={"IsActive": not value}, after={"IsActive": value})
-            out.append(DeactivateItem(item.username, item.user_id, f"{direction}d",
-                                      blockers=item.blockers,
-                                      unknown_sources=item.unknown_sources))
-        else:
-            error = res.errors[0] if res.errors else None
-            out.append(DeactivateItem(item.username, item.user_id, "failed",
-                                      error.status_code if error else None,
-                                      error.message if error else "no error detail returned",
-                                      item.blockers, item.unknown_sources))
-            journal.note(f"{item.username}: {direction} refused by Salesforce",
-                         user_id=item.user_id, status_code=error.status_code if error else None,
-                         salesforce_message=error.message if error else None)
+        out.append(_outcome(journal, intent, item, res.success, res.errors))
         if on_progress:
             on_progress(f"{direction}: {n} of {len(planned)}")
+    out += [DeactivateItem(str(e.target.get("username")), str(e.target.get("id")),
+                           f"{direction}d") for e in earlier.values()]   # by the earlier attempt
     journal.step_end(direction, "partial" if any(i.status in ("failed", "blocked") for i in out)
                      else "ok", changed=sum(i.status == f"{direction}d" for i in out))
     return out
 
 
+def _outcome(journal: Journal, intent: Entry, item: DeactivateItem, success: bool,
+             errors: Sequence[RecordError]) -> DeactivateItem:
+    direction = intent.action
+    if success:
+        journal.applied(intent)
+        return DeactivateItem(item.username, item.user_id, f"{direction}d",
+                              blockers=item.blockers, unknown_sources=item.unknown_sources)
+    error = errors[0] if errors else None
+    journal.not_applied(intent, status_code=error.status_code if error else None,
+                        salesforce_message=error.message if error else None)
+    return DeactivateItem(item.username, item.user_id, "failed",
+                          error.status_code if error else None,
+                          error.message if error else "no error detail returned",
+                          item.blockers, item.unknown_sources)
+
+
 def deactivated_by_sfexit(entries: Iterable[Entry]) -> dict[str, Entry]:
-    """User id → the deactivation still in effect (a later reactivate entry cancels it)."""
-    out: dict[str, Entry] = {}
-    for entry in entries:
-        if entry.kind != "change" or entry.target.get("object") != "User":
-            continue
-        user_id = str(entry.target.get("id") or "")
-        if entry.action == "deactivate" and (entry.before or {}).get("IsActive") is True:
-            out[user_id] = entry
-        elif entry.action == "reactivate":
-            out.pop(user_id, None)
-    return out
+    """User id (15) → the deactivation still in effect (a later reactivate change cancels it).
+    An unresolved deactivate intent is included: :func:`undo_plan` reads the org first."""
+    return in_effect(entries, obj="User", action="deactivate", undo="reactivate",
+                     field="IsActive", was=True)
 
 
-def undo_items(entries: Iterable[Entry]) -> list[DeactivateItem]:
-    return [DeactivateItem(str(e.target.get("username")), user_id, "would reactivate")
-            for user_id, e in deactivated_by_sfexit(entries).items()]
+def undo_plan(session: OrgSession, entries: Iterable[Entry]) -> list[DeactivateItem]:
+    """Whom to reactivate: users this journal deactivated who are inactive NOW (read from the
+    org: an interrupted deactivation, or someone who reactivated the user by hand, leaves the
+    user active, and reactivating again would journal a change that never happened)."""
+    found = deactivated_by_sfexit(entries)
+    ids = sorted(target_user_id(e) for e in found.values())
+    active = read_is_active(session, ids) if ids else {}
+    return [DeactivateItem(str(e.target.get("username")), str(e.target.get("id")),
+                           "would reactivate" if active.get(uid) is False else
+                           "leave: already active" if active.get(uid) else
+                           "leave: no longer in the org") for uid, e in found.items()]
 
 
 def report_lines(result: DeactivateResult | None, reports: Sequence[BlockerReport],

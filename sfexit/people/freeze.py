@@ -5,8 +5,10 @@ research/users-protocol.md §2 and "Algorithm" step 3:
 - write the CSV of who will be touched BEFORE any change (sfdx-hardis's "users-to-freeze");
 - PATCH ``/composite/sobjects`` with ``allOrNone: false``, at most 200 UserLogin rows per call
   and nothing but UserLogin in those calls (setup objects apart from data: MIXED_DML);
-- journal each change with its before-state, then re-query to verify (an Apex tool in §7 set
-  the wrong value for years because it never looked);
+- journal write-ahead (sfexit.journal): an intent per user, with its before-state, BEFORE the
+  call and its outcome after, so a process killed in between leaves intents that the next run
+  resolves from the org (people.intents); then re-query to verify (an Apex tool in §7 set the
+  wrong value for years because it never looked);
 - unfreeze restores exactly the state before: a user frozen before sfexit came stays frozen
   (sfdx-hardis thaws every frozen user in scope, §7).
 """
@@ -21,8 +23,9 @@ from typing import Literal
 
 from sfexit.errors import UsageError
 from sfexit.journal import Entry, Journal, JournalError, read_journal
-from sfexit.org.rest import RestClient
+from sfexit.org.rest import RecordError, RestClient
 from sfexit.org.session import OrgSession
+from sfexit.people.intents import carried_over, in_effect, resolve_pending
 from sfexit.people.selection import resolve_named
 from sfexit.people.users import OrgUser, login_states
 
@@ -157,18 +160,27 @@ def unchanged_result(the_plan: FreezePlan, plan_file: Path | None, *,
 def apply(session: OrgSession, the_plan: FreezePlan, journal: Journal, *,
           plan_file: Path | None = None,
           on_progress: Callable[[str], None] | None = None) -> FreezeResult:
-    """Make the planned changes, journal each one, then verify by reading UserLogin again.
+    """Make the planned changes write-ahead (an intent per user before each call, its outcome
+    after), then verify by reading UserLogin again.
 
-    Raises SalesforceError/AuthError/ApiLimitError for a failed call (changes made up to
-    then are journaled), JournalError when the journal cannot be written.
+    First resolves what an earlier, interrupted attempt left in this journal (people.intents);
+    users it changed are reported as changed by this run, as an uninterrupted run would.
+    Raises SalesforceError/AuthError/ApiLimitError for a failed call (its intents stay
+    unresolved until the next run reads the org), JournalError when the journal cannot be
+    written.
     """
     direction = the_plan.direction
     value = direction == "freeze"
+    resolve_pending(session, journal)
+    earlier = carried_over(journal.entries(), direction)
     journal.step_start(direction, users=len(the_plan.changes),
                        plan_file=str(plan_file) if plan_file else None)
     items: dict[str, FreezeItem] = {}
     for p in the_plan.users:
-        if not p.will_change:
+        done = earlier.pop(p.user.id[:15], None)
+        if not p.will_change and done is not None and p.frozen_now == value:
+            items[p.user.id] = _done_item(direction, p.user.username, p.user.id, done)
+        elif not p.will_change:
             journal.note(f"{p.user.username}: {p.planned}", user_id=p.user.id,
                          username=p.user.username, is_frozen=p.frozen_now, step=direction)
             items[p.user.id] = FreezeItem(p.user.username, p.user.id, p.planned,
@@ -177,25 +189,40 @@ def apply(session: OrgSession, the_plan: FreezePlan, journal: Journal, *,
     rest = RestClient(session)
     for start in range(0, len(changes), 200):
         chunk = changes[start:start + 200]
+        intents = [journal.intent(direction, target=_target(p), before={"IsFrozen": p.frozen_now},
+                                  after={"IsFrozen": value}) for p in chunk]
         results = rest.update_records("UserLogin", [{"id": p.login_id, "IsFrozen": value}
                                                     for p in chunk])
-        for p, res in zip(chunk, results, strict=True):  # results come back in input order
-            if res.success:
-                journal.change(direction, target=_target(p), before={"IsFrozen": p.frozen_now},
-                               after={"IsFrozen": value})
-                items[p.user.id] = FreezeItem(p.user.username, p.user.id,
-                                              "frozen" if value else "unfrozen",
-                                              p.frozen_now, value)
-            else:
-                message = "; ".join(f"{e.status_code}: {e.message}" for e in res.errors)
-                items[p.user.id] = FreezeItem(p.user.username, p.user.id, "failed",
-                                              p.frozen_now, p.frozen_now, message)
+        # results come back in input order
+        for p, intent, res in zip(chunk, intents, results, strict=True):
+            items[p.user.id] = _outcome(journal, intent, p, res.success, res.errors)
         if on_progress:
             on_progress(f"{direction}: {min(start + 200, len(changes))} of {len(changes)}")
     final = _verify(session, the_plan, items)
+    final += [_done_item(direction, str(e.target.get("username")), str(e.target.get("user_id")),
+                         e) for e in earlier.values()]   # changed earlier, no longer planned
     journal.step_end(direction, "partial" if any(i.status == "failed" for i in final)
                      else "ok", changed=sum(i.status in ("frozen", "unfrozen") for i in final))
     return FreezeResult(direction, False, final, _refusals(the_plan), plan_file, journal.path)
+
+
+def _outcome(journal: Journal, intent: Entry, p: PlannedUser, success: bool,
+             errors: Sequence[RecordError]) -> FreezeItem:
+    value = bool((intent.after or {}).get("IsFrozen"))
+    if success:
+        journal.applied(intent)
+        return FreezeItem(p.user.username, p.user.id, "frozen" if value else "unfrozen",
+                          p.frozen_now, value)
+    message = "; ".join(f"{e.status_code}: {e.message}" for e in errors)
+    journal.not_applied(intent, salesforce_message=message)
+    return FreezeItem(p.user.username, p.user.id, "failed", p.frozen_now, p.frozen_now,
+                      message)
+
+
+def _done_item(direction: Direction, username: str, user_id: str, change: Entry) -> FreezeItem:
+    """A change an earlier attempt on this journal made (read from its entry)."""
+    return FreezeItem(username, user_id, "frozen" if direction == "freeze" else "unfrozen",
+                      (change.before or {}).get("IsFrozen"), (change.after or {}).get("IsFrozen"))
 
 
 def _target(p: PlannedUser) -> dict[str, str | None]:
@@ -226,21 +253,15 @@ def _refusals(the_plan: FreezePlan) -> list[tuple[str, str]]:
 # --- what sfexit froze: the input of an exact unfreeze ---------------------------------------
 
 def frozen_by_sfexit(entries: Iterable[Entry]) -> dict[str, Entry]:
-    """User id → the freeze change still in effect according to these entries.
+    """User id → the freeze still in effect according to these entries.
 
-    Only users whose freeze entry says IsFrozen went from false to true; a later unfreeze
-    entry cancels it. Users found already frozen never appear: they stay frozen.
+    Only users whose freeze says IsFrozen went from false to true; a later unfreeze change
+    cancels it. Users found already frozen never appear: they stay frozen. An unresolved freeze
+    intent (the process stopped during its call) is included: ``plan`` reads the org before
+    an unfreeze, so such a user is thawed only if the org shows it frozen.
     """
-    out: dict[str, Entry] = {}
-    for entry in entries:
-        if entry.kind != "change" or entry.target.get("object") != "UserLogin":
-            continue
-        user_id = str(entry.target.get("user_id") or "")[:15]
-        if entry.action == "freeze" and (entry.before or {}).get("IsFrozen") is False:
-            out[user_id] = entry
-        elif entry.action == "unfreeze":
-            out.pop(user_id, None)
-    return out
+    return in_effect(entries, obj="UserLogin", action="freeze", undo="unfreeze",
+                     field="IsFrozen", was=False)
 
 
 def journals_in(directory: Path) -> list[Path]:

@@ -9,8 +9,12 @@ What each action needs (research/users-protocol.md):
 - freeze / unfreeze: "Freeze Users OR Manage Users" (help.sf ``platform.users_freeze.htm``; §2);
 - deactivate / reactivate: Manage Users (§3);
 - reassign: Modify All Data, or Transfer Record (``PermissionsTransferAnyEntity``) plus edit on
-  the objects (§4, help.sf ``data_about_transfer.htm``).
+  the objects (§4, help.sf ``data_about_transfer.htm``);
+- the export (export-pitfalls.md I): API Enabled, View All Data, Query All Files.
 A permission field the org's API does not show is reported as unknown, never as granted.
+
+``check_steps`` turns one read into what each step of ``sfexit offboard`` needs, whether the
+running user has it, and what would be missed without it (docs/offboard.md, "Permissions").
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ PERMISSIONS = {
     "TransferAnyLead": "Transfer Leads",
     "TransferAnyCase": "Transfer Cases",
     "ViewAllData": "View All Data",
+    "QueryAllFiles": "Query All Files",
+    "ApiEnabled": "API Enabled",
 }
 
 
@@ -118,3 +124,101 @@ def preflight(session: OrgSession, user_id: str, profile_id: str | None, action:
         raise PermissionDenied(problem, hint="ask an admin to grant it (a permission set), or "
                                              "log in as a user who has it")
     return perms
+
+
+# --- what each offboard step needs ------------------------------------------------------------
+
+Status = Literal["granted", "missing", "unknown", "not checked"]
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One thing a step needs from the running user, and what is missed without it."""
+
+    code: str                     # stable: the report words it as report.perm_missed_<code>
+    permissions: tuple[str, ...]  # keys of PERMISSIONS, any ONE suffices; () = not checked
+    status: Status
+    consequence: str | None       # English; None when granted
+
+
+@dataclass(frozen=True)
+class StepPermissions:
+    """What one step needs. ``refusal`` is set when the step certainly cannot work: the same
+    line its own check (``missing_for``, or no API at all) stops it with."""
+
+    step: str
+    requirements: tuple[Requirement, ...]
+    refusal: str | None = None
+
+    @property
+    def problems(self) -> tuple[Requirement, ...]:
+        return tuple(r for r in self.requirements if r.status != "granted")
+
+
+# step → (code, permissions any one of which suffices, what is missed without them). Sources:
+# export-pitfalls.md I (export), users-protocol.md §2-4 (freeze, reassign, deactivate).
+STEP_NEEDS: dict[str, tuple[tuple[str, tuple[str, ...], str], ...]] = {
+    "export": (
+        ("export_api", ("ApiEnabled",),
+         "without API Enabled, the REST and Bulk APIs refuse the running user: nothing can be "
+         "exported"),
+        ("export_view_all", ("ViewAllData",),
+         "without View All Data, records not shared with the running user are not exported"),
+        ("export_files", ("QueryAllFiles",),
+         "without Query All Files, files not shared with the running user are not exported"),
+    ),
+    "freeze": (
+        ("freeze_users", ("ManageUsers", "FreezeUsers"),
+         "without Manage Users or Freeze Users, nobody can be frozen: the freeze step would "
+         "fail"),
+    ),
+    "reassign": (
+        ("reassign_transfer", ("ModifyAllData", "TransferAnyEntity"),
+         "without Modify All Data or Transfer Record, records owned by others cannot be given "
+         "to the successor: the reassign step would fail"),
+        # ObjectPermissions (PermissionsEdit per object) is not read: the org emulator the
+        # tests run against does not serve it, so a check here would be untested.
+        ("reassign_object_edit", (),
+         "edit access is not checked per object before the run: an object the running user "
+         "cannot edit fails in the reassign step, listed per object"),
+    ),
+    "deactivate": (
+        ("deactivate_users", ("ManageUsers",),
+         "without Manage Users, nobody can be deactivated: the deactivate step would fail"),
+    ),
+}
+_ACTIONS: dict[str, Action] = {"freeze": "freeze", "reassign": "reassign",
+                               "deactivate": "deactivate"}
+
+
+def _status(perms: UserPermissions, keys: tuple[str, ...]) -> Status:
+    if not keys:
+        return "not checked"
+    answers = [perms.has(k) for k in keys]
+    if any(a is True for a in answers):
+        return "granted"
+    return "unknown" if any(a is None for a in answers) else "missing"
+
+
+def check_step(perms: UserPermissions, step: str) -> StepPermissions:
+    """What ``step`` needs and whether ``perms`` has it. Pure; a step that needs nothing of
+    the user (dates, verify, report) gets no requirement."""
+    requirements = tuple(
+        Requirement(code, keys, status, None if status == "granted" else missed)
+        for code, keys, missed in STEP_NEEDS.get(step, ())
+        for status in (_status(perms, keys),))
+    action = _ACTIONS.get(step)
+    refusal = missing_for(perms, action) if action else None
+    if step == "export" and perms.has("ApiEnabled") is False:
+        refusal = "cannot export: the running user lacks API Enabled"
+    return StepPermissions(step, requirements, refusal)
+
+
+def check_steps(perms: UserPermissions, steps: Iterable[str]) -> tuple[StepPermissions, ...]:
+    """``check_step`` for each step that needs something of the running user, in order."""
+    return tuple(check_step(perms, s) for s in steps if s in STEP_NEEDS)
+
+
+def nothing_known(user_id: str) -> UserPermissions:
+    """When the permissions cannot be read at all: every one unknown, none granted."""
+    return UserPermissions(user_id, frozenset(), frozenset(PERMISSIONS))

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from sfexit import __version__
 from sfexit.errors import UsageError
+from sfexit.journal import unresolved_intents
 
 SCHEMA_VERSION = 1
 RUN_JSON = "run.json"
@@ -215,6 +216,8 @@ class StepInfo:
     # from the catalogue (report.reason_<code>); ``reason`` stays the English sentence.
     reason_code: str | None = None
     reason_params: dict[str, Any] = field(default_factory=dict)
+    # the English-only part of the reason (notes.VERBATIM: Salesforce's message), quoted as is
+    original_message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -224,6 +227,7 @@ class CodedWarning:
     text: str
     code: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    original_message: str | None = None   # as StepInfo.original_message
 
 
 @dataclass(frozen=True)
@@ -239,6 +243,29 @@ class JournalInfo:
     # run.json's head is in the chain (the final head once the run finished): a journal
     # rewritten from scratch, or cut short, no longer holds it.
     head_matches: bool = True
+    # intents with no outcome (sfexit.journal): sent, or about to be, when the run stopped
+    unconfirmed: int = 0
+
+
+@dataclass(frozen=True)
+class PermissionNeed:
+    code: str                 # people.permissions.STEP_NEEDS: report.perm_missed_<code>
+    needs: tuple[str, ...]    # Salesforce's permission names, any one suffices
+    status: str               # granted | missing | unknown | not checked
+    consequence: str | None   # English: what is missed without it
+
+
+@dataclass(frozen=True)
+class StepPermissionsInfo:
+    step: str
+    refused: bool             # the step cannot work: a real run refuses to start
+    refusal: str | None
+    requirements: tuple[PermissionNeed, ...]
+
+
+@dataclass(frozen=True)
+class PreflightInfo:
+    permissions: tuple[StepPermissionsInfo, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -267,6 +294,7 @@ class Report:
     journal: JournalInfo
     verification_ok: bool = field(default=True)
     warning_codes: tuple[CodedWarning, ...] = ()   # ``warnings`` in order, with their codes
+    preflight: PreflightInfo | None = None   # None: a run whose preflight did not finish
 
     @property
     def is_plan(self) -> bool:
@@ -323,13 +351,19 @@ def build_model(run_dir: Path, *, lang: str, now: str | None = None) -> Report:
                if isinstance(s, dict)}
     contract = sections.contract(raw.get("contract"))
     export = sections.export(run_dir / EXPORT_DIR, results.get("export"))
-    users = sections.users(results.get("freeze"), results.get("deactivate"), entries)
+    pending = unresolved_intents(entries)
+    users = sections.with_unconfirmed(sections.users(results.get("freeze"), results.get("deactivate"),
+                                             entries), pending)
+    journal = replace(journal, unconfirmed=len(pending))
     names = sections.names(users, results.get("reassign"))
     ownership = sections.ownership(results.get("reassign"), entries, names)
     warnings = sections.warnings(raw.get("warnings"), raw.get("warning_codes"))
     if journal.present and not journal.ok:
         warnings.append(CodedWarning("the journal does not verify: it was changed after it "
                                      "was written", "journal_bad"))
+    if pending:
+        warnings.append(CodedWarning(sections.UNCONFIRMED_WARNING.format(count=len(pending)),
+                                     "journal_unconfirmed", {"count": len(pending)}))
     if export is not None and not export.verified:
         warnings.append(CodedWarning("the export on disk differs from its manifest",
                                      "export_differs"))
@@ -351,4 +385,4 @@ def build_model(run_dir: Path, *, lang: str, now: str | None = None) -> Report:
         warnings=tuple(w.text for w in unique), journal=journal,
         verification_ok=(journal.ok and journal.head_matches
                           and (export is None or export.verified)),
-        warning_codes=unique)
+        warning_codes=unique, preflight=sections.preflight(results.get("preflight")))

@@ -3,21 +3,22 @@
 report.html is ONE self-contained file for people: inline CSS, an inline SVG timeline, no
 script, no external asset (it is mailed, archived and printed). Every value from the org or
 the run directory is escaped with ``html.escape`` (org data is hostile text: a record name
-can hold ``<script>``); the catalogue's words are escaped too. Print: each section starts on
-a new page, table headers repeat and rows never split (CSS Paged Media, ``break-inside``).
+can hold ``<script>``); the catalogue's words are escaped too (``html_parts``). Print: each
+section starts on a new page, table headers repeat and rows never split (CSS Paged Media,
+``break-inside``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import html
 import json
 from pathlib import Path
-from typing import Any
 
 from sfexit.export.manifest import atomic_write
+from sfexit.report.html_parts import (coded_html, e, english_cell, para, section, state_text,
+                                      status_text, step_name, step_reason, table, user_status)
 from sfexit.report.i18n import Catalogue
-from sfexit.report.model import LIMIT_NAMES, Report, StepInfo, UserChange
+from sfexit.report.model import LIMIT_NAMES, PreflightInfo, Report, UserChange
 from sfexit.report.timeline import timeline_svg
 
 
@@ -33,60 +34,6 @@ def write_outputs(report: Report, cat: Catalogue, json_path: Path, html_path: Pa
     """Both files, each written atomically (a reader never sees half a report)."""
     atomic_write(json_path, report_json(report).encode("utf-8"))
     atomic_write(html_path, render_html(report, cat).encode("utf-8"))
-
-
-def e(value: Any) -> str:
-    """Escape anything for HTML text and attribute values."""
-    return html.escape("" if value is None else str(value), quote=True)
-
-
-def _table(headers: list[str], rows: list[tuple[list[str], bool]], cls: str = "",
-           numeric: frozenset[int] = frozenset()) -> str:
-    """Rows are (cells already escaped, highlighted as a failure); ``numeric`` columns are
-    right-aligned."""
-    head = "".join(f"<th{' class=n' if i in numeric else ''}>{e(h)}</th>"
-                   for i, h in enumerate(headers))
-    fail = ' class="fail"'
-    body = "".join(f"<tr{fail if bad else ''}>" + "".join(
-        f"<td{' class=n' if i in numeric else ''}>{c}</td>" for i, c in enumerate(cells))
-        + "</tr>" for cells, bad in rows)
-    return (f'<table class="{cls}"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{body}</tbody></table>")
-
-
-def _section(ident: str, title: str, body: str) -> str:
-    return f'<section id="{ident}"><h2>{e(title)}</h2>{body}</section>'
-
-
-def _p(text: str, cls: str = "") -> str:
-    return f'<p class="{cls}">{e(text)}</p>' if cls else f"<p>{e(text)}</p>"
-
-
-def _step_name(cat: Catalogue, name: str) -> str:
-    key = f"report.step_{name}"
-    return cat.t(key) if cat.has(key) else name
-
-
-def _status(cat: Catalogue, status: str) -> str:
-    key = f"report.status_{status}"
-    return cat.t(key) if cat.has(key) else status
-
-
-_USER_STATUS = {"frozen": "frozen", "leave: already frozen": "already_frozen",
-                "would freeze": "would_freeze", "deactivated": "deactivated",
-                "would deactivate": "would_deactivate", "blocked": "blocked", "failed": "failed",
-                "skip: no UserLogin row (cannot be frozen)": "no_login"}
-
-
-def _user_status(cat: Catalogue, status: str) -> str:
-    key = _USER_STATUS.get(status)
-    return cat.t(f"report.ustatus_{key}") if key else status
-
-
-def _state(value: dict[str, Any] | None) -> str:
-    if not value:
-        return ""
-    return ", ".join(f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in value.items())
 
 
 # --- sections ------------------------------------------------------------------------------------
@@ -144,8 +91,8 @@ def _summary(r: Report, cat: Catalogue) -> str:
         left.append((cat.t("report.sum_failures", count=cat.number(r.failures)), "bad"))
     for s in r.steps:
         if s.status == "skipped":
-            left.append((cat.t("report.sum_skipped_step", step=_step_name(cat, s.name),
-                               reason=_step_reason(cat, s) or cat.t("report.unknown")), ""))
+            left.append((cat.t("report.sum_skipped_step", step=step_name(cat, s.name),
+                               reason=step_reason(cat, s) or cat.t("report.unknown")), ""))
     if r.is_plan:
         left.append((cat.t("report.sum_real_run"), ""))
     due = [m.due for m in r.manual_steps if m.due]
@@ -159,38 +106,76 @@ def _summary(r: Report, cat: Catalogue) -> str:
     proof = cat.t(proof_key)
     items_done = "".join(f"<li>{e(t)}</li>" for t in done)
     items_left = "".join(f'<li class="{c}">{e(t)}</li>' for t, c in left)
-    return _section("summary", cat.t("report.section_summary"), (
+    return section("summary", cat.t("report.section_summary"), (
         f"<div class='cols'><div><h3>{e(cat.t('report.done_heading'))}</h3><ul>{items_done}</ul>"
         f"</div><div><h3>{e(cat.t('report.left_heading'))}</h3><ul>{items_left}</ul></div></div>"
-        + _p(proof, "ok" if r.verification_ok else "bad")))
+        + para(proof, "ok" if r.verification_ok else "bad") + _permissions(r.preflight, cat)))
+
+
+def _needs(cat: Catalogue, code: str, needs: tuple[str, ...]) -> str:
+    """Salesforce's permission names as its API and setup pages write them, marked English;
+    "any one of them" in the reader's language."""
+    if not needs:
+        key = f"report.perm_needs_{code}"
+        return e(cat.t(key) if cat.has(key) else code)
+    out = f'<span lang="en">{e(needs[0])}</span>'
+    for name in needs[1:]:   # the words escaped first, then the (escaped) names put in
+        out = e(cat.messages["report.perm_or"]).format(
+            first=out, second=f'<span lang="en">{e(name)}</span>')
+    return out
+
+
+def _permissions(pre: PreflightInfo | None, cat: Catalogue) -> str:
+    """What each step that runs needs of the running user (the preflight read it before any
+    change); what is not granted is highlighted, with what it costs."""
+    if pre is None or not pre.permissions:
+        return ""
+    rows, notes = [], []
+    for c in pre.permissions:
+        step = step_name(cat, c.step)
+        if c.refused:
+            notes.append(para(cat.t("report.perm_refused", step=step, skip=c.step), "bad"))
+        for r in c.requirements:
+            key = f"report.perm_missed_{r.code}"
+            missed = "" if r.status == "granted" else (
+                e(cat.t(key)) if cat.has(key) else e(r.consequence or ""))
+            status_key = "report.perm_status_" + r.status.replace(" ", "_")
+            status = cat.t(status_key) if cat.has(status_key) else r.status
+            rows.append(([e(step), _needs(cat, r.code, r.needs), e(status), missed],
+                         r.status in ("missing", "unknown")))
+    grid = table([cat.t("report.col_step"), cat.t("report.col_needs"),
+                  cat.t("report.col_status"), cat.t("report.col_without")], rows, "perms")
+    return (f"<h3 id=\"permissions\">{e(cat.t('report.perm_heading'))}</h3>"
+            + para(cat.t("report.perm_intro")) + "".join(notes) + grid)
 
 
 def _contract(r: Report, cat: Catalogue) -> str:
     c = r.contract
     if c is None:
-        return _section("contract", cat.t("report.section_contract"),
-                        _p(cat.t("report.contract_none")))
+        return section("contract", cat.t("report.section_contract"),
+                       para(cat.t("report.contract_none")))
     status_key = {"safe": ("report.contract_status_safe", c.recommended_notice_date),
                   "recommended-date-passed": ("report.contract_status_recommended",
                                               c.notice_deadline),
                   "deadline-passed": ("report.contract_status_late", c.end)}
     key, day = status_key.get(c.status, status_key["safe"])
-    parts = [_p(cat.t("report.contract_term", start=cat.date(c.start), end=cat.date(c.end),
-                      days=cat.number(c.term_days))),
-             _p(cat.t(key, date=cat.date(day)), "bad" if c.status == "deadline-passed" else ""),
+    parts = [para(cat.t("report.contract_term", start=cat.date(c.start), end=cat.date(c.end),
+                        days=cat.number(c.term_days))),
+             para(cat.t(key, date=cat.date(day)), "bad" if c.status == "deadline-passed" else ""),
              timeline_svg(c, cat)]
     f = c.refund
     if f is None:
-        parts.append(_p(cat.t("report.refund_unknown")))
+        parts.append(para(cat.t("report.refund_unknown")))
     elif f.full_refund:
-        parts.append(_p(cat.t("report.refund_full", date=cat.date(f.cancel_on),
-                              amount=cat.money(f.amount, f.currency))))
+        parts.append(para(cat.t("report.refund_full", date=cat.date(f.cancel_on),
+                                amount=cat.money(f.amount, f.currency))))
     else:
-        parts.append(_p(cat.t("report.refund_amount", date=cat.date(f.cancel_on),
-                              amount=cat.money(f.amount, f.currency),
-                              paid=cat.money(f.paid, f.currency), unused=cat.number(f.days_unused),
-                              term=cat.number(f.term_days), fee=cat.money(f.fee, f.currency))))
-    return _section("contract", cat.t("report.section_contract"), "".join(parts))
+        parts.append(para(cat.t("report.refund_amount", date=cat.date(f.cancel_on),
+                                amount=cat.money(f.amount, f.currency),
+                                paid=cat.money(f.paid, f.currency),
+                                unused=cat.number(f.days_unused),
+                                term=cat.number(f.term_days), fee=cat.money(f.fee, f.currency))))
+    return section("contract", cat.t("report.section_contract"), "".join(parts))
 
 
 def _manual(r: Report, cat: Catalogue) -> str:
@@ -202,7 +187,7 @@ def _manual(r: Report, cat: Catalogue) -> str:
         else:
             text = cat.t(f"report.manual_{m.key}")
         rows.append((["<span class='box'>&#9744;</span>", e(text), e(cat.date(m.due))], False))
-    return _section("manual", cat.t("report.section_manual"), _table(
+    return section("manual", cat.t("report.section_manual"), table(
         [cat.t("report.col_done"), cat.t("report.col_what"), cat.t("report.col_by")], rows,
         "manual"))
 
@@ -210,90 +195,90 @@ def _manual(r: Report, cat: Catalogue) -> str:
 def _export(r: Report, cat: Catalogue) -> str:
     x = r.export
     if x is None:
-        return _section("export", cat.t("report.section_export"), _p(cat.t("report.export_none")))
-    parts = [_p(cat.t("report.export_totals", objects=cat.number(len(x.objects)),
-                      rows=cat.number(x.rows), size=cat.size(x.bytes),
-                      files=cat.number(x.files), files_size=cat.size(x.files_bytes)))]
+        return section("export", cat.t("report.section_export"), para(cat.t("report.export_none")))
+    parts = [para(cat.t("report.export_totals", objects=cat.number(len(x.objects)),
+                        rows=cat.number(x.rows), size=cat.size(x.bytes),
+                        files=cat.number(x.files), files_size=cat.size(x.files_bytes)))]
     if x.planned:   # a dry run: what would be exported, nothing on disk to hash
-        parts.append(_table([cat.t("report.col_object"), cat.t("report.col_rows")],
-                            [([e(o.name), e(cat.number(o.rows))], False) for o in x.objects],
-                            numeric=frozenset({1})))
+        parts.append(table([cat.t("report.col_object"), cat.t("report.col_rows")],
+                           [([e(o.name), e(cat.number(o.rows))], False) for o in x.objects],
+                           numeric=frozenset({1})))
     else:
-        parts.append(_p(cat.t("report.export_manifest", path=x.manifest_path,
-                              sha256=x.manifest_sha256), "mono"))
-        parts.append(_table(
+        parts.append(para(cat.t("report.export_manifest", path=x.manifest_path,
+                                sha256=x.manifest_sha256), "mono"))
+        parts.append(table(
             [cat.t("report.col_object"), cat.t("report.col_rows"), cat.t("report.col_size"),
              cat.t("report.col_method"), cat.t("report.col_sha256")],
             [([e(o.name), e(cat.number(o.rows)), e(cat.size(o.bytes)), e(o.method),
                f"<code>{e(o.sha256)}</code>"], not o.complete) for o in x.objects],
             numeric=frozenset({1, 2})))
     if x.failed:
-        parts += [f"<h3>{e(cat.t('report.export_failed'))}</h3>", _table(
+        parts += [f"<h3>{e(cat.t('report.export_failed'))}</h3>", table(
             [cat.t("report.col_object"), cat.t("report.col_reason")],
-            [([e(s.name), e(s.reason)], True) for s in x.failed])]
+            [([e(s.name), english_cell(s.reason)], True) for s in x.failed])]
     if x.skipped:
-        parts += [f"<h3>{e(cat.t('report.export_skipped'))}</h3>", _table(
+        parts += [f"<h3>{e(cat.t('report.export_skipped'))}</h3>", table(
             [cat.t("report.col_object"), cat.t("report.col_reason")],
-            [([e(s.name), e(s.reason)], False) for s in x.skipped])]
-    return _section("export", cat.t("report.section_export"), "".join(parts))
+            [([e(s.name), english_cell(s.reason)], False) for s in x.skipped])]
+    return section("export", cat.t("report.section_export"), "".join(parts))
 
 
 def _user_rows(cat: Catalogue, users: tuple[UserChange, ...]) -> list[tuple[list[str], bool]]:
-    return [([e(u.username), e(_user_status(cat, u.status)), e(_state(u.before)),
-              e(_state(u.after)), e(u.message or "")], u.failed) for u in users]
+    return [([e(u.username), e(user_status(cat, u.status)), e(state_text(u.before)),
+              e(state_text(u.after)), english_cell(u.message)], u.failed) for u in users]
 
 
 def _users(r: Report, cat: Catalogue) -> str:
     u = r.users
     if not (u.frozen or u.deactivated or u.refused):
-        return _section("users", cat.t("report.section_users"), _p(cat.t("report.users_none")))
+        return section("users", cat.t("report.section_users"), para(cat.t("report.users_none")))
     cols = [cat.t("report.col_username"), cat.t("report.col_status"), cat.t("report.col_before"),
             cat.t("report.col_after"), cat.t("report.col_message")]
     parts = []
     if u.frozen:
         parts += [f"<h3>{e(cat.t('report.users_frozen'))}</h3>",
-                  _table(cols, _user_rows(cat, u.frozen))]
+                  table(cols, _user_rows(cat, u.frozen))]
     if u.deactivated:
         parts += [f"<h3>{e(cat.t('report.users_deactivated'))}</h3>",
-                  _table(cols, _user_rows(cat, u.deactivated))]
+                  table(cols, _user_rows(cat, u.deactivated))]
     if u.refused:
-        parts += [f"<h3>{e(cat.t('report.users_refused'))}</h3>", _table(
+        parts += [f"<h3>{e(cat.t('report.users_refused'))}</h3>", table(
             [cat.t("report.col_username"), cat.t("report.col_reason")],
-            [([e(x.name), e(x.reason)], False) for x in u.refused])]
-    return _section("users", cat.t("report.section_users"), "".join(parts))
+            [([e(x.name), english_cell(x.reason)], False) for x in u.refused])]
+    return section("users", cat.t("report.section_users"), "".join(parts))
 
 
 def _ownership(r: Report, cat: Catalogue) -> str:
     o = r.ownership
     if not o.objects:
-        return _section("ownership", cat.t("report.section_ownership"),
-                        _p(cat.t("report.ownership_none")))
-    per_object = _table(
+        return section("ownership", cat.t("report.section_ownership"),
+                       para(cat.t("report.ownership_none")))
+    per_object = table(
         [cat.t("report.col_object"), cat.t("report.col_rows"), cat.t("report.col_moved"),
          cat.t("report.col_failed"), cat.t("report.col_transport"),
          cat.t("report.col_failure_file")],
         [([e(x.object), e(cat.number(x.rows)), e(cat.number(x.moved)), e(cat.number(x.failed)),
            e(x.transport or ""), e(x.failure_file or "")], x.failed > 0) for x in o.objects],
         numeric=frozenset({1, 2, 3}))
-    per_user = _table(
+    per_user = table(
         [cat.t("report.col_from"), cat.t("report.col_to"), cat.t("report.col_object"),
          cat.t("report.col_count")],
         [([e(m.from_name), e(m.to_name), e(m.object), e(cat.number(m.count))], False)
          for m in o.moves], numeric=frozenset({3}))
-    return _section("ownership", cat.t("report.section_ownership"), (
+    return section("ownership", cat.t("report.section_ownership"), (
         f"<h3>{e(cat.t('report.ownership_per_object'))}</h3>{per_object}"
         f"<h3>{e(cat.t('report.ownership_per_user'))}</h3>{per_user}"))
 
 
 def _blockers(r: Report, cat: Catalogue) -> str:
     if not r.blockers:
-        return _section("blockers", cat.t("report.section_blockers"),
-                        _p(cat.t("report.blockers_none")))
-    return _section("blockers", cat.t("report.section_blockers"), _table(
+        return section("blockers", cat.t("report.section_blockers"),
+                       para(cat.t("report.blockers_none")))
+    return section("blockers", cat.t("report.section_blockers"), table(
         [cat.t("report.col_username"), cat.t("report.col_status"), cat.t("report.col_blockers"),
          cat.t("report.col_message")],
-        [([e(b.username), e(_user_status(cat, b.status)),
-           "<br>".join(e(x) for x in b.blockers), e(b.message or "")], True)
+        [([e(b.username), e(user_status(cat, b.status)),
+           "<br>".join(e(x) for x in b.blockers), english_cell(b.message)], True)
          for b in r.blockers]))
 
 
@@ -304,78 +289,60 @@ def _steps(r: Report, cat: Catalogue) -> str:
             e(f"{cat.t('report.limit_' + k)}: {cat.number(s.used.get(k))} / "
               f"{cat.number(s.forecast.get(k))}")
             for k in LIMIT_NAMES if k in s.used or k in s.forecast)
-        rows.append(([e(_step_name(cat, s.name)), e(_status(cat, s.status)),
-                      e(_step_reason(cat, s) or ""),
+        reason = coded_html(cat, s.reason_code, s.reason_params, s.reason) if s.reason else ""
+        rows.append(([e(step_name(cat, s.name)), e(status_text(cat, s.status)), reason,
                       usage], s.status in ("failed", "partial")))
     head = [cat.t("report.col_step"), cat.t("report.col_status"), cat.t("report.col_reason"),
             f"{cat.t('report.col_used')} / {cat.t('report.col_forecast')}"]
-    return _section("steps", cat.t("report.section_steps"),
-                    _table(head, rows) if rows else _p(cat.t("report.none")))
+    return section("steps", cat.t("report.section_steps"),
+                   table(head, rows) if rows else para(cat.t("report.none")))
 
 
 def _proof(r: Report, cat: Catalogue) -> str:
     j = r.journal
     parts = []
     if not j.present:
-        parts.append(_p(cat.t("report.proof_journal_missing")))
+        parts.append(para(cat.t("report.proof_journal_missing")))
     elif j.ok:
-        parts.append(_p(cat.t("report.proof_journal_ok", path=j.path,
-                              entries=cat.number(j.entries), head=j.head_hash), "ok mono"))
+        parts.append(para(cat.t("report.proof_journal_ok", path=j.path,
+                                entries=cat.number(j.entries), head=j.head_hash), "ok mono"))
     else:
-        parts.append(_p(cat.t("report.proof_journal_bad", path=j.path), "bad"))
+        parts.append(para(cat.t("report.proof_journal_bad", path=j.path), "bad"))
         parts.append("<ul class='bad'>" + "".join(f"<li>{e(p)}</li>" for p in j.problems)
                      + "</ul>")
     if j.present and not j.head_matches:
-        parts.append(_p(cat.t("report.proof_head_mismatch", recorded=j.recorded_head,
-                              actual=j.head_hash), "bad mono"))
+        parts.append(para(cat.t("report.proof_head_mismatch", recorded=j.recorded_head,
+                                actual=j.head_hash), "bad mono"))
     x = r.export
     if x is None or x.planned:
-        parts.append(_p(cat.t("report.proof_export_missing")))
+        parts.append(para(cat.t("report.proof_export_missing")))
     elif x.verified:
-        parts.append(_p(cat.t("report.proof_export_ok", objects=cat.number(len(x.objects)),
-                              files=cat.number(x.files)), "ok"))
+        parts.append(para(cat.t("report.proof_export_ok", objects=cat.number(len(x.objects)),
+                                files=cat.number(x.files)), "ok"))
     else:
-        parts.append(_p(cat.t("report.proof_export_bad"), "bad"))
+        parts.append(para(cat.t("report.proof_export_bad"), "bad"))
         parts.append("<ul class='bad mono'>" + "".join(
             f"<li>{e(d.kind)} {e(d.name)}: {e(d.what)} {e(d.expected)} &#8594; {e(d.actual)}</li>"
             for d in x.differences) + "</ul>")
     if x is not None and not x.planned:
-        parts.append(_p(cat.t("report.proof_manifest", sha256=x.manifest_sha256), "mono"))
-    parts.append(_p(cat.t("report.proof_verify", run_dir=r.run_dir), "mono"))
-    return _section("proof", cat.t("report.section_proof"), "".join(parts))
+        parts.append(para(cat.t("report.proof_manifest", sha256=x.manifest_sha256), "mono"))
+    parts.append(para(cat.t("report.proof_verify", run_dir=r.run_dir), "mono"))
+    return section("proof", cat.t("report.section_proof"), "".join(parts))
 
 
 def _warnings(r: Report, cat: Catalogue) -> str:
     if not r.warnings:
         return ""
-    return _section("warnings", cat.t("report.section_warnings"),
-                    "<ul>" + "".join(f"<li>{e(coded(cat, w.code, w.params, w.text))}</li>"
+    return section("warnings", cat.t("report.section_warnings"),
+                   "<ul>" + "".join(f"<li>{coded_html(cat, w.code, w.params, w.text)}</li>"
                                      for w in r.warning_codes) + "</ul>")
-
-
-def coded(cat: Catalogue, code: str | None, params: dict[str, Any], english: str) -> str:
-    """A reason or warning in the reader's language from its stable code
-    (``report.reason_<code>``, codes in sfexit/offboard/notes.py); the English sentence when
-    it has no code (an older run) or its params do not fit the message."""
-    key = f"report.reason_{code}"
-    if not code or not cat.has(key):
-        return english
-    values = {k: cat.number(v) if isinstance(v, int) and not isinstance(v, bool) else v
-              for k, v in params.items()}
-    try:
-        return cat.t(key, **values)
-    except (KeyError, IndexError, ValueError):
-        return english
-
-
-def _step_reason(cat: Catalogue, s: StepInfo) -> str | None:
-    return coded(cat, s.reason_code, s.reason_params, s.reason) if s.reason else None
 
 
 def render_html(r: Report, cat: Catalogue) -> str:
     from sfexit.report.style import CSS
 
-    body = "".join([_header(r, cat), _summary(r, cat), _contract(r, cat), _manual(r, cat),
+    body = "".join([_header(r, cat), _summary(r, cat), _contract(r, cat),
+                    _manual(r, cat),
                     _export(r, cat), _users(r, cat), _ownership(r, cat), _blockers(r, cat),
                     _steps(r, cat), _proof(r, cat), _warnings(r, cat)])
     footer = cat.t("report.footer", version=r.report_tool_version, run_dir=r.run_dir)

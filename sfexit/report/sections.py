@@ -9,6 +9,7 @@ people/deactivate.py and people/ownership_io.py journal each change with its bef
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import replace
 import datetime as dt
 from collections.abc import Callable, Iterable
 from decimal import Decimal
@@ -17,11 +18,13 @@ from typing import Any
 
 from sfexit.errors import UsageError
 from sfexit.journal import Entry, read_journal, verify_journal
+from sfexit.offboard.notes import verbatim
 from sfexit.report.model import (CHECK_AFTER_DAYS, LIMIT_NAMES, CodedWarning, ContractInfo,
                                  ExportDifference,
                                  ExportInfo, ExportObject, JournalInfo, ManualStep, Milestone,
                                  OwnershipInfo, OwnershipMove, OwnershipObject, Reason,
-                                 RefundInfo, StepInfo, UserChange, UsersInfo)
+                                 PermissionNeed, PreflightInfo, RefundInfo, StepInfo,
+                                 StepPermissionsInfo, UserChange, UsersInfo)
 
 
 def _s(value: Any) -> str | None:
@@ -96,7 +99,8 @@ def steps(raw: Any) -> tuple[StepInfo, ...]:
                           _s(s.get("reason")), _s(s.get("started_at")),
                           _s(s.get("finished_at")), _usage(s.get("forecast")),
                           _usage(s.get("used")), _s(s.get("reason_code")),
-                          _d(s.get("reason_params")))
+                          _d(s.get("reason_params")),
+                          verbatim(_s(s.get("reason_code")), _d(s.get("reason_params"))))
                  for s in _l(raw) if isinstance(s, dict))
 
 
@@ -107,7 +111,8 @@ def warnings(texts: Any, codes: Any) -> list[CodedWarning]:
     out = []
     for text in (str(w) for w in _l(texts)):
         c = coded.get(text, {})
-        out.append(CodedWarning(text, _s(c.get("code")), _d(c.get("params"))))
+        out.append(CodedWarning(text, _s(c.get("code")), _d(c.get("params")),
+                                verbatim(_s(c.get("code")), _d(c.get("params")))))
     return out
 
 
@@ -212,9 +217,10 @@ def _planned_export(r: dict[str, Any]) -> ExportInfo | None:
                     for o in _l(r.get("objects")) if isinstance(o, dict))
     skipped = tuple(Reason(str(o.get("name")), str(o.get("reason") or ""))
                     for o in _l(r.get("skipped")) if isinstance(o, dict))
+    # files_bytes: SUM() of the bodies' sizes in the org (offboard/survey.py ``_file_bytes``)
     return ExportInfo("", "", None, objects, _i(r.get("rows")) or sum(o.rows for o in objects),
-                      _i(r.get("estimated_bytes")), _i(r.get("files")), 0, skipped, (), True, (),
-                      0, 0, planned=True)
+                      _i(r.get("estimated_bytes")), _i(r.get("files")), _i(r.get("files_bytes")),
+                      skipped, (), True, (), 0, 0, planned=True)
 
 
 # --- people ------------------------------------------------------------------------------------
@@ -351,5 +357,51 @@ def _ownership_from_journal(entries: list[Entry], name: Callable[[str], str]
     return objects, moves
 
 
+# --- intents without an outcome (sfexit.journal) ---------------------------------------------
+
+UNCONFIRMED_WARNING = ("{count} changes were sent to Salesforce but the run stopped before "
+                       "journaling whether they were applied: they are listed as unconfirmed; "
+                       "`sfexit offboard --resume` reads the org and records them")
+UNCONFIRMED = ("the journal records the intent, not whether Salesforce applied it (the run "
+               "stopped during the call)")
+# (object, action) of an intent → the UsersInfo group it belongs to
+_GROUPS = {("UserLogin", "freeze"): "frozen", ("User", "deactivate"): "deactivated"}
+
+
+def with_unconfirmed(users: UsersInfo, pending: list[Entry]) -> UsersInfo:
+    """Users whose change the journal intended but never confirmed: status ``unconfirmed``,
+    neither counted as changed nor dropped (only the org can say; the next run reads it)."""
+    groups = {g: {u.user_id[:15]: u for u in getattr(users, g)} for g in _GROUPS.values()}
+    for e in pending:
+        group = groups.get(_GROUPS.get((str(e.target.get("object")), e.action), ""))
+        if group is None:
+            continue   # an undo's intent: counted in the warning only
+        uid = str(e.target.get("user_id") or e.target.get("id") or "")
+        old = group.get(uid[:15])
+        group[uid[:15]] = UserChange(str(e.target.get("username") or ""), old.user_id if old
+                                     else uid, "unconfirmed", e.before, e.after, UNCONFIRMED,
+                                     old.blockers if old else ())
+    return replace(users, **{g: tuple(v.values()) for g, v in groups.items()})
+
+
+# --- preflight: what each step needs of the running user ------------------------------------
+
+def preflight(result: Any) -> PreflightInfo | None:
+    """The preflight step's ``permission_checks`` (offboard/survey.py); None for a run that
+    has none (older run.json, a preflight that did not finish)."""
+    checks = _d(result).get("permission_checks")
+    if not isinstance(checks, list):
+        return None
+    steps = []
+    for c in (_d(c) for c in checks):
+        needs = tuple(PermissionNeed(str(r.get("code") or ""),
+                                     tuple(str(n) for n in _l(r.get("needs"))),
+                                     str(r.get("status") or "unknown"), _s(r.get("consequence")))
+                      for r in (_d(r) for r in _l(c.get("requirements"))))
+        steps.append(StepPermissionsInfo(str(c.get("step") or "?"), c.get("refused") is True,
+                                         _s(c.get("refusal")), needs))
+    return PreflightInfo(tuple(steps))
+
+
 __all__ = ["LIMIT_NAMES", "contract", "export", "journal_info", "manual_steps", "ownership",
-           "steps", "users"]
+           "preflight", "steps", "users"]

@@ -20,7 +20,7 @@ h3 { font-size: 15px; margin: 18px 0 6px; }
 .banner.bad { background: var(--badbg); color: var(--bad); border: 1px solid #f1a9a0; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0 12px; }
 th, td { border-bottom: 1px solid var(--line); padding: 5px 8px; text-align: left;
-         vertical-align: top; overflow-wrap: anywhere; }
+         vertical-align: top; overflow-wrap: break-word; }
 thead th { background: #f3f5f7; font-size: 13px; }
 table.facts { width: auto; }
 table.facts th { background: none; color: var(--muted); font-weight: normal; padding-left: 0; }
@@ -28,6 +28,9 @@ th.n, td.n { text-align: right; white-space: nowrap; }
 tr.fail td { background: var(--badbg); color: var(--bad); font-weight: 600; }
 code, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
               font-size: 12px; overflow-wrap: anywhere; }
+table.perms td:nth-child(3) { white-space: nowrap; }
+q.verbatim { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
+             font-size: 12px; overflow-wrap: anywhere; }
 p.ok, ul.ok { color: var(--ok); }
 p.bad, ul.bad, li.bad { color: var(--bad); font-weight: 600; }
 .cols { display: flex; gap: 32px; flex-wrap: wrap; }

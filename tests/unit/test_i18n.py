@@ -121,7 +121,7 @@ def test_notice_refuses_an_unknown_language() -> None:
 
 
 # The report's own warnings (sfexit/report/model.py), besides the orchestration's codes.
-REPORT_CODES = {"journal_bad", "export_differs"}
+REPORT_CODES = {"journal_bad", "export_differs", "journal_unconfirmed"}
 
 
 def test_every_reason_code_is_in_the_catalogue_with_the_same_placeholders() -> None:

@@ -1,0 +1,120 @@
+"""The small pieces report.html is built of: escaping, tables, and the run's codes in the
+reader's words (``coded``: a reason or warning from its stable code; ``coded_html``: the same,
+with a message that only exists in English quoted after the sentence rather than inside it).
+
+Every value is escaped with ``html.escape`` (org data is hostile text).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from sfexit.offboard.notes import VERBATIM, verbatim
+from sfexit.report.i18n import Catalogue
+from sfexit.report.model import StepInfo
+
+
+def e(value: Any) -> str:
+    """Escape anything for HTML text and attribute values."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def table(headers: list[str], rows: list[tuple[list[str], bool]], cls: str = "",
+          numeric: frozenset[int] = frozenset()) -> str:
+    """Rows are (cells already escaped, highlighted as a failure); ``numeric`` columns are
+    right-aligned."""
+    head = "".join(f"<th{' class=n' if i in numeric else ''}>{e(h)}</th>"
+                   for i, h in enumerate(headers))
+    fail = ' class="fail"'
+    body = "".join(f"<tr{fail if bad else ''}>" + "".join(
+        f"<td{' class=n' if i in numeric else ''}>{c}</td>" for i, c in enumerate(cells))
+        + "</tr>" for cells, bad in rows)
+    return (f'<table class="{cls}"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table>")
+
+
+def section(ident: str, title: str, body: str) -> str:
+    return f'<section id="{ident}"><h2>{e(title)}</h2>{body}</section>'
+
+
+def para(text: str, cls: str = "") -> str:
+    return f'<p class="{cls}">{e(text)}</p>' if cls else f"<p>{e(text)}</p>"
+
+
+def step_name(cat: Catalogue, name: str) -> str:
+    key = f"report.step_{name}"
+    return cat.t(key) if cat.has(key) else name
+
+
+def status_text(cat: Catalogue, status: str) -> str:
+    key = f"report.status_{status}"
+    return cat.t(key) if cat.has(key) else status
+
+
+USER_STATUS = {"frozen": "frozen", "leave: already frozen": "already_frozen",
+               "would freeze": "would_freeze", "deactivated": "deactivated",
+               "would deactivate": "would_deactivate", "blocked": "blocked", "failed": "failed",
+               "skip: no UserLogin row (cannot be frozen)": "no_login",
+               "unconfirmed": "unconfirmed"}
+
+
+def user_status(cat: Catalogue, status: str) -> str:
+    key = USER_STATUS.get(status)
+    return cat.t(f"report.ustatus_{key}") if key else status
+
+
+def state_text(value: dict[str, Any] | None) -> str:
+    if not value:
+        return ""
+    return ", ".join(f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in value.items())
+
+
+def english_cell(text: str | None) -> str:
+    """A table cell holding an English message (Salesforce's, or the library's), marked so."""
+    return f'<span lang="en">{e(text)}</span>' if text else ""
+
+
+def coded(cat: Catalogue, code: str | None, params: dict[str, Any], english: str) -> str:
+    """A reason or warning in the reader's language from its stable code
+    (``report.reason_<code>``, codes in sfexit/offboard/notes.py); the English sentence when
+    it has no code (an older run) or its params do not fit the message."""
+    key = f"report.reason_{code}"
+    if not code or not cat.has(key):
+        return english
+    values = {k: cat.number(v) if isinstance(v, int) and not isinstance(v, bool) else v
+              for k, v in params.items()}
+    try:
+        return cat.t(key, **values)
+    except (KeyError, IndexError, ValueError):
+        return english
+
+
+def quoted(text: str) -> str:
+    """Text that is not ours to translate (Salesforce's message), verbatim, as a quotation
+    marked English: screen readers and hyphenation then treat it as English."""
+    return f'<q class="verbatim" lang="en">{e(text)}</q>'
+
+
+def coded_html(cat: Catalogue, code: str | None, params: dict[str, Any], english: str) -> str:
+    """``coded`` as escaped HTML; a message that only exists in English is not pasted into the
+    translated sentence: the sentence (``report.quote_<code>``), then the message quoted."""
+    original = verbatim(code, params)
+    key = f"report.quote_{code}"
+    if original is None or not cat.has(key):
+        return e(coded(cat, code, params, english))
+    rest = {k: step_name(cat, v) if k == "step" and isinstance(v, str) else v
+            for k, v in params.items() if k != VERBATIM.get(code or "")}
+    check = f"report.perm_missed_{rest.get('check')}"
+    try:
+        sentence = cat.t(key, **rest)
+    except (KeyError, IndexError, ValueError):
+        return e(english)
+    if code == "permission_missing" and cat.has(check):   # our sentence: translated instead
+        return f"{e(sentence)} {e(cat.t(check))}"
+    return f"{e(sentence)} {quoted(original)}"
+
+
+def step_reason(cat: Catalogue, s: StepInfo) -> str | None:
+    return coded(cat, s.reason_code, s.reason_params, s.reason) if s.reason else None
