@@ -206,7 +206,7 @@ def main() -> None:
             print(line, flush=True)
             lines.append(line)
 
-        compare(min(args.records, 200_000), 6, 20.0, say)
+        compare(min(args.records, 200_000), 6, 20.0, True, say)
     if args.results:
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"

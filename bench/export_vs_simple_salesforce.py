@@ -21,8 +21,17 @@ Like with like:
 Wall clock for the whole export per tool; the split (job wait vs download) is summed over
 objects (sfexit's runs overlap, so its split sums can exceed its wall clock).
 
+Two settings of the same running emulator, one after the other (``POST /__emulator__/faults``):
+- cost model OFF: today's emulator, whose REST pages and Bulk jobs cost OUR CPU (~18 µs a REST
+  row, ~10-15 µs a Bulk row) and whose jobs follow bulk_jobs.START_DELAY & co;
+- cost model ON (sfexit/emulator/costs.py: Salesforce's server time as waits; every ms figure
+  there is an assumption, UNCONF), then its sensitivity: query_all and sfexit again with the
+  synchronous times (calls, REST pages) and the Bulk job times at half and double
+  (``cost_rest_scale``, ``cost_bulk_scale``). query_all only uses REST pages, so its time is
+  measured once per REST scale and reused across Bulk scales.
+
     .venv/bin/python bench/export_vs_simple_salesforce.py [--records 200000] [--objects 6]
-        [--latency-ms 20] [--results bench/RESULTS.md]
+        [--latency-ms 20] [--no-sensitivity] [--no-bulk2] [--results bench/RESULTS.md]
 """
 
 from __future__ import annotations
@@ -132,11 +141,12 @@ def patched(owner: Any, name: str, timer: Timer) -> Iterator[None]:
 def run_sfexit(url: str, token: str, ca: Path, objects: list[str], dest: Path
                ) -> dict[str, Any]:
     session = OrgSession(url, token, verify=str(ca), read_only=True, sleep=time.sleep)
-    wait, pages, data = Timer(), Timer(), Timer()
+    wait, pages, data, checks = Timer(), Timer(), Timer(), Timer()
     options = ExportOptions(dest=dest, objects=tuple(objects))
     started = time.perf_counter()
     with patched(export_bulk.bulk2, "wait_for_job", wait), \
             patched(export_bulk, "_stream_pages", pages), \
+            patched(export_backup, "preflight", checks), \
             patched(export_backup, "export_data", data):
         summary = run_backup(session, options, files=False, sleep=time.sleep)
     wall = time.perf_counter() - started
@@ -144,7 +154,9 @@ def run_sfexit(url: str, token: str, ca: Path, objects: list[str], dest: Path
         raise SystemExit(f"sfexit failed: {[(o.name, o.reason) for o in summary.failed]}")
     manifest = ManifestStore.load(dest).manifest
     return {"wall": wall, "wait": wait.total, "download": pages.total, "data": data.total,
+            "preflight": checks.total,
             "parallel": options.parallel, "calls": summary.api_calls,
+            "api_version": session.api_version,
             "queries": {n: manifest.objects[n].query for n in objects},
             "rows": {n: manifest.objects[n].rows for n in objects},
             "methods": sorted({manifest.objects[n].method for n in objects})}
@@ -216,9 +228,90 @@ def verdict(ratio: float, target: float) -> str:
     return "PASS" if ratio >= target else "FAIL"
 
 
-def compare(records: int, how_many: int, latency_ms: float,
-            say: Callable[[str], None]) -> None:
-    """Run the three tools (and the Bulk floor) against one emulator; ``say`` each figure."""
+def set_costs(url: str, ca: Path, on: bool, rest: float = 1.0, bulk: float = 1.0) -> None:
+    """Switch the running emulator's cost model (admin route, loopback only)."""
+    answer = requests.post(f"{url}/__emulator__/faults", timeout=30, verify=str(ca),
+                           json={"cost_model": on, "cost_rest_scale": rest,
+                                 "cost_bulk_scale": bulk})
+    answer.raise_for_status()
+
+
+def check_rows(expected: dict[str, int], label: str, got: dict[str, int]) -> None:
+    if got != expected:
+        raise SystemExit(f"row counts differ: sfexit {expected} vs {label} {got}")
+
+
+def sfexit_line(ours: dict[str, Any]) -> str:
+    return (f"sfexit run_backup (--no-files, parallel={ours['parallel']}, real poll sleep, "
+            f"method {'/'.join(ours['methods'])}): {ours['wall']:.2f} s wall = "
+            f"{ours['wall'] - ours['data']:.2f} s before the data step (organization, identity, "
+            f"describe global, preflight {ours['preflight']:.2f} s) + data step "
+            f"{ours['data']:.2f} s; summed over objects: job wait {ours['wait']:.2f} s, pages "
+            f"{ours['download']:.2f} s; {ours['calls']} API calls (incl. preflight)")
+
+
+def one_setting(label: str, url: str, token: str, ca: Path, objects: list[str], tmp: Path,
+                say: Callable[[str], None], queries: dict[str, str] | None = None,
+                with_bulk2: bool = True) -> dict[str, Any]:
+    """sfexit, simple-salesforce bulk2 and query_all, and the Bulk floor, on one setting."""
+    ours = run_sfexit(url, token, ca, objects, tmp / f"sfexit-{label}")
+    print(f"  ({label}: sfexit {ours['wall']:.2f} s)", flush=True)
+    queries = queries or ours["queries"]
+    sf = simple_sf(url, token, ca, ours["api_version"])
+    b2 = run_bulk2(sf, queries, tmp / f"bulk2-{label}") if with_bulk2 else None
+    if b2 is not None:
+        print(f"  ({label}: bulk2 {b2['wall']:.2f} s)", flush=True)
+    qa = run_query_all(sf, queries, tmp / f"query_all-{label}")
+    print(f"  ({label}: query_all {qa['wall']:.2f} s)", flush=True)
+    floor = bulk_floor(url, token, ca, queries)
+    check_rows(ours["rows"], "query_all", qa["rows"])
+    say(sfexit_line(ours))
+    if b2 is not None:
+        check_rows(ours["rows"], "bulk2", b2["rows"])
+        ratio = b2["wall"] / ours["wall"]
+        say(f"simple-salesforce bulk2.<Obj>.download, sequential, defaults (wait=5 s before "
+            f"the first poll, ~5 s between polls, 1 KiB reads): {b2['wall']:.2f} s wall = job "
+            f"wait {b2['wait']:.2f} s + download {b2['download']:.2f} s (+ create) -> sfexit "
+            f"{ratio:.1f}x faster (target >= {BULK2_TARGET:g}x) {verdict(ratio, BULK2_TARGET)}")
+    ratio = qa["wall"] / ours["wall"]
+    say(f"simple-salesforce query_all_iter written with csv, file per object: "
+        f"{qa['wall']:.2f} s wall -> sfexit {ratio:.1f}x faster (target >= "
+        f"{QUERY_ALL_TARGET:g}x) {verdict(ratio, QUERY_ALL_TARGET)}")
+    say(f"Bulk floor (all {len(objects)} jobs at once, 50 ms polls, no describe/preflight, "
+        f"pages read and dropped): {floor:.2f} s -> no Bulk client beats query_all by more "
+        f"than {qa['wall'] / floor:.1f}x here; sfexit is {ours['wall'] / floor:.2f}x the floor")
+    return {"sfexit": ours, "query_all": qa, "queries": queries}
+
+
+def sensitivity(url: str, token: str, ca: Path, objects: list[str], tmp: Path,
+                base: dict[str, Any], say: Callable[[str], None]) -> None:
+    """query_all at REST x0.5/x2; sfexit at each one-sided and both-sided half/double."""
+    queries: dict[str, str] = base["queries"]
+    sf = simple_sf(url, token, ca, base["sfexit"]["api_version"])
+    qa = {1.0: base["query_all"]["wall"]}
+    for rest in (0.5, 2.0):
+        set_costs(url, ca, True, rest=rest)
+        got = run_query_all(sf, queries, tmp / f"query_all-rest{rest:g}")
+        check_rows(base["sfexit"]["rows"], "query_all", got["rows"])
+        qa[rest] = got["wall"]
+        print(f"  (REST x{rest:g}: query_all {got['wall']:.2f} s)", flush=True)
+    cases = (("REST x0.5", 0.5, 1.0), ("REST x2", 2.0, 1.0), ("Bulk x0.5", 1.0, 0.5),
+             ("Bulk x2", 1.0, 2.0), ("all x0.5", 0.5, 0.5), ("all x2", 2.0, 2.0))
+    for label, rest, bulk in cases:
+        set_costs(url, ca, True, rest=rest, bulk=bulk)
+        ours = run_sfexit(url, token, ca, objects, tmp / f"sfexit-{rest:g}-{bulk:g}")
+        check_rows(base["sfexit"]["rows"], "sfexit", ours["rows"])
+        ratio = qa[rest] / ours["wall"]
+        say(f"sensitivity {label} (cost_rest_scale {rest:g}, cost_bulk_scale {bulk:g}): "
+            f"query_all {qa[rest]:.2f} s / sfexit {ours['wall']:.2f} s (preflight "
+            f"{ours['preflight']:.2f} s, data step {ours['data']:.2f} s) = {ratio:.1f}x "
+            f"(target >= {QUERY_ALL_TARGET:g}x) {verdict(ratio, QUERY_ALL_TARGET)}")
+
+
+def compare(records: int, how_many: int, latency_ms: float, with_sensitivity: bool,
+            say: Callable[[str], None], with_bulk2: bool = True) -> None:
+    """Run the three tools (and the Bulk floor) against one emulator, cost model off then on;
+    ``say`` each figure."""
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         ca = tmp / "ca.pem"
@@ -226,47 +319,27 @@ def compare(records: int, how_many: int, latency_ms: float,
         with served(records, latency_ms, ca) as (url, token):
             probe = OrgSession(url, token, verify=str(ca), read_only=True)
             say(f"emulator: own process, --records {records:,}, --latency-ms {latency_ms:g}, "
-                f"up in {time.perf_counter() - started:.1f} s")
+                f"up in {time.perf_counter() - started:.1f} s; load average at start "
+                f"{os.getloadavg()[0]:.1f}")
             chosen = largest_objects(probe, how_many)
             objects = [name for name, _ in chosen]
             say("objects (largest of the seed): "
                 + ", ".join(f"{n} {c:,}" for n, c in chosen)
-                + f" = {sum(c for _, c in chosen):,} rows")
-            ours = run_sfexit(url, token, ca, objects, tmp / "sfexit")
-            print(f"  (sfexit {ours['wall']:.2f} s)", flush=True)
-            sf = simple_sf(url, token, ca, probe.api_version)
-            b2 = run_bulk2(sf, ours["queries"], tmp / "bulk2")
-            print(f"  (bulk2 {b2['wall']:.2f} s)", flush=True)
-            qa = run_query_all(sf, ours["queries"], tmp / "query_all")
-            print(f"  (query_all {qa['wall']:.2f} s)", flush=True)
-            floor = bulk_floor(url, token, ca, ours["queries"])
-        for label, got in (("bulk2", b2["rows"]), ("query_all", qa["rows"])):
-            if got != ours["rows"]:
-                raise SystemExit(f"row counts differ: sfexit {ours['rows']} vs {label} {got}")
-        say(f"same rows in all three: {sum(ours['rows'].values()):,}; same SOQL (sfexit's, "
-            f"every Bulk-readable field)")
-        say(f"sfexit run_backup (--no-files, parallel={ours['parallel']}, real poll sleep, "
-            f"method {'/'.join(ours['methods'])}): {ours['wall']:.2f} s wall, of which "
-            f"{ours['wall'] - ours['data']:.2f} s before the data step (organization, identity, "
-            f"describe global, preflight); summed over objects: job wait {ours['wait']:.2f} s, "
-            f"pages {ours['download']:.2f} s; {ours['calls']} API calls (incl. preflight)")
-        ratio = b2["wall"] / ours["wall"]
-        say(f"simple-salesforce bulk2.<Obj>.download, sequential, defaults (wait=5 s before the "
-            f"first poll, ~5 s between polls, 1 KiB reads): {b2['wall']:.2f} s wall = job wait "
-            f"{b2['wait']:.2f} s + download {b2['download']:.2f} s (+ create) -> sfexit "
-            f"{ratio:.1f}x faster (target >= {BULK2_TARGET:g}x) {verdict(ratio, BULK2_TARGET)}")
-        wait_free = b2["wall"] - b2["wait"]
-        say(f"  for information, bulk2 without its job waits: {wait_free:.2f} s (its 5 s waits "
-            f"are what a user gets, so the ratio above counts them)")
-        ratio = qa["wall"] / ours["wall"]
-        say(f"simple-salesforce query_all_iter written with csv, file per object: "
-            f"{qa['wall']:.2f} s wall -> sfexit {ratio:.1f}x faster (target >= "
-            f"{QUERY_ALL_TARGET:g}x) {verdict(ratio, QUERY_ALL_TARGET)}")
-        say(f"Bulk floor on this server (all {len(objects)} jobs at once where sfexit runs "
-            f"{ours['parallel']}, 50 ms polls, no describe/preflight, pages read and dropped): "
-            f"{floor:.2f} s -> no Bulk client beats query_all by more than "
-            f"{qa['wall'] / floor:.1f}x on this emulator; sfexit is {ours['wall'] / floor:.2f}x "
-            f"the floor")
+                + f" = {sum(c for _, c in chosen):,} rows; same SOQL for all tools (sfexit's, "
+                "every Bulk-readable field); row counts checked equal in every run")
+            say("COST MODEL OFF (today's emulator: server work is our CPU):")
+            set_costs(url, ca, False)
+            off = one_setting("off", url, token, ca, objects, tmp, say, with_bulk2=with_bulk2)
+            say("COST MODEL ON (sfexit/emulator/costs.py; every ms figure an assumption, "
+                "UNCONF: 30 ms a call, 70 ms + 3 µs x rows x fields a REST page, Bulk job "
+                "queued 2 s then 10,000 rows/s per 100,000-row chunk, 4 chunks at once):")
+            set_costs(url, ca, True)
+            on = one_setting("on", url, token, ca, objects, tmp, say, off["queries"],
+                             with_bulk2=with_bulk2)
+            if with_sensitivity:
+                sensitivity(url, token, ca, objects, tmp, on, say)
+            set_costs(url, ca, False)
+            say(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
 def main() -> None:
@@ -274,6 +347,10 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--objects", type=int, default=6, help="how many of the largest")
     parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--no-sensitivity", action="store_true",
+                        help="skip the half/double runs of the cost model")
+    parser.add_argument("--no-bulk2", action="store_true",
+                        help="skip simple-salesforce's bulk2 (its 5 s waits make it slow)")
     parser.add_argument("--results", type=Path, default=None)
     args = parser.parse_args()
     lines: list[str] = []
@@ -282,7 +359,8 @@ def main() -> None:
         print(line, flush=True)
         lines.append(line)
 
-    compare(args.records, args.objects, args.latency_ms, say)
+    compare(args.records, args.objects, args.latency_ms, not args.no_sensitivity, say,
+            with_bulk2=not args.no_bulk2)
     if args.results:
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         machine = (f"{platform.machine()}, {os.cpu_count()} CPUs, Python "

@@ -37,8 +37,16 @@ def emulator_group() -> None:
 @click.option("--ca-file", type=click.Path(path_type=Path, dir_okay=False),
               help="Where to write the CA certificate (default: a temp file).")
 @click.option("--no-tls", is_flag=True, help="Serve plain HTTP instead of HTTPS.")
+@click.option("--cost-model", is_flag=True,
+              help="Wait a model of Salesforce's server time per call, REST query page and "
+                   "Bulk query job (for benchmarks; see sfexit/emulator/costs.py).")
+@click.option("--cost-rest-scale", default=1.0, type=float, show_default=True,
+              help="With --cost-model: multiply the per-call and REST query page times.")
+@click.option("--cost-bulk-scale", default=1.0, type=float, show_default=True,
+              help="With --cost-model: multiply the Bulk query job times.")
 def serve(host: str, port: int, records: int, seed: int, latency_ms: float,
-          admin_token: str | None, ca_file: Path | None, no_tls: bool) -> None:
+          admin_token: str | None, ca_file: Path | None, no_tls: bool, cost_model: bool,
+          cost_rest_scale: float, cost_bulk_scale: float) -> None:
     """Serve an emulated org on loopback until interrupted."""
     from sfexit.emulator import Emulator
     from sfexit.emulator.server import is_loopback
@@ -48,6 +56,8 @@ def serve(host: str, port: int, records: int, seed: int, latency_ms: float,
                                 "the emulator only binds 127.0.0.1, ::1 or localhost")
     if records < 1 or port < 0 or port > 65535 or latency_ms < 0:
         raise errors.UsageError("--records must be >= 1, --port 0..65535, --latency-ms >= 0")
+    if not (cost_rest_scale > 0 and cost_bulk_scale > 0):
+        raise errors.UsageError("--cost-rest-scale and --cost-bulk-scale must be > 0")
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
@@ -56,7 +66,9 @@ def serve(host: str, port: int, records: int, seed: int, latency_ms: float,
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with Emulator(records=records, seed=seed, latency_ms=latency_ms, tls=not no_tls,
-                      admin_token=admin_token, ca_file=ca_file, host=host, port=port) as org:
+                      admin_token=admin_token, ca_file=ca_file, host=host, port=port,
+                      cost_model=cost_model, cost_rest_scale=cost_rest_scale,
+                      cost_bulk_scale=cost_bulk_scale) as org:
             creds = org.credentials
             assert creds is not None
             lines = [

@@ -62,14 +62,19 @@ class Emulator:
     ``admin_token`` is accepted as given (any shape); without it a Salesforce-shaped token is
     made. ``store_dir`` holds the org's SQLite file (default: a private temp dir, removed on
     stop). ``session_seconds`` is the inactivity timeout of OAuth/SOAP sessions on the
-    emulator clock. Raises ValueError for a non-loopback ``host``.
+    emulator clock. ``cost_model`` turns on the model of Salesforce's server time (costs.py;
+    off: today's timing), its assumed times multiplied by ``cost_rest_scale`` (calls, REST
+    query pages) and ``cost_bulk_scale`` (Bulk query jobs). Raises ValueError for a
+    non-loopback ``host`` or a scale that is not > 0.
     """
 
     def __init__(self, records: int = 2000, seed: int = 1, latency_ms: float = 0,
                  tls: bool = True, admin_token: str | None = None,
                  ca_file: str | Path | None = None, store_dir: str | Path | None = None,
                  host: str = "127.0.0.1", port: int = 0, session_seconds: int = 7200,
-                 daily_api_max: int = 100_000, now: dt.datetime | None = None) -> None:
+                 daily_api_max: int = 100_000, now: dt.datetime | None = None,
+                 cost_model: bool = False, cost_rest_scale: float = 1.0,
+                 cost_bulk_scale: float = 1.0) -> None:
         from sfexit.emulator.server import is_loopback
 
         if not is_loopback(host):
@@ -77,6 +82,10 @@ class Emulator:
         self.records, self.seed, self.tls = records, seed, tls
         self.host, self.port = host, port
         self._latency_ms, self._daily_api_max = latency_ms, daily_api_max
+        if not (cost_rest_scale > 0 and cost_bulk_scale > 0):
+            raise ValueError("cost_rest_scale and cost_bulk_scale must be > 0")
+        self._costs = {"cost_model": cost_model, "cost_rest_scale": cost_rest_scale,
+                       "cost_bulk_scale": cost_bulk_scale}
         self._admin_token_arg = admin_token
         self._ca_file_arg = Path(ca_file) if ca_file else None
         self._store_dir_arg = Path(store_dir) if store_dir else None
@@ -110,7 +119,8 @@ class Emulator:
         keys = auth_state.demo_jwt_key_pair()
         connected_app = auth_state.demo_connected_app(store.admin_user_id, keys.cert_pem)
         auth = auth_state.AuthState(store.org_id, connected_app, self._session_seconds)
-        faults = Faults(latency_ms=self._latency_ms, daily_api_max=self._daily_api_max)
+        faults = Faults(latency_ms=self._latency_ms, daily_api_max=self._daily_api_max,
+                        **self._costs)
         self.app = EmulatorApp(store=store, clock=clock, faults=faults, auth=auth,
                                router=build_router())
         context = None

@@ -8,7 +8,9 @@ Both kinds of job advance on the emulator's clock, never on a timer, so tests mo
   :data:`MAX_RUN_SECONDS`). Polled at an earlier clock the job is still in the earlier state.
   When a request first sees a query job complete, the result is written ONCE to a temp file
   (streaming ``cursor.rows()``, constant memory) with the byte offset of every row, so any page
-  is a byte range of that file served without re-reading the org.
+  is a byte range of that file served without re-reading the org. With the cost model on
+  (costs.py) the queued and running times come from the model instead, and a worker writes the
+  file from the job's creation on, as Salesforce does while the job runs.
 - ingest: ``Open`` → (upload) → ``UploadComplete`` when closed → ``InProgress`` after
   :data:`START_DELAY` → ``JobComplete`` (or ``Failed``). The rows are applied to the org, each
   through the store's write rules, by the first request that sees the job past its completion
@@ -34,7 +36,8 @@ import tempfile
 import threading
 import traceback
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -176,13 +179,21 @@ class QueryJob:
     error_message: str | None = None
     result: ResultFile | None = None
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
+    # With the cost model (costs.py) the job's queued and running times come from it, and its
+    # result file is written by a worker while it runs (``writing``); None: today's timing.
+    queued_seconds: float | None = None
+    running_seconds: float | None = None
+    writing: Future[ResultFile] | None = dataclasses.field(default=None, repr=False)
 
     @property
     def in_progress_at(self) -> float:
-        return self.created_at + START_DELAY
+        queued = START_DELAY if self.queued_seconds is None else self.queued_seconds
+        return self.created_at + queued
 
     @property
     def complete_at(self) -> float:
+        if self.running_seconds is not None:
+            return self.in_progress_at + self.running_seconds
         return self.in_progress_at + _run_seconds(self.expected_rows, QUERY_ROWS_PER_SECOND)
 
     def state(self, now: float) -> str:
@@ -401,6 +412,22 @@ class JobRegistry:
         self._numbers = itertools.count(1)
         self.query_jobs: dict[str, QueryJob] = {}
         self.ingest_jobs: dict[str, IngestJob] = {}
+        # Writes result files while jobs run (cost model on only); made on first use.
+        self._writers: ThreadPoolExecutor | None = None
+
+    def submit_write(self, write: Callable[[], ResultFile]) -> Future[ResultFile]:
+        with self._lock:
+            if self._writers is None:
+                self._writers = ThreadPoolExecutor(max_workers=2,
+                                                   thread_name_prefix="bulk-result-writer")
+            return self._writers.submit(write)
+
+    def close(self) -> None:
+        """Called when the emulator stops: stop the result writers (files go with the dir)."""
+        with self._lock:
+            writers, self._writers = self._writers, None
+        if writers is not None:
+            writers.shutdown(wait=False, cancel_futures=True)
 
     def new_id(self) -> str:
         with self._lock:
@@ -435,8 +462,12 @@ class JobRegistry:
     def delete_query(self, job_id: str) -> None:
         with self._lock:
             job = self.query_jobs.pop(job_id, None)
-        if job is not None and job.result is not None:
+        if job is None:
+            return
+        if job.result is not None:
             job.result.close()
+        elif job.writing is not None:   # written for nobody: close it when it is done
+            job.writing.add_done_callback(_close_written)
 
     def delete_ingest(self, job_id: str) -> None:
         with self._lock:
@@ -457,10 +488,35 @@ def registry(app: EmulatorApp) -> JobRegistry:
     return found
 
 
+def _close_written(done: Future[ResultFile]) -> None:
+    if not done.cancelled() and done.exception() is None:
+        done.result().close()
+
+
 # --- query completion -----------------------------------------------------------------------
 
+def start_writing(app: EmulatorApp, job: QueryJob) -> None:
+    """Write the job's result file in a worker from now on (cost model on: Salesforce writes it
+    while the job runs); :func:`ensure_result` picks it up when the job is complete."""
+    job.writing = registry(app).submit_write(lambda: _write_job_result(app, job))
+
+
+def _write_job_result(app: EmulatorApp, job: QueryJob) -> ResultFile:
+    when = dt.datetime.fromtimestamp(job.complete_at, tz=dt.timezone.utc)
+    cursor = app.store.query(job.soql, include_deleted=job.operation == "queryAll",
+                             now=when, user_id=job.created_by)
+    try:
+        return write_result(registry(app).result_path(job.id), cursor,
+                            DELIMITERS[job.column_delimiter], LINE_ENDINGS[job.line_ending])
+    finally:
+        close = getattr(cursor, "close", None)
+        if callable(close):
+            close()
+
+
 def ensure_result(app: EmulatorApp, job: QueryJob, now: float) -> ResultFile | None:
-    """The job's result file, written once when the job is first seen complete; None before."""
+    """The job's result file, written once when the job is first seen complete (or by the
+    worker :func:`start_writing` started); None before."""
     if job.state(now) != "JobComplete":
         return job.result
     with job.lock:
@@ -468,16 +524,8 @@ def ensure_result(app: EmulatorApp, job: QueryJob, now: float) -> ResultFile | N
             return job.result
         from sfexit.emulator.routes import limits as limits_mod
 
-        when = dt.datetime.fromtimestamp(job.complete_at, tz=dt.timezone.utc)
-        cursor = app.store.query(job.soql, include_deleted=job.operation == "queryAll",
-                                 now=when, user_id=job.created_by)
-        try:
-            result = write_result(registry(app).result_path(job.id), cursor,
-                                  DELIMITERS[job.column_delimiter], LINE_ENDINGS[job.line_ending])
-        finally:
-            close = getattr(cursor, "close", None)
-            if callable(close):
-                close()
+        writing = job.writing
+        result = writing.result() if writing is not None else _write_job_result(app, job)
         megabytes = -(-(result.size + len(result.header)) // MB)
         if megabytes and not limits_mod.spend(app, "DailyBulkV2QueryFileStorageMB", megabytes):
             # UNCONF: how a job that runs out of result storage ends; we fail it with the

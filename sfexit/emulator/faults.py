@@ -1,7 +1,9 @@
 """Fault injection: latency, 503s, mid-body resets, session expiry, spent daily limit, and more.
 
-Set at start (``Emulator(latency_ms=…)``, ``sfexit emulator serve --latency-ms``), from Python
-(``org.faults.error_503_rate = 0.2`` or ``org.faults.update({...})``) or over HTTP
+Also the switch and scales of the server-time model (costs.py: ``cost_model``,
+``cost_rest_scale``, ``cost_bulk_scale``), so one running emulator can be measured with and
+without it. Set at start (``Emulator(latency_ms=…)``, ``sfexit emulator serve --latency-ms``),
+from Python (``org.faults.error_503_rate = 0.2`` or ``org.faults.update({...})``) or over HTTP
 (``POST /__emulator__/faults``). Random decisions come from one ``random.Random(fault_seed)``,
 so a given seed and request order give the same fault pattern every run.
 """
@@ -36,6 +38,11 @@ class FaultSettings:
     # support does (Salesforce's support is undocumented; routes/sobjects.py answers 206).
     ignore_range: bool = False
     fault_seed: int = 0
+    # The server-time model of costs.py (off: today's timing). The scales multiply its assumed
+    # times: REST/synchronous ones and Bulk job ones, for sensitivity runs.
+    cost_model: bool = False
+    cost_rest_scale: float = 1.0
+    cost_bulk_scale: float = 1.0
 
 
 class Faults:
@@ -132,7 +139,12 @@ def _coerce(key: str, value: Any) -> Any:
         if limit < 0:
             raise ValueError("daily_api_max must be >= 0")
         return limit
-    if key in ("html_instead_of_zip", "ignore_range"):
+    if key in ("cost_rest_scale", "cost_bulk_scale"):
+        scale = float(value)
+        if not scale > 0:
+            raise ValueError(f"{key} must be > 0, got {value!r}")
+        return scale
+    if key in ("html_instead_of_zip", "ignore_range", "cost_model"):
         if not isinstance(value, bool):
             raise ValueError(f"{key} must be true or false")
         return value

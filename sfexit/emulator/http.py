@@ -90,6 +90,8 @@ class Response:
     # Set by the application: cut the body after this many bytes and drop the connection.
     reset_after: int | None = None
     close: bool = False
+    # Server time the handler's work stands for beyond a plain call (costs.py, cost model on).
+    server_seconds: float = 0.0
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers:

@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
@@ -144,6 +145,9 @@ class EmulatorApp:
     # Free-form per-feature state for routes (query cursors, Bulk jobs, exports), by route module.
     extensions: dict[str, Any] = dataclasses.field(default_factory=dict)
     lock: threading.RLock = dataclasses.field(default_factory=threading.RLock)
+    # How modelled server time is waited (costs.py): wall clock by default; tests inject both.
+    server_clock: Callable[[], float] = time.monotonic
+    server_sleep: Callable[[float], None] = time.sleep
 
     @property
     def org_id(self) -> str:

@@ -148,10 +148,27 @@ class QueryCursor:
         else:
             conn = self._connect()
             source = conn.execute(self._q.sql, self._q.params)
+        # Bulk writes every row of a job through here (~40 columns, 10-15 µs a row): when the
+        # columns are consecutive in the SQL row, slice them (C) and convert only the few that
+        # need it (booleans), instead of a generator step per value (cProfile, 2026-11-22).
+        first = plan[0][0] if plan else 0
+        width = len(plan)
+        sliced = [idx for idx, _ in plan] == list(range(first, first + width)) and first >= 0
+        fix = [(i, conv) for i, (idx, conv) in enumerate(plan) if idx >= 0 and conv is not None]
         try:
-            for row in source:
-                yield tuple(None if idx < 0 else (conv(row[idx]) if conv else row[idx])
-                            for idx, conv in plan)
+            if sliced and not fix:
+                for row in source:
+                    yield row[first:first + width]
+            elif sliced:
+                for row in source:
+                    values = list(row[first:first + width])
+                    for i, conv in fix:
+                        values[i] = conv(values[i])
+                    yield tuple(values)
+            else:
+                for row in source:
+                    yield tuple(None if idx < 0 else (conv(row[idx]) if conv else row[idx])
+                                for idx, conv in plan)
         finally:
             if conn is not None:
                 conn.close()

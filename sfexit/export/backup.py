@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,8 +57,10 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
     """
     calls_before = session.calls
     rest = RestClient(session)
-    org = rest.organization()
-    me = rest.identity()
+    with ThreadPoolExecutor(2, thread_name_prefix="sfexit-backup") as pool:
+        # Two independent reads: one round trip instead of two.
+        asked_org, asked_me = pool.submit(rest.organization), pool.submit(rest.identity)
+        org, me = asked_org.result(), asked_me.result()
     store = ManifestStore.open_or_create(options.dest, org_id=org.org_id, org_name=org.name,
                                          api_version=session.api_version)
     selection = select_objects(rest, options.objects)
@@ -70,7 +73,7 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
     finished = False
     try:
         data = export_data(session, store, options, on_progress=on_progress, sleep=sleep,
-                           row_counts=report.row_counts)
+                           row_counts=report.row_counts, selection=selection)
         files_result = (_files_step(session, store, options, all_versions, on_file_progress)
                         if files else {})
         finished = True

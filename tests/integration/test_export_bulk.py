@@ -244,10 +244,10 @@ def test_cli_full_backup_with_files_then_verify_against_org(fresh_emulator: Emul
 
 def test_cli_an_object_that_cannot_be_read_either_way_exits_5_with_the_summary(
         fresh_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sfexit.export.bulk as export_bulk
+    import sfexit.export.rest_read as rest_read
     from sfexit.errors import SalesforceError
 
-    real = export_bulk._write_records
+    real = rest_read.write_records
 
     def failing(run: Any, plan: Any, *args: Any) -> Any:
         if plan.name == "CaseStatus":
@@ -255,7 +255,7 @@ def test_cli_an_object_that_cannot_be_read_either_way_exits_5_with_the_summary(
                                   error_code="UNKNOWN_EXCEPTION", status=500)
         return real(run, plan, *args)
 
-    monkeypatch.setattr(export_bulk, "_write_records", failing)
+    monkeypatch.setattr(rest_read, "write_records", failing)
     config, env = _cli(fresh_emulator, tmp_path, monkeypatch)
     dest = tmp_path / "out"
     run = invoke(["--config", str(config), "export", "bulk", "--dest", str(dest),
@@ -271,19 +271,19 @@ def test_cli_an_object_that_cannot_be_read_either_way_exits_5_with_the_summary(
 
 def test_a_rest_query_too_long_for_one_url_is_read_in_field_groups(
         fresh_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sfexit.export.bulk as export_bulk
+    import sfexit.export.rest_read as rest_read
     import sfexit.org.soql as soql
 
     whole = backup(fresh_emulator, tmp_path / "whole", objects=("AcceptedEventRelation",))
     monkeypatch.setattr(soql, "MAX_QUERY_URL_BYTES", 120)
     groups: list[list[list[str]]] = []
-    real = export_bulk._field_groups
+    real = rest_read.field_groups
 
     def spy(plan: Any) -> list[list[str]]:
         groups.append(real(plan))
         return groups[-1]
 
-    monkeypatch.setattr(export_bulk, "_field_groups", spy)
+    monkeypatch.setattr(rest_read, "field_groups", spy)
     split = backup(fresh_emulator, tmp_path / "split", objects=("AcceptedEventRelation",),
                    force=True)
     assert split.objects[0].method == whole.objects[0].method == "rest"

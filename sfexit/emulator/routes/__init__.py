@@ -3,8 +3,9 @@
 Order of checks, as Salesforce answers them: unknown route → 404 NOT_FOUND; injected latency and
 503 (an HTML page on UI paths); unknown API version → 404; missing/invalid session → 401 INVALID_SESSION_ID; daily API
 allowance spent → 403 REQUEST_LIMIT_EXCEEDED; Bulk ingest jobs past their finish time are
-applied (session routes); then the handler. ``/__emulator__/`` routes skip
-faults, auth and limits.
+applied (session routes); then the handler; then, with the cost model on (costs.py), the
+modelled server time is waited. ``/__emulator__/`` routes skip faults, auth, limits and the
+cost model.
 
 Route modules each expose ``register(router)``. The second wave plugs in by adding
 ``bulk_query.py``, ``bulk_ingest.py`` and ``dataexport.py`` to this package: they are imported
@@ -19,6 +20,7 @@ import traceback
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from sfexit.emulator import costs
 from sfexit.emulator.http import (
     NOT_FOUND_MESSAGE, Call, HttpError, Request, Response, Router, error_response)
 
@@ -103,9 +105,14 @@ def dispatch(app: EmulatorApp, request: Request) -> tuple[Response, str]:
     # Bulk ingest rows are applied when a request first sees the job past its finish time;
     # doing that before every session route makes a REST read after the job's end see them,
     # as on Salesforce where the job runs whether or not anyone polls it.
+    started = app.server_clock()
     settled = settle_bulk_ingest(app) if route.auth == "session" else False
     response = _call(route.handler, Call(app, request, params, session))
     response.is_write = response.is_write or settled
+    model = costs.active(app)
+    if model is not None and route.api:
+        # The modelled server time of this call, waited in this thread (not computed).
+        costs.pay(app, started, model.call_seconds() + response.server_seconds)
     response = _finish(app, route.api, response)
     if route.auth != "admin" and faults.roll("reset_rate"):
         length = response.content_length if response.stream is not None else len(response.body)

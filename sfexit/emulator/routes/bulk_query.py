@@ -37,7 +37,7 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
-from sfexit.emulator import bulk_jobs
+from sfexit.emulator import bulk_jobs, costs
 from sfexit.emulator.bulk_csv import DELIMITERS, LINE_ENDINGS
 from sfexit.emulator.bulk_jobs import QueryJob, decode_locator, encode_locator, registry, settle
 from sfexit.emulator.http import (NOT_FOUND_MESSAGE, Call, HttpError, Response, Router,
@@ -139,6 +139,10 @@ def create_job(call: Call) -> Response:
                    created_by=call.session.user_id, created_at=app.clock.timestamp(),
                    api_version=call.version, line_ending=line_ending,
                    column_delimiter=delimiter, expected_rows=rows)
+    model = costs.active(app)
+    if model is not None:
+        job.queued_seconds, job.running_seconds = model.bulk_seconds(rows)
+        bulk_jobs.start_writing(app, job)
     reg.add_query(job)
     # Creating a query job is not a write (issue 10, stats).
     return json_response(job.create_info(job.created_at), is_write=wrote)

@@ -30,6 +30,7 @@ from collections import OrderedDict, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from sfexit.emulator import costs
 from sfexit.emulator.http import Call, HttpError, Response, Router, json_response
 from sfexit.emulator.server import GZIP_MIN_BYTES
 
@@ -186,7 +187,13 @@ def _respond(call: Call, cursor: Any, open_query: OpenQuery | None, start: int,
     headers = [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")] if page.gzipped else []
     # The locator stays open after the last page (until it idles out), so a client retrying a
     # page whose body was cut can fetch it again.
-    return Response(body=page.body, headers=headers)
+    response = Response(body=page.body, headers=headers)
+    model = costs.active(call.app)
+    if model is not None:
+        # Salesforce reads and renders each page synchronously (costs.py); waited by dispatch.
+        response.server_seconds = model.query_page_seconds(page.end - start,
+                                                           len(getattr(cursor, "columns", ())))
+    return response
 
 
 def run_query(call: Call, include_deleted: bool) -> Response:

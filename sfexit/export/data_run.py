@@ -1,0 +1,169 @@
+"""One data export run: its options and results, the state its threads share, and the steps
+every reader (Bulk in ``bulk.py``, REST and per-parent in ``rest_read.py``) ends with.
+
+Split out of ``bulk.py`` so both readers use one ``ExportRun`` without importing each other.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sfexit import errors
+from sfexit.export.csvsink import PartFile
+from sfexit.export.manifest import ManifestStore, ObjectEntry, SkippedObject
+from sfexit.export.objects import ObjectPlan
+from sfexit.org import bulk2
+from sfexit.org.rest import RestClient
+from sfexit.org.session import OrgSession
+
+# Objects Salesforce only lets us read filtered by a parent id: (filter field, parent object).
+# ContentDocumentLink: "requires a filter by a single Id on ContentDocumentId or LinkedEntityId
+# … or multiple Id's using the IN operator" (export-pitfalls.md A; Salesforce's error text).
+PER_PARENT = {"ContentDocumentLink": ("ContentDocumentId", "ContentDocument")}
+
+# Cannot be read at all by this user: skipped with the reason (export-pitfalls.md B, I).
+UNREADABLE_CODES = frozenset({"INVALID_TYPE_FOR_OPERATION", "INVALID_TYPE",
+                              "INSUFFICIENT_ACCESS", "INSUFFICIENT_ACCESS_OR_READONLY",
+                              "NOT_FOUND"})
+# Longest uninterrupted sleep of a worker, so Ctrl-C ends the run within about a second.
+PAUSE_SLICE = 1.0
+# Bulk jobs created ahead of the readers, per reader: enough for Salesforce to work on many jobs
+# side by side, bounded so that an org of 900 objects does not hold 900 jobs at once (an
+# interrupted run leaves at most this many created and unread, each counted against
+# DailyBulkV2QueryJobs: limits.md).
+JOBS_AHEAD_PER_READER = 4
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    dest: Path
+    objects: tuple[str, ...] | None = None
+    include_deleted: bool = False
+    parallel: int = 4
+    max_records: int | None = bulk2.DEFAULT_MAX_RECORDS
+    gzip: bool = True
+    poll_timeout: float = 6 * 3600.0
+
+
+@dataclass(frozen=True)
+class ObjectProgress:
+    """Rows written so far for one object (``total`` when the org said how many)."""
+
+    object: str
+    rows: int
+    total: int | None
+    done: bool
+    method: str
+
+
+@dataclass(frozen=True)
+class ObjectResult:
+    name: str
+    status: str                  # "exported" | "resumed" | "skipped" | "failed"
+    method: str | None
+    rows: int = 0
+    bytes: int = 0
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class DataExportResult:
+    objects: tuple[ObjectResult, ...]
+    bulk_jobs: int
+
+    @property
+    def failed(self) -> tuple[ObjectResult, ...]:
+        return tuple(o for o in self.objects if o.status == "failed")
+
+
+ProgressCallback = Callable[[ObjectProgress], None]
+
+
+class Cancelled(Exception):
+    """Raised in a worker once the run is cancelled (another worker failed, or Ctrl-C)."""
+
+
+class ExportRun:
+    """State shared by the worker threads of one export (one session, one manifest)."""
+
+    def __init__(self, session: OrgSession, store: ManifestStore, options: ExportOptions,
+                 on_progress: ProgressCallback | None, sleep: Callable[[float], None]) -> None:
+        self.session = session
+        self.rest = RestClient(session)
+        self.store = store
+        self.options = options
+        self.on_progress = on_progress or (lambda _p: None)
+        self.sleep = sleep
+        self.cancel = threading.Event()
+        self.bulk_jobs = 0
+        self._lock = threading.Lock()
+        self.ahead = threading.Semaphore(JOBS_AHEAD_PER_READER * max(1, options.parallel))
+
+    def check(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled()
+
+    def pause(self, seconds: float) -> None:
+        """``sleep`` between status reads, stopped by a cancel: a wait between polls reaches
+        15 s, and the pool only ends when every worker has. ``time.sleep`` itself is replaced
+        by a wait on the cancel event; any other sleep (the CLI's wrapper, tests moving the
+        emulator clock) is called in slices of at most :data:`PAUSE_SLICE` seconds."""
+        if self.sleep is time.sleep:
+            self.cancel.wait(seconds)
+        else:
+            left = seconds
+            while left > 0 and not self.cancel.is_set():
+                step = min(left, PAUSE_SLICE)
+                self.sleep(step)
+                left -= step
+        self.check()
+
+    def wait_for_room(self) -> None:
+        """Block a job's creation while the window of created, unread jobs is full (a
+        reader frees a place when it is done with its job: :meth:`job_read`)."""
+        while not self.ahead.acquire(timeout=PAUSE_SLICE):
+            self.check()
+        self.check()
+
+    def job_read(self) -> None:
+        self.ahead.release()
+
+    def count_job(self) -> None:
+        with self._lock:
+            self.bulk_jobs += 1
+
+
+def reason(exc: errors.SalesforceError) -> str:
+    text = exc.message.split(" failed: ", 1)[-1]
+    return f"{exc.error_code}: {text}" if exc.error_code else text
+
+
+def needs_filter(exc: errors.SalesforceError) -> bool:
+    text = exc.message.lower()
+    return exc.error_code in ("MALFORMED_QUERY", "QUERY_RESTRICTED") and (
+        "implementation restriction" in text or "requires a filter" in text)
+
+
+def skip(run: ExportRun, name: str, why: str) -> ObjectResult:
+    run.store.add_skipped(SkippedObject(name, why))
+    return ObjectResult(name, "skipped", None, reason=why)
+
+
+def sink(run: ExportRun, name: str) -> PartFile:
+    return PartFile(run.options.dest / "data" / f"{name}.csv")
+
+
+def finish(run: ExportRun, plan: ObjectPlan, query: str, method: str, part: PartFile,
+           rows: int, job_ids: list[str]) -> ObjectResult:
+    part.commit()
+    run.store.put_object(ObjectEntry(
+        name=plan.name, method=method, query=query, job_ids=job_ids, rows=rows,
+        bytes=part.size, sha256=part.sha256, file=f"data/{plan.name}.csv",
+        skipped_fields=list(plan.skipped_fields), complete=True,
+        include_deleted=run.options.include_deleted))
+    run.on_progress(ObjectProgress(plan.name, rows, rows, True, method))
+    return ObjectResult(plan.name, "exported", method, rows, part.size)
