@@ -19,7 +19,7 @@ import requests
 
 from org_client import OrgClient, error_of
 from sfexit.emulator import Emulator
-from sfexit.emulator import bulk_jobs
+from sfexit.emulator import ingest_jobs
 from sfexit.emulator.routes import bulk_ingest
 
 V = "62.0"
@@ -321,7 +321,7 @@ def test_create_refusals(shared: Client) -> None:
 
 
 def test_sf_error_format() -> None:
-    assert bulk_jobs.sf_error("REQUIRED_FIELD_MISSING", "Required fields are missing: [Name]",
+    assert ingest_jobs.sf_error("REQUIRED_FIELD_MISSING", "Required fields are missing: [Name]",
                               ["Name"]) == "REQUIRED_FIELD_MISSING:Required fields are missing: [Name]:Name --"
-    assert bulk_jobs.sf_error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id",
+    assert ingest_jobs.sf_error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id",
                               []) == "INVALID_CROSS_REFERENCE_KEY:invalid cross reference id:--"

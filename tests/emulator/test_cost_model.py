@@ -70,7 +70,7 @@ def test_the_model_is_off_by_default_and_then_waits_nothing_and_keeps_job_timing
     found = bulk_jobs.registry(org.app).query_job(job["id"])  # type: ignore[arg-type]
     assert found is not None and found.writing is None
     assert found.in_progress_at == found.created_at + bulk_jobs.START_DELAY
-    assert found.complete_at == found.in_progress_at + bulk_jobs._run_seconds(
+    assert found.complete_at == found.in_progress_at + bulk_jobs.run_seconds(
         found.expected_rows, bulk_jobs.QUERY_ROWS_PER_SECOND)
     assert fake.slept == []
 

@@ -7,9 +7,7 @@ applied (session routes); then the handler; then, with the cost model on (costs.
 modelled server time is waited. ``/__emulator__/`` routes skip faults, auth, limits and the
 cost model.
 
-Route modules each expose ``register(router)``. The second wave plugs in by adding
-``bulk_query.py``, ``bulk_ingest.py`` and ``dataexport.py`` to this package: they are imported
-if present (see :data:`OPTIONAL_MODULES`).
+Route modules each expose ``register(router)`` and are listed in :data:`MODULES`.
 """
 
 from __future__ import annotations
@@ -28,9 +26,8 @@ if TYPE_CHECKING:
     from sfexit.emulator.server import EmulatorApp
 
 # Imported in this order; the first matching pattern wins.
-CORE_MODULES = ("admin", "versions", "oauth", "oauth_web", "identity", "soap", "limits", "query", "sobjects",
-                "composite", "tooling")
-OPTIONAL_MODULES = ("bulk_query", "bulk_ingest", "dataexport")
+MODULES = ("admin", "versions", "oauth", "oauth_web", "identity", "soap", "limits", "query",
+           "sobjects", "composite", "tooling", "bulk_query", "bulk_ingest", "dataexport")
 
 SESSION_INVALID = "Session expired or invalid"  # errors.md §5, captured
 # errors.md §5: 503 text UNCONF; one integration logs "server too busy". We choose this one.
@@ -39,14 +36,8 @@ SERVER_UNAVAILABLE = "Server is temporarily unavailable. Please try again later.
 
 def build_router() -> Router:
     router = Router()
-    for name in CORE_MODULES + OPTIONAL_MODULES:
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if name in OPTIONAL_MODULES and exc.name == f"{__name__}.{name}":
-                continue
-            raise
-        module.register(router)
+    for name in MODULES:
+        importlib.import_module(f"{__name__}.{name}").register(router)
     return router
 
 
@@ -128,11 +119,9 @@ def settle_bulk_ingest(app: EmulatorApp) -> bool:
     Free when no Bulk job was ever made (the registry is created by the first Bulk request)."""
     if "bulk_jobs" not in app.extensions:
         return False
-    try:
-        from sfexit.emulator import bulk_jobs
-    except ModuleNotFoundError:  # the Bulk 2.0 modules are optional (OPTIONAL_MODULES)
-        return False
-    return bool(bulk_jobs.settle(app))
+    from sfexit.emulator import ingest_jobs
+
+    return bool(ingest_jobs.settle(app))
 
 
 # The Salesforce UI (Classic pages, frontdoor, the servlet, Lightning) answers in HTML, not in

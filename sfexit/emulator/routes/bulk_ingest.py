@@ -31,9 +31,10 @@ import email.policy
 import json
 from typing import Any
 
-from sfexit.emulator import bulk_jobs
+from sfexit.emulator import ingest_jobs
 from sfexit.emulator.bulk_csv import DELIMITERS, parse_upload
-from sfexit.emulator.bulk_jobs import IngestJob, registry, settle
+from sfexit.emulator.bulk_jobs import registry
+from sfexit.emulator.ingest_jobs import IngestJob, settle
 from sfexit.emulator.http import (NOT_FOUND_MESSAGE, Call, HttpError, Response, Router,
                                   empty_response, json_response)
 from sfexit.emulator.routes.bulk_query import _body, _enum_error, job_options, list_page
@@ -84,7 +85,7 @@ def create_job(call: Call) -> Response:
     multipart = _multipart(call)
     body = multipart[0] if multipart else _body(call)
     operation = body.get("operation")
-    if operation not in bulk_jobs.INGEST_OPERATIONS:
+    if operation not in ingest_jobs.INGEST_OPERATIONS:
         raise _enum_error("OperationEnum", operation)
     name = body.get("object")
     if not isinstance(name, str) or not name:
@@ -218,17 +219,17 @@ def _csv(data: bytes, wrote: bool) -> Response:
 
 def successful_results(call: Call) -> Response:
     wrote = settle(call.app)
-    return _csv(bulk_jobs.successful_csv(_job(call)), wrote)
+    return _csv(ingest_jobs.successful_csv(_job(call)), wrote)
 
 
 def failed_results(call: Call) -> Response:
     wrote = settle(call.app)
-    return _csv(bulk_jobs.failed_csv(_job(call)), wrote)
+    return _csv(ingest_jobs.failed_csv(_job(call)), wrote)
 
 
 def unprocessed_records(call: Call) -> Response:
     wrote = settle(call.app)
-    return _csv(bulk_jobs.unprocessed_csv(_job(call)), wrote)
+    return _csv(ingest_jobs.unprocessed_csv(_job(call)), wrote)
 
 
 def register(router: Router) -> None:

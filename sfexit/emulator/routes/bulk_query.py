@@ -39,7 +39,8 @@ from typing import Any
 
 from sfexit.emulator import bulk_jobs, costs
 from sfexit.emulator.bulk_csv import DELIMITERS, LINE_ENDINGS
-from sfexit.emulator.bulk_jobs import QueryJob, decode_locator, encode_locator, registry, settle
+from sfexit.emulator.bulk_jobs import QueryJob, decode_locator, encode_locator, registry
+from sfexit.emulator.ingest_jobs import settle
 from sfexit.emulator.http import (NOT_FOUND_MESSAGE, Call, HttpError, Response, Router,
                                   empty_response, json_response)
 
