@@ -178,8 +178,9 @@ def reassign(app: AppContext, source: str | None, target: str | None, map_file: 
     if plan.refused:
         more = f" (and {len(plan.refusals) - 1} more)" if len(plan.refusals) > 1 else ""
         raise errors.UsageError(f"refused before any change: {plan.refusals[0]}{more}")
+    moves = {s.object: s.count for s in plan.steps}
     if dry_run:
-        _preflight(app, session, dry_run=True)
+        _preflight(app, session, moves, dry_run=True)
         app.out.result({"dry_run": True, "plan": plan_dict(plan), "journal": None},
                        lambda: plan_text(plan) + "\nDry run: nothing was changed.")
         return errors.EXIT_OK
@@ -189,7 +190,7 @@ def reassign(app: AppContext, source: str | None, target: str | None, map_file: 
                         "moved_total": 0, "failed_total": 0, "moved": {}, "objects": [],
                         "failure_files": {}}, "Nothing to reassign.")
         return errors.EXIT_OK
-    _preflight(app, session)
+    _preflight(app, session, moves)
     _confirm(app, yes, f"Reassign {plan.total} records now?")
     journal = Journal.open(journal_path or default_journal_path("reassign"))
     app.out.info(f"Journal: {journal.path}")
@@ -198,8 +199,13 @@ def reassign(app: AppContext, source: str | None, target: str | None, map_file: 
     return _render(app, done, result, "Reassigned")
 
 
-def _preflight(app: AppContext, session: Any, dry_run: bool = False) -> None:
-    """Modify All Data or Transfer Record (permissions.py); a dry run only warns."""
+def _preflight(app: AppContext, session: Any, moves: dict[str, int],
+               dry_run: bool = False) -> None:
+    """Before any write: Modify All Data, or Transfer Record and edit on every object with
+    records to move (people.permissions.preflight reads ObjectPermissions for those objects
+    only, and not at all with Modify All Data). An object the running user cannot move stops
+    the command (all or nothing: --objects leaves it out); one whose access cannot be read is
+    a warning. A dry run only warns."""
     from sfexit.org import soql
     from sfexit.org.rest import RestClient
     from sfexit.people.permissions import PermissionDenied, preflight
@@ -209,11 +215,19 @@ def _preflight(app: AppContext, session: Any, dry_run: bool = False) -> None:
     rows = list(RestClient(session).query_iter(soql.select(
         "User", ["ProfileId"], where=[soql.condition("Id", "=", me)])))
     try:
-        preflight(session, me, rows[0].get("ProfileId") if rows else None, "reassign")
+        perms = preflight(session, me, rows[0].get("ProfileId") if rows else None, "reassign",
+                          moves)
     except PermissionDenied as exc:
         if not dry_run:
             raise
         app.out.warn(f"a real run would stop here: {exc.message}")
+        return
+    unknown = [a for a in perms.access(moves) if a.status == "unknown"]
+    if unknown:
+        why = f" ({perms.rights_error})" if perms.rights_error else ""
+        app.out.warn("edit access could not be read before the run" + why + ": "
+                     + "; ".join(a.short for a in unknown)
+                     + "; records the running user cannot edit fail and are listed per object")
 
 
 def _undo(app: AppContext, source: Path, journal_path: Path | None, dry_run: bool,
@@ -233,7 +247,7 @@ def _undo(app: AppContext, source: Path, journal_path: Path | None, dry_run: boo
 
     session = app.connect()
     app.out.info(f"Undo of {source}: {summary}")
-    _preflight(app, session)
+    _preflight(app, session, steps)
     _confirm(app, yes, "Put these owners back now?")
     journal = Journal.open(journal_path or default_journal_path("reassign-undo"))
     app.out.info(f"Journal: {journal.path}")

@@ -77,6 +77,82 @@ def check_owner(conn: sqlite3.Connection, obj: SObjectDef, owner_id: str) -> Non
     raise SalesforceFault(400, "MALFORMED_ID", f"Owner ID: id value of incorrect type: {owner_id}", ["OwnerId"])
 
 
+# --- who may change a record's owner (users-protocol.md §4) ---------------------------------
+# help.sf ``data_about_transfer.htm``: without Modify All Data, transferring records one does not
+# own needs Transfer Record AND Edit on the object; Leads take Transfer Leads OR Transfer Record,
+# Cases Transfer Cases OR Transfer Record. "Modify All" on an object lets a user "read, edit,
+# delete, transfer, and approve all records" of it (help.sf ``users_profiles_object_perms.htm``).
+# Object permissions are ObjectPermissions rows of the user's permission sets (the profile's own
+# set included); only objects listed in its SobjectType picklist have them. Activities have
+# none: "Edit Tasks" / "Edit Events" are user permissions. Notes, attachments and files have none
+# either: only the transfer right is checked. UNCONF (inference): an owner may give away a
+# record they own with Edit alone.
+MODIFY_ALL_DATA = "PermissionsModifyAllData"
+TRANSFER_ANY = "PermissionsTransferAnyEntity"
+OWN_TRANSFER = {"Lead": "PermissionsTransferAnyLead", "Case": "PermissionsTransferAnyCase"}
+ACTIVITY_EDIT = {"Task": "PermissionsEditTask", "Event": "PermissionsEditEvent"}
+VIEW_SETUP = "PermissionsViewSetup"
+# errors.md §7 ([M]; HTTP status UNCONF): no edit access to the record's object.
+NO_EDIT = ("INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id")
+# users-protocol.md §4 "Gotchas" (forcetree.com, acesalesforce.com) and SalesforceLabs/
+# ActionPlansV4 issue #173: an owner change without the transfer right. UNCONF: whether the
+# record id follows the text on the API; errors.md §7 has the text without it.
+NO_TRANSFER = ("INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
+               "insufficient access rights on cross-reference id")
+
+
+def permission_set_ids(conn: sqlite3.Connection, user_id: str) -> list[str]:
+    """The user's assigned permission sets plus their profile's own one (a user created through
+    the API has no assignment row for it)."""
+    rows = conn.execute('SELECT "PermissionSetId" FROM "PermissionSetAssignment" WHERE "AssigneeId" = ? '
+                        'AND "IsDeleted" = 0 UNION SELECT ps."Id" FROM "PermissionSet" ps JOIN "User" u '
+                        'ON u."ProfileId" = ps."ProfileId" WHERE u."Id" = ? AND ps."IsDeleted" = 0',
+                        (user_id, user_id)).fetchall()
+    return [str(r[0]) for r in rows if r[0]]
+
+
+def user_permission(conn: sqlite3.Connection, user_id: str, permission: str) -> bool:
+    """A user permission (``PermissionsViewSetup``…) from the profile or any permission set."""
+    sets = permission_set_ids(conn, user_id)
+    marks = ",".join("?" for _ in sets) or "NULL"
+    row = conn.execute(f'SELECT (SELECT COALESCE(MAX(p."{permission}"), 0) FROM "User" u JOIN "Profile" p '
+                       f'ON p."Id" = u."ProfileId" WHERE u."Id" = ?), (SELECT COALESCE(MAX("{permission}"), 0) '
+                       f'FROM "PermissionSet" WHERE "Id" IN ({marks}))', (user_id, *sets)).fetchone()
+    return bool(row and (row[0] or row[1]))
+
+
+def object_rights(conn: sqlite3.Connection, user_id: str, sobject: str) -> tuple[bool, bool]:
+    """(Edit, Modify All) on ``sobject``: the union over the user's permission sets."""
+    sets = permission_set_ids(conn, user_id)
+    marks = ",".join("?" for _ in sets) or "NULL"
+    row = conn.execute('SELECT MAX("PermissionsEdit"), MAX("PermissionsModifyAllRecords") '
+                       'FROM "ObjectPermissions" WHERE "SobjectType" = ? AND "IsDeleted" = 0 '
+                       f'AND "ParentId" IN ({marks})', (sobject, *sets)).fetchone()
+    return bool(row and row[0]), bool(row and row[1])
+
+
+def check_owner_change(conn: sqlite3.Connection, obj: SObjectDef, permissionable: bool,
+                       current_owner: str | None, as_user: str) -> None:
+    """May ``as_user`` change the owner of a record of ``obj`` owned by ``current_owner``?
+    ``permissionable``: the object has object permissions (ObjectPermissions.SobjectType)."""
+    if obj.name == "Group" or user_permission(conn, as_user, MODIFY_ALL_DATA):
+        return
+    if permissionable:
+        edit, modify_all = object_rights(conn, as_user, obj.name)
+        if modify_all:
+            return
+        if not edit:
+            raise SalesforceFault(400, *NO_EDIT, [])
+    elif obj.name in ACTIVITY_EDIT and not user_permission(conn, as_user, ACTIVITY_EDIT[obj.name]):
+        raise SalesforceFault(400, *NO_EDIT, [])
+    if current_owner == as_user:
+        return
+    own = OWN_TRANSFER.get(obj.name)
+    if user_permission(conn, as_user, TRANSFER_ANY) or (own and user_permission(conn, as_user, own)):
+        return
+    raise SalesforceFault(400, *NO_TRANSFER, [])
+
+
 def active_admin_count(conn: sqlite3.Connection, excluding: str) -> int:
     (n,) = conn.execute('SELECT COUNT(*) FROM "User" u JOIN "Profile" p ON p."Id" = u."ProfileId" '
                         'WHERE u."IsActive" = 1 AND p."Name" = ? AND u."Id" != ?',

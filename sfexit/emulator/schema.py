@@ -259,6 +259,7 @@ _CHILD_NAMES = {("Attachment", "ParentId"): "Attachments", ("Note", "ParentId"):
                 ("Event", "WhoId"): "Events", ("Task", "AccountId"): None, ("Event", "AccountId"): None,
                 ("Account", "ParentId"): "ChildAccounts", ("User", "ManagerId"): "ManagedUsers",
                 ("PermissionSetAssignment", "PermissionSetId"): "Assignments",
+                ("ObjectPermissions", "ParentId"): "ObjectPerms",
                 ("ContentVersion", "FirstPublishLocationId"): None,
                 ("ActivityHistory", "WhatId"): "ActivityHistories", ("ActivityHistory", "AccountId"): None,
                 ("Invoice__c", "Project__c"): "Invoices__r", ("Project__c", "Account__c"): "Projects__r",

@@ -26,7 +26,7 @@ from sfexit.emulator.schema import Schema
 from sfexit.emulator.store_db import create_indexes, create_tables, format_datetime, quote
 
 # Bump when the seeded content changes meaning; the cache key also hashes the seed code itself.
-SEED_FORMAT_VERSION = 2
+SEED_FORMAT_VERSION = 3  # 3: ObjectPermissions rows
 DOMAIN = "sfexit-demo.example"
 
 

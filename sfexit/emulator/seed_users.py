@@ -1,4 +1,5 @@
-"""Seed: licences, profiles, permission sets, roles, ~50 users, queues and groups, audit and logins.
+"""Seed: licences, profiles, permission sets (with their object permissions), roles, ~50 users, queues
+and groups, audit and logins.
 
 Users of every kind users-protocol.md §1 names: 3 System Administrators (one is the demo admin),
 standard users (one "departing" with a large share of records, one demo standard user), an API-only
@@ -249,6 +250,42 @@ def _permission_sets(ctx: SeedContext, admin: str, users: list[UserSpec], ids: d
     assignments += [(custom_ids[1], ids["admin2"])]
     ctx.insert("PermissionSetAssignment", ["Id", "PermissionSetId", "AssigneeId", "SystemModstamp", "IsActive"],
                [(i, ps, who, created, 1) for i, (ps, who) in zip(ctx.ids("0Pa", len(assignments)), assignments)])
+    _object_permissions(ctx, admin, owned, dict(zip((api for api, _ in custom), custom_ids)))
+
+
+# Object permissions (ObjectPermissions rows, one per permission set and object with any access;
+# object reference sforce_api_objects_objectpermissions.htm). Letters: C(reate) R(ead) E(dit)
+# D(elete) V(iew All) M(odify All). The admin profile has everything; the sales profiles
+# read/create/edit/delete the sales objects, read the rest, and have no View All / Modify All,
+# as in a new org; a new custom object is granted through the Sales Operations permission set.
+_SALES = ("Account", "Contact", "Opportunity", "Lead", "Case", "Contract")
+_PERMISSIONABLE = ("Account", "Campaign", "Case", "Contact", "Contract", "Document", "Invoice__c", "Lead",
+                   "Opportunity", "Project__c")
+_SALES_ACCESS = {**dict.fromkeys(_SALES, "CRED"), "Campaign": "R", "Document": "R", "Project__c": "R"}
+OBJECT_ACCESS: dict[str, dict[str, str]] = {
+    "System Administrator": dict.fromkeys(_PERMISSIONABLE, "CREDVM"),
+    "Standard User": _SALES_ACCESS,
+    "Marketing User": {**_SALES_ACCESS, "Campaign": "CRED"},
+    "Contract Manager": _SALES_ACCESS,
+    "Standard Platform User": {"Account": "CRED", "Contact": "CRED", "Document": "R", "Project__c": "R"},
+    "Read Only": dict.fromkeys(_SALES + ("Campaign", "Document", "Project__c", "Invoice__c"), "R"),
+    "Sales_Ops": {"Project__c": "CRED", "Invoice__c": "CRED"},
+}
+_ACCESS_COLUMNS = (("C", "PermissionsCreate"), ("R", "PermissionsRead"), ("E", "PermissionsEdit"),
+                   ("D", "PermissionsDelete"), ("V", "PermissionsViewAllRecords"),
+                   ("M", "PermissionsModifyAllRecords"))
+
+
+def _object_permissions(ctx: SeedContext, admin: str, owned: dict[str, str], custom: dict[str, str]) -> None:
+    created = ctx.ago(900)
+    sets = {**owned, **custom}
+    rows = [(sets[holder], obj, *(int(letter in access) for letter, _ in _ACCESS_COLUMNS))
+            for holder, grants in OBJECT_ACCESS.items() for obj, access in grants.items()]
+    ctx.insert("ObjectPermissions", ["Id", "ParentId", "SobjectType", *(c for _, c in _ACCESS_COLUMNS),
+                                     "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById",
+                                     "SystemModstamp"],
+               [(i, *r, created, admin, created, admin, created)
+                for i, r in zip(ctx.ids("110", len(rows)), rows)])
 
 
 def _groups(ctx: SeedContext, admin: str, users: list[UserSpec], ids: dict[str, str]) -> None:

@@ -34,6 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, overload
 
+from sfexit.emulator import orgrules
 from sfexit.emulator import schema as schema_mod
 from sfexit.emulator.ids import normalize_id
 from sfexit.emulator.schema import Schema
@@ -239,8 +240,20 @@ class OrgStore:
         """Raises SalesforceFault 400 MALFORMED_QUERY / INVALID_FIELD / INVALID_TYPE / ..."""
         compiled = compile_query(self.schema, soql, today=now.astimezone(timezone.utc).date(),
                                  include_deleted=include_deleted,
-                                 query_all_files=self._has_permission(user_id, "PermissionsQueryAllFiles"))
+                                 query_all_files=self._has_permission(user_id, "PermissionsQueryAllFiles"),
+                                 hidden=self._hidden_setup(user_id, soql))
         return QueryCursor(compiled, self._new_conn)
+
+    def _hidden_setup(self, user_id: str | None, soql: str) -> frozenset[str]:
+        """ObjectPermissions: "As of Summer '20 and later, only users with the View Setup and
+        Configuration permission can access this object" (object reference,
+        sforce_api_objects_objectpermissions.htm). Checked only when the query names it."""
+        if user_id is None or "objectpermissions" not in soql.lower():
+            return frozenset()
+        uid = normalize_id(user_id) or user_id
+        if orgrules.user_permission(self._conn(), uid, orgrules.VIEW_SETUP):
+            return frozenset()
+        return frozenset({"ObjectPermissions"})
 
     def _has_permission(self, user_id: str | None, permission: str) -> bool:
         # Only permissions the research schema lists exist (PermissionsQueryAllFiles does not,

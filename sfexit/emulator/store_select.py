@@ -33,13 +33,18 @@ _BULK_SUBQUERY = "Aggregate Relationships not supported in Bulk Query"
 
 
 def compile_query(schema: Schema, text: str, *, today: date, include_deleted: bool,
-                  query_all_files: bool = False) -> CompiledQuery:
-    """Raises SalesforceFault (400) with Salesforce's code and message."""
+                  query_all_files: bool = False, hidden: frozenset[str] = frozenset()
+                  ) -> CompiledQuery:
+    """Raises SalesforceFault (400) with Salesforce's code and message. ``hidden``: objects
+    the running user may not see, refused like an unknown object (errors.md §6: INVALID_TYPE
+    "also when the user lacks object access")."""
     try:
         q = soql.parse(text)
     except soql.SoqlError as exc:
         raise fault(exc.code, text, exc.pos, exc.detail) from None
     obj = resolve_object(schema, q)
+    if obj.name in hidden:
+        raise fault("INVALID_TYPE", q.text, q.sobject_pos, _NO_TYPE.format(o=q.sobject))
     c = _Compiler(schema, q, obj, today)
     where = [c.condition(q.where)] if q.where is not None else []
     if obj.name == "ContentDocumentLink" and not query_all_files and not _cdl_filtered(q.where):

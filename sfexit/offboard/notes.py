@@ -7,6 +7,13 @@ run.json keeps the English ``reason`` (for machines, logs and the terminal) and 
 quote English sentences. A code is never renamed (reports of old runs still render it); the
 English text may be reworded. Params are plain JSON values: numbers, step names, and text
 that only exists in English (an error message from Salesforce, a forecast line).
+
+``forecast_short`` / ``forecast_forced`` carry the limits that do not fit twice: ``limits``,
+the English lines their text quotes, and ``shortfall``, the same as data (a list of
+``{"limit": "DailyApiRequests", "forecast": 1234, "remaining": 250}``), which the report words
+and formats for the reader's locale in place of ``limits`` (report.shortfall_item).
+A ``permission_missing`` warning of the per-object check adds ``object``, ``lacks`` (edit,
+transfer, unreadable) and ``records`` (report.perm_object_<lacks>).
 """
 
 from __future__ import annotations

@@ -123,12 +123,28 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class Shortfall:
+    """One limit the forecast does not fit: its /limits name, what the run needs of it (in
+    its unit: batches for DailyBulkApiBatches) and what the org has left."""
+
+    limit: str
+    forecast: int
+    remaining: int
+
+
+@dataclass(frozen=True)
 class Forecast:
     steps: dict[str, Usage]
     total: Usage
     remaining: dict[str, int]
     fits: bool
     lines: tuple[str, ...]     # one line per limit: need vs remaining, and why it (not) fits
+    shortfall: tuple[Shortfall, ...] = ()   # the limits that do not fit, as numbers
+
+    @property
+    def short_lines(self) -> str:
+        """The English lines of the limits that do not fit, joined (the notes' ``limits``)."""
+        return "; ".join(line for line in self.lines if "NOT" in line)
 
 
 def export_usage(counts: Counts) -> Usage:
@@ -182,6 +198,7 @@ def forecast(decisions: Sequence[StepDecision], counts: Counts) -> Forecast:
     steps = {d.name: step_usage(d.name, counts) for d in decisions if d.run}
     total = sum(steps.values(), Usage())
     lines: list[str] = []
+    short: list[Shortfall] = []
     fits = True
     for key, limit in LIMIT_NAMES.items():
         need = _need(total, key)
@@ -194,4 +211,6 @@ def forecast(decisions: Sequence[StepDecision], counts: Counts) -> Forecast:
         fits = fits and ok
         lines.append(f"{limit}: needs about {need:,}{unit}, {left:,} remaining"
                      + ("" if ok else " — does NOT fit"))
-    return Forecast(steps, total, dict(counts.remaining), fits, tuple(lines))
+        if not ok:
+            short.append(Shortfall(limit, need, left))
+    return Forecast(steps, total, dict(counts.remaining), fits, tuple(lines), tuple(short))

@@ -198,13 +198,16 @@ def _preflight(ctx: st.RunContext, decisions: tuple[planning.StepDecision, ...],
         run.update_step("preflight", status="failed", used=used, result=result,
                         finished_at=now_iso(), **note("forecast_refused").step_fields())
         raise errors.ApiLimitError(
-            "the offboard does not fit the org's remaining limits: "
-            + "; ".join(line for line in fc.lines if "NOT" in line),
+            "the offboard does not fit the org's remaining limits: " + fc.short_lines,
             hint="wait for the 24-hour limits to recover, skip steps (--skip), or pass "
                  "--force to start anyway (what completes is kept; --resume continues)")
     if not fc.fits:   # --force (or a dry run): recorded, and shown in the report
+        # ``limits``: the English lines (the warning's text); ``shortfall``: the same as
+        # numbers, which the report words and formats in the reader's language.
         _warn(run, note("forecast_short" if ctx.dry_run else "forecast_forced",
-                        limits="; ".join(line for line in fc.lines if "NOT" in line)))
+                        limits=fc.short_lines,
+                        shortfall=[{"limit": x.limit, "forecast": x.forecast,
+                                    "remaining": x.remaining} for x in fc.shortfall]))
     run.update_step("preflight", status="done", used=used, result=result,
                     finished_at=now_iso())
     for line in fc.lines:

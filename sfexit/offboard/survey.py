@@ -77,13 +77,20 @@ def survey(ctx: RunContext, decisions: tuple[planning.StepDecision, ...]) -> Sur
     mark = s.calls
     perms, perm_note = _read_permissions(s, me.user_id, me_user)
     perm_cost = calls_since(s, mark)
-    checks = check_steps(perms, [d.name for d in decisions if d.run])
-    warnings += [*perm_note, *_permission_warnings(checks)]
     mark = s.calls
     fplan = freeze.plan(s, "freeze", who.touch, who.refused)
     plan_cost = calls_since(s, mark)
     ownership, own_note, reassign_reads = _survey_ownership(ctx, who, runs, list_cost + perm_cost)
     deact, deact_reads = _survey_deactivate(ctx, everyone, runs, list_cost + perm_cost)
+    # Edit access per object with records to move, once the plan names them: one more query
+    # (none with Modify All Data), counted in the preflight's own reads (``start`` below).
+    moves = {st.object: st.count for st in ownership.steps} if ownership else {}
+    if moves and not perm_note:
+        from sfexit.people.permissions import with_object_rights
+
+        perms = with_object_rights(s, perms, moves)
+    checks = check_steps(perms, [d.name for d in decisions if d.run], moves)
+    warnings += [*perm_note, *_permission_warnings(checks)]
     if ownership is not None:
         warnings += [note("reassign_warning", message=w)
                      for w in (*ownership.refusals, *ownership.warnings)]
@@ -150,18 +157,33 @@ def _read_permissions(session: OrgSession, user_id: str, me: OrgUser | None
 
 def _permission_warnings(checks: tuple[StepPermissions, ...]) -> list[Note]:
     # ``check``: the report words the consequence in the reader's language
-    # (report.perm_missed_<check>); ``message`` stays the English sentence.
-    return [note("permission_missing", step=c.step, message=r.consequence, check=r.code)
-            for c in checks for r in c.problems
-            if r.consequence and r.status != "not checked"]
+    # (report.perm_missed_<check>, per object report.perm_object_<lacks> with the object and
+    # its records); ``message`` stays the English sentence.
+    out: list[Note] = []
+    for c in checks:
+        for r in c.problems:
+            if not r.consequence or r.status == "not checked":
+                continue
+            if not r.objects:
+                out.append(note("permission_missing", step=c.step, message=r.consequence,
+                                check=r.code))
+                continue
+            out += [note("permission_missing", step=c.step, message=a.consequence, check=r.code,
+                         object=a.sobject, lacks=a.lacks, records=a.records)
+                    for a in r.objects if a.consequence]
+    return out
 
 
 def permission_result(checks: tuple[StepPermissions, ...]) -> list[dict[str, Any]]:
     """The preflight's ``permission_checks`` (run.json, ``--json``): per step that runs, what
-    it needs, granted / missing / unknown / not checked, and what would be missed."""
+    it needs, granted / missing / unknown / not checked, and what would be missed; the per
+    object check lists each object with records to move (``objects``)."""
     return [{"step": c.step, "refused": c.refusal is not None, "refusal": c.refusal,
              "requirements": [{"code": r.code, "needs": [PERMISSIONS[k] for k in r.permissions],
-                               "status": r.status, "consequence": r.consequence}
+                               "status": r.status, "consequence": r.consequence,
+                               **({"objects": [{"object": a.sobject, "status": a.status,
+                                                "lacks": a.lacks, "records": a.records}
+                                               for a in r.objects]} if r.objects else {})}
                               for r in c.requirements]} for c in checks]
 
 

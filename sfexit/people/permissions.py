@@ -9,7 +9,9 @@ What each action needs (research/users-protocol.md):
 - freeze / unfreeze: "Freeze Users OR Manage Users" (help.sf ``platform.users_freeze.htm``; §2);
 - deactivate / reactivate: Manage Users (§3);
 - reassign: Modify All Data, or Transfer Record (``PermissionsTransferAnyEntity``) plus edit on
-  the objects (§4, help.sf ``data_about_transfer.htm``);
+  the objects (§4, help.sf ``data_about_transfer.htm``); edit is read per object from
+  ObjectPermissions, only for the objects with records to move and only without Modify All Data
+  (``ownership_access.py``);
 - the export (export-pitfalls.md I): API Enabled, View All Data, Query All Files.
 A permission field the org's API does not show is reported as unknown, never as granted.
 
@@ -19,14 +21,16 @@ running user has it, and what would be missed without it (docs/offboard.md, "Per
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from sfexit.errors import SfexitError
+from sfexit.errors import SalesforceError, SfexitError
 from sfexit.org import soql
 from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession
+from sfexit.people.ownership_access import (ObjectAccess, ObjectRights, object_access,
+                                            read_object_rights, with_object_permissions)
 
 Action = Literal["freeze", "unfreeze", "deactivate", "reactivate", "reassign"]
 PERMISSIONS = {
@@ -39,6 +43,8 @@ PERMISSIONS = {
     "ViewAllData": "View All Data",
     "QueryAllFiles": "Query All Files",
     "ApiEnabled": "API Enabled",
+    "EditTask": "Edit Tasks",
+    "EditEvent": "Edit Events",
 }
 
 
@@ -54,6 +60,12 @@ class UserPermissions:
     granted: frozenset[str]  # keys of PERMISSIONS
     unknown: frozenset[str] = frozenset()  # fields this org's API does not show
     sources: tuple[str, ...] = field(default=())  # permission set labels read
+    permission_set_ids: tuple[str, ...] = ()       # the sets read (ObjectPermissions' parents)
+    profile_id: str | None = None
+    # ObjectPermissions read (ownership_access), for ``rights_read`` objects; None: not read
+    object_rights: tuple[ObjectRights, ...] | None = None
+    rights_read: frozenset[str] = frozenset()
+    rights_error: str | None = None                # why ObjectPermissions could not be read
 
     def has(self, name: str) -> bool | None:
         """True / False, or None when the org's API does not show the permission."""
@@ -61,14 +73,26 @@ class UserPermissions:
             return True
         return None if name in self.unknown else False
 
+    def rights_for(self, sobject: str) -> dict[str, ObjectRights] | None:
+        """The ObjectPermissions read for ``sobject`` (empty: no access), or None: not read."""
+        if self.object_rights is None or sobject not in self.rights_read:
+            return None
+        return {r.sobject: r for r in self.object_rights if r.sobject == sobject}
+
+    def access(self, moves: Mapping[str, int]) -> tuple[ObjectAccess, ...]:
+        """Per object with records to move: may they be moved (``ownership_access``)."""
+        return tuple(object_access(o, self.has, self.rights_for(o), n)
+                     for o, n in moves.items() if n)
+
 
 def _fields_present(rest: RestClient, sobject: str) -> set[str]:
     return {f["name"] for f in rest.describe(sobject).get("fields", [])}
 
 
-def read_permissions(session: OrgSession, user_id: str, profile_id: str | None = None
-                     ) -> UserPermissions:
-    """The union of the user's profile and permission set permissions we care about."""
+def read_permissions(session: OrgSession, user_id: str, profile_id: str | None = None,
+                     objects: Sequence[str] = ()) -> UserPermissions:
+    """The union of the user's profile and permission set permissions we care about; with
+    ``objects`` (those with records to move), their edit access too (``with_object_rights``)."""
     rest = RestClient(session)
     ps_fields = _fields_present(rest, "PermissionSet")
     wanted = [f"Permissions{k}" for k in PERMISSIONS if f"Permissions{k}" in ps_fields]
@@ -78,10 +102,14 @@ def read_permissions(session: OrgSession, user_id: str, profile_id: str | None =
     ps_ids = [row["PermissionSetId"] for row in rest.query_iter(soql.select(
         "PermissionSetAssignment", ["PermissionSetId"],
         where=[soql.condition("AssigneeId", "=", user_id)]))]
-    for query in soql.select_in_chunks("PermissionSet", ["Id", "Label", *wanted], "Id", ps_ids):
+    owned = ["IsOwnedByProfile"] if "IsOwnedByProfile" in ps_fields else []
+    profile_set_seen = not owned
+    for query in soql.select_in_chunks("PermissionSet", ["Id", "Label", *owned, *wanted], "Id",
+                                       ps_ids):
         for row in rest.query_iter(query):
             sources.append(str(row.get("Label") or row["Id"]))
             granted |= _true_keys(row, wanted)
+            profile_set_seen = profile_set_seen or row.get("IsOwnedByProfile") is True
     if profile_id:
         profile_fields = _fields_present(rest, "Profile")
         cols = [f for f in wanted if f in profile_fields]
@@ -89,7 +117,39 @@ def read_permissions(session: OrgSession, user_id: str, profile_id: str | None =
             for row in rest.query_iter(soql.select("Profile", ["Id", *cols], where=[
                     soql.condition("Id", "=", profile_id)])):
                 granted |= _true_keys(row, cols)
-    return UserPermissions(user_id, frozenset(granted), unknown, tuple(sources))
+    perms = UserPermissions(user_id, frozenset(granted), unknown, tuple(sources),
+                            tuple(dict.fromkeys(ps_ids)),
+                            profile_id if not profile_set_seen else None)
+    return with_object_rights(session, perms, objects) if objects else perms
+
+
+def with_object_rights(session: OrgSession, perms: UserPermissions, objects: Iterable[str]
+                       ) -> UserPermissions:
+    """``perms`` with the ObjectPermissions of ``objects`` (``ownership_access``): nothing is
+    read with Modify All Data (it grants every object), nor for objects without object
+    permissions (activities, files). Costs one query per chunk of permission sets, plus one
+    when the profile's own set was not among the assignments. When the org refuses to show
+    them (no View Setup and Configuration), ``rights_error`` says why: unknown, never granted."""
+    if perms.has("ModifyAllData") is True:
+        return perms
+    names = with_object_permissions(objects)
+    if not names:
+        return perms
+    rest = RestClient(session)
+    try:
+        ids = list(perms.permission_set_ids)
+        if perms.profile_id:   # the profile's own set was not among the assignments read
+            ids += [str(r["Id"]) for r in rest.query_iter(soql.select(
+                "PermissionSet", ["Id"], where=[soql.condition("ProfileId", "=",
+                                                               perms.profile_id)]))]
+        if not ids:
+            return replace(perms, rights_error="no permission set of the running user is "
+                                               "visible")
+        rights = read_object_rights(rest, ids, names)
+    except SalesforceError as exc:
+        return replace(perms, rights_error=exc.one_line())
+    return replace(perms, object_rights=tuple(rights.values()),
+                   rights_read=perms.rights_read | frozenset(names))
 
 
 def _true_keys(row: dict[str, object], cols: Iterable[str]) -> set[str]:
@@ -97,7 +157,9 @@ def _true_keys(row: dict[str, object], cols: Iterable[str]) -> set[str]:
 
 
 def missing_for(perms: UserPermissions, action: Action) -> str | None:
-    """None when ``action`` is allowed; else one line saying what cannot be done and why."""
+    """None when ``action`` is allowed; else one line saying what cannot be done and why.
+    Reassign without the objects known: Modify All Data or Transfer Record (``reassign_problem``
+    decides per object once the plan says which objects have records to move)."""
     if action in ("freeze", "unfreeze"):
         if perms.has("ManageUsers") or perms.has("FreezeUsers"):
             return None
@@ -115,14 +177,31 @@ def missing_for(perms: UserPermissions, action: Action) -> str | None:
             "Transfer Record (and edit access on each object)")
 
 
-def preflight(session: OrgSession, user_id: str, profile_id: str | None, action: Action
-              ) -> UserPermissions:
-    """Raise PermissionDenied (exit 1) naming what is missing; return the permissions read."""
-    perms = read_permissions(session, user_id, profile_id)
-    problem = missing_for(perms, action)
+def reassign_problem(perms: UserPermissions, moves: Mapping[str, int]) -> str | None:
+    """``sfexit reassign``: None when the records of every object in ``moves`` (object →
+    records to move) may be moved or their access is unknown; else one line naming each
+    object that may not, and why. An admin asked to move records expects all or none: the
+    command refuses rather than leave some objects behind (docs/offboard.md, "Permissions")."""
+    blocked = [a for a in perms.access(moves) if a.status == "missing"]
+    if not blocked:
+        return None
+    return ("cannot reassign records: the running user cannot move "
+            + "; ".join(a.short for a in blocked))
+
+
+def preflight(session: OrgSession, user_id: str, profile_id: str | None, action: Action,
+              moves: Mapping[str, int] | None = None) -> UserPermissions:
+    """Raise PermissionDenied (exit 1) naming what is missing; return the permissions read.
+    ``moves`` (reassign: object → records to move) checks edit access per object."""
+    per_object = action == "reassign" and moves is not None
+    perms = read_permissions(session, user_id, profile_id,
+                             objects=list(moves or ()) if per_object else ())
+    problem = reassign_problem(perms, moves or {}) if per_object else missing_for(perms, action)
     if problem:
-        raise PermissionDenied(problem, hint="ask an admin to grant it (a permission set), or "
-                                             "log in as a user who has it")
+        hint = ("ask an admin for what is named (a permission set), log in as a user who has "
+                "it, or leave those objects out with --objects" if per_object else
+                "ask an admin to grant it (a permission set), or log in as a user who has it")
+        raise PermissionDenied(problem, hint=hint)
     return perms
 
 
@@ -139,6 +218,7 @@ class Requirement:
     permissions: tuple[str, ...]  # keys of PERMISSIONS, any ONE suffices; () = not checked
     status: Status
     consequence: str | None       # English; None when granted
+    objects: tuple[ObjectAccess, ...] = ()   # reassign_object_edit: per object with records
 
 
 @dataclass(frozen=True)
@@ -157,6 +237,7 @@ class StepPermissions:
 
 # step → (code, permissions any one of which suffices, what is missed without them). Sources:
 # export-pitfalls.md I (export), users-protocol.md §2-4 (freeze, reassign, deactivate).
+OBJECT_EDIT = "reassign_object_edit"
 STEP_NEEDS: dict[str, tuple[tuple[str, tuple[str, ...], str], ...]] = {
     "export": (
         ("export_api", ("ApiEnabled",),
@@ -176,11 +257,10 @@ STEP_NEEDS: dict[str, tuple[tuple[str, tuple[str, ...], str], ...]] = {
         ("reassign_transfer", ("ModifyAllData", "TransferAnyEntity"),
          "without Modify All Data or Transfer Record, records owned by others cannot be given "
          "to the successor: the reassign step would fail"),
-        # ObjectPermissions (PermissionsEdit per object) is not read: the org emulator the
-        # tests run against does not serve it, so a check here would be untested.
-        ("reassign_object_edit", (),
-         "edit access is not checked per object before the run: an object the running user "
-         "cannot edit fails in the reassign step, listed per object"),
+        # Per object (ObjectPermissions, ownership_access.py); the consequence names them.
+        (OBJECT_EDIT, (),
+         "records of an object the running user cannot edit (or transfer) stay with the "
+         "departing users"),
     ),
     "deactivate": (
         ("deactivate_users", ("ManageUsers",),
@@ -200,23 +280,55 @@ def _status(perms: UserPermissions, keys: tuple[str, ...]) -> Status:
     return "unknown" if any(a is None for a in answers) else "missing"
 
 
-def check_step(perms: UserPermissions, step: str) -> StepPermissions:
+def _object_edit(perms: UserPermissions, missed: str, moves: Mapping[str, int] | None
+                 ) -> Requirement:
+    """Edit (and the transfer right) per object with records to move: missing when one object
+    lacks it, unknown when one could not be read, "not checked" without the objects."""
+    if moves is None:
+        return Requirement(OBJECT_EDIT, (), "not checked", missed)
+    access = perms.access(moves)
+    problems = [a for a in access if a.status != "granted"]
+    status: Status = "missing" if any(a.status == "missing" for a in problems) else \
+        "unknown" if problems else "granted"
+    text = "; ".join(a.consequence for a in problems if a.consequence)
+    return Requirement(OBJECT_EDIT, (), status, text or None, access)
+
+
+def _reassign_refusal(perms: UserPermissions, moves: Mapping[str, int] | None) -> str | None:
+    """The step certainly fails only when NO object's records may be moved; one object
+    missing leaves its records with the departing users (the consequence says so)."""
+    if moves is None:
+        return missing_for(perms, "reassign")
+    access = perms.access(moves)
+    if not access or any(a.status != "missing" for a in access):
+        return None
+    return ("cannot reassign records: the running user cannot move any of them: "
+            + "; ".join(a.short for a in access))
+
+
+def check_step(perms: UserPermissions, step: str,
+               moves: Mapping[str, int] | None = None) -> StepPermissions:
     """What ``step`` needs and whether ``perms`` has it. Pure; a step that needs nothing of
-    the user (dates, verify, report) gets no requirement."""
+    the user (dates, verify, report) gets no requirement. ``moves`` (object → records the
+    reassign step moves) checks edit per object; without it that check is "not checked"."""
     requirements = tuple(
+        _object_edit(perms, missed, moves) if code == OBJECT_EDIT else
         Requirement(code, keys, status, None if status == "granted" else missed)
         for code, keys, missed in STEP_NEEDS.get(step, ())
         for status in (_status(perms, keys),))
     action = _ACTIONS.get(step)
     refusal = missing_for(perms, action) if action else None
+    if step == "reassign":
+        refusal = _reassign_refusal(perms, moves)
     if step == "export" and perms.has("ApiEnabled") is False:
         refusal = "cannot export: the running user lacks API Enabled"
     return StepPermissions(step, requirements, refusal)
 
 
-def check_steps(perms: UserPermissions, steps: Iterable[str]) -> tuple[StepPermissions, ...]:
+def check_steps(perms: UserPermissions, steps: Iterable[str],
+                moves: Mapping[str, int] | None = None) -> tuple[StepPermissions, ...]:
     """``check_step`` for each step that needs something of the running user, in order."""
-    return tuple(check_step(perms, s) for s in steps if s in STEP_NEEDS)
+    return tuple(check_step(perms, s, moves) for s in steps if s in STEP_NEEDS)
 
 
 def nothing_known(user_id: str) -> UserPermissions:

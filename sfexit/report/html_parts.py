@@ -12,8 +12,14 @@ import json
 from typing import Any
 
 from sfexit.offboard.notes import VERBATIM, verbatim
+from sfexit.offboard.plan import LIMIT_NAMES
 from sfexit.report.i18n import Catalogue
 from sfexit.report.model import StepInfo
+
+# A /limits name → the catalogue's word for it (report.limit_<usage key>); the ingest limit
+# counts batches of 10,000 records, not records.
+LIMIT_LABELS = {**{name: f"report.limit_{key}" for key, name in LIMIT_NAMES.items()},
+                "DailyBulkApiBatches": "report.limit_ingest_batches"}
 
 
 def e(value: Any) -> str:
@@ -86,9 +92,37 @@ def coded(cat: Catalogue, code: str | None, params: dict[str, Any], english: str
     values = {k: cat.number(v) if isinstance(v, int) and not isinstance(v, bool) else v
               for k, v in params.items()}
     try:
+        if isinstance(params.get("shortfall"), list):   # forecast_short / forecast_forced
+            values["limits"] = shortfall_text(cat, params["shortfall"])
         return cat.t(key, **values)
-    except (KeyError, IndexError, ValueError):
+    except (KeyError, IndexError, ValueError, TypeError):
         return english
+
+
+def shortfall_text(cat: Catalogue, items: list[Any]) -> str:
+    """The limits a forecast does not fit, in the reader's words and number format
+    ("REST-Aufrufe: etwa 1.234 benötigt, 250 übrig"). Raises ValueError/TypeError/KeyError
+    for items that are not ``{limit, forecast, remaining}`` (the caller falls back to English)."""
+    parts = []
+    for item in items:
+        limit = str(item["limit"])
+        label = cat.t(LIMIT_LABELS[limit]) if limit in LIMIT_LABELS else limit
+        parts.append(cat.t("report.shortfall_item", limit=label,
+                           forecast=cat.number(int(item["forecast"])),
+                           remaining=cat.number(int(item["remaining"]))))
+    if not parts:
+        raise ValueError("no shortfall")
+    return "; ".join(parts)   # as the English lines are joined; the same in the six languages
+
+
+def object_problem(cat: Catalogue, params: dict[str, Any]) -> str | None:
+    """One object the running user cannot move (the per-object reassign check): the reader's
+    sentence (report.perm_object_<lacks>), or None when the params are not that."""
+    key = f"report.perm_object_{params.get('lacks')}"
+    records = params.get("records")
+    if not params.get("object") or not cat.has(key) or not isinstance(records, int):
+        return None
+    return cat.t(key, object=params["object"], records=cat.number(records))
 
 
 def quoted(text: str) -> str:
@@ -112,7 +146,7 @@ def coded_html(cat: Catalogue, code: str | None, params: dict[str, Any], english
     except (KeyError, IndexError, ValueError):
         return e(english)
     if code == "permission_missing" and cat.has(check):   # our sentence: translated instead
-        return f"{e(sentence)} {e(cat.t(check))}"
+        return f"{e(sentence)} {e(object_problem(cat, params) or cat.t(check))}"
     return f"{e(sentence)} {quoted(original)}"
 
 

@@ -248,11 +248,22 @@ class JournalInfo:
 
 
 @dataclass(frozen=True)
+class ObjectNeed:
+    """One object with records to move, and whether the running user may move them."""
+
+    object: str
+    status: str               # granted | missing | unknown
+    lacks: str | None         # edit | transfer | unreadable: report.perm_object_<lacks>
+    records: int
+
+
+@dataclass(frozen=True)
 class PermissionNeed:
     code: str                 # people.permissions.STEP_NEEDS: report.perm_missed_<code>
     needs: tuple[str, ...]    # Salesforce's permission names, any one suffices
     status: str               # granted | missing | unknown | not checked
     consequence: str | None   # English: what is missed without it
+    objects: tuple[ObjectNeed, ...] = ()   # reassign_object_edit: per object with records
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ import json
 from pathlib import Path
 
 from sfexit.export.manifest import atomic_write
-from sfexit.report.html_parts import (coded_html, e, english_cell, para, section, state_text,
-                                      status_text, step_name, step_reason, table, user_status)
+from sfexit.report.html_parts import (coded_html, e, english_cell, object_problem, para,
+                                      section, state_text, status_text, step_name, step_reason,
+                                      table, user_status)
 from sfexit.report.i18n import Catalogue
 from sfexit.report.model import LIMIT_NAMES, PreflightInfo, Report, UserChange
 from sfexit.report.timeline import timeline_svg
@@ -25,6 +26,10 @@ from sfexit.report.timeline import timeline_svg
 def report_json(report: Report) -> str:
     """The versioned JSON document (schema in docs/report.md)."""
     body = dataclasses.asdict(report)
+    for step in (body.get("preflight") or {}).get("permissions", []):
+        for need in step["requirements"]:
+            if not need["objects"]:   # as in run.json: only the per-object check has them
+                del need["objects"]
     body["is_plan"] = report.is_plan
     body["failures"] = report.failures
     return json.dumps(body, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
@@ -139,6 +144,9 @@ def _permissions(pre: PreflightInfo | None, cat: Catalogue) -> str:
             key = f"report.perm_missed_{r.code}"
             missed = "" if r.status == "granted" else (
                 e(cat.t(key)) if cat.has(key) else e(r.consequence or ""))
+            missed += "".join(f"<br>{e(text)}" for text in (
+                object_problem(cat, {"object": o.object, "lacks": o.lacks, "records": o.records})
+                for o in r.objects if o.status != "granted") if text)
             status_key = "report.perm_status_" + r.status.replace(" ", "_")
             status = cat.t(status_key) if cat.has(status_key) else r.status
             rows.append(([e(step), _needs(cat, r.code, r.needs), e(status), missed],

@@ -22,7 +22,7 @@ from sfexit.offboard.notes import verbatim
 from sfexit.report.model import (CHECK_AFTER_DAYS, LIMIT_NAMES, CodedWarning, ContractInfo,
                                  ExportDifference,
                                  ExportInfo, ExportObject, JournalInfo, ManualStep, Milestone,
-                                 OwnershipInfo, OwnershipMove, OwnershipObject, Reason,
+                                 ObjectNeed, OwnershipInfo, OwnershipMove, OwnershipObject, Reason,
                                  PermissionNeed, PreflightInfo, RefundInfo, StepInfo,
                                  StepPermissionsInfo, UserChange, UsersInfo)
 
@@ -396,11 +396,18 @@ def preflight(result: Any) -> PreflightInfo | None:
     for c in (_d(c) for c in checks):
         needs = tuple(PermissionNeed(str(r.get("code") or ""),
                                      tuple(str(n) for n in _l(r.get("needs"))),
-                                     str(r.get("status") or "unknown"), _s(r.get("consequence")))
+                                     str(r.get("status") or "unknown"), _s(r.get("consequence")),
+                                     _object_needs(r.get("objects")))
                       for r in (_d(r) for r in _l(c.get("requirements"))))
         steps.append(StepPermissionsInfo(str(c.get("step") or "?"), c.get("refused") is True,
                                          _s(c.get("refusal")), needs))
     return PreflightInfo(tuple(steps))
+
+
+def _object_needs(raw: Any) -> tuple[ObjectNeed, ...]:
+    return tuple(ObjectNeed(str(o.get("object") or "?"), str(o.get("status") or "unknown"),
+                            _s(o.get("lacks")), int(_num(o.get("records")) or 0))
+                 for o in (_d(o) for o in _l(raw)))
 
 
 __all__ = ["LIMIT_NAMES", "contract", "export", "journal_info", "manual_steps", "ownership",

@@ -136,3 +136,45 @@ def test_every_reason_code_is_in_the_catalogue_with_the_same_placeholders() -> N
         assert placeholders(english[key]) == placeholders(text), code
     in_catalogue = {k[len("report.reason_"):] for k in english if k.startswith("report.reason_")}
     assert in_catalogue == set(TEXTS) | REPORT_CODES
+
+
+def test_a_forecast_shortfall_is_worded_and_formatted_for_each_language() -> None:
+    """forecast_short/forecast_forced carry the limits as numbers (``shortfall``): the report
+    says them in the reader's words and number format, not the English forecast line."""
+    from sfexit.report.html_parts import coded
+
+    params = {"limits": "DailyApiRequests: needs about 12,345, 1,200 remaining — does NOT fit",
+              "shortfall": [{"limit": "DailyApiRequests", "forecast": 12345, "remaining": 1200},
+                            {"limit": "DailyBulkApiBatches", "forecast": 2, "remaining": 1}]}
+    for lang in LANGUAGES:
+        cat = load_catalogue(lang)
+        for code in ("forecast_short", "forecast_forced"):
+            text = coded(cat, code, params, "ENGLISH")
+            assert cat.number(12345) in text and cat.number(1200) in text, (lang, text)
+            assert cat.t("report.limit_rest_calls") in text, (lang, text)
+            assert cat.t("report.limit_ingest_batches") in text, (lang, text)
+            if lang != "en":
+                assert "needs about" not in text and "12,345" not in text, (lang, text)
+    assert load_catalogue("de").number(12345) == "12.345"
+    german = load_catalogue("de")
+    # a run written before ``shortfall`` existed: the sentence with its English lines
+    assert coded(german, "forecast_short", {"limits": "X"}, "ENGLISH").endswith(": X")
+    # a shortfall that is not {limit, forecast, remaining}: the English sentence
+    broken = {"limits": "X", "shortfall": [{"limit": "DailyApiRequests"}]}
+    assert coded(german, "forecast_short", broken, "ENGLISH") == "ENGLISH"
+
+
+def test_each_object_the_reassign_check_can_name_has_its_sentence() -> None:
+    from typing import get_args
+
+    from sfexit.people.ownership_access import Lacks
+    from sfexit.report.html_parts import object_problem
+
+    for lang in LANGUAGES:
+        cat = load_catalogue(lang)
+        for lacks in get_args(Lacks):
+            assert placeholders(raw(lang)[f"report.perm_object_{lacks}"]) == {"object", "records"}
+            text = object_problem(cat, {"object": "Opportunity", "lacks": lacks,
+                                        "records": 1234})
+            assert text and text.startswith("Opportunity") and cat.number(1234) in text
+    assert object_problem(load_catalogue("en"), {"object": "Lead", "lacks": "edit"}) is None
