@@ -18,7 +18,7 @@ from sfexit.export.bulk import (DataExportResult, ExportOptions, ObjectResult,
 from sfexit.export.files import MAX_PARALLEL as MAX_FILE_DOWNLOADS
 from sfexit.export.files import export_files
 from sfexit.export.manifest import ManifestStore, SkippedObject
-from sfexit.export.objects import select_objects
+from sfexit.export.objects import DescribeCache, select_objects
 from sfexit.export.preflight import PreflightReport, enforce, preflight
 from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession
@@ -57,23 +57,29 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
     """
     calls_before = session.calls
     rest = RestClient(session)
-    with ThreadPoolExecutor(2, thread_name_prefix="sfexit-backup") as pool:
-        # Two independent reads: one round trip instead of two.
-        asked_org, asked_me = pool.submit(rest.organization), pool.submit(rest.identity)
+    with ThreadPoolExecutor(3, thread_name_prefix="sfexit-backup") as pool:
+        # Three independent reads: one round trip instead of three. Their errors come in the
+        # order they did one after the other (the manifest's refusal before a bad --objects).
+        asked_me = pool.submit(rest.identity)
+        asked_org = pool.submit(rest.organization)
+        asked_objects = pool.submit(select_objects, rest, options.objects)
         org, me = asked_org.result(), asked_me.result()
-    store = ManifestStore.open_or_create(options.dest, org_id=org.org_id, org_name=org.name,
-                                         api_version=session.api_version)
-    selection = select_objects(rest, options.objects)
+        store = ManifestStore.open_or_create(options.dest, org_id=org.org_id,
+                                             org_name=org.name, api_version=session.api_version)
+        selection = asked_objects.result()
+    # The preflight's describes go to the data step: each object is described once.
+    describes = DescribeCache()
     report = preflight(session, me.user_id, selection.objects,
                        include_deleted=options.include_deleted, include_files=files,
-                       max_records=options.max_records)
+                       max_records=options.max_records, describes=describes)
     store.set_permissions(report.permissions)
     enforce(report, force=force)
     data: DataExportResult | None = None
     finished = False
     try:
         data = export_data(session, store, options, on_progress=on_progress, sleep=sleep,
-                           row_counts=report.row_counts, selection=selection)
+                           row_counts=report.row_counts, selection=selection,
+                           describes=describes)
         files_result = (_files_step(session, store, options, all_versions, on_file_progress)
                         if files else {})
         finished = True

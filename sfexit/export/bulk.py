@@ -40,7 +40,8 @@ from sfexit.export.data_run import (PER_PARENT, UNREADABLE_CODES, DataExportResu
                                     ExportOptions, ExportRun, ObjectProgress, ObjectResult,
                                     ProgressCallback, finish, needs_filter, reason, sink, skip)
 from sfexit.export.manifest import ManifestStore, ObjectEntry
-from sfexit.export.objects import ObjectPlan, Selection, describe_and_save, select_objects
+from sfexit.export.objects import (DescribeCache, ObjectPlan, Selection, describe_and_save,
+                                   select_objects)
 from sfexit.export.rest_read import read_per_parent, read_rest
 from sfexit.org import bulk2, soql
 from sfexit.org.session import OrgSession
@@ -86,11 +87,13 @@ def export_data(session: OrgSession, store: ManifestStore, options: ExportOption
                 on_progress: ProgressCallback | None = None,
                 sleep: Callable[[float], None] = time.sleep,
                 row_counts: Mapping[str, int] | None = None,
-                selection: Selection | None = None) -> DataExportResult:
+                selection: Selection | None = None,
+                describes: DescribeCache | None = None) -> DataExportResult:
     """Export every selected object into ``store.directory`` (see "Schedule" above).
 
     ``row_counts`` (the preflight's) orders the objects largest first (:func:`largest_first`);
-    ``selection`` saves reading describe global again when the caller has it.
+    ``selection`` saves reading describe global again when the caller has it, ``describes``
+    the describes the caller (the preflight) already made.
 
     Objects that fail for a reason of their own are reported as ``failed`` (the caller decides
     the exit code); an error that concerns the whole run (AuthError, ApiLimitError,
@@ -111,7 +114,7 @@ def export_data(session: OrgSession, store: ManifestStore, options: ExportOption
     # queue (a reader blocks on its own object's start only), so they cannot deadlock.
     with ThreadPoolExecutor(workers, thread_name_prefix="sfexit-export-start") as starters, \
             ThreadPoolExecutor(workers, thread_name_prefix="sfexit-export") as readers:
-        starts = [starters.submit(_start, run, name) for name in order]
+        starts = [starters.submit(_start, run, name, describes) for name in order]
         reads = [readers.submit(_read, run, start) for start in starts]
         every: list[Future[Any]] = [*starts, *reads]
         read_set: set[Future[Any]] = set(reads)
@@ -132,12 +135,13 @@ def export_data(session: OrgSession, store: ManifestStore, options: ExportOption
 
 # --- one object: start (describe, resume, create the job) --------------------------------------
 
-def _start(run: ExportRun, name: str) -> ObjectResult | _Started:
+def _start(run: ExportRun, name: str, describes: DescribeCache | None
+           ) -> ObjectResult | _Started:
     """Describe the object and create its Bulk job; a final result when there is nothing to
     read (resumed, skipped, describe failed). Run-wide errors are raised."""
     run.check()
     try:
-        plan = describe_and_save(run.rest, name, run.options.dest)
+        plan = describe_and_save(run.rest, name, run.options.dest, describes)
     except errors.SalesforceError as exc:
         if exc.error_code in UNREADABLE_CODES:
             return skip(run, name, reason(exc))

@@ -8,12 +8,16 @@ Rules (export-pitfalls.md B, D; Bulk API 2.0 Developer Guide, "Create a Query Jo
 - base64 fields (Attachment.Body, Document.Body, ContentVersion.VersionData) are not served by
   Bulk: the files step downloads each body (``files/<Object>/``).
 The describe of every exported object is saved to ``schema/<Object>.json`` beside the data.
+One export describes each object once: the preflight's describes (its permission and row-width
+reads) are kept in a :class:`DescribeCache` and handed to the data step.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,9 +89,51 @@ def plan_fields(describe: dict[str, Any]) -> ObjectPlan:
     return ObjectPlan(str(describe["name"]), tuple(fields), tuple(skipped))
 
 
-def describe_and_save(rest: RestClient, name: str, dest: Path) -> ObjectPlan:
-    """Describe ``name``, save the describe to ``schema/<name>.json``, and plan its fields."""
-    describe = rest.describe(name)
+class DescribeCache:
+    """Describes made early in one export run (the preflight's), kept for the data step.
+
+    :meth:`get` describes an object at most once, also when two threads ask at the same time;
+    :meth:`take` hands a kept describe over and drops it, so the cache holds only the few the
+    preflight made, never every object of a 900-object org. A describe that failed is not kept
+    (the next caller asks again and handles the error its own way). The dicts are shared:
+    callers must not change them (the data step saves them as they came).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: dict[str, Future[dict[str, Any]]] = {}
+
+    def get(self, rest: RestClient, name: str) -> dict[str, Any]:
+        """The describe of ``name``, read once and kept. Raises what ``rest.describe`` raises."""
+        with self._lock:
+            kept = self._kept.get(name)
+            mine = kept is None
+            if kept is None:
+                kept = self._kept[name] = Future()
+        if mine:
+            try:
+                kept.set_result(rest.describe(name))
+            except BaseException as exc:
+                with self._lock:
+                    self._kept.pop(name, None)
+                kept.set_exception(exc)
+                raise
+        return kept.result()
+
+    def take(self, rest: RestClient, name: str) -> dict[str, Any]:
+        """The kept describe of ``name`` (no longer kept), else a new one, not kept."""
+        with self._lock:
+            kept = self._kept.pop(name, None)
+        if kept is None or kept.exception() is not None:
+            return rest.describe(name)
+        return kept.result()
+
+
+def describe_and_save(rest: RestClient, name: str, dest: Path,
+                      describes: DescribeCache | None = None) -> ObjectPlan:
+    """Describe ``name`` (or take the preflight's describe from ``describes``), save it to
+    ``schema/<name>.json``, and plan its fields."""
+    describe = describes.take(rest, name) if describes is not None else rest.describe(name)
     schema_dir = dest / "schema"
     schema_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(schema_dir / f"{name}.json",

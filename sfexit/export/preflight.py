@@ -8,19 +8,31 @@
   ``DailyBulkV2QueryFileStorageMB``). Row counts come from ``limits/recordCount`` where the org
   serves it, else ``SELECT COUNT()`` per object; the row width from a small REST sample of the
   largest objects. A forecast that does not fit is refused with the numbers unless ``force``.
+
+The reads run side by side (:data:`PARALLEL` at a time on the one thread-safe session), so the
+preflight costs about its longest chain of dependent calls (User → describe Profile → Profile;
+row counts → describe → sample), not their sum (~14 calls one after the other before:
+bench/RESULTS.md 2026-11-22 22:11, issue 12). Its describes are kept for the data step
+(``objects.DescribeCache``): one export describes each object once.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sfexit import errors
 from sfexit.export.csvsink import csv_line
+from sfexit.export.objects import DescribeCache
 from sfexit.org import soql
-from sfexit.org.rest import RestClient
+from sfexit.org.rest import Limit, RestClient
 from sfexit.org.session import OrgSession
+
+T = TypeVar("T")
 
 PERMISSIONS = {
     "ViewAllData": "PermissionsViewAllData",
@@ -41,6 +53,9 @@ SAMPLE_ROWS = 50
 DEFAULT_ROW_BYTES = 400
 FILE_OBJECTS = ("ContentVersion", "Attachment", "Document")
 MB = 1024 * 1024
+# Reads at once: the two permission chains, /limits and the samples of the SAMPLE_OBJECTS
+# largest objects all fit, so none waits for a thread (the COUNT() fallback shares them).
+PARALLEL = 2 + 1 + SAMPLE_OBJECTS
 
 
 @dataclass(frozen=True)
@@ -77,22 +92,34 @@ class PreflightReport:
         return not self.forecast.problems()
 
 
-def check_permissions(session: OrgSession, user_id: str) -> dict[str, bool]:
-    """Each of :data:`PERMISSIONS` → granted by the Profile or any assigned permission set."""
-    rest = RestClient(session)
-    found = dict.fromkeys(PERMISSIONS, False)
-    for sobject, where in (("Profile", _profile_filter(rest, user_id)),
-                           ("PermissionSet", _assigned_filter(rest, user_id))):
-        if where is None:
-            continue
-        known = {f["name"] for f in rest.describe(sobject).get("fields", [])}
-        fields = [f for f in PERMISSIONS.values() if f in known]
-        if not fields:
-            continue
-        for row in rest.query_iter(soql.select(sobject, fields, where=[where])):
-            for key, field in PERMISSIONS.items():
-                found[key] = found[key] or bool(row.get(field))
-    return found
+def check_permissions(pool: Executor, rest: RestClient, user_id: str,
+                      describes: DescribeCache) -> Callable[[], dict[str, bool]]:
+    """Start reading which of :data:`PERMISSIONS` the Profile or any assigned permission set
+    grants (the Profile and the permission sets side by side); call the result for the answer
+    (it raises what the reads raised)."""
+    chains = [pool.submit(_granted_by, rest, sobject, where, user_id, describes)
+              for sobject, where in (("Profile", _profile_filter),
+                                     ("PermissionSet", _assigned_filter))]
+
+    def answer() -> dict[str, bool]:
+        granted = set().union(*(chain.result() for chain in chains))
+        return {key: key in granted for key in PERMISSIONS}
+    return answer
+
+
+def _granted_by(rest: RestClient, sobject: str, where_for: Callable[[RestClient, str], str | None],
+                user_id: str, describes: DescribeCache) -> set[str]:
+    """The :data:`PERMISSIONS` keys granted by the user's ``sobject`` rows (one chain: the
+    filter, then describe and query)."""
+    where = where_for(rest, user_id)
+    if where is None:
+        return set()
+    known = {f["name"] for f in describes.get(rest, sobject).get("fields", [])}
+    fields = [f for f in PERMISSIONS.values() if f in known]
+    if not fields:
+        return set()
+    return {key for row in rest.query_iter(soql.select(sobject, fields, where=[where]))
+            for key, field in PERMISSIONS.items() if row.get(field)}
 
 
 def _profile_filter(rest: RestClient, user_id: str) -> str | None:
@@ -109,9 +136,11 @@ def _assigned_filter(rest: RestClient, user_id: str) -> str | None:
     return soql.in_list("Id", ids) if ids else None
 
 
-def row_counts(rest: RestClient, objects: Sequence[str], include_deleted: bool) -> dict[str, int]:
+def row_counts(rest: RestClient, objects: Sequence[str], include_deleted: bool, *,
+               pool: Executor | None = None) -> dict[str, int]:
     """Rows per object: ``limits/recordCount`` (one call, approximate) where the org serves it
-    and deleted rows are not wanted, else ``SELECT COUNT()`` per object (0 when refused)."""
+    and deleted rows are not wanted, else ``SELECT COUNT()`` per object (0 when refused), on
+    ``pool`` when given (side by side)."""
     if not include_deleted and objects:
         try:
             body = rest.session.get_json("data/limits/recordCount",
@@ -120,43 +149,67 @@ def row_counts(rest: RestClient, objects: Sequence[str], include_deleted: bool) 
             return {name: counts.get(name, 0) for name in objects}
         except errors.SalesforceError:
             pass  # not served (orgs before v40.0, no permission): count exactly instead
-    counts = {}
-    for name in objects:
-        try:
-            counts[name] = _count(rest, soql.count(name), include_deleted)
-        except errors.SalesforceError:
-            counts[name] = 0  # not countable as a whole (per-parent, not queryable)
-    return counts
+    found = _each(pool, lambda name: _count(rest, name, include_deleted), objects)
+    return dict(zip(objects, found))
 
 
-def _count(rest: RestClient, query: str, include_deleted: bool) -> int:
+def _count(rest: RestClient, name: str, include_deleted: bool) -> int:
     resource = "queryAll" if include_deleted else "query"
-    return int(rest.session.get_json(f"data/{resource}", params={"q": query})["totalSize"])
+    try:
+        return int(rest.session.get_json(f"data/{resource}",
+                                         params={"q": soql.count(name)})["totalSize"])
+    except errors.SalesforceError:
+        return 0  # not countable as a whole (per-parent, not queryable)
 
 
-def sample_row_bytes(rest: RestClient, counts: dict[str, int]) -> int:
-    """Average CSV row width over a few rows of the largest objects (all their fields)."""
+def sample_row_bytes(rest: RestClient, counts: dict[str, int], *,
+                     describes: DescribeCache | None = None,
+                     pool: Executor | None = None) -> int:
+    """Average CSV row width over a few rows of the largest objects (all their fields); the
+    objects side by side on ``pool`` when given, their describes kept in ``describes``."""
     largest = sorted((n for n, c in counts.items() if c > 0), key=lambda n: -counts[n])
-    widths: list[int] = []
-    for name in largest[:SAMPLE_OBJECTS]:
-        try:
-            fields = [f["name"] for f in rest.describe(name)["fields"]
-                      if f.get("type") not in ("address", "location", "base64")]
-            query = soql.select(name, fields, limit=SAMPLE_ROWS)
-            widths += [len(csv_line(row.get(f) for f in fields))
-                       for row in rest.query_iter(query)]
-        except (errors.SalesforceError, ValueError):
-            continue
+    cache = describes if describes is not None else DescribeCache()
+    found = _each(pool, lambda name: _sample_widths(rest, name, cache), largest[:SAMPLE_OBJECTS])
+    widths = [w for some in found for w in some]
     return round(sum(widths) / len(widths)) if widths else DEFAULT_ROW_BYTES
 
 
-def forecast(session: OrgSession, objects: Sequence[str], *, include_deleted: bool,
-             include_files: bool, max_records: int | None,
-             counts: Mapping[str, int] | None = None) -> Forecast:
-    """The forecast; ``counts`` (from :func:`row_counts`) saves counting again."""
-    rest = RestClient(session)
-    counts = dict(counts) if counts is not None else row_counts(rest, objects, include_deleted)
-    width = sample_row_bytes(rest, counts)
+def _sample_widths(rest: RestClient, name: str, describes: DescribeCache) -> list[int]:
+    try:
+        fields = [f["name"] for f in describes.get(rest, name)["fields"]
+                  if f.get("type") not in ("address", "location", "base64")]
+        query = soql.select(name, fields, limit=SAMPLE_ROWS)
+        return [len(csv_line(row.get(f) for f in fields)) for row in rest.query_iter(query)]
+    except (errors.SalesforceError, ValueError):
+        return []
+
+
+def _each(pool: Executor | None, read: Callable[[str], T], names: Sequence[str]) -> list[T]:
+    """``read`` of every name, in order: on ``pool`` side by side, else one after the other.
+    The first error (in ``names`` order) is raised; the reads not yet started are cancelled."""
+    if pool is None:
+        return [read(name) for name in names]
+    return list(pool.map(read, names))
+
+
+@contextmanager
+def side_by_side(workers: int) -> Iterator[ThreadPoolExecutor]:
+    """A thread pool that leaves no thread behind: on any error (Ctrl-C included) the reads
+    not yet started are cancelled and the running ones (one HTTP call each, at most) are
+    waited for before the error goes on."""
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="sfexit-preflight")
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def forecast(objects: Sequence[str], counts: Mapping[str, int], row_bytes: int,
+             limits: Mapping[str, Limit], *, include_files: bool,
+             max_records: int | None) -> Forecast:
+    """The forecast from what the preflight read (pure)."""
     page_rows = max_records or 50_000
     pages = sum(max(1, math.ceil(c / page_rows)) for c in counts.values())
     files = sum(counts.get(n, 0) for n in FILE_OBJECTS) if include_files else 0
@@ -164,25 +217,43 @@ def forecast(session: OrgSession, objects: Sequence[str], *, include_deleted: bo
     # describe global + one describe per object + (create, polls) per job + one call per page,
     # plus one GET per file body.
     calls = 1 + len(objects) * (1 + POLLS_PER_JOB) + pages + files
-    limits = rest.limits()
     remaining: dict[str, int] = {name: limits[name].remaining for name in
                  ("DailyApiRequests", "DailyBulkV2QueryJobs", "DailyBulkV2QueryFileStorageMB")
                  if name in limits}
-    return Forecast(objects=len(objects), rows=rows, row_bytes=width, api_calls=calls,
-                    bulk_jobs=len(objects), result_mb=math.ceil(rows * width / MB),
+    return Forecast(objects=len(objects), rows=rows, row_bytes=row_bytes, api_calls=calls,
+                    bulk_jobs=len(objects), result_mb=math.ceil(rows * row_bytes / MB),
                     files=files, remaining=remaining)
 
 
 def preflight(session: OrgSession, user_id: str, objects: Sequence[str], *,
               include_deleted: bool = False, include_files: bool = True,
-              max_records: int | None = None) -> PreflightReport:
-    permissions = check_permissions(session, user_id)
-    missing = {k: MISSED_WITHOUT[k] for k, granted in permissions.items() if not granted}
-    counts = row_counts(RestClient(session), objects, include_deleted)
-    return PreflightReport(user_id, permissions, missing,
-                           forecast(session, objects, include_deleted=include_deleted,
-                                    include_files=include_files, max_records=max_records,
-                                    counts=counts),
+              max_records: int | None = None,
+              describes: DescribeCache | None = None) -> PreflightReport:
+    """Permissions and forecast, the reads side by side; the describes it makes are kept in
+    ``describes`` for the data step.
+
+    Raises what the reads raise, the first in this order: permissions (a refused User,
+    PermissionSetAssignment, Profile or PermissionSet read: SalesforceError), row counts,
+    sample, limits (AuthError, ApiLimitError, ConnectionFailed on any of them). Row counts and
+    the sample treat a refused object as 0 rows / no sample, as before.
+    """
+    rest = RestClient(session)
+    describes = describes if describes is not None else DescribeCache()
+    with side_by_side(PARALLEL) as pool:
+        permissions = check_permissions(pool, rest, user_id, describes)
+        limits: Future[dict[str, Limit]] = pool.submit(rest.limits)
+        try:
+            counts = row_counts(rest, objects, include_deleted, pool=pool)
+            width = sample_row_bytes(rest, counts, describes=describes, pool=pool)
+        except errors.SfexitError:
+            permissions()  # a permission read's error first, as when they ran one by one
+            raise
+        granted = permissions()
+        remaining = limits.result()
+    missing = {k: MISSED_WITHOUT[k] for k, ok in granted.items() if not ok}
+    return PreflightReport(user_id, granted, missing,
+                           forecast(objects, counts, width, remaining,
+                                    include_files=include_files, max_records=max_records),
                            row_counts=counts)
 
 

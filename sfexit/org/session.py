@@ -189,6 +189,7 @@ class OrgSession:
         self._http.headers["Sforce-Call-Options"] = "client=sfexit"
         self._sf: simple_salesforce.Salesforce | None = None
         self._lock = threading.RLock()  # parallel downloads share this session
+        self._version_lock = threading.Lock()  # threads asking at once negotiate once
 
     def __repr__(self) -> str:
         return f"OrgSession({self.instance_url!r}, read_only={self.read_only})"
@@ -207,7 +208,9 @@ class OrgSession:
     @property
     def api_version(self) -> str:
         if self._api_version is None:
-            self._api_version = self._negotiate_version()
+            with self._version_lock:
+                if self._api_version is None:
+                    self._api_version = self._negotiate_version()
         return self._api_version
 
     def data_url(self, rest: str) -> str:

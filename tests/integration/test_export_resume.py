@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 import sfexit.export.backup as backup_module
+import sfexit.export.preflight as preflight_module
 from auth_support import password_env, password_profile
 from export_support import backup, clock_sleep
 from sfexit.config import load_settings
@@ -100,7 +101,7 @@ def _password_session(org: Emulator, events: list[str]) -> Any:
 
 
 # Faults are drawn from ONE seeded random sequence in request order (emulator/faults.py). The
-# preflight is sequential and does not depend on timing, so for this seed its draws are the same
+# preflight runs one read at a time here (PARALLEL = 1), so for this seed its draws are the same
 # on every run: both kinds are injected there whatever the machine load. The data step's requests
 # interleave with the workers and the job polls (wall-clock bound), so its draws vary from run to
 # run: ~60 requests at 19% each make "no fault at all" a 1-in-300,000 event, and 8 tries per
@@ -124,6 +125,9 @@ def test_503s_and_resets_leave_the_result_byte_identical(fresh_emulator: Emulato
         return real_export_data(*args, **kwargs)
 
     monkeypatch.setattr(backup_module, "export_data", export_data)
+    # One preflight read at a time (they run side by side by default: export/preflight.py), so
+    # the preflight's fault draws are the same on every run (see the comment above).
+    monkeypatch.setattr(preflight_module, "PARALLEL", 1)
     start = dict(org.stats()["faults_injected"])
     org.faults.update(FAULTS)
     backup(org, tmp_path / "faulty", objects=OBJECTS, max_records=40, session=session,
