@@ -47,6 +47,8 @@ TEXTS: dict[str, str] = {
     "nobody_leaves": "nobody leaves: no records to move",
     "reassign_refused": "{refusals}",
     "reassign_failed": "{count} records failed to move",
+    "reassign_held": "{count} records of {objects} were not moved: the running user may not "
+                     "move them (see the preflight's permissions)",
     "deactivate_failed": "{count} users not deactivated (blockers or errors)",
     "report_unavailable": "the report module is not available yet "
                           "(sfexit.report.build_report: {error})",

@@ -173,6 +173,7 @@ def run_reassign(ctx: RunContext) -> StepResult:
         return StepResult("failed", note("reassign_refused",
                                          refusals="; ".join(the_plan.refusals)),
                           ownership_summary(the_plan, None))
+    the_plan, held = _hold_back_blocked(ctx, the_plan)
     (ctx.run.plans_dir / "reassign-plan.json").write_text(
         _json(ownership_summary(the_plan, None)), encoding="utf-8")
     done = transfer(ctx.session, the_plan, ctx.journal, sleep=ctx.sleep,
@@ -185,9 +186,37 @@ def run_reassign(ctx: RunContext) -> StepResult:
             "plan": ownership_summary(the_plan, None)}
     bulk = [o for o in done.objects if o.transport == "bulk"]
     used = {"ingest_records": sum(o.rows for o in bulk), "bulk_query_jobs": len(bulk)}
+    if held:
+        body["held_back"] = held
+        return StepResult("partial", note("reassign_held", objects=", ".join(held),
+                                          count=sum(held.values())), body, used)
     return StepResult("partial" if done.failed else "done",
                       note("reassign_failed", count=done.failed) if done.failed else None,
                       body, used)
+
+
+def _hold_back_blocked(ctx: RunContext, the_plan: Any) -> tuple[Any, dict[str, int]]:
+    """Leave out the objects the preflight found the running user may not move (no edit or
+    transfer right: people.ownership_access), rather than send every record to fail on its
+    own; their records stay with the departing users, as the preflight said. Read from the
+    preflight's result in run.json: no call, and the same answer the plan was confirmed on.
+    Returns the plan without them and object -> records held back."""
+    from dataclasses import replace as replaced
+
+    blocked: set[str] = set()
+    pre = ctx.run.step("preflight").get("result")
+    for check in (pre.get("permission_checks") or []) if isinstance(pre, dict) else []:
+        for req in check.get("requirements") or [] if check.get("step") == "reassign" else []:
+            blocked |= {str(o.get("object")) for o in req.get("objects") or []
+                        if o.get("status") == "missing"}
+    held: dict[str, int] = {}
+    for step in the_plan.steps:
+        if step.object in blocked:
+            held[step.object] = held.get(step.object, 0) + step.count
+    if not held:
+        return the_plan, {}
+    return replaced(the_plan, steps=tuple(s for s in the_plan.steps
+                                          if s.object not in blocked)), held
 
 
 def run_deactivate(ctx: RunContext) -> StepResult:

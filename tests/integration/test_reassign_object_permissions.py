@@ -201,3 +201,27 @@ def test_with_modify_all_data_no_object_permissions_are_read(
     assert "SobjectType IN (" in read and "ParentId IN (" in read
     assert "'Task'" not in read and "'Note'" not in read   # no object permissions there
     assert query_calls(org) - calls == with_mad + 1
+
+
+def test_offboard_holds_back_the_object_it_may_not_move_and_moves_the_rest(
+        fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real run does not send the blocked object's records to fail one by one: they stay
+    with the departing users, the step is partial with the reason, the rest moves."""
+    org = fresh_emulator
+    no_sleep(monkeypatch, org)
+    without_edit_on(org, "Opportunity")
+    departing = org_rows(org, f"SELECT Id FROM User WHERE Username = '{DEPARTING}'")[0]["Id"]
+    owned = len(org_rows(org, f"SELECT Id FROM Opportunity WHERE OwnerId = '{departing}'"))
+    accounts = org_rows(org, f"SELECT Id FROM Account WHERE OwnerId = '{departing}'")
+    assert owned > 0 and accounts
+    config = offboard_config(tmp_path, org)
+    run = offboard(config, org, "--yes", "--run-dir", str(tmp_path / "real"))
+    step = {s["name"]: s for s in run_json(tmp_path / "real")["steps"]}["reassign"]
+    assert step["status"] == "partial" and step["reason_code"] == "reassign_held", step
+    assert step["result"]["held_back"]["Opportunity"] >= owned
+    assert "Opportunity" not in step["result"]["moved"]
+    assert step["result"]["failed_total"] == 0          # nothing was sent to fail
+    still = len(org_rows(org, f"SELECT Id FROM Opportunity WHERE OwnerId = '{departing}'"))
+    assert still == owned                               # stayed with the departing user
+    assert len(org_rows(org, f"SELECT Id FROM Account WHERE OwnerId = '{departing}'")) == 0
+    assert run.code == 5, run.output                    # partial: some records did not move
