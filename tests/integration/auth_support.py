@@ -137,3 +137,9 @@ class BrowserThread:
     def join(self) -> None:
         for thread in self.threads:
             thread.join(30)
+
+
+def writes(org: Any) -> int:
+    """Writes the emulated org has accepted so far (its stats are exact before a response)."""
+    return int(org.stats()["writes"])
+

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from auth_support import invoke, password_env, password_profile, write_config
+from auth_support import writes as writes  # re-exported for the offboard tests
 
 DOMAIN = "@sfexit-demo.example"
 SUCCESSOR = "standard.user" + DOMAIN
@@ -52,10 +53,6 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch, org: Any) -> None:
 def run_json(run_dir: str | Path) -> dict[str, Any]:
     return dict(json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8")))
 
-
-def writes(org: Any) -> int:
-    org.stats()  # stats are counted after the response is written: settle with one more read
-    return int(org.stats()["writes"])
 
 
 # --- a real process, killed for real (tests/integration/test_offboard_kill.py) ----------------

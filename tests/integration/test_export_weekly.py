@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from auth_support import invoke, password_env, password_profile, write_config
+from auth_support import invoke, password_env, password_profile, write_config, writes
 
 from sfexit import errors
 from sfexit.cli import export_weekly
@@ -52,11 +52,6 @@ def weekly(org: Emulator, tmp_path: Path, *args: str) -> Any:
     config = write_config(tmp_path / "cfg", org, **password_profile(org))
     return invoke(["--config", str(config), "export", "weekly", *args], env=password_env(org))
 
-
-def writes(org: Emulator) -> int:
-    # Stats are counted just after a response is written: one more request settles them.
-    org.stats()
-    return int(org.stats()["writes"])
 
 
 def sha(data: bytes) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from auth_support import invoke, password_env, password_profile, write_config
+from auth_support import invoke, password_env, password_profile, write_config, writes
 
 from sfexit.emulator.store_writes import ValidationRule
 from sfexit.journal import Journal, read_journal, verify_journal
@@ -51,10 +51,6 @@ def cli_env(tmp_path: Path, org: Any) -> tuple[list[str], dict[str, str]]:
     config = write_config(tmp_path, org, **password_profile(org))
     return ["--config", str(config)], password_env(org)
 
-
-def writes(org: Any) -> int:
-    org.stats()  # stats are counted after the response is written: settle with one more read
-    return int(org.stats()["writes"])
 
 
 def add_leads(org: Any, owner: str, n: int) -> None:

@@ -5,21 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from auth_support import admin_get
-from users_support import org_rows, username_of, users_cli
+from auth_support import admin_get, writes
+from users_support import active, org_rows, username_of, users_cli
 
 from sfexit.journal import read_journal, verify_journal
 from sfexit.people.blockers import SETUP_ONLY
 
 
-def active(org: Any, username: str) -> bool:
-    return bool(org_rows(org, f"SELECT IsActive FROM User WHERE Username = '{username}'")[0][
-        "IsActive"])
-
-
-def writes(org: Any) -> int:
-    admin_get(org, "/services/data/")  # stats are counted after a response is written
-    return int(org.stats()["writes"])
 
 
 def report_for(run: Any, username: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from auth_support import admin_get
+from auth_support import writes
 from users_support import org_rows, username_of, users_cli
 
 from sfexit.journal import read_journal, verify_journal
@@ -16,10 +16,6 @@ def frozen_state(org: Any) -> dict[str, bool]:
     return {r["UserId"]: bool(r["IsFrozen"])
             for r in org_rows(org, "SELECT UserId, IsFrozen FROM UserLogin")}
 
-
-def writes(org: Any) -> int:
-    admin_get(org, "/services/data/")  # stats are counted after a response is written
-    return int(org.stats()["writes"])
 
 
 def test_freeze_then_unfreeze_restores_the_exact_state(fresh_emulator: Any,

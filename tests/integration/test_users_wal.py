@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from auth_support import admin_get
-from users_support import org_rows, username_of, users_cli
+from auth_support import writes
+from users_support import active, org_rows, username_of, users_cli
 
 from sfexit.journal import Journal, read_journal, unresolved_intents, verify_journal
 from sfexit.org.rest import RestClient
@@ -32,14 +32,6 @@ def frozen_state(org: Any) -> dict[str, bool]:
             for r in org_rows(org, "SELECT UserId, IsFrozen FROM UserLogin")}
 
 
-def active(org: Any, username: str) -> bool:
-    return bool(org_rows(org, f"SELECT IsActive FROM User WHERE Username = '{username}'")[0][
-        "IsActive"])
-
-
-def writes(org: Any) -> int:
-    admin_get(org, "/services/data/")  # stats are counted after a response is written
-    return int(org.stats()["writes"])
 
 
 AFTER, BEFORE = "after the call", "before the call"

@@ -24,3 +24,9 @@ def username_of(org: Any, key: str) -> str:
     """Seeded usernames by their local part (seed_users: "<local>@<domain>")."""
     rows = org_rows(org, "SELECT Username FROM User")
     return next(r["Username"] for r in rows if r["Username"].split("@")[0] == key)
+
+
+def active(org: Any, username: str) -> bool:
+    return bool(org_rows(org, f"SELECT IsActive FROM User WHERE Username = '{username}'")[0][
+        "IsActive"])
+
