@@ -39,7 +39,7 @@ def verify_cmd(app: AppContext, run_dir: Path) -> int:
               "export": None if check.export_objects is None else {
                   "objects": check.export_objects, "files": check.export_files,
                   "manifest_sha256": check.manifest_sha256},
-              "differences": list(check.differences)}
+              "differences": list(check.differences), "unconfirmed": check.unconfirmed}
     human = "\n".join(check.lines())
     if check.ok:
         app.out.result(result, human)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sfexit.errors import UsageError
-from sfexit.journal import JournalCheck, read_journal, verify_journal
+from sfexit.journal import JournalCheck, read_journal, unresolved_intents, verify_journal
 from sfexit.report.model import EXPORT_DIR, JOURNAL, RUN_JSON
 from sfexit.report.sections import head_recorded_ok
 
@@ -30,6 +30,9 @@ class RunCheck:
     export_files: int | None
     manifest_sha256: str | None
     differences: tuple[str, ...] = field(default=())
+    # intents with no outcome (sfexit.journal): intact evidence, but incomplete until a run
+    # reads the org (offboard --resume); said, not counted as a difference
+    unconfirmed: int = 0
 
     @property
     def ok(self) -> bool:
@@ -45,6 +48,10 @@ class RunCheck:
         else:
             out.append(f"OK: journal hash chain intact ({self.journal.entries} entries, head "
                        f"{self.journal.head_hash})")
+        if self.unconfirmed:
+            out.append(f"NOTE: {self.unconfirmed} change(s) were sent to Salesforce but the "
+                       "run stopped before journaling their outcome; `sfexit offboard --resume "
+                       f"{self.run_dir}` reads the org and records them")
         if self.export_objects is None:
             out.append("OK: no export in this run directory")
         else:
@@ -92,10 +99,13 @@ def verify_run(run_dir: Path) -> RunCheck:
     finished = bool(raw.get("finished_at"))
     diffs: list[str] = []
     journal = verify_journal(journal_path) if journal_path.exists() else None
+    unconfirmed = 0
     if journal is not None:
         diffs += [f"journal {journal_path.name}: {p}" for p in journal.problems]
         recorded = raw.get("journal_head")
-        if journal.ok and not head_recorded_ok(read_journal(journal_path), journal.head_hash,
+        entries = read_journal(journal_path) if journal.ok else []
+        unconfirmed = len(unresolved_intents(entries))
+        if journal.ok and not head_recorded_ok(entries, journal.head_hash,
                                                str(recorded) if recorded else None, finished):
             diffs.append(f"journal {journal_path.name}: the head {recorded} recorded in "
                          f"{RUN_JSON} is not {'its head' if finished else 'in its chain'} "
@@ -110,7 +120,7 @@ def verify_run(run_dir: Path) -> RunCheck:
             report = verify_backup(export_dir)
         except UsageError as exc:   # the manifest itself was damaged
             diffs.append(f"export {MANIFEST_NAME}: unreadable: {exc.one_line()}")
-            return RunCheck(run_dir, journal, None, None, None, tuple(diffs))
+            return RunCheck(run_dir, journal, None, None, None, tuple(diffs), unconfirmed)
         objects, files, manifest_sha = report.objects_checked, report.files_checked, \
             report.manifest_sha256
         diffs += [f"export {d.kind} {d.name}: {d.what}: manifest says {d.expected}, "
@@ -122,4 +132,4 @@ def verify_run(run_dir: Path) -> RunCheck:
     elif _recorded_manifest_sha(raw):
         diffs.append(f"export: {EXPORT_DIR}/{MANIFEST_NAME} is missing "
                      f"({RUN_JSON} records an export)")
-    return RunCheck(run_dir, journal, objects, files, manifest_sha, tuple(diffs))
+    return RunCheck(run_dir, journal, objects, files, manifest_sha, tuple(diffs), unconfirmed)

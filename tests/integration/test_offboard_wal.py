@@ -110,6 +110,8 @@ def test_killed_between_the_freeze_call_and_its_outcome(
                    if u["status"] == "unconfirmed"}
     assert unconfirmed == {e.target["user_id"] for e in pending}
     assert any(w["code"] == "journal_unconfirmed" for w in report["warning_codes"])
+    check = invoke(["report", "verify", str(run_dir)])   # intact, and says what is open
+    assert check.code == 0 and check.body["result"]["unconfirmed"] == len(pending), check.output
 
     code, output = offboard_process(config, org, "--resume", str(run_dir), "--yes")
     assert code == 0, output
@@ -117,6 +119,7 @@ def test_killed_between_the_freeze_call_and_its_outcome(
     _check_no_change_twice(run_dir)
     recovered = check_resolved_once(run_dir, pending)
     assert {e.kind for e in recovered} == {"change"}
+    assert invoke(["report", "verify", str(run_dir)]).body["result"]["unconfirmed"] == 0
     report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
     assert report["journal"]["unconfirmed"] == 0
     assert "unconfirmed" not in {u["status"] for u in report["users"]["frozen"]}
