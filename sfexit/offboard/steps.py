@@ -138,12 +138,8 @@ def run_freeze(ctx: RunContext) -> StepResult:
     from sfexit.people import freeze
 
     assert ctx.journal is not None
+    _stop_if_refused(ctx, "freeze")
     everyone = list_users(ctx.session, UserFilter(active_only=False))
-    me = next((u for u in everyone if u.is_running_user), None)
-    if me is not None:
-        from sfexit.people.permissions import preflight
-
-        preflight(ctx.session, me.id, me.profile_id, "freeze")
     who = leavers(ctx, everyone, "freeze")
     the_plan = freeze.plan(ctx.session, "freeze", who.touch, who.refused)
     path = freeze.write_plan_csv(the_plan, ctx.run.plans_dir / "freeze-plan.csv")
@@ -195,20 +191,36 @@ def run_reassign(ctx: RunContext) -> StepResult:
                       body, used)
 
 
+def _permission_check(ctx: RunContext, step: str) -> dict[str, Any]:
+    """The preflight's permission check of ``step`` from run.json (offboard/survey.py
+    ``permission_result``): the running user's permissions are read once, before any change,
+    and every step acts on the answer the plan was confirmed on. Empty when not checked."""
+    pre = ctx.run.step("preflight").get("result")
+    checks = pre.get("permission_checks") if isinstance(pre, dict) else None
+    return next((c for c in checks or [] if isinstance(c, dict) and c.get("step") == step), {})
+
+
+def _stop_if_refused(ctx: RunContext, step: str) -> None:
+    """A step the preflight found cannot work (a run started with --force) fails here, before
+    any change, with the preflight's line (people.permissions.missing_for)."""
+    refusal = _permission_check(ctx, step).get("refusal")
+    if refusal:
+        from sfexit.people.permissions import PermissionDenied
+
+        raise PermissionDenied(str(refusal), hint="ask an admin to grant it (a permission "
+                                                  "set), or log in as a user who has it")
+
+
 def _hold_back_blocked(ctx: RunContext, the_plan: Any) -> tuple[Any, dict[str, int]]:
     """Leave out the objects the preflight found the running user may not move (no edit or
     transfer right: people.ownership_access), rather than send every record to fail on its
-    own; their records stay with the departing users, as the preflight said. Read from the
-    preflight's result in run.json: no call, and the same answer the plan was confirmed on.
-    Returns the plan without them and object -> records held back."""
+    own; their records stay with the departing users, as the preflight said
+    (:func:`_permission_check`). Returns the plan without them and object -> records held back."""
     from dataclasses import replace as replaced
 
-    blocked: set[str] = set()
-    pre = ctx.run.step("preflight").get("result")
-    for check in (pre.get("permission_checks") or []) if isinstance(pre, dict) else []:
-        for req in check.get("requirements") or [] if check.get("step") == "reassign" else []:
-            blocked |= {str(o.get("object")) for o in req.get("objects") or []
-                        if o.get("status") == "missing"}
+    blocked = {str(o.get("object")) for req in _permission_check(ctx, "reassign")
+               .get("requirements") or [] for o in req.get("objects") or []
+               if o.get("status") == "missing"}
     held: dict[str, int] = {}
     for step in the_plan.steps:
         if step.object in blocked:
@@ -225,12 +237,8 @@ def run_deactivate(ctx: RunContext) -> StepResult:
     from sfexit.people.blockers import scan_blockers
 
     assert ctx.journal is not None
+    _stop_if_refused(ctx, "deactivate")
     everyone = list_users(ctx.session, UserFilter(active_only=False))
-    me = next((u for u in everyone if u.is_running_user), None)
-    if me is not None:
-        from sfexit.people.permissions import preflight
-
-        preflight(ctx.session, me.id, me.profile_id, "deactivate")
     who = leavers(ctx, everyone, "deactivate")
     reports = scan_blockers(ctx.session, who.touch)
     planned = deact.plan_items(who.touch, reports, ignore_blockers=False)

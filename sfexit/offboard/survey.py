@@ -80,8 +80,9 @@ def survey(ctx: RunContext, decisions: tuple[planning.StepDecision, ...]) -> Sur
     mark = s.calls
     fplan = freeze.plan(s, "freeze", who.touch, who.refused)
     plan_cost = calls_since(s, mark)
-    ownership, own_note, reassign_reads = _survey_ownership(ctx, who, runs, list_cost + perm_cost)
-    deact, deact_reads = _survey_deactivate(ctx, everyone, runs, list_cost + perm_cost)
+    # The real steps list the users again; they take their permissions from this preflight.
+    ownership, own_note, reassign_reads = _survey_ownership(ctx, who, runs, list_cost)
+    deact, deact_reads = _survey_deactivate(ctx, everyone, runs, list_cost)
     # Edit access per object with records to move, once the plan names them: one more query
     # (none with Modify All Data), counted in the preflight's own reads (``start`` below).
     moves = {st.object: st.count for st in ownership.steps} if ownership else {}
@@ -97,12 +98,12 @@ def survey(ctx: RunContext, decisions: tuple[planning.StepDecision, ...]) -> Sur
     counts = planning.Counts(
         rows=rows if "export" in runs else {}, row_bytes=width, files=files,
         file_bytes=file_bytes, freeze_users=len(fplan.changes),
-        moves={st.object: st.count for st in ownership.steps} if ownership else {},
+        moves=moves,
         deactivate_users=sum(i.status != "blocked" for i in deact[0]) if deact else 0,
         # The export checks its permissions itself (export.preflight.check_permissions): the
         # same reads as ours plus the user's ProfileId.
         reads={"export": export_reads + perm_cost + 1,
-               "freeze": list_cost + perm_cost + 2 * plan_cost,
+               "freeze": list_cost + 2 * plan_cost,
                "reassign": reassign_reads, "deactivate": deact_reads},
         remaining={n: lim.remaining for n, lim in limits.items()})
     counts = _with_preflight(counts, calls_since(s, start))
