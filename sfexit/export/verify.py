@@ -16,14 +16,12 @@ from pathlib import Path
 from sfexit import errors
 from sfexit.export.bulk import PER_PARENT
 from sfexit.export.csvsink import count_csv_rows, file_digest
+from sfexit.export.files_listing import SOURCES, file_filter
 from sfexit.export.manifest import Manifest, ManifestStore, ObjectEntry, SkippedObject
 from sfexit.org import soql
 from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession
 
-# Which field holds each file object's size, for the byte total in the org.
-FILE_SIZE_FIELDS = {"ContentVersion": "ContentSize", "Attachment": "BodyLength",
-                    "Document": "BodyLength"}
 IN_CLAUSE_BYTES = 10_000
 
 
@@ -158,11 +156,12 @@ def _org_files(rest: RestClient, manifest: Manifest) -> list[Difference]:
     files the backup holds). ContentVersion counts latest versions unless the backup holds more
     (``--all-versions``)."""
     out: list[Difference] = []
-    for sobject, size_field in FILE_SIZE_FIELDS.items():
+    for source in SOURCES:   # the files step's objects, size fields and filter
+        sobject, size_field = source.object, source.size_field
         listed = [f for f in manifest.files.values() if f.object == sobject]
         if not listed:
             continue
-        where = ["IsLatest = TRUE"] if sobject == "ContentVersion" else []
+        where = file_filter(source, all_versions=False)
         try:
             count = _count(rest, soql.count(sobject, where=where), False)
             if sobject == "ContentVersion" and len(listed) > count:
