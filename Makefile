@@ -6,10 +6,14 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test venv lint bench clean node-deps
 
-$(BIN)/sfexit: pyproject.toml
+# Both distributions of this repository (pypa/hatch's model): sfexit and the org emulator
+# (emulator/, distribution sfexit-emulator), which the `test` extra pulls at the same version.
+# --disable-pip-version-check: no upgrade banner at the start of `make demo`.
+PIP := $(BIN)/pip --disable-pip-version-check -q
+
+$(BIN)/sfexit: pyproject.toml emulator/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(PIP) install -e ./emulator -e '.[test]'
 	touch $@
 
 venv: $(BIN)/sfexit
@@ -17,11 +21,11 @@ venv: $(BIN)/sfexit
 demo: venv
 	$(BIN)/sfexit demo --dir demo-out
 
-# The real JavaScript clients of tests/emulator (jsforce, the Salesforce CLI), each an npm
+# The real JavaScript clients of emulator/tests (jsforce, the Salesforce CLI), each an npm
 # project with a committed package-lock.json. `npm ci` runs again only when a lock file changes
 # (npm writes node_modules/.package-lock.json). Without npm those tests skip and say why.
 NPM := $(shell command -v npm 2>/dev/null)
-NODE_PROJECTS := tests/emulator/js tests/emulator/sfcli
+NODE_PROJECTS := emulator/tests/js emulator/tests/sfcli
 NODE_STAMPS := $(addsuffix /node_modules/.package-lock.json,$(NODE_PROJECTS))
 
 $(NODE_STAMPS): %/node_modules/.package-lock.json: %/package-lock.json %/package.json
@@ -30,6 +34,7 @@ $(NODE_STAMPS): %/node_modules/.package-lock.json: %/package-lock.json %/package
 
 node-deps: $(NODE_STAMPS)
 
+# Both test suites (tests/ and emulator/tests/, the testpaths of pyproject.toml).
 test: venv $(if $(NPM),node-deps)
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q

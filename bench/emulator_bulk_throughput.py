@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 
-from sfexit.emulator import Emulator
+from sfexit_emulator import Emulator
 
 CANDIDATES = ("Task", "Contact", "Account", "Opportunity", "Lead", "Case", "Event")
 PLAIN_TYPES = {"id", "reference", "string", "textarea", "picklist", "email", "phone", "url",

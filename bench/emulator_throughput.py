@@ -32,7 +32,7 @@ SOQL = ("SELECT Id, OwnerId, WhoId, WhatId, Subject, Status, Priority, ActivityD
 def served(records: int, in_process: bool) -> Iterator[tuple[str, str, str]]:
     """(base URL, CA file, admin token) of a running emulator."""
     if in_process:
-        from sfexit.emulator import Emulator
+        from sfexit_emulator import Emulator
 
         with Emulator(records=records, seed=1) as org:
             yield org.url, str(org.ca_file), org.token

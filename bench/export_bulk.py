@@ -37,7 +37,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sfexit.emulator import Emulator  # noqa: E402
+from sfexit_emulator import Emulator  # noqa: E402
 from sfexit.export import bulk as export_bulk  # noqa: E402
 from sfexit.export.bulk import ExportOptions, export_data  # noqa: E402
 from sfexit.export.manifest import ManifestStore  # noqa: E402

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sfexit.emulator import Emulator
+from sfexit_emulator import Emulator
 from sfexit.export.files import FilesSummary, export_files
 from sfexit.export.manifest import ManifestStore
 from sfexit.org import soql

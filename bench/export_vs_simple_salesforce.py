@@ -24,7 +24,7 @@ objects (sfexit's runs overlap, so its split sums can exceed its wall clock).
 Two settings of the same running emulator, one after the other (``POST /__emulator__/faults``):
 - cost model OFF: today's emulator, whose REST pages and Bulk jobs cost OUR CPU (~18 µs a REST
   row, ~10-15 µs a Bulk row) and whose jobs follow bulk_jobs.START_DELAY & co;
-- cost model ON (sfexit/emulator/costs.py: Salesforce's server time as waits; every ms figure
+- cost model ON (emulator/src/sfexit_emulator/costs.py: Salesforce's server time as waits; every ms figure
   there is an assumption, UNCONF), then its sensitivity: query_all and sfexit again with the
   synchronous times (calls, REST pages) and the Bulk job times at half and double
   (``cost_rest_scale``, ``cost_bulk_scale``). query_all only uses REST pages, so its time is
@@ -330,7 +330,7 @@ def compare(records: int, how_many: int, latency_ms: float, with_sensitivity: bo
             say("COST MODEL OFF (today's emulator: server work is our CPU):")
             set_costs(url, ca, False)
             off = one_setting("off", url, token, ca, objects, tmp, say, with_bulk2=with_bulk2)
-            say("COST MODEL ON (sfexit/emulator/costs.py; every ms figure an assumption, "
+            say("COST MODEL ON (emulator/src/sfexit_emulator/costs.py; every ms figure an assumption, "
                 "UNCONF: 30 ms a call, 70 ms + 3 µs x rows x fields a REST page, Bulk job "
                 "queued 2 s then 10,000 rows/s per 100,000-row chunk, 4 chunks at once):")
             set_costs(url, ca, True)

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sfexit.emulator import Emulator
+from sfexit_emulator import Emulator
 from sfexit.journal import Journal
 from sfexit.org.session import OrgSession
 from sfexit.people import ownership_io

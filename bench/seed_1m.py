@@ -13,7 +13,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sfexit.emulator.store import OrgStore
+from sfexit_emulator.store import OrgStore
 
 
 def main() -> None:

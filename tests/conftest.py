@@ -13,7 +13,8 @@ import keyring
 import keyring.backend
 import pytest
 
-pytest_plugins = ["sfexit.emulator.pytest_fixtures"]
+# The emulator fixtures (`emulator`, `fresh_emulator`, `emulator_ca_env`) come from the
+# sfexit-emulator distribution's pytest plugin (its pytest11 entry point).
 
 
 class MemoryKeyring(keyring.backend.KeyringBackend):

@@ -19,76 +19,14 @@ import click
 
 from sfexit import __version__
 from sfexit import errors
+from sfexit.cli import (auth, deadline, demo, emulator, export, export_files, export_weekly,
+                        offboard, reassign, report, users, users_deactivate)
+from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import Output
-from sfexit.config import Settings, load_settings, no_color_requested
+from sfexit.config import no_color_requested
 
-
-@dataclasses.dataclass
-class AppContext:
-    """What the global options say, shared by every command through ``ctx.obj``."""
-
-    config_path: Path | None = None
-    org: str | None = None
-    yes: bool = False
-    out: Output = dataclasses.field(default_factory=Output)
-    _settings: Settings | None = dataclasses.field(default=None, repr=False)
-
-    def settings(self) -> Settings:
-        """The validated settings (config file + SFEXIT_* env + global flags), read once."""
-        if self._settings is None:
-            self._settings = load_settings(self.config_path, self.org)
-        return self._settings
-
-    def prompt(self) -> Callable[[str], str] | None:
-        """A hidden-input prompt, or None with --yes or without a terminal (twine's rule)."""
-        if self.yes or not (sys.stdin.isatty() and sys.stderr.isatty()):
-            return None
-        return lambda label: str(click.prompt(label, hide_input=True, err=True))
-
-
-    def connect(self, *, read_only: bool = False, may_prompt: bool = True,
-                sleep: Callable[[float], None] | None = None) -> Any:
-        """The one org session of this command, built the same way for every command:
-        the configured profile, this invocation's prompt rule (``may_prompt=False``: never
-        ask, for a login that is only nice to have), warnings and -v debug lines.
-        ``sleep`` is how long waits are spent (tests pass the emulator clock's advance)."""
-        from sfexit.org import connect
-
-        extra: dict[str, Any] = {} if sleep is None else {"sleep": sleep}
-        return connect(self.settings(), read_only=read_only,
-                       prompt=self.prompt() if may_prompt else None,
-                       warn=self.out.warn, on_event=self.out.debug, **extra)
-
-
-pass_app = click.make_pass_decorator(AppContext, ensure=True)
-
-
-def json_option(f: Any) -> Any:
-    """``--json`` on a command as well as on the group (``sfexit whoami --json`` works)."""
-
-    def callback(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-        if value:
-            ctx.ensure_object(AppContext).out.json = True
-
-    return click.option(
-        "--json", "json_", is_flag=True, expose_value=False, callback=callback,
-        is_eager=True, help="Print the result as a JSON envelope on stdout.",
-    )(f)
-
-
-def org_option(f: Any) -> Any:
-    """``--org NAME`` on a command as well as on the group (``sfexit whoami --org prod``)."""
-
-    def callback(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-        if value:
-            app = ctx.ensure_object(AppContext)
-            app.org = value
-            app._settings = None
-
-    return click.option(
-        "--org", "org_", metavar="NAME", expose_value=False, callback=callback,
-        help="Named org profile from [orgs.NAME] in the config.",
-    )(f)
+__all__ = ["AppContext", "cli", "json_option", "main", "org_option", "pass_app",
+           "report_exception"]
 
 
 class SfexitGroup(click.Group):
@@ -208,19 +146,12 @@ def main() -> None:
     cli()
 
 
-# Command modules register themselves on `cli` with @cli.command / @cli.group.
-# One import line per module; keep them light (no simple-salesforce, no emulator at import).
-# --- command modules ---
-from sfexit.cli import auth as _auth  # noqa: E402,F401  login, logout, whoami, limits
-from sfexit.cli import deadline  # noqa: E402,F401
-from sfexit.cli import emulator  # noqa: E402,F401
-from sfexit.cli import export as _export  # noqa: E402,F401  export bulk, verify (+ files, weekly)
-from sfexit.cli import export_weekly as _export_weekly  # noqa: E402,F401  export weekly
-from sfexit.cli import export_files as _export_files  # noqa: E402,F401  export files
-from sfexit.cli import users as _users  # noqa: E402,F401  the `users` group
-from sfexit.cli import users_deactivate as _users_deactivate  # noqa: E402,F401  users deactivate
-from sfexit.cli import reassign as _reassign  # noqa: E402,F401  reassign, --undo
-from sfexit.cli import offboard as _offboard  # noqa: E402,F401  offboard
-from sfexit.cli import demo as _demo  # noqa: E402,F401  demo
-from sfexit.cli import report as _report  # noqa: E402,F401  report verify, render
-# --- end command modules ---
+# Every command, registered in one place (CumulusCI's cci.py): the command modules never import
+# this module. Keep them light at import (no simple-salesforce, no emulator): `--help` loads all.
+for _command in (auth.login, auth.logout, auth.whoami, auth.limits, deadline.deadline,
+                 deadline.notice, demo.demo, emulator.emulator_group, export.export,
+                 offboard.offboard, reassign.reassign, report.report, users.users):
+    cli.add_command(_command)
+for _subcommand in (export_files.files, export_weekly.weekly):
+    export.export.add_command(_subcommand)
+users.users.add_command(users_deactivate.deactivate_cmd)

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import click
 
-from sfexit.cli import AppContext, cli, json_option, org_option, pass_app
+from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import table, to_jsonable
 from sfexit.config import AUTH_METHODS, load_settings
 
 
-@cli.command()
+@click.command()
 @click.option("--method", "auth", type=click.Choice(AUTH_METHODS),
               help="Auth method (default: the profile's, else web).")
 @click.option("--login-url", metavar="URL",
@@ -67,7 +67,7 @@ def login(app: AppContext, auth: str | None, login_url: str | None, instance_url
         f"Stored in the keyring: {stored}."))
 
 
-@cli.command()
+@click.command()
 @json_option
 @org_option
 @pass_app
@@ -83,7 +83,7 @@ def logout(app: AppContext) -> None:
         f"keyring: {deleted}."))
 
 
-@cli.command()
+@click.command()
 @json_option
 @org_option
 @pass_app
@@ -101,7 +101,7 @@ def whoami(app: AppContext) -> None:
         f"{label + ':':<13}{'' if value is None else value}" for label, value in rows))
 
 
-@cli.command()
+@click.command()
 @json_option
 @org_option
 @pass_app

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from sfexit import errors, ics, rules
-from sfexit.cli import AppContext, cli, json_option, pass_app
+from sfexit.cli.context import AppContext, json_option, pass_app
 from sfexit.notice import (NoticeRequest, OrgIdentity, format_for_filename, money,
                            render_notice)
 from sfexit.rules import Contract, StatusKind
@@ -102,7 +102,7 @@ def _today(on: str | None) -> dt.date:
 
 # --- sfexit deadline -------------------------------------------------------------------------
 
-@cli.command("deadline")
+@click.command("deadline")
 @contract_options
 @click.option("--on", "on", metavar="DATE",
               help="The day to compute the status and refund for, YYYY-MM-DD (default: today).")
@@ -256,7 +256,7 @@ def _relative(days: int) -> str:
 
 # --- sfexit notice ---------------------------------------------------------------------------
 
-@cli.command("notice")
+@click.command("notice")
 @click.option("--out", "out_path", required=True, metavar="FILE",
               type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the letter: .md (Markdown) or .txt (plain text).")

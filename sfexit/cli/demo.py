@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from sfexit import errors
-from sfexit.cli import AppContext, cli, json_option, pass_app
+from sfexit.cli.context import AppContext, json_option, pass_app
 
 SUCCESSOR = "standard.user@sfexit-demo.example"
 KEEP = ("integration@sfexit-demo.example",)
@@ -68,7 +68,7 @@ def _secrets(org: Any) -> dict[str, str]:
             "SFEXIT_CLIENT_SECRET": creds.consumer_secret}
 
 
-@cli.command("demo")
+@click.command("demo")
 @click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False),
               default=Path("sfexit-demo"), show_default=True,
               help="Where the config, the runs and the reports go (a new subdirectory per "
@@ -80,8 +80,10 @@ def _secrets(org: Any) -> dict[str, str]:
 def demo(app: AppContext, directory: Path, records: int) -> int:
     """Run the whole exit against a bundled emulated org: a dry run, then a real run."""
     from sfexit.cli.offboard import execute
+    from sfexit.cli.emulator import emulator_or_refuse
     from sfexit.config import load_settings
-    from sfexit.emulator import Emulator
+
+    Emulator = emulator_or_refuse().Emulator  # exit 2 naming the extra, before any file is made
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     workdir = (directory / f"demo-{stamp}").resolve()

@@ -1,16 +1,8 @@
 """``sfexit export …``: the backup commands.
 
-NOTE for the files and weekly engineers: this module owns the ``export`` group. Add your
-subcommands to it from your own module::
-
-    from sfexit.cli.export import export
-
-    @export.command("files")
-    ...
-
-and register your module with one import line in ``sfexit/cli/__init__.py`` (after this one).
-Shared here: :func:`connect_read_only` (the read-only session every export uses) and
-:data:`POLL_SLEEP` (tests replace it with the emulator clock's ``advance``).
+The ``files`` and ``weekly`` subcommands live in their own modules; ``sfexit/cli/__init__.py``
+registers them on this group. Shared here: :func:`connect_read_only` (the read-only session
+every export uses) and :data:`POLL_SLEEP` (tests replace it with the emulator clock's ``advance``).
 """
 
 from __future__ import annotations
@@ -25,7 +17,7 @@ from typing import Any
 import click
 
 from sfexit import errors
-from sfexit.cli import AppContext, cli, json_option, org_option, pass_app
+from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import table, to_jsonable
 
 # How the export waits between Bulk job polls and retries. Tests monkeypatch this with a
@@ -38,7 +30,7 @@ def connect_read_only(app: AppContext) -> Any:
     return app.connect(read_only=True, sleep=lambda s: POLL_SLEEP(s))
 
 
-@cli.group()
+@click.group()
 def export() -> None:
     """Back up the org: Bulk API 2.0 data, files, the weekly export; verify a backup."""
 

@@ -11,12 +11,12 @@ from typing import Any
 import click
 
 from sfexit import errors
-from sfexit.cli import AppContext, json_option, org_option, pass_app
-from sfexit.cli.export import connect_read_only, export
+from sfexit.cli.context import AppContext, json_option, org_option, pass_app
+from sfexit.cli.export import connect_read_only
 from sfexit.cli.output import stderr_is_tty, to_jsonable
 
 
-@export.command("files")
+@click.command("files")
 @click.option("--dest", type=click.Path(path_type=Path, file_okay=False),
               help="Backup directory (default: [export] dest in the config). Bodies go to "
                    "DEST/files/<Object>/<Id>-<name>, the record to DEST/manifest.json.")

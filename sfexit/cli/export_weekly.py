@@ -16,8 +16,7 @@ from typing import Any
 import click
 
 from sfexit import errors
-from sfexit.cli import AppContext, json_option, org_option, pass_app
-from sfexit.cli.export import export
+from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import stderr_is_tty, table
 
 _sleep = time.sleep
@@ -31,7 +30,7 @@ def _now() -> dt.datetime:
 MAX_PARALLEL = 10    # SF-DataExport downloads 10 parts at once; parts are up to ~512 MB each
 
 
-@export.command("weekly")
+@click.command("weekly")
 @click.option("--dest", type=click.Path(path_type=Path, file_okay=False),
               help="Backup directory (default: [export] dest). Parts go to DEST/weekly/, the "
                    "record to DEST/manifest.json.")

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from sfexit import errors
-from sfexit.cli import AppContext, cli, json_option, org_option, pass_app
+from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import table
 
 # How Bulk polls wait. Tests replace it with the emulator clock's advance: nothing sleeps.
@@ -69,7 +69,7 @@ def _confirm(app: AppContext) -> Callable[[str], None]:
     return ask
 
 
-@cli.command("offboard")
+@click.command("offboard")
 @click.option("--dry-run", is_flag=True,
               help="Plan only, with real counts; read-only session, nothing is changed.")
 @click.option("--run-dir", type=click.Path(path_type=Path, file_okay=False),

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from sfexit import errors
-from sfexit.cli import AppContext, cli, json_option, org_option, pass_app
+from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import table
 
 
@@ -136,7 +136,7 @@ def _human(done: Any, verb: str) -> str:
             + f"\nJournal: {done.journal}")
 
 
-@cli.command()
+@click.command()
 @click.option("--from", "source", metavar="USER", help="Departing user (username or id).")
 @click.option("--to", "target", metavar="USER_OR_QUEUE",
               help="New owner: username, user id or queue name [config: users.successor].")

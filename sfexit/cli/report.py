@@ -11,13 +11,13 @@ from pathlib import Path
 import click
 
 from sfexit import errors
-from sfexit.cli import AppContext, cli, json_option, pass_app
+from sfexit.cli.context import AppContext, json_option, pass_app
 from sfexit.cli.output import to_jsonable
 
 LANG_HELP = "Language of the report: en, da, de, fr, it or nl [config: report.lang; default en]."
 
 
-@cli.group("report")
+@click.group("report")
 def report() -> None:
     """The audit report of an offboarding run: check it, render it again."""
 

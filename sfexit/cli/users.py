@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 from sfexit import errors
-from sfexit.cli import AppContext, cli, json_option, org_option, pass_app
+from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import dumps, table, to_jsonable
 
 
@@ -51,7 +51,7 @@ def _plan_path(given: Path | None, journal_path: Path, kind: str) -> Path:
                                   else f"{stem}-{kind}-plan.csv")
 
 
-@cli.group()
+@click.group()
 def users() -> None:
     """People in the org: list, licences, freeze, unfreeze, deactivate."""
 

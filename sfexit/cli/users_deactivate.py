@@ -13,13 +13,13 @@ from typing import Any
 import click
 
 from sfexit import errors
-from sfexit.cli import AppContext, json_option, org_option, pass_app
+from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import to_jsonable
 from sfexit.cli.users import (change_options, check_permissions, confirm, finish,
-                              journal_path_or_default, select_for, selection_options, users)
+                              journal_path_or_default, select_for, selection_options)
 
 
-@users.command("deactivate")
+@click.command("deactivate")
 @selection_options
 @click.option("--check", is_flag=True, help="Only scan for deactivation blockers (reads only).")
 @click.option("--ignore-blockers", is_flag=True,

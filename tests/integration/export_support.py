@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sfexit.emulator.bulk_csv import text_value
+from sfexit_emulator.bulk_csv import text_value
 from sfexit.export.bulk import ExportOptions
 from sfexit.export.backup import BackupSummary, run_backup
 from sfexit.org.session import OrgSession, RetryPolicy

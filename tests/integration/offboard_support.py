@@ -85,7 +85,7 @@ def offboard_process(config: Path, org: Any, *args: str,
     true. Returns (the exit code, or None when it was killed; what it printed).
 
     While waiting, the emulator clock is moved forward a quarter second per round, so the Bulk
-    jobs the process polls are complete at its first poll (sfexit/emulator/bulk_jobs.py: a
+    jobs the process polls are complete at its first poll (emulator/src/sfexit_emulator/bulk_jobs.py: a
     job's state is a function of the emulator clock); the short wall-clock wait is on the
     child and the FILE SYSTEM, never on the emulator. Bounded by KILL_TIMEOUT: a run that
     neither ends nor reaches the kill point fails the test with what it printed."""

@@ -15,7 +15,7 @@ import sfexit.export.bulk as bulk_module
 from auth_support import invoke, password_env, password_profile, write_config
 from export_support import (SPECIAL_NAME, add_special_account, backup, org_rows, read_csv,
                             session_for)
-from sfexit.emulator import Emulator
+from sfexit_emulator import Emulator
 from sfexit.export.backup import BackupSummary, run_backup
 from sfexit.export.bulk import ExportOptions, largest_first, query_poll_delays
 from sfexit.export.manifest import ManifestStore

@@ -473,7 +473,7 @@ def test_export_files_command_exits_5_on_a_file_that_does_not_verify(
     assert [f["id"] for f in run.body["result"]["failed"]] == [rid]
 
 
-# --- Range on a retry, unit level with `responses` (end to end: tests/emulator/test_rest_blob_range.py)
+# --- Range on a retry, unit level with `responses` (end to end: emulator/tests/test_rest_blob_range.py)
 
 BODY = bytes(range(256)) * 40
 BLOB_URL = "https://org.example.com/services/data/v62.0/sobjects/Attachment/00P5g00000A0001AAB/Body"

@@ -17,7 +17,7 @@ import pytest
 
 from export_support import backup, session_for
 from sfexit import errors
-from sfexit.emulator import Emulator
+from sfexit_emulator import Emulator
 from sfexit.export import objects as objects_module
 from sfexit.export import preflight as preflight_module
 from sfexit.export.objects import DescribeCache, select_objects

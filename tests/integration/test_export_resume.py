@@ -12,7 +12,7 @@ import sfexit.export.preflight as preflight_module
 from auth_support import password_env, password_profile
 from export_support import backup, clock_sleep
 from sfexit.config import load_settings
-from sfexit.emulator import Emulator
+from sfexit_emulator import Emulator
 from sfexit.export.bulk import ObjectProgress
 from sfexit.export.manifest import ManifestStore
 from sfexit.export.verify import verify_backup

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from export_support import backup
-from sfexit.emulator import Emulator
+from sfexit_emulator import Emulator
 from sfexit.export import bulk as bulk_module
 from sfexit.export import data_run
 from sfexit.export.manifest import ManifestStore

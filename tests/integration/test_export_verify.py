@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from auth_support import invoke, password_env, password_profile, write_config
 from export_support import add_special_account, backup
 from sfexit.cli import cli
-from sfexit.emulator import Emulator
+from sfexit_emulator import Emulator
 from sfexit.export.manifest import FileEntry, ManifestStore
 from sfexit.export.verify import verify_backup
 

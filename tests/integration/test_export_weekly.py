@@ -19,9 +19,9 @@ from auth_support import invoke, password_env, password_profile, write_config, w
 
 from sfexit import errors
 from sfexit.cli import export_weekly
-from sfexit.emulator import Emulator
-from sfexit.emulator.dataexport import DataExportService, ExportOptions
-from sfexit.emulator.routes.dataexport import service
+from sfexit_emulator import Emulator
+from sfexit_emulator.dataexport import DataExportService, ExportOptions
+from sfexit_emulator.routes.dataexport import service
 from sfexit.export.weekly import read_status
 from sfexit.export.weekly_download import WeeklyFilesExpired, download_parts
 from sfexit.org.session import OrgSession

@@ -200,7 +200,7 @@ def test_force_goes_past_a_forecast_refusal_and_records_it_as_a_warning(
         fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The org has fewer Bulk query jobs left than the forecast asks (it counts one per object;
     objects the Bulk API refuses are read by REST): refused without --force, run with it."""
-    from sfexit.emulator.routes import limits as emulator_limits
+    from sfexit_emulator.routes import limits as emulator_limits
 
     org = fresh_emulator
     no_sleep(monkeypatch, org)

@@ -27,8 +27,8 @@ from offboard_support import (
     run_json,
 )
 
-from sfexit.emulator import Emulator
-from sfexit.emulator.pytest_fixtures import SESSION_RECORDS, SESSION_SEED
+from sfexit_emulator import Emulator
+from sfexit_emulator.pytest_plugin import SESSION_RECORDS, SESSION_SEED
 from sfexit.journal import read_journal, verify_journal
 from sfexit.report.verify import verify_run
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from auth_support import invoke, password_env, password_profile, write_config, writes
 
-from sfexit.emulator.store_writes import ValidationRule
+from sfexit_emulator.store_writes import ValidationRule
 from sfexit.journal import Journal, read_journal, verify_journal
 from sfexit.org.session import OrgSession, RetryPolicy
 from sfexit.people import ownership_io

@@ -121,7 +121,7 @@ def test_dry_run_of_reassign_warns_with_the_same_line_and_writes_nothing(
 def test_the_org_refuses_the_owner_change_the_preflight_refused(fresh_emulator: Any) -> None:
     """The emulator enforces the same rule (so a run forced past the check fails per record):
     Salesforce's INSUFFICIENT_ACCESS_OR_READONLY for the object the user cannot edit."""
-    from sfexit.emulator.store import SalesforceFault
+    from sfexit_emulator.store import SalesforceFault
 
     org = fresh_emulator
     without_edit_on(org, "Opportunity")

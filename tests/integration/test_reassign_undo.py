@@ -209,7 +209,7 @@ def test_undo_takes_nothing_but_a_journal(emulator: Any, tmp_path: Path) -> None
 
 def test_a_team_member_salesforce_refuses_to_re_add_is_journaled_and_exits_5(
         fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sfexit.emulator.store_writes import ValidationRule
+    from sfexit_emulator.store_writes import ValidationRule
 
     org = fresh_emulator
     dropped = dropping_team_members(org, monkeypatch)

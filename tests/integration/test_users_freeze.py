@@ -176,7 +176,7 @@ def test_user_without_manage_users_is_stopped_before_any_change(fresh_emulator: 
                                                                 tmp_path: Path) -> None:
     from auth_support import invoke, write_config
 
-    from sfexit.emulator.seed import DEMO_CREDENTIALS
+    from sfexit_emulator.seed import DEMO_CREDENTIALS
 
     org = fresh_emulator
     std = DEMO_CREDENTIALS.standard
@@ -252,7 +252,7 @@ def test_unwritable_plan_file_stops_before_any_change(fresh_emulator: Any,
 
 def test_a_user_salesforce_refuses_to_freeze_gives_exit_5_in_one_envelope(
         fresh_emulator: Any, tmp_path: Path) -> None:
-    from sfexit.emulator.store_writes import ValidationRule
+    from sfexit_emulator.store_writes import ValidationRule
 
     org = fresh_emulator
     ids = user_ids(org)
@@ -277,7 +277,7 @@ def test_partial_freeze_without_json_prints_the_report_and_one_error_line(
     from click.testing import CliRunner
 
     from sfexit.cli import cli
-    from sfexit.emulator.store_writes import ValidationRule
+    from sfexit_emulator.store_writes import ValidationRule
 
     org = fresh_emulator
     name = username_of(org, "departing.user")

@@ -39,7 +39,7 @@ def test_importing_the_cli_loads_no_heavy_module() -> None:
     code = ("import sys, json, sfexit.cli; "
             "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('simple_salesforce', 'zeep', 'lxml', 'jwt', 'requests', 'tenacity', "
-            "'cryptography') or m.startswith('sfexit.emulator'))))")
+            "'cryptography') or m.startswith('sfexit_emulator'))))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, cwd=ROOT)
     assert json.loads(proc.stdout) == []

@@ -1,0 +1,97 @@
+"""``sfexit-emulator serve``: run the org emulator until SIGINT/SIGTERM.
+
+The first line of stdout is the base URL (scripts read it), then the CA file and the demo
+credentials, one ``name: value`` per line. The emulator is imported inside the command so that
+``--help`` does not pay for it. sfexit's ``sfexit emulator serve`` is this same command.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+
+
+
+class _Refused(click.ClickException):
+    """A bad option, said in one line (no usage block), exit code 2 as for any usage error."""
+
+    exit_code = 2
+
+
+@click.group("sfexit-emulator")
+def main() -> None:
+    """A Salesforce org on loopback, for tests, demos and benchmarks."""
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Loopback address to bind (anything else is refused).")
+@click.option("--port", default=0, type=int, show_default=True, help="Port; 0 picks a free one.")
+@click.option("--records", default=2000, type=int, show_default=True,
+              help="Size of the seeded org (rows scale with it).")
+@click.option("--seed", default=1, type=int, show_default=True, help="Seed of the demo data.")
+@click.option("--latency-ms", default=0.0, type=float, show_default=True,
+              help="Latency added to every Salesforce call.")
+@click.option("--admin-token", metavar="TOKEN", help="Accept this access token for the admin.")
+@click.option("--ca-file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Where to write the CA certificate (default: a temp file).")
+@click.option("--no-tls", is_flag=True, help="Serve plain HTTP instead of HTTPS.")
+@click.option("--cost-model", is_flag=True,
+              help="Wait a model of Salesforce's server time per call, REST query page and "
+                   "Bulk query job (for benchmarks; see emulator/src/sfexit_emulator/costs.py).")
+@click.option("--cost-rest-scale", default=1.0, type=float, show_default=True,
+              help="With --cost-model: multiply the per-call and REST query page times.")
+@click.option("--cost-bulk-scale", default=1.0, type=float, show_default=True,
+              help="With --cost-model: multiply the Bulk query job times.")
+def serve(host: str, port: int, records: int, seed: int, latency_ms: float,
+          admin_token: str | None, ca_file: Path | None, no_tls: bool, cost_model: bool,
+          cost_rest_scale: float, cost_bulk_scale: float) -> None:
+    """Serve an emulated org on loopback until interrupted."""
+    from sfexit_emulator import Emulator
+    from sfexit_emulator.server import is_loopback
+
+    if not is_loopback(host):
+        raise _Refused(f"--host {host} is not a loopback address: the emulator only "
+                               "binds 127.0.0.1, ::1 or localhost")
+    if records < 1 or port < 0 or port > 65535 or latency_ms < 0:
+        raise _Refused("--records must be >= 1, --port 0..65535, --latency-ms >= 0")
+    if not (cost_rest_scale > 0 and cost_bulk_scale > 0):
+        raise _Refused("--cost-rest-scale and --cost-bulk-scale must be > 0")
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with Emulator(records=records, seed=seed, latency_ms=latency_ms, tls=not no_tls,
+                      admin_token=admin_token, ca_file=ca_file, host=host, port=port,
+                      cost_model=cost_model, cost_rest_scale=cost_rest_scale,
+                      cost_bulk_scale=cost_bulk_scale) as org:
+            creds = org.credentials
+            assert creds is not None
+            lines = [
+                org.url,
+                f"ca_file: {org.ca_file or '(none: plain HTTP)'}",
+                f"org_id: {org.org_id}",
+                f"username: {creds.username}",
+                f"password: {creds.password}",
+                f"security_token: {creds.security_token}",
+                f"consumer_key: {creds.consumer_key}",
+                f"consumer_secret: {creds.consumer_secret}",
+                f"admin_token: {org.token}",
+                f"jwt_key_file: {creds.jwt_key_file}",
+                f"redirect_uri: {creds.redirect_uri}",
+            ]
+            sys.stdout.write("\n".join(lines) + "\n")
+            sys.stdout.flush()
+            while not stop.wait(0.5):
+                pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

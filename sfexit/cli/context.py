@@ -1,0 +1,87 @@
+"""What every command shares: the app context (global options) and the shared options.
+
+Command modules import from here, never from ``sfexit.cli`` itself: the root group in
+``sfexit/cli/__init__.py`` imports the command modules and registers them with ``add_command``,
+so there is no import cycle between the root and its commands.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sfexit.cli.output import Output
+from sfexit.config import Settings, load_settings
+
+
+@dataclasses.dataclass
+class AppContext:
+    """What the global options say, shared by every command through ``ctx.obj``."""
+
+    config_path: Path | None = None
+    org: str | None = None
+    yes: bool = False
+    out: Output = dataclasses.field(default_factory=Output)
+    _settings: Settings | None = dataclasses.field(default=None, repr=False)
+
+    def settings(self) -> Settings:
+        """The validated settings (config file + SFEXIT_* env + global flags), read once."""
+        if self._settings is None:
+            self._settings = load_settings(self.config_path, self.org)
+        return self._settings
+
+    def prompt(self) -> Callable[[str], str] | None:
+        """A hidden-input prompt, or None with --yes or without a terminal (twine's rule)."""
+        if self.yes or not (sys.stdin.isatty() and sys.stderr.isatty()):
+            return None
+        return lambda label: str(click.prompt(label, hide_input=True, err=True))
+
+
+    def connect(self, *, read_only: bool = False, may_prompt: bool = True,
+                sleep: Callable[[float], None] | None = None) -> Any:
+        """The one org session of this command, built the same way for every command:
+        the configured profile, this invocation's prompt rule (``may_prompt=False``: never
+        ask, for a login that is only nice to have), warnings and -v debug lines.
+        ``sleep`` is how long waits are spent (tests pass the emulator clock's advance)."""
+        from sfexit.org import connect
+
+        extra: dict[str, Any] = {} if sleep is None else {"sleep": sleep}
+        return connect(self.settings(), read_only=read_only,
+                       prompt=self.prompt() if may_prompt else None,
+                       warn=self.out.warn, on_event=self.out.debug, **extra)
+
+
+pass_app = click.make_pass_decorator(AppContext, ensure=True)
+
+
+def json_option(f: Any) -> Any:
+    """``--json`` on a command as well as on the group (``sfexit whoami --json`` works)."""
+
+    def callback(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        if value:
+            ctx.ensure_object(AppContext).out.json = True
+
+    return click.option(
+        "--json", "json_", is_flag=True, expose_value=False, callback=callback,
+        is_eager=True, help="Print the result as a JSON envelope on stdout.",
+    )(f)
+
+
+def org_option(f: Any) -> Any:
+    """``--org NAME`` on a command as well as on the group (``sfexit whoami --org prod``)."""
+
+    def callback(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+        if value:
+            app = ctx.ensure_object(AppContext)
+            app.org = value
+            app._settings = None
+
+    return click.option(
+        "--org", "org_", metavar="NAME", expose_value=False, callback=callback,
+        help="Named org profile from [orgs.NAME] in the config.",
+    )(f)
