@@ -13,7 +13,7 @@ import click
 
 from sfexit import errors
 
-INSTALL_HINT = "install it with: pip install 'sfexit[demo]' (or pip install sfexit-emulator)"
+INSTALL_HINT = "install it with: pip install 'sfexit[demo]'"
 
 
 def emulator_or_refuse() -> Any:
