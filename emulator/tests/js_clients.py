@@ -22,6 +22,19 @@ from sfexit_emulator import Emulator
 HERE = Path(__file__).parent
 NPM_CI = ("npm", "ci", "--no-audit", "--no-fund")
 INSTALL_TIMEOUT = 600
+# What keeps the `sf` CLI from starting anything that outlives the command (names verified in
+# the pinned packages' sources, emulator/tests/sfcli/node_modules):
+# - @oclif/plugin-update 4.7.56, dist/hooks/init.js: unless `scopedEnvVarTrue('DISABLE_AUTOUPDATE')`
+#   (SF_DISABLE_AUTOUPDATE = "true" or "1"), every command spawns a detached
+#   `sf update --autoupdate` (setsid, unref'd) that outlives the test run.
+# - @salesforce/cli 2.146.3, dist/cli.js configureAutoUpdate: an npm install sets that name
+#   itself only when neither it nor the legacy SF_AUTOUPDATE_DISABLE is set, so setting the
+#   legacy name alone (as these tests did) turned the update hook back on.
+# - @oclif/plugin-warn-if-update-available 3.1.70, lib/hooks/init/check-update.js: without
+#   SF_SKIP_NEW_VERSION_CHECK it spawns a detached version check against the npm registry.
+SF_CLI_ENV = {"SF_DISABLE_AUTOUPDATE": "true", "SF_AUTOUPDATE_DISABLE": "true",
+              "SF_SKIP_NEW_VERSION_CHECK": "true", "SF_DISABLE_TELEMETRY": "true",
+              "SF_USE_PROGRESS_BAR": "false"}
 
 
 def node_project(name: str, marker: str) -> Path:
@@ -40,9 +53,11 @@ def node_project(name: str, marker: str) -> Path:
 
 
 def client_env(org: Emulator, home: Path, **extra: str) -> dict[str, str]:
-    """The environment a user would set: the CA through NODE_EXTRA_CA_CERTS, a private HOME."""
+    """The environment a user would set: the CA through NODE_EXTRA_CA_CERTS, a private HOME,
+    and the `sf` CLI's updater and telemetry off (SF_CLI_ENV)."""
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("SF_", "SFDX_", "NODE_"))}
+    env.update(SF_CLI_ENV)
     env.update(HOME=str(home), NODE_EXTRA_CA_CERTS=str(org.ca_file),
                SF_INSTANCE_URL=org.url, SF_ACCESS_TOKEN=org.token)
     env.update(extra)

@@ -47,8 +47,7 @@ def sf(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SfRun]:
     with Emulator(records=2000, seed=1) as org:
         home = tmp_path_factory.mktemp("sf-home")
         path = f"{project / 'node_modules' / '.bin'}{os.pathsep}{os.environ.get('PATH', '')}"
-        env = client_env(org, home, PATH=path, SF_DISABLE_TELEMETRY="true",
-                         SF_AUTOUPDATE_DISABLE="true", SF_USE_PROGRESS_BAR="false")
+        env = client_env(org, home, PATH=path)
         run = SfRun(org, home, env, project)
         login = run("org", "login", "access-token", "--instance-url", org.url, "--no-prompt",
                     "--alias", ALIAS)
