@@ -37,7 +37,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sfexit_emulator import Emulator  # noqa: E402
+from sfexit_emulator import Emulator, testing  # noqa: E402
 from sfexit.export import bulk as export_bulk  # noqa: E402
 from sfexit.export.bulk import ExportOptions, export_data  # noqa: E402
 from sfexit.export.manifest import ManifestStore  # noqa: E402
@@ -48,8 +48,8 @@ MAX_RECORDS = 50_000
 
 
 def largest(org: Emulator) -> tuple[str, int]:
-    name = max(CANDIDATES, key=lambda n: org.store.record_count(n))
-    return name, org.store.record_count(name)
+    name = max(CANDIDATES, key=lambda n: testing.record_count(org, n))
+    return name, testing.record_count(org, name)
 
 
 def clock_sleep(org: Emulator) -> Callable[[float], None]:

@@ -23,10 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from sfexit_emulator import Emulator
+from sfexit_emulator import Emulator, testing
 from sfexit.export.files import FilesSummary, export_files
 from sfexit.export.manifest import ManifestStore
-from sfexit.org import soql
 from sfexit.org.session import OrgSession
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -35,18 +34,15 @@ TARGET_RATIO = 7.0
 
 def add_attachments(org: Emulator, count: int, seed: int = 12) -> None:
     rng = random.Random(seed)
-    store = org.store
-    now = org.clock.now()
     assert org.credentials is not None
-    admin = list(store.query("SELECT Id FROM User WHERE Username = "
-                             + soql.quote(org.credentials.username), now=now).rows())[0][0]
-    parents = [row[0] for row in store.query("SELECT Id FROM Account LIMIT 200", now=now).rows()]
+    admin = testing.user_id(org, org.credentials.username)
+    parents = [row[0] for row in testing.rows(org, "SELECT Id FROM Account LIMIT 200")]
     for i in range(count):
         body = rng.randbytes(rng.randint(20_000, 200_000))
-        store.create_record("Attachment", {"ParentId": parents[i % len(parents)],
+        testing.create(org, "Attachment", {"ParentId": parents[i % len(parents)],
                                            "Name": f"bench {i}.bin",
                                            "Body": base64.b64encode(body).decode()},
-                            as_user=admin, now=now)
+                       as_user=admin)
 
 
 def tree_digest(root: Path) -> str:

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sfexit_emulator import Emulator
+from sfexit_emulator import Emulator, testing
 from sfexit.journal import Journal
 from sfexit.org.session import OrgSession
 from sfexit.people import ownership_io
@@ -54,14 +54,12 @@ def spent(before: dict[str, Any], after: dict[str, Any]) -> dict[str, int]:
 
 def run(rows: int, undo: bool) -> dict[str, Any]:
     with Emulator(records=2000) as org:
-        store = org.store
-        dep = store.user_by_username(DEPARTING)
-        assert dep is not None
+        dep = testing.user_id(org, DEPARTING)
         started = time.perf_counter()
-        with store.transaction(as_user=store.admin_user_id, now=org.clock.now()) as batch:
+        with testing.writes(org) as batch:
             for i in range(rows):
                 batch.create("Lead", {"LastName": f"Bench {i}", "Company": "Acme",
-                                      "OwnerId": dep["Id"]})
+                                      "OwnerId": dep})
         seeded = time.perf_counter() - started
         session = OrgSession(org.url, org.token, verify=str(org.ca_file))
         s0 = settled_stats(org)

@@ -127,7 +127,7 @@ def test_scale_20000_records(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_one_million_rows_under_a_minute(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     if "slow" not in str(request.config.getoption("markexpr") or ""):
-        pytest.skip("1M-row seed takes ~20 s: run with -m slow (bench/seed_1m.py prints the numbers)")
+        pytest.skip("1M-row seed takes ~20 s: run with -m slow (emulator/bench/seed_1m.py prints the numbers)")
     started = time.perf_counter()
     build_org(tmp_path / "m.sqlite3", seed=1, records=1_000_000, now=NOW)
     assert time.perf_counter() - started < 60

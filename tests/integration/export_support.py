@@ -8,10 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sfexit_emulator.bulk_csv import text_value
 from sfexit.export.bulk import ExportOptions
 from sfexit.export.backup import BackupSummary, run_backup
 from sfexit.org.session import OrgSession, RetryPolicy
+from sfexit_emulator import testing
 
 SPECIAL_NAME = 'Ünïcødé, "quoted" 日本語\nsecond line, with comma'
 
@@ -47,18 +47,17 @@ def org_rows(org: Any, sobject: str, fields: list[str], *,
              include_deleted: bool = False) -> list[list[str]]:
     """The emulator's own rows for the same query, as Bulk CSV text."""
     query = f"SELECT {', '.join(fields)} FROM {sobject}"
-    cursor = org.store.query(query, include_deleted=include_deleted, now=org.clock.now())
-    return [[text_value(v) for v in row] for row in cursor.rows()]
+    return [[testing.csv_text(v) for v in row]
+            for row in testing.rows(org, query, include_deleted=include_deleted)]
 
 
 def admin_id(org: Any) -> str:
-    return str(org.store.user_by_username(org.credentials.username)["Id"])
+    return testing.user_id(org, org.credentials.username)
 
 
 def add_special_account(org: Any) -> str:
-    return str(org.store.create_record("Account", {"Name": SPECIAL_NAME,
-                                                   "Description": 'a "b", c\r\nd'},
-                                       as_user=admin_id(org), now=org.clock.now()))
+    return testing.create(org, "Account", {"Name": SPECIAL_NAME, "Description": 'a "b", c\r\nd'},
+                          as_user=admin_id(org))
 
 
 def csv_text(path: Path) -> str:

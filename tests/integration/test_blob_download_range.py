@@ -7,7 +7,7 @@ import requests
 
 from sfexit.org.blobs import download_blob
 from sfexit.org.session import OrgSession
-from sfexit_emulator import Emulator
+from sfexit_emulator import Emulator, testing
 
 
 def _http(org: Emulator) -> requests.Session:
@@ -25,7 +25,7 @@ def _url(org: Emulator, path: str) -> str:
 
 def _largest(org: Emulator, sobject: str, size_field: str) -> tuple[str, int]:
     soql = f"SELECT Id, {size_field} FROM {sobject} ORDER BY {size_field} DESC LIMIT 1"
-    record = org.store.query(soql, now=org.clock.now()).records(0, 1)[0]
+    record = testing.records(org, soql)[0]
     return str(record["Id"]), int(record[size_field])
 
 

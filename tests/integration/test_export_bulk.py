@@ -15,7 +15,7 @@ import sfexit.export.bulk as bulk_module
 from auth_support import invoke, password_env, password_profile, write_config
 from export_support import (SPECIAL_NAME, add_special_account, backup, org_rows, read_csv,
                             session_for)
-from sfexit_emulator import Emulator
+from sfexit_emulator import Emulator, testing
 from sfexit.export.backup import BackupSummary, run_backup
 from sfexit.export.bulk import ExportOptions, largest_first, query_poll_delays
 from sfexit.export.manifest import ManifestStore
@@ -75,10 +75,9 @@ def test_objects_the_bulk_api_refuses_are_read_over_rest(org: Emulator,
     for name in ("CaseStatus", "TaskStatus", "AcceptedEventRelation"):
         assert results[name].method == "rest", name
         header, rows = read_csv(dest / "data" / f"{name}.csv")
-        expected = org.store.query(f"SELECT {', '.join(header)} FROM {name}",
-                                   now=org.clock.now())
-        assert len(rows) == expected.total_size > 0
-        assert sorted(r[0] for r in rows) == sorted(str(r[0]) for r in expected.rows())
+        expected = testing.rows(org, f"SELECT {', '.join(header)} FROM {name}")
+        assert len(rows) == len(expected) > 0
+        assert sorted(r[0] for r in rows) == sorted(str(r[0]) for r in expected)
 
 
 def test_content_document_link_is_read_per_parent(org: Emulator,
@@ -86,13 +85,11 @@ def test_content_document_link_is_read_per_parent(org: Emulator,
     dest, summary = full
     assert _by_name(summary)["ContentDocumentLink"].method == "per-parent"
     header, rows = read_csv(dest / "data" / "ContentDocumentLink.csv")
-    docs = [r[0] for r in org.store.query("SELECT Id FROM ContentDocument",
-                                          now=org.clock.now()).rows()]
+    docs = [r[0] for r in testing.rows(org, "SELECT Id FROM ContentDocument")]
     quoted = ",".join(f"'{d}'" for d in docs)
-    expected = org.store.query(f"SELECT Id FROM ContentDocumentLink WHERE ContentDocumentId IN "
-                               f"({quoted})", now=org.clock.now())
-    assert sorted(r[header.index("Id")] for r in rows) == sorted(str(r[0]) for r in
-                                                                 expected.rows())
+    expected = testing.rows(org, f"SELECT Id FROM ContentDocumentLink WHERE ContentDocumentId "
+                                 f"IN ({quoted})")
+    assert sorted(r[header.index("Id")] for r in rows) == sorted(str(r[0]) for r in expected)
     assert len(rows) > 0
 
 
@@ -139,9 +136,8 @@ def test_the_export_never_writes_to_the_org(org: Emulator, tmp_path: Path) -> No
 
 def test_deleted_rows_only_with_include_deleted(fresh_emulator: Emulator, tmp_path: Path) -> None:
     org = fresh_emulator
-    now = org.clock.now()
-    live = org.store.query("SELECT Id FROM Account", now=now).total_size
-    every = org.store.query("SELECT Id FROM Account", include_deleted=True, now=now).total_size
+    live = testing.count(org, "SELECT Id FROM Account")
+    every = testing.count(org, "SELECT Id FROM Account", include_deleted=True)
     assert every > live
     plain = backup(org, tmp_path / "plain", objects=("Account",))
     deleted = backup(org, tmp_path / "deleted", objects=("Account",), include_deleted=True)
@@ -297,11 +293,9 @@ def test_cli_a_file_that_does_not_verify_exits_5_and_the_files_step_gets_the_opt
     import sfexit.export.backup as backup_module
 
     org = fresh_emulator
-    rid = list(org.store.query("SELECT Id FROM ContentVersion WHERE IsLatest = true LIMIT 1",
-                               now=org.clock.now()).rows())[0][0]
-    conn = org.store._conn()  # Checksum is read-only over the API: set a wrong one in the store
-    conn.execute('UPDATE "ContentVersion" SET "Checksum" = ? WHERE "Id" = ?', ("f" * 32, rid))
-    conn.commit()
+    rid = testing.rows(org, "SELECT Id FROM ContentVersion WHERE IsLatest = true LIMIT 1")[0][0]
+    # Checksum is read-only over the API: set a wrong one around it
+    testing.set_field(org, "ContentVersion", rid, "Checksum", "f" * 32)
     seen: list[dict[str, Any]] = []
     real = backup_module.export_files
 

@@ -1,6 +1,6 @@
 """The files step of the backup against the emulator over real HTTPS.
 
-Every body is compared with the emulator's own bytes (``org.store.blob(...).chunks()``), never
+Every body is compared with the emulator's own bytes (``testing.blob_chunks``), never
 with what sfexit itself wrote.
 """
 
@@ -26,8 +26,7 @@ from sfexit.export.manifest import ManifestStore
 from sfexit.org import connect, soql
 from sfexit.org.blobs import download_blob
 from sfexit.org.session import OrgSession
-
-BLOB_FIELD = {"ContentVersion": "VersionData", "Attachment": "Body", "Document": "Body"}
+from sfexit_emulator import testing
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -47,13 +46,13 @@ def run_export(org: Any, dest: Path, tmp_path: Path, **kw: Any) -> tuple[FilesSu
 
 
 def org_rows(org: Any, soql: str, *, include_deleted: bool = False) -> list[tuple[Any, ...]]:
-    return list(org.store.query(soql, include_deleted=include_deleted, now=org.clock.now()).rows())
+    return testing.rows(org, soql, include_deleted=include_deleted)
 
 
 def org_blob(org: Any, sobject: str, record_id: str) -> tuple[str, str, int]:
     """sha256, md5 and size of the body as the emulator holds it."""
     sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
-    for chunk in org.store.blob(sobject, record_id, BLOB_FIELD[sobject]).chunks():
+    for chunk in testing.blob_chunks(org, sobject, record_id):
         sha.update(chunk)
         md5.update(chunk)
         size += len(chunk)
@@ -378,11 +377,9 @@ def test_a_checksum_mismatch_is_retried_once_then_reported_not_accepted(
     org = fresh_emulator
     rid, checksum = org_rows(org, "SELECT Id, Checksum FROM ContentVersion "
                                   "WHERE IsLatest = true LIMIT 1")[0]
-    # Checksum is read-only over the API (INVALID_FIELD_FOR_INSERT_UPDATE), so the test goes
-    # to the store's database to make the org's metadata disagree with its bytes.
-    conn = org.store._conn()
-    conn.execute('UPDATE "ContentVersion" SET "Checksum" = ? WHERE "Id" = ?', ("0" * 32, rid))
-    conn.commit()
+    # Checksum is read-only over the API (INVALID_FIELD_FOR_INSERT_UPDATE), so the test sets
+    # it around the API to make the org's metadata disagree with its bytes.
+    testing.set_field(org, "ContentVersion", rid, "Checksum", "0" * 32)
     before = blob_gets(org)
     summary, _ = run_export(org, tmp_path / "b", tmp_path)
     assert not summary.ok
@@ -462,9 +459,8 @@ def test_export_files_command_exits_5_on_a_file_that_does_not_verify(
         fresh_emulator: Any, tmp_path: Path) -> None:
     org = fresh_emulator
     rid = org_rows(org, "SELECT Id FROM ContentVersion WHERE IsLatest = true LIMIT 1")[0][0]
-    conn = org.store._conn()  # Checksum is read-only over the API: see the test above
-    conn.execute('UPDATE "ContentVersion" SET "Checksum" = ? WHERE "Id" = ?', ("f" * 32, rid))
-    conn.commit()
+    # Checksum is read-only over the API: see the test above
+    testing.set_field(org, "ContentVersion", rid, "Checksum", "f" * 32)
     args, env = cli_args(org, tmp_path)
     run = invoke([*args, "--dest", str(tmp_path / "b")], env=env)
     assert run.code == errors.EXIT_PARTIAL

@@ -19,13 +19,11 @@ from auth_support import invoke, password_env, password_profile, write_config, w
 
 from sfexit import errors
 from sfexit.cli import export_weekly
-from sfexit_emulator import Emulator
-from sfexit_emulator.dataexport import DataExportService, ExportOptions
-from sfexit_emulator.routes.dataexport import service
 from sfexit.export.weekly import read_status
 from sfexit.export.weekly_download import WeeklyFilesExpired, download_parts
 from sfexit.org.session import OrgSession
 from sfexit.org.uisession import open_ui_session
+from sfexit_emulator import Emulator, testing
 
 
 @pytest.fixture
@@ -43,9 +41,7 @@ def org(fresh_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     return fresh_emulator
 
 
-def svc(org: Emulator) -> DataExportService:
-    assert org.app is not None
-    return service(org.app)
+svc = testing.dataexport
 
 
 def weekly(org: Emulator, tmp_path: Path, *args: str) -> Any:
@@ -66,7 +62,7 @@ def served(org: Emulator) -> dict[str, bytes]:
 
 
 def seed_ready(org: Emulator, hours_ago: float = 1, **options: Any) -> dict[str, bytes]:
-    svc(org).seed_export(org.clock.now() - dt.timedelta(hours=hours_ago), ExportOptions(**options))
+    testing.seed_export(org, org.clock.now() - dt.timedelta(hours=hours_ago), **options)
     return served(org)
 
 
@@ -130,7 +126,8 @@ def test_trigger_wait_download_several_parts_verified_and_recorded(org: Emulator
 
     extracted = dest / "weekly" / "extracted"
     assert (extracted / "Account.csv").exists()
-    assert len(list((extracted / "Attachments").iterdir())) == org.store.record_count("Attachment")
+    assert len(list((extracted / "Attachments").iterdir())) == testing.record_count(org,
+                                                                                    "Attachment")
 
     # Run again: the parts on disk verify and are not downloaded again.
     run = weekly(org, tmp_path, "--dest", str(dest))

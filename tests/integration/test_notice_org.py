@@ -7,6 +7,8 @@ from typing import Any
 
 from auth_support import invoke, password_env, password_profile, write_config
 
+from sfexit_emulator import testing
+
 CONTRACT = ["--start", "2026-01-01", "--end", "2027-01-01", "--paid", "1200", "--currency",
             "EUR", "--on", "2026-11-01"]
 
@@ -17,8 +19,7 @@ def test_the_letter_carries_the_org_id_and_name(emulator: Any, tmp_path: Path) -
     run = invoke(["--config", str(config), "notice", "--out", str(out), *CONTRACT],
                  env=password_env(emulator))
     assert run.code == 0, run.output
-    org = emulator.store.query("SELECT Id, Name FROM Organization",
-                               now=emulator.clock.now()).records(0, 1)[0]
+    [org] = testing.records(emulator, "SELECT Id, Name FROM Organization")
     assert run.body["result"]["org"] == {"org_id": org["Id"], "name": org["Name"]}
     letter = out.read_text("utf-8")
     assert org["Id"] in letter and org["Name"] in letter

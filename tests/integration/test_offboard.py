@@ -14,6 +14,7 @@ from offboard_support import (SUCCESSOR, no_sleep, offboard, offboard_config, ru
 from users_support import org_rows
 
 from sfexit.journal import Journal, read_journal, verify_journal
+from sfexit_emulator import testing
 
 
 def steps_of(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -200,8 +201,6 @@ def test_force_goes_past_a_forecast_refusal_and_records_it_as_a_warning(
         fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The org has fewer Bulk query jobs left than the forecast asks (it counts one per object;
     objects the Bulk API refuses are read by REST): refused without --force, run with it."""
-    from sfexit_emulator.routes import limits as emulator_limits
-
     org = fresh_emulator
     no_sleep(monkeypatch, org)
     config = offboard_config(tmp_path, org)
@@ -209,7 +208,7 @@ def test_force_goes_past_a_forecast_refusal_and_records_it_as_a_warning(
     assert dry.code == 0, dry.output
     wanted = run_json(tmp_path / "dry")["forecast"]["bulk_query_jobs"]
     name = "DailyBulkV2QueryJobs"
-    assert emulator_limits.spend(org.app, name, emulator_limits.STATIC_MAX[name] - wanted + 1)
+    assert testing.spend_limit(org, name, testing.limit_max(name) - wanted + 1)
     refused = offboard(config, org, "--yes", "--run-dir", str(tmp_path / "refused"))
     assert refused.code == 4 and f"{name}: needs about {wanted}" in refused.body["message"]
     run = offboard(config, org, "--yes", "--force", "--run-dir", str(tmp_path / "r"))

@@ -11,6 +11,8 @@ import pytest
 from offboard_support import no_sleep, offboard, offboard_config, run_json
 from users_support import org_rows
 
+from sfexit_emulator import testing
+
 # What the files step downloads (export/files_listing.py): the body of each latest
 # ContentVersion, each Attachment and each Document.
 BODIES = (("ContentVersion", "VersionData", "IsLatest = true"), ("Attachment", "Body", ""),
@@ -25,7 +27,7 @@ def seeded_bytes(org: Any) -> tuple[int, int]:
         for row in org_rows(org, f"SELECT Id FROM {sobject}" + (f" WHERE {where}" if where
                                                                  else "")):
             files += 1
-            size += org.store.blob(sobject, row["Id"], body).size
+            size += testing.blob_size(org, sobject, row["Id"], field=body)
     return files, size
 
 

@@ -14,12 +14,14 @@ import pytest
 from auth_support import invoke
 from offboard_support import no_sleep, offboard, offboard_config, run_json, writes
 
+from sfexit_emulator import testing
+
 FILES = 1100   # one download call each: the forecast needs over 1,000 calls
 
 
 def add_files(org: Any, n: int) -> None:
     body = base64.b64encode(b"minutes of the board meeting\n").decode()
-    with org.store.transaction(as_user=org.store.admin_user_id, now=org.clock.now()) as batch:
+    with testing.writes(org) as batch:
         for i in range(n):
             batch.create("ContentVersion", {"Title": f"Minutes {i}", "PathOnClient": f"m{i}.txt",
                                             "VersionData": body})
@@ -43,7 +45,7 @@ def short_dry_run(fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.Monke
     org = fresh_emulator
     no_sleep(monkeypatch, org)
     add_files(org, FILES)
-    org.faults = {"daily_api_max": org.app.api.used + 1200}
+    org.faults = {"daily_api_max": org.stats()["api_requests_used"] + 1200}
     config = offboard_config(tmp_path, org)
     before = writes(org)
     run = offboard(config, org, "--dry-run", "--run-dir", str(tmp_path / "dry"))

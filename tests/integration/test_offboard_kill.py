@@ -28,7 +28,7 @@ from offboard_support import (
 )
 
 from sfexit_emulator import Emulator
-from sfexit_emulator.pytest_plugin import SESSION_RECORDS, SESSION_SEED
+from sfexit_emulator.testing import SESSION_RECORDS, SESSION_SEED
 from sfexit.journal import read_journal, verify_journal
 from sfexit.report.verify import verify_run
 

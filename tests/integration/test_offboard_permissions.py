@@ -12,6 +12,8 @@ import pytest
 from offboard_support import no_sleep, offboard, offboard_config, run_json, writes
 from users_support import org_rows
 
+from sfexit_emulator import testing
+
 
 def take_away(org: Any, *permissions: str) -> None:
     """Remove ``permissions`` from the running user's profile and from every permission set
@@ -21,8 +23,8 @@ def take_away(org: Any, *permissions: str) -> None:
     sets = [r["PermissionSetId"] for r in org_rows(
         org, f"SELECT PermissionSetId FROM PermissionSetAssignment WHERE AssigneeId = "
              f"'{me['Id']}'")]
-    known = {f["name"] for f in org.store.describe("PermissionSet")["fields"]}
-    with org.store.transaction(as_user=org.store.admin_user_id, now=org.clock.now()) as batch:
+    known = {f["name"] for f in testing.describe(org, "PermissionSet")["fields"]}
+    with testing.writes(org) as batch:
         batch.update("Profile", me["ProfileId"], dict.fromkeys(permissions, False))
         for ps in sets:
             batch.update("PermissionSet", ps,

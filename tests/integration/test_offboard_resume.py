@@ -14,7 +14,7 @@ from offboard_support import no_sleep, offboard, offboard_config, org_state, run
 
 from sfexit.config import load_settings
 from sfexit_emulator import Emulator
-from sfexit_emulator.pytest_plugin import SESSION_RECORDS, SESSION_SEED
+from sfexit_emulator.testing import SESSION_RECORDS, SESSION_SEED
 from sfexit.journal import read_journal, verify_journal
 from sfexit.offboard.run import STEP_FINISHED, RunOptions, start_run
 from sfexit.org import connect

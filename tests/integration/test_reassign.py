@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from auth_support import invoke, password_env, password_profile, write_config, writes
 
-from sfexit_emulator.store_writes import ValidationRule
 from sfexit.journal import Journal, read_journal, verify_journal
 from sfexit.org.session import OrgSession, RetryPolicy
 from sfexit.people import ownership_io
+from sfexit_emulator import testing
 
 DOMAIN = "@sfexit-demo.example"
 DEPARTING = "departing.user" + DOMAIN
@@ -24,13 +24,13 @@ CHATTER = "chatter1" + DOMAIN          # seeded Chatter Free
 
 
 def user_id(org: Any, username: str) -> str:
-    return str(org.store.user_by_username(username)["Id"])
+    return testing.user_id(org, username)
 
 
 def owners(org: Any, sobject: str, where: str = "") -> dict[str, str]:
     """Id → OwnerId of every record of ``sobject``, read from the store (not through sfexit)."""
-    cursor = org.store.query(f"SELECT Id, OwnerId FROM {sobject} {where}", now=org.clock.now())
-    return {str(r[0]): str(r[1]) for r in cursor.rows()}
+    return {str(r[0]): str(r[1])
+            for r in testing.rows(org, f"SELECT Id, OwnerId FROM {sobject} {where}")}
 
 
 def owned_by(org: Any, sobject: str, uid: str, extra: str = "") -> set[str]:
@@ -54,7 +54,7 @@ def cli_env(tmp_path: Path, org: Any) -> tuple[list[str], dict[str, str]]:
 
 
 def add_leads(org: Any, owner: str, n: int) -> None:
-    with org.store.transaction(as_user=org.store.admin_user_id, now=org.clock.now()) as batch:
+    with testing.writes(org) as batch:
         for i in range(n):
             batch.create("Lead", {"LastName": f"Bulk {i}", "Company": "Acme", "OwnerId": owner})
 
@@ -159,9 +159,9 @@ def test_validation_rule_failures_land_in_the_failure_file_and_exit_5(fresh_emul
     dep, std = user_id(org, DEPARTING), user_id(org, STANDARD)
     contacts = sorted(owned_by(org, "Contact", dep))
     blocked = set(contacts[::3])
-    org.store.add_validation_rule(ValidationRule(
-        "Contact", lambda row: row.get("Id") in blocked and row.get("OwnerId") == std,
-        "Contacts of key accounts keep their owner"))
+    testing.add_validation_rule(
+        org, "Contact", lambda row: row.get("Id") in blocked and row.get("OwnerId") == std,
+        "Contacts of key accounts keep their owner")
     cfg, env = cli_env(tmp_path, org)
     run = invoke([*cfg, "reassign", "--from", DEPARTING, "--to", STANDARD, "--objects",
                   "Contact", "--journal", str(tmp_path / "v.jsonl"), "--yes"], env)
@@ -186,8 +186,7 @@ def test_a_target_deactivated_after_the_plan_fails_per_record_with_salesforces_m
     session = session_for(org)
     plan = ownership_io.build_plan(session, [(DEPARTING, STANDARD)], ["Case"])
     std = user_id(org, STANDARD)
-    org.store.update("User", std, {"IsActive": False}, as_user=org.store.admin_user_id,
-                     now=org.clock.now())
+    testing.update(org, "User", std, {"IsActive": False})
     journal = Journal.open(tmp_path / "i.jsonl")
     done = ownership_io.transfer(session, plan, journal, sleep=org.clock.advance, clock=ticker())
     (case,) = done.objects

@@ -15,6 +15,8 @@ from auth_support import invoke, password_env, password_profile, write_config
 from offboard_support import no_sleep, offboard, offboard_config, run_json, writes
 from users_support import org_rows
 
+from sfexit_emulator import testing
+
 DOMAIN = "@sfexit-demo.example"
 DEPARTING = "departing.user" + DOMAIN
 STANDARD = "standard.user" + DOMAIN
@@ -38,7 +40,7 @@ def without_edit_on(org: Any, sobject: str) -> None:
     rows = org_rows(org, f"SELECT Id FROM ObjectPermissions WHERE SobjectType = '{sobject}' "
                          f"AND ParentId IN ({quoted})")
     assert rows, "the admin's profile set has a row for the object"
-    with org.store.transaction(as_user=org.store.admin_user_id, now=org.clock.now()) as batch:
+    with testing.writes(org) as batch:
         batch.update("Profile", profile, {"PermissionsModifyAllData": False})
         for ps in sets:
             batch.update("PermissionSet", ps, {"PermissionsModifyAllData": False})
@@ -62,21 +64,9 @@ def planned(org: Any, tmp_path: Path) -> dict[str, int]:
     return {s["object"]: s["count"] for s in run.body["result"]["plan"]["steps"]}
 
 
-class QueryLog:
-    """Every SOQL text the org is asked, as the store sees it (whichever route carried it)."""
-
-    def __init__(self, org: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.texts: list[str] = []
-        real = org.store.query
-
-        def spy(soql: str, **kwargs: Any) -> Any:
-            self.texts.append(soql)
-            return real(soql, **kwargs)
-
-        monkeypatch.setattr(org.store, "query", spy)
-
-    def of(self, sobject: str) -> list[str]:
-        return [t for t in self.texts if f"FROM {sobject}" in t]
+def reading(texts: list[str], sobject: str) -> list[str]:
+    """The SOQL texts (from ``testing.soql_log``) that read ``sobject``."""
+    return [t for t in texts if f"FROM {sobject}" in t]
 
 
 def query_calls(org: Any) -> int:
@@ -121,22 +111,18 @@ def test_dry_run_of_reassign_warns_with_the_same_line_and_writes_nothing(
 def test_the_org_refuses_the_owner_change_the_preflight_refused(fresh_emulator: Any) -> None:
     """The emulator enforces the same rule (so a run forced past the check fails per record):
     Salesforce's INSUFFICIENT_ACCESS_OR_READONLY for the object the user cannot edit."""
-    from sfexit_emulator.store import SalesforceFault
-
     org = fresh_emulator
     without_edit_on(org, "Opportunity")
     me = org_rows(org, f"SELECT Id FROM User WHERE Username = '{org.credentials.username}'")[0]
     departing = org_rows(org, f"SELECT Id FROM User WHERE Username = '{DEPARTING}'")[0]["Id"]
     standard = org_rows(org, f"SELECT Id FROM User WHERE Username = '{STANDARD}'")[0]["Id"]
     opp = org_rows(org, f"SELECT Id FROM Opportunity WHERE OwnerId = '{departing}' LIMIT 1")[0]
-    with pytest.raises(SalesforceFault) as refused:
-        org.store.update("Opportunity", opp["Id"], {"OwnerId": standard}, as_user=me["Id"],
-                         now=org.clock.now())
+    with pytest.raises(testing.SalesforceFault) as refused:
+        testing.update(org, "Opportunity", opp["Id"], {"OwnerId": standard}, as_user=me["Id"])
     assert (refused.value.error_code, refused.value.message) == \
         ("INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id")
     account = org_rows(org, f"SELECT Id FROM Account WHERE OwnerId = '{departing}' LIMIT 1")[0]
-    org.store.update("Account", account["Id"], {"OwnerId": standard}, as_user=me["Id"],
-                     now=org.clock.now())
+    testing.update(org, "Account", account["Id"], {"OwnerId": standard}, as_user=me["Id"])
 
 
 def test_offboard_dry_run_reports_the_object_and_what_stays_behind(
@@ -181,23 +167,23 @@ def test_offboard_dry_run_reports_the_object_and_what_stays_behind(
     assert "Opportunity: kein Bearbeitungszugriff" in page and "no edit access" not in page
 
 
-def test_with_modify_all_data_no_object_permissions_are_read(
-        fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_with_modify_all_data_no_object_permissions_are_read(fresh_emulator: Any,
+                                                              tmp_path: Path) -> None:
     org = fresh_emulator
-    log = QueryLog(org, monkeypatch)
-    calls = query_calls(org)
-    granted = reassign(org, tmp_path / "mad", "--dry-run")
-    assert granted.code == 0, granted.output
-    with_mad = query_calls(org) - calls
-    assert log.of("ObjectPermissions") == []
-    assert not any("would stop" in w for w in granted.body["warnings"])
+    with testing.soql_log(org) as texts:
+        calls = query_calls(org)
+        granted = reassign(org, tmp_path / "mad", "--dry-run")
+        assert granted.code == 0, granted.output
+        with_mad = query_calls(org) - calls
+        assert reading(texts, "ObjectPermissions") == []
+        assert not any("would stop" in w for w in granted.body["warnings"])
 
-    without_edit_on(org, "Opportunity")
-    log.texts.clear()            # the setup's own reads of the store
-    calls = query_calls(org)
-    restricted = reassign(org, tmp_path / "no-mad", "--dry-run")
-    assert restricted.code == 0, restricted.output
-    [read] = log.of("ObjectPermissions")        # one query for every object, once
+        without_edit_on(org, "Opportunity")
+        texts.clear()            # the setup's own reads of the store
+        calls = query_calls(org)
+        restricted = reassign(org, tmp_path / "no-mad", "--dry-run")
+        assert restricted.code == 0, restricted.output
+    [read] = reading(texts, "ObjectPermissions")        # one query for every object, once
     assert "SobjectType IN (" in read and "ParentId IN (" in read
     assert "'Task'" not in read and "'Note'" not in read   # no object permissions there
     assert query_calls(org) - calls == with_mad + 1

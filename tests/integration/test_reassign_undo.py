@@ -15,6 +15,7 @@ from test_reassign import (DEPARTING, STANDARD, add_leads, cli_env, owners, sess
 
 from sfexit.journal import Journal, read_journal, verify_journal
 from sfexit.people import ownership_io, ownership_transfer
+from sfexit_emulator import testing
 
 OBJECTS = ("Account", "Contact", "Opportunity", "Case", "Lead", "Task", "Project__c")
 
@@ -66,8 +67,7 @@ def test_undo_reports_what_could_not_be_restored(fresh_emulator: Any, tmp_path: 
     journal = tmp_path / "r.jsonl"
     assert invoke([*cfg, "reassign", "--from", DEPARTING, "--to", STANDARD, "--objects", "Case",
                    "--journal", str(journal), "--yes"], env).code == 0
-    org.store.update("User", dep, {"IsActive": False}, as_user=org.store.admin_user_id,
-                     now=org.clock.now())
+    testing.update(org, "User", dep, {"IsActive": False})
     undo = invoke([*cfg, "reassign", "--undo", str(journal), "--journal",
                    str(tmp_path / "u.jsonl"), "--yes"], env)
     assert undo.code == 5, undo.output
@@ -124,16 +124,15 @@ def dropping_team_members(org: Any, monkeypatch: pytest.MonkeyPatch) -> list[tup
     (the emulator keeps them; whether REST/Bulk drop them is UNCONFIRMED, users-protocol.md §4)."""
     dep = user_id(org, DEPARTING)
     mine = set(owners(org, "Account", f"WHERE OwnerId = '{dep}'"))
-    cursor = org.store.query("SELECT Id, AccountId FROM AccountTeamMember", now=org.clock.now())
-    dropped = [(str(i), str(a)) for i, a in cursor.rows() if a in mine]
+    dropped = [(str(i), str(a)) for i, a in testing.rows(
+        org, "SELECT Id, AccountId FROM AccountTeamMember") if a in mine]
     real_send = ownership_transfer._Writer.send
 
     def send_and_drop(self: Any, sobject: str, rows: Any) -> Any:
         failures = real_send(self, sobject, rows)
         if sobject == "Account":
             for team_id, _ in dropped:
-                org.store.delete("AccountTeamMember", team_id, as_user=org.store.admin_user_id,
-                                 now=org.clock.now())
+                testing.delete(org, "AccountTeamMember", team_id)
         return failures
 
     monkeypatch.setattr(ownership_transfer._Writer, "send", send_and_drop)
@@ -141,9 +140,8 @@ def dropping_team_members(org: Any, monkeypatch: pytest.MonkeyPatch) -> list[tup
 
 
 def team_rows(org: Any, team: str, parent: str) -> set[tuple[str, str, str]]:
-    cursor = org.store.query(f"SELECT {parent}, UserId, TeamMemberRole FROM {team}",
-                             now=org.clock.now())
-    return {(str(a), str(b), str(c)) for a, b, c in cursor.rows()}
+    return {(str(a), str(b), str(c))
+            for a, b, c in testing.rows(org, f"SELECT {parent}, UserId, TeamMemberRole FROM {team}")}
 
 
 def test_team_members_survive_the_owner_change(fresh_emulator: Any, tmp_path: Path) -> None:
@@ -209,15 +207,13 @@ def test_undo_takes_nothing_but_a_journal(emulator: Any, tmp_path: Path) -> None
 
 def test_a_team_member_salesforce_refuses_to_re_add_is_journaled_and_exits_5(
         fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sfexit_emulator.store_writes import ValidationRule
-
     org = fresh_emulator
     dropped = dropping_team_members(org, monkeypatch)
     assert len(dropped) >= 2, "the seed should give the departing user's accounts team members"
     refused_account = dropped[0][1]
-    org.store.add_validation_rule(ValidationRule(
-        "AccountTeamMember", lambda row: row.get("AccountId") == refused_account,
-        "Teams of this account are managed by territory rules"))
+    testing.add_validation_rule(
+        org, "AccountTeamMember", lambda row: row.get("AccountId") == refused_account,
+        "Teams of this account are managed by territory rules")
     refused = [i for i, a in dropped if a == refused_account]
     cfg, env = cli_env(tmp_path, org)
     journal = tmp_path / "t.jsonl"

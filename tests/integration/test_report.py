@@ -12,10 +12,11 @@ from auth_support import invoke
 from report_support import DEPARTING, REASSIGNED, SUCCESSOR, compose_run
 
 from sfexit.report import build_report
+from sfexit_emulator import testing
 
 
 def store_rows(org: Any, soql: str) -> list[list[Any]]:
-    return [list(r) for r in org.store.query(soql, now=org.clock.now()).rows()]
+    return [list(r) for r in testing.rows(org, soql)]
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def run_dir(fresh_emulator: Any, tmp_path: Path) -> Path:
 
 
 def owned(org: Any, sobject: str, username: str) -> int:
-    uid = str(org.store.user_by_username(username)["Id"])
+    uid = testing.user_id(org, username)
     return len(store_rows(org, f"SELECT Id FROM {sobject} WHERE OwnerId = '{uid}'"))
 
 
@@ -50,8 +51,8 @@ def test_report_json_matches_the_org(fresh_emulator: Any, tmp_path: Path) -> Non
     assert len(kept) == 1 and frozen_now[kept[0]["user_id"]] is True
 
     # ownership: per object, what moved is what the successor owns now, none left behind
-    leaver_id = str(org.store.user_by_username(DEPARTING)["Id"])
-    successor_id = str(org.store.user_by_username(SUCCESSOR)["Id"])
+    leaver_id = testing.user_id(org, DEPARTING)
+    successor_id = testing.user_id(org, SUCCESSOR)
     objects = {o["object"]: o for o in report["ownership"]["objects"]}
     assert set(objects) == set(REASSIGNED)
     left = store_rows(org, f"SELECT Id FROM Account WHERE OwnerId = '{leaver_id}'")

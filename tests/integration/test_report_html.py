@@ -57,7 +57,7 @@ def console_errors(log: str) -> list[str]:
 @pytest.fixture(scope="module")
 def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from sfexit_emulator import Emulator
-    from sfexit_emulator.pytest_plugin import SESSION_RECORDS, SESSION_SEED
+    from sfexit_emulator.testing import SESSION_RECORDS, SESSION_SEED
 
     with Emulator(records=SESSION_RECORDS, seed=SESSION_SEED) as org:
         return compose_run(org, tmp_path_factory.mktemp("report-html") / "run")

@@ -10,6 +10,7 @@ from test_reassign import session_for
 
 from sfexit import errors
 from sfexit.org.rest import RestClient
+from sfexit_emulator import testing
 
 
 def create_calls(org: Any, rest: RestClient) -> int:
@@ -18,8 +19,7 @@ def create_calls(org: Any, rest: RestClient) -> int:
 
 
 def lead_names(org: Any) -> dict[str, str]:
-    cursor = org.store.query("SELECT Id, LastName FROM Lead", now=org.clock.now())
-    return {str(i): str(n) for i, n in cursor.rows()}
+    return {str(i): str(n) for i, n in testing.rows(org, "SELECT Id, LastName FROM Lead")}
 
 
 def test_450_records_take_three_calls_and_come_back_in_order(fresh_emulator: Any) -> None:

@@ -10,6 +10,7 @@ from auth_support import writes
 from users_support import org_rows, username_of, users_cli
 
 from sfexit.journal import read_journal, verify_journal
+from sfexit_emulator import testing
 
 
 def frozen_state(org: Any) -> dict[str, bool]:
@@ -176,10 +177,8 @@ def test_user_without_manage_users_is_stopped_before_any_change(fresh_emulator: 
                                                                 tmp_path: Path) -> None:
     from auth_support import invoke, write_config
 
-    from sfexit_emulator.seed import DEMO_CREDENTIALS
-
     org = fresh_emulator
-    std = DEMO_CREDENTIALS.standard
+    std = testing.standard_login()
     cfg = write_config(tmp_path, org, auth="password", username=std.username,
                        consumer_key=org.credentials.consumer_key)
     env = {"SFEXIT_PASSWORD": std.password, "SFEXIT_SECURITY_TOKEN": std.security_token,
@@ -252,14 +251,13 @@ def test_unwritable_plan_file_stops_before_any_change(fresh_emulator: Any,
 
 def test_a_user_salesforce_refuses_to_freeze_gives_exit_5_in_one_envelope(
         fresh_emulator: Any, tmp_path: Path) -> None:
-    from sfexit_emulator.store_writes import ValidationRule
-
     org = fresh_emulator
     ids = user_ids(org)
     refused, fine = username_of(org, "departing.user"), username_of(org, "standard.user")
-    org.store.add_validation_rule(ValidationRule(
-        "UserLogin", lambda row: row.get("UserId") == ids[refused] and bool(row.get("IsFrozen")),
-        "Leavers are frozen by HR"))
+    testing.add_validation_rule(
+        org, "UserLogin",
+        lambda row: row.get("UserId") == ids[refused] and bool(row.get("IsFrozen")),
+        "Leavers are frozen by HR")
     run = users_cli(org, tmp_path, "freeze", refused, fine, "--journal", str(tmp_path / "p.jsonl"))
     assert run.code == 5, run.output
     # status equals the exit code, and the result is still there beside the failure
@@ -277,12 +275,11 @@ def test_partial_freeze_without_json_prints_the_report_and_one_error_line(
     from click.testing import CliRunner
 
     from sfexit.cli import cli
-    from sfexit_emulator.store_writes import ValidationRule
 
     org = fresh_emulator
     name = username_of(org, "departing.user")
-    org.store.add_validation_rule(ValidationRule("UserLogin", lambda row: bool(row.get("IsFrozen")),
-                                                 "No freezing today"))
+    testing.add_validation_rule(org, "UserLogin", lambda row: bool(row.get("IsFrozen")),
+                                "No freezing today")
     cfg = write_config(tmp_path, org, **password_profile(org))
     result = CliRunner().invoke(cli, ["--config", str(cfg), "--yes", "users", "freeze", name,
                                       "--journal", str(tmp_path / "h.jsonl")],

@@ -21,6 +21,7 @@ from users_support import active, org_rows, username_of, users_cli
 
 from sfexit.journal import Journal, read_journal, unresolved_intents, verify_journal
 from sfexit.org.rest import RestClient
+from sfexit_emulator import testing
 
 
 class Killed(BaseException):
@@ -118,9 +119,8 @@ def test_an_unresolved_freeze_is_thawed_only_where_the_org_shows_it_frozen(
         crash(org, tmp_path, "freeze", "--all-active", "--journal", str(journal))
     pending = unresolved_intents(read_journal(journal))
     by_hand = pending[0]
-    admin = org.store.user_by_username(org.credentials.username)["Id"]
-    org.store.update("UserLogin", by_hand.target["id"], {"IsFrozen": False}, as_user=admin,
-                     now=org.clock.now())
+    admin = testing.user_id(org, org.credentials.username)
+    testing.update(org, "UserLogin", by_hand.target["id"], {"IsFrozen": False}, as_user=admin)
     text = journal.read_text(encoding="utf-8")
     dry = users_cli(org, tmp_path, "unfreeze", "--journal", str(journal), "--dry-run")
     assert dry.code == 0, dry.output
@@ -162,7 +162,7 @@ def test_unfreeze_by_name_settles_the_killed_freeze_in_the_journals_dir(
     with killed(monkeypatch, AFTER):
         run = users_cli(org, tmp_path, "freeze", name)   # default journal, data dir
     assert run.code == 1
-    uid = org.store.user_by_username(name)["Id"]
+    uid = testing.user_id(org, name)
     assert frozen_state(org)[uid] is True
     run = users_cli(org, tmp_path, "unfreeze", name)
     assert run.code == 0, run.output

@@ -7,11 +7,12 @@ from typing import Any
 
 from auth_support import invoke, password_env, password_profile, write_config
 
+from sfexit_emulator import testing
+
 
 def org_rows(org: Any, soql: str) -> list[dict[str, Any]]:
     """Rows straight from the emulator's store (the ground truth), not over HTTP."""
-    cursor = org.store.query(soql, now=org.clock.now())
-    return cursor.records(0, max(cursor.total_size, 1))
+    return testing.records(org, soql)
 
 
 def users_cli(org: Any, tmp_path: Path, *args: str, yes: bool = True) -> Any:

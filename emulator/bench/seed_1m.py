@@ -1,7 +1,8 @@
 """Seed an org of 1,000,000 rows and report time, peak RSS and file size (target: < 60 s, < 1 GB).
 
-    .venv/bin/python bench/seed_1m.py [records]
+    .venv/bin/python emulator/bench/seed_1m.py [records]
 Then times a full REST-shaped read of the largest object (rows/s) and a Bulk-style rows() stream.
+The emulator's own benchmark: it times the store itself, so it lives with the emulator.
 """
 
 from __future__ import annotations
