@@ -6,6 +6,10 @@ Tests, benchmarks, the demo and ``sfexit emulator serve`` use :class:`Emulator`:
         requests.get(org.url + "/services/data/v68.0/limits",
                      headers={"Authorization": f"Bearer {org.token}"}, verify=org.ca_file)
 
+The org's records (read them, seed them, bend them) through :mod:`sfexit_emulator.testing`:
+with this class, the whole API that code outside the emulator may use (its ``store`` and ``app``
+are for the emulator's own tests).
+
 Heavy imports (the store, ``cryptography``) happen in :meth:`Emulator.start`, so that importing
 this package (the org engineer's modules import ``sfexit_emulator.ids``) stays cheap.
 """

@@ -36,6 +36,7 @@ __all__ = ["RUN_MARKER", "Leftover", "leftover_processes"]
 RUN_MARKER = "PYTEST_SFEXIT_EMULATOR_RUN"
 LEFTOVER_GRACE_SECONDS = 2.0   # a process killed by a test's last line may still be exiting
 _leftovers_key = pytest.StashKey[list["Leftover"]]()
+_marker_key = pytest.StashKey[tuple[str, "str | None"]]()   # (this run's value, the one before)
 
 
 @pytest.fixture(scope="session")
@@ -133,18 +134,31 @@ def leftover_processes(marker: str, me: int | None = None) -> list[Leftover]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return     # an xdist worker keeps its controller's marker: the controller checks
     # pid and start time: unique among the runs on this machine, nested pytest runs included.
-    os.environ[RUN_MARKER] = f"{os.getpid()}-{time.time_ns()}"
+    value = f"{os.getpid()}-{time.time_ns()}"
+    config.stash[_marker_key] = (value, os.environ.get(RUN_MARKER))
+    os.environ[RUN_MARKER] = value
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Put back the marker of an enclosing run (pytester's in-process runs share os.environ)."""
+    if _marker_key in config.stash:
+        before = config.stash[_marker_key][1]
+        if before is None:
+            os.environ.pop(RUN_MARKER, None)
+        else:
+            os.environ[RUN_MARKER] = before
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the run when a process it started is still alive after every test and fixture has
     finished, and end those processes (they are this run's own, by pid)."""
-    value = os.environ.get(RUN_MARKER)
-    if value is None or hasattr(session.config, "workerinput"):   # xdist workers: their own
+    if _marker_key not in session.config.stash:
         return
-    marker = f"{RUN_MARKER}={value}"
+    marker = f"{RUN_MARKER}={session.config.stash[_marker_key][0]}"
     deadline = time.monotonic() + LEFTOVER_GRACE_SECONDS
     found = leftover_processes(marker)
     while found and time.monotonic() < deadline:
