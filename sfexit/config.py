@@ -49,7 +49,7 @@ ENV_PROFILE_KEYS: dict[str, str] = {
 @dataclass(frozen=True)
 class ContractSettings:
     start: dt.date | None = None
-    end: dt.date | None = None
+    end: dt.date | None = None    # the order form's End Date: the term's last day, included
     paid: Decimal | None = None
     currency: str | None = None
     fee: str | None = None  # "500.00" (absolute) or "10%" (of the remaining value)
@@ -57,6 +57,17 @@ class ContractSettings:
     recommended_notice_days: int | None = None
     refund_full_days: int | None = None
     renewal_window_days: int | None = None
+    leave: str = "end-of-term"    # "end-of-term" (no renewal) | "early" (on `effective`)
+    effective: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class NoticeSettings:
+    """Who the cancellation notice is from and who signs it (``sfexit notice``)."""
+
+    company: str | None = None
+    signer: str | None = None
+    title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +141,7 @@ class Settings:
     config_file: Path | None = None
     org: OrgProfile | None = None
     contract: ContractSettings = ContractSettings()
+    notice: NoticeSettings = NoticeSettings()
     export: ExportSettings = ExportSettings()
     users: UsersSettings = UsersSettings()
     report: ReportSettings = ReportSettings()
@@ -188,7 +200,7 @@ def load_settings(config_path: Path | None = None, org: str | None = None, *,
     where = str(path) if path is not None and path.is_file() else "no config file"
     v = Validator(where)
     v.check_keys(data, "", {"default_org", "orgs", "contract", "export", "users", "report",
-                            "offboard"})
+                            "offboard", "notice"})
     orgs = v.table(data, "orgs")
     for name, raw in orgs.items():
         v.require_table(raw, f"orgs.{name}")
@@ -197,6 +209,7 @@ def load_settings(config_path: Path | None = None, org: str | None = None, *,
         config_file=path if path is not None and path.is_file() else None,
         org=profile,
         contract=_contract(v, v.table(data, "contract")),
+        notice=_notice(v, v.table(data, "notice")),
         export=_export(v, v.table(data, "export")),
         users=_users(v, v.table(data, "users")),
         report=_report(v, v.table(data, "report")),
@@ -337,13 +350,43 @@ def _contract(v: Validator, raw: Mapping[str, Any]) -> ContractSettings:
         paid=v.opt_decimal(raw, "paid", "contract.paid"),
         currency=currency.upper() if currency else None,
         fee=fee,
+        leave=(v.opt_str(raw, "leave", "contract.leave") or "end-of-term").lower(),
+        effective=v.opt_date(raw, "effective", "contract.effective"),
         **{k: v.opt_int(raw, k, f"contract.{k}") for k in
            ("notice_days", "recommended_notice_days", "refund_full_days",
             "renewal_window_days")},
     )
-    if contract.start and contract.end and contract.end <= contract.start:
-        raise ConfigError(f"{v.where}: contract.end: must be after contract.start")
+    if contract.start and contract.end and contract.end < contract.start:
+        raise ConfigError(f"{v.where}: contract.end: must not be before contract.start "
+                          "(end is the term's last day)")
+    _check_leave(v, contract)
     return contract
+
+
+LEAVE_WAYS = ("end-of-term", "early")
+
+
+def _check_leave(v: Validator, contract: ContractSettings) -> None:
+    """The two ways of leaving are never mixed: ``effective`` only with ``early``."""
+    if contract.leave not in LEAVE_WAYS:
+        raise ConfigError(f"{v.where}: contract.leave: must be \"end-of-term\" or \"early\" "
+                          f"(got {contract.leave!r})")
+    if contract.leave == "early" and contract.effective is None:
+        raise ConfigError(f"{v.where}: contract.effective: required with leave = \"early\" "
+                          "(the day the early termination takes effect)")
+    if contract.leave == "end-of-term" and contract.effective is not None:
+        raise ConfigError(f"{v.where}: contract.effective: only for leave = \"early\"; "
+                          "a non-renewal ends on contract.end")
+    if contract.effective is not None and contract.start and contract.end and not (
+            contract.start <= contract.effective <= contract.end):
+        raise ConfigError(f"{v.where}: contract.effective: {contract.effective} is outside the "
+                          f"term {contract.start} to {contract.end}")
+
+
+def _notice(v: Validator, raw: Mapping[str, Any]) -> NoticeSettings:
+    v.check_keys(raw, "notice", {f.name for f in dataclasses.fields(NoticeSettings)})
+    return NoticeSettings(**{k: v.opt_str(raw, k, f"notice.{k}")
+                             for k in ("company", "signer", "title")})
 
 
 def _export(v: Validator, raw: Mapping[str, Any]) -> ExportSettings:

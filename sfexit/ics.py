@@ -117,10 +117,12 @@ def fold(line: str) -> str:
 # --- the contract's calendar -------------------------------------------------------------------
 
 def contract_events(contract: rules.Contract) -> list[Event]:
-    """The recommended notice date and the notice deadline with reminders, and the end date."""
+    """The recommended notice date and the notice deadline with reminders, and the term's
+    last day (``end``, included; a renewal would begin the day after)."""
     deadline = rules.notice_deadline(contract)
     recommended = rules.recommended_notice_date(contract)
-    term = f"Salesforce contract {contract.start} to {contract.end}"
+    term = (f"Salesforce contract, term {contract.start} – {contract.end}, "
+            f"{contract.term_days} days")
     return [
         Event(_uid(contract, "recommended-notice"), recommended,
               "Salesforce: recommended date to give notice",
@@ -130,11 +132,12 @@ def contract_events(contract: rules.Contract) -> list[Event]:
               "Salesforce: notice deadline",
               f"{term}. Written notice of cancellation must reach Salesforce by today, "
               f"{contract.notice_days} days before the end; otherwise the contract renews "
-              f"on {contract.end}."),
+              f"on {contract.renews_on}."),
         Event(_uid(contract, "end"), contract.end,
-              "Salesforce: contract ends or renews",
-              f"{term}. Without notice given in time the contract renews today "
-              f"until {rules.renewal_term_end(contract)}.", reminders=()),
+              "Salesforce: last day of the contract term",
+              f"{term}. Today is the term's last day; without notice given in time the "
+              f"contract renews tomorrow, {contract.renews_on}, until "
+              f"{rules.renewal_term_end(contract)}.", reminders=()),
     ]
 
 

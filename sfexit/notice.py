@@ -66,6 +66,7 @@ MESSAGES: dict[str, str] = {
     "sign_line": "Signature: ______________________________",
     "signer_placeholder": "[Name]",
     "title_line": "Title: [Title]",
+    "title_named": "Title: {title}",
     "sign_date": "Date: ______________",
 }
 
@@ -99,25 +100,29 @@ class OrgIdentity:
 
 @dataclasses.dataclass(frozen=True)
 class NoticeRequest:
-    """What the letter says. ``paid_known`` False: the refund is asked for, not computed.
+    """What the letter says: the contract plan (``rules.plan``: the way of leaving, its
+    effective day and refund, the day the notice is sent) and who sends it. Without a known
+    amount paid the refund is asked for, not computed."""
 
-    Raises:
-        UsageError: the effective date is before the start or after the end of the term.
-    """
-
-    contract: rules.Contract
-    today: dt.date
-    effective: dt.date
+    plan: rules.ContractPlan
     company: str | None = None
     signer: str | None = None
+    title: str | None = None
     org: OrgIdentity | None = None
-    paid_known: bool = True
 
-    def __post_init__(self) -> None:
-        if not self.contract.start <= self.effective <= self.contract.end:
-            raise UsageError(f"effective date {self.effective} is outside the contract term "
-                             f"{self.contract.start} to {self.contract.end}; a notice can only "
-                             "end the current term")
+    @property
+    def contract(self) -> rules.Contract:
+        return self.plan.contract
+
+    @property
+    def today(self) -> dt.date:
+        return self.plan.on
+
+    @property
+    def effective(self) -> dt.date:
+        """The early termination's day, or the term's last day for a non-renewal."""
+        early = self.plan.leave is rules.Leave.EARLY
+        return self.plan.early.effective if early else self.contract.end
 
 
 def render_notice(request: NoticeRequest, fmt: NoticeFormat, lang: str = "en") -> str:
@@ -165,10 +170,12 @@ def _body(request: NoticeRequest, style: _Style) -> list[str]:
     contract, m, day = request.contract, style.m, style.day
     cancel = m["cancel"].format(company=_company(request, style),
                                 start=day(contract.start), end=day(contract.end))
-    key = "effective_end" if request.effective == contract.end else "effective_early"
+    end_of_term = request.plan.leave is rules.Leave.END_OF_TERM
+    key = "effective_end" if end_of_term else "effective_early"
     blocks = [cancel, m[key].format(effective=day(request.effective))]
-    # Only claim timeliness when it is true; a late notice says nothing about the period.
-    if request.today <= rules.notice_deadline(contract):
+    # Only claim timeliness when it is true (and it is about the non-renewal period); a late
+    # notice says nothing about the period.
+    if end_of_term and request.plan.end_of_term.in_time:
         blocks.append(m["in_time"].format(days=(contract.end - request.today).days,
                                                  notice_days=contract.notice_days))
     return blocks
@@ -177,9 +184,11 @@ def _body(request: NoticeRequest, style: _Style) -> list[str]:
 def _refund(request: NoticeRequest, style: _Style) -> list[str]:
     m, money_ = style.m, style.money
     heading = style.heading(m["refund_heading"])
-    if not request.paid_known:
+    if request.plan.leave is rules.Leave.END_OF_TERM:
+        return [heading, m["refund_none_at_end"]]
+    result = request.plan.early.refund
+    if result is None:
         return [heading, m["refund_unknown"]]
-    result = rules.refund(request.contract, request.effective)
     if result.full_refund:
         paid = money_(result.paid, result.currency)
         return [heading, m["refund_full"].format(
@@ -215,8 +224,10 @@ def _refund_rows(request: NoticeRequest, result: rules.Refund,
 def _signature(request: NoticeRequest, style: _Style) -> list[str]:
     m = style.m
     signer = style.user(request.signer) if request.signer else m["signer_placeholder"]
-    return [m["closing"], "", m["sign_line"], signer, m["title_line"],
-            _company(request, style), m["sign_date"]]
+    title = (m["title_named"].format(title=style.user(request.title)) if request.title
+             else m["title_line"])
+    return [m["closing"], "", m["sign_line"], signer, title, _company(request, style),
+            m["sign_date"]]
 
 
 def _company(request: NoticeRequest, style: _Style) -> str:
@@ -237,12 +248,13 @@ class _Style:
     m: dict[str, str] = dataclasses.field(default_factory=lambda: MESSAGES)
 
     def day(self, value: dt.date) -> str:
-        """English letters keep ISO dates (as before); others the locale's long date."""
+        """English letters keep ISO dates (as before); others the locale's long date, French
+        with its ordinal first of the month ("1er janvier")."""
         if self.lang == "en":
             return value.isoformat()
-        from babel.dates import format_date
+        from sfexit.report.i18n import format_day
 
-        return str(format_date(value, format="long", locale=self.lang))
+        return format_day(value, self.lang)
 
     def money(self, amount: Decimal, currency: str) -> str:
         if self.lang == "en":

@@ -1,18 +1,23 @@
-"""Contract dates and money: notice deadline, renewal window, refund. Pure: today is a parameter.
+"""Contract dates and money: notice deadline, renewal, refund, and the plan for leaving.
+Pure: today is a parameter.
 
 The rules come from the cancellation guidance we follow (issue 4, "The rules"). Each number is a
 named constant below; a contract in the config can override it.
 
-Day-counting conventions (one place, used everywhere):
+Day-counting conventions (one place, used everywhere; issue 20, "one model, stated once"):
 
-* ``start`` is the first day of service and ``end`` is the day the term ends, which is also the
-  day a renewal term would begin: the term covers ``start <= day < end`` and lasts
-  ``(end - start).days`` calendar days, leap days included (2024-01-01..2025-01-01 is 366 days).
-  If someone enters the last day of service as ``end`` instead, every deadline comes out one day
-  earlier: the safe direction.
+* ``start`` and ``end`` are the order form's Start Date and End Date, **both included**: the
+  term covers ``start <= day <= end`` and lasts ``(end - start).days + 1`` calendar days, leap
+  days included (2024-01-01..2024-12-31 is 366 days). A renewal term begins on ``end + 1``.
 * The start day is **day 1**. Cancelling on day N (``start + N - 1``) counts N days as used: the
   service was there on the cancellation day. Days 1..30 get the full refund, day 31 does not.
+  (2024-01-01..2024-12-31, 36,600 paid, effective 2024-07-01: 183 of 366 days unused, 18,300.00.)
 * Notice on the deadline day (``end - 30``) is in time; the day after is not.
+
+Two ways of leaving, never mixed (``Leave``): not renewing (notice by the deadline, the contract
+runs to its end, no refund) or an early termination effective on a chosen day (pro-rata refund
+of the unused days minus the fee). ``plan`` computes both and the person's checklist for the
+chosen one; ``sfexit deadline``, ``notice``, the offboard run and its report all read it.
 """
 
 from __future__ import annotations
@@ -86,6 +91,7 @@ class Contract:
     Raises:
         UsageError: end not after start, a negative or over-precise amount, a percentage fee
             outside 0..100, a currency that is not three capital letters, a day count below 1.
+        (``end == start`` is a one-day term.)
     """
 
     start: dt.date
@@ -99,8 +105,9 @@ class Contract:
     renewal_window_days: int = RENEWAL_WINDOW_DAYS
 
     def __post_init__(self) -> None:
-        if self.end <= self.start:
-            raise UsageError(f"contract end {self.end} must be after its start {self.start}")
+        if self.end < self.start:
+            raise UsageError(f"contract end {self.end} must not be before its start "
+                             f"{self.start}")
         if not _CURRENCY.fullmatch(self.currency):
             raise UsageError(f"currency {self.currency!r} is not an ISO 4217 code "
                              "(three capital letters, e.g. USD)")
@@ -132,8 +139,13 @@ class Contract:
 
     @property
     def term_days(self) -> int:
-        """Calendar days in the term, leap days included (end exclusive)."""
-        return (self.end - self.start).days
+        """Calendar days in the term, leap days included, both ends included."""
+        return (self.end - self.start).days + 1
+
+    @property
+    def renews_on(self) -> dt.date:
+        """The first day of a renewal term: the day after the last day."""
+        return self.end + dt.timedelta(days=1)
 
 
 # --- dates -----------------------------------------------------------------------------------
@@ -164,18 +176,24 @@ def full_refund_last_day(contract: Contract) -> dt.date:
 
 
 def renewal_term_end(contract: Contract) -> dt.date:
-    """Where the next term ends if the contract renews on ``end`` for a term of the same length.
+    """The last day of the next term, if the contract renews on ``end + 1`` for the same length.
 
     A term of whole calendar months (how order forms state it: "12 months") renews for the
-    same number of months, so 2024-01-01..2025-01-01 renews until 2026-01-01, not a 366-day
-    term to 2026-01-02. Any other term renews for the same number of days.
+    same number of months, so 2024-01-01..2024-12-31 renews until 2025-12-31, not for 366 days
+    to 2026-01-01. Any other term renews for the same number of days.
     """
-    start, end = contract.start, contract.end
-    months = (end.year - start.year) * 12 + end.month - start.month
-    if months > 0 and _add_months(start, months) == end:
+    start, after = contract.start, contract.renews_on
+    months = (after.year - start.year) * 12 + after.month - start.month
+    if months > 0 and _add_months(start, months) == after:
         # Anchored on the start so month-end clamping does not drift (Jan 31 -> Feb 29 -> Mar 31).
-        return _add_months(start, 2 * months)
-    return end + dt.timedelta(days=contract.term_days)
+        return _add_months(start, 2 * months) - dt.timedelta(days=1)
+    return contract.end + dt.timedelta(days=contract.term_days)
+
+
+def next_term(contract: Contract) -> Contract:
+    """The renewal term (same amount, fee and day counts), for planning its own deadline."""
+    return dataclasses.replace(contract, start=contract.renews_on,
+                               end=renewal_term_end(contract))
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:
@@ -195,7 +213,8 @@ class StatusKind(enum.Enum):
 
 @dataclasses.dataclass(frozen=True)
 class Status:
-    """Where a contract stands on ``today``. ``renews_on``/``renewal_term_end`` only when passed."""
+    """Where a contract stands on ``today``. ``renews_on`` (the first day of the renewal term)
+    and ``renewal_term_end`` only once the deadline has passed."""
 
     kind: StatusKind
     today: dt.date
@@ -222,7 +241,7 @@ def status(contract: Contract, today: dt.date) -> Status:
         kind=kind, today=today, notice_deadline=deadline, recommended_notice_date=recommended,
         days_until_deadline=(deadline - today).days,
         days_until_recommended=(recommended - today).days,
-        renews_on=contract.end if passed else None,
+        renews_on=contract.renews_on if passed else None,
         renewal_term_end=renewal_term_end(contract) if passed else None,
     )
 
@@ -289,6 +308,7 @@ class MilestoneKind(enum.Enum):
     NOTICE_DEADLINE = "notice-deadline"
     RENEWAL_WINDOW_START = "renewal-window-start"
     TODAY = "today"
+    EFFECTIVE = "effective"
     END = "end"
     RENEWAL_TERM_END = "renewal-term-end"
 
@@ -300,11 +320,14 @@ class Milestone:
     label: str
 
 
-def timeline(contract: Contract, today: dt.date) -> tuple[Milestone, ...]:
-    """Dated milestones in order, for the report. The renewed term only once it is certain."""
+def timeline(contract: Contract, today: dt.date,
+             effective: dt.date | None = None) -> tuple[Milestone, ...]:
+    """Dated milestones in order, for the report. The renewed term only once it is certain;
+    ``effective``, an early termination's effective day, when one is planned."""
     now = status(contract, today)
-    end_label = ("Contract renews for another term" if now.renews_on
-                 else "Contract ends (renews if notice was not given in time)")
+    end_label = (f"Last day of the term; the contract renews on {contract.renews_on}"
+                 if now.renews_on else "Last day of the term (the contract renews the next day "
+                 "unless notice was given in time)")
     items = [
         Milestone(contract.start, MilestoneKind.START, "Contract starts"),
         Milestone(full_refund_last_day(contract), MilestoneKind.FULL_REFUND_END,
@@ -318,11 +341,212 @@ def timeline(contract: Contract, today: dt.date) -> tuple[Milestone, ...]:
         Milestone(today, MilestoneKind.TODAY, "Today"),
         Milestone(contract.end, MilestoneKind.END, end_label),
     ]
+    if effective is not None:
+        items.append(Milestone(effective, MilestoneKind.EFFECTIVE,
+                               "Early termination takes effect"))
     if now.renewal_term_end is not None:
         items.append(Milestone(now.renewal_term_end, MilestoneKind.RENEWAL_TERM_END,
                                "Renewed term ends"))
     order = list(MilestoneKind)
     return tuple(sorted(items, key=lambda m: (m.date, order.index(m.kind))))
+
+
+# --- the plan: how the company leaves, and what the person must do by when --------------------
+
+# The person checks the first invoice and the refund this many days after the contract ends.
+CHECK_AFTER_DAYS = 30
+
+
+class Leave(enum.Enum):
+    END_OF_TERM = "end-of-term"   # notice by the deadline, runs to its end, no refund
+    EARLY = "early"               # terminated on a chosen day, pro-rata refund minus the fee
+
+
+class Task(enum.Enum):
+    # Declaration order breaks ties between checklist items due on the same day.
+    NOTICE = "notice"              # send the written notice
+    BILLING = "billing"            # cancel the renewal in the billing portal
+    CONFIRMATION = "confirmation"  # keep Salesforce's written confirmation
+    INVOICE = "invoice"            # check the first invoice after the end
+    REFUND = "refund"              # confirm the refund arrived (only when one is due)
+
+
+@dataclasses.dataclass(frozen=True)
+class ChecklistItem:
+    """One thing no API can do, with the day it is due. ``days_late`` > 0: overdue on ``on``.
+    ``next_term``: planned for the renewal term, the current term's deadline having passed."""
+
+    task: Task
+    due: dt.date
+    days_late: int
+    next_term: bool = False
+    amount: Decimal | None = None
+    currency: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class EndOfTerm:
+    """Leaving by not renewing. ``in_time`` False: the deadline passed, so the contract renews
+    on ``renews_on`` until ``renewal_term_end`` and ``next_term_notice_deadline`` is the one
+    to plan for."""
+
+    notice_deadline: dt.date
+    recommended_notice_date: dt.date
+    last_day: dt.date
+    renews_on: dt.date
+    in_time: bool
+    renewal_term_end: dt.date
+    next_term_notice_deadline: dt.date | None
+    next_term_recommended_notice_date: dt.date | None
+
+
+@dataclasses.dataclass(frozen=True)
+class EarlyTermination:
+    """Leaving on ``effective``; ``refund`` None when the amount paid is not known."""
+
+    effective: dt.date
+    refund: Refund | None
+
+
+@dataclasses.dataclass(frozen=True)
+class ContractPlan:
+    """The one computed plan: dates as of ``on``, both ways of leaving, the chosen one's
+    checklist. Its JSON (``sfexit deadline --json``, run.json) keeps the earlier field names;
+    ``refund`` is the early-termination figure for ``on``."""
+
+    contract: Contract
+    paid_known: bool
+    leave: Leave
+    on: dt.date
+    contract_start: dt.date
+    contract_end: dt.date
+    term_days: int
+    notice_deadline: dt.date
+    recommended_notice_date: dt.date
+    renewal_window: DateRange
+    status: StatusKind
+    days_until_deadline: int
+    days_until_recommended: int
+    renews_on: dt.date | None
+    renewal_term_end: dt.date | None
+    refund: Refund | None
+    end_of_term: EndOfTerm
+    early: EarlyTermination
+    checklist: tuple[ChecklistItem, ...]
+    timeline: tuple[Milestone, ...]
+
+    @property
+    def chosen_refund(self) -> Refund | None:
+        """The refund the chosen way gives: None for end-of-term or an unknown amount."""
+        return self.early.refund if self.leave is Leave.EARLY else None
+
+
+def plan(contract: Contract, today: dt.date, *, leave: Leave = Leave.END_OF_TERM,
+         effective: dt.date | None = None, paid_known: bool = True) -> ContractPlan:
+    """Both ways of leaving as of ``today`` and the checklist for ``leave``.
+
+    ``effective`` is the early termination's effective day (default: ``today``, the figure
+    ``sfexit deadline`` shows beside the end-of-term plan).
+
+    Raises:
+        UsageError: ``effective`` with ``leave`` end-of-term (the two are never mixed), or an
+            effective day outside the term.
+    """
+    if effective is not None:
+        if leave is Leave.END_OF_TERM:
+            raise UsageError("an effective date is for an early termination: set leave = "
+                             "\"early\" (or --leave early), or drop the effective date")
+        if not contract.start <= effective <= contract.end:
+            raise UsageError(f"effective date {effective} is outside the term {contract.start} "
+                             f"to {contract.end}; an early termination ends the current term")
+    now = status(contract, today)
+    early_day = effective if effective is not None else today
+    early = EarlyTermination(early_day, refund(contract, early_day) if paid_known else None)
+    eot = _end_of_term(contract, now)
+    items = (_early_checklist(early, today) if leave is Leave.EARLY
+             else _end_of_term_checklist(contract, eot, today))
+    return ContractPlan(
+        contract=contract, paid_known=paid_known, leave=leave, on=today,
+        contract_start=contract.start, contract_end=contract.end, term_days=contract.term_days,
+        notice_deadline=now.notice_deadline,
+        recommended_notice_date=now.recommended_notice_date,
+        renewal_window=renewal_window(contract), status=now.kind,
+        days_until_deadline=now.days_until_deadline,
+        days_until_recommended=now.days_until_recommended, renews_on=now.renews_on,
+        renewal_term_end=now.renewal_term_end,
+        refund=refund(contract, today) if paid_known else None, end_of_term=eot, early=early,
+        checklist=items,
+        timeline=timeline(contract, today, effective if leave is Leave.EARLY else None))
+
+
+def _end_of_term(contract: Contract, now: Status) -> EndOfTerm:
+    in_time = now.kind is not StatusKind.DEADLINE_PASSED
+    following = None if in_time else next_term(contract)
+    return EndOfTerm(
+        notice_deadline=now.notice_deadline, recommended_notice_date=now.recommended_notice_date,
+        last_day=contract.end, renews_on=contract.renews_on, in_time=in_time,
+        renewal_term_end=renewal_term_end(contract),
+        next_term_notice_deadline=notice_deadline(following) if following else None,
+        next_term_recommended_notice_date=(recommended_notice_date(following)
+                                           if following else None))
+
+
+def _item(task: Task, due: dt.date, today: dt.date, *, next_term: bool = False,
+          amount: Decimal | None = None, currency: str | None = None) -> ChecklistItem:
+    return ChecklistItem(task, due, max((today - due).days, 0), next_term, amount, currency)
+
+
+def _after(day: dt.date) -> dt.date:
+    return day + dt.timedelta(days=CHECK_AFTER_DAYS)
+
+
+def _sorted(items: list[ChecklistItem]) -> tuple[ChecklistItem, ...]:
+    order = list(Task)
+    return tuple(sorted(items, key=lambda i: (i.due, i.next_term, order.index(i.task))))
+
+
+def _end_of_term_checklist(contract: Contract, eot: EndOfTerm,
+                           today: dt.date) -> tuple[ChecklistItem, ...]:
+    """Notice by the recommended date while it is ahead, then by the deadline. Once the
+    deadline has passed, the late notice stays on the list (Salesforce may still agree) and
+    the rest is planned for the renewal term."""
+    if eot.in_time:
+        notice_by = (eot.recommended_notice_date if today <= eot.recommended_notice_date
+                     else eot.notice_deadline)
+        return _sorted([_item(Task.NOTICE, notice_by, today),
+                        _item(Task.BILLING, eot.notice_deadline, today),
+                        _item(Task.CONFIRMATION, contract.end, today),
+                        _item(Task.INVOICE, _after(contract.end), today)])
+    following = next_term(contract)
+    deadline, recommended = notice_deadline(following), recommended_notice_date(following)
+    notice_by = recommended if today <= recommended else deadline
+    return _sorted([_item(Task.NOTICE, eot.notice_deadline, today),
+                    _item(Task.NOTICE, notice_by, today, next_term=True),
+                    _item(Task.BILLING, deadline, today, next_term=True),
+                    _item(Task.CONFIRMATION, following.end, today, next_term=True),
+                    _item(Task.INVOICE, _after(following.end), today, next_term=True)])
+
+
+def _early_checklist(early: EarlyTermination, today: dt.date) -> tuple[ChecklistItem, ...]:
+    """Everything by the effective day; the refund item only when a refund is due."""
+    day = early.effective
+    items = [_item(Task.NOTICE, day, today), _item(Task.BILLING, day, today),
+             _item(Task.CONFIRMATION, day, today), _item(Task.INVOICE, _after(day), today)]
+    r = early.refund
+    if r is not None and r.amount > 0:
+        items.append(_item(Task.REFUND, _after(day), today, amount=r.amount,
+                           currency=r.currency))
+    return _sorted(items)
+
+
+def parse_leave(text: str, field: str) -> Leave:
+    """``end-of-term`` or ``early``. Raises UsageError naming ``field``."""
+    try:
+        return Leave(text.strip().lower())
+    except ValueError:
+        raise UsageError(f"{field}: {text!r} is not a way of leaving; use \"end-of-term\" "
+                         "(notice by the deadline, no refund) or \"early\" (with an effective "
+                         "date, pro-rata refund)") from None
 
 
 # --- parsing for the CLI and config (one-line errors naming where the value came from) --------

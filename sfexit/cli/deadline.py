@@ -6,56 +6,51 @@ meet the clock: ``--on`` defaults to ``date.today()`` and is passed into the pur
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import click
 
-from sfexit import errors, ics, rules
+from sfexit import configured_contract, errors, ics, rules
 from sfexit.cli.context import AppContext, json_option, pass_app
+from sfexit.cli.output import to_jsonable
+from sfexit.configured_contract import ContractFlags, ResolvedContract
 from sfexit.notice import (NoticeRequest, OrgIdentity, format_for_filename, money,
                            render_notice)
 from sfexit.rules import Contract, StatusKind
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-@dataclasses.dataclass(frozen=True)
-class ContractFlags:
-    """The contract values as typed on the command line (None: take the config's)."""
-
-    start: str | None
-    end: str | None
-    paid: str | None
-    currency: str | None
-    fee: str | None
-
-
-@dataclasses.dataclass(frozen=True)
-class ResolvedContract:
-    """The contract to compute with. ``paid_known`` False: no amount given, no refund shown."""
-
-    contract: Contract
-    paid_known: bool
+# What each checklist item asks of the person (the report has the same words, translated).
+TASK_TEXT = {
+    rules.Task.NOTICE: "Send the written notice (sfexit notice) so that it reaches Salesforce",
+    rules.Task.BILLING: "Cancel the renewal in the Salesforce billing portal",
+    rules.Task.CONFIRMATION: "Keep Salesforce's written confirmation of the cancellation",
+    rules.Task.INVOICE: "Check the first invoice after the end: nothing for a new term",
+    rules.Task.REFUND: "Confirm the refund of {amount} arrived",
+}
+END_HELP = ("Contract end: the order form's End Date, the term's last day (included), "
+            "YYYY-MM-DD [config: contract.end].")
 
 
 def contract_options(f: Any) -> Any:
     """The contract flags shared by ``deadline`` and ``notice``. Values are parsed by us, not
     Click, so every bad value gets the same one-line message as in the library."""
     options = [
-        click.option("--start", metavar="DATE", help="Contract start, YYYY-MM-DD "
-                     "[config: contract.start]."),
-        click.option("--end", metavar="DATE", help="Contract end (the renewal date), "
-                     "YYYY-MM-DD [config: contract.end]."),
+        click.option("--start", metavar="DATE", help="Contract start: the order form's Start "
+                     "Date, YYYY-MM-DD [config: contract.start]."),
+        click.option("--end", metavar="DATE", help=END_HELP),
         click.option("--paid", metavar="AMOUNT", help="Amount paid for the term, e.g. "
                      "12000.00 [config: contract.paid]."),
         click.option("--currency", metavar="CODE", help="ISO 4217 currency of --paid, e.g. "
                      "USD [config: contract.currency]."),
         click.option("--fee", metavar="AMOUNT|PCT%", help="Early-termination fee: an amount, "
                      "or a percentage of the remaining value, e.g. 10% [config: contract.fee]."),
+        click.option("--leave", metavar="WAY", help="How the company leaves: end-of-term "
+                     "(notice by the deadline, no refund) or early (on --effective, pro-rata "
+                     "refund) [config: contract.leave; default end-of-term]."),
+        click.option("--effective", metavar="DATE", help="The day an early termination takes "
+                     "effect, YYYY-MM-DD; implies --leave early [config: contract.effective]."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -64,40 +59,17 @@ def contract_options(f: Any) -> Any:
 
 def resolve_contract(app: AppContext, flags: ContractFlags) -> ResolvedContract:
     """Flags over config over the rules' defaults. Raises UsageError naming flag and key."""
-    cfg = app.settings().contract
-    start = _date_value(flags.start, "--start", cfg.start, "start")
-    end = _date_value(flags.end, "--end", cfg.end, "end")
-    paid = rules.parse_money(flags.paid, "--paid") if flags.paid is not None else cfg.paid
-    currency = (rules.parse_currency(flags.currency, "--currency")
-                if flags.currency is not None else cfg.currency)
-    fee = (rules.parse_fee(flags.fee, "--fee") if flags.fee is not None
-           else rules.parse_fee(cfg.fee, "contract.fee") if cfg.fee is not None
-           else rules.NO_FEE)  # parsed even when unused, so a typo never passes silently
-    days = {name: getattr(cfg, name) for name in ("notice_days", "recommended_notice_days",
-                                                  "refund_full_days", "renewal_window_days")}
-    overrides = {name: value for name, value in days.items() if value is not None}
-    if paid is None:
-        # Without an amount there is no refund to compute: dates only, and no fee to apply.
-        contract = Contract(start, end, Decimal(0), currency or rules.NO_CURRENCY, **overrides)
-        return ResolvedContract(contract, paid_known=False)
-    if currency is None:
-        raise errors.UsageError("an amount paid needs its currency: pass --currency CODE "
-                                "or set contract.currency in the config")
-    return ResolvedContract(Contract(start, end, paid, currency, fee, **overrides), True)
-
-
-def _date_value(text: str | None, flag: str, configured: dt.date | None, key: str) -> dt.date:
-    if text is not None:
-        return rules.parse_date(text, flag)
-    if configured is None:
-        raise errors.UsageError(f"no contract {key} date: pass {flag} YYYY-MM-DD "
-                                f"or set contract.{key} in the config")
-    return configured
+    return configured_contract.resolve(app.settings().contract, flags)
 
 
 def _today(on: str | None) -> dt.date:
     # The one clock read for the rules; everything below takes the day as a parameter.
     return rules.parse_date(on, "--on") if on is not None else dt.date.today()
+
+
+def term_text(contract: Contract) -> str:
+    """"term 2025-03-01 – 2026-02-28, 365 days": how every output states the term."""
+    return f"term {contract.start} – {contract.end}, {contract.term_days} days"
 
 
 # --- sfexit deadline -------------------------------------------------------------------------
@@ -111,74 +83,67 @@ def _today(on: str | None) -> dt.date:
 @json_option
 @pass_app
 def deadline(app: AppContext, start: str | None, end: str | None, paid: str | None,
-             currency: str | None, fee: str | None, on: str | None,
-             ics_path: Path | None) -> None:
-    """When notice must be given, when the contract renews, and the refund if you cancel."""
-    resolved = resolve_contract(app, ContractFlags(start, end, paid, currency, fee))
+             currency: str | None, fee: str | None, leave: str | None, effective: str | None,
+             on: str | None, ics_path: Path | None) -> None:
+    """When notice must be given, when the contract renews, and what each way of leaving
+    gives: at the end of the term (no refund) or early (pro-rata refund), side by side, with
+    the checklist for the chosen one.
+
+    The contract's end is the order form's End Date, its last day: a term 2025-03-01 –
+    2026-02-28 is 365 days and would renew on 2026-03-01.
+    """
+    resolved = resolve_contract(app, ContractFlags(start, end, paid, currency, fee, leave,
+                                                   effective))
     today = _today(on)
-    _warn_about(app, resolved, today)
+    the_plan = configured_contract.plan(resolved, today)
+    _warn_about(app, the_plan, today)
     if ics_path is not None:
         text = ics.contract_calendar(resolved.contract, dt.datetime.now(dt.timezone.utc))
         _write(ics_path, text.encode("utf-8"))  # bytes: keep the CRLF line ends as they are
-    result = deadline_result(resolved, today, ics_path)
-    app.out.result(result, lambda: deadline_text(resolved, today, ics_path))
+    result = deadline_result(the_plan, ics_path)
+    app.out.result(result, lambda: deadline_text(app, the_plan, ics_path))
 
 
-def _warn_about(app: AppContext, resolved: ResolvedContract, today: dt.date) -> None:
-    if not resolved.paid_known:
+def _warn_about(app: AppContext, the_plan: rules.ContractPlan, today: dt.date) -> None:
+    if not the_plan.paid_known:
         app.out.warn("no amount paid (--paid or contract.paid): the refund is not computed")
-    if today >= resolved.contract.end:
-        app.out.warn(f"the contract end {resolved.contract.end} is not after {today}; if the "
+    if today > the_plan.contract_end:
+        app.out.warn(f"the contract end {the_plan.contract_end} is before {today}; if the "
                      "contract renewed, give the current term's --start and --end")
 
 
-def deadline_result(resolved: ResolvedContract, today: dt.date,
-                    ics_path: Path | None) -> dict[str, Any]:
-    """The ``--json`` result: dates ISO, amounts decimal strings (via the envelope)."""
-    contract = resolved.contract
-    now = rules.status(contract, today)
-    window = rules.renewal_window(contract)
-    return {
-        "contract_start": contract.start,
-        "contract_end": contract.end,
-        "term_days": contract.term_days,
-        "on": today,
-        "notice_deadline": now.notice_deadline,
-        "recommended_notice_date": now.recommended_notice_date,
-        "renewal_window": {"start": window.start, "end": window.end},
-        "status": now.kind,
-        "days_until_deadline": now.days_until_deadline,
-        "days_until_recommended": now.days_until_recommended,
-        "renews_on": now.renews_on,
-        "renewal_term_end": now.renewal_term_end,
-        "refund": rules.refund(contract, today) if resolved.paid_known else None,
-        "timeline": list(rules.timeline(contract, today)),
-        "ics": ics_path,
-    }
+def deadline_result(the_plan: rules.ContractPlan, ics_path: Path | None) -> dict[str, Any]:
+    """The ``--json`` result: the plan (dates ISO, amounts decimal strings) and the ics path."""
+    result: dict[str, Any] = to_jsonable(the_plan)
+    result["ics"] = ics_path
+    return result
 
 
-def deadline_text(resolved: ResolvedContract, today: dt.date, ics_path: Path | None) -> str:
-    contract = resolved.contract
-    now = rules.status(contract, today)
-    window = rules.renewal_window(contract)
+def deadline_text(app: AppContext, the_plan: rules.ContractPlan, ics_path: Path | None) -> str:
+    contract, today = the_plan.contract, the_plan.on
+    window = the_plan.renewal_window
     lines = [
-        f"Contract          {_day(contract.start)} to {_day(contract.end)}, "
-        f"{contract.term_days} days",
+        f"Contract          {term_text(contract)} (renews on {_day(contract.renews_on)} "
+        "without notice)",
         f"Today             {_day(today)}",
         "",
-        _status_line(contract, now),
+        _status_line(the_plan),
         "",
-        f"Recommended date  {_day(now.recommended_notice_date)}, "
-        f"{_relative(now.days_until_recommended)}",
-        f"Notice deadline   {_day(now.notice_deadline)}, {_relative(now.days_until_deadline)}",
+        f"Recommended date  {_day(the_plan.recommended_notice_date)}, "
+        f"{_relative(the_plan.days_until_recommended)}",
+        f"Notice deadline   {_day(the_plan.notice_deadline)}, "
+        f"{_relative(the_plan.days_until_deadline)}",
         f"Renewal window    {_day(window.start)} to {_day(window.end)}",
-        *_weekend_note(now),
+        *_weekend_note(the_plan),
         "",
-        *_refund_lines(resolved, today),
+        *_ways(the_plan),
+        "",
+        *_refund_lines(the_plan),
+        "",
+        *checklist_lines(app, the_plan),
         "",
         "Timeline",
-        *(f"  {m.date} {_WEEKDAYS[m.date.weekday()][:3]}  {m.label}"
-          for m in rules.timeline(contract, today)),
+        *(f"  {m.date} {_WEEKDAYS[m.date.weekday()][:3]}  {m.label}" for m in the_plan.timeline),
     ]
     if ics_path is not None:
         lines += ["", f"Calendar written to {ics_path} (reminders 7 days and 1 day before "
@@ -186,30 +151,90 @@ def deadline_text(resolved: ResolvedContract, today: dt.date, ics_path: Path | N
     return "\n".join(lines)
 
 
-def _status_line(contract: Contract, now: rules.Status) -> str:
-    if now.kind is StatusKind.SAFE:
+def _status_line(p: rules.ContractPlan) -> str:
+    if p.leave is rules.Leave.EARLY:
+        days = (p.early.effective - p.on).days
+        return (f"Status: early termination chosen, effective {_day(p.early.effective)}: "
+                f"written notice must reach Salesforce by then ({_relative(days)}).")
+    if p.status is StatusKind.SAFE:
         return (f"Status: safe. Give written notice by the recommended date, "
-                f"{_day(now.recommended_notice_date)}; it must reach Salesforce by "
-                f"{_day(now.notice_deadline)} at the latest.")
-    if now.kind is StatusKind.RECOMMENDED_DATE_PASSED:
+                f"{_day(p.recommended_notice_date)}; it must reach Salesforce by "
+                f"{_day(p.notice_deadline)} at the latest.")
+    if p.status is StatusKind.RECOMMENDED_DATE_PASSED:
         return (f"Status: the recommended date has passed. Send written notice now: it must "
-                f"reach Salesforce by {_day(now.notice_deadline)}, "
-                f"{_relative(now.days_until_deadline)}.")
-    renews = "renewed" if now.today >= contract.end else "renews"
-    return (f"Status: the notice deadline passed {_relative(now.days_until_deadline)}. "
-            f"Unless Salesforce agrees otherwise, the contract {renews} on "
-            f"{_day(contract.end)} for another term, until {_day(now.renewal_term_end)}.")
+                f"reach Salesforce by {_day(p.notice_deadline)}, "
+                f"{_relative(p.days_until_deadline)}.")
+    return f"Status: {renewal_sentence(p)}"
 
 
-def _refund_lines(resolved: ResolvedContract, today: dt.date) -> list[str]:
-    if not resolved.paid_known:
+def renewal_sentence(p: rules.ContractPlan) -> str:
+    """What a missed deadline means, and the next term's deadline to plan for."""
+    eot = p.end_of_term
+    renews = "renewed" if p.on >= eot.renews_on else "renews"
+    return (f"the notice deadline passed {_relative(p.days_until_deadline)}. Unless Salesforce "
+            f"agrees otherwise, the contract {renews} on {_day(eot.renews_on)} for another "
+            f"term, until {_day(eot.renewal_term_end)}; to leave then, notice must reach "
+            f"Salesforce by {_day(eot.next_term_notice_deadline)}.")
+
+
+def _ways(p: rules.ContractPlan) -> list[str]:
+    """Both ways of leaving, side by side; the chosen one marked."""
+    eot, early = p.end_of_term, p.early
+    early_chosen = p.leave is rules.Leave.EARLY
+    left = "At the end of the term" + ("" if early_chosen else " (chosen)")
+    right = "Early termination" + (" (chosen)" if early_chosen else "")
+    if not eot.in_time:
+        left_notice = f"late; next term {eot.next_term_notice_deadline}"
+        left_end = f"renews {eot.renews_on} until {eot.renewal_term_end}"
+    else:
+        left_notice, left_end = str(eot.notice_deadline), f"{eot.last_day} (last day)"
+    rows = [
+        ("", left, right),
+        ("Notice reaches Salesforce by", left_notice, str(early.effective)),
+        ("Service ends after", left_end, str(early.effective)),
+        ("Refund", "none (the term is used)", _money_or(early.refund)),
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return ["Two ways of leaving"] + [
+        "  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip()
+        for r in rows]
+
+
+def _money_or(result: rules.Refund | None) -> str:
+    if result is None:
+        return "not computed (no amount paid)"
+    return money(result.amount, result.currency) + (" (full refund)" if result.full_refund
+                                                    else "")
+
+
+def checklist_lines(app: AppContext, p: rules.ContractPlan) -> list[str]:
+    """The person's checklist in date order; overdue items in red, with the days late."""
+    way = "at the end of the term" if p.leave is rules.Leave.END_OF_TERM else (
+        f"early termination on {p.early.effective}")
+    lines = [f"Checklist ({way})"]
+    for item in p.checklist:
+        text = TASK_TEXT[item.task].format(amount=money(item.amount, item.currency or "")
+                                           if item.amount is not None else "")
+        if item.next_term:
+            text += f" (next term, until {p.end_of_term.renewal_term_end})"
+        line = f"  [ ] {item.due} {_WEEKDAYS[item.due.weekday()][:3]}  {text}"
+        if item.days_late:
+            late = "1 day late" if item.days_late == 1 else f"{item.days_late} days late"
+            line = app.out.style(f"{line}: {late}", fg="red")
+        lines.append(line)
+    return lines
+
+
+def _refund_lines(p: rules.ContractPlan) -> list[str]:
+    """The early termination's refund, worked out (for --on, or the chosen effective day)."""
+    if p.early.refund is None:
         return ["Refund            not computed: give --paid AMOUNT and --currency CODE "
                 "(or contract.paid and contract.currency)"]
-    result = rules.refund(resolved.contract, today)
+    result, today = p.early.refund, p.early.effective
     cur = result.currency
     if result.full_refund:
         return [f"Refund if cancelled on {today}: {money(result.amount, cur)}, a full refund "
-                f"(within the first {resolved.contract.refund_full_days} days, no fee)"]
+                f"(within the first {p.contract.refund_full_days} days, no fee)"]
     lines = [
         f"Refund if cancelled on {today}",
         f"  Amount paid     {money(result.paid, cur)}",
@@ -217,7 +242,7 @@ def _refund_lines(resolved: ResolvedContract, today: dt.date) -> list[str]:
         f"({result.days_unused} unused)",
         f"  Pro rata        {money(result.pro_rata, cur)} "
         f"({result.days_unused}/{result.term_days} of the amount paid)",
-        f"  Fee             -{money(result.fee, cur)}{_fee_note(resolved.contract.fee)}",
+        f"  Fee             -{money(result.fee, cur)}{_fee_note(p.contract.fee)}",
         f"  Refund          {money(result.amount, cur)}",
     ]
     if result.fee > result.pro_rata:
@@ -229,10 +254,10 @@ def _fee_note(fee: rules.Fee) -> str:
     return f" ({fee.value}% of the remaining value)" if fee.kind is rules.FeeKind.PERCENT else ""
 
 
-def _weekend_note(now: rules.Status) -> list[str]:
+def _weekend_note(p: rules.ContractPlan) -> list[str]:
     # Post and couriers do not deliver everywhere at weekends; "reach by" is what counts.
-    deadline = now.notice_deadline
-    if deadline.weekday() < 5 or now.days_until_deadline < 0:
+    deadline = p.notice_deadline
+    if deadline.weekday() < 5 or p.days_until_deadline < 0:
         return []
     return [f"The deadline is a {_WEEKDAYS[deadline.weekday()]}: send the notice early "
             "enough to reach Salesforce by then."]
@@ -260,48 +285,63 @@ def _relative(days: int) -> str:
 @click.option("--out", "out_path", required=True, metavar="FILE",
               type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the letter: .md (Markdown) or .txt (plain text).")
-@click.option("--effective", metavar="DATE",
-              help="Requested effective date, YYYY-MM-DD (default: the contract end).")
 @contract_options
 @click.option("--on", "on", metavar="DATE",
               help="The day the notice is dated and sent, YYYY-MM-DD (default: today).")
-@click.option("--company", metavar="NAME", help="Your company's name, as on the contract.")
-@click.option("--signer", metavar="NAME", help="Who signs the letter.")
+@click.option("--company", metavar="NAME", help="Your company's name, as on the contract "
+              "[config: notice.company].")
+@click.option("--signer", metavar="NAME", help="Who signs the letter [config: notice.signer].")
+@click.option("--title", "signer_title", metavar="TITLE", help="The signer's title "
+              "[config: notice.title].")
 @click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
 @click.option("--lang", metavar="LANG", help="Language of the letter: en, da, de, fr, it or nl "
               "[config: report.lang; default en].")
 @json_option
 @pass_app
-def notice(app: AppContext, out_path: Path, effective: str | None, start: str | None,
-           end: str | None, paid: str | None, currency: str | None, fee: str | None,
-           on: str | None, company: str | None, signer: str | None, force: bool,
-           lang: str | None) -> None:
-    """Write the cancellation notice, ready to sign and send to Salesforce."""
+def notice(app: AppContext, out_path: Path, start: str | None, end: str | None,
+           paid: str | None, currency: str | None, fee: str | None, leave: str | None,
+           effective: str | None, on: str | None, company: str | None, signer: str | None,
+           signer_title: str | None, force: bool, lang: str | None) -> None:
+    """Write the cancellation notice, ready to sign and send to Salesforce.
+
+    It follows the chosen way of leaving: at the end of the term (the default: no renewal,
+    no refund) or an early termination on --effective (with the pro-rata refund).
+    """
     fmt = format_for_filename(out_path.name)
     letter_lang = _letter_lang(app, lang)
-    resolved = resolve_contract(app, ContractFlags(start, end, paid, currency, fee))
-    today = _today(on)
-    effective_on = (rules.parse_date(effective, "--effective") if effective is not None
-                    else resolved.contract.end)
-    org = _org_identity(app)
-    request = NoticeRequest(resolved.contract, today, effective_on, company, signer, org,
-                            paid_known=resolved.paid_known)
+    resolved = resolve_contract(app, ContractFlags(start, end, paid, currency, fee, leave,
+                                                   effective))
+    the_plan = configured_contract.plan(resolved, _today(on))
     if out_path.exists() and not force:
         raise errors.UsageError(f"{out_path} already exists; pass --force to overwrite it")
+    sender = app.settings().notice
+    org = _org_identity(app)
+    request = NoticeRequest(the_plan, company or sender.company, signer or sender.signer,
+                            signer_title or sender.title, org)
     _write(out_path, render_notice(request, fmt, letter_lang).encode("utf-8"))
-    now = rules.status(resolved.contract, today)
-    if now.kind is StatusKind.DEADLINE_PASSED:
-        app.out.warn(f"the notice deadline {now.notice_deadline} has passed: unless Salesforce "
-                     f"agrees, the contract renews on {resolved.contract.end}")
+    if the_plan.leave is rules.Leave.END_OF_TERM and not the_plan.end_of_term.in_time:
+        app.out.warn(f"the notice deadline {the_plan.notice_deadline} has passed: unless "
+                     f"Salesforce agrees, the contract renews on {the_plan.end_of_term.renews_on}")
     if org is None:
         app.out.info("The letter has no org id: add it by hand (Setup > Company "
                      "Information) so Salesforce can find the org.")
-    result = {"path": out_path, "format": fmt, "lang": letter_lang, "effective": effective_on,
-              "notice_deadline": now.notice_deadline, "status": now.kind,
-              "refund": (rules.refund(resolved.contract, effective_on)
-                         if resolved.paid_known else None),
-              "org": org}
-    app.out.result(result, _notice_text(out_path, now))
+    missing = [name for name, value in (("company", request.company),
+                                        ("signer", request.signer)) if not value]
+    if missing:
+        app.out.info(f"The letter has a placeholder for the {' and the '.join(missing)}: pass "
+                     + " and ".join(f"--{name}" for name in missing)
+                     + " or set them in [notice] in the config.")
+    result = {"path": out_path, "format": fmt, "lang": letter_lang, "leave": the_plan.leave,
+              "effective": request.effective, "notice_deadline": the_plan.notice_deadline,
+              "notice_by": _notice_by(the_plan), "status": the_plan.status,
+              "refund": the_plan.chosen_refund, "term_days": the_plan.term_days, "org": org}
+    app.out.result(result, _notice_text(out_path, the_plan))
+
+
+def _notice_by(p: rules.ContractPlan) -> dt.date:
+    """The day the letter must reach Salesforce: the checklist's notice item (the current
+    term's, even when late)."""
+    return next(i.due for i in p.checklist if i.task is rules.Task.NOTICE)
 
 
 def _letter_lang(app: AppContext, lang: str | None) -> str:
@@ -313,12 +353,15 @@ def _letter_lang(app: AppContext, lang: str | None) -> str:
     return app.settings().report.lang
 
 
-def _notice_text(out_path: Path, now: rules.Status) -> str:
-    text = (f"Wrote the cancellation notice to {out_path}. Check it against your order form "
-            "and sign it")
-    if now.kind is StatusKind.DEADLINE_PASSED:
+def _notice_text(out_path: Path, p: rules.ContractPlan) -> str:
+    text = (f"Wrote the cancellation notice to {out_path} ({term_text(p.contract)}). Check it "
+            "against your order form and sign it")
+    if p.leave is rules.Leave.EARLY:
+        return (f"{text}; the early termination takes effect on {_day(p.early.effective)}, "
+                "so it must reach Salesforce before then.")
+    if not p.end_of_term.in_time:
         return f"{text}; the deadline has passed, so send it now and ask Salesforce to agree."
-    return f"{text}; it must reach Salesforce by {_day(now.notice_deadline)}."
+    return f"{text}; it must reach Salesforce by {_day(p.notice_deadline)}."
 
 
 def _org_identity(app: AppContext) -> OrgIdentity | None:

@@ -31,8 +31,9 @@ def write_demo_config(workdir: Path, org: Any) -> Path:
     today = dt.date.today()
     start = today.replace(year=today.year - 1) + dt.timedelta(days=1) \
         if not (today.month == 2 and today.day == 29) else today - dt.timedelta(days=364)
-    end = start.replace(year=start.year + 2) if not (start.month == 2 and start.day == 29) \
-        else start + dt.timedelta(days=730)
+    # `end` is the order form's End Date, the term's last day: a two-year term.
+    end = (start.replace(year=start.year + 2) if not (start.month == 2 and start.day == 29)
+           else start + dt.timedelta(days=730)) - dt.timedelta(days=1)
     path = workdir / "config.toml"
     path.write_text(f"""# Written by `sfexit demo`: one org profile pointing at the bundled emulator.
 # The password, security token and client secret are not here: the demo passes them in memory.

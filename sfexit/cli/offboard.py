@@ -13,13 +13,16 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sfexit import errors
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import table
+
+if TYPE_CHECKING:
+    from sfexit.rules import ContractPlan
 
 # How Bulk polls wait. Tests replace it with the emulator clock's advance: nothing sleeps.
 POLL_SLEEP: Callable[[float], None] = time.sleep
@@ -42,18 +45,15 @@ def default_run_dir(app: AppContext) -> Path:
     return candidate
 
 
-def contract_today(app: AppContext) -> dict[str, Any] | None:
-    """`sfexit deadline --json`'s result for today, or None with no [contract] dates."""
-    from sfexit.cli.deadline import ContractFlags, deadline_result, resolve_contract
+def contract_today(app: AppContext) -> ContractPlan | None:
+    """The contract plan for today (what `sfexit deadline` shows), or None with no [contract]
+    dates. Raises UsageError for a contract that does not add up, before any login."""
+    from sfexit import configured_contract
 
     cfg = app.settings().contract
-    if cfg.start is None or cfg.end is None:
+    if not configured_contract.has_dates(cfg):
         return None
-    resolved = resolve_contract(app, ContractFlags(None, None, None, None, None))
-    from sfexit.cli.output import to_jsonable
-
-    result: dict[str, Any] = to_jsonable(deadline_result(resolved, dt.date.today(), None))
-    return result
+    return configured_contract.plan(configured_contract.resolve(cfg), dt.date.today())
 
 
 def _confirm(app: AppContext) -> Callable[[str], None]:

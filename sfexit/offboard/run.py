@@ -29,6 +29,7 @@ from sfexit.offboard import survey
 from sfexit.offboard.notes import NO_REASON, Note, note, step_fields
 from sfexit.offboard.rundir import RunDir, now_iso, zero_usage
 from sfexit.org.session import OrgSession
+from sfexit.rules import ContractPlan
 
 STEP_FINISHED = "step finished"
 
@@ -39,7 +40,7 @@ class RunOptions:
     force: bool = False
     cli_skip: tuple[str, ...] = ()
     lang: str = "en"
-    contract: dict[str, Any] | None = None
+    contract: ContractPlan | None = None   # rules.plan for today; run.json keeps its JSON
     sleep: Callable[[float], None] = lambda _s: None
     confirm: Callable[[str], None] = lambda _q: None
     info: Callable[[str], None] = lambda _m: None
@@ -99,9 +100,9 @@ def start_run(settings: Settings, session: OrgSession, run_path: Path,
     run = RunDir.create(run_path, mode="dry-run" if options.dry_run else "real",
                         tool_version=__version__, lang=options.lang,
                         steps=_initial_steps(decisions))
-    run.set(contract=options.contract)
+    run.set(contract=to_jsonable(options.contract))
     _warn(run, *notes)
-    ctx = _context(settings, session, run, options)
+    ctx = _context(settings, session, run, options, run.data.get("contract"))
     try:
         _preflight(ctx, decisions, options)
         if options.dry_run:
@@ -119,7 +120,7 @@ def resume_run(settings: Settings, session: OrgSession, run_path: Path,
     if run.mode != "real":
         raise errors.UsageError(f"{run_path} is a dry run: there is nothing to resume",
                                 hint="start a real run with `sfexit offboard`")
-    ctx = _context(settings, session, run, replace(options, contract=run.data.get("contract")))
+    ctx = _context(settings, session, run, options, run.data.get("contract"))
     run.set(finished_at=None)   # running again: set when this attempt ends
     try:
         if run.step("preflight")["status"] != "done":
@@ -165,10 +166,11 @@ def _finish(ctx: st.RunContext) -> None:
         ctx.run.set(**values)
 
 
-def _context(settings: Settings, session: OrgSession, run: RunDir,
-             options: RunOptions) -> st.RunContext:
+def _context(settings: Settings, session: OrgSession, run: RunDir, options: RunOptions,
+             contract: dict[str, Any] | None) -> st.RunContext:
+    """``contract``: the plan as run.json holds it (a resumed run keeps its first day's)."""
     return st.RunContext(settings=settings, session=session, run=run, journal=None,
-                         dry_run=run.mode != "real", contract=options.contract,
+                         dry_run=run.mode != "real", contract=contract,
                          lang=options.lang, force=options.force, cli_skip=options.cli_skip,
                          sleep=options.sleep, on_progress=options.on_progress)
 

@@ -38,7 +38,7 @@ class RunContext:
     run: RunDir
     journal: Journal | None              # None in a dry run: nothing is changed
     dry_run: bool
-    contract: dict[str, Any] | None      # `sfexit deadline --json`'s result for today
+    contract: dict[str, Any] | None      # rules.ContractPlan as JSON (run.json's contract)
     lang: str
     force: bool = False
     cli_skip: tuple[str, ...] = ()

@@ -7,8 +7,8 @@ logged in for N days (hardis's test, evaluated by the org's own clock) holds a l
 deactivating would free; freezing does not free it (§2).
 
 Savings: ``[users] price_per_licence`` per licence per month; for the rest of the term, the
-months from ``today`` to the contract's end (or, once the notice deadline has passed, to the end
-of the renewal term it triggers: ``sfexit.rules``).
+months from ``today`` through the configured term's last day (``[contract] end``, included). A
+renewal the missed deadline triggers is not assumed: the savings are for the term as configured.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class LicenceReport:
         cur = f" {s.currency}" if s.currency else ""
         line = f"Removing them saves {s.per_month}{cur} per month"
         if s.rest_of_term is not None:
-            line += (f", {s.rest_of_term}{cur} until {s.term_end} ({s.months_left} months left "
+            line += (f", {s.rest_of_term}{cur} through {s.term_end} ({s.months_left} months left "
                      "in the term)")
         # Deactivating "doesn't reduce the number of licenses for which your organization is
         # billed" (users-protocol §3): the contract's count is changed with Salesforce.
@@ -132,29 +132,22 @@ def _str(value: object) -> str | None:
 
 
 def remaining_term(contract: ContractSettings, today: dt.date) -> dt.date | None:
-    """The date up to which the org is paid for, as seen on ``today``; None without dates."""
+    """The configured term's last day while it is ahead (or today); None without dates."""
     if contract.start is None or contract.end is None:
         return None
-    terms = rules.Contract(start=contract.start, end=contract.end,
-                           paid=contract.paid or Decimal(0),
-                           currency=contract.currency or "XXX", **{
-                               k: v for k in ("notice_days", "recommended_notice_days",
-                                              "refund_full_days", "renewal_window_days")
-                               if (v := getattr(contract, k)) is not None})
-    state = rules.status(terms, today)
-    end = state.renewal_term_end or contract.end
-    return end if end > today else None
+    return contract.end if contract.end >= today else None
 
 
 def savings_for(licences: int, price: Decimal, contract: ContractSettings,
                 today: dt.date) -> Savings:
-    """Per month, and for the rest of the term: months = days left × 12 / 365 (2 decimals)."""
+    """Per month, and for the rest of the term: months = days left (today through the last
+    day, both included) × 12 / 365, 2 decimals."""
     currency = contract.currency
     per_month = _round(price * licences, currency)
     end = remaining_term(contract, today)
     if end is None:
         return Savings(price, currency, licences, per_month)
-    months = (Decimal((end - today).days) * 12 / Decimal(365)).quantize(Decimal("0.01"))
+    months = (Decimal((end - today).days + 1) * 12 / Decimal(365)).quantize(Decimal("0.01"))
     return Savings(price, currency, licences, per_month, end, months,
                    _round(per_month * months, currency))
 

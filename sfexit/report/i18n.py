@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import re
 import string
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -80,6 +81,21 @@ def _as_date(value: dt.date | str) -> dt.date | None:
         return None
 
 
+# French writes the first of the month as an ordinal: "1er janvier 2027" (Imprimerie nationale,
+# Lexique des règles typographiques; CLDR's patterns print "1 janvier", so it is added here).
+_FRENCH_FIRST = re.compile(r"(?<!\d)1 (?=\D)")
+
+
+def format_day(day: dt.date, lang: str, style: str = "long") -> str:
+    """``day`` as ``lang`` writes it in prose ("22. November 2026", "1er janvier 2027")."""
+    from babel.dates import format_date
+
+    text = str(format_date(day, format=style, locale=lang))
+    if lang == "fr" and day.day == 1 and style in ("medium", "long", "full"):
+        text = _FRENCH_FIRST.sub("1er ", text, count=1)
+    return text
+
+
 @dataclass(frozen=True)
 class Catalogue:
     """One language: ``t(key, **values)`` and the locale's formats."""
@@ -100,11 +116,8 @@ class Catalogue:
         no ISO date is shown as it is (a report must render whatever run.json holds)."""
         if value is None or value == "":
             return "-"
-        from babel.dates import format_date
-
         day = _as_date(value)
-        return str(value) if day is None else str(format_date(day, format=style,
-                                                              locale=self.lang))
+        return str(value) if day is None else format_day(day, self.lang, style)
 
     def datetime(self, value: str | None) -> str:
         """An ISO timestamp as date and time in UTC, for when a run started and ended."""

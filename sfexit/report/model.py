@@ -33,8 +33,6 @@ REPORT_HTML = "report.html"
 STEP_NAMES = ("preflight", "dates", "export", "verify", "freeze", "reassign", "deactivate",
               "report")
 LIMIT_NAMES = ("rest_calls", "bulk_query_jobs", "bulk_result_mb", "ingest_records")
-# The first invoice after the end, and a refund, usually come within a month: the day to check.
-CHECK_AFTER_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -84,18 +82,26 @@ class ContractInfo:
     renewal_window_start: str
     renewal_window_end: str
     renewal_term_end: str | None
-    refund: RefundInfo | None
+    refund: RefundInfo | None   # the chosen way's: None for end-of-term or an unknown amount
     milestones: tuple[Milestone, ...]
+    leave: str = "end-of-term"   # end-of-term | early (rules.Leave)
+    effective: str | None = None   # an early termination's effective day
+    paid_known: bool = True
+    renews_on: str | None = None   # the day after the last day
+    next_term_notice_deadline: str | None = None   # once the deadline has passed
 
 
 @dataclass(frozen=True)
 class ManualStep:
-    """A step no API can do; ``due`` is None when no contract is configured."""
+    """A step no API can do (rules.ChecklistItem); ``due`` is None when no contract is
+    configured. ``days_late`` > 0: overdue on the day the plan was made."""
 
     key: str             # notice | billing | confirmation | invoice | refund
     due: str | None
     amount: str | None = None
     currency: str | None = None
+    days_late: int = 0
+    next_term: bool = False
 
 
 @dataclass(frozen=True)
@@ -389,7 +395,7 @@ def build_model(run_dir: Path, *, lang: str, now: str | None = None) -> Report:
         finished_at=raw.get("finished_at"), run_dir=str(run_dir),
         org=OrgInfo(**sections.pick(org, OrgInfo)),
         operator=OperatorInfo(**sections.pick(operator, OperatorInfo)),
-        contract=contract, manual_steps=sections.manual_steps(contract), export=export,
+        contract=contract, manual_steps=sections.manual_steps(raw.get("contract")), export=export,
         users=users, ownership=ownership,
         blockers=tuple(u for u in users.deactivated if u.blockers or u.failed),
         steps=steps, limits_before=sections.limits(raw.get("limits_before")),

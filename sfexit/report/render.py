@@ -19,7 +19,7 @@ from sfexit.report.html_parts import (coded_html, e, english_cell, object_proble
                                       section, state_text, status_text, step_name, step_reason,
                                       table, user_status)
 from sfexit.report.i18n import Catalogue
-from sfexit.report.model import LIMIT_NAMES, PreflightInfo, Report, UserChange
+from sfexit.report.model import LIMIT_NAMES, ContractInfo, PreflightInfo, Report, UserChange
 from sfexit.report.timeline import timeline_svg
 
 
@@ -105,6 +105,10 @@ def _summary(r: Report, cat: Catalogue) -> str:
     left.append((cat.t("report.sum_manual", count=len(r.manual_steps),
                        date=cat.date(upcoming[0] if upcoming else due[0])) if due
                  else cat.t("report.sum_manual_nodate"), ""))
+    late = [m for m in r.manual_steps if m.days_late and m.due]
+    if late:
+        left.append((cat.t("report.sum_manual_overdue", count=cat.number(len(late)),
+                           date=cat.date(late[0].due)), "bad"))
     # A plan writes no journal and no export: claiming they "verify" would mislead an auditor.
     proof_key = ("report.sum_proof_plan" if r.is_plan else
                  "report.sum_proof_ok" if r.verification_ok else "report.sum_proof_bad")
@@ -158,35 +162,51 @@ def _permissions(pre: PreflightInfo | None, cat: Catalogue) -> str:
 
 
 def _contract(r: Report, cat: Catalogue) -> str:
+    """The term, where it stands, the chosen way of leaving and its money: one plan
+    (rules.plan), the same as `sfexit deadline` and `sfexit notice`."""
     c = r.contract
     if c is None:
         return section("contract", cat.t("report.section_contract"),
                        para(cat.t("report.contract_none")))
-    status_key = {"safe": ("report.contract_status_safe", c.recommended_notice_date),
-                  "recommended-date-passed": ("report.contract_status_recommended",
-                                              c.notice_deadline),
-                  "deadline-passed": ("report.contract_status_late", c.end)}
-    key, day = status_key.get(c.status, status_key["safe"])
     parts = [para(cat.t("report.contract_term", start=cat.date(c.start), end=cat.date(c.end),
-                        days=cat.number(c.term_days))),
-             para(cat.t(key, date=cat.date(day)), "bad" if c.status == "deadline-passed" else ""),
-             timeline_svg(c, cat)]
-    f = c.refund
-    if f is None:
-        parts.append(para(cat.t("report.refund_unknown")))
-    elif f.full_refund:
-        parts.append(para(cat.t("report.refund_full", date=cat.date(f.cancel_on),
-                                amount=cat.money(f.amount, f.currency))))
+                        days=cat.number(c.term_days), renews=cat.date(c.renews_on)))]
+    if c.leave == "early":
+        parts.append(para(cat.t("report.contract_leave_early", date=cat.date(c.effective))))
     else:
-        parts.append(para(cat.t("report.refund_amount", date=cat.date(f.cancel_on),
-                                amount=cat.money(f.amount, f.currency),
-                                paid=cat.money(f.paid, f.currency),
-                                unused=cat.number(f.days_unused),
-                                term=cat.number(f.term_days), fee=cat.money(f.fee, f.currency))))
+        parts += [_status(c, cat), para(cat.t("report.contract_leave_end",
+                                              end=cat.date(c.end)))]
+    parts.append(timeline_svg(c, cat))
+    if c.leave == "early":
+        parts.append(_refund(c, cat))
     return section("contract", cat.t("report.section_contract"), "".join(parts))
 
 
+def _status(c: ContractInfo, cat: Catalogue) -> str:
+    if c.status == "deadline-passed":
+        return para(cat.t("report.contract_status_late", date=cat.date(c.renews_on or c.end),
+                          until=cat.date(c.renewal_term_end),
+                          next_deadline=cat.date(c.next_term_notice_deadline)), "bad")
+    if c.status == "recommended-date-passed":
+        return para(cat.t("report.contract_status_recommended",
+                          date=cat.date(c.notice_deadline)))
+    return para(cat.t("report.contract_status_safe", date=cat.date(c.recommended_notice_date)))
+
+
+def _refund(c: ContractInfo, cat: Catalogue) -> str:
+    f = c.refund
+    if f is None:
+        return para(cat.t("report.refund_unknown"))
+    if f.full_refund:
+        return para(cat.t("report.refund_full", date=cat.date(f.cancel_on),
+                          amount=cat.money(f.amount, f.currency)))
+    return para(cat.t("report.refund_amount", date=cat.date(f.cancel_on),
+                      amount=cat.money(f.amount, f.currency), paid=cat.money(f.paid, f.currency),
+                      unused=cat.number(f.days_unused), term=cat.number(f.term_days),
+                      fee=cat.money(f.fee, f.currency)))
+
+
 def _manual(r: Report, cat: Catalogue) -> str:
+    """The person's checklist in date order (the plan's); overdue rows in red, days late."""
     rows = []
     for m in r.manual_steps:
         if m.key == "refund":
@@ -194,7 +214,15 @@ def _manual(r: Report, cat: Catalogue) -> str:
                     if m.amount and m.currency else cat.t("report.manual_refund_any"))
         else:
             text = cat.t(f"report.manual_{m.key}")
-        rows.append((["<span class='box'>&#9744;</span>", e(text), e(cat.date(m.due))], False))
+        if m.next_term and r.contract is not None:
+            text += " " + cat.t("report.manual_next_term",
+                                end=cat.date(r.contract.renewal_term_end))
+        due = e(cat.date(m.due))
+        if m.days_late:
+            late = (cat.t("report.manual_late_one") if m.days_late == 1
+                    else cat.t("report.manual_late", days=cat.number(m.days_late)))
+            due += f' <strong class="late">{e(late)}</strong>'
+        rows.append((["<span class='box'>&#9744;</span>", e(text), due], m.days_late > 0))
     return section("manual", cat.t("report.section_manual"), table(
         [cat.t("report.col_done"), cat.t("report.col_what"), cat.t("report.col_by")], rows,
         "manual"))

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import replace
-import datetime as dt
 from collections.abc import Callable, Iterable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sfexit.errors import UsageError
 from sfexit.journal import Entry, read_journal, verify_journal
 from sfexit.offboard.notes import verbatim
-from sfexit.report.model import (CHECK_AFTER_DAYS, LIMIT_NAMES, CodedWarning, ContractInfo,
+from sfexit.report.model import (LIMIT_NAMES, CodedWarning, ContractInfo,
                                  ExportDifference,
                                  ExportInfo, ExportObject, JournalInfo, ManualStep, Milestone,
                                  ObjectNeed, OwnershipInfo, OwnershipMove, OwnershipObject, Reason,
@@ -120,52 +118,51 @@ def limits(raw: Any) -> dict[str, dict[str, float]]:
     return {str(k): _usage(v) for k, v in _d(raw).items()}
 
 
-# --- contract (the --json result of `sfexit deadline`, cli/deadline.py) -------------------------
+# --- contract (rules.ContractPlan as JSON: run.json's contract, `sfexit deadline --json`) -----
+
+def _refund(raw: Any) -> RefundInfo | None:
+    r = _d(raw)
+    if not r:
+        return None
+    return RefundInfo(str(r.get("cancel_on")), str(r.get("currency")), str(r.get("paid")),
+                      str(r.get("amount")), str(r.get("fee")), _i(r.get("days_unused")),
+                      _i(r.get("term_days")), bool(r.get("full_refund")))
+
 
 def contract(raw: Any) -> ContractInfo | None:
     c = _d(raw)
     if not c.get("contract_start") or not c.get("contract_end"):
         return None
     window = _d(c.get("renewal_window"))
-    r = _d(c.get("refund"))
-    refund = RefundInfo(str(r.get("cancel_on")), str(r.get("currency")), str(r.get("paid")),
-                        str(r.get("amount")), str(r.get("fee")), _i(r.get("days_unused")),
-                        _i(r.get("term_days")), bool(r.get("full_refund"))) if r else None
+    early = _d(c.get("early"))
+    eot = _d(c.get("end_of_term"))
+    leave = "early" if c.get("leave") == "early" else "end-of-term"
     milestones = tuple(Milestone(str(m.get("kind")), str(m.get("date")))
                        for m in _l(c.get("timeline")) if isinstance(m, dict) and m.get("date"))
     return ContractInfo(str(c["contract_start"]), str(c["contract_end"]), _i(c.get("term_days")),
                         str(c.get("on") or ""), str(c.get("status") or ""),
                         str(c.get("recommended_notice_date") or ""),
                         str(c.get("notice_deadline") or ""), str(window.get("start") or ""),
-                        str(window.get("end") or ""), _s(c.get("renewal_term_end")), refund,
-                        milestones)
+                        str(window.get("end") or ""), _s(c.get("renewal_term_end")),
+                        _refund(early.get("refund")) if leave == "early" else None,
+                        milestones, leave=leave,
+                        effective=_s(early.get("effective")) if leave == "early" else None,
+                        paid_known=c.get("paid_known") is not False,
+                        renews_on=_s(eot.get("renews_on")),
+                        next_term_notice_deadline=_s(eot.get("next_term_notice_deadline")))
 
 
-def _plus(day: str, days: int) -> str:
-    return (dt.date.fromisoformat(day) + dt.timedelta(days=days)).isoformat()
-
-
-def manual_steps(c: ContractInfo | None) -> tuple[ManualStep, ...]:
-    """What no API can do, each with the day it is due (see docs/report.md for the rules)."""
-    keys = ("notice", "billing", "confirmation", "invoice", "refund")
-    if c is None:
-        return tuple(ManualStep(k, None) for k in keys)
-    try:
-        # Send by the recommended date while it is ahead; after it, by the deadline; after
-        # that, now (the letter asks Salesforce to agree).
-        if c.on <= c.recommended_notice_date:
-            notice_by = c.recommended_notice_date
-        else:
-            notice_by = c.notice_deadline if c.on <= c.notice_deadline else c.on
-        refund = c.refund if c.refund is not None and Decimal(c.refund.amount) > 0 else None
-        refund_day = _plus(refund.cancel_on if refund else c.end, CHECK_AFTER_DAYS)
-        return (ManualStep("notice", notice_by), ManualStep("billing", c.notice_deadline),
-                ManualStep("confirmation", c.end),
-                ManualStep("invoice", _plus(c.end, CHECK_AFTER_DAYS)),
-                ManualStep("refund", refund_day, refund.amount if refund else None,
-                           refund.currency if refund else None))
-    except (ValueError, ArithmeticError):  # a date run.json got wrong: list the steps without dates
-        return tuple(ManualStep(k, None) for k in keys)
+def manual_steps(raw: Any) -> tuple[ManualStep, ...]:
+    """What no API can do, each with the day it is due: the plan's checklist (rules.plan), in
+    its order. Without a contract (or a plan without a checklist) the steps, undated."""
+    checklist = [i for i in _l(_d(raw).get("checklist")) if isinstance(i, dict)]
+    if not checklist:
+        return tuple(ManualStep(k, None) for k in ("notice", "billing", "confirmation",
+                                                   "invoice", "refund"))
+    return tuple(ManualStep(str(i.get("task")), _s(i.get("due")), _s(i.get("amount")),
+                            _s(i.get("currency")), _i(i.get("days_late")),
+                            bool(i.get("next_term")))
+                 for i in checklist)
 
 
 # --- export (manifest + verify, export/manifest.py and export/verify.py) -----------------------

@@ -20,10 +20,10 @@ LABEL_KEYS = {"start": "report.ms_start", "full-refund-end": "report.ms_full_ref
               "recommended-notice": "report.ms_recommended",
               "notice-deadline": "report.ms_deadline", "renewal-window-start": "report.ms_window",
               "today": "report.ms_today", "end": "report.ms_end",
-              "renewal-term-end": "report.ms_renewed_end"}
+              "renewal-term-end": "report.ms_renewed_end", "effective": "report.ms_effective"}
 COLOURS = {"today": "#c62828", "notice-deadline": "#e65100", "recommended-notice": "#2e7d32",
            "renewal-window-start": "#b58900", "end": "#1565c0", "start": "#455a64",
-           "full-refund-end": "#6a1b9a", "renewal-term-end": "#37474f"}
+           "full-refund-end": "#6a1b9a", "renewal-term-end": "#37474f", "effective": "#ad1457"}
 
 
 def milestones(c: ContractInfo) -> list[Milestone]:

@@ -30,7 +30,7 @@ def offboard_config(tmp_path: Path, org: Any, *, contract: bool = True,
     path = write_config(tmp_path, org, **password_profile(org))
     text = path.read_text(encoding="utf-8")
     if contract:
-        text += ('[contract]\nstart = 2026-01-01\nend = 2027-01-01\npaid = "24000.00"\n'
+        text += ('[contract]\nstart = 2026-01-01\nend = 2026-12-31\npaid = "24000.00"\n'
                  'currency = "EUR"\nfee = "10%"\n')
     text += f'[export]\ndest = {json.dumps(str(tmp_path / "runs"))}\n'
     if successor:

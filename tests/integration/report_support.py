@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sfexit import rules
-from sfexit.cli.deadline import ResolvedContract, deadline_result
+from sfexit.cli.deadline import deadline_result
 from sfexit.cli.output import to_jsonable
 from sfexit.export.backup import run_backup
 from sfexit.export.bulk import ExportOptions
@@ -35,9 +35,9 @@ def session_for(org: Any) -> OrgSession:
 
 
 def contract_today(today: dt.date) -> Any:
-    c = rules.Contract(dt.date(2026, 1, 1), dt.date(2027, 1, 1), Decimal("24000.00"), "EUR",
+    c = rules.Contract(dt.date(2026, 1, 1), dt.date(2026, 12, 31), Decimal("24000.00"), "EUR",
                        rules.parse_fee("10%", "--fee"))
-    return to_jsonable(deadline_result(ResolvedContract(c, True), today, None))
+    return to_jsonable(deadline_result(rules.plan(c, today), None))
 
 
 def compose_run(org: Any, run: Path, *, today: dt.date = dt.date(2026, 9, 1)) -> Path:

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from sfexit.cli import cli
 
-CONTRACT = ["--start", "2025-01-01", "--end", "2026-01-01", "--paid", "36500",
+CONTRACT = ["--start", "2025-01-01", "--end", "2025-12-31", "--paid", "36500",
             "--currency", "USD"]
 
 
@@ -41,11 +41,12 @@ def test_deadline_human_summary() -> None:
     result = run("deadline", *CONTRACT, "--fee", "500", "--on", "2025-11-20")
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "Contract          2025-01-01 (Wednesday) to 2026-01-01 (Thursday), 365 days" in out
+    assert ("Contract          term 2025-01-01 – 2025-12-31, 365 days (renews on 2026-01-01 "
+            "(Thursday) without notice)") in out
     assert ("Status: the recommended date has passed. Send written notice now: it must reach "
-            "Salesforce by 2025-12-02 (Tuesday), in 12 days.") in out
-    assert "Notice deadline   2025-12-02 (Tuesday), in 12 days" in out
-    assert "Renewal window    2025-12-02 (Tuesday) to 2026-01-01 (Thursday)" in out
+            "Salesforce by 2025-12-01 (Monday), in 11 days.") in out
+    assert "Notice deadline   2025-12-01 (Monday), in 11 days" in out
+    assert "Renewal window    2025-12-01 (Monday) to 2025-12-31 (Wednesday)" in out
     assert "  Pro rata        4,100.00 USD (41/365 of the amount paid)" in out
     assert "  Fee             -500.00 USD" in out
     assert "  Refund          3,600.00 USD" in out
@@ -60,14 +61,15 @@ def test_deadline_human_safe_and_full_refund() -> None:
 
 
 def test_deadline_human_after_the_deadline_states_the_renewal() -> None:
-    out = run("deadline", *CONTRACT, "--on", "2025-12-03").stdout
+    out = run("deadline", *CONTRACT, "--on", "2025-12-02").stdout
     assert ("Status: the notice deadline passed yesterday. Unless Salesforce agrees otherwise, "
-            "the contract renews on 2026-01-01 (Thursday) for another term, until 2027-01-01 "
-            "(Friday).") in out
+            "the contract renews on 2026-01-01 (Thursday) for another term, until 2026-12-31 "
+            "(Thursday); to leave then, notice must reach Salesforce by 2026-12-01 (Tuesday)."
+            ) in out
 
 
 def test_deadline_without_amount_warns_that_refund_is_not_computed() -> None:
-    result = run("deadline", "--start", "2025-01-01", "--end", "2026-01-01", "--on",
+    result = run("deadline", "--start", "2025-01-01", "--end", "2025-12-31", "--on",
                  "2025-06-01")
     assert result.exit_code == 0
     assert "Refund            not computed" in result.stdout
@@ -88,10 +90,10 @@ def test_deadline_json_fields() -> None:
     assert {k: result[k] for k in ("contract_start", "contract_end", "notice_deadline",
                                    "recommended_notice_date", "renewal_window", "status",
                                    "days_until_deadline", "renews_on")} == {
-        "contract_start": "2025-01-01", "contract_end": "2026-01-01",
-        "notice_deadline": "2025-12-02", "recommended_notice_date": "2025-11-02",
-        "renewal_window": {"start": "2025-12-02", "end": "2026-01-01"},
-        "status": "safe", "days_until_deadline": 305, "renews_on": None,
+        "contract_start": "2025-01-01", "contract_end": "2025-12-31",
+        "notice_deadline": "2025-12-01", "recommended_notice_date": "2025-11-01",
+        "renewal_window": {"start": "2025-12-01", "end": "2025-12-31"},
+        "status": "safe", "days_until_deadline": 304, "renews_on": None,
     }
     assert result["refund"] == {
         "cancel_on": "2025-01-31", "currency": "USD", "paid": "36500.00", "term_days": 365,
@@ -102,11 +104,11 @@ def test_deadline_json_fields() -> None:
 
 
 def test_deadline_json_after_the_deadline() -> None:
-    result = run_json("deadline", *CONTRACT, "--on", "2025-12-03")["result"]
+    result = run_json("deadline", *CONTRACT, "--on", "2025-12-02")["result"]
     assert result["status"] == "deadline-passed"
     assert result["days_until_deadline"] == -1
-    assert (result["renews_on"], result["renewal_term_end"]) == ("2026-01-01", "2027-01-01")
-    assert result["timeline"][-1] == {"date": "2027-01-01", "kind": "renewal-term-end",
+    assert (result["renews_on"], result["renewal_term_end"]) == ("2026-01-01", "2026-12-31")
+    assert result["timeline"][-1] == {"date": "2026-12-31", "kind": "renewal-term-end",
                                       "label": "Renewed term ends"}
 
 
@@ -117,7 +119,7 @@ def test_json_flag_after_the_command_works_too() -> None:
 
 def test_past_end_date_warns_in_the_envelope() -> None:
     body = run_json("deadline", *CONTRACT, "--on", "2026-02-01")
-    assert body["warnings"] == ["the contract end 2026-01-01 is not after 2026-02-01; if the "
+    assert body["warnings"] == ["the contract end 2025-12-31 is before 2026-02-01; if the "
                                 "contract renewed, give the current term's --start and --end"]
 
 
@@ -131,7 +133,7 @@ def test_ics_file_is_written_and_named(tmp_path: Path) -> None:
     data = target.read_bytes()
     assert data.startswith(b"BEGIN:VCALENDAR\r\n") and data.endswith(b"END:VCALENDAR\r\n")
     assert data.count(b"BEGIN:VEVENT") == 3 and data.count(b"BEGIN:VALARM") == 4
-    assert b"DTSTART;VALUE=DATE:20251202\r\n" in data
+    assert b"DTSTART;VALUE=DATE:20251201\r\n" in data
     assert b"\n" not in data.replace(b"\r\n", b"")
 
 
@@ -153,7 +155,7 @@ def test_ics_into_a_missing_folder_is_one_line(tmp_path: Path) -> None:
 # --- config defaults ---------------------------------------------------------------------------
 
 CONFIG = """start = 2025-01-01
-end = "2026-01-01"
+end = "2025-12-31"
 paid = "36500.00"
 currency = "eur"
 fee = "10%"
@@ -164,27 +166,27 @@ recommended_notice_days = 90"""
 def test_values_come_from_the_config(tmp_path: Path) -> None:
     config = write_config(tmp_path / "c.toml", CONFIG)
     result = run_json("--config", str(config), "deadline", "--on", "2025-01-31")["result"]
-    assert (result["contract_start"], result["contract_end"]) == ("2025-01-01", "2026-01-01")
-    assert result["notice_deadline"] == "2025-11-17"
-    assert result["recommended_notice_date"] == "2025-10-03"
+    assert (result["contract_start"], result["contract_end"]) == ("2025-01-01", "2025-12-31")
+    assert result["notice_deadline"] == "2025-11-16"
+    assert result["recommended_notice_date"] == "2025-10-02"
     assert (result["refund"]["currency"], result["refund"]["amount"]) == ("EUR", "30060.00")
 
 
 def test_flags_override_the_config(tmp_path: Path) -> None:
     config = write_config(tmp_path / "c.toml", CONFIG)
-    result = run_json("--config", str(config), "deadline", "--end", "2025-07-01", "--fee", "0",
+    result = run_json("--config", str(config), "deadline", "--end", "2025-06-30", "--fee", "0",
                       "--currency", "USD", "--on", "2025-01-31")["result"]
-    assert result["contract_end"] == "2025-07-01"
-    assert result["notice_deadline"] == "2025-05-17"  # notice_days 45 still from the config
+    assert result["contract_end"] == "2025-06-30"
+    assert result["notice_deadline"] == "2025-05-16"  # notice_days 45 still from the config
     assert (result["refund"]["currency"], result["refund"]["fee"]) == ("USD", "0.00")
 
 
 def test_config_in_the_default_location_is_read() -> None:
     folder = Path(os.environ["XDG_CONFIG_HOME"]) / "sfexit"
     folder.mkdir(parents=True)
-    write_config(folder / "config.toml", 'start = 2025-01-01\nend = 2026-01-01')
+    write_config(folder / "config.toml", 'start = 2025-01-01\nend = 2025-12-31')
     result = run_json("deadline", "--on", "2025-06-01")["result"]
-    assert result["contract_end"] == "2026-01-01"
+    assert result["contract_end"] == "2025-12-31"
 
 
 def test_config_fee_error_names_the_config_key(tmp_path: Path) -> None:
@@ -205,7 +207,7 @@ def test_config_zero_day_count_is_refused(tmp_path: Path) -> None:
 
 # --- bad input: one line, exit code 2 ------------------------------------------------------------
 
-BASE = ["--start", "2025-01-01", "--end", "2026-01-01"]
+BASE = ["--start", "2025-01-01", "--end", "2025-12-31"]
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -220,9 +222,21 @@ BASE = ["--start", "2025-01-01", "--end", "2026-01-01"]
     ([*BASE, "--on", "next week"],
      "--on: 'next week' is not a date; use YYYY-MM-DD, e.g. 2025-01-31"),
     (["--start", "2026-01-01", "--end", "2025-01-01"],
-     "contract end 2025-01-01 must be after its start 2026-01-01"),
-    (["--start", "2025-01-01", "--end", "2025-01-01"],
-     "contract end 2025-01-01 must be after its start 2025-01-01"),
+     "contract end 2025-01-01 must not be before its start 2026-01-01"),
+    (["--start", "2025-01-02", "--end", "2025-01-01"],
+     "contract end 2025-01-01 must not be before its start 2025-01-02"),
+    ([*BASE, "--leave", "soon"],
+     "--leave: 'soon' is not a way of leaving; use \"end-of-term\" (notice by the deadline, "
+     "no refund) or \"early\" (with an effective date, pro-rata refund)"),
+    ([*BASE, "--leave", "early"],
+     "an early termination needs its effective date: pass --effective YYYY-MM-DD or set "
+     "contract.effective in the config"),
+    ([*BASE, "--leave", "end-of-term", "--effective", "2025-06-01"],
+     "--effective is for an early termination; with --leave end-of-term the contract ends on "
+     "its end date"),
+    ([*BASE, "--effective", "2026-01-01"],
+     "effective date 2026-01-01 is outside the term 2025-01-01 to 2025-12-31; an early "
+     "termination ends the current term"),
     ([*BASE, "--paid", "-5", "--currency", "USD"],
      "--paid: -5 is negative; an amount must be 0 or more"),
     ([*BASE, "--paid", "lots", "--currency", "USD"],
@@ -265,13 +279,14 @@ def test_notice_writes_a_markdown_letter(tmp_path: Path) -> None:
     result = run("notice", "--out", str(target), *CONTRACT, "--on", "2025-10-01",
                  "--company", "Acme Ltd", "--signer", "Jane Doe")
     assert result.exit_code == 0, result.output
-    assert f"Wrote the cancellation notice to {target}." in result.stdout
-    assert "it must reach Salesforce by 2025-12-02 (Tuesday)." in result.stdout
+    assert (f"Wrote the cancellation notice to {target} (term 2025-01-01 – 2025-12-31, 365 "
+            "days).") in result.stdout
+    assert "it must reach Salesforce by 2025-12-01 (Monday)." in result.stdout
     assert "The letter has no org id: add it by hand" in result.stderr
     text = target.read_text(encoding="utf-8")
     assert text.startswith("# Notice of cancellation of Salesforce subscription")
     assert "Acme Ltd hereby gives written notice" in text
-    assert "take effect at the end of the current term, on 2026-01-01" in text
+    assert "take effect at the end of the current term, on 2025-12-31" in text
     assert "Please confirm in writing" in text and "Jane Doe" in text
 
 
@@ -291,9 +306,10 @@ def test_notice_json_result(tmp_path: Path) -> None:
     body = run_json("notice", "--out", str(target), *CONTRACT, "--on", "2025-12-10")
     result = body["result"]
     assert (result["path"], result["format"], result["effective"], result["status"],
-            result["org"]) == (str(target), "markdown", "2026-01-01", "deadline-passed", None)
-    assert result["refund"]["amount"] == "0.00"
-    assert body["warnings"] == ["the notice deadline 2025-12-02 has passed: unless Salesforce "
+            result["org"]) == (str(target), "markdown", "2025-12-31", "deadline-passed", None)
+    assert (result["leave"], result["refund"], result["notice_by"]) == (
+        "end-of-term", None, "2025-12-01")
+    assert body["warnings"] == ["the notice deadline 2025-12-01 has passed: unless Salesforce "
                                 "agrees, the contract renews on 2026-01-01"]
 
 
@@ -312,11 +328,11 @@ def test_notice_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     (["--out", "letter.pdf", *CONTRACT],
      "--out letter.pdf: use a file name ending in .md (Markdown) or .txt (plain text)"),
     (["--out", "x.md", *CONTRACT, "--effective", "2026-02-01"],
-     "effective date 2026-02-01 is outside the contract term 2025-01-01 to 2026-01-01; a "
-     "notice can only end the current term"),
+     "effective date 2026-02-01 is outside the term 2025-01-01 to 2025-12-31; an early "
+     "termination ends the current term"),
     (["--out", "x.md", *CONTRACT, "--effective", "soon"],
      "--effective: 'soon' is not a date; use YYYY-MM-DD, e.g. 2025-01-31"),
-    (["--out", "x.md", "--end", "2026-01-01"],
+    (["--out", "x.md", "--end", "2025-12-31"],
      "no contract start date: pass --start YYYY-MM-DD or set contract.start in the config"),
     (CONTRACT, "Missing option '--out'."),
 ])
@@ -332,7 +348,7 @@ def test_notice_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args:
 def test_notice_without_amount_asks_for_the_unused_part(tmp_path: Path) -> None:
     target = tmp_path / "n.txt"
     result = run("notice", "--out", str(target), "--start", "2025-01-01", "--end",
-                 "2026-01-01", "--effective", "2025-10-01")
+                 "2025-12-31", "--effective", "2025-10-01")
     assert result.exit_code == 0, result.output
     assert "Please refund any amount paid for the unused part" in target.read_text("utf-8")
 
@@ -346,5 +362,95 @@ def test_notice_after_the_deadline_says_to_send_it_now(tmp_path: Path) -> None:
     result = run("notice", "--out", str(tmp_path / "n.md"), *CONTRACT, "--on", "2025-12-10")
     assert result.exit_code == 0, result.output
     assert "the deadline has passed, so send it now and ask Salesforce to agree." in result.stdout
-    assert ("Warning: the notice deadline 2025-12-02 has passed: unless Salesforce agrees, the "
+    assert ("Warning: the notice deadline 2025-12-01 has passed: unless Salesforce agrees, the "
             "contract renews on 2026-01-01") in result.stderr
+
+
+# --- two ways of leaving, one plan -----------------------------------------------------------
+
+LEAP = ["--start", "2024-01-01", "--end", "2024-12-31", "--paid", "36600", "--currency", "EUR"]
+
+
+def test_deadline_shows_both_ways_side_by_side_and_the_chosen_checklist() -> None:
+    out = run("deadline", *LEAP, "--on", "2024-06-03").stdout
+    assert "term 2024-01-01 – 2024-12-31, 366 days (renews on 2025-01-01" in out
+    lines = out[out.index("Two ways of leaving"):].splitlines()
+    assert lines[1].split() == "At the end of the term (chosen) Early termination".split()
+    assert lines[2].split()[-2:] == ["2024-12-01", "2024-06-03"]
+    assert lines[4].split()[-2:] == ["21,100.00", "EUR"]   # early on --on: 211 of 366 unused
+    checklist = out[out.index("Checklist (at the end of the term)"):].splitlines()[1:5]
+    assert [line.split()[2] for line in checklist] == [
+        "2024-11-01", "2024-12-01", "2024-12-31", "2025-01-30"]
+    assert "refund" not in " ".join(checklist)
+
+
+def test_deadline_json_keeps_refund_for_on_and_adds_the_plans(tmp_path: Path) -> None:
+    result = run_json("deadline", *LEAP, "--effective", "2024-07-01", "--on",
+                      "2024-06-03")["result"]
+    assert result["leave"] == "early" and result["term_days"] == 366
+    assert result["refund"]["cancel_on"] == "2024-06-03"   # as before: the figure for --on
+    assert result["early"]["effective"] == "2024-07-01"
+    assert (result["early"]["refund"]["days_unused"], result["early"]["refund"]["amount"]) == (
+        183, "18300.00")
+    assert result["end_of_term"]["notice_deadline"] == "2024-12-01"
+    assert result["end_of_term"]["renews_on"] == "2025-01-01"
+    assert [(i["task"], i["due"], i["amount"]) for i in result["checklist"]] == [
+        ("notice", "2024-07-01", None), ("billing", "2024-07-01", None),
+        ("confirmation", "2024-07-01", None), ("invoice", "2024-07-31", None),
+        ("refund", "2024-07-31", "18300.00")]
+
+
+def test_overdue_items_are_red_with_the_days_late() -> None:
+    result = CliRunner().invoke(cli, ["deadline", *CONTRACT, "--on", "2025-12-13"], color=True)
+    assert result.exit_code == 0, result.output
+    late = next(line for line in result.stdout.splitlines() if "days late" in line)
+    assert late.startswith("\x1b[31m") and late.endswith("12 days late\x1b[0m")
+    assert "2025-12-01 Mon  Send the written notice" in late
+
+
+def test_the_config_chooses_an_early_termination(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.toml", 'start = 2024-01-01\nend = 2024-12-31\n'
+                          'paid = "36600"\ncurrency = "EUR"\nleave = "early"\n'
+                          'effective = 2024-07-01')
+    result = run_json("--config", str(config), "deadline", "--on", "2024-06-03")["result"]
+    assert (result["leave"], result["early"]["refund"]["amount"]) == ("early", "18300.00")
+    # A flag can still choose the other way, never mixed with the configured effective day.
+    other = run_json("--config", str(config), "deadline", "--leave", "end-of-term", "--on",
+                     "2024-06-03")["result"]
+    assert other["leave"] == "end-of-term"
+    assert "refund" not in {i["task"] for i in other["checklist"]}
+
+
+def test_notice_takes_the_sender_from_the_config(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[notice]\ncompany = "Acme Ltd"\nsigner = "Jane Doe"\n'
+                      'title = "Chief Operating Officer"\n', encoding="utf-8")
+    target = tmp_path / "n.txt"
+    result = run("--config", str(config), "notice", "--out", str(target), *CONTRACT,
+                 "--on", "2025-10-01")
+    assert result.exit_code == 0, result.output
+    text = target.read_text(encoding="utf-8")
+    assert "From: Acme Ltd" in text and "Jane Doe" in text
+    assert "Title: Chief Operating Officer" in text and "[" not in text
+    assert "placeholder" not in result.stderr
+    # A flag still wins over the config.
+    run("--config", str(config), "notice", "--out", str(target), *CONTRACT, "--force",
+        "--signer", "John Roe")
+    assert "John Roe" in target.read_text(encoding="utf-8")
+
+
+def test_notice_without_a_sender_says_where_to_set_it(tmp_path: Path) -> None:
+    result = run("notice", "--out", str(tmp_path / "n.md"), *CONTRACT, "--on", "2025-10-01")
+    assert ("The letter has a placeholder for the company and the signer: pass --company and "
+            "--signer or set them in [notice] in the config.") in result.stderr
+
+
+def test_an_early_notice_states_the_refund_the_deadline_shows(tmp_path: Path) -> None:
+    target = tmp_path / "n.txt"
+    notice = run_json("notice", "--out", str(target), *LEAP, "--effective", "2024-07-01",
+                      "--on", "2024-06-03")["result"]
+    plan = run_json("deadline", *LEAP, "--effective", "2024-07-01", "--on",
+                    "2024-06-03")["result"]
+    assert notice["refund"] == plan["early"]["refund"]
+    assert notice["notice_by"] == plan["checklist"][0]["due"] == "2024-07-01"
+    assert "We expect a refund of 18,300.00 EUR" in target.read_text(encoding="utf-8")

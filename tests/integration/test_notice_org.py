@@ -9,7 +9,7 @@ from auth_support import invoke, password_env, password_profile, write_config
 
 from sfexit_emulator import testing
 
-CONTRACT = ["--start", "2026-01-01", "--end", "2027-01-01", "--paid", "1200", "--currency",
+CONTRACT = ["--start", "2026-01-01", "--end", "2026-12-31", "--paid", "1200", "--currency",
             "EUR", "--on", "2026-11-01"]
 
 
@@ -34,7 +34,7 @@ def test_a_failing_login_still_writes_the_letter_with_a_warning(emulator: Any,
                  env=env)
     assert run.code == 0, run.output
     assert run.body["result"]["org"] is None
-    assert out.is_file() and "2027" in out.read_text("utf-8")
+    assert out.is_file() and "2026-12-31" in out.read_text("utf-8")
     assert any(w.startswith("could not read the org id from emu: login to")
                for w in run.body["warnings"]), run.body["warnings"]
 

@@ -56,7 +56,7 @@ def test_dry_run_writes_nothing_and_keeps_no_journal(both_runs: Any, tmp_path: P
     assert planned == {"preflight": "done", "dates": "done", "export": "planned",
                        "verify": "planned", "freeze": "planned", "reassign": "planned",
                        "deactivate": "skipped", "report": planned["report"]}
-    assert dry["contract"]["contract_end"] == "2027-01-01"
+    assert dry["contract"]["contract_end"] == "2026-12-31"
     assert dry["org"]["name"] and dry["operator"]["username"]
 
 

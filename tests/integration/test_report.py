@@ -77,7 +77,7 @@ def test_report_json_matches_the_org(fresh_emulator: Any, tmp_path: Path) -> Non
     # the journal head in the report is the journal's, and the contract's dates are there
     assert report["journal"]["ok"] is True and report["journal"]["changes"] >= 3
     assert report["journal"]["head_hash"] == report["journal"]["recorded_head"]
-    assert report["contract"]["notice_deadline"] == "2026-12-02"
+    assert report["contract"]["notice_deadline"] == "2026-12-01"
     page = html_path.read_text(encoding="utf-8")
     assert DEPARTING in page and "Plan only" not in page
 
@@ -122,7 +122,7 @@ def test_report_render_in_another_language(run_dir: Path) -> None:
     assert run.body["result"]["lang"] == "it" and run.body["result"]["verified"] is True
     page = (run_dir / "report.html").read_text(encoding="utf-8")
     assert '<html lang="it">' in page and "Rapporto di uscita da Salesforce" in page
-    assert "2 dicembre 2026" in page   # the notice deadline, as Italian writes it
+    assert "1 dicembre 2026" in page   # the notice deadline, as Italian writes it
 
 
 def test_report_commands_refuse_a_directory_that_is_no_run(tmp_path: Path) -> None:

@@ -46,7 +46,7 @@ def test_unused_paid_licences_are_listed(emulator: Any, tmp_path: Path) -> None:
 
 def test_savings_use_the_price_and_the_contract_term(emulator: Any, tmp_path: Path) -> None:
     today = dt.date.today()
-    end = today + dt.timedelta(days=365)
+    end = today + dt.timedelta(days=364)  # the last day, included: 365 days left with today
     cfg = write_config(tmp_path, emulator, **password_profile(emulator))
     cfg.write_text(cfg.read_text() + f'\n[users]\nprice_per_licence = "150.00"\n'
                    f'[contract]\nstart = {today - dt.timedelta(days=365)}\nend = {end}\n'
@@ -60,6 +60,23 @@ def test_savings_use_the_price_and_the_contract_term(emulator: Any, tmp_path: Pa
     assert savings["term_end"] == end.isoformat() and Decimal(savings["months_left"]) == Decimal(
         "12.00")
     assert Decimal(savings["rest_of_term"]) == Decimal("150.00") * n * 12
+
+
+def test_savings_keep_the_configured_term_after_the_notice_deadline(
+        emulator: Any, tmp_path: Path) -> None:
+    # The deadline has passed, so the contract will renew; the savings are still for the
+    # configured term (through its last day), not silently for the renewal term.
+    today = dt.date.today()
+    end = today + dt.timedelta(days=9)
+    cfg = write_config(tmp_path, emulator, **password_profile(emulator))
+    cfg.write_text(cfg.read_text() + f'\n[users]\nprice_per_licence = "365.00"\n'
+                   f'[contract]\nstart = {end - dt.timedelta(days=364)}\nend = {end}\n'
+                   'currency = "EUR"\n', encoding="utf-8")
+    run = invoke(["--config", str(cfg), "users", "licences"], env=password_env(emulator))
+    assert run.code == 0, run.output
+    savings = run.body["result"]["savings"]
+    assert savings["term_end"] == end.isoformat()
+    assert Decimal(savings["months_left"]) == Decimal("0.33")  # 10 days x 12 / 365
 
 
 def test_bad_price_is_a_usage_error(emulator: Any, tmp_path: Path) -> None:

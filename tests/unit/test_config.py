@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sfexit.config import (PRODUCTION_LOGIN_URL, SANDBOX_LOGIN_URL, ContractSettings,
-                           Settings, load_settings)
+                           NoticeSettings, Settings, load_settings)
 from sfexit.errors import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
@@ -132,6 +132,26 @@ notice_days = 30
                                  notice_days=30)
 
 
+def test_leave_and_notice_sections_are_typed(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+[contract]
+start = 2025-03-01
+end = 2026-02-28
+leave = "Early"
+effective = 2025-09-01
+
+[notice]
+company = "Acme Ltd"
+signer = "Jane Doe"
+title = "COO"
+""")
+    settings = load(path)
+    assert (settings.contract.leave, settings.contract.effective) == ("early",
+                                                                      dt.date(2025, 9, 1))
+    assert settings.notice == NoticeSettings("Acme Ltd", "Jane Doe", "COO")
+    assert load(write(tmp_path, "")).contract.leave == "end-of-term"
+
+
 def test_example_config_is_valid() -> None:
     settings = load(EXAMPLE, org="prod")
     assert settings.org is not None and settings.org.auth == "jwt"
@@ -140,15 +160,26 @@ def test_example_config_is_valid() -> None:
 
 @pytest.mark.parametrize(("text", "message"), [
     ('[contrat]\nstart = 2025-01-01\n', "contrat: unknown key (allowed: contract, default_org, "
-                                         "export, offboard, orgs, report, users)"),
+                                         "export, notice, offboard, orgs, report, users)"),
     ('[contract]\nstart = "31/01/2025"\n', "contract.start: expected a date like 2025-01-31, "
                                             "got '31/01/2025'"),
     ('[contract]\nnotice_days = "thirty"\n', "contract.notice_days: expected a whole number "
                                               "≥ 0, got 'thirty'"),
     ('[contract]\nfee = "ten"\n', "contract.fee: must be an amount like \"500.00\" or a "
                                   "percentage like \"10%\" (got 'ten')"),
-    ('[contract]\nstart = 2025-01-01\nend = 2024-01-01\n',
-     "contract.end: must be after contract.start"),
+    ('[contract]\nstart = 2025-01-01\nend = 2024-12-31\n',
+     "contract.end: must not be before contract.start (end is the term's last day)"),
+    ('[contract]\nleave = "now"\n',
+     "contract.leave: must be \"end-of-term\" or \"early\" (got 'now')"),
+    ('[contract]\nleave = "early"\n', "contract.effective: required with leave = \"early\" "
+                                      "(the day the early termination takes effect)"),
+    ('[contract]\neffective = 2025-06-01\n', "contract.effective: only for leave = \"early\"; "
+                                             "a non-renewal ends on contract.end"),
+    ('[contract]\nstart = 2025-01-01\nend = 2025-12-31\nleave = "early"\n'
+     'effective = 2026-01-01\n', "contract.effective: 2026-01-01 is outside the term "
+                                 "2025-01-01 to 2025-12-31"),
+    ('[notice]\nsigner = 5\n', "notice.signer: expected a non-empty string, got 5"),
+    ('[notice]\nname = "x"\n', "notice.name: unknown key (allowed: company, signer, title)"),
     ('[export]\nparallel = 0\n', "export.parallel: must be between 1 and 32 (got 0)"),
     ('[users]\nkeep = "a@b.c"\n', "users.keep: expected a list of strings, got 'a@b.c'"),
     ('[orgs.x]\nauth = "oauth"\n', "orgs.x.auth: must be one of jwt, client_credentials, web, "

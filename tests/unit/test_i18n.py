@@ -100,9 +100,11 @@ def test_unknown_language_is_one_clear_usage_error() -> None:
 
 @pytest.mark.parametrize("lang", OTHERS)
 def test_the_notice_letter_is_translated_with_local_dates_and_amounts(lang: str) -> None:
-    c = rules.Contract(dt.date(2025, 1, 1), dt.date(2026, 1, 1), Decimal("12000"), "EUR",
+    c = rules.Contract(dt.date(2025, 1, 1), dt.date(2025, 12, 31), Decimal("12000"), "EUR",
                        rules.parse_fee("10%", "--fee"))
-    request = notice.NoticeRequest(c, dt.date(2025, 6, 1), dt.date(2025, 9, 1), company="Acme")
+    plan = rules.plan(c, dt.date(2025, 6, 1), leave=rules.Leave.EARLY,
+                      effective=dt.date(2025, 9, 1))
+    request = notice.NoticeRequest(plan, company="Acme")
     text = notice.render_notice(request, notice.NoticeFormat.MARKDOWN, lang)
     cat = load_catalogue(lang)
     assert cat.t("notice.title") in text and cat.t("notice.salutation") in text
@@ -114,8 +116,8 @@ def test_the_notice_letter_is_translated_with_local_dates_and_amounts(lang: str)
 
 
 def test_notice_refuses_an_unknown_language() -> None:
-    c = rules.Contract(dt.date(2025, 1, 1), dt.date(2026, 1, 1), Decimal("1"), "EUR")
-    request = notice.NoticeRequest(c, dt.date(2025, 6, 1), dt.date(2026, 1, 1))
+    c = rules.Contract(dt.date(2025, 1, 1), dt.date(2025, 12, 31), Decimal("1"), "EUR")
+    request = notice.NoticeRequest(rules.plan(c, dt.date(2025, 6, 1)))
     with pytest.raises(UsageError):
         notice.render_notice(request, notice.NoticeFormat.TEXT, "sv")
 

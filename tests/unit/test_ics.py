@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sfexit import __version__, ics, rules
 
 STAMP = dt.datetime(2025, 6, 1, 12, 30, tzinfo=dt.timezone.utc)
-CONTRACT = rules.Contract(dt.date(2025, 1, 1), dt.date(2026, 1, 1), Decimal("12000"), "USD")
+CONTRACT = rules.Contract(dt.date(2025, 1, 1), dt.date(2025, 12, 31), Decimal("12000"), "USD")
 
 
 @dataclasses.dataclass
@@ -102,8 +102,8 @@ def test_calendar_header(text: str) -> None:
 def test_events_are_all_day_on_the_contract_dates(text: str) -> None:
     events = parse(text).children
     assert [e.name for e in events] == ["VEVENT"] * 3
-    assert [e.get("DTSTART;VALUE=DATE") for e in events] == ["20251102", "20251202", "20260101"]
-    assert [e.get("DTEND;VALUE=DATE") for e in events] == ["20251103", "20251203", "20260102"]
+    assert [e.get("DTSTART;VALUE=DATE") for e in events] == ["20251101", "20251201", "20251231"]
+    assert [e.get("DTEND;VALUE=DATE") for e in events] == ["20251102", "20251202", "20260101"]
     assert all(e.get("DTSTAMP") == "20250601T123000Z" for e in events)
 
 
@@ -122,7 +122,8 @@ def test_summaries_and_escaped_description(text: str) -> None:
     assert deadline.get("SUMMARY") == "Salesforce: notice deadline"
     assert "\\," in deadline.get("DESCRIPTION")
     assert unescape(deadline.get("DESCRIPTION")) == (
-        "Salesforce contract 2025-01-01 to 2026-01-01. Written notice of cancellation must "
+        "Salesforce contract, term 2025-01-01 – 2025-12-31, 365 days. Written notice of "
+        "cancellation must "
         "reach Salesforce by today, 30 days before the end; otherwise the contract renews "
         "on 2026-01-01.")
 
@@ -132,7 +133,7 @@ def test_uids_are_unique_and_stable_for_the_same_term(text: str) -> None:
     assert len(set(uids)) == 3 and all(uid.endswith("@sfexit") for uid in uids)
     later = ics.contract_calendar(CONTRACT, STAMP + dt.timedelta(days=3))
     assert [e.get("UID") for e in parse(later).children] == uids
-    other = rules.Contract(dt.date(2026, 1, 1), dt.date(2027, 1, 1), Decimal(0), "USD")
+    other = rules.Contract(dt.date(2026, 1, 1), dt.date(2026, 12, 31), Decimal(0), "USD")
     assert not set(uids) & {e.get("UID") for e in parse(ics.contract_calendar(other, STAMP))
                             .children}
 

@@ -18,22 +18,25 @@ MD, TXT = NoticeFormat.MARKDOWN, NoticeFormat.TEXT
 
 def contract(fee: str | None = None, paid: str = "12000") -> rules.Contract:
     parsed = rules.parse_fee(fee, "--fee") if fee else rules.NO_FEE
-    return rules.Contract(D(2025, 1, 1), D(2026, 1, 1), Decimal(paid), "USD", parsed)
+    return rules.Contract(D(2025, 1, 1), D(2025, 12, 31), Decimal(paid), "USD", parsed)
 
 
-def letter(fmt: NoticeFormat = TXT, **kwargs: object) -> str:
-    values: dict[str, object] = {"contract": contract(), "today": D(2025, 10, 1),
-                                 "effective": D(2026, 1, 1)}
-    values.update(kwargs)
-    return notice.render_notice(NoticeRequest(**values), fmt)  # type: ignore[arg-type]
+def letter(fmt: NoticeFormat = TXT, *, contract: rules.Contract | None = None,
+           today: dt.date = D(2025, 10, 1), effective: dt.date | None = None,
+           paid_known: bool = True, lang: str = "en", **sender: object) -> str:
+    """The letter for leaving at the end of the term, or early on ``effective``."""
+    leave = rules.Leave.EARLY if effective is not None else rules.Leave.END_OF_TERM
+    plan = rules.plan(contract or globals()["contract"](), today, leave=leave,
+                      effective=effective, paid_known=paid_known)
+    return notice.render_notice(NoticeRequest(plan, **sender), fmt, lang)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("fmt", [MD, TXT])
 def test_letter_states_contract_dates_and_effective_date(fmt: NoticeFormat) -> None:
     text = letter(fmt)
-    assert "for the term from 2025-01-01 to 2026-01-01" in text
+    assert "for the term from 2025-01-01 to 2025-12-31" in text
     assert ("We request that the cancellation take effect at the end of the current term, "
-            "on 2026-01-01.") in text
+            "on 2025-12-31.") in text
     assert "Date: 2025-10-01" in text
 
 
@@ -49,6 +52,11 @@ def test_letter_has_a_signature_block(fmt: NoticeFormat) -> None:
     tail = text[text.index("Sincerely,"):]
     for expected in ("Signature: ____", "Jane Doe", "Title: [Title]", "Acme Ltd", "Date: ____"):
         assert expected in tail
+
+
+def test_the_signers_title_replaces_its_placeholder() -> None:
+    text = letter(signer="Jane Doe", title="Chief Operating Officer")
+    assert "Title: Chief Operating Officer" in text and "[Title]" not in text
 
 
 def test_placeholders_when_company_and_signer_are_not_given() -> None:
@@ -69,18 +77,20 @@ def test_letter_works_without_org_identity() -> None:
 
 
 def test_in_time_notice_says_so() -> None:
-    assert ("This notice is given 92 days before the end of the term, within the 30-day notice "
+    assert ("This notice is given 91 days before the end of the term, within the 30-day notice "
             "period.") in letter()
 
 
 def test_late_notice_does_not_claim_to_be_in_time() -> None:
-    assert "notice period" not in letter(today=D(2025, 12, 3))
-    assert "notice period" in letter(today=D(2025, 12, 2))
+    assert "notice period" not in letter(today=D(2025, 12, 2))
+    assert "notice period" in letter(today=D(2025, 12, 1))
 
 
 def test_no_refund_when_ending_at_the_end_of_the_term() -> None:
-    assert ("As the cancellation takes effect at the end of the term, no refund is due."
-            in letter())
+    # Never mixed: a non-renewal claims no refund, even with an amount paid and a fee.
+    text = letter(contract=contract(fee="10%"))
+    assert "As the cancellation takes effect at the end of the term, no refund is due." in text
+    assert "Refund expected" not in text and "USD" not in text
 
 
 def test_pro_rata_refund_with_breakdown_in_text() -> None:
@@ -91,7 +101,7 @@ def test_pro_rata_refund_with_breakdown_in_text() -> None:
             for line in text.splitlines() if line.startswith("  ")}
     assert rows == {
         "Amount paid": "12,000.00 USD",
-        "Term": "365 days (2025-01-01 to 2026-01-01)",
+        "Term": "365 days (2025-01-01 to 2025-12-31)",
         "Days used up to 2025-11-01": "305",
         "Days unused": "60",
         "Pro rata for the unused days (60/365 of 12,000.00 USD)": "1,972.60 USD",
@@ -146,13 +156,20 @@ def test_every_sentence_comes_from_the_catalogue() -> None:
         assert MESSAGES[key] in text
 
 
-@pytest.mark.parametrize("effective", [D(2024, 12, 31), D(2026, 1, 2)])
+@pytest.mark.parametrize("effective", [D(2024, 12, 31), D(2026, 1, 1)])
 def test_effective_date_outside_the_term_is_refused(effective: dt.date) -> None:
     with pytest.raises(UsageError) as caught:
         letter(effective=effective)
     assert caught.value.one_line() == (
-        f"effective date {effective} is outside the contract term 2025-01-01 to 2026-01-01; "
-        "a notice can only end the current term")
+        f"effective date {effective} is outside the term 2025-01-01 to 2025-12-31; an early "
+        "termination ends the current term")
+
+
+def test_a_french_letter_writes_the_first_of_the_month_as_an_ordinal() -> None:
+    text = letter(lang="fr", today=D(2025, 10, 1), effective=D(2025, 12, 1))
+    assert "Date : 1er octobre 2025" in text
+    assert "prenne effet le 1er décembre 2025" in text
+    assert "31 décembre 2025" in text and "131 décembre" not in text
 
 
 @pytest.mark.parametrize(("name", "fmt"), [("letter.md", MD), ("LETTER.MD", MD),

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from sfexit import rules
-from sfexit.cli.deadline import ResolvedContract, deadline_result
+from sfexit.cli.deadline import deadline_result
 from sfexit.cli.output import to_jsonable
 from sfexit.errors import UsageError
 from sfexit.export.csvsink import count_csv_rows
@@ -28,9 +28,9 @@ HOSTILE = '<script>alert("x")</script> & <img src=x onerror=1>'
 UID_A, UID_B, UID_C = "005000000000001AAA", "005000000000002AAA", "005000000000003AAA"
 
 
-def contract_json(today: dt.date = dt.date(2026, 9, 1)) -> Any:
-    c = rules.Contract(dt.date(2026, 1, 1), dt.date(2027, 1, 1), Decimal("12000"), "EUR")
-    return to_jsonable(deadline_result(ResolvedContract(c, True), today, None))
+def contract_json(today: dt.date = dt.date(2026, 9, 1), **leave: Any) -> Any:
+    c = rules.Contract(dt.date(2026, 1, 1), dt.date(2026, 12, 31), Decimal("12000"), "EUR")
+    return to_jsonable(deadline_result(rules.plan(c, today, **leave), None))
 
 
 def make_export(run: Path) -> str:
@@ -144,14 +144,49 @@ def test_model_takes_changes_from_the_journal_and_the_rest_from_run_json(tmp_pat
     assert report.failures == 3   # one export object, one file body, one record
 
 
-def test_manual_steps_are_dated_from_the_contract(tmp_path: Path) -> None:
+def test_manual_steps_are_the_plans_checklist_in_date_order(tmp_path: Path) -> None:
     report = load_report(make_run(tmp_path))
-    due = {m.key: m.due for m in report.manual_steps}
-    # 2026-09-01 is before the recommended date (end - 60 days): send by that date.
-    assert due == {"notice": "2026-11-02", "billing": "2026-12-02", "confirmation": "2027-01-01",
-                   "invoice": "2027-01-31", "refund": "2026-10-01"}
-    refund = next(m for m in report.manual_steps if m.key == "refund")
-    assert refund.currency == "EUR" and Decimal(refund.amount or "0") > 0
+    # End of term (the default): 2026-09-01 is before the recommended date (end - 60 days),
+    # so send by that date; no refund is due, so none is listed.
+    assert [(m.key, m.due) for m in report.manual_steps] == [
+        ("notice", "2026-11-01"), ("billing", "2026-12-01"), ("confirmation", "2026-12-31"),
+        ("invoice", "2027-01-30")]
+    assert report.contract is not None and report.contract.refund is None
+
+
+def _with_contract(tmp_path: Path, contract: Any) -> Path:
+    run = make_run(tmp_path)
+    raw = json.loads((run / "run.json").read_text())
+    raw["contract"] = contract
+    (run / "run.json").write_text(json.dumps(raw))
+    return run
+
+
+def test_an_early_termination_lists_its_refund_after_the_effective_day(tmp_path: Path) -> None:
+    contract = contract_json(leave=rules.Leave.EARLY, effective=dt.date(2026, 10, 1))
+    report = load_report(_with_contract(tmp_path, contract))
+    assert [(m.key, m.due) for m in report.manual_steps] == [
+        ("notice", "2026-10-01"), ("billing", "2026-10-01"), ("confirmation", "2026-10-01"),
+        ("invoice", "2026-10-31"), ("refund", "2026-10-31")]
+    refund = report.manual_steps[-1]
+    assert report.contract is not None and report.contract.refund is not None
+    assert (refund.amount, refund.currency) == (report.contract.refund.amount, "EUR") == (
+        "2991.78", "EUR")   # 91 of 365 days unused of 12,000.00
+
+
+def test_a_missed_deadline_is_red_with_days_late_and_the_next_term_planned(
+        tmp_path: Path) -> None:
+    run = _with_contract(tmp_path, contract_json(dt.date(2026, 12, 11)))
+    report = load_report(run)
+    late = [(m.key, m.due, m.days_late) for m in report.manual_steps if m.days_late]
+    assert late == [("notice", "2026-12-01", 10)]
+    assert all(m.next_term for m in report.manual_steps[1:])
+    _, html_path = build_report(run, lang="en")
+    html = html_path.read_text(encoding="utf-8")
+    assert '<tr class="fail">' in html and "10 days late" in html
+    assert ("the contract renews on January 1, 2027 for another term, until December 31, "
+            "2027; to leave then, written notice must reach Salesforce by December 1, 2027"
+            in html)
 
 
 def test_no_contract_lists_the_manual_steps_without_dates(tmp_path: Path) -> None:

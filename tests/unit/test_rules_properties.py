@@ -32,11 +32,11 @@ def fees(draw: st.DrawFn, currency: str) -> Fee:
 @st.composite
 def contracts(draw: st.DrawFn) -> Contract:
     start = draw(st.dates(dt.date(2000, 1, 1), dt.date(2040, 12, 31)))
-    term = draw(st.integers(1, 1500))
+    term = draw(st.integers(1, 1500))  # days, both ends included
     currency = draw(st.sampled_from(CURRENCIES))
     paid = draw(st.decimals(0, 10**8, places=rules.minor_unit(currency)))
     days = st.integers(1, 400)
-    return Contract(start, start + dt.timedelta(days=term), paid, currency,
+    return Contract(start, start + dt.timedelta(days=term - 1), paid, currency,
                     draw(fees(currency)), notice_days=draw(days),
                     recommended_notice_days=draw(days), refund_full_days=draw(days),
                     renewal_window_days=draw(days))
@@ -71,6 +71,16 @@ def test_refund_never_increases_day_by_day_across_the_full_refund_edge(
     edge = rules.full_refund_last_day(c)
     amounts = [rules.refund(c, edge + dt.timedelta(days=k)).amount for k in range(-2, 3)]
     assert amounts == sorted(amounts, reverse=True)
+
+
+@RULES
+@given(contracts())
+def test_the_end_is_the_last_day_of_the_term_and_renewal_starts_the_day_after(
+        c: Contract) -> None:
+    assert c.term_days == (c.end - c.start).days + 1
+    assert c.renews_on == c.end + dt.timedelta(days=1)
+    assert rules.refund(c, c.end).days_unused == 0
+    assert rules.refund(c, c.start).days_used == 1
 
 
 @RULES
@@ -132,10 +142,12 @@ def _months_between(a: dt.date, b: dt.date) -> int:
 
 
 def _is_whole_months(c: Contract) -> bool:
-    """start + N months == end, allowing the month-end clamp (Jan 31 + 1 month = Feb 28)."""
-    months = _months_between(c.start, c.end)
-    last = calendar.monthrange(c.end.year, c.end.month)[1]
-    return months > 0 and (c.end.day == c.start.day or (c.end.day == last < c.start.day))
+    """start + N months == the renewal day, allowing the month-end clamp (Jan 31 + 1 month
+    = Feb 28)."""
+    after = c.renews_on
+    months = _months_between(c.start, after)
+    last = calendar.monthrange(after.year, after.month)[1]
+    return months > 0 and (after.day == c.start.day or (after.day == last < c.start.day))
 
 
 @RULES
@@ -144,11 +156,13 @@ def test_renewed_term_has_the_same_length_in_its_unit(c: Contract) -> None:
     # Whole months renew for the same number of months (their days may differ: 2001-08-01 to
     # 2003-05-01 is 638 days, its renewal 642, as a leap February replaces two short ones);
     # any other term renews for the same number of days.
-    renewed_end = rules.renewal_term_end(c)
+    renewed = rules.next_term(c)
+    assert renewed.start == c.renews_on and renewed.end == rules.renewal_term_end(c)
     if _is_whole_months(c):
-        assert _months_between(c.end, renewed_end) == _months_between(c.start, c.end)
+        assert (_months_between(renewed.start, renewed.renews_on)
+                == _months_between(c.start, c.renews_on))
     else:
-        assert (renewed_end - c.end).days == c.term_days
+        assert renewed.term_days == c.term_days
 
 
 @RULES
@@ -157,3 +171,45 @@ def test_timeline_is_in_date_order(data: st.DataObject) -> None:
     c = data.draw(contracts())
     dates = [m.date for m in rules.timeline(c, data.draw(around(c)))]
     assert dates == sorted(dates)
+
+
+@RULES
+@given(st.data())
+def test_checklist_is_in_date_order_and_late_only_when_past_due(data: st.DataObject) -> None:
+    c = data.draw(contracts())
+    today = data.draw(around(c))
+    leave = data.draw(st.sampled_from(list(rules.Leave)))
+    effective = data.draw(st.dates(c.start, c.end)) if leave is rules.Leave.EARLY else None
+    p = rules.plan(c, today, leave=leave, effective=effective)
+    dues = [i.due for i in p.checklist]
+    assert dues == sorted(dues)
+    assert all(i.days_late == max((today - i.due).days, 0) for i in p.checklist)
+
+
+@RULES
+@given(st.data())
+def test_a_refund_is_listed_only_for_an_early_termination_that_refunds(
+        data: st.DataObject) -> None:
+    c = data.draw(contracts())
+    today = data.draw(around(c))
+    effective = data.draw(st.dates(c.start, c.end))
+    end_of_term = rules.plan(c, today)
+    assert rules.Task.REFUND not in {i.task for i in end_of_term.checklist}
+    assert end_of_term.chosen_refund is None
+    early = rules.plan(c, today, leave=rules.Leave.EARLY, effective=effective)
+    refund = rules.refund(c, effective)
+    listed = [i for i in early.checklist if i.task is rules.Task.REFUND]
+    assert [i.amount for i in listed] == ([refund.amount] if refund.amount > 0 else [])
+
+
+@RULES
+@given(st.data())
+def test_a_missed_deadline_plans_the_next_terms_deadline(data: st.DataObject) -> None:
+    c = data.draw(contracts())
+    p = rules.plan(c, data.draw(around(c)))
+    eot = p.end_of_term
+    if eot.in_time:
+        assert all(not i.next_term for i in p.checklist)
+    else:
+        assert eot.next_term_notice_deadline == rules.notice_deadline(rules.next_term(c))
+        assert eot.renews_on == c.end + dt.timedelta(days=1)
