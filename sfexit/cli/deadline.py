@@ -72,6 +72,21 @@ def term_text(contract: Contract) -> str:
     return f"term {contract.start} – {contract.end}, {contract.term_days} days"
 
 
+def plan_line(p: rules.ContractPlan) -> str:
+    """One line for other commands' output (offboard): the term, the way, the next date."""
+    first = p.checklist[0]
+    if p.leave is rules.Leave.EARLY:
+        way = f"early termination effective {p.early.effective}"
+    elif p.end_of_term.in_time:
+        way = "leaving at the end of the term"
+    else:
+        way = (f"the notice deadline {p.notice_deadline} has passed: it renews on "
+               f"{p.end_of_term.renews_on} until {p.end_of_term.renewal_term_end}")
+    late = f", {first.days_late} days late" if first.days_late else ""
+    return (f"Contract: {term_text(p.contract)}; {way}; written notice by {first.due}{late} "
+            "(sfexit deadline shows the checklist)")
+
+
 # --- sfexit deadline -------------------------------------------------------------------------
 
 @click.command("deadline")

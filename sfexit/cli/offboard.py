@@ -111,9 +111,10 @@ def execute(app: AppContext, *, dry_run: bool = False, run_dir: Path | None = No
     from sfexit.offboard.run import RunOptions, resume_run, start_run
 
     settings = app.settings()
+    contract = contract_today(app) if resume is None else None
     options = RunOptions(
         dry_run=dry_run, force=force, cli_skip=skip, lang=lang or settings.report.lang,
-        contract=contract_today(app) if resume is None else None,
+        contract=contract,
         sleep=sleep, confirm=_confirm(app), info=app.out.info,
         on_progress=lambda step, event: app.out.debug(f"{step}: {event}"))
     if resume is not None:
@@ -123,6 +124,10 @@ def execute(app: AppContext, *, dry_run: bool = False, run_dir: Path | None = No
     target = resume if resume is not None else (run_dir or default_run_dir(app))
     session = app.connect(read_only=dry_run, sleep=sleep)
     app.out.info(f"Run directory: {target}")
+    if contract is not None:
+        from sfexit.cli.deadline import plan_line
+
+        app.out.info(plan_line(contract))
     return (resume_run(settings, session, target, options) if resume is not None
             else start_run(settings, session, target, options))
 

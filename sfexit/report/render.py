@@ -173,8 +173,9 @@ def _contract(r: Report, cat: Catalogue) -> str:
     if c.leave == "early":
         parts.append(para(cat.t("report.contract_leave_early", date=cat.date(c.effective))))
     else:
-        parts += [_status(c, cat), para(cat.t("report.contract_leave_end",
-                                              end=cat.date(c.end)))]
+        parts.append(_status(c, cat))
+        if c.status != "deadline-passed":   # once passed, the status says what happens
+            parts.append(para(cat.t("report.contract_leave_end", end=cat.date(c.end))))
     parts.append(timeline_svg(c, cat))
     if c.leave == "early":
         parts.append(_refund(c, cat))
@@ -221,7 +222,7 @@ def _manual(r: Report, cat: Catalogue) -> str:
         if m.days_late:
             late = (cat.t("report.manual_late_one") if m.days_late == 1
                     else cat.t("report.manual_late", days=cat.number(m.days_late)))
-            due += f' <strong class="late">{e(late)}</strong>'
+            due += f'<br><strong class="late">{e(late)}</strong>'
         rows.append((["<span class='box'>&#9744;</span>", e(text), due], m.days_late > 0))
     return section("manual", cat.t("report.section_manual"), table(
         [cat.t("report.col_done"), cat.t("report.col_what"), cat.t("report.col_by")], rows,

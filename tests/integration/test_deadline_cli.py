@@ -454,3 +454,23 @@ def test_an_early_notice_states_the_refund_the_deadline_shows(tmp_path: Path) ->
     assert notice["refund"] == plan["early"]["refund"]
     assert notice["notice_by"] == plan["checklist"][0]["due"] == "2024-07-01"
     assert "We expect a refund of 18,300.00 EUR" in target.read_text(encoding="utf-8")
+
+
+def test_offboard_states_the_plan_in_one_line() -> None:
+    from sfexit import rules
+    from sfexit.cli.deadline import plan_line
+
+    c = rules.Contract(dt.date(2025, 3, 1), dt.date(2026, 2, 28), rules.parse_money("1", "x"),
+                       "EUR")
+    assert plan_line(rules.plan(c, dt.date(2025, 6, 1))) == (
+        "Contract: term 2025-03-01 – 2026-02-28, 365 days; leaving at the end of the term; "
+        "written notice by 2025-12-30 (sfexit deadline shows the checklist)")
+    assert plan_line(rules.plan(c, dt.date(2026, 2, 1))) == (
+        "Contract: term 2025-03-01 – 2026-02-28, 365 days; the notice deadline 2026-01-29 has "
+        "passed: it renews on 2026-03-01 until 2027-02-28; written notice by 2026-01-29, 3 days "
+        "late (sfexit deadline shows the checklist)")
+    early = rules.plan(c, dt.date(2025, 6, 1), leave=rules.Leave.EARLY,
+                       effective=dt.date(2025, 7, 1))
+    assert plan_line(early).startswith("Contract: term 2025-03-01 – 2026-02-28, 365 days; early "
+                                       "termination effective 2025-07-01; written notice by "
+                                       "2025-07-01 (")

@@ -1,0 +1,33 @@
+"""An offboard plan with an early termination: its report, `sfexit deadline` and `sfexit
+notice` state the same effective day, refund and checklist (the demo covers end-of-term)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from contract_support import assert_report_agrees_with_deadline_and_notice
+from offboard_support import no_sleep, offboard, offboard_config
+
+
+def test_an_early_termination_reads_the_same_in_report_deadline_and_notice(
+        emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    today = dt.date.today()
+    start = today - dt.timedelta(days=100)
+    contract = (f'[contract]\nstart = {start}\nend = {start + dt.timedelta(days=364)}\n'
+                f'paid = "36500.00"\ncurrency = "EUR"\nfee = "10%"\nleave = "early"\n'
+                f'effective = {today + dt.timedelta(days=20)}\n')
+    config = offboard_config(tmp_path, emulator, contract=False, extra=contract)
+    no_sleep(monkeypatch, emulator)
+    dry = offboard(config, emulator, "--dry-run", "--run-dir", str(tmp_path / "dry"))
+    assert dry.code == 0, dry.output   # a dry run: the shared org is not changed
+    plan = assert_report_agrees_with_deadline_and_notice(tmp_path / "dry", config,
+                                                         tmp_path / "notice.txt")
+    assert plan["leave"] == "early"
+    refund = plan["early"]["refund"]
+    assert (refund["days_unused"], refund["amount"]) == (244, "21960.00")  # 24400 - 10 %
+    assert plan["checklist"][-1] == {
+        "task": "refund", "due": str(today + dt.timedelta(days=50)), "days_late": 0,
+        "next_term": False, "amount": "21960.00", "currency": "EUR"}
