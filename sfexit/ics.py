@@ -116,14 +116,16 @@ def fold(line: str) -> str:
 
 # --- the contract's calendar -------------------------------------------------------------------
 
-def contract_events(contract: rules.Contract) -> list[Event]:
-    """The recommended notice date and the notice deadline with reminders, and the term's
-    last day (``end``, included; a renewal would begin the day after)."""
+def contract_events(contract: rules.Contract,
+                    effective: dt.date | None = None) -> list[Event]:
+    """The recommended notice date and the notice deadline with reminders, the term's last
+    day (``end``, included; a renewal would begin the day after), and with ``effective`` the
+    day a chosen early termination takes effect, with reminders."""
     deadline = rules.notice_deadline(contract)
     recommended = rules.recommended_notice_date(contract)
     term = (f"Salesforce contract, term {contract.start} – {contract.end}, "
             f"{contract.term_days} days")
-    return [
+    events = [
         Event(_uid(contract, "recommended-notice"), recommended,
               "Salesforce: recommended date to give notice",
               f"{term}. Recommended: send written notice of cancellation today. "
@@ -139,6 +141,12 @@ def contract_events(contract: rules.Contract) -> list[Event]:
               f"contract renews tomorrow, {contract.renews_on}, until "
               f"{rules.renewal_term_end(contract)}.", reminders=()),
     ]
+    if effective is not None:
+        events.append(Event(_uid(contract, f"effective-{effective}"), effective,
+                            "Salesforce: early termination takes effect",
+                            f"{term}. The early termination takes effect today: the written "
+                            "notice must have reached Salesforce."))
+    return sorted(events, key=lambda event: event.day)
 
 
 def _uid(contract: rules.Contract, kind: str) -> str:
@@ -147,5 +155,7 @@ def _uid(contract: rules.Contract, kind: str) -> str:
     return f"{kind}-{digest}@sfexit"
 
 
-def contract_calendar(contract: rules.Contract, dtstamp: dt.datetime) -> str:
-    return calendar(contract_events(contract), dtstamp)
+def contract_calendar(plan: rules.ContractPlan, dtstamp: dt.datetime) -> str:
+    """The plan's calendar: the non-renewal dates, and an early termination's day if chosen."""
+    early = plan.early.effective if plan.leave is rules.Leave.EARLY else None
+    return calendar(contract_events(plan.contract, early), dtstamp)

@@ -15,6 +15,7 @@ from sfexit import __version__, ics, rules
 
 STAMP = dt.datetime(2025, 6, 1, 12, 30, tzinfo=dt.timezone.utc)
 CONTRACT = rules.Contract(dt.date(2025, 1, 1), dt.date(2025, 12, 31), Decimal("12000"), "USD")
+PLAN = rules.plan(CONTRACT, dt.date(2025, 6, 1))
 
 
 @dataclasses.dataclass
@@ -76,7 +77,7 @@ def unescape(value: str) -> str:
 
 @pytest.fixture
 def text() -> str:
-    return ics.contract_calendar(CONTRACT, STAMP)
+    return ics.contract_calendar(PLAN, STAMP)
 
 
 def test_every_line_ends_in_crlf_and_no_bare_newlines(text: str) -> None:
@@ -131,22 +132,22 @@ def test_summaries_and_escaped_description(text: str) -> None:
 def test_uids_are_unique_and_stable_for_the_same_term(text: str) -> None:
     uids = [e.get("UID") for e in parse(text).children]
     assert len(set(uids)) == 3 and all(uid.endswith("@sfexit") for uid in uids)
-    later = ics.contract_calendar(CONTRACT, STAMP + dt.timedelta(days=3))
+    later = ics.contract_calendar(PLAN, STAMP + dt.timedelta(days=3))
     assert [e.get("UID") for e in parse(later).children] == uids
     other = rules.Contract(dt.date(2026, 1, 1), dt.date(2026, 12, 31), Decimal(0), "USD")
-    assert not set(uids) & {e.get("UID") for e in parse(ics.contract_calendar(other, STAMP))
+    assert not set(uids) & {e.get("UID") for e in parse(ics.contract_calendar(rules.plan(other, dt.date(2026, 6, 1)), STAMP))
                             .children}
 
 
 def test_dtstamp_is_converted_to_utc() -> None:
     cest = dt.timezone(dt.timedelta(hours=2))
-    text = ics.contract_calendar(CONTRACT, dt.datetime(2025, 6, 1, 14, 30, tzinfo=cest))
+    text = ics.contract_calendar(PLAN, dt.datetime(2025, 6, 1, 14, 30, tzinfo=cest))
     assert parse(text).children[0].get("DTSTAMP") == "20250601T123000Z"
 
 
 def test_naive_dtstamp_is_refused() -> None:
     with pytest.raises(ValueError, match="time zone"):
-        ics.contract_calendar(CONTRACT, dt.datetime(2025, 6, 1))
+        ics.contract_calendar(PLAN, dt.datetime(2025, 6, 1))
 
 
 @pytest.mark.parametrize(("days", "trigger"), [(7, "-P6DT15H"), (1, "-PT15H"), (0, "PT9H"),
@@ -191,3 +192,13 @@ def test_escape_then_unescape_is_identity_up_to_line_ends(value: str) -> None:
     escaped = ics.escape_text(value)
     assert "\n" not in escaped and "\r" not in escaped
     assert unescape(escaped) == expected
+
+
+def test_a_chosen_early_termination_adds_its_day_with_reminders() -> None:
+    plan = rules.plan(CONTRACT, dt.date(2025, 6, 1), leave=rules.Leave.EARLY,
+                      effective=dt.date(2025, 9, 30))
+    events = parse(ics.contract_calendar(plan, STAMP)).children
+    assert [e.get("DTSTART;VALUE=DATE") for e in events] == [
+        "20250930", "20251101", "20251201", "20251231"]
+    assert events[0].get("SUMMARY") == "Salesforce: early termination takes effect"
+    assert len(events[0].children) == 2   # reminders 7 days and 1 day before
