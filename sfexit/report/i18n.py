@@ -91,9 +91,12 @@ def format_day(day: dt.date, lang: str, style: str = "long") -> str:
     from babel.dates import format_date
 
     text = str(format_date(day, format=style, locale=lang))
-    if lang == "fr" and day.day == 1 and style in ("medium", "long", "full"):
-        text = _FRENCH_FIRST.sub("1er ", text, count=1)
-    return text
+    return _ordinal_first(text, day, lang) if style != "short" else text
+
+
+def _ordinal_first(text: str, day: dt.date, lang: str) -> str:
+    """"1 janvier" -> "1er janvier" in French prose; other languages as CLDR writes them."""
+    return _FRENCH_FIRST.sub("1er ", text, count=1) if lang == "fr" and day.day == 1 else text
 
 
 @dataclass(frozen=True)
@@ -131,8 +134,9 @@ class Catalogue:
             return str(value)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=dt.UTC)
-        return str(format_datetime(moment.astimezone(dt.UTC), format="medium", tzinfo=dt.UTC,
-                                   locale=self.lang)) + " UTC"
+        utc = moment.astimezone(dt.UTC)
+        text = str(format_datetime(utc, format="medium", tzinfo=dt.UTC, locale=self.lang))
+        return _ordinal_first(text, utc.date(), self.lang) + " UTC"
 
     def money(self, amount: Decimal | str | int | float, currency: str) -> str:
         """An amount with its currency as the locale writes it ("12.000,00 €")."""

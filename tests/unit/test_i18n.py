@@ -180,3 +180,14 @@ def test_each_object_the_reassign_check_can_name_has_its_sentence() -> None:
                                         "records": 1234})
             assert text and text.startswith("Opportunity") and cat.number(1234) in text
     assert object_problem(load_catalogue("en"), {"object": "Lead", "lacks": "edit"}) is None
+
+
+def test_french_writes_the_first_of_the_month_as_an_ordinal() -> None:
+    fr = load_catalogue("fr")
+    assert fr.date("2027-01-01") == "1er janvier 2027"
+    assert fr.date("2027-01-01", "medium") == "1er janv. 2027"
+    assert fr.datetime("2026-09-01T10:00:00Z") == "1er sept. 2026, 10:00:00 UTC"
+    assert [fr.date(f"2027-01-{d}") for d in ("11", "21", "31")] == [
+        "11 janvier 2027", "21 janvier 2027", "31 janvier 2027"]
+    assert fr.date("2027-01-01", "short") == "01/01/2027"
+    assert load_catalogue("de").date("2027-01-01") == "1. Januar 2027"
