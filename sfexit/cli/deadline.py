@@ -245,13 +245,13 @@ def _refund_lines(p: rules.ContractPlan) -> list[str]:
     if p.early.refund is None:
         return ["Refund            not computed: give --paid AMOUNT and --currency CODE "
                 "(or contract.paid and contract.currency)"]
-    result, today = p.early.refund, p.early.effective
+    result, today = p.early.refund, p.early.effective  # today: the effective day
     cur = result.currency
     if result.full_refund:
-        return [f"Refund if cancelled on {today}: {money(result.amount, cur)}, a full refund "
+        return [f"Refund if terminated early on {today}: {money(result.amount, cur)}, a full refund "
                 f"(within the first {p.contract.refund_full_days} days, no fee)"]
     lines = [
-        f"Refund if cancelled on {today}",
+        f"Refund if terminated early on {today}",
         f"  Amount paid     {money(result.paid, cur)}",
         f"  Days used       {result.days_used} of {result.term_days} "
         f"({result.days_unused} unused)",

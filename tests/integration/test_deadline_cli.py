@@ -57,7 +57,7 @@ def test_deadline_human_summary() -> None:
 def test_deadline_human_safe_and_full_refund() -> None:
     out = run("deadline", *CONTRACT, "--on", "2025-01-30").stdout
     assert out.count("Status: safe.") == 1
-    assert "Refund if cancelled on 2025-01-30: 36,500.00 USD, a full refund" in out
+    assert "Refund if terminated early on 2025-01-30: 36,500.00 USD, a full refund" in out
 
 
 def test_deadline_human_after_the_deadline_states_the_renewal() -> None:
