@@ -19,8 +19,8 @@ import click
 
 from sfexit import __version__
 from sfexit import errors
-from sfexit.cli import (auth, deadline, demo, emulator, export, export_files, export_weekly,
-                        offboard, reassign, report, users, users_deactivate)
+from sfexit.cli import (archive, auth, deadline, demo, emulator, export, export_files,
+                        export_weekly, offboard, reassign, report, users, users_deactivate)
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import Output
 from sfexit.config import no_color_requested
@@ -148,9 +148,9 @@ def main() -> None:
 
 # Every command, registered in one place (CumulusCI's cci.py): the command modules never import
 # this module. Keep them light at import (no simple-salesforce, no emulator): `--help` loads all.
-for _command in (auth.login, auth.logout, auth.whoami, auth.limits, deadline.deadline,
-                 deadline.notice, demo.demo, emulator.emulator_group, export.export,
-                 offboard.offboard, reassign.reassign, report.report, users.users):
+for _command in (archive.archive, auth.login, auth.logout, auth.whoami, auth.limits,
+                 deadline.deadline, deadline.notice, demo.demo, emulator.emulator_group,
+                 export.export, offboard.offboard, reassign.reassign, report.report, users.users):
     cli.add_command(_command)
 for _subcommand in (export_files.files, export_weekly.weekly):
     export.export.add_command(_subcommand)
