@@ -74,7 +74,7 @@ def test_record_type_developer_names_and_usernames_sit_beside_their_ids(tmp_path
         [["Id", "DeveloperName"], ["012000000000001AAA", "Partner_Account"]])
     _object(store, tmp_path, "User", {"name": "User", "fields": [
         field("Id", "id"), field("Username", "string"), field("Email", "email")]},
-        [["Id", "Username", "Email"], ["005000000000001AAA", "ann@x.example", "ann@x.example"]])
+        [["Id", "Username", "Email"], ["005000000000001AAA", "ann@acme.example", "ann.smith@mail.example"]])
     _object(store, tmp_path, "Account", ACCOUNT,
             [["Id", "Name", "OwnerId", "RecordTypeId"],
              ["001000000000001AAA", "Acme", "005000000000001AAA", "012000000000001AAA"],
@@ -84,7 +84,7 @@ def test_record_type_developer_names_and_usernames_sit_beside_their_ids(tmp_path
     summary = build_database(source, tmp_path / "archive.sqlite")
     assert summary.tables == {"Account": 2, "RecordType": 1, "User": 1}
     conn = sqlite3.connect(tmp_path / "archive.sqlite")
-    assert conn.execute("SELECT Id, OwnerId__username, RecordTypeId__developer_name "
-                        "FROM Account ORDER BY Id").fetchall() == [
-        ("001000000000001AAA", "ann@x.example", "Partner_Account"),
-        ("001000000000002AAA", None, None)]
+    assert conn.execute("SELECT Id, OwnerId__username, OwnerId__email, "
+                        "RecordTypeId__developer_name FROM Account ORDER BY Id").fetchall() == [
+        ("001000000000001AAA", "ann@acme.example", "ann.smith@mail.example", "Partner_Account"),
+        ("001000000000002AAA", None, None, None)]
