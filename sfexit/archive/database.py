@@ -12,7 +12,7 @@ field) and ``_sfexit_files`` (every file body linked to its record; docs/archive
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,38 +99,39 @@ def _plans(source: ExportSource) -> dict[str, TablePlan]:
 def _insert(db: sqlite_utils.Database, source: ExportSource, plan: TablePlan,
             lookups: Lookups, files: Mapping[str, FileEntry], bag_prefix: str) -> int:
     counted = [0]
+    header = source.header(plan.name)
+    cells = [(column.name, _cell(plan.name, column, header.index(column.source), lookups,
+                                 files, bag_prefix)) for column in plan.columns]
 
     def records() -> Iterator[dict[str, Any]]:
-        for row in source.rows(plan.name):
+        for row in source.lines(plan.name):
             counted[0] += 1
-            yield _record(plan, row, lookups, files, bag_prefix)
+            yield {name: cell(row) for name, cell in cells}
 
-    table = db.table(plan.name)
-    table.insert_all(records(), batch_size=BATCH_SIZE)
+    db.table(plan.name).insert_all(records(), batch_size=BATCH_SIZE)
     return counted[0]
 
 
-def _record(plan: TablePlan, row: Mapping[str, str], lookups: Lookups,
-            files: Mapping[str, FileEntry], bag_prefix: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for column in plan.columns:
-        out[column.name] = _value(plan.name, column, row.get(column.source) or "", lookups,
-                                  files, bag_prefix)
-    return out
+Cell = Callable[[Sequence[str]], Any]
 
 
-def _value(table: str, column: Column, raw: str, lookups: Lookups,
-           files: Mapping[str, FileEntry], bag_prefix: str) -> Any:
+def _cell(table: str, column: Column, at: int, lookups: Lookups,
+          files: Mapping[str, FileEntry], bag_prefix: str) -> Cell:
+    """How one column's value is made from a CSV row (chosen once per table, not per row)."""
     if not column.derived:
-        return converter(column)(raw)
-    if column.derived == "username":
-        return lookups.users.get(raw, (None, None))[0]
-    if column.derived == "email":
-        return lookups.users.get(raw, (None, None))[1]
+        convert = converter(column)
+        return lambda row: convert(row[at]) if at < len(row) else None
+    if column.derived in ("username", "email"):
+        pick = 0 if column.derived == "username" else 1
+        return lambda row: lookups.users.get(row[at], (None, None))[pick]
     if column.derived == "developer_name":
-        return lookups.record_types.get(raw)
-    entry = files.get(f"{table}/{raw}")          # file_path: raw is the record's Id
-    return bag_prefix + entry.path if entry is not None else None
+        return lambda row: lookups.record_types.get(row[at])
+
+    def file_path(row: Sequence[str]) -> str | None:   # row[at] is the record's Id
+        entry = files.get(f"{table}/{row[at]}")
+        return bag_prefix + entry.path if entry is not None else None
+
+    return file_path
 
 
 def _objects_table(db: sqlite_utils.Database, source: ExportSource, counts: Mapping[str, int],

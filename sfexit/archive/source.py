@@ -48,6 +48,14 @@ class ExportSource:
         with open(self.directory / entry.file, encoding="utf-8", newline="") as fh:
             yield from csv.DictReader(fh)
 
+    def lines(self, name: str) -> Iterator[list[str]]:
+        """The data rows of ``data/<name>.csv`` as lists, header skipped (memory flat)."""
+        entry = self.manifest.objects[name]
+        with open(self.directory / entry.file, encoding="utf-8", newline="") as fh:
+            reader = csv.reader(fh)
+            next(reader, None)
+            yield from reader
+
     def header(self, name: str) -> list[str]:
         entry = self.manifest.objects[name]
         with open(self.directory / entry.file, encoding="utf-8", newline="") as fh:
