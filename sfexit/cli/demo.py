@@ -83,6 +83,7 @@ def demo(app: AppContext, directory: Path, records: int) -> int:
     from sfexit.cli.offboard import execute
     from sfexit.cli.emulator import emulator_or_refuse
     from sfexit.config import load_settings
+    from sfexit.offboard.rundir import RunDir
 
     Emulator = emulator_or_refuse().Emulator  # exit 2 naming the extra, before any file is made
 
@@ -102,13 +103,17 @@ def demo(app: AppContext, directory: Path, records: int) -> int:
         settings = load_settings(config, environ=_secrets(org))
         child = dataclasses.replace(app, config_path=config, yes=True, _settings=settings)
         app.out.info(f"Emulated org at {org.url}; config {config}")
-        app.out.info("1/2 offboard --dry-run (a plan, nothing changes)")
+        app.out.info("1/3 offboard --dry-run (a plan, nothing changes)")
         dry = execute(child, dry_run=True, run_dir=workdir / "dry-run", sleep=advance)
-        app.out.info("2/2 offboard --yes (the real run)")
+        app.out.info("2/3 offboard --yes (the real run)")
         real = execute(child, run_dir=workdir / "real-run", sleep=advance)
     html = (real.report or {}).get("html")
     result = {"dir": str(workdir), "config": str(config), "report_html": html,
-              "dry_run": _summary(dry), "real_run": _summary(real)}
+              "dry_run": _summary(dry), "real_run": _summary(real), "archive": None}
+    if not real.exit_code:
+        app.out.info("3/3 archive build (the real run's export as a BagIt bag with a database)")
+        result["archive"] = str(_archive(RunDir(real.run_dir).export_dir,
+                                         workdir / "archive", settings))
     code = max(int(dry.exit_code), int(real.exit_code))
     if code:
         return int(app.out.partial(result, lambda: _text(result), name="DemoIncomplete",
@@ -117,6 +122,14 @@ def demo(app: AppContext, directory: Path, records: int) -> int:
     app.out.result(result, lambda: _text(result) + (f"\nOpen the report: {html}" if html
                                                      else ""))
     return 0
+
+
+def _archive(export_dir: Path, out: Path, settings: Any) -> Path:
+    from sfexit.archive import build_archive
+
+    return build_archive(export_dir, out, lang=settings.report.lang,
+                         contract_start=settings.contract.start,
+                         contract_end=settings.contract.end).archive
 
 
 def _summary(outcome: Any) -> dict[str, Any]:
@@ -132,4 +145,6 @@ def _text(result: dict[str, Any]) -> str:
         r = result[key]
         steps = ", ".join(f"{n} {s}" for n, s in r["steps"].items())
         lines.append(f"  {key.replace('_', ' ')}: {r['run_dir']} ({steps})")
+    if result["archive"]:
+        lines.append(f"  archive: {result['archive']} (open its index.html)")
     return "\n".join(lines)

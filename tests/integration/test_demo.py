@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import bagit
 import pytest
 from auth_support import invoke
 from contract_support import assert_report_agrees_with_deadline_and_notice
@@ -32,6 +33,16 @@ def test_demo_runs_a_dry_run_and_a_real_run_to_the_end(demo: Any) -> None:
     assert result["report_html"] == real["report"]["html"]
     config = Path(result["config"]).read_text(encoding="utf-8")
     assert "password =" not in config and "security_token" not in config
+
+
+def test_demo_ends_with_a_valid_archive_of_the_real_runs_export(demo: Any) -> None:
+    assert demo.code == 0, demo.output
+    archive = Path(demo.body["result"]["archive"])
+    bagit.Bag(str(archive)).validate()
+    assert invoke(["archive", "verify", str(archive)]).code == 0
+    info = bagit.Bag(str(archive)).info
+    assert info["Contract-Start"] and info["Contract-End"]     # from the demo's config
+    assert (archive / "index.html").is_file()
 
 
 def test_the_demos_report_agrees_with_deadline_and_notice(demo: Any, tmp_path: Path) -> None:
