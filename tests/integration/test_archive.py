@@ -407,3 +407,16 @@ def test_the_weekly_export_parts_are_bagged_as_downloaded(fresh_emulator: Any, t
         assert sha256(bagged) == part.sha256
     info = bagit.Bag(str(tmp_path / "ARCHIVE")).info
     assert f"{len(parts)} weekly parts" in info["Completeness"]
+
+
+def test_an_interrupted_build_leaves_nothing_behind(export_dir: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import sfexit.archive.build as build_module
+
+    def interrupted(*_args: Any, **_kw: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build_module, "build_database", interrupted)
+    result = run("archive", "build", str(export_dir), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 130
+    assert list(tmp_path.iterdir()) == []     # no archive, no temporary directory
