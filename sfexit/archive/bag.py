@@ -36,6 +36,13 @@ def make_bag(directory: Path, info: Mapping[str, str]) -> None:
     seal(directory)
 
 
+def payload_sha256(directory: Path) -> dict[str, str]:
+    """``manifest-sha256.txt`` as read by the library: payload path → SHA-256."""
+    with _quiet():
+        bag = bagit.Bag(str(directory))
+    return {path: hashes[ALGORITHM] for path, hashes in bag.payload_entries().items()}
+
+
 def seal(directory: Path) -> None:
     """Rewrite ``tagmanifest-sha256.txt`` over every tag file now in the bag's root."""
     with _quiet():

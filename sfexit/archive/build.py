@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sfexit import __version__
-from sfexit.archive.bag import make_bag, seal
+from sfexit.archive.bag import make_bag, payload_sha256, seal
 from sfexit.archive.browse import METADATA_NAME, metadata
 from sfexit.archive.database import DATABASE_NAME, build_database
 from sfexit.archive.page import PAGE_NAME, PageFacts, render_index
 from sfexit.archive.source import SCHEMA_DIR, ExportSource, open_export, prove_complete
-from sfexit.errors import UsageError
+from sfexit.errors import SfexitError, UsageError
 from sfexit.export.manifest import MANIFEST_NAME, utc_now
 from sfexit.export.verify import VerifyReport
 from sfexit.report.i18n import load_catalogue
@@ -73,6 +73,7 @@ def build_archive(backup_dir: Path, out: Path, *, lang: str | None = None,
                           contract_end=contract_end.isoformat() if contract_end else None)
         step("bagging (sha256 of every file)")
         make_bag(bag_dir, bag_info(source, proof, facts))
+        _same_bytes_as_verified(source, payload_sha256(bag_dir))
         staged = ExportSource(bag_dir / PAYLOAD, source.manifest)
         step(f"writing {DATABASE_NAME}")
         database = build_database(staged, bag_dir / DATABASE_NAME, bag_prefix=f"{PAYLOAD}/")
@@ -121,6 +122,23 @@ def _copy_export(source: ExportSource, bag_dir: Path) -> None:
         target = bag_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source.directory / relative, target)
+
+
+def _same_bytes_as_verified(source: ExportSource, bagged: dict[str, str]) -> None:
+    """The bag's own hashes equal the manifest's, path by path: what was bagged is what was
+    verified (nothing rewrote the export in between). No file is read again.
+
+    Raises SfexitError (exit 1) naming the first file that differs.
+    """
+    m = source.manifest
+    expected = {entry.file: entry.sha256 for entry in m.objects.values()}
+    expected.update({f.path: f.sha256 for f in m.files.values()})
+    expected.update({w.path: w.sha256 for w in m.weekly})
+    for relative, sha in sorted(expected.items()):
+        if bagged.get(f"{PAYLOAD}/{relative}") != sha:
+            raise SfexitError(f"{relative} changed while the archive was being built "
+                              "(its SHA-256 in the bag is not the manifest's)",
+                              hint="let the export finish, then build the archive again")
 
 
 def bag_info(source: ExportSource, proof: VerifyReport, facts: PageFacts) -> dict[str, str]:

@@ -67,13 +67,12 @@ def build_database(source: ExportSource, path: Path, *, bag_prefix: str = "data/
     db.execute("PRAGMA synchronous=OFF")
     plans = _plans(source)
     for plan in plans.values():
-        db.table(plan.name).create({c.name: c.type for c in plan.columns},
-                             pk=plan.pk)
+        db.table(plan.name).create({c.name: c.type for c in plan.columns}, pk=plan.pk)
     # On empty tables, so adding the keys (a table rewrite in SQLite) costs nothing.
     db.add_foreign_keys([(p.name, column, other, "Id") for p in plans.values()
                          for column, other in p.foreign_keys])
     lookups = Lookups.read(source)
-    files = {key: f for key, f in source.manifest.files.items()}
+    files = source.manifest.files
     counts = {name: _insert(db, source, plan, lookups, files, bag_prefix)
               for name, plan in plans.items()}
     db.index_foreign_keys()

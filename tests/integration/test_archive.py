@@ -420,3 +420,21 @@ def test_an_interrupted_build_leaves_nothing_behind(export_dir: Path, tmp_path: 
     result = run("archive", "build", str(export_dir), "--out", str(tmp_path / "out"))
     assert result.exit_code == 130
     assert list(tmp_path.iterdir()) == []     # no archive, no temporary directory
+
+
+def test_an_export_changed_while_bagging_fails_naming_the_file(
+        export_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sfexit.archive.build as build_module
+
+    copy_export = build_module._copy_export
+
+    def copy_then_change(source: Any, bag_dir: Path) -> None:
+        copy_export(source, bag_dir)
+        with open(bag_dir / "data" / "Contact.csv", "ab") as fh:   # as if rewritten meanwhile
+            fh.write(b"\n")
+
+    monkeypatch.setattr(build_module, "_copy_export", copy_then_change)
+    result = run("archive", "build", str(export_dir), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert "data/Contact.csv changed while the archive was being built" in result.stderr
+    assert list(tmp_path.iterdir()) == []
