@@ -22,6 +22,7 @@ import sqlite_utils
 from sfexit.archive.columns import Column, TablePlan, converter, fields_by_name, plan_table
 from sfexit.archive.source import ExportSource
 from sfexit.export.manifest import FileEntry
+from sfexit.export.objects import plan_fields
 
 DATABASE_NAME = "archive.sqlite"
 BATCH_SIZE = 2000
@@ -89,7 +90,10 @@ def build_database(source: ExportSource, path: Path, *, bag_prefix: str = "data/
 
 def _plans(source: ExportSource) -> dict[str, TablePlan]:
     names = sorted(source.manifest.objects)
-    headers = {name: source.header(name) for name in names}
+    # An empty file (never written by sfexit, which always writes the header line) still
+    # gets its table, with the fields the export selects.
+    headers = {name: source.header(name) or list(plan_fields(source.describe(name)).fields)
+               for name in names}
     with_id = {name for name, header in headers.items() if "Id" in header}
     return {name: plan_table(name, headers[name], source.describe(name), with_id)
             for name in names}
@@ -98,7 +102,7 @@ def _plans(source: ExportSource) -> dict[str, TablePlan]:
 def _insert(db: sqlite_utils.Database, source: ExportSource, plan: TablePlan,
             lookups: Lookups, files: Mapping[str, FileEntry], bag_prefix: str) -> int:
     counted = [0]
-    header = source.header(plan.name)
+    header = [c.source for c in plan.columns if not c.derived]
     cells = [(column.name, _cell(plan.name, column, header.index(column.source), lookups,
                                  files, bag_prefix)) for column in plan.columns]
 

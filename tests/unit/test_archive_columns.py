@@ -88,3 +88,17 @@ def test_record_type_developer_names_and_usernames_sit_beside_their_ids(tmp_path
                         "RecordTypeId__developer_name FROM Account ORDER BY Id").fetchall() == [
         ("001000000000001AAA", "ann@acme.example", "ann.smith@mail.example", "Partner_Account"),
         ("001000000000002AAA", None, None, None)]
+
+
+def test_an_empty_csv_still_gets_its_table_from_describe(tmp_path: Path) -> None:
+    store = ManifestStore.create(tmp_path, org_id="00D000000000001AAA")
+    _object(store, tmp_path, "Account", ACCOUNT, [["Id"]])
+    (tmp_path / "data" / "Account.csv").write_bytes(b"")
+    size, sha = file_digest(tmp_path / "data" / "Account.csv")
+    entry = store.snapshot().objects["Account"]
+    store.put_object(ObjectEntry(**{**entry.__dict__, "bytes": size, "sha256": sha}))
+    summary = build_database(ExportSource(tmp_path, store.snapshot()), tmp_path / "a.sqlite")
+    assert summary.tables == {"Account": 0}
+    columns = [r[1] for r in sqlite3.connect(tmp_path / "a.sqlite").execute(
+        "PRAGMA table_info('Account')")]
+    assert columns[:3] == ["Id", "Name", "IsActive"] and "Logo" not in columns
