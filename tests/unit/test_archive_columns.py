@@ -74,7 +74,8 @@ def test_record_type_developer_names_and_usernames_sit_beside_their_ids(tmp_path
         [["Id", "DeveloperName"], ["012000000000001AAA", "Partner_Account"]])
     _object(store, tmp_path, "User", {"name": "User", "fields": [
         field("Id", "id"), field("Username", "string"), field("Email", "email")]},
-        [["Id", "Username", "Email"], ["005000000000001AAA", "ann@acme.example", "ann.smith@mail.example"]])
+        [["Id", "Username", "Email"],
+         ["005000000000001AAA", "ann@acme.example", "ann.smith@mail.example"]])
     _object(store, tmp_path, "Account", ACCOUNT,
             [["Id", "Name", "OwnerId", "RecordTypeId"],
              ["001000000000001AAA", "Acme", "005000000000001AAA", "012000000000001AAA"],
