@@ -196,17 +196,20 @@ class OrgStore:
         self._local = threading.local()
 
     @contextlib.contextmanager
-    def transaction(self, *, as_user: str, now: datetime) -> Iterator["WriteBatch"]:
+    def transaction(self, *, as_user: str, now: datetime,
+                    owner_change_options: frozenset[str] = frozenset()) -> Iterator["WriteBatch"]:
         """Several writes in one transaction (sObject Collections with allOrNone, Bulk ingest).
 
         Commits when the block ends, unless it raised or `batch.rollback()` was called. Use
         `batch.attempt(fn)` per record: a failing record's partial writes are undone (savepoint)
-        and its SalesforceFault re-raised, while the batch goes on with the next record."""
+        and its SalesforceFault re-raised, while the batch goes on with the next record.
+        `owner_change_options`: the SOAP OwnerChangeOptions types set to execute (store_writes)."""
         with self._write_lock:
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
             batch = WriteBatch(WriteContext(conn, self.schema, self.validation_rules,
-                                            normalize_id(as_user) or as_user, now))
+                                            normalize_id(as_user) or as_user, now,
+                                            owner_change_options))
             try:
                 yield batch
             except BaseException:

@@ -35,6 +35,18 @@ _SET_BY_ORG = {("ContentVersion", "ContentDocumentId")}
 # User lookups the org sets to the running user on insert when not given (object reference:
 # Document.AuthorId "Defaulted on create", see schema.DEFAULTED_ON_CREATE).
 _RUNNING_USER_DEFAULTS = {"Document": ("AuthorId",)}
+# An owner change through the API deletes the record's team unless the SOAP header
+# OwnerChangeOptions says KeepAccountTeam / KeepSalesTeam (both default false, API 45.0+; SOAP
+# API Developer Guide, sforce_api_header_ownerchangeoptions.htm). KB 000390190 ("Retaining
+# Salesforce Account Team When Changing Account Owner"): since Winter '21 an owner change "via
+# API or Apex" deletes the account team members and their sharing rows by default. REST,
+# sObject Collections and Bulk ingest carry no such header (users-protocol.md §4), so they
+# always delete. The guide's caveat (members added through group-based access are removed even
+# with Keep…) is not modelled: the emulator has no record-level sharing.
+# UNCONF: soft delete (the rows go to the recycle bin, queryAll sees them, the replication
+# API's deleted/ lists them); Salesforce does not document where the dropped rows go.
+TEAM_ON_OWNER_CHANGE = {"Account": ("AccountTeamMember", "AccountId", "KeepAccountTeam"),
+                        "Opportunity": ("OpportunityTeamMember", "OpportunityId", "KeepSalesTeam")}
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,8 @@ class WriteContext:
     rules: list[ValidationRule]
     as_user: str
     now: datetime
+    # OwnerChangeOptions types sent with execute=true (SOAP update/upsert only).
+    owner_change_options: frozenset[str] = frozenset()
     # (object, owned by as_user) -> the owner-change refusal, or None: the running user's
     # permissions do not change inside one transaction, and a 100k-row Bulk job asks 100k times.
     owner_change: dict[tuple[str, bool], SalesforceFault | None] = field(default_factory=dict)
@@ -238,6 +252,8 @@ def update_record(ctx: WriteContext, sobject: str, record_id: str, values: dict[
         if obj.field(name) is not None:
             changes[name] = value
     update_row(ctx.conn, obj, current["Id"], changes)
+    if changes.get("OwnerId") and changes["OwnerId"] != current.get("OwnerId"):
+        _drop_team(ctx, obj, current["Id"])
     for entry in audits:
         orgrules.add_audit(ctx.conn, ctx.next_id, entry, ctx.as_user, ctx.now)
     if obj.name == "User" and "IsActive" in changes:
@@ -245,6 +261,16 @@ def update_record(ctx: WriteContext, sobject: str, record_id: str, values: dict[
             orgrules.remove_from_groups(ctx.conn, current["Id"])
         orgrules.recount_licences(ctx.conn)
     return blobs
+
+
+def _drop_team(ctx: WriteContext, obj: SObjectDef, record_id: str) -> None:
+    """The owner change deletes the record's team (see TEAM_ON_OWNER_CHANGE)."""
+    team = TEAM_ON_OWNER_CHANGE.get(obj.name)
+    if team is None or team[2] in ctx.owner_change_options:
+        return
+    team_obj = ctx.schema.get(team[0])
+    if team_obj is not None:
+        _soft_delete(ctx, team_obj, team[1], record_id)
 
 
 def _check_owner_change(ctx: WriteContext, obj: SObjectDef, current_owner: str | None) -> None:
