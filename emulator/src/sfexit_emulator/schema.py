@@ -41,6 +41,12 @@ _SOAP_TYPES = {
 _DEFAULT_LENGTHS = {"string": 255, "textarea": 32000, "picklist": 255, "multipicklist": 4099,
                     "combobox": 255, "email": 80, "phone": 40, "url": 255, "encryptedstring": 175}
 COMPOUND_TYPES = frozenset({"address", "location"})
+# Standard fields whose describe says idLookup: true besides Id (recorded REST describes in
+# CumulusCI's shared_cassettes: Contact/Lead Email, Opportunity Name, Case CaseNumber). A field
+# with idLookup may be a standard object's upsert key (SOAP API upsert(): "the idLookup field
+# property for standard objects"); custom objects use External ID fields.
+ID_LOOKUP = frozenset({("Contact", "Email"), ("Lead", "Email"), ("Opportunity", "Name"),
+                       ("Case", "CaseNumber")})
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,7 @@ class FieldDef:
     cascade_delete: bool = False
     custom: bool = False
     hierarchy: bool = False
+    id_lookup: bool = False
 
     @property
     def is_compound(self) -> bool:
@@ -181,6 +188,9 @@ def _object_from_raw(name: str, raw: dict[str, Any], custom_objects: list[str]) 
               if (name, f.name) in DEFAULTED_ON_CREATE else f for f in fields]
     # The Id field's label is "<object label> ID" (recorded describes: "Case ID").
     fields = [dataclasses.replace(f, label=f"{label} ID") if f.type == "id" else f for f in fields]
+    fields = [dataclasses.replace(f, id_lookup=True)
+              if f.type == "id" or f.unique or f.external_id or (name, f.name) in ID_LOOKUP else f
+              for f in fields]
     return SObjectDef(
         name=name, label=label, label_plural=raw.get("labelPlural") or _plural(label),
         key_prefix=raw.get("keyPrefix"), flags={k: bool(raw.get(k, False)) for k in _FLAG_NAMES},
@@ -352,7 +362,7 @@ def field_describe(f: FieldDef) -> dict[str, Any]:
         "extraTypeInfo": "plaintextarea" if f.type == "textarea" else None,
         "filterable": _filterable(f), "filteredLookupInfo": None,
         "formulaTreatNullNumberAsZero": False, "groupable": _groupable(f),
-        "highScaleNumber": False, "htmlFormatted": False, "idLookup": f.type == "id" or f.unique,
+        "highScaleNumber": False, "htmlFormatted": False, "idLookup": f.id_lookup,
         "inlineHelpText": None, "label": f.label,
         "length": f.length if textual or f.type in ("id", "reference") else 0,
         "mask": None, "maskType": None, "name": f.name, "nameField": f.name_field,

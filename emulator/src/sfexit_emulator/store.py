@@ -4,8 +4,8 @@ The wire layer (server.py, routes/) calls only this API:
   - `OrgStore.create(path, seed=, records=, now=)` builds (or copies from the cache) a seeded org;
   - describe_global / describe / sobject_name / object_for_id;
   - query(soql, include_deleted=, now=, user_id=) -> QueryCursor (store_cursor.py); bulk_refusal;
-  - get / create / update / delete (hard=True for hardDelete) / blob;
-  - transaction(as_user=, now=) -> WriteBatch: several writes in one transaction, per-record
+  - get / create / update / upsert (by external id) / delete (hard=True for hardDelete) / blob;
+  - transaction(as_user=, now=, owner_change_options=) -> WriteBatch: several writes in one transaction, per-record
     savepoints (sObject Collections with allOrNone, Bulk ingest);
   - users: user_by_username / user_by_id / check_password / is_frozen / record_login;
   - usage: record_counts (``limits/recordCount``), storage_usage (``/limits`` storage);
@@ -45,6 +45,7 @@ from sfexit_emulator.store_db import connect, stored_columns
 from sfexit_emulator.store_fault import SalesforceFault, not_found
 from sfexit_emulator.store_records import existing_row, rest_record, resolve_object
 from sfexit_emulator.store_select import bulk_refusal, compile_query
+from sfexit_emulator.store_upsert import DuplicateExternalId, find_by_key, upsert_key, upsert_record
 from sfexit_emulator.store_usage import record_counts, storage_mb
 from sfexit_emulator.store_users import frozen, insert_login, password_matches, user_row
 from sfexit_emulator.store_writes import (ValidationRule, WriteContext, create_record, delete_record,
@@ -87,6 +88,12 @@ class WriteBatch:
 
     def delete(self, sobject: str, record_id: str, *, hard: bool = False) -> None:
         delete_record(self.ctx, sobject, record_id, hard=hard)
+
+    def upsert(self, sobject: str, field: str, value: Any, values: dict[str, Any]) -> tuple[str, bool]:
+        """(record id, created): see store_upsert.py."""
+        record_id, created, blobs = upsert_record(self.ctx, sobject, field, value, values)
+        store_blobs(self.ctx.conn, self.ctx.schema, record_id, blobs, values)
+        return record_id, created
 
     def attempt(self, action: Callable[[], T]) -> T:
         """Run one record's writes under a savepoint: undone if they raise."""
@@ -290,6 +297,27 @@ class OrgStore:
                now: datetime) -> None:
         with self.transaction(as_user=as_user, now=now) as batch:
             batch.update(sobject, record_id, values)
+
+    def is_upsert_key(self, sobject: str, field: str) -> bool:
+        obj = self.schema.get(sobject)
+        f = obj.field(field) if obj is not None else None
+        return f is not None and (f.external_id or f.id_lookup)
+
+    def find_by_key(self, sobject: str, field: str, value: Any) -> str | None:
+        """The live record whose upsert key ``field`` holds ``value``, or None. Raises
+        SalesforceFault 404 (no such key field) or DuplicateExternalId (several records)."""
+        obj = resolve_object(self.schema, sobject)
+        found = find_by_key(self._conn(), obj, upsert_key(obj, field), value)
+        if len(found) > 1:
+            raise DuplicateExternalId(obj.name, field, found)
+        return found[0] if found else None
+
+    def upsert(self, sobject: str, field: str, value: Any, values: dict[str, Any], *,
+               as_user: str, now: datetime) -> tuple[str, bool]:
+        """Upsert by the external id ``field`` = ``value``: (record id, created). Raises
+        SalesforceFault (404 for a field that is no upsert key; DuplicateExternalId, status 300)."""
+        with self.transaction(as_user=as_user, now=now) as batch:
+            return batch.upsert(sobject, field, value, values)
 
     def delete(self, sobject: str, record_id: str, *, as_user: str, now: datetime,
                hard: bool = False) -> None:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 # Imported in this order; the first matching pattern wins.
 MODULES = ("admin", "versions", "oauth", "oauth_web", "identity", "soap", "limits", "query",
-           "sobjects", "composite", "tooling", "bulk_query", "bulk_ingest", "dataexport")
+           "sobjects", "upsert", "composite", "tooling", "bulk_query", "bulk_ingest", "dataexport")
 
 SESSION_INVALID = "Session expired or invalid"  # errors.md §5, captured
 # errors.md §5: 503 text UNCONF; one integration logs "server too busy". We choose this one.
@@ -76,6 +76,9 @@ def dispatch(app: EmulatorApp, request: Request) -> tuple[Response, str]:
         return _finish(app, route.api, error_response(503, "SERVER_UNAVAILABLE",
                                                       SERVER_UNAVAILABLE)), route.name
     version = params.get("version")
+    if version is not None and _version_gone(version, app):
+        # KB 000354473: a retired version answers "410: GONE" (body UNCONF).
+        return error_response(410, "GONE", f"Version v{version} of the API is retired"), route.name
     if version is not None and version not in app.versions:
         # errors.md §4: REST unknown version → 404 NOT_FOUND (UNCONF).
         return error_response(404, "NOT_FOUND", NOT_FOUND_MESSAGE), route.name
@@ -111,6 +114,12 @@ def dispatch(app: EmulatorApp, request: Request) -> tuple[Response, str]:
             app.stats.count_fault("reset")
             response.reset_after = faults.cut_point(length)
     return response, route.name
+
+
+def _version_gone(version: str, app: EmulatorApp) -> bool:
+    from sfexit_emulator.routes.versions import retired
+
+    return retired(version, app.clock.now().date())
 
 
 def settle_bulk_ingest(app: EmulatorApp) -> bool:
