@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sfexit_emulator.schema_recorded import FIELD_OVERRIDES, ID_LOOKUP, LISTVIEWS, URL_EXCEPTIONS
+
 _DATA = Path(__file__).parent / "data"
 
 # Fields that exist only when an org feature is on. The demo org has none of these features, and
@@ -41,12 +43,6 @@ _SOAP_TYPES = {
 _DEFAULT_LENGTHS = {"string": 255, "textarea": 32000, "picklist": 255, "multipicklist": 4099,
                     "combobox": 255, "email": 80, "phone": 40, "url": 255, "encryptedstring": 175}
 COMPOUND_TYPES = frozenset({"address", "location"})
-# Standard fields whose describe says idLookup: true besides Id (recorded REST describes in
-# CumulusCI's shared_cassettes: Contact/Lead Email, Opportunity Name, Case CaseNumber). A field
-# with idLookup may be a standard object's upsert key (SOAP API upsert(): "the idLookup field
-# property for standard objects"); custom objects use External ID fields.
-ID_LOOKUP = frozenset({("Contact", "Email"), ("Lead", "Email"), ("Opportunity", "Name"),
-                       ("Case", "CaseNumber")})
 
 
 @dataclass(frozen=True)
@@ -288,23 +284,36 @@ def child_relationship_name(parent: str, child: SObjectDef, f: FieldDef) -> str 
 
 def global_urls(obj: SObjectDef, version: str) -> dict[str, str]:
     """The urls of a describe-global entry, as recorded (CumulusCI's global describe cassette):
-    layoutable objects list their layout resources, others only rowTemplate/describe/sobject."""
+    layoutable objects list their layout resources, ``listviews`` only objects with a tab,
+    a few objects their own (schema_recorded.URL_EXCEPTIONS); others only
+    rowTemplate/describe/sobject."""
     base = f"/services/data/{version}/sobjects/{obj.name}"
     if not obj.flags["layoutable"]:
         return {"rowTemplate": f"{base}/{{ID}}", "describe": f"{base}/describe", "sobject": base}
-    return {"compactLayouts": f"{base}/describe/compactLayouts", "rowTemplate": f"{base}/{{ID}}",
+    urls = {"compactLayouts": f"{base}/describe/compactLayouts", "rowTemplate": f"{base}/{{ID}}",
             "approvalLayouts": f"{base}/describe/approvalLayouts", "listviews": f"{base}/listviews",
             "describe": f"{base}/describe", "quickActions": f"{base}/quickActions",
             "layouts": f"{base}/describe/layouts", "sobject": base}
+    left_out, added = URL_EXCEPTIONS.get(obj.name, (frozenset(), ()))
+    urls = {k: v for k, v in urls.items()
+            if k not in left_out and (k != "listviews" or obj.name in LISTVIEWS)}
+    urls.update((key, base + tail) for key, tail in added)
+    return urls
 
 
-def object_urls(obj: SObjectDef, version: str) -> dict[str, str]:
+def object_urls(obj: SObjectDef, version: str, instance_url: str) -> dict[str, str]:
+    """The describe's urls (recorded Account/Contact/Lead describes): the global ones, plus
+    ``defaultValues`` and the UI templates on the instance (``uiDetailTemplate``,
+    ``uiEditTemplate``, ``uiNewRecord``) for objects with a key prefix."""
     base = f"/services/data/{version}/sobjects/{obj.name}"
-    return {"compactLayouts": f"{base}/describe/compactLayouts", "rowTemplate": f"{base}/{{ID}}",
-            "approvalLayouts": f"{base}/describe/approvalLayouts", "defaultValues": f"{base}/defaultValues?recordTypeId&fields",
-            "listviews": f"{base}/listviews", "describe": f"{base}/describe",
-            "quickActions": f"{base}/quickActions", "layouts": f"{base}/describe/layouts",
-            "sobject": base}
+    urls = global_urls(obj, version)
+    if obj.flags["layoutable"]:
+        urls["defaultValues"] = f"{base}/defaultValues?recordTypeId&fields"
+    if obj.describe_key_prefix and instance_url:
+        urls.update({"uiDetailTemplate": f"{instance_url}/{{ID}}",
+                     "uiEditTemplate": f"{instance_url}/{{ID}}/e",
+                     "uiNewRecord": f"{instance_url}/{obj.describe_key_prefix}/e"})
+    return urls
 
 
 def global_entry(obj: SObjectDef, version: str) -> dict[str, Any]:
@@ -330,7 +339,8 @@ def describe_global(schema: Schema, version: str) -> dict[str, Any]:
 
 
 def _filterable(f: FieldDef) -> bool:
-    if f.type in ("base64", "address", "location"):
+    # Recorded describes: compound addresses are filterable (schema_recorded); location UNCONF.
+    if f.type in ("base64", "location"):
         return False
     return not (f.type == "textarea" and f.length > 255)
 
@@ -388,18 +398,20 @@ def _master_record_type(obj: SObjectDef, version: str) -> dict[str, Any]:
             "urls": {"layout": f"/services/data/{version}/sobjects/{obj.name}/describe/layouts/{rt}"}}
 
 
-def describe_object(schema: Schema, obj: SObjectDef, version: str) -> dict[str, Any]:
+def describe_object(schema: Schema, obj: SObjectDef, version: str,
+                    instance_url: str = "") -> dict[str, Any]:
     body = global_entry(obj, version)
     body.pop("urls")
     body.update({
         "actionOverrides": [], "childRelationships": schema.child_relationships(obj.name),
         "compactLayoutable": obj.flags["layoutable"], "defaultImplementation": None,
         "extendedBy": None, "extendsInterfaces": None,
-        "fields": [field_describe(f) for f in obj.fields], "implementedBy": None,
+        "fields": [{**field_describe(f), **FIELD_OVERRIDES.get((obj.name, f.name), {})}
+                   for f in obj.fields], "implementedBy": None,
         "implementsInterfaces": None, "listviewable": None, "lookupLayoutable": None,
         "namedLayoutInfos": [], "networkScopeFieldName": None,
         "recordTypeInfos": [_master_record_type(obj, version)] if obj.flags["layoutable"] else [],
-        "searchLayoutable": obj.flags["searchable"], "supportedScopes": [],
-        "urls": object_urls(obj, version),
+        "searchLayoutable": obj.flags["searchable"], "sobjectDescribeOption": "FULL",
+        "supportedScopes": [], "urls": object_urls(obj, version, instance_url),
     })
     return dict(sorted(body.items()))

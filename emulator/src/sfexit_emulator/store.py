@@ -228,11 +228,11 @@ class OrgStore:
     def describe_global(self, version: str = "v64.0") -> dict[str, Any]:
         return schema_mod.describe_global(self.schema, version)
 
-    def describe(self, sobject: str, version: str = "v64.0") -> dict[str, Any]:
+    def describe(self, sobject: str, version: str = "v64.0", instance_url: str = "") -> dict[str, Any]:
         obj = self.schema.get(sobject)
         if obj is None:
             raise not_found()
-        return schema_mod.describe_object(self.schema, obj, version)
+        return schema_mod.describe_object(self.schema, obj, version, instance_url)
 
     def sobject_name(self, name: str) -> str:
         obj = self.schema.get(name)

@@ -109,7 +109,15 @@ def _check_references(ctx: WriteContext, obj: SObjectDef, row: dict[str, Any]) -
             continue
         hit = ctx.conn.execute(f'SELECT "IsDeleted" FROM {quote(target.name)} WHERE "Id" = ?', (value,)).fetchone()
         if hit is None or hit[0]:
-            raise record_error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [f.name])
+            # A lookup to a record that is missing, deleted or out of the user's reach: Salesforce
+            # answers INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY "insufficient access rights on
+            # cross-reference id" with no field (recorded create responses, issue 21; the same
+            # code and text in practitioners' reports of lookups to deleted or unshared records,
+            # acesalesforce.com and forcetree.com). The docs' StatusCode list names both codes
+            # without saying which case gets which (UNCONF beyond the recordings).
+            # INVALID_CROSS_REFERENCE_KEY stays for owners (orgrules.check_owner).
+            raise record_error("INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
+                               "insufficient access rights on cross-reference id", [])
 
 
 def _check_validation_rules(ctx: WriteContext, obj: SObjectDef, merged: dict[str, Any]) -> None:

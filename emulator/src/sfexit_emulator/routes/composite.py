@@ -255,7 +255,15 @@ def _id18(record_id: str) -> str:
     return normalize_id(record_id) or record_id
 
 
+def composite_resources(call: Call) -> Response:
+    """``GET …/composite``: the composite resources served (REST API Developer Guide, "Composite
+    Resources": Salesforce lists batch, tree, sobjects, graph...; only sObject Collections is
+    emulated)."""
+    return json_response({"sobjects": f"/services/data/v{call.version}/composite/sobjects"})
+
+
 def register(router: Router) -> None:
+    router.add("composite_resources", r"/services/data/{v}/composite/?", composite_resources)
     base = r"/services/data/{v}/composite/sobjects"
     router.add("composite_create", base + "/?", create, ("POST",))
     router.add("composite_update", base + "/?", update, ("PATCH",))

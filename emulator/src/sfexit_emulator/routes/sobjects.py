@@ -59,7 +59,8 @@ def basic_info(call: Call) -> Response:
 
 
 def describe(call: Call) -> Response:
-    return json_response(call.app.store.describe(sobject_name(call), version=f"v{call.version}"))
+    return json_response(call.app.store.describe(sobject_name(call), version=f"v{call.version}",
+                                                 instance_url=call.app.base_url))
 
 
 def create(call: Call) -> Response:
