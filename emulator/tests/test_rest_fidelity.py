@@ -75,3 +75,41 @@ def test_the_resources_map_lists_only_what_answers(emulator: Emulator) -> None:
     for name, url in resources.items():
         answer = client.get(url)
         assert answer.status_code != 404, (name, url)
+
+
+@pytest.mark.parametrize("clause", ["FOR VIEW", "FOR REFERENCE", "FOR UPDATE"])
+def test_for_clauses_are_accepted(sf: Any, clause: str) -> None:
+    assert sf.query(f"SELECT Id FROM Account LIMIT 3 {clause}")["totalSize"] == 3
+
+
+def test_the_name_object_has_username_and_its_other_fields(sf: Any) -> None:
+    soql = ("SELECT Owner.Username, Owner.NameOrAlias, Owner.MiddleName, Owner.RecordTypeId, "
+            "Owner.LastViewedDate, Owner.LastReferencedDate FROM {} LIMIT 5")
+    for sobject in ("Task", "Case"):
+        records = sf.query(soql.format(sobject))["records"]
+        assert records and all(r["Owner"]["Username"] or r["Owner"]["NameOrAlias"] for r in records)
+        users = [r["Owner"] for r in records if r["Owner"]["attributes"]["url"].split("/")[-1][:3] == "005"]
+        assert all("@" in u["Username"] and u["NameOrAlias"] for u in users)
+
+
+def test_activity_histories_are_served_as_a_subquery_only(sf: Any) -> None:
+    records = sf.query_all("SELECT Id, (SELECT Id, Subject, IsTask FROM ActivityHistories) "
+                           "FROM Account")["records"]
+    histories = [h for r in records if r["ActivityHistories"] for h in r["ActivityHistories"]["records"]]
+    assert histories and {h["attributes"]["type"] for h in histories} == {"ActivityHistory"}
+    assert {h["Id"][:3] for h in histories} <= {"00T", "00U"}
+    with pytest.raises(SalesforceMalformedRequest):
+        sf.query("SELECT Id FROM ActivityHistory")
+
+
+def test_explain_answers_the_query_plan_shape(emulator: Emulator) -> None:
+    client = OrgClient(emulator, "64.0")
+    answer = client.get("/query", params={"explain": "SELECT Id FROM Account WHERE Name != null"})
+    assert answer.status_code == 200, answer.text
+    [plan] = answer.json()["plans"]
+    assert set(plan) == {"cardinality", "fields", "leadingOperationType", "notes", "relativeCost",
+                         "sobjectCardinality", "sobjectType"}
+    assert plan["sobjectType"] == "Account" and plan["leadingOperationType"] == "TableScan"
+    assert 0 < plan["cardinality"] <= plan["sobjectCardinality"]
+    bad = client.get("/query", params={"explain": "SELECT Nope FROM Account"})
+    assert bad.status_code == 400 and bad.json()[0]["errorCode"] == "INVALID_FIELD"

@@ -45,6 +45,7 @@ from sfexit_emulator.store_db import connect, stored_columns
 from sfexit_emulator.store_fault import SalesforceFault, not_found
 from sfexit_emulator.store_records import existing_row, rest_record, resolve_object
 from sfexit_emulator.store_select import bulk_refusal, compile_query
+from sfexit_emulator.store_views import create_views
 from sfexit_emulator.store_upsert import DuplicateExternalId, find_by_key, upsert_key, upsert_record
 from sfexit_emulator.store_usage import record_counts, storage_mb
 from sfexit_emulator.store_users import frozen, insert_login, password_matches, user_row
@@ -177,7 +178,7 @@ class OrgStore:
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(str(self.path))
+            conn = self._new_conn()
             self._local.conn = conn
             with self._connections_lock:
                 # A threaded server makes a thread per client connection: close the SQLite
@@ -193,7 +194,9 @@ class OrgStore:
         return conn
 
     def _new_conn(self) -> sqlite3.Connection:
-        return connect(str(self.path))
+        conn = connect(str(self.path))
+        create_views(conn, self.schema)
+        return conn
 
     def close(self) -> None:
         with self._connections_lock:

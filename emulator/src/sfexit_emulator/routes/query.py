@@ -219,8 +219,30 @@ def _respond(call: Call, cursor: Any, open_query: OpenQuery | None, start: int,
     return response
 
 
+def explain(call: Call, soql: str) -> Response:
+    """``GET …/query?explain=<SOQL>``: the query plan shape of the REST API Developer Guide
+    ("Get Feedback on Query Performance", dome_query_explain.htm): ``plans`` with
+    cardinality, fields, leadingOperationType, notes, relativeCost, sobjectCardinality,
+    sobjectType, and ``sourceQuery``. The emulator has no optimizer: one TableScan plan, its
+    cardinality the rows the query matches (UNCONF: the cost figure is ours). A list view id is
+    not understood (no list views): MALFORMED_QUERY."""
+    assert call.session is not None
+    cursor = call.app.store.query(soql, now=call.now(), user_id=call.session.user_id)
+    _close(cursor)
+    entity = str(getattr(cursor, "entity", ""))
+    total = call.app.store.record_count(entity) if entity else 0
+    matched = int(cursor.total_size)
+    plan = {"cardinality": matched, "fields": [], "leadingOperationType": "TableScan",
+            "notes": [], "relativeCost": round(max(matched, 1) / max(total, 1) * 2.0, 4),
+            "sobjectCardinality": total, "sobjectType": entity}
+    return json_response({"plans": [plan], "sourceQuery": soql})
+
+
 def run_query(call: Call, include_deleted: bool) -> Response:
     soql = call.request.arg("q")
+    explained = call.request.arg("explain")
+    if soql is None and explained is not None and not include_deleted:
+        return explain(call, explained)
     if soql is None:
         # Salesforce answers a query call without q this way (MALFORMED_QUERY, text UNCONF).
         raise HttpError(400, "MALFORMED_QUERY", "A query string must be provided.")
