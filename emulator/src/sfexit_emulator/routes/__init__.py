@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 # Imported in this order; the first matching pattern wins.
 MODULES = ("admin", "versions", "oauth", "oauth_web", "identity", "soap", "limits", "query",
-           "sobjects", "upsert", "composite", "tooling", "bulk_query", "bulk_ingest", "dataexport")
+           "replication", "sobjects", "upsert", "composite", "tooling", "bulk_query", "bulk_ingest",
+           "dataexport")
 
 SESSION_INVALID = "Session expired or invalid"  # errors.md §5, captured
 # errors.md §5: 503 text UNCONF; one integration logs "server too busy". We choose this one.
