@@ -91,3 +91,10 @@ def test_collections_upsert_reports_created_per_record(fresh_emulator: Emulator,
     assert len(_contacts(org, "coll.b@example.com")) == 1
     client = OrgClient(org, "64.0")
     assert client.patch("/composite/sobjects/Contact/LastName", {"records": []}).status_code == 404
+
+
+def test_a_method_on_an_unknown_object_is_404_not_405(emulator: Emulator) -> None:
+    client = OrgClient(emulator, "64.0")
+    assert client.delete("/sobjects/Nope__c").status_code == 404
+    assert client.patch("/sobjects/Nope__c", {}).status_code == 404
+    assert client.delete("/sobjects/Account").status_code == 405   # a known object keeps 405

@@ -13,6 +13,7 @@ Route modules each expose ``register(router)`` and are listed in :data:`MODULES`
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 import traceback
 import uuid
@@ -55,7 +56,7 @@ def dispatch(app: EmulatorApp, request: Request) -> tuple[Response, str]:
     """The response to ``request`` and the route name it is counted under in stats."""
     route, params, allowed = app.router.match(request.method, request.path)
     if route is None:
-        if allowed:
+        if allowed and not _unknown_sobject(app, request.path):
             # errors.md §7: 405 METHOD_NOT_ALLOWED, text UNCONF; this is the form seen in the wild.
             methods = set(allowed) | ({"HEAD"} if "GET" in allowed else set())
             message = (f"HTTP Method '{request.method}' not allowed. Allowed are "
@@ -115,6 +116,22 @@ def dispatch(app: EmulatorApp, request: Request) -> tuple[Response, str]:
             app.stats.count_fault("reset")
             response.reset_after = faults.cut_point(length)
     return response, route.name
+
+
+_SOBJECT_PATH = re.compile(r"/services/data/v\d+\.\d/sobjects/([^/]+)")
+
+
+def _unknown_sobject(app: EmulatorApp, path: str) -> bool:
+    """A method the route does not take, on an object the org does not have: Salesforce answers
+    404 NOT_FOUND (the object is looked up first), not 405 (issue 21, recorded traffic)."""
+    found = _SOBJECT_PATH.match(path)
+    if found is None:
+        return False
+    try:
+        app.store.sobject_name(found.group(1))
+    except Exception:
+        return True
+    return False
 
 
 def _version_gone(version: str, app: EmulatorApp) -> bool:
