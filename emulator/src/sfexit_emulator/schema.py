@@ -208,17 +208,23 @@ class Schema:
     @classmethod
     @functools.cache
     def load(cls) -> "Schema":
+        return cls.build({})
+
+    @classmethod
+    def build(cls, declared: dict[str, dict[str, Any]]) -> "Schema":
+        """The emulated org's objects plus ``declared`` (raw objects of a schema file,
+        schema_custom.py): new objects, or ``addFields`` for existing ones."""
         standard = json.loads((_DATA / "standard-objects.json").read_text("utf-8"))
         extra = json.loads((_DATA / "emulator-objects.json").read_text("utf-8"))
-        customs = [n for n, o in extra.items() if not n.startswith("_") and o.get("custom")]
+        extra = {**{n: o for n, o in extra.items() if not n.startswith("_")}}
         raws: dict[str, dict[str, Any]] = {n: o for n, o in standard.items() if n != "_meta"}
-        for name, obj in extra.items():
-            if name.startswith("_"):
-                continue
-            if "addFields" in obj:
-                raws[name] = {**raws[name], "fields": raws[name]["fields"] + obj["addFields"]}
-            else:
-                raws[name] = obj
+        for source in (extra, declared):
+            for name, obj in source.items():
+                if "addFields" in obj and name in raws:
+                    raws[name] = {**raws[name], "fields": raws[name]["fields"] + obj["addFields"]}
+                elif "addFields" not in obj:
+                    raws[name] = obj
+        customs = [n for n, o in raws.items() if o.get("custom")]
         return cls([_object_from_raw(n, r, customs) for n, r in raws.items()])
 
     def get(self, name: str) -> SObjectDef | None:

@@ -41,7 +41,7 @@ from sfexit_emulator.schema import Schema
 from sfexit_emulator.seed import DEMO_CREDENTIALS, SEED_FORMAT_VERSION, build_org, seed_fingerprint
 from sfexit_emulator.store_blobs import Blob, find_blob, store_blobs
 from sfexit_emulator.store_cursor import QueryCursor
-from sfexit_emulator.store_db import connect, stored_columns
+from sfexit_emulator.store_db import column_sql, connect, stored_columns, table_sql
 from sfexit_emulator.store_fault import SalesforceFault, not_found
 from sfexit_emulator.store_records import existing_row, rest_record, resolve_object
 from sfexit_emulator.store_select import bulk_refusal, compile_query
@@ -226,6 +226,23 @@ class OrgStore:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("ROLLBACK" if batch.rolled_back else "COMMIT")
+
+    def declare(self, declared: dict[str, dict[str, Any]]) -> None:
+        """Add the custom objects and fields of a schema file (schema_custom.py): tables and
+        columns are created; the seed's rows are kept."""
+        schema = Schema.build(declared)
+        with self._write_lock:
+            conn = self._conn()
+            for obj in schema.stored_objects():
+                have = {r[1] for r in conn.execute(f'PRAGMA table_info("{obj.name}")')}
+                if not have:
+                    conn.execute(table_sql(obj))
+                    conn.execute(f'CREATE UNIQUE INDEX "{obj.name}_Id" ON "{obj.name}" ("Id")')
+                    continue
+                for f in obj.stored_fields:
+                    if f.name not in have:
+                        conn.execute(f'ALTER TABLE "{obj.name}" ADD COLUMN {column_sql(f)}')
+            self.schema = schema
 
     # --- describe ------------------------------------------------------------------------------
     def describe_global(self, version: str = "v64.0") -> dict[str, Any]:
