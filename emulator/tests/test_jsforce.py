@@ -134,6 +134,23 @@ def test_collections_report_per_record_results(rest: dict[str, Any]) -> None:
     assert rest["after_accounts"] == rest["expected"]["accounts"]
 
 
+def test_upsert_by_external_id_single_and_many(rest: dict[str, Any]) -> None:
+    out, org = _ok(rest), rest["org"]
+    upsert = out["upsert"]
+    created = upsert["created"]
+    assert created["success"] is True and created["id"].startswith("003")
+    assert upsert["updated"]["id"] == created["id"] and upsert["updated"]["success"] is True
+    many = upsert["many"]
+    assert [r["success"] for r in many] == [True, True]
+    assert [r.get("created") for r in many] == [True, False] and many[1]["id"] == created["id"]
+    rows = _rows(org, "SELECT Id, LastName FROM Contact WHERE Email = 'jsforce.upsert@example.com'")
+    assert rows == [(created["id"], "jsforce many b")]
+
+
+def test_logout_ends_the_session(rest: dict[str, Any]) -> None:
+    assert _ok(rest)["logout"]["errorCode"] == "INVALID_SESSION_ID"
+
+
 def test_describe_and_limits(rest: dict[str, Any]) -> None:
     out, org = _ok(rest), rest["org"]
     describe = out["describe"]

@@ -8,6 +8,7 @@ import json
 import socket
 import ssl
 import warnings
+from datetime import datetime, timezone
 
 import pytest
 import requests
@@ -15,7 +16,7 @@ import requests
 from sfexit_emulator import Emulator
 from sfexit_emulator.server import EmulatorHTTPServer
 
-VERSIONS = [f"{v}.0" for v in range(50, 69)]
+VERSIONS = [f"{v}.0" for v in range(31, 69)]
 
 
 def _get(org: Emulator, path: str, token: str | None = None, **headers: str) -> requests.Response:
@@ -60,10 +61,11 @@ def test_versions_list_with_and_without_slash_needs_no_auth(emulator: Emulator) 
         assert "Sforce-Limit-Info" not in response.headers
         body = response.json()
         assert [entry["version"] for entry in body] == VERSIONS
-        assert body[0] == {"label": "Winter '21", "url": "/services/data/v50.0", "version": "50.0"}
+        assert body[0] == {"label": "Summer '14", "url": "/services/data/v31.0", "version": "31.0"}
         assert body[-1] == {"label": "Winter '27", "url": "/services/data/v68.0",
                             "version": "68.0"}
-        assert body[14]["label"] == "Summer '25"  # 64.0
+        labels = {entry["version"]: entry["label"] for entry in body}
+        assert labels["50.0"] == "Winter '21" and labels["64.0"] == "Summer '25"
 
 
 @pytest.mark.parametrize("version", ["50.0", "51.0", "64.0", "68.0"])
@@ -89,11 +91,25 @@ def test_resources_map_needs_a_session(emulator: Emulator) -> None:
 
 def test_unknown_route_and_unknown_version_are_not_found(emulator: Emulator) -> None:
     expected = [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]
-    for path in ("/nope", "/services/data/v68.0/no/such/thing/here", "/services/data/v49.0",
+    for path in ("/nope", "/services/data/v68.0/no/such/thing/here", "/services/data/v20.0",
                  "/services/data/v69.0/limits"):
         response = _get(emulator, path, emulator.token)
         assert response.status_code == 404, path
         assert response.json() == expected
+
+
+def test_retired_versions_answer_410_and_31_to_40_retire_in_summer_28(fresh_emulator: Emulator) -> None:
+    """KB 000354473 (21.0–30.0 retired in Summer '25: REST answers 410 GONE) and KB 005321531
+    (31.0–40.0 retired in Summer '28), on the emulator's clock."""
+    org = fresh_emulator
+    gone = _get(org, "/services/data/v30.0/limits", org.token)
+    assert gone.status_code == 410 and gone.json()[0]["errorCode"] == "GONE"
+    assert _get(org, "/services/data/v40.0/limits", org.token).status_code == 200
+    org.clock.set(datetime(2028, 7, 1, tzinfo=timezone.utc))
+    assert _get(org, "/services/data/v40.0/limits", org.token).status_code == 410
+    assert _get(org, "/services/data/v41.0/limits", org.token).status_code == 200
+    listed = [entry["version"] for entry in _get(org, "/services/data").json()]
+    assert listed[0] == "41.0" and "40.0" not in listed
 
 
 def test_sf_style_headers_on_get_are_accepted(emulator: Emulator) -> None:

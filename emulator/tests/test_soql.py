@@ -242,8 +242,8 @@ def test_polymorphic_owner_resolves_user_or_queue(org: OrgStore) -> None:
     user_owned = rows(org, "SELECT Id, Owner.Name, Owner.Type FROM Case WHERE Owner.Type = 'User' LIMIT 1")[0]
     assert "/sobjects/User/005" in user_owned["Owner"]["attributes"]["url"]
     assert user_owned["Owner"]["Type"] == "User"
-    err = fault_of(org, "SELECT Owner.Username FROM Case")
-    assert "No such column 'Username' on entity 'Name'" in err.message
+    err = fault_of(org, "SELECT Owner.ManagerId FROM Case")
+    assert "No such column 'ManagerId' on entity 'Name'" in err.message
     assert rows(org, "SELECT Owner.Username FROM Account LIMIT 1")[0]["Owner"]["Username"]  # not polymorphic
     task = rows(org, "SELECT Who.Name, What.Name, What.Type FROM Task WHERE What.Type = 'Account' LIMIT 1")[0]
     assert task["What"]["Type"] == "Account" and task["What"]["Name"]

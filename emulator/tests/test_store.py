@@ -93,7 +93,7 @@ def test_field_errors_on_write(org: OrgStore) -> None:
     err = fault(lambda: org.create("Account", {"Name": "x", "ParentId": "garbage"}, as_user=admin, now=NOW))
     assert (err.error_code, err.message) == ("MALFORMED_ID", "Parent ID: id value of incorrect type: garbage")
     err = fault(lambda: org.create("Account", {"Name": "x", "ParentId": "001000000000000AAA"}, as_user=admin, now=NOW))
-    assert err.error_code == "INVALID_CROSS_REFERENCE_KEY"
+    assert (err.error_code, err.fields) == ("INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY", [])
     err = fault(lambda: org.create("Invoice__c", {"Project__c": one(org, "SELECT Id FROM Project__c")["Id"],
                                                   "Status__c": "Maybe"}, as_user=admin, now=NOW))
     assert err.error_code == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"

@@ -101,14 +101,19 @@ class _FormParser(html.parser.HTMLParser):
 def drive_browser_login(emulator: Any, url: str, username: str, password: str) -> int:
     """Play the person at the browser: open the authorize URL, fill the login form, follow the
     redirect to sfexit's loopback listener. Returns the listener's HTTP status."""
-    ca = str(emulator.ca_file)
-    page = requests.get(url, verify=ca, timeout=30)
+    browser = requests.Session()          # keeps the org's session cookie, as a browser does
+    browser.verify = str(emulator.ca_file)
+    browser.trust_env = False               # else REQUESTS_CA_BUNDLE overrides verify
+    page = browser.get(url, timeout=30)     # the authorize URL redirects to the login page
     page.raise_for_status()
     form = _FormParser()
     form.feed(page.text)
-    answer = requests.post(emulator.url + form.action,
-                           data={**form.fields, "username": username, "pw": password},
-                           verify=ca, allow_redirects=False, timeout=30)
+    answer = browser.post(emulator.url + form.action,
+                          data={**form.fields, "username": username, "pw": password},
+                          allow_redirects=False, timeout=30)
+    # logged in: back to the authorize URL, which redirects to sfexit's listener
+    while answer.status_code == 302 and answer.headers["Location"].startswith(emulator.url):
+        answer = browser.get(answer.headers["Location"], allow_redirects=False, timeout=30)
     assert answer.status_code == 302, answer.text
     return requests.get(answer.headers["Location"], timeout=30).status_code
 

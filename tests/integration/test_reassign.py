@@ -134,7 +134,11 @@ def test_reassign_moves_each_object_and_journals_each_step(fresh_emulator: Any,
     assert result["moved"]["Account"] == {f"{dep}->{std}": len(accounts)}
     assert verify_journal(journal).ok
     changes = [e for e in read_journal(journal) if e.kind == "change"]
-    assert [c.target["object"] for c in changes] == ["Account", "Opportunity"]
+    assert [c.target["object"] for c in changes if c.action == "reassign_owner"] \
+        == ["Account", "Opportunity"]
+    # the owner change dropped the teams (KB 000390190): each member re-added is journaled
+    restored = {c.target["object"] for c in changes if c.action == "restore_team_member"}
+    assert restored == {"AccountTeamMember", "OpportunityTeamMember"}
     snapshot = Path(changes[0].target["snapshot"])
     with snapshot.open(encoding="utf-8") as fh:
         assert {r["Id"] for r in csv.DictReader(fh)} == accounts

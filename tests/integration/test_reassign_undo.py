@@ -8,13 +8,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-import pytest
 from auth_support import invoke
 from test_reassign import (DEPARTING, STANDARD, add_leads, cli_env, owners, session_for, ticker,
                            user_id, writes)
 
 from sfexit.journal import Journal, read_journal, verify_journal
-from sfexit.people import ownership_io, ownership_transfer
+from sfexit.people import ownership_io
 from sfexit_emulator import testing
 
 OBJECTS = ("Account", "Contact", "Opportunity", "Case", "Lead", "Task", "Project__c")
@@ -119,24 +118,14 @@ def create_routes(org: Any, session: Any) -> dict[str, int]:
     return {r: int(by_route.get(r, 0)) for r in ("composite_create", "sobject_create")}
 
 
-def dropping_team_members(org: Any, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    """Play Salesforce dropping the departing user's account team rows on the owner change
-    (the emulator keeps them; whether REST/Bulk drop them is UNCONFIRMED, users-protocol.md §4)."""
+def dropping_team_members(org: Any) -> list[tuple[str, str]]:
+    """The account team rows the owner change will drop: those of the departing user's
+    accounts (the emulator deletes an account's team on an API owner change, as Salesforce does
+    since Winter '21, KB 000390190)."""
     dep = user_id(org, DEPARTING)
     mine = set(owners(org, "Account", f"WHERE OwnerId = '{dep}'"))
-    dropped = [(str(i), str(a)) for i, a in testing.rows(
+    return [(str(i), str(a)) for i, a in testing.rows(
         org, "SELECT Id, AccountId FROM AccountTeamMember") if a in mine]
-    real_send = ownership_transfer._Writer.send
-
-    def send_and_drop(self: Any, sobject: str, rows: Any) -> Any:
-        failures = real_send(self, sobject, rows)
-        if sobject == "Account":
-            for team_id, _ in dropped:
-                testing.delete(org, "AccountTeamMember", team_id)
-        return failures
-
-    monkeypatch.setattr(ownership_transfer._Writer, "send", send_and_drop)
-    return dropped
 
 
 def team_rows(org: Any, team: str, parent: str) -> set[tuple[str, str, str]]:
@@ -159,13 +148,11 @@ def test_team_members_survive_the_owner_change(fresh_emulator: Any, tmp_path: Pa
         == teams["OpportunityTeamMember"]
 
 
-def test_team_members_dropped_by_the_change_are_added_back(
-        fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The emulator keeps team rows on an owner change (whether Salesforce's REST/Bulk does is
-    UNCONFIRMED, users-protocol.md §4), so the drop is played here, right after the write."""
+def test_team_members_dropped_by_the_change_are_added_back(fresh_emulator: Any,
+                                                          tmp_path: Path) -> None:
     org = fresh_emulator
     expected = team_rows(org, "AccountTeamMember", "AccountId")
-    dropped = dropping_team_members(org, monkeypatch)
+    dropped = dropping_team_members(org)
     assert dropped, "the seed should give the departing user's accounts some team members"
     session = session_for(org)
     plan = ownership_io.build_plan(session, [(DEPARTING, STANDARD)], ["Account"])
@@ -206,9 +193,9 @@ def test_undo_takes_nothing_but_a_journal(emulator: Any, tmp_path: Path) -> None
 
 
 def test_a_team_member_salesforce_refuses_to_re_add_is_journaled_and_exits_5(
-        fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        fresh_emulator: Any, tmp_path: Path) -> None:
     org = fresh_emulator
-    dropped = dropping_team_members(org, monkeypatch)
+    dropped = dropping_team_members(org)
     assert len(dropped) >= 2, "the seed should give the departing user's accounts team members"
     refused_account = dropped[0][1]
     testing.add_validation_rule(

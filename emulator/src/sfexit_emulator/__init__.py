@@ -60,6 +60,15 @@ def _demo_login() -> tuple[str, str, str]:
     return demo.username, demo.password, demo.security_token
 
 
+def _declared_objects(schema_file: str | Path | None) -> dict[str, dict[str, Any]]:
+    if schema_file is None:
+        return {}
+    from sfexit_emulator import schema_custom
+    from sfexit_emulator.schema import Schema
+
+    return schema_custom.load(Path(schema_file), set(Schema.load().objects))
+
+
 class Emulator:
     """A running emulated org. Use as a context manager, or call :meth:`start`/:meth:`stop`.
 
@@ -68,8 +77,9 @@ class Emulator:
     stop). ``session_seconds`` is the inactivity timeout of OAuth/SOAP sessions on the
     emulator clock. ``cost_model`` turns on the model of Salesforce's server time (costs.py;
     off: today's timing), its assumed times multiplied by ``cost_rest_scale`` (calls, REST
-    query pages) and ``cost_bulk_scale`` (Bulk query jobs). Raises ValueError for a
-    non-loopback ``host`` or a scale that is not > 0.
+    query pages) and ``cost_bulk_scale`` (Bulk query jobs). ``schema_file``: custom objects and
+    fields to add (JSON or YAML, schema_custom.py). Raises ValueError for a non-loopback
+    ``host``, a scale that is not > 0 or a schema file that cannot be used (SchemaFileError).
     """
 
     def __init__(self, records: int = 2000, seed: int = 1, latency_ms: float = 0,
@@ -78,7 +88,7 @@ class Emulator:
                  host: str = "127.0.0.1", port: int = 0, session_seconds: int = 7200,
                  daily_api_max: int = 100_000, now: dt.datetime | None = None,
                  cost_model: bool = False, cost_rest_scale: float = 1.0,
-                 cost_bulk_scale: float = 1.0) -> None:
+                 cost_bulk_scale: float = 1.0, schema_file: str | Path | None = None) -> None:
         from sfexit_emulator.server import is_loopback
 
         if not is_loopback(host):
@@ -95,6 +105,7 @@ class Emulator:
         self._store_dir_arg = Path(store_dir) if store_dir else None
         self._session_seconds = session_seconds
         self._now = now
+        self._declared = _declared_objects(schema_file)
         self._tmp: Path | None = None
         self._server: EmulatorHTTPServer | None = None
         self.app: EmulatorApp | None = None
@@ -120,6 +131,8 @@ class Emulator:
         clock = EmulatorClock(self._now)
         store = OrgStore.create(store_dir / "org.sqlite3", seed=self.seed, records=self.records,
                                 now=clock.now())
+        if self._declared:
+            store.declare(self._declared)
         keys = auth_state.demo_jwt_key_pair()
         connected_app = auth_state.demo_connected_app(store.admin_user_id, keys.cert_pem)
         auth = auth_state.AuthState(store.org_id, connected_app, self._session_seconds)

@@ -48,9 +48,11 @@ def main() -> None:
               help="With --cost-model: multiply the per-call and REST query page times.")
 @click.option("--cost-bulk-scale", default=1.0, type=float, show_default=True,
               help="With --cost-model: multiply the Bulk query job times.")
+@click.option("--schema", "schema_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Custom objects and fields to add (JSON, or YAML with PyYAML).")
 def serve(host: str, port: int, records: int, seed: int, latency_ms: float,
           admin_token: str | None, ca_file: Path | None, no_tls: bool, cost_model: bool,
-          cost_rest_scale: float, cost_bulk_scale: float) -> None:
+          cost_rest_scale: float, cost_bulk_scale: float, schema_file: Path | None) -> None:
     """Serve an emulated org on loopback until interrupted."""
     from sfexit_emulator import Emulator
     from sfexit_emulator.server import is_loopback
@@ -62,6 +64,15 @@ def serve(host: str, port: int, records: int, seed: int, latency_ms: float,
         raise _Refused("--records must be >= 1, --port 0..65535, --latency-ms >= 0")
     if not (cost_rest_scale > 0 and cost_bulk_scale > 0):
         raise _Refused("--cost-rest-scale and --cost-bulk-scale must be > 0")
+    from sfexit_emulator.schema_custom import SchemaFileError
+
+    try:
+        org = Emulator(records=records, seed=seed, latency_ms=latency_ms, tls=not no_tls,
+                       admin_token=admin_token, ca_file=ca_file, host=host, port=port,
+                       cost_model=cost_model, cost_rest_scale=cost_rest_scale,
+                       cost_bulk_scale=cost_bulk_scale, schema_file=schema_file)
+    except SchemaFileError as exc:
+        raise _Refused(f"--schema: {exc}") from None
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
@@ -69,10 +80,7 @@ def serve(host: str, port: int, records: int, seed: int, latency_ms: float,
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with Emulator(records=records, seed=seed, latency_ms=latency_ms, tls=not no_tls,
-                      admin_token=admin_token, ca_file=ca_file, host=host, port=port,
-                      cost_model=cost_model, cost_rest_scale=cost_rest_scale,
-                      cost_bulk_scale=cost_bulk_scale) as org:
+        with org:
             creds = org.credentials
             assert creds is not None
             lines = [

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sfexit_emulator.schema_recorded import FIELD_OVERRIDES, ID_LOOKUP, LISTVIEWS, URL_EXCEPTIONS
+
 _DATA = Path(__file__).parent / "data"
 
 # Fields that exist only when an org feature is on. The demo org has none of these features, and
@@ -70,6 +72,7 @@ class FieldDef:
     cascade_delete: bool = False
     custom: bool = False
     hierarchy: bool = False
+    id_lookup: bool = False
 
     @property
     def is_compound(self) -> bool:
@@ -181,6 +184,9 @@ def _object_from_raw(name: str, raw: dict[str, Any], custom_objects: list[str]) 
               if (name, f.name) in DEFAULTED_ON_CREATE else f for f in fields]
     # The Id field's label is "<object label> ID" (recorded describes: "Case ID").
     fields = [dataclasses.replace(f, label=f"{label} ID") if f.type == "id" else f for f in fields]
+    fields = [dataclasses.replace(f, id_lookup=True)
+              if f.type == "id" or f.unique or f.external_id or (name, f.name) in ID_LOOKUP else f
+              for f in fields]
     return SObjectDef(
         name=name, label=label, label_plural=raw.get("labelPlural") or _plural(label),
         key_prefix=raw.get("keyPrefix"), flags={k: bool(raw.get(k, False)) for k in _FLAG_NAMES},
@@ -202,17 +208,23 @@ class Schema:
     @classmethod
     @functools.cache
     def load(cls) -> "Schema":
+        return cls.build({})
+
+    @classmethod
+    def build(cls, declared: dict[str, dict[str, Any]]) -> "Schema":
+        """The emulated org's objects plus ``declared`` (raw objects of a schema file,
+        schema_custom.py): new objects, or ``addFields`` for existing ones."""
         standard = json.loads((_DATA / "standard-objects.json").read_text("utf-8"))
         extra = json.loads((_DATA / "emulator-objects.json").read_text("utf-8"))
-        customs = [n for n, o in extra.items() if not n.startswith("_") and o.get("custom")]
+        extra = {**{n: o for n, o in extra.items() if not n.startswith("_")}}
         raws: dict[str, dict[str, Any]] = {n: o for n, o in standard.items() if n != "_meta"}
-        for name, obj in extra.items():
-            if name.startswith("_"):
-                continue
-            if "addFields" in obj:
-                raws[name] = {**raws[name], "fields": raws[name]["fields"] + obj["addFields"]}
-            else:
-                raws[name] = obj
+        for source in (extra, declared):
+            for name, obj in source.items():
+                if "addFields" in obj and name in raws:
+                    raws[name] = {**raws[name], "fields": raws[name]["fields"] + obj["addFields"]}
+                elif "addFields" not in obj:
+                    raws[name] = obj
+        customs = [n for n, o in raws.items() if o.get("custom")]
         return cls([_object_from_raw(n, r, customs) for n, r in raws.items()])
 
     def get(self, name: str) -> SObjectDef | None:
@@ -278,23 +290,36 @@ def child_relationship_name(parent: str, child: SObjectDef, f: FieldDef) -> str 
 
 def global_urls(obj: SObjectDef, version: str) -> dict[str, str]:
     """The urls of a describe-global entry, as recorded (CumulusCI's global describe cassette):
-    layoutable objects list their layout resources, others only rowTemplate/describe/sobject."""
+    layoutable objects list their layout resources, ``listviews`` only objects with a tab,
+    a few objects their own (schema_recorded.URL_EXCEPTIONS); others only
+    rowTemplate/describe/sobject."""
     base = f"/services/data/{version}/sobjects/{obj.name}"
     if not obj.flags["layoutable"]:
         return {"rowTemplate": f"{base}/{{ID}}", "describe": f"{base}/describe", "sobject": base}
-    return {"compactLayouts": f"{base}/describe/compactLayouts", "rowTemplate": f"{base}/{{ID}}",
+    urls = {"compactLayouts": f"{base}/describe/compactLayouts", "rowTemplate": f"{base}/{{ID}}",
             "approvalLayouts": f"{base}/describe/approvalLayouts", "listviews": f"{base}/listviews",
             "describe": f"{base}/describe", "quickActions": f"{base}/quickActions",
             "layouts": f"{base}/describe/layouts", "sobject": base}
+    left_out, added = URL_EXCEPTIONS.get(obj.name, (frozenset(), ()))
+    urls = {k: v for k, v in urls.items()
+            if k not in left_out and (k != "listviews" or obj.name in LISTVIEWS)}
+    urls.update((key, base + tail) for key, tail in added)
+    return urls
 
 
-def object_urls(obj: SObjectDef, version: str) -> dict[str, str]:
+def object_urls(obj: SObjectDef, version: str, instance_url: str) -> dict[str, str]:
+    """The describe's urls (recorded Account/Contact/Lead describes): the global ones, plus
+    ``defaultValues`` and the UI templates on the instance (``uiDetailTemplate``,
+    ``uiEditTemplate``, ``uiNewRecord``) for objects with a key prefix."""
     base = f"/services/data/{version}/sobjects/{obj.name}"
-    return {"compactLayouts": f"{base}/describe/compactLayouts", "rowTemplate": f"{base}/{{ID}}",
-            "approvalLayouts": f"{base}/describe/approvalLayouts", "defaultValues": f"{base}/defaultValues?recordTypeId&fields",
-            "listviews": f"{base}/listviews", "describe": f"{base}/describe",
-            "quickActions": f"{base}/quickActions", "layouts": f"{base}/describe/layouts",
-            "sobject": base}
+    urls = global_urls(obj, version)
+    if obj.flags["layoutable"]:
+        urls["defaultValues"] = f"{base}/defaultValues?recordTypeId&fields"
+    if obj.describe_key_prefix and instance_url:
+        urls.update({"uiDetailTemplate": f"{instance_url}/{{ID}}",
+                     "uiEditTemplate": f"{instance_url}/{{ID}}/e",
+                     "uiNewRecord": f"{instance_url}/{obj.describe_key_prefix}/e"})
+    return urls
 
 
 def global_entry(obj: SObjectDef, version: str) -> dict[str, Any]:
@@ -320,7 +345,8 @@ def describe_global(schema: Schema, version: str) -> dict[str, Any]:
 
 
 def _filterable(f: FieldDef) -> bool:
-    if f.type in ("base64", "address", "location"):
+    # Recorded describes: compound addresses are filterable (schema_recorded); location UNCONF.
+    if f.type in ("base64", "location"):
         return False
     return not (f.type == "textarea" and f.length > 255)
 
@@ -352,7 +378,7 @@ def field_describe(f: FieldDef) -> dict[str, Any]:
         "extraTypeInfo": "plaintextarea" if f.type == "textarea" else None,
         "filterable": _filterable(f), "filteredLookupInfo": None,
         "formulaTreatNullNumberAsZero": False, "groupable": _groupable(f),
-        "highScaleNumber": False, "htmlFormatted": False, "idLookup": f.type == "id" or f.unique,
+        "highScaleNumber": False, "htmlFormatted": False, "idLookup": f.id_lookup,
         "inlineHelpText": None, "label": f.label,
         "length": f.length if textual or f.type in ("id", "reference") else 0,
         "mask": None, "maskType": None, "name": f.name, "nameField": f.name_field,
@@ -378,18 +404,20 @@ def _master_record_type(obj: SObjectDef, version: str) -> dict[str, Any]:
             "urls": {"layout": f"/services/data/{version}/sobjects/{obj.name}/describe/layouts/{rt}"}}
 
 
-def describe_object(schema: Schema, obj: SObjectDef, version: str) -> dict[str, Any]:
+def describe_object(schema: Schema, obj: SObjectDef, version: str,
+                    instance_url: str = "") -> dict[str, Any]:
     body = global_entry(obj, version)
     body.pop("urls")
     body.update({
         "actionOverrides": [], "childRelationships": schema.child_relationships(obj.name),
         "compactLayoutable": obj.flags["layoutable"], "defaultImplementation": None,
         "extendedBy": None, "extendsInterfaces": None,
-        "fields": [field_describe(f) for f in obj.fields], "implementedBy": None,
+        "fields": [{**field_describe(f), **FIELD_OVERRIDES.get((obj.name, f.name), {})}
+                   for f in obj.fields], "implementedBy": None,
         "implementsInterfaces": None, "listviewable": None, "lookupLayoutable": None,
         "namedLayoutInfos": [], "networkScopeFieldName": None,
         "recordTypeInfos": [_master_record_type(obj, version)] if obj.flags["layoutable"] else [],
-        "searchLayoutable": obj.flags["searchable"], "supportedScopes": [],
-        "urls": object_urls(obj, version),
+        "searchLayoutable": obj.flags["searchable"], "sobjectDescribeOption": "FULL",
+        "supportedScopes": [], "urls": object_urls(obj, version, instance_url),
     })
     return dict(sorted(body.items()))

@@ -35,11 +35,16 @@ from sfexit_emulator.http import Headers, Request, Response, Router
 if TYPE_CHECKING:
     from sfexit_emulator.store import OrgStore
 
-# API versions served, with Salesforce's release labels (three releases a year; 68.0 = Winter '27).
+# API versions served, with Salesforce's release labels (three releases a year; 50.0 = Winter '21,
+# 68.0 = Winter '27). From 31.0 (Summer '14): 21.0–30.0 were retired in Summer '25 (KB 000354473
+# "Salesforce Platform API Versions 21.0 through 30.0 Retirement"); the planned retirements of
+# 31.0 and later are dated in routes/versions.py.
 _SEASONS = ("Winter", "Spring", "Summer")
-API_VERSIONS: tuple[str, ...] = tuple(f"{v}.0" for v in range(50, 69))
+FIRST_VERSION, LAST_VERSION = 31, 68
+API_VERSIONS: tuple[str, ...] = tuple(f"{v}.0" for v in range(FIRST_VERSION, LAST_VERSION + 1))
 RELEASE_LABELS: dict[str, str] = {
-    f"{v}.0": f"{_SEASONS[(v - 50) % 3]} '{21 + (v - 50) // 3}" for v in range(50, 69)
+    f"{v}.0": f"{_SEASONS[(v - 50) % 3]} '{21 + (v - 50) // 3}"
+    for v in range(FIRST_VERSION, LAST_VERSION + 1)
 }
 # Bodies under this size are sent as is even when the client accepts gzip.
 GZIP_MIN_BYTES = 1024

@@ -10,7 +10,8 @@ ORDER BY (ASC/DESC, NULLS FIRST/LAST), LIMIT, OFFSET.
 Semi-joins `Id IN (SELECT AccountId FROM Contact WHERE ...)`, anti-joins (NOT IN) and
 parent-to-child subqueries `(SELECT Id FROM Contacts WHERE ... ORDER BY ... LIMIT n)` are supported.
 Not supported (answered MALFORMED_QUERY, an emulator simplification):
-TYPEOF, FIELDS(...), HAVING, WITH, FOR, USING SCOPE, object aliases, INCLUDES/EXCLUDES.
+TYPEOF, FIELDS(...), HAVING, WITH, USING SCOPE, object aliases, INCLUDES/EXCLUDES.
+FOR VIEW / FOR REFERENCE / FOR UPDATE are accepted and change nothing.
 
 Raises `SoqlError(code, detail, pos)`; the caller renders Salesforce's caret message with `caret_message`.
 """
@@ -199,6 +200,14 @@ class _Parser:
         if self.tok.is_kw("offset"):
             self.advance()
             query.offset = self.integer()
+        if self.tok.is_kw("for"):
+            # SOQL and SOSL Reference, "FOR VIEW and FOR REFERENCE" and "FOR UPDATE": accepted
+            # and answered as the plain query (the emulator keeps no recently-viewed data and no
+            # row locks: an emulator simplification).
+            self.advance()
+            if not self.tok.is_kw("view", "reference", "update"):
+                raise self.unexpected()
+            self.advance()
         if self.tok.kind != "eof":
             raise self.unexpected()
         return query

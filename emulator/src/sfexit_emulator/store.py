@@ -4,8 +4,8 @@ The wire layer (server.py, routes/) calls only this API:
   - `OrgStore.create(path, seed=, records=, now=)` builds (or copies from the cache) a seeded org;
   - describe_global / describe / sobject_name / object_for_id;
   - query(soql, include_deleted=, now=, user_id=) -> QueryCursor (store_cursor.py); bulk_refusal;
-  - get / create / update / delete (hard=True for hardDelete) / blob;
-  - transaction(as_user=, now=) -> WriteBatch: several writes in one transaction, per-record
+  - get / create / update / upsert (by external id) / delete (hard=True for hardDelete) / blob;
+  - transaction(as_user=, now=, owner_change_options=) -> WriteBatch: several writes in one transaction, per-record
     savepoints (sObject Collections with allOrNone, Bulk ingest);
   - users: user_by_username / user_by_id / check_password / is_frozen / record_login;
   - usage: record_counts (``limits/recordCount``), storage_usage (``/limits`` storage);
@@ -41,10 +41,12 @@ from sfexit_emulator.schema import Schema
 from sfexit_emulator.seed import DEMO_CREDENTIALS, SEED_FORMAT_VERSION, build_org, seed_fingerprint
 from sfexit_emulator.store_blobs import Blob, find_blob, store_blobs
 from sfexit_emulator.store_cursor import QueryCursor
-from sfexit_emulator.store_db import connect, stored_columns
+from sfexit_emulator.store_db import column_sql, connect, stored_columns, table_sql
 from sfexit_emulator.store_fault import SalesforceFault, not_found
 from sfexit_emulator.store_records import existing_row, rest_record, resolve_object
 from sfexit_emulator.store_select import bulk_refusal, compile_query
+from sfexit_emulator.store_views import create_views
+from sfexit_emulator.store_upsert import DuplicateExternalId, find_by_key, upsert_key, upsert_record
 from sfexit_emulator.store_usage import record_counts, storage_mb
 from sfexit_emulator.store_users import frozen, insert_login, password_matches, user_row
 from sfexit_emulator.store_writes import (ValidationRule, WriteContext, create_record, delete_record,
@@ -87,6 +89,12 @@ class WriteBatch:
 
     def delete(self, sobject: str, record_id: str, *, hard: bool = False) -> None:
         delete_record(self.ctx, sobject, record_id, hard=hard)
+
+    def upsert(self, sobject: str, field: str, value: Any, values: dict[str, Any]) -> tuple[str, bool]:
+        """(record id, created): see store_upsert.py."""
+        record_id, created, blobs = upsert_record(self.ctx, sobject, field, value, values)
+        store_blobs(self.ctx.conn, self.ctx.schema, record_id, blobs, values)
+        return record_id, created
 
     def attempt(self, action: Callable[[], T]) -> T:
         """Run one record's writes under a savepoint: undone if they raise."""
@@ -170,7 +178,7 @@ class OrgStore:
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(str(self.path))
+            conn = self._new_conn()
             self._local.conn = conn
             with self._connections_lock:
                 # A threaded server makes a thread per client connection: close the SQLite
@@ -186,7 +194,9 @@ class OrgStore:
         return conn
 
     def _new_conn(self) -> sqlite3.Connection:
-        return connect(str(self.path))
+        conn = connect(str(self.path))
+        create_views(conn, self.schema)
+        return conn
 
     def close(self) -> None:
         with self._connections_lock:
@@ -196,17 +206,20 @@ class OrgStore:
         self._local = threading.local()
 
     @contextlib.contextmanager
-    def transaction(self, *, as_user: str, now: datetime) -> Iterator["WriteBatch"]:
+    def transaction(self, *, as_user: str, now: datetime,
+                    owner_change_options: frozenset[str] = frozenset()) -> Iterator["WriteBatch"]:
         """Several writes in one transaction (sObject Collections with allOrNone, Bulk ingest).
 
         Commits when the block ends, unless it raised or `batch.rollback()` was called. Use
         `batch.attempt(fn)` per record: a failing record's partial writes are undone (savepoint)
-        and its SalesforceFault re-raised, while the batch goes on with the next record."""
+        and its SalesforceFault re-raised, while the batch goes on with the next record.
+        `owner_change_options`: the SOAP OwnerChangeOptions types set to execute (store_writes)."""
         with self._write_lock:
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
             batch = WriteBatch(WriteContext(conn, self.schema, self.validation_rules,
-                                            normalize_id(as_user) or as_user, now))
+                                            normalize_id(as_user) or as_user, now,
+                                            owner_change_options))
             try:
                 yield batch
             except BaseException:
@@ -214,15 +227,32 @@ class OrgStore:
                 raise
             conn.execute("ROLLBACK" if batch.rolled_back else "COMMIT")
 
+    def declare(self, declared: dict[str, dict[str, Any]]) -> None:
+        """Add the custom objects and fields of a schema file (schema_custom.py): tables and
+        columns are created; the seed's rows are kept."""
+        schema = Schema.build(declared)
+        with self._write_lock:
+            conn = self._conn()
+            for obj in schema.stored_objects():
+                have = {r[1] for r in conn.execute(f'PRAGMA table_info("{obj.name}")')}
+                if not have:
+                    conn.execute(table_sql(obj))
+                    conn.execute(f'CREATE UNIQUE INDEX "{obj.name}_Id" ON "{obj.name}" ("Id")')
+                    continue
+                for f in obj.stored_fields:
+                    if f.name not in have:
+                        conn.execute(f'ALTER TABLE "{obj.name}" ADD COLUMN {column_sql(f)}')
+            self.schema = schema
+
     # --- describe ------------------------------------------------------------------------------
     def describe_global(self, version: str = "v64.0") -> dict[str, Any]:
         return schema_mod.describe_global(self.schema, version)
 
-    def describe(self, sobject: str, version: str = "v64.0") -> dict[str, Any]:
+    def describe(self, sobject: str, version: str = "v64.0", instance_url: str = "") -> dict[str, Any]:
         obj = self.schema.get(sobject)
         if obj is None:
             raise not_found()
-        return schema_mod.describe_object(self.schema, obj, version)
+        return schema_mod.describe_object(self.schema, obj, version, instance_url)
 
     def sobject_name(self, name: str) -> str:
         obj = self.schema.get(name)
@@ -287,6 +317,27 @@ class OrgStore:
                now: datetime) -> None:
         with self.transaction(as_user=as_user, now=now) as batch:
             batch.update(sobject, record_id, values)
+
+    def is_upsert_key(self, sobject: str, field: str) -> bool:
+        obj = self.schema.get(sobject)
+        f = obj.field(field) if obj is not None else None
+        return f is not None and (f.external_id or f.id_lookup)
+
+    def find_by_key(self, sobject: str, field: str, value: Any) -> str | None:
+        """The live record whose upsert key ``field`` holds ``value``, or None. Raises
+        SalesforceFault 404 (no such key field) or DuplicateExternalId (several records)."""
+        obj = resolve_object(self.schema, sobject)
+        found = find_by_key(self._conn(), obj, upsert_key(obj, field), value)
+        if len(found) > 1:
+            raise DuplicateExternalId(obj.name, field, found)
+        return found[0] if found else None
+
+    def upsert(self, sobject: str, field: str, value: Any, values: dict[str, Any], *,
+               as_user: str, now: datetime) -> tuple[str, bool]:
+        """Upsert by the external id ``field`` = ``value``: (record id, created). Raises
+        SalesforceFault (404 for a field that is no upsert key; DuplicateExternalId, status 300)."""
+        with self.transaction(as_user=as_user, now=now) as batch:
+            return batch.upsert(sobject, field, value, values)
 
     def delete(self, sobject: str, record_id: str, *, as_user: str, now: datetime,
                hard: bool = False) -> None:

@@ -47,16 +47,22 @@ def stored_columns(obj: SObjectDef) -> list[str]:
     return cols
 
 
+def column_sql(f: FieldDef) -> str:
+    # Non-nillable checkboxes are false unless set, so seeding can leave them out.
+    default = " NOT NULL DEFAULT 0" if f.type == "boolean" and not f.nillable else ""
+    return f"{quote(f.name)} {sql_type(f)}{default}"
+
+
+def table_sql(obj: SObjectDef) -> str:
+    defs = [column_sql(f) for f in obj.stored_fields]
+    if obj.field("IsDeleted") is None:
+        defs.append('"IsDeleted" INTEGER NOT NULL DEFAULT 0')
+    return f"CREATE TABLE {quote(obj.name)} ({', '.join(defs)})"
+
+
 def create_tables(conn: sqlite3.Connection, schema: Schema) -> None:
     for obj in schema.stored_objects():
-        defs = []
-        for f in obj.stored_fields:
-            # Non-nillable checkboxes are false unless set, so seeding can leave them out.
-            default = " NOT NULL DEFAULT 0" if f.type == "boolean" and not f.nillable else ""
-            defs.append(f"{quote(f.name)} {sql_type(f)}{default}")
-        if obj.field("IsDeleted") is None:
-            defs.append('"IsDeleted" INTEGER NOT NULL DEFAULT 0')
-        conn.execute(f"CREATE TABLE {quote(obj.name)} ({', '.join(defs)})")
+        conn.execute(table_sql(obj))
     conn.executescript("""
         CREATE TABLE _setting (key TEXT PRIMARY KEY, value TEXT);
         CREATE TABLE _password (user_id TEXT PRIMARY KEY, password TEXT, token TEXT);

@@ -35,8 +35,14 @@ _CDL_RESTRICTION = ("Implementation restriction: ContentDocumentLink requires a 
                     "Id's using the IN operator.")
 # Fields of the "Name" pseudo-object, the only ones a polymorphic parent (Case.Owner, Task.Who,
 # Task.What) exposes (Object Reference, "Name"); others: "No such column 'X' on entity 'Name'".
+# Those no target of the emulated org stores answer null (MiddleName, RecordTypeId...); NameOrAlias
+# is the Name.
+_NAME_ONLY_FIELDS = {"username": ("Username", "string"), "nameoralias": ("NameOrAlias", "string"),
+                     "middlename": ("MiddleName", "string"), "recordtypeid": ("RecordTypeId", "reference"),
+                     "lastvieweddate": ("LastViewedDate", "datetime"),
+                     "lastreferenceddate": ("LastReferencedDate", "datetime")}
 NAME_OBJECT_FIELDS = frozenset({"id", "alias", "email", "firstname", "isactive", "lastname", "name",
-                                "phone", "profileid", "title", "type", "userroleid"})
+                                "phone", "profileid", "title", "type", "userroleid", *_NAME_ONLY_FIELDS})
 _TEXT_TYPES = frozenset({"string", "textarea", "picklist", "multipicklist", "combobox", "email",
                          "phone", "url", "encryptedstring"})
 _NUMBER_TYPES = frozenset({"int", "double", "currency", "percent"})
@@ -157,9 +163,16 @@ class _Compiler:
         polymorphic = bool(hops) and hops[-1].polymorphic
         if polymorphic and name.lower() == "type":
             return self.polymorphic_type(current, names, hops)
-        found = [(o, a, o.field(name)) for o, a in current if o.field(name) is not None]
+        stored = "Name" if polymorphic and name.lower() == "nameoralias" else name
+        found = [(o, a, o.field(stored)) for o, a in current if o.field(stored) is not None]
         if polymorphic and name.lower() not in NAME_OBJECT_FIELDS:
             found = []  # a polymorphic parent shows only the Name object's fields
+        if polymorphic and name.lower() in _NAME_ONLY_FIELDS:
+            canonical, ftype = _NAME_ONLY_FIELDS[name.lower()]
+            synthetic = FieldDef(name=canonical, type=ftype, label=canonical, length=255 if ftype == "string" else 18)
+            exprs = [f"{a}.{quote(f.name)}" for _, a, f in found if f is not None]
+            sql = "NULL" if not exprs else exprs[0] if len(exprs) == 1 else f"COALESCE({', '.join(exprs)})"
+            return Resolved(sql, synthetic, names + (canonical,), hops)
         if not found:
             entity = "Name" if polymorphic else current[0][0].name
             raise self.err("INVALID_FIELD", path.pos, _NO_COLUMN.format(f=name, o=entity))

@@ -2,7 +2,16 @@
 // sObject CRUD one by one and through sObject Collections, describe, limits.
 //
 //   node rest.mjs <sobject to page through>
-import { connect, errorOf, report } from './emulator.mjs';
+import jsforce from 'jsforce';
+import { connect, errorOf, report, settings } from './emulator.mjs';
+
+// jsforce's logout() on a SOAP session (given as sessionId) is the SOAP logout call; the
+// token must then be dead for every client.
+async function logoutThenQuery() {
+  const { instanceUrl, accessToken, version } = settings();
+  await new jsforce.Connection({ instanceUrl, sessionId: accessToken, version }).logout();
+  return errorOf(connect().query('SELECT Id FROM Account LIMIT 1'));
+}
 
 await report(async () => {
   const pageObject = process.argv[2] || 'Contact';
@@ -30,6 +39,17 @@ await report(async () => {
   const manyRetrieved = await accounts.retrieve(manyIds);
   const manyDestroyed = await accounts.destroy(manyIds);
 
+  // Upsert by external id: Contact.Email is an idLookup field. One record is
+  // PATCH /sobjects/Contact/Email/<value>; an array is PATCH /composite/sobjects/Contact/Email.
+  const contacts = conn.sobject('Contact');
+  const upserted = await contacts.upsert(
+    { LastName: 'jsforce upsert', Email: 'jsforce.upsert@example.com' }, 'Email');
+  const reupserted = await contacts.upsert(
+    { LastName: 'jsforce upserted', Email: 'jsforce.upsert@example.com' }, 'Email');
+  const upsertedMany = await contacts.upsert([
+    { LastName: 'jsforce many a', Email: 'jsforce.many.a@example.com' },
+    { LastName: 'jsforce many b', Email: 'jsforce.upsert@example.com' }], 'Email');
+
   const describe = await accounts.describe();
   const global = await conn.describeGlobal();
   const limits = await conn.limits();
@@ -48,6 +68,8 @@ await report(async () => {
     describe: { name: describe.name, fields: describe.fields.map((f) => f.name),
       sobjects: global.sobjects.length },
     limits: { DailyApiRequests: limits.DailyApiRequests },
+    upsert: { created: upserted, updated: reupserted, many: upsertedMany },
+    logout: await logoutThenQuery(),
     version: conn.version,
   };
 });

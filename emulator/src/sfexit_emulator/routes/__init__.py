@@ -13,6 +13,7 @@ Route modules each expose ``register(router)`` and are listed in :data:`MODULES`
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 import traceback
 import uuid
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
 
 # Imported in this order; the first matching pattern wins.
 MODULES = ("admin", "versions", "oauth", "oauth_web", "identity", "soap", "limits", "query",
-           "sobjects", "composite", "tooling", "bulk_query", "bulk_ingest", "dataexport")
+           "replication", "sobjects", "upsert", "composite", "tooling", "bulk_query", "bulk_ingest",
+           "dataexport")
 
 SESSION_INVALID = "Session expired or invalid"  # errors.md §5, captured
 # errors.md §5: 503 text UNCONF; one integration logs "server too busy". We choose this one.
@@ -54,7 +56,7 @@ def dispatch(app: EmulatorApp, request: Request) -> tuple[Response, str]:
     """The response to ``request`` and the route name it is counted under in stats."""
     route, params, allowed = app.router.match(request.method, request.path)
     if route is None:
-        if allowed:
+        if allowed and not _unknown_sobject(app, request.path):
             # errors.md §7: 405 METHOD_NOT_ALLOWED, text UNCONF; this is the form seen in the wild.
             methods = set(allowed) | ({"HEAD"} if "GET" in allowed else set())
             message = (f"HTTP Method '{request.method}' not allowed. Allowed are "
@@ -76,6 +78,9 @@ def dispatch(app: EmulatorApp, request: Request) -> tuple[Response, str]:
         return _finish(app, route.api, error_response(503, "SERVER_UNAVAILABLE",
                                                       SERVER_UNAVAILABLE)), route.name
     version = params.get("version")
+    if version is not None and _version_gone(version, app):
+        # KB 000354473: a retired version answers "410: GONE" (body UNCONF).
+        return error_response(410, "GONE", f"Version v{version} of the API is retired"), route.name
     if version is not None and version not in app.versions:
         # errors.md §4: REST unknown version → 404 NOT_FOUND (UNCONF).
         return error_response(404, "NOT_FOUND", NOT_FOUND_MESSAGE), route.name
@@ -111,6 +116,28 @@ def dispatch(app: EmulatorApp, request: Request) -> tuple[Response, str]:
             app.stats.count_fault("reset")
             response.reset_after = faults.cut_point(length)
     return response, route.name
+
+
+_SOBJECT_PATH = re.compile(r"/services/data/v\d+\.\d/sobjects/([^/]+)")
+
+
+def _unknown_sobject(app: EmulatorApp, path: str) -> bool:
+    """A method the route does not take, on an object the org does not have: Salesforce answers
+    404 NOT_FOUND (the object is looked up first), not 405 (issue 21, recorded traffic)."""
+    found = _SOBJECT_PATH.match(path)
+    if found is None:
+        return False
+    try:
+        app.store.sobject_name(found.group(1))
+    except Exception:
+        return True
+    return False
+
+
+def _version_gone(version: str, app: EmulatorApp) -> bool:
+    from sfexit_emulator.routes.versions import retired
+
+    return retired(version, app.clock.now().date())
 
 
 def settle_bulk_ingest(app: EmulatorApp) -> bool:

@@ -14,6 +14,7 @@ Facts (errors.md §1/§7; real-clients-wire.md "sObject REST and collections"):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -117,6 +118,13 @@ class _Writer:
         else:
             self.store.update(sobject, record_id, values, as_user=self.user, now=self.now)
 
+    def upsert(self, sobject: str, field: str, value: Any, values: dict[str, Any]) -> tuple[str, bool]:
+        if self.batch is not None:
+            found: tuple[str, bool] = self.batch.upsert(sobject, field, value, values)
+            return found
+        return self.store.upsert(sobject, field, value, values, as_user=self.user,
+                                 now=self.now)
+
     def delete(self, sobject: str, record_id: str) -> None:
         if self.batch is not None:
             self.batch.delete(sobject, record_id)
@@ -153,6 +161,39 @@ def update(call: Call) -> Response:
         return _id18(str(record_id))
 
     return _run(call, records, all_or_none, action)
+
+
+def upsert(call: Call) -> Response:
+    """``PATCH …/composite/sobjects/X/ExtIdField`` (REST API Developer Guide, "Upsert Multiple
+    Records with Fewer Round-Trips", API 46.0+): records of the URL's type only, each with
+    ``attributes.type`` and its key value, never an Id; UpsertResults in order, each with
+    ``created``. An incorrect key field is 404 NOT_FOUND as for one record (store_upsert.py);
+    a key held by several records is that record's DUPLICATE_EXTERNAL_ID error."""
+    name = call.app.store.sobject_name(call.params["sobject"])
+    field = call.params["field"]
+    if not call.app.store.is_upsert_key(name, field):
+        raise HttpError(404, "NOT_FOUND", "The requested resource does not exist")
+    records, all_or_none = _body(call)
+    created: dict[int, bool] = {}
+
+    def action(record: Any, batch: Any) -> str:
+        if _type_of(record).lower() != name.lower():
+            # UNCONF: the code and text for a record of another type.
+            raise _fault(400, "INVALID_TYPE", f"Record type must be {name}", [])
+        values = {k: v for k, v in record.items() if k != "attributes"}
+        key = next((k for k in values if k.lower() == field.lower()), None)
+        if key is None or values[key] in (None, ""):
+            # UNCONF: the code and text for a record without its key value.
+            raise _fault(400, "MISSING_ARGUMENT", f"{field} not specified", [])
+        record_id, created[id(record)] = _Writer(call, batch).upsert(name, field, values.pop(key), values)
+        return record_id
+
+    response = _run(call, records, all_or_none, action)
+    results = json.loads(response.body)
+    for record, result in zip(records, results, strict=True):
+        if result["success"]:
+            result["created"] = created[id(record)]
+    return json_response(results, is_write=response.is_write)
 
 
 def delete(call: Call) -> Response:
@@ -214,9 +255,18 @@ def _id18(record_id: str) -> str:
     return normalize_id(record_id) or record_id
 
 
+def composite_resources(call: Call) -> Response:
+    """``GET …/composite``: the composite resources served (REST API Developer Guide, "Composite
+    Resources": Salesforce lists batch, tree, sobjects, graph...; only sObject Collections is
+    emulated)."""
+    return json_response({"sobjects": f"/services/data/v{call.version}/composite/sobjects"})
+
+
 def register(router: Router) -> None:
+    router.add("composite_resources", r"/services/data/{v}/composite/?", composite_resources)
     base = r"/services/data/{v}/composite/sobjects"
     router.add("composite_create", base + "/?", create, ("POST",))
     router.add("composite_update", base + "/?", update, ("PATCH",))
     router.add("composite_delete", base + "/?", delete, ("DELETE",))
     router.add("composite_retrieve", base + r"/{sobject}/?", retrieve, ("GET", "POST"))
+    router.add("composite_upsert", base + r"/{sobject}/(?P<field>[^/]+)/?", upsert, ("PATCH",))

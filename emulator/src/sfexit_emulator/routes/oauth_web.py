@@ -1,7 +1,12 @@
 """The web server flow's browser half: ``GET/POST /services/oauth2/authorize``.
 
-GET serves a minimal login form that carries the OAuth parameters as hidden fields; POSTing it
-with the right username and password redirects (302) to ``redirect_uri?code=…&state=…``.
+As on Salesforce, GET without a UI session redirects (302) to the login page,
+``/?ec=302&startURL=<the authorize URL>`` (routes/dataexport.py serves it); logging in there sets
+the ``sid`` cookie and redirects back to the authorize URL, which then redirects (302) to
+``redirect_uri?code=…&state=…`` (REST API Developer Guide, "OAuth 2.0 Web Server Flow": the
+user "logs in to Salesforce" at the authorization endpoint's login page; the hops between are
+UNCONF: Salesforce also passes through its approval and frontdoor pages). A POST of username
+and password to the authorize URL itself (the emulator's earlier form) still works.
 The code is then exchanged at ``/services/oauth2/token`` (``grant_code`` in oauth.py, PKCE S256).
 A loopback ``redirect_uri`` may use any port (RFC 8252 §7.3, see :func:`redirect_allowed`).
 Bad ``client_id`` / ``redirect_uri`` get Salesforce's error text as a page
@@ -119,18 +124,26 @@ def authorize(call: Call) -> Response:
     if refused is not None:
         return refused
     if call.request.method == "GET":
-        return _form(params)
+        from sfexit_emulator.routes.dataexport import login_redirect, ui_session
+
+        session = ui_session(call)
+        if session is None:
+            return login_redirect(call)
+        return _redirect(params, {"code": _issue_code(call, session.user_id, params)})
     username = params.get("username", "")
     password = params.get("pw") or params.get("password") or ""
     try:
         user_id = password_user(call, username, password)
     except OAuthError:
         return _form(params, LOGIN_FAILED)
-    code = call.app.auth.issue_code(
+    return _redirect(params, {"code": _issue_code(call, user_id, params)})
+
+
+def _issue_code(call: Call, user_id: str, params: dict[str, str]) -> str:
+    return call.app.auth.issue_code(
         user_id, params["client_id"], params["redirect_uri"], params.get("code_challenge"),
         params.get("code_challenge_method") or ("S256" if params.get("code_challenge") else None),
         call.app.clock.now())
-    return _redirect(params, {"code": code})
 
 
 def register(router: Router) -> None:

@@ -7,7 +7,8 @@ Facts (real-clients-wire.md "REST query and paging"; limits.md "REST query"):
   ``01g…-<next offset>``; jsforce re-requests the last segment under ``/query/`` with its own
   version, also for queryAll, so a locator is served under ``/query/`` and ``/queryAll/`` of any
   version and remembers whether it came from queryAll;
-- pages are 2,000 records; ``Sforce-Query-Options: batchSize=N`` asks for 200–2,000;
+- pages are 2,000 records, 200 when a long-text or rich-text field is selected (see
+  :func:`page_size`); ``Sforce-Query-Options: batchSize=N`` asks for 200–2,000 within that;
 - an aggregate result over 2,000 rows is refused with EXCEEDED_ID_LIMIT (errors.md §6, captured).
 
 Locators expire after 15 minutes unused on the emulator clock (Salesforce's documented query
@@ -36,6 +37,7 @@ from sfexit_emulator.server import GZIP_MIN_BYTES
 
 PAGE_SIZE = 2000
 MIN_BATCH, MAX_BATCH = 200, 2000
+WIDE_ROW_PAGE = 200
 LOCATOR_IDLE_SECONDS = 15 * 60
 MAX_OPEN_LOCATORS = 500
 MAX_PREFETCHED_PAGES = 16
@@ -147,13 +149,34 @@ def locators(call: Call) -> Locators:
     return found
 
 
-def page_size(call: Call) -> int:
-    """2000, or ``Sforce-Query-Options: batchSize=N`` clamped to 200…2000."""
+def page_size(call: Call, cursor: Any) -> int:
+    """2,000 rows a page, or ``Sforce-Query-Options: batchSize=N`` clamped to 200…2,000, and
+    never more than 200 when the query selects a long-text or rich-text area field.
+
+    SOQL and SOSL Reference, "Change the Batch Size in Queries"
+    (sforce_api_calls_soql_changing_batch_size.htm): the default and maximum are 2,000; "the
+    returned batch size can be lower than the max or what's set in the request, based on the
+    size and complexity of records queried"; a query selecting two or more custom long text
+    fields gets at most 200. REST API Developer Guide, "Query Options Header": batchSize 200 to
+    2,000, not guaranteed. UNCONF: the cap at 200 for ONE long-text field, standard or custom
+    (Description, Body...): the documented rule names two custom ones; reports of full-field
+    queries paging by 200–1,000 rows (issue 21) are followed here, so that a full-field REST
+    backup costs what it does on Salesforce rather than a tenth of it."""
     options = call.request.headers.get("Sforce-Query-Options") or ""
     found = _BATCH_RE.search(options)
-    if not found:
-        return PAGE_SIZE
-    return max(MIN_BATCH, min(MAX_BATCH, int(found.group(1))))
+    size = max(MIN_BATCH, min(MAX_BATCH, int(found.group(1)))) if found else PAGE_SIZE
+    return min(size, WIDE_ROW_PAGE) if selects_long_text(getattr(cursor, "columns", ())) else size
+
+
+def selects_long_text(columns: Any) -> bool:
+    """A Long Text Area or Rich Text Area (a textarea longer than 255) among the columns or a
+    child subquery's columns."""
+    for column in columns:
+        if column.child is not None and selects_long_text(column.child.columns):
+            return True
+        if column.field.type == "textarea" and column.field.length > 255 and not column.aggregate:
+            return True
+    return False
 
 
 def build_page(cursor: Any, locator: str | None, key: PageKey, size: int) -> Page:
@@ -196,8 +219,30 @@ def _respond(call: Call, cursor: Any, open_query: OpenQuery | None, start: int,
     return response
 
 
+def explain(call: Call, soql: str) -> Response:
+    """``GET …/query?explain=<SOQL>``: the query plan shape of the REST API Developer Guide
+    ("Get Feedback on Query Performance", dome_query_explain.htm): ``plans`` with
+    cardinality, fields, leadingOperationType, notes, relativeCost, sobjectCardinality,
+    sobjectType, and ``sourceQuery``. The emulator has no optimizer: one TableScan plan, its
+    cardinality the rows the query matches (UNCONF: the cost figure is ours). A list view id is
+    not understood (no list views): MALFORMED_QUERY."""
+    assert call.session is not None
+    cursor = call.app.store.query(soql, now=call.now(), user_id=call.session.user_id)
+    _close(cursor)
+    entity = str(getattr(cursor, "entity", ""))
+    total = call.app.store.record_count(entity) if entity else 0
+    matched = int(cursor.total_size)
+    plan = {"cardinality": matched, "fields": [], "leadingOperationType": "TableScan",
+            "notes": [], "relativeCost": round(max(matched, 1) / max(total, 1) * 2.0, 4),
+            "sobjectCardinality": total, "sobjectType": entity}
+    return json_response({"plans": [plan], "sourceQuery": soql})
+
+
 def run_query(call: Call, include_deleted: bool) -> Response:
     soql = call.request.arg("q")
+    explained = call.request.arg("explain")
+    if soql is None and explained is not None and not include_deleted:
+        return explain(call, explained)
     if soql is None:
         # Salesforce answers a query call without q this way (MALFORMED_QUERY, text UNCONF).
         raise HttpError(400, "MALFORMED_QUERY", "A query string must be provided.")
@@ -207,7 +252,7 @@ def run_query(call: Call, include_deleted: bool) -> Response:
     if (call.request.arg("columns") or "").lower() == "true":
         _close(cursor)
         return json_response(cursor.column_metadata())
-    size = page_size(call)
+    size = page_size(call, cursor)
     total = int(cursor.total_size)
     if getattr(cursor, "is_aggregate", False) and total > PAGE_SIZE:
         _close(cursor)

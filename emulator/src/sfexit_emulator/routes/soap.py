@@ -1,4 +1,5 @@
-"""SOAP ``login`` at ``/services/Soap/u/<version>`` (partner) and ``/services/Soap/c/<version>``.
+"""SOAP ``login`` at ``/services/Soap/u/<version>`` (partner) and ``/services/Soap/c/<version>``;
+``logout`` and ``update`` in soap_calls.py.
 
 What clients send: simple-salesforce's login.py posts ``<n1:login><n1:username>…
 <n1:password>{password}{security_token}`` with ``SOAPAction: login`` and reads ``sessionId``
@@ -58,8 +59,7 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _login_args(body: bytes) -> tuple[str, str] | None:
-    root = ElementTree.fromstring(body)
+def _login_args(root: ElementTree.Element) -> tuple[str, str] | None:
     for element in root.iter():
         if _local(element.tag) == "login":
             values = {_local(child.tag): (child.text or "") for child in element}
@@ -121,15 +121,27 @@ def login_response(call: Call, api: str, user_id: str, user: Any, session_id: st
 
 
 def soap(call: Call) -> Response:
+    from sfexit_emulator.routes import soap_calls
+    from sfexit_emulator.routes.versions import retired
+
     api = call.params["api"]
+    if retired(call.params["soap_version"], call.app.clock.now().date()) \
+            or call.params["soap_version"] not in call.app.versions:
+        # KB 000354473: "SOAP API returns 500: UNSUPPORTED_API_VERSION" (text UNCONF).
+        return fault("UNSUPPORTED_API_VERSION", f"Invalid Api version specified on URL: "
+                     f"{call.params['soap_version']}", api, login=False)
     try:
-        args = _login_args(call.request.body)
+        root = ElementTree.fromstring(call.request.body)
+        args = _login_args(root)
     except ElementTree.ParseError:
         return _client_fault("Unable to parse the request body as a SOAP envelope")
     if args is None:
-        # Only login() is emulated; any other SOAP call is refused (fault text UNCONF).
-        return fault("INVALID_OPERATION", "The emulator implements only the SOAP login call",
-                     api, login=False)
+        handled = soap_calls.handle(call, api, root)
+        if handled is not None:
+            return handled
+        # Only login, logout and update are emulated; any other call is refused (text UNCONF).
+        return fault("INVALID_OPERATION", "The emulator implements only the SOAP login, "
+                     "logout and update calls", api, login=False)
     if float(call.params["soap_version"]) > LAST_SOAP_LOGIN_VERSION:
         return fault("UNSUPPORTED_API_VERSION", RETIRED, api)
     username, password = args

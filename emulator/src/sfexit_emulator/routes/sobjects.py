@@ -35,7 +35,7 @@ def sobject_name(call: Call) -> str:
     return str(name)
 
 
-def _write_body(call: Call) -> dict[str, Any]:
+def write_body(call: Call) -> dict[str, Any]:
     body = call.request.json()
     if not isinstance(body, dict):
         # Salesforce: a JSON array where an object is expected (errors.md §2: 400 bad body).
@@ -59,16 +59,20 @@ def basic_info(call: Call) -> Response:
 
 
 def describe(call: Call) -> Response:
-    return json_response(call.app.store.describe(sobject_name(call), version=f"v{call.version}"))
+    return json_response(call.app.store.describe(sobject_name(call), version=f"v{call.version}",
+                                                 instance_url=call.app.base_url))
 
 
 def create(call: Call) -> Response:
+    """201 with the new record's URL in ``Location`` (recorded traffic, issue 21; HTTP's
+    201 Created, RFC 9110 §15.3.2)."""
     name = sobject_name(call)
     assert call.session is not None
-    new_id = call.app.store.create(name, _write_body(call), as_user=call.session.user_id,
+    new_id = call.app.store.create(name, write_body(call), as_user=call.session.user_id,
                                    now=call.now())
+    location = f"/services/data/v{call.version}/sobjects/{name}/{new_id}"
     return json_response({"id": new_id, "success": True, "errors": []}, status=201,
-                         is_write=True)
+                         headers=[("Location", location)], is_write=True)
 
 
 def record(call: Call) -> Response:
@@ -85,7 +89,7 @@ def record(call: Call) -> Response:
             raise _not_found()
         return json_response(found)
     if method == "PATCH":
-        store.update(name, record_id, _write_body(call), as_user=call.session.user_id,
+        store.update(name, record_id, write_body(call), as_user=call.session.user_id,
                      now=call.now())
         response = empty_response(204)
         response.is_write = True
@@ -107,6 +111,13 @@ def blob(call: Call) -> Response:
     HEAD → the whole body, 200. ``Accept-Ranges: bytes`` on every body. The ``ignore_range``
     fault turns all of this off (a server that answers every request whole)."""
     name = sobject_name(call)
+    if call.app.store.is_upsert_key(name, call.params["id"]):
+        # ``…/sobjects/X/ExtIdField/value``: the same URL shape, a record by external id
+        from sfexit_emulator.routes.upsert import record_by_key
+
+        return record_by_key(Call(call.app, call.request, {
+            **call.params, "field": call.params["id"], "value": call.params["field"]},
+            call.session))
     found = call.app.store.blob(name, call.params["id"], call.params["field"])
     if found is None:
         raise _not_found()
