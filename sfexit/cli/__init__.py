@@ -23,6 +23,7 @@ from sfexit.cli import (archive, auth, deadline, demo, emulator, export, export_
                         export_weekly, offboard, reassign, report, users, users_deactivate)
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import Output
+from sfexit.cli.safe_text import neutralise_line
 from sfexit.config import no_color_requested
 
 __all__ = ["AppContext", "cli", "json_option", "main", "org_option", "pass_app",
@@ -131,7 +132,11 @@ def _debug_logging_to_stderr(on: bool) -> None:
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg,unused-ignore]
-    """Writes to whatever sys.stderr is at the time (CliRunner swaps it per invocation)."""
+    """Writes to whatever sys.stderr is at the time (CliRunner swaps it per invocation); a
+    log line may quote the org (a name in a URL, a message), so it is neutralised first."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return neutralise_line(super().format(record))
 
     @property
     def stream(self) -> Any:

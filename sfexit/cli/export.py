@@ -19,6 +19,7 @@ import click
 from sfexit import errors
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import table, to_jsonable
+from sfexit.cli.safe_text import neutralise_cell
 
 # How the export waits between Bulk job polls and retries. Tests monkeypatch this with a
 # function that moves the emulator clock, so nothing really sleeps.
@@ -180,9 +181,9 @@ class _Progress:
 
     def _line(self, text: str, final: bool = False) -> None:
         if self.tty:
-            click.echo("\r\x1b[K" + text[:200], err=True, nl=final)
+            click.echo("\r\x1b[K" + neutralise_cell(text)[:200], err=True, nl=final)
         elif final:
-            click.echo(text, err=True)
+            click.echo(neutralise_cell(text), err=True)
 
     def close(self) -> None:
         if self.tty and not self.quiet:

@@ -18,6 +18,7 @@ import click
 from sfexit import errors
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import stderr_is_tty, table
+from sfexit.cli.safe_text import neutralise_cell
 
 _sleep = time.sleep
 _clock = time.monotonic
@@ -187,7 +188,7 @@ class _Spinner:
         if not self.enabled:
             return
         sys.stderr.write(f"\r{next(self.frames)} waiting for the export "
-                         f"({page.state.replace('_', ' ')}, {elapsed / 60:.0f} min)   ")
+                         f"({neutralise_cell(page.state.replace('_', ' '))}, {elapsed / 60:.0f} min)   ")
         sys.stderr.flush()
         self.shown = True
 

@@ -20,6 +20,7 @@ import click
 from sfexit import errors
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import table
+from sfexit.cli.safe_text import neutralise_line
 
 if TYPE_CHECKING:
     from sfexit.rules import ContractPlan
@@ -64,7 +65,7 @@ def _confirm(app: AppContext) -> Callable[[str], None]:
             raise errors.UsageError("the offboard changes the org and needs a confirmation, "
                                     "and there is no terminal to ask",
                                     hint="read the plan (--dry-run), then run with --yes")
-        if not click.confirm(question, default=False, err=True):
+        if not click.confirm(neutralise_line(question), default=False, err=True):
             raise click.exceptions.Abort()
     return ask
 

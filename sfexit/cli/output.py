@@ -23,6 +23,8 @@ from typing import Any
 
 import click
 
+from sfexit.cli.safe_text import json_safe, neutralise_cell, neutralise_line
+
 
 def to_jsonable(value: Any) -> Any:
     """Turn dataclasses, dates, Decimals, paths and enums into JSON-ready values.
@@ -47,7 +49,8 @@ def to_jsonable(value: Any) -> Any:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(to_jsonable(value), indent=2, ensure_ascii=False)
+    """Exact JSON, safe to print (safe_text.json_safe: C1 and bidi characters escaped)."""
+    return json_safe(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
 
 
 def success_envelope(result: Any, warnings: list[str]) -> str:
@@ -91,21 +94,26 @@ class Output:
     color: bool | None = None
     warnings: list[str] = dataclasses.field(default_factory=list)
 
+    # Every line below reaches the terminal through neutralise_line (text that sfexit broke
+    # into lines) or neutralise_cell (one-line messages, table cells): whatever the org's
+    # names and messages hold, no control or bidi character reaches the terminal
+    # (cli/safe_text.py). Styles are added after, so they stay styles.
+
     def info(self, message: str) -> None:
         """A human message on stderr; silent with --quiet or --json."""
         if not (self.quiet or self.json):
-            click.echo(message, err=True, color=self.echo_color)
+            click.echo(neutralise_line(message), err=True, color=self.echo_color)
 
     def debug(self, message: str) -> None:
         if self.verbose and not self.json:
-            click.echo(message, err=True, color=self.echo_color)
+            click.echo(neutralise_line(message), err=True, color=self.echo_color)
 
     def warn(self, message: str) -> None:
         """A warning: in the envelope with --json, else on stderr (even with --quiet)."""
         self.warnings.append(message)
         if not self.json:
-            click.echo(self.style(f"Warning: {message}", fg="yellow"), err=True,
-                       color=self.echo_color)
+            click.echo(self.style(f"Warning: {neutralise_line(message)}", fg="yellow"),
+                       err=True, color=self.echo_color)
 
     @property
     def echo_color(self) -> bool | None:
@@ -120,11 +128,14 @@ class Output:
         if self.json:
             click.echo(success_envelope(result, self.warnings))
             return
+        self._human(result, human)
+
+    def _human(self, result: Any, human: str | Callable[[], str] | None) -> None:
         text = human() if callable(human) else human
         if text is None:
             text = dumps(result)
         if text:
-            click.echo(text, color=self.echo_color)
+            click.echo(neutralise_line(text), color=self.echo_color)
 
     def partial(self, result: Any, human: str | Callable[[], str] | None = None, *, name: str,
                 message: str, exit_code: int) -> int:
@@ -138,24 +149,25 @@ class Output:
         if self.json:
             click.echo(partial_envelope(result, name, message, exit_code, self.warnings))
             return exit_code
-        text = human() if callable(human) else human
-        if text is None:
-            text = dumps(result)
-        if text:
-            click.echo(text, color=self.echo_color)
-        click.echo(self.style(f"Error: {message}", fg="red"), err=True, color=self.echo_color)
+        self._human(result, human)
+        self._error(message)
         return exit_code
 
     def failure(self, name: str, message: str, exit_code: int) -> None:
         if self.json:
             click.echo(failure_envelope(name, message, exit_code, self.warnings))
         else:
-            click.echo(self.style(f"Error: {message}", fg="red"), err=True, color=self.echo_color)
+            self._error(message)
+
+    def _error(self, message: str) -> None:
+        """The one error line: one line whatever the message holds (cell-neutralised)."""
+        click.echo(self.style(f"Error: {neutralise_cell(message)}", fg="red"), err=True,
+                   color=self.echo_color)
 
 
 def table(headers: list[str], rows: list[list[Any]]) -> str:
     """A plain aligned text table (no colour, safe to paste into a ticket)."""
-    cells = [[("" if c is None else str(c)) for c in row] for row in rows]
+    cells = [[neutralise_cell("" if c is None else str(c)) for c in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
         for i, c in enumerate(row):

@@ -17,6 +17,7 @@ import click
 from sfexit import errors
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import table
+from sfexit.cli.safe_text import neutralise_line
 
 
 def read_map(path: Path) -> list[tuple[str, str]]:
@@ -92,7 +93,7 @@ def _confirm(app: AppContext, yes: bool, question: str) -> None:
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         raise errors.UsageError("confirmation needed and there is no terminal to ask",
                                 hint="read the plan (--dry-run), then run again with --yes")
-    click.confirm(question, err=True, abort=True)
+    click.confirm(neutralise_line(question), err=True, abort=True)
 
 
 def _result(app: AppContext, done: Any, extra: dict[str, Any]) -> dict[str, Any]:

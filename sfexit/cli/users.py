@@ -23,6 +23,7 @@ import click
 from sfexit import errors
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import dumps, table, to_jsonable
+from sfexit.cli.safe_text import neutralise_line
 
 
 def confirm(app: AppContext, question: str) -> None:
@@ -32,7 +33,7 @@ def confirm(app: AppContext, question: str) -> None:
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         raise errors.UsageError(f"{question} needs a confirmation and there is no terminal",
                                 hint="pass --yes to go ahead, or --dry-run to only look")
-    if not click.confirm(question, default=False, err=True):
+    if not click.confirm(neutralise_line(question), default=False, err=True):
         raise click.exceptions.Abort()
 
 
