@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sfexit import errors
+from sfexit.cli.confirmation import require_confirmation_possible
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import table
 from sfexit.cli.safe_text import neutralise_line
@@ -112,17 +113,13 @@ def execute(app: AppContext, *, dry_run: bool = False, run_dir: Path | None = No
     from sfexit.offboard.run import RunOptions, resume_run, start_run
 
     settings = app.settings()
+    target = _validate(app, dry_run=dry_run, run_dir=run_dir, resume=resume, lang=lang)
     contract = contract_today(app) if resume is None else None
     options = RunOptions(
         dry_run=dry_run, force=force, cli_skip=skip, lang=lang or settings.report.lang,
         contract=contract,
         sleep=sleep, confirm=_confirm(app), info=app.out.info,
         on_progress=lambda step, event: app.out.debug(f"{step}: {event}"))
-    if resume is not None:
-        from sfexit.offboard.rundir import RunDir
-
-        RunDir.load(resume)  # a bad directory is one line before any login
-    target = resume if resume is not None else (run_dir or default_run_dir(app))
     session = app.connect(read_only=dry_run, sleep=sleep)
     app.out.info(f"Run directory: {target}")
     if contract is not None:
@@ -131,6 +128,36 @@ def execute(app: AppContext, *, dry_run: bool = False, run_dir: Path | None = No
         app.out.info(plan_line(contract))
     return (resume_run(settings, session, target, options) if resume is not None
             else start_run(settings, session, target, options))
+
+
+def _validate(app: AppContext, *, dry_run: bool, run_dir: Path | None, resume: Path | None,
+              lang: str | None) -> Path:
+    """Every flag and the confirmation rule, before any login, read or write (issue 19):
+    --lang, the steps to skip, the run directory (new and free, or a run to resume), and a
+    terminal or --yes for a run that will ask. Returns the run directory. Raises UsageError."""
+    from sfexit.offboard.plan import STEPS, unknown_steps
+    from sfexit.offboard.rundir import RUN_FILE, RunDir
+    from sfexit.report.i18n import check_lang
+
+    if lang is not None:
+        check_lang(lang)
+    bad = unknown_steps(tuple(app.settings().offboard.skip))
+    if bad:
+        raise errors.UsageError(f"unknown step {bad[0]!r}", hint="steps: " + ", ".join(STEPS))
+    if resume is not None:
+        run = RunDir.load(resume)  # a bad directory is one line before any login
+        will_ask = run.mode == "real" and run.step("preflight")["status"] != "done"
+        target = resume
+    else:
+        target = run_dir or default_run_dir(app)
+        if (target / RUN_FILE).exists():
+            raise errors.UsageError(f"{target} already holds an offboard run",
+                                    hint=f"continue it with --resume {target}, or pick another "
+                                         "--run-dir")
+        will_ask = not dry_run
+    if will_ask:
+        require_confirmation_possible(app.yes, "the offboard changes the org and")
+    return target
 
 
 def _render(app: AppContext, outcome: Any) -> int:

@@ -95,9 +95,9 @@ class Output:
     warnings: list[str] = dataclasses.field(default_factory=list)
 
     # Every line below reaches the terminal through neutralise_line (text that sfexit broke
-    # into lines) or neutralise_cell (one-line messages, table cells): whatever the org's
-    # names and messages hold, no control or bidi character reaches the terminal
-    # (cli/safe_text.py). Styles are added after, so they stay styles.
+    # into lines) or neutralise_cell (warnings and errors, one line each; table cells):
+    # whatever the org's names and messages hold, no control or bidi character reaches the
+    # terminal (cli/safe_text.py). Styles are added after, so they stay styles.
 
     def info(self, message: str) -> None:
         """A human message on stderr; silent with --quiet or --json."""
@@ -112,7 +112,7 @@ class Output:
         """A warning: in the envelope with --json, else on stderr (even with --quiet)."""
         self.warnings.append(message)
         if not self.json:
-            click.echo(self.style(f"Warning: {neutralise_line(message)}", fg="yellow"),
+            click.echo(self.style(f"Warning: {neutralise_cell(message)}", fg="yellow"),
                        err=True, color=self.echo_color)
 
     @property

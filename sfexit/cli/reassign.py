@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from sfexit import errors
+from sfexit.cli.confirmation import require_confirmation_possible
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import table
 from sfexit.cli.safe_text import neutralise_line
@@ -170,6 +171,8 @@ def reassign(app: AppContext, source: str | None, target: str | None, map_file: 
         return _undo(app, undo_path, journal_path, dry_run, yes)
     pairs = _pairs(app, source, target, map_file)
     only = _objects(objects)
+    if not dry_run:
+        require_confirmation_possible(yes or app.yes, "reassigning records")
     session = app.connect(read_only=dry_run)
     from sfexit.people.ownership_io import build_plan, transfer
 
@@ -234,24 +237,42 @@ def _preflight(app: AppContext, session: Any, moves: dict[str, int],
 def _undo(app: AppContext, source: Path, journal_path: Path | None, dry_run: bool,
           yes: bool) -> int:
     from sfexit.journal import Journal, default_journal_path
-    from sfexit.people.ownership_io import plan_undo
+    from sfexit.people.ownership_io import plan_undo, preview_undo, undo_transfer
 
     # From the files every entry recorded (checked against their hashes): a resumed run has
     # several entries per object, and only the merge of all of them says what goes back.
     steps = {sobject: len(rows) for sobject, rows in plan_undo(source)}
-    summary = ", ".join(f"{k}: {v}" for k, v in steps.items())
-    if dry_run:
-        app.out.result({"dry_run": True, "undo": str(source), "objects": steps, "journal": None},
-                       f"Would put back the owners of {summary}.\nDry run: nothing was changed.")
+    if not dry_run:
+        require_confirmation_possible(yes or app.yes, "putting owners back")
+    session = app.connect(read_only=dry_run)
+    if dry_run:   # what goes back depends on the owners now: records changed since stay
+        preview = preview_undo(session, source)
+        body = {"dry_run": True, "undo": str(source), "journal": None,
+                "objects": {o: len(s.back) for o, s in preview},
+                "drifted": {o: len(s.drifted) for o, s in preview if s.drifted},
+                "already": {o: s.already for o, s in preview if s.already}}
+        app.out.result(body, lambda: "\n".join(
+            [f"{o}: would put back {len(s.back)}, {len(s.drifted)} changed owner since "
+             f"(left alone), {s.already} already back" for o, s in preview]
+            + ["Dry run: nothing was changed."]))
         return errors.EXIT_OK
-    from sfexit.people.ownership_io import undo_transfer
-
-    session = app.connect()
-    app.out.info(f"Undo of {source}: {summary}")
+    summary = ", ".join(f"{k}: {v}" for k, v in steps.items())
+    app.out.info(f"Undo of {source}: {summary} (records whose owner changed since are left "
+                 "alone)")
     _preflight(app, session, steps)
     _confirm(app, yes, "Put these owners back now?")
     journal = Journal.open(journal_path or default_journal_path("reassign-undo"))
     app.out.info(f"Journal: {journal.path}")
     done = undo_transfer(session, source, journal, on_progress=app.out.info)
     result = _result(app, done, {"dry_run": False, "undo": str(source)})
+    result["drifted_total"] = done.drifted
+    result["drifted"] = {o.object: o.drifted for o in done.objects if o.drifted}
+    result["drift_files"] = {o.object: o.drift_file for o in done.objects if o.drift_file}
+    result["already"] = {o.object: o.already for o in done.objects if o.already}
+    if done.drifted:
+        app.out.warn(f"{done.drifted} records changed owner after sfexit moved them and were "
+                     "left alone; they are listed in " + ", ".join(result["drift_files"].values()))
+    if not done.moved and not done.failed:
+        app.out.info("Nothing to put back: every record already has its original owner or "
+                     "changed owner since.")
     return _render(app, done, result, "Restored")

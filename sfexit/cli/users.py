@@ -21,6 +21,7 @@ from typing import Any
 import click
 
 from sfexit import errors
+from sfexit.cli.confirmation import require_confirmation_possible
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import dumps, table, to_jsonable
 from sfexit.cli.safe_text import neutralise_line
@@ -134,13 +135,24 @@ def selection_options(f: Any) -> Any:
     return f
 
 
+def validate_selection(action: str, usernames: Sequence[str], all_active: bool) -> None:
+    """Before any login: someone must be named (people.selection says the same later)."""
+    if not usernames and not all_active:
+        raise errors.UsageError(f"name the users to {action}, or pass --all-active")
+
+
 def select_for(app: AppContext, session: Any, action: Any, usernames: Sequence[str],
                all_active: bool, keep: Sequence[str], keep_profile: Sequence[str]) -> Any:
+    from sfexit.people.names import Named, require_known
     from sfexit.people.selection import KeepList, select_users
     from sfexit.people.users import UserFilter, list_users
 
     cfg = app.settings().users
     everyone = list_users(session, UserFilter(active_only=False))
+    # A keep-list with a typo protects nobody: every name must be a user (people.names).
+    require_known(everyone, [*(Named(n, "named") for n in usernames),
+                             *(Named(n, "--keep") for n in keep),
+                             *(Named(n, "[users] keep") for n in cfg.keep)])
     selection = select_users(everyone, action=action, usernames=usernames, all_active=all_active,
                              keep=KeepList(tuple(keep) + cfg.keep,
                                            tuple(keep_profile) + cfg.keep_profiles))
@@ -241,6 +253,9 @@ def freeze_cmd(app: AppContext, usernames: tuple[str, ...], all_active: bool,
     """
     from sfexit.people import freeze
 
+    validate_selection("freeze", usernames, all_active)
+    if not dry_run:
+        require_confirmation_possible(app.yes, "freezing users")
     session = app.connect(read_only=dry_run)
     everyone, selection = select_for(app, session, "freeze", usernames, all_active, keep,
                                      keep_profile)
@@ -277,6 +292,8 @@ def unfreeze_cmd(app: AppContext, usernames: tuple[str, ...], dry_run: bool,
     if not usernames and journal_path is None:
         raise errors.UsageError("name the users to unfreeze, or pass --journal PATH",
                                 hint="the journal is the one `sfexit users freeze` printed")
+    if not dry_run:
+        require_confirmation_possible(app.yes, "unfreezing users")
     session = app.connect(read_only=dry_run)
     paths = [journal_path] if journal_path is not None \
         else freeze.journals_in(default_journal_path("x").parent)
@@ -285,12 +302,17 @@ def unfreeze_cmd(app: AppContext, usernames: tuple[str, ...], dry_run: bool,
     entries = read_journal(journal_path) if journal_path is not None \
         else freeze.entries_from(paths, warn=app.out.warn)
     everyone = list_users(session, UserFilter(active_only=False))
-    touch, refused = freeze.unfreeze_candidates(everyone, freeze.frozen_by_sfexit(entries),
-                                                usernames)
+    ours = freeze.frozen_by_sfexit(entries)
+    touch, refused = freeze.unfreeze_candidates(everyone, ours, usernames)
     _refuse_if_nothing_left(touch, [f"{w if isinstance(w, str) else w.username}: {r}"
                                     for w, r in refused], usernames)
     check_permissions(app, session, everyone, "unfreeze", dry_run)
-    the_plan = freeze.plan(session, "unfreeze", touch, refused)
+    the_plan = freeze.plan(session, "unfreeze", touch, refused,
+                           frozen_by_us={uid for uid, e in ours.items() if e.kind == "change"})
+    for p in the_plan.users:
+        if p.planned == freeze.DRIFTED:
+            app.out.warn(f"{p.user.username} was unfrozen by someone after sfexit froze it: "
+                         "left alone")
     return _run_freeze(app, session, the_plan, dry_run, journal_path, plan_file, "unfreeze")
 
 

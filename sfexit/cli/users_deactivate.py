@@ -13,10 +13,12 @@ from typing import Any
 import click
 
 from sfexit import errors
+from sfexit.cli.confirmation import require_confirmation_possible
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import to_jsonable
 from sfexit.cli.users import (change_options, check_permissions, confirm, finish,
-                              journal_path_or_default, select_for, selection_options)
+                              journal_path_or_default, select_for, selection_options,
+                             validate_selection)
 
 
 @click.command("deactivate")
@@ -45,6 +47,9 @@ def deactivate_cmd(app: AppContext, usernames: tuple[str, ...], all_active: bool
 
     if undo is not None:
         return _undo_deactivate(app, undo, dry_run)
+    validate_selection("deactivate", usernames, all_active)
+    if not (dry_run or check):
+        require_confirmation_possible(app.yes, "deactivating users")
     session = app.connect(read_only=dry_run or check)
     everyone, selection = select_for(app, session, "deactivate", usernames, all_active, keep,
                                      keep_profile)
@@ -78,21 +83,31 @@ def _undo_deactivate(app: AppContext, source: Path, dry_run: bool) -> int:
     from sfexit.people.intents import resolve_files
 
     read_journal(source)   # a tampered journal stops here, before any login
+    if not dry_run:
+        require_confirmation_possible(app.yes, "reactivating users")
     app.out.warn(deact.LICENCE_WARNING)
     session = app.connect(read_only=dry_run)
     if not dry_run:  # a deactivation killed during its call: journal what the org shows first
         resolve_files(session, [source], warn=app.out.warn)
     planned = deact.undo_plan(session, read_journal(source))
     todo = [i for i in planned if i.status == "would reactivate"]
+    for item in planned:
+        if item.status == deact.DRIFTED:
+            app.out.warn(f"{item.username} was reactivated by someone after sfexit deactivated "
+                         "it: left alone")
     if not todo:
         app.out.info("Nothing to reactivate: no user this journal deactivated is inactive now.")
-    if dry_run or not todo:
+    drifted = any(i.status == deact.DRIFTED for i in planned)
+    if dry_run or not (todo or drifted):
         return _finish_deactivate(app, deact.DeactivateResult("reactivate", True, planned, [],
                                                               None), [], [])
-    from sfexit.people.users import UserFilter, list_users
+    if todo:
+        from sfexit.people.users import UserFilter, list_users
 
-    check_permissions(app, session, list_users(session, UserFilter()), "reactivate", dry_run)
-    confirm(app, f"Reactivate {len(todo)} user(s)?")
+        check_permissions(app, session, list_users(session, UserFilter()), "reactivate",
+                          dry_run)
+        confirm(app, f"Reactivate {len(todo)} user(s)?")
+    # Users changed by hand since are journaled as left alone, even with nobody to reactivate.
     journal = Journal.open(source)  # the undo is recorded in the journal it undoes
     app.out.info(f"Journal: {journal.path}")
     items = deact.set_active(session, planned, journal, direction="reactivate",

@@ -97,6 +97,7 @@ def start_run(settings: Settings, session: OrgSession, run_path: Path,
         decisions = tuple(replace(d, run=True, why=None) if d.name == "preflight" else d
                           for d in decisions)
         notes.append(note("preflight_not_skippable"))
+    st.check_named_people(settings, session)   # before run.json: a typo writes nothing
     run = RunDir.create(run_path, mode="dry-run" if options.dry_run else "real",
                         tool_version=__version__, lang=options.lang,
                         steps=_initial_steps(decisions))
@@ -120,6 +121,7 @@ def resume_run(settings: Settings, session: OrgSession, run_path: Path,
     if run.mode != "real":
         raise errors.UsageError(f"{run_path} is a dry run: there is nothing to resume",
                                 hint="start a real run with `sfexit offboard`")
+    st.check_named_people(settings, session)
     ctx = _context(settings, session, run, options, run.data.get("contract"))
     run.set(finished_at=None)   # running again: set when this attempt ends
     try:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sfexit import errors
 from sfexit.cli.output import to_jsonable
 from sfexit.config import Settings
 from sfexit.journal import Journal
@@ -68,6 +69,29 @@ def leavers(ctx: RunContext, everyone: list[OrgUser], action: Any) -> Selection:
     keep = cfg.keep + ((cfg.successor,) if cfg.successor else ())
     return select_users(everyone, action=action, all_active=True,
                         keep=KeepList(keep, cfg.keep_profiles))
+
+
+def check_named_people(settings: Settings, session: OrgSession) -> None:
+    """``[users] keep`` and ``[users] successor`` name people of the org, and the successor
+    can take over (active, not frozen), before the run writes anything (people.names: a
+    keep-list typo would freeze the person meant to be kept). A successor may be a queue.
+    Reads only (the user list, and a queue lookup for a successor that is no user).
+    Raises UsageError naming each unknown name with the closest usernames."""
+    from sfexit.people.names import Named, find_user, successor_problem, unknown_error
+    from sfexit.people.ownership_read import find_queue
+
+    cfg = settings.users
+    everyone = list_users(session, UserFilter(active_only=False), running_id="")
+    unknown = [Named(k, "[users] keep") for k in dict.fromkeys(cfg.keep)
+               if find_user(everyone, k) is None]
+    successor = find_user(everyone, cfg.successor) if cfg.successor else None
+    if cfg.successor and successor is None and find_queue(session, cfg.successor) is None:
+        unknown.append(Named(cfg.successor, "[users] successor"))
+    if unknown:
+        raise unknown_error(unknown, [u.username for u in everyone])
+    problem = successor_problem(successor, "[users] successor") if successor else None
+    if problem:
+        raise errors.UsageError("refused before any change: " + problem)
 
 
 def successor_pairs(ctx: RunContext, selection: Selection) -> list[tuple[str, str]]:

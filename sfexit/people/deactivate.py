@@ -32,6 +32,7 @@ from sfexit.people.intents import (carried_over, in_effect, read_is_active, reso
 from sfexit.people.users import OrgUser
 
 Direction = Literal["deactivate", "reactivate"]
+DRIFTED = "leave: changed since sfexit deactivated it (active now)"
 LICENCE_WARNING = ("reactivating needs a free licence of each user's type: deactivated users "
                    "freed theirs, but anyone added since may have taken them")
 
@@ -126,7 +127,8 @@ def set_active(session: OrgSession, planned: Sequence[DeactivateItem], journal: 
         if not item.status.startswith("would "):
             why = "blocker found" if item.status == "blocked" else item.status
             journal.note(f"{item.username}: not {direction}d: {why}", user_id=item.user_id,
-                         username=item.username, blockers=item.blockers)
+                         username=item.username, blockers=item.blockers,
+                         **({"drifted": True} if item.status == DRIFTED else {}))
             out.append(item)
             continue
         intent = journal.intent(direction, target={"object": "User", "id": item.user_id,
@@ -175,6 +177,9 @@ def undo_plan(session: OrgSession, entries: Iterable[Entry]) -> list[DeactivateI
     active = read_is_active(session, ids) if ids else {}
     return [DeactivateItem(str(e.target.get("username")), str(e.target.get("id")),
                            "would reactivate" if active.get(uid) is False else
+                           # a confirmed deactivation, active now: someone reactivated the
+                           # user by hand since; left alone and reported (issue 19)
+                           DRIFTED if active.get(uid) and e.kind == "change" else
                            "leave: already active" if active.get(uid) else
                            "leave: no longer in the org") for uid, e in found.items()]
 

@@ -16,7 +16,7 @@ research/users-protocol.md §2 and "Algorithm" step 3:
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -99,9 +99,18 @@ class FreezeResult:
         return lines
 
 
+# An unfreeze finds a user sfexit froze (a confirmed change) no longer frozen: someone let
+# them back in by hand since. Left alone and reported, never "restored" (issue 19, Safety 2).
+DRIFTED = "leave: changed since sfexit froze it (not frozen now)"
+
+
 def plan(session: OrgSession, direction: Direction, users: Sequence[OrgUser],
-         refused: Sequence[tuple[OrgUser | str, str]] = ()) -> FreezePlan:
-    """Read each user's UserLogin state now and decide per user. Reads only."""
+         refused: Sequence[tuple[OrgUser | str, str]] = (), *,
+         frozen_by_us: Collection[str] = ()) -> FreezePlan:
+    """Read each user's UserLogin state now and decide per user. Reads only.
+
+    ``frozen_by_us``: 15-character ids of users whose freeze sfexit journaled as a change;
+    an unfreeze that finds one of them not frozen marks it :data:`DRIFTED`."""
     states = login_states(session, [u.id for u in users]) if users else {}
     want = direction == "freeze"
     planned: list[PlannedUser] = []
@@ -109,6 +118,8 @@ def plan(session: OrgSession, direction: Direction, users: Sequence[OrgUser],
         login_id, frozen = states.get(user.id[:15], (None, None))
         if login_id is None:
             what = "skip: no UserLogin row (cannot be frozen)"
+        elif frozen == want and not want and user.id[:15] in frozen_by_us:
+            what = DRIFTED
         elif frozen == want:
             what = "leave: already frozen" if want else "leave: not frozen"
         else:
@@ -182,7 +193,8 @@ def apply(session: OrgSession, the_plan: FreezePlan, journal: Journal, *,
             items[p.user.id] = _done_item(direction, p.user.username, p.user.id, done)
         elif not p.will_change:
             journal.note(f"{p.user.username}: {p.planned}", user_id=p.user.id,
-                         username=p.user.username, is_frozen=p.frozen_now, step=direction)
+                         username=p.user.username, is_frozen=p.frozen_now, step=direction,
+                         **({"drifted": True} if p.planned == DRIFTED else {}))
             items[p.user.id] = FreezeItem(p.user.username, p.user.id, p.planned,
                                           p.frozen_now, p.frozen_now)
     changes = the_plan.changes

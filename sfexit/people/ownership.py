@@ -73,6 +73,7 @@ class Principal:
     user_type: str | None = None
     licence: str | None = None
     queue_objects: frozenset[str] = frozenset()   # QueueSobject.SobjectType of a queue
+    frozen: bool = False             # UserLogin.IsFrozen: cannot log in
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,9 @@ def target_problem(target: Principal) -> str | None:
     if not target.active:
         return (f"{target.name} is inactive: Salesforce refuses an inactive owner "
                 "(INACTIVE_OWNER_OR_USER); choose an active user or a queue")
+    if target.frozen:
+        return (f"{target.name} is frozen: records given to a user who cannot log in are "
+                "orphaned; unfreeze them first or choose another user or a queue")
     if target.user_type in CANNOT_OWN_USER_TYPES or target.licence in CANNOT_OWN_LICENCES:
         licence = target.licence or target.user_type
         return (f"{target.name} has a {licence} licence, which cannot own records "
@@ -269,3 +273,32 @@ def undo_rows(attempts: Sequence[Attempt]) -> list[Row]:
             now[row.id] = row.owner if refused else row.new_owner
     back = [Row(i, now[i], r.owner, r.parent) for i, r in first.items() if now[i] != r.owner]
     return sorted(back, key=lambda r: (r.parent, r.id))
+
+
+@dataclass(frozen=True)
+class UndoSplit:
+    """An undo's rows against the owners the org shows now (issue 19, Safety 2)."""
+
+    back: tuple[Row, ...]        # still owned by whom sfexit set: put back
+    drifted: tuple[tuple[Row, str], ...]   # (row, current owner; "" = record gone): left alone
+    already: int                 # already with their original owner: nothing to do
+
+
+def split_undo(rows: Sequence[Row], current: Mapping[str, str]) -> UndoSplit:
+    """Undo never overwrites a later change: a record whose owner changed after sfexit moved
+    it (A→B by sfexit, B→C by someone since) stays with C and is reported, never sent to A;
+    a record already back with A is left alone, which makes a repeated undo a no-op.
+    ``rows`` from :func:`undo_rows` (``owner``: the owner sfexit set; ``new_owner``: the
+    original); ``current``: record id (15 characters) → OwnerId now; deleted records absent."""
+    back: list[Row] = []
+    drifted: list[tuple[Row, str]] = []
+    already = 0
+    for row in rows:
+        now = current.get(row.id[:15], "")
+        if now[:15] == row.owner[:15] and now:
+            back.append(row)
+        elif now and now[:15] == row.new_owner[:15]:
+            already += 1
+        else:
+            drifted.append((row, now))
+    return UndoSplit(tuple(back), tuple(drifted), already)

@@ -7,7 +7,7 @@ enough). The transfer and undo are ``ownership_transfer.py``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from sfexit import errors
 from sfexit.org import soql
@@ -15,7 +15,8 @@ from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession
 from sfexit.people.ownership import (Assignment, OwnedObject, OwnershipPlan, Principal,
                                      StateFilter, plan_ownership, state_filter_for)
-from sfexit.people.users import OrgUser, UserFilter, find_by_username, list_users, same_id
+from sfexit.people.names import Named, find_user, unknown_error
+from sfexit.people.users import OrgUser, UserFilter, list_users
 
 # Not record ownership: a Group's owner is a setup matter, and a file's owner is its
 # ContentDocument's (ContentVersion.OwnerId follows it).
@@ -26,33 +27,41 @@ PARENT_FIELDS = {"Account": "ParentId", "Contact": "AccountId", "Opportunity": "
 
 
 def _principal(user: OrgUser) -> Principal:
-    return Principal(user.id, user.username, "user", user.is_active, user.user_type, user.licence)
+    return Principal(user.id, user.username, "user", user.is_active, user.user_type, user.licence,
+                     frozen=bool(user.is_frozen))
 
 
-def resolve_principals(session: OrgSession, names: Iterable[str], queues_ok: set[str]
-                       ) -> dict[str, Principal]:
+def resolve_principals(session: OrgSession, names: Iterable[str], queues_ok: set[str], *,
+                       sources: Mapping[str, str] | None = None) -> dict[str, Principal]:
     """Usernames or 005 ids (and queue names or 00G ids for names in ``queues_ok``) → Principal,
     through the users engineer's :func:`list_users` (every user, any state).
 
-    Raises UsageError naming the first unknown user or queue."""
+    ``sources`` says where each name was given (``--from``, ``--to``, ``[users] successor``)
+    for the error. Raises UsageError naming EVERY unknown user or queue, each with the
+    closest usernames (people.names)."""
     wanted = list(dict.fromkeys(n.strip() for n in names))
     users = list_users(session, UserFilter(active_only=False), running_id="")
     found: dict[str, Principal] = {}
     for n in wanted:
-        user = find_by_username(users, n) or next(
-            (u for u in users if len(n) in (15, 18) and same_id(u.id, n)), None)
+        user = find_user(users, n)
         if user is not None:
             found[n] = _principal(user)
     queue_names = [n for n in wanted if n not in found and n in queues_ok]
     if queue_names:
         found.update(_resolve_queues(RestClient(session), queue_names))
-    for n in wanted:
-        if n not in found:
-            what = "user or queue" if n in queues_ok else "user"
-            raise errors.UsageError(f"unknown {what}: {n!r}",
-                                    hint="give a username or a user id (005…)"
-                                    + (" or a queue name" if n in queues_ok else ""))
+    unknown = [Named(n, (sources or {}).get(n) or ("user or queue" if n in queues_ok
+                                                  else "user"))
+               for n in wanted if n not in found]
+    if unknown:
+        queues = any(n.name in queues_ok for n in unknown)
+        raise unknown_error(unknown, [u.username for u in users],
+                            "user or queue" if queues else "user")
     return found
+
+
+def find_queue(session: OrgSession, name: str) -> Principal | None:
+    """The queue of this name, DeveloperName or 00G id, or None. Reads only."""
+    return _resolve_queues(RestClient(session), [name.strip()]).get(name.strip())
 
 
 def _resolve_queues(rest: RestClient, names: list[str]) -> dict[str, Principal]:
@@ -139,7 +148,9 @@ def build_plan(session: OrgSession, pairs: Sequence[tuple[str, str]],
         raise errors.UsageError("nobody to reassign from",
                                 hint="give --from and --to, --map FILE.csv, or [users] successor")
     rest = RestClient(session)
-    people = resolve_principals(session, [n for p in pairs for n in p], {t for _, t in pairs})
+    people = resolve_principals(session, [n for p in pairs for n in p], {t for _, t in pairs},
+                                sources={**{t.strip(): "to" for _, t in pairs},
+                                         **{s.strip(): "from" for s, _ in pairs}})
     assignments = [Assignment(people[s], people[t]) for s, t in pairs]
     owned = discover_objects(rest, objects)
     ids = list(dict.fromkeys([a.source.id for a in assignments] + [a.target.id for a in assignments]))

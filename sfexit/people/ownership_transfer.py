@@ -19,7 +19,7 @@ Rows are sent sorted by parent id so children of one parent stay together (fewer
 Files (snapshots, failures, team rows) are named per attempt with the journal sequence number
 of the entry that names them, and created exclusively: a run resumed after a crash between a
 journal entry and its write journals the object again, and must not overwrite the file the
-first entry hashed (docs/offboard.md "Resume"). Undo reads every attempt (``undo_rows``).
+first entry hashed (docs/offboard.md "Resume"). The undo is ``ownership_undo.py``.
 """
 
 from __future__ import annotations
@@ -35,12 +35,12 @@ from pathlib import Path
 from typing import Any
 
 from sfexit import errors
-from sfexit.journal import Journal, JournalError, read_journal
+from sfexit.journal import Journal, JournalError
 from sfexit.org import soql
 from sfexit.org.bulk2_ingest import Bulk2Ingest, split_csv, split_sf_error
 from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession
-from sfexit.people.ownership import Attempt, OwnedObject, OwnershipPlan, Row, undo_rows
+from sfexit.people.ownership import OwnedObject, OwnershipPlan, Row
 from sfexit.people.ownership_read import filter_conditions
 
 BULK_THRESHOLD = 2_000
@@ -76,6 +76,11 @@ class ObjectResult:
     lock_retried: int = 0
     team_restored: int = 0
     team_failed: int = 0                 # dropped team rows Salesforce refused to re-add
+    # undo only: records whose owner changed since sfexit moved them (left alone, listed in
+    # drift_file) and records already with their original owner (nothing to do)
+    drifted: int = 0
+    drift_file: str | None = None
+    already: int = 0
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,10 @@ class TransferResult:
     @property
     def team_failed(self) -> int:
         return sum(o.team_failed for o in self.objects)
+
+    @property
+    def drifted(self) -> int:
+        return sum(o.drifted for o in self.objects)
 
 
 # --- files ------------------------------------------------------------------------------------
@@ -311,60 +320,3 @@ def _restore_team(writer: _Writer, sobject: str, before: list[dict[str, Any]]
                               before=None, after=wanted, dropped_id=row["Id"])
         restored += 1
     return restored, refused
-
-
-# --- undo -------------------------------------------------------------------------------------
-
-def plan_undo(source: Path) -> list[tuple[str, list[Row]]]:
-    """Per object (the last one changed first), the rows that put back every original owner,
-    from every ``reassign_owner`` entry of the journal in order (a resumed run has several
-    per object: ``undo_rows``). Reads files only; every snapshot and failure file is checked
-    against the sha256 its entry recorded.
-
-    Raises JournalError for a tampered journal or file, UsageError for a journal with no
-    reassignment in it."""
-    entries = read_journal(source)
-    attempts: dict[str, list[Attempt]] = {}
-    pending: dict[str, int] = {}          # object → index of its attempt awaiting a step_end
-    for entry in entries:
-        if entry.kind == "change" and entry.action == "reassign_owner":
-            sobject = entry.target["object"]
-            rows = _read_rows(Path(entry.target["snapshot"]), entry.target.get("sha256"))
-            attempts.setdefault(sobject, []).append(Attempt(tuple(
-                Row(r["Id"], r["OwnerId"], r["NewOwnerId"], r.get("ParentId", ""))
-                for r in rows), None))
-            pending[sobject] = len(attempts[sobject]) - 1
-        elif entry.kind == "step_end" and entry.action.startswith("reassign_owner "):
-            sobject = entry.action.removeprefix("reassign_owner ")
-            if sobject not in pending:
-                continue
-            index = pending.pop(sobject)
-            failed: frozenset[str] = frozenset()
-            if entry.info.get("failure_file"):
-                failed = frozenset(r["Id"] for r in _read_rows(
-                    Path(entry.info["failure_file"]), entry.info.get("failure_sha256")))
-            attempts[sobject][index] = replace(attempts[sobject][index], failed=failed)
-    if not attempts:
-        raise errors.UsageError(f"{source} records no reassignment to undo")
-    return [(sobject, undo_rows(attempts[sobject])) for sobject in reversed(attempts)]
-
-
-def undo_transfer(session: OrgSession, source: Path, journal: Journal, *,
-                  sleep: Callable[[float], object] = time.sleep,
-                  clock: Callable[[], float] = time.monotonic,
-                  bulk_threshold: int = BULK_THRESHOLD,
-                  on_progress: Callable[[str], None] | None = None) -> TransferResult:
-    """Put back every owner a reassignment journal changed (last object changed first), each
-    record to the owner it had before the FIRST attempt that moved it.
-
-    Records that failed to move are left alone. Raises JournalError for a tampered journal
-    or snapshot, UsageError for a journal with no reassignment in it."""
-    work = plan_undo(source)              # every file read and checked before the first write
-    writer = _Writer(session, journal, files_dir_for(journal), sleep=sleep, clock=clock,
-                     threshold=bulk_threshold, on_progress=on_progress or (lambda _m: None))
-    journal.step_start("undo_reassign", source=str(source))
-    results = [writer.apply(sobject, rows, "undo_owner", source=str(source))
-               for sobject, rows in work]
-    failed_total = sum(r.failed for r in results)
-    journal.step_end("undo_reassign", "partial" if failed_total else "ok", failed=failed_total)
-    return TransferResult(str(journal.path), tuple(results))

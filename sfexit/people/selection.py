@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from sfexit.errors import UsageError
+from sfexit.people.names import Named, require_known
 from sfexit.people.users import OrgUser, find_by_username
 
 Action = Literal["freeze", "deactivate"]
@@ -47,17 +48,14 @@ class KeepList:
 
 
 def resolve_named(users: Sequence[OrgUser], names: Sequence[str]) -> list[OrgUser]:
+    """The users named, in order. Raises UsageError naming every unknown one, with the closest
+    usernames (people.names)."""
+    require_known(users, [Named(n, "named") for n in names])
     found: list[OrgUser] = []
-    unknown: list[str] = []
     for name in names:
         user = find_by_username(users, name)
-        if user is None:
-            unknown.append(name.strip())
-        elif user not in found:
+        if user is not None and user not in found:
             found.append(user)
-    if unknown:
-        raise UsageError(f"no such user in this org: {', '.join(unknown)}",
-                         hint="check the usernames with `sfexit users list --all`")
     return found
 
 

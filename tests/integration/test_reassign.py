@@ -80,13 +80,14 @@ def test_dry_run_shows_the_plan_in_order_and_writes_nothing(emulator: Any, tmp_p
 
 
 @pytest.mark.parametrize(("args", "expected"), [
-    (["--from", "nobody" + DOMAIN, "--to", STANDARD], "unknown user: 'nobody"),
+    (["--from", "nobody" + DOMAIN, "--to", STANDARD], "no such user in this org: 'nobody"),
     (["--from", DEPARTING, "--to", INACTIVE], "is inactive"),
     (["--from", DEPARTING, "--to", CHATTER], "Chatter Free licence, which cannot own records"),
     (["--from", DEPARTING, "--to", "Support Queue", "--objects", "Account"],
      "queue Support Queue does not take Account records"),
     (["--from", DEPARTING, "--to", DEPARTING], "cannot be reassigned to itself"),
-    (["--from", DEPARTING, "--to", "No Such Queue"], "unknown user or queue: 'No Such Queue'"),
+    (["--from", DEPARTING, "--to", "No Such Queue"],
+     "no such user or queue in this org: 'No Such Queue' (to; "),
     (["--from", DEPARTING, "--to", STANDARD, "--objects", "Nope__c"], "unknown object"),
 ])
 def test_every_refusal_is_one_line_and_exit_2(emulator: Any, tmp_path: Path, args: list[str],

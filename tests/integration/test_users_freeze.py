@@ -98,7 +98,8 @@ def test_running_user_is_refused_with_exit_2(emulator: Any, tmp_path: Path) -> N
 def test_unknown_username_is_one_line_exit_2(emulator: Any, tmp_path: Path) -> None:
     run = users_cli(emulator, tmp_path, "freeze", "nobody@nowhere.example")
     assert run.code == 2
-    assert run.body["message"].startswith("no such user in this org: nobody@nowhere.example")
+    assert run.body["message"].startswith(
+        "no such user in this org: 'nobody@nowhere.example' (named; no similar username)")
 
 
 def test_nothing_named_is_a_usage_error(emulator: Any, tmp_path: Path) -> None:

@@ -63,7 +63,8 @@ def test_usernames_match_case_insensitively() -> None:
 def test_unknown_username_is_one_usage_error_naming_all() -> None:
     with pytest.raises(UsageError) as err:
         select_users(ORG, action="freeze", usernames=["anna@x.example", "zed@x", "amy@y"])
-    assert err.value.message == "no such user in this org: zed@x, amy@y"
+    assert err.value.message == ("no such user in this org: 'zed@x' (named; no similar "
+                                 "username); 'amy@y' (named; no similar username)")
 
 
 def test_nothing_asked_is_a_usage_error() -> None:
