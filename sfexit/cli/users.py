@@ -313,6 +313,13 @@ def unfreeze_cmd(app: AppContext, usernames: tuple[str, ...], dry_run: bool,
         if p.planned == freeze.DRIFTED:
             app.out.warn(f"{p.user.username} was unfrozen by someone after sfexit froze it: "
                          "left alone")
+    undone = any(e.kind == "change" and e.action == "freeze" for e in entries)
+    if not the_plan.users and journal_path is not None and not dry_run and undone:
+        from sfexit.journal import Journal
+
+        # A repeated undo changes nothing, and says so in the journal it undoes.
+        Journal.open(journal_path).note("unfreeze: nothing to undo (every freeze this journal "
+                                        "records is undone already)", no_op=True)
     return _run_freeze(app, session, the_plan, dry_run, journal_path, plan_file, "unfreeze")
 
 

@@ -89,7 +89,8 @@ def _undo_deactivate(app: AppContext, source: Path, dry_run: bool) -> int:
     session = app.connect(read_only=dry_run)
     if not dry_run:  # a deactivation killed during its call: journal what the org shows first
         resolve_files(session, [source], warn=app.out.warn)
-    planned = deact.undo_plan(session, read_journal(source))
+    entries = read_journal(source)
+    planned = deact.undo_plan(session, entries)
     todo = [i for i in planned if i.status == "would reactivate"]
     for item in planned:
         if item.status == deact.DRIFTED:
@@ -98,6 +99,10 @@ def _undo_deactivate(app: AppContext, source: Path, dry_run: bool) -> int:
     if not todo:
         app.out.info("Nothing to reactivate: no user this journal deactivated is inactive now.")
     drifted = any(i.status == deact.DRIFTED for i in planned)
+    undone = any(e.kind == "change" and e.action == "deactivate" for e in entries)
+    if undone and not (dry_run or todo or drifted):   # a repeated undo: says so
+        Journal.open(source).note("reactivate: nothing to undo (no user this journal "
+                                  "deactivated is inactive now)", no_op=True)
     if dry_run or not (todo or drifted):
         return _finish_deactivate(app, deact.DeactivateResult("reactivate", True, planned, [],
                                                               None), [], [])

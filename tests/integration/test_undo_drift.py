@@ -13,6 +13,7 @@ from test_reassign import DEPARTING, STANDARD, cli_env, owners, user_id, writes
 from users_support import org_rows, users_cli
 
 from sfexit.journal import read_journal, verify_journal
+from sfexit.people import deactivate as deact
 from sfexit_emulator import testing
 
 LEAD = "team.lead@sfexit-demo.example"
@@ -103,6 +104,20 @@ def test_unfreeze_leaves_a_user_unfrozen_by_hand_alone_and_reports_it(
     assert not frozen(org, LEAD) and not frozen(org, STANDARD)
     notes = [e for e in read_journal(journal) if e.kind == "note"]
     assert any(e.info.get("drifted") and e.info.get("username") == LEAD for e in notes)
+    count, seen = writes(org), len(read_journal(journal))
+    again = users_cli(org, tmp_path, "unfreeze", "--journal", str(journal))
+    assert again.code == 0, again.output
+    assert writes(org) == count                     # a repeated undo rewrites nobody
+    new = read_journal(journal)[seen:]
+    assert not [e for e in new if e.kind in ("change", "intent")]
+    assert any(e.info.get("drifted") for e in new)  # and still reports the drift
+    set_frozen(org, LEAD, True)
+    rethawed = users_cli(org, tmp_path, "unfreeze", "--journal", str(journal))
+    assert rethawed.code == 0 and not frozen(org, LEAD)   # sfexit's freeze, undone
+    count = writes(org)
+    last = users_cli(org, tmp_path, "unfreeze", "--journal", str(journal))
+    assert last.code == 0 and writes(org) == count
+    assert read_journal(journal)[-1].info.get("no_op") is True    # nothing left: said so
 
 
 def test_reactivation_leaves_a_user_reactivated_by_hand_alone_and_reports_it(
@@ -122,3 +137,8 @@ def test_reactivation_leaves_a_user_reactivated_by_hand_alone_and_reports_it(
     assert items[back_by_hand]["status"].startswith("leave: changed since sfexit")
     notes = [e for e in read_journal(journal) if e.kind == "note"]
     assert any(e.info.get("drifted") and e.info.get("username") == back_by_hand for e in notes)
+    count = writes(org)
+    again = users_cli(org, tmp_path, "deactivate", "--undo", str(journal))
+    assert again.code == 0, again.output
+    assert writes(org) == count                     # a repeated undo rewrites nobody
+    assert {i["status"] for i in again.body["result"]["items"]} == {deact.DRIFTED}
