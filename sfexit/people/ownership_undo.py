@@ -6,7 +6,7 @@ From every ``reassign_owner`` entry of the journal (a resumed run has several pe
 org shows NOW, read in one query per chunk of ids (``current_owners``), decide per record
 (``ownership.split_undo``): still with the owner sfexit set → put back through the same writer
 as the transfer (``ownership_transfer._Writer``: snapshot, journal entry, write, failures);
-changed since → left alone and listed in ``drifted-<Object>-<n>.csv``; already back → nothing.
+changed since → left alone and listed in ``drifted-<Object>.csv``; already back → nothing.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def undo_transfer(session: OrgSession, source: Path, journal: Journal, *,
     record to the owner it had before the FIRST attempt that moved it, and ONLY records whose
     owner is still the one sfexit set (``split_undo``, read in one query per chunk of ids).
 
-    A record whose owner changed since is left alone and listed in ``drifted-<Object>-<n>.csv``
+    A record whose owner changed since is left alone and listed in ``drifted-<Object>.csv``
     (its current owner, the owner sfexit set, the original), journaled as a note; a record
     already back with its original owner is left alone, so a second identical undo rewrites
     nothing and journals that it had nothing to do. Records that failed to move are left
@@ -130,12 +130,15 @@ def owner_names(rest: RestClient, ids: Iterable[str]) -> dict[str, str]:
 
 
 def _record_drift(writer: _Writer, sobject: str, split: UndoSplit, source: Path) -> str | None:
-    """``drifted-<Object>-<n>.csv`` and a journal note for the records changed since sfexit
-    moved them (none: no file). Returns the file's path."""
+    """``drifted-<Object>.csv`` (``drifted-<Object>-<n>.csv`` when an earlier undo left one:
+    a file a journal entry hashed is never overwritten) and a journal note for the records
+    changed since sfexit moved them (none: no file). Returns the file's path."""
     if not split.drifted:
         return None
     names = owner_names(writer.rest, [now for _row, now in split.drifted])
-    path = _fresh_path(writer.journal, writer.files_dir, f"drifted-{sobject}")
+    path = writer.files_dir / f"drifted-{sobject}.csv"
+    if path.exists():
+        path = _fresh_path(writer.journal, writer.files_dir, f"drifted-{sobject}")
     sha = _write_csv(path, DRIFT_COLUMNS, (
         [row.id, now, names.get(now[:15], "") if now else "(record no longer in the org)",
          row.owner, row.new_owner] for row, now in split.drifted))

@@ -54,7 +54,7 @@ def test_undo_leaves_records_changed_since_with_their_new_owner(fresh_emulator: 
     assert all(now[i] == dep for i in moved[2:])                  # the rest is back
     assert any("changed owner after sfexit" in w for w in undo.body["warnings"])
     drift_file = Path(result["drift_files"]["Case"])
-    assert drift_file.name.startswith("drifted-Case")
+    assert drift_file.name == "drifted-Case.csv"
     with drift_file.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert sorted(r["Id"] for r in rows) == later
