@@ -28,7 +28,7 @@ def test_describe_global(emulator: Emulator, path: str) -> None:
 def test_basic_info_and_describe(emulator: Emulator) -> None:
     http = _http(emulator)
     basic = http.get(_url(emulator, "sobjects/Account")).json()
-    assert basic["objectDescribe"]["name"] == "Account" and basic["recentItems"] == []
+    assert basic["objectDescribe"]["name"] == "Account" and isinstance(basic["recentItems"], list)
     describe = http.get(_url(emulator, "sobjects/Account/describe"))
     assert describe.status_code == 200
     fields = {f["name"]: f for f in describe.json()["fields"]}

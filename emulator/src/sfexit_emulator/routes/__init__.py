@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 # Imported in this order; the first matching pattern wins.
 MODULES = ("admin", "versions", "oauth", "oauth_web", "identity", "soap", "limits", "query",
-           "replication", "search", "sobjects", "upsert", "composite", "tooling", "bulk_query", "bulk_ingest",
+           "replication", "search", "recent",
+           "sobjects", "upsert", "composite", "tooling", "bulk_query", "bulk_ingest",
            "dataexport")
 
 SESSION_INVALID = "Session expired or invalid"  # errors.md §5, captured

@@ -55,7 +55,10 @@ def basic_info(call: Call) -> Response:
     entry = next((o for o in everything.get("sobjects", []) if o.get("name") == name), None)
     if entry is None:
         raise _not_found()
-    return json_response({"objectDescribe": entry, "recentItems": []})
+    from sfexit_emulator.routes.recent import recent_items
+
+    # recentItems: the user's recently viewed records of this object (routes/recent.py).
+    return json_response({"objectDescribe": entry, "recentItems": recent_items(call, name)})
 
 
 def describe(call: Call) -> Response:
@@ -87,6 +90,11 @@ def record(call: Call) -> Response:
         found = store.get(name, record_id, fields, version=f"v{call.version}")
         if found is None:
             raise _not_found()
+        from sfexit_emulator.routes.recent import mark_viewed
+
+        from sfexit_emulator.ids import normalize_id
+
+        mark_viewed(call, name, str(found.get("Id") or normalize_id(record_id) or record_id))
         return json_response(found)
     if method == "PATCH":
         store.update(name, record_id, write_body(call), as_user=call.session.user_id,
