@@ -71,7 +71,8 @@ def test_describe_global_urls_as_recorded(sf: Any) -> None:
 def test_the_resources_map_lists_only_what_answers(emulator: Emulator) -> None:
     client = OrgClient(emulator, "64.0")
     resources = client.get("").json()
-    assert "search" not in resources and "recent" not in resources and "tabs" not in resources
+    assert "chatter" not in resources and "quickActions" not in resources
+    assert "process" not in resources
     for name, url in resources.items():
         answer = client.get(url)
         assert answer.status_code != 404, (name, url)

@@ -26,11 +26,11 @@ from sfexit_emulator.http import (
 if TYPE_CHECKING:
     from sfexit_emulator.server import EmulatorApp
 
-# Imported in this order; the first matching pattern wins.
+# Imported in this order; the first matching pattern wins (layouts and listviews before sobjects,
+# whose ``/sobjects/X/{id}/{field}`` would take ``/sobjects/X/describe/layouts``).
 MODULES = ("admin", "versions", "oauth", "oauth_web", "identity", "soap", "limits", "query",
-           "replication", "search", "recent",
-           "sobjects", "upsert", "composite", "tooling", "bulk_query", "bulk_ingest",
-           "dataexport")
+           "replication", "search", "recent", "layouts", "listviews", "tabs", "sobjects", "upsert",
+           "composite", "tooling", "bulk_query", "bulk_ingest", "dataexport")
 
 SESSION_INVALID = "Session expired or invalid"  # errors.md §5, captured
 # errors.md §5: 503 text UNCONF; one integration logs "server too busy". We choose this one.

@@ -224,9 +224,14 @@ def explain(call: Call, soql: str) -> Response:
     ("Get Feedback on Query Performance", dome_query_explain.htm): ``plans`` with
     cardinality, fields, leadingOperationType, notes, relativeCost, sobjectCardinality,
     sobjectType, and ``sourceQuery``. The emulator has no optimizer: one TableScan plan, its
-    cardinality the rows the query matches (UNCONF: the cost figure is ours). A list view id is
-    not understood (no list views): MALFORMED_QUERY."""
+    cardinality the rows the query matches (UNCONF: the cost figure is ours). A list view id
+    (routes/listviews.py) explains the view's query; ``sourceQuery`` stays the id."""
     assert call.session is not None
+    from sfexit_emulator.routes.listviews import view_query
+
+    source = soql
+    if soql.startswith("00B"):
+        soql = view_query(call, soql) or soql
     cursor = call.app.store.query(soql, now=call.now(), user_id=call.session.user_id)
     _close(cursor)
     entity = str(getattr(cursor, "entity", ""))
@@ -235,7 +240,7 @@ def explain(call: Call, soql: str) -> Response:
     plan = {"cardinality": matched, "fields": [], "leadingOperationType": "TableScan",
             "notes": [], "relativeCost": round(max(matched, 1) / max(total, 1) * 2.0, 4),
             "sobjectCardinality": total, "sobjectType": entity}
-    return json_response({"plans": [plan], "sourceQuery": soql})
+    return json_response({"plans": [plan], "sourceQuery": source})
 
 
 def run_query(call: Call, include_deleted: bool) -> Response:

@@ -54,8 +54,8 @@ def served(versions: tuple[str, ...], today: dt.date) -> list[str]:
 # Developer Guide, "Resources by Version", resources_discoveryresource.htm); the ones left out
 # are listed as not emulated in the README. ``jobs/ingest`` and ``jobs/query`` (Bulk API 2.0) and
 # ``tooling/query`` are served below roots that are not, so they are not listed.
-_RESOURCES = ("composite", "limits", "parameterizedSearch", "query", "queryAll", "recent",
-              "search", "sobjects")
+_RESOURCES = ("compactLayouts", "composite", "limits", "parameterizedSearch", "query", "queryAll",
+              "recent", "search", "sobjects", "tabs", "theme")
 
 
 def identity_url(call: Call, user_id: str) -> str:
