@@ -49,6 +49,11 @@ def test_record_gets_make_the_recently_viewed_list(private_sf: Any) -> None:
     assert [r["Id"] for r in items] == [accounts[0]["Id"], accounts[2]["Id"], accounts[1]["Id"]]
     sf.Account.delete(accounts[2]["Id"])
     assert accounts[2]["Id"] not in [r["Id"] for r in sf.restful("recent")]
+    # SOQL FOR VIEW is the documented way to mark records viewed; a plain query is not.
+    sf.query("SELECT Id FROM Lead ORDER BY Id LIMIT 2")
+    assert sf.restful("recent")[0]["Id"] == accounts[0]["Id"]
+    leads = sf.query("SELECT Id FROM Lead ORDER BY Id LIMIT 2 FOR VIEW")["records"]
+    assert [r["Id"] for r in sf.restful("recent")][:2] == [r["Id"] for r in leads]
 
 
 def test_describe_layouts_of_the_master_record_type(sf: Any) -> None:

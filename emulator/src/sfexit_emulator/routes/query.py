@@ -42,6 +42,10 @@ LOCATOR_IDLE_SECONDS = 15 * 60
 MAX_OPEN_LOCATORS = 500
 MAX_PREFETCHED_PAGES = 16
 _BATCH_RE = re.compile(r"batchSize\s*=\s*(\d+)", re.IGNORECASE)
+# SOQL and SOSL Reference, "FOR VIEW and FOR REFERENCE": they update the records' recently
+# viewed data (REST API Developer Guide, "Recently Viewed Items": "update recently viewed
+# information directly by using a SOQL Query with a FOR VIEW or FOR REFERENCE clause").
+_FOR_VIEW_RE = re.compile(r"\bFOR\s+(VIEW|REFERENCE)\s*\Z", re.IGNORECASE)
 _LOCATOR_RE = re.compile(r"(?P<cursor>01g[0-9A-Za-z]{15})-(?P<offset>\d+)\Z")
 
 
@@ -264,6 +268,10 @@ def run_query(call: Call, include_deleted: bool) -> Response:
         raise HttpError(400, "EXCEEDED_ID_LIMIT",
                         "Aggregate query does not support queryMore(), use LIMIT to restrict "
                         "the results to a single batch")
+    if _FOR_VIEW_RE.search(soql) and not getattr(cursor, "is_aggregate", False):
+        from sfexit_emulator.routes.recent import MAX_ITEMS, mark_records_viewed
+
+        mark_records_viewed(call, cursor.records(0, MAX_ITEMS, version=f"v{call.version}"))
     open_query = None
     if total > size:
         _locator, open_query = locators(call).add(cursor, size, call.app.clock.timestamp())

@@ -7,9 +7,9 @@ to the maximum number of RecentlyViewed entries, 200. "View Recently Viewed Reco
 each item as ``{"attributes": {"type", "url"}, "Id", "Name"}``, most recent first.
 
 What counts as viewed here (an emulator simplification, kept in memory per user, not in the
-org's data): a record read by ``GET …/sobjects/<Type>/<id>``. Salesforce records views in its UI
-and through SOQL ``FOR VIEW``/``FOR REFERENCE``, which the emulator accepts but does not record;
-the ``LastViewedDate`` field stays null. Deleted records drop out of the list. An object whose
+org's data): a record read by ``GET …/sobjects/<Type>/<id>`` and the rows of a REST query ending
+in ``FOR VIEW`` or ``FOR REFERENCE`` (the documented way to mark records, "Mark Records as
+Recently Viewed"); the ``LastViewedDate`` field stays null. Deleted records drop out of the list. An object whose
 name field is not ``Name`` (Case: CaseNumber) shows that field (UNCONF).
 """
 
@@ -46,6 +46,16 @@ def mark_viewed(call: Call, sobject: str, record_id: str) -> None:
         mine = [k for k in views if k[0] == key[0]]
         for old in mine[:-MAX_ITEMS]:
             del views[old]
+
+
+def mark_records_viewed(call: Call, records: list[dict[str, Any]]) -> None:
+    """SOQL ``FOR VIEW`` / ``FOR REFERENCE``: the records returned become recently viewed, the
+    first row most recent (UNCONF: the order Salesforce gives rows viewed together)."""
+    for found in reversed(records):
+        url = (found.get("attributes") or {}).get("url") or ""
+        kind = (found.get("attributes") or {}).get("type")
+        if kind and url:
+            mark_viewed(call, str(kind), url.rsplit("/", 1)[-1])
 
 
 def recent_items(call: Call, sobject: str | None = None, limit: int = MAX_ITEMS) -> list[dict[str, Any]]:
