@@ -1,7 +1,7 @@
 """The Salesforce CLI (``sf``, npm ``@salesforce/cli``), unchanged, against the emulator.
 
 What a user would do: ``sf org login access-token`` with ``SF_ACCESS_TOKEN``, then ``org
-display``, ``data query`` and ``data export bulk`` on that alias, trusting the emulator's CA
+display``, ``data query``, ``data search`` and ``data export bulk`` on that alias, trusting the emulator's CA
 through ``NODE_EXTRA_CA_CERTS`` with a private ``HOME`` (sf keeps its auth files there).
 Pinned in ``emulator/tests/sfcli/package.json``: sf 2.146.3, the last release for Node 20,
 with its HTTP library held at ``@jsforce/jsforce-node`` 3.10.16 (later ones need Node 22.19).
@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -91,6 +92,20 @@ def test_data_query_returns_the_stored_rows(sf: SfRun) -> None:
     records = out["result"]["records"]
     assert [[r["Id"], r["Name"]] for r in records] == _store_rows(sf.org, soql)
     assert out["result"]["totalSize"] == 5
+
+
+def test_data_search_answers_the_search_records(sf: SfRun) -> None:
+    """``sf data search`` sends the SOSL to ``/search`` and prints ``searchRecords``."""
+    name = str(_store_rows(sf.org, "SELECT Name FROM Account ORDER BY Id LIMIT 1")[0][0])
+    word = max(re.findall(r"[A-Za-z]{4,}", name), key=len)
+    out = sf("data", "search", "--query", f"FIND {{{word}}} IN NAME FIELDS RETURNING "
+             "Account(Id, Name)", "--target-org", ALIAS)
+    assert out["status"] == 0, out
+    found = out["result"]["searchRecords"]
+    assert found and all(r["attributes"]["type"] == "Account" for r in found)
+    assert all(word.lower() in r["Name"].lower() for r in found)
+    bad = sf("data", "search", "--query", word, "--target-org", ALIAS)
+    assert bad["status"] != 0 and "braces" in json.dumps(bad)
 
 
 def test_data_query_table_output_uses_column_metadata(sf: SfRun) -> None:
