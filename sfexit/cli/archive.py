@@ -10,7 +10,8 @@ import click
 
 from sfexit import errors
 from sfexit.cli.context import AppContext, json_option, pass_app
-from sfexit.cli.output import table, to_jsonable
+from sfexit.cli.output import table
+from sfexit.jsonable import to_jsonable
 
 LANG_HELP = ("Language of index.html: en, da, de, fr, it or nl "
              "[config: report.lang; default en].")

@@ -11,8 +11,9 @@ from pathlib import Path
 import click
 
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
-from sfexit.cli.output import table, to_jsonable
+from sfexit.cli.output import table
 from sfexit.config import AUTH_METHODS, load_settings
+from sfexit.jsonable import to_jsonable
 
 
 @click.command()

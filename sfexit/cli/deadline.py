@@ -14,8 +14,8 @@ import click
 
 from sfexit import configured_contract, errors, ics, rules
 from sfexit.cli.context import AppContext, json_option, pass_app
-from sfexit.cli.output import to_jsonable
 from sfexit.configured_contract import ContractFlags, ResolvedContract
+from sfexit.jsonable import to_jsonable
 from sfexit.notice import (NoticeRequest, OrgIdentity, format_for_filename, money,
                            render_notice)
 from sfexit.rules import Contract, StatusKind

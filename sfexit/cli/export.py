@@ -18,8 +18,9 @@ import click
 
 from sfexit import errors
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
-from sfexit.cli.output import table, to_jsonable
+from sfexit.cli.output import table
 from sfexit.cli.safe_text import neutralise_cell
+from sfexit.jsonable import to_jsonable
 
 # How the export waits between Bulk job polls and retries. Tests monkeypatch this with a
 # function that moves the emulator clock, so nothing really sleeps.

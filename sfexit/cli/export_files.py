@@ -13,7 +13,8 @@ import click
 from sfexit import errors
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.export import connect_read_only
-from sfexit.cli.output import stderr_is_tty, to_jsonable
+from sfexit.cli.output import stderr_is_tty
+from sfexit.jsonable import to_jsonable
 
 
 @click.command("files")

@@ -12,45 +12,20 @@ Nothing but the envelope goes to stdout in --json mode.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import decimal
-import enum
-import json
-import pathlib
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import click
 
 from sfexit.cli.safe_text import json_safe, neutralise_cell, neutralise_line
-
-
-def to_jsonable(value: Any) -> Any:
-    """Turn dataclasses, dates, Decimals, paths and enums into JSON-ready values.
-
-    Dates go out in ISO format and amounts as decimal strings, as the issues ask.
-    """
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, pathlib.PurePath):
-        return str(value)
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
+from sfexit.jsonable import dumps as json_text
 
 
 def dumps(value: Any) -> str:
-    """Exact JSON, safe to print (safe_text.json_safe: C1 and bidi characters escaped)."""
-    return json_safe(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
+    """Exact JSON (:mod:`sfexit.jsonable`), safe to print (safe_text.json_safe: C1 and bidi
+    characters escaped)."""
+    return json_safe(json_text(value))
 
 
 def success_envelope(result: Any, warnings: list[str]) -> str:

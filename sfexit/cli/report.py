@@ -12,7 +12,7 @@ import click
 
 from sfexit import errors
 from sfexit.cli.context import AppContext, json_option, pass_app
-from sfexit.cli.output import to_jsonable
+from sfexit.jsonable import to_jsonable
 
 LANG_HELP = "Language of the report: en, da, de, fr, it or nl [config: report.lang; default en]."
 

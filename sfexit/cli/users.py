@@ -23,8 +23,9 @@ import click
 from sfexit import errors
 from sfexit.cli.confirmation import require_confirmation_possible
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
-from sfexit.cli.output import dumps, table, to_jsonable
+from sfexit.cli.output import dumps, table
 from sfexit.cli.safe_text import neutralise_line
+from sfexit.jsonable import to_jsonable
 
 
 def confirm(app: AppContext, question: str) -> None:

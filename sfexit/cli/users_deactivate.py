@@ -15,10 +15,10 @@ import click
 from sfexit import errors
 from sfexit.cli.confirmation import require_confirmation_possible
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
-from sfexit.cli.output import to_jsonable
 from sfexit.cli.users import (change_options, check_permissions, confirm, finish,
                               journal_path_or_default, select_for, selection_options,
                              validate_selection)
+from sfexit.jsonable import to_jsonable
 
 
 @click.command("deactivate")

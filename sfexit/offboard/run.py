@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from sfexit import __version__, errors
-from sfexit.cli.output import to_jsonable
 from sfexit.config import Settings
 from sfexit.journal import Journal
+from sfexit.jsonable import to_jsonable
 from sfexit.offboard import plan as planning
 from sfexit.offboard import steps as st
 from sfexit.offboard import survey

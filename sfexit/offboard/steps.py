@@ -9,16 +9,15 @@ safe: a user frozen or a record moved before the crash is seen as such and not t
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sfexit import errors
-from sfexit.cli.output import to_jsonable
 from sfexit.config import Settings
 from sfexit.journal import Journal
+from sfexit.jsonable import dumps, to_jsonable
 from sfexit.offboard.notes import Note, note
 from sfexit.offboard.rundir import RunDir
 from sfexit.org.session import OrgSession
@@ -289,7 +288,7 @@ def run_report(ctx: RunContext) -> StepResult:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(to_jsonable(value), indent=2, ensure_ascii=False) + "\n"
+    return dumps(value) + "\n"
 
 
 REAL_STEPS: dict[str, Callable[[RunContext], StepResult]] = {

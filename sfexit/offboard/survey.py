@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sfexit import errors
-from sfexit.cli.output import to_jsonable
+from sfexit.jsonable import to_jsonable
 from sfexit.offboard import plan as planning
 from sfexit.offboard.notes import Note, note
 from sfexit.offboard.steps import (

@@ -12,10 +12,10 @@ from typing import Any
 
 from sfexit import rules
 from sfexit.cli.deadline import deadline_result
-from sfexit.cli.output import to_jsonable
 from sfexit.export.backup import run_backup
 from sfexit.export.bulk import ExportOptions
 from sfexit.journal import Journal
+from sfexit.jsonable import to_jsonable
 from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession, RetryPolicy
 from sfexit.people import freeze

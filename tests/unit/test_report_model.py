@@ -14,11 +14,11 @@ import pytest
 
 from sfexit import rules
 from sfexit.cli.deadline import deadline_result
-from sfexit.cli.output import to_jsonable
 from sfexit.errors import UsageError
 from sfexit.export.csvsink import count_csv_rows
 from sfexit.export.manifest import ManifestStore, ObjectEntry, SkippedObject
 from sfexit.journal import Journal
+from sfexit.jsonable import to_jsonable
 from sfexit.report import build_report, load_report
 from sfexit.report.i18n import load_catalogue
 from sfexit.report.render import render_html
