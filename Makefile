@@ -34,8 +34,10 @@ $(NODE_STAMPS): %/node_modules/.package-lock.json: %/package-lock.json %/package
 
 node-deps: $(NODE_STAMPS)
 
-# Both test suites (tests/ and emulator/tests/, the testpaths of pyproject.toml).
+# Both test suites (tests/ and emulator/tests/, the testpaths of pyproject.toml), after the
+# layering contracts (lint-imports: [tool.importlinter] in pyproject.toml, docs/layout.md).
 test: venv $(if $(NPM),node-deps)
+	$(BIN)/lint-imports
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q
 

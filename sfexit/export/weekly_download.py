@@ -24,12 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urljoin
 
-import requests
-
 from sfexit import errors
 from sfexit.export.weekly_page import ExportFileLink
-from sfexit.org.uisession import (BrokenDownload, UiSession, announced_size, download_to,
-                                  is_login_page, is_login_url)
+from sfexit.org.uisession import (BrokenDownload, UiResponse, UiSession, announced_size,
+                                  download_to, is_login_page, is_login_url)
 
 CHUNK = 1 << 20
 ATTEMPTS = 4                 # whole-file attempts per part (SF-DataExport retries 10, Go 3)
@@ -60,7 +58,7 @@ def _expired(link: ExportFileLink) -> WeeklyFilesExpired:
         hint="run `sfexit export weekly` to see what is listed now, or `--trigger` a new export")
 
 
-def _check_answer(ui: UiSession, response: requests.Response, link: ExportFileLink) -> None:
+def _check_answer(ui: UiSession, response: UiResponse, link: ExportFileLink) -> None:
     """Raise unless ``response`` is the zip itself (200/206)."""
     content_type = response.headers.get("Content-Type", "")
     if response.is_redirect:

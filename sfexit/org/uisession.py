@@ -56,6 +56,10 @@ _SCRIPT_TARGETS = (
     re.compile(r"window\.location\.href\s*=\s*'((?:[^'\\]|\\.)*)'"),
 )
 
+# What :meth:`UiSession.head` and :meth:`UiSession.stream` answer: callers outside org/ name
+# the type by this alias so that only org/ imports requests (the import contracts, docs/layout.md).
+UiResponse = requests.Response
+
 LOGIN_HINT = ("the org did not accept a UI session for this login (session expired, an "
               "API-only user, login IP ranges, or MFA required for Setup); sign in again with "
               "`sfexit login`, or download the files from Setup > Data Export in a browser")
