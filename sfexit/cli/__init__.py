@@ -39,7 +39,9 @@ class SfexitGroup(click.Group):
         argv = list(sys.argv[1:] if args is None else args)
         out_hint = Output(json=_flag_given(argv, "--json"), verbose=_verbose_given(argv),
                           color=False if no_color_requested() else None)
-        extra.setdefault("obj", AppContext(out=out_hint))
+        # A caller's own AppContext (tests: CliRunner's obj, for the org's clock) keeps its
+        # clock; the output settings come from argv as for everyone.
+        extra["obj"] = dataclasses.replace(extra.get("obj") or AppContext(), out=out_hint)
         try:
             code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
             code = code if isinstance(code, int) else 0

@@ -8,7 +8,9 @@ so there is no import cycle between the root and its commands.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,14 +21,28 @@ from sfexit.cli.output import Output
 from sfexit.config import Settings, load_settings
 
 
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
 @dataclasses.dataclass
 class AppContext:
-    """What the global options say, shared by every command through ``ctx.obj``."""
+    """What the global options say, shared by every command through ``ctx.obj``.
+
+    ``sleep``, ``clock`` and ``now`` are how this invocation waits and reads the time: every
+    poll, retry and deadline of every command takes them from here. Real time, except where the
+    caller runs an org's own clock: ``sfexit demo`` on the emulator it owns, and tests, which
+    pass ``AppContext(sleep=org.clock.advance, ...)`` as CliRunner's ``obj``
+    (``tests/integration/auth_support.py``: ``on_org_clock``), so nothing really sleeps.
+    """
 
     config_path: Path | None = None
     org: str | None = None
     yes: bool = False
     out: Output = dataclasses.field(default_factory=Output)
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    now: Callable[[], dt.datetime] = utc_now
     _settings: Settings | None = dataclasses.field(default=None, repr=False)
 
     def settings(self) -> Settings:
@@ -42,18 +58,16 @@ class AppContext:
         return lambda label: str(click.prompt(label, hide_input=True, err=True))
 
 
-    def connect(self, *, read_only: bool = False, may_prompt: bool = True,
-                sleep: Callable[[float], None] | None = None) -> Any:
+    def connect(self, *, read_only: bool = False, may_prompt: bool = True) -> Any:
         """The one org session of this command, built the same way for every command:
         the configured profile, this invocation's prompt rule (``may_prompt=False``: never
-        ask, for a login that is only nice to have), warnings and -v debug lines.
-        ``sleep`` is how long waits are spent (tests pass the emulator clock's advance)."""
+        ask, for a login that is only nice to have), ``self.sleep`` for its retries, warnings
+        and -v debug lines."""
         from sfexit.org import connect
 
-        extra: dict[str, Any] = {} if sleep is None else {"sleep": sleep}
         return connect(self.settings(), read_only=read_only,
                        prompt=self.prompt() if may_prompt else None,
-                       warn=self.out.warn, on_event=self.out.debug, **extra)
+                       warn=self.out.warn, on_event=self.out.debug, sleep=self.sleep)
 
 
 pass_app = click.make_pass_decorator(AppContext, ensure=True)

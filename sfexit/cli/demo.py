@@ -101,12 +101,13 @@ def demo(app: AppContext, directory: Path, records: int) -> int:
 
         config = write_demo_config(workdir, org)
         settings = load_settings(config, environ=_secrets(org))
-        child = dataclasses.replace(app, config_path=config, yes=True, _settings=settings)
+        child = dataclasses.replace(app, config_path=config, yes=True, _settings=settings,
+                                    sleep=advance)
         app.out.info(f"Emulated org at {org.url}; config {config}")
         app.out.info("1/3 offboard --dry-run (a plan, nothing changes)")
-        dry = execute(child, dry_run=True, run_dir=workdir / "dry-run", sleep=advance)
+        dry = execute(child, dry_run=True, run_dir=workdir / "dry-run")
         app.out.info("2/3 offboard --yes (the real run)")
-        real = execute(child, run_dir=workdir / "real-run", sleep=advance)
+        real = execute(child, run_dir=workdir / "real-run")
     html = (real.report or {}).get("html")
     result = {"dir": str(workdir), "config": str(config), "report_html": html,
               "dry_run": _summary(dry), "real_run": _summary(real), "archive": None}

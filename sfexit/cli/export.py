@@ -2,15 +2,13 @@
 
 The ``files`` and ``weekly`` subcommands live in their own modules; ``sfexit/cli/__init__.py``
 registers them on this group. Shared here: :func:`connect_read_only` (the read-only session
-every export uses) and :data:`POLL_SLEEP` (tests replace it with the emulator clock's ``advance``).
+every export uses). Polls and retries wait with ``app.sleep`` (:class:`AppContext`).
 """
 
 from __future__ import annotations
 
 import sys
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +20,10 @@ from sfexit.cli.output import table
 from sfexit.cli.safe_text import neutralise_cell
 from sfexit.jsonable import to_jsonable
 
-# How the export waits between Bulk job polls and retries. Tests monkeypatch this with a
-# function that moves the emulator clock, so nothing really sleeps.
-POLL_SLEEP: Callable[[float], None] = time.sleep
-
 
 def connect_read_only(app: AppContext) -> Any:
     """The one session of an export: read-only (creating a Bulk query job is allowed)."""
-    return app.connect(read_only=True, sleep=lambda s: POLL_SLEEP(s))
+    return app.connect(read_only=True)
 
 
 @click.group()
@@ -90,7 +84,7 @@ def bulk(app: AppContext, dest: Path | None, objects: str | None,
     summary = run_backup(session, options, force=force, files=not no_files,
                          all_versions=cfg.all_versions if all_versions is None else all_versions,
                          on_progress=progress.update, on_file_progress=progress.files,
-                         sleep=lambda s: POLL_SLEEP(s))
+                         sleep=app.sleep)
     progress.close()
     for missing, what in (summary.preflight.missing.items() if summary.preflight else ()):
         app.out.warn(f"the running user lacks {missing}: {what}")

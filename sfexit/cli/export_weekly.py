@@ -1,15 +1,13 @@
 """``sfexit export weekly``: the org's own Data Export Service (library: export/weekly.py).
 
-Kept light at import: the org and export modules load inside the command. Tests replace
-``_sleep``/``_clock``/``_now`` (the poll's clock) instead of waiting.
+Kept light at import: the org and export modules load inside the command. The poll waits and
+reads the time through ``app.sleep``/``app.clock``/``app.now`` (:class:`AppContext`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +17,6 @@ from sfexit import errors
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import stderr_is_tty, table
 from sfexit.cli.safe_text import neutralise_cell
-
-_sleep = time.sleep
-_clock = time.monotonic
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
 
 MAX_PARALLEL = 10    # SF-DataExport downloads 10 parts at once; parts are up to ~512 MB each
 
@@ -103,7 +93,7 @@ def weekly(app: AppContext, dest: Path | None, status_only: bool, trigger: bool,
                               replace_carriage_returns=replace_carriage_returns,
                               encoding=encoding),
         open_manifest=lambda: _open_manifest(session, Path(target or "."), stores),
-        sleep=_sleep, clock=_clock, now=_now, on_event=app.out.info, on_poll=spinner)
+        sleep=app.sleep, clock=app.clock, now=app.now, on_event=app.out.info, on_poll=spinner)
     try:
         result = run_weekly(ui, run)
     finally:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,8 +25,6 @@ from sfexit.cli.safe_text import neutralise_line
 if TYPE_CHECKING:
     from sfexit.rules import ContractPlan
 
-# How Bulk polls wait. Tests replace it with the emulator clock's advance: nothing sleeps.
-POLL_SLEEP: Callable[[float], None] = time.sleep
 STEP_NAMES = ("preflight", "dates", "export", "verify", "freeze", "reassign", "deactivate",
               "report")
 
@@ -101,15 +98,15 @@ def offboard(app: AppContext, dry_run: bool, run_dir: Path | None, resume: Path 
         raise errors.UsageError("--resume continues a run: give it alone, without --run-dir "
                                 "or --dry-run")
     outcome = execute(app, dry_run=dry_run, run_dir=run_dir, resume=resume, skip=skip,
-                      force=force, lang=lang, sleep=lambda s: POLL_SLEEP(s))
+                      force=force, lang=lang)
     return _render(app, outcome)
 
 
 def execute(app: AppContext, *, dry_run: bool = False, run_dir: Path | None = None,
             resume: Path | None = None, skip: tuple[str, ...] = (), force: bool = False,
-            lang: str | None = None, sleep: Callable[[float], None] = time.sleep) -> Any:
-    """One offboard run (new or resumed) with ``app``'s settings; returns the RunOutcome.
-    Shared with ``sfexit demo``."""
+            lang: str | None = None) -> Any:
+    """One offboard run (new or resumed) with ``app``'s settings and clock (``app.sleep``);
+    returns the RunOutcome. Shared with ``sfexit demo``."""
     from sfexit.offboard.run import RunOptions, resume_run, start_run
 
     settings = app.settings()
@@ -118,9 +115,9 @@ def execute(app: AppContext, *, dry_run: bool = False, run_dir: Path | None = No
     options = RunOptions(
         dry_run=dry_run, force=force, cli_skip=skip, lang=lang or settings.report.lang,
         contract=contract,
-        sleep=sleep, confirm=_confirm(app), info=app.out.info,
+        sleep=app.sleep, confirm=_confirm(app), info=app.out.info,
         on_progress=lambda step, event: app.out.debug(f"{step}: {event}"))
-    session = app.connect(read_only=dry_run, sleep=sleep)
+    session = app.connect(read_only=dry_run)
     app.out.info(f"Run directory: {target}")
     if contract is not None:
         from sfexit.cli.deadline import plan_line

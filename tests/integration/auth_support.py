@@ -12,7 +12,7 @@ from typing import Any
 import requests
 from click.testing import CliRunner, Result
 
-from sfexit.cli import cli
+from sfexit.cli import AppContext, cli
 
 FAKE_SF = Path(__file__).resolve().parents[1] / "fixtures" / "fake_sf"
 
@@ -63,9 +63,25 @@ class Run:
         return self.result.stdout + self.result.stderr
 
 
-def invoke(args: list[str], env: dict[str, str] | None = None) -> Run:
-    """``sfexit --json ARGS`` through the real error boundary; the envelope parsed."""
-    result = CliRunner().invoke(cli, ["--json", *args], env=env or {})
+def on_org_clock(org: Any) -> AppContext:
+    """The app context of a command run on the emulator's clock: its waits (Bulk polls,
+    retries) advance the org's clock instead of sleeping, its monotonic clock counts those
+    waits, and ``now`` is the org's time. The one way a test takes time out of a command:
+    ``invoke(args, env, app=on_org_clock(org))`` (or CliRunner's ``obj=``)."""
+    waited = [0.0]
+
+    def sleep(seconds: float) -> None:
+        waited[0] += seconds
+        org.clock.advance(seconds)
+
+    return AppContext(sleep=sleep, clock=lambda: waited[0], now=org.clock.now)
+
+
+def invoke(args: list[str], env: dict[str, str] | None = None,
+           app: AppContext | None = None) -> Run:
+    """``sfexit --json ARGS`` through the real error boundary; the envelope parsed. ``app``:
+    an :class:`AppContext` of the test's own, e.g. :func:`on_org_clock`."""
+    result = CliRunner().invoke(cli, ["--json", *args], env=env or {}, obj=app)
     try:
         body = json.loads(result.stdout)
     except ValueError:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from auth_support import invoke, password_env, password_profile, write_config
+from auth_support import invoke, on_org_clock, password_env, password_profile, write_config
 from auth_support import writes as writes  # re-exported for the offboard tests
 
 DOMAIN = "@sfexit-demo.example"
@@ -41,13 +41,9 @@ def offboard_config(tmp_path: Path, org: Any, *, contract: bool = True,
 
 
 def offboard(config: Path, org: Any, *args: str) -> Any:
-    return invoke(["--config", str(config), "offboard", *args], env=password_env(org))
-
-
-def no_sleep(monkeypatch: pytest.MonkeyPatch, org: Any) -> None:
-    from sfexit.cli import offboard as cli_offboard
-
-    monkeypatch.setattr(cli_offboard, "POLL_SLEEP", org.clock.advance)
+    """``sfexit offboard ARGS`` on ``org``'s clock: Bulk polls advance it, nothing sleeps."""
+    return invoke(["--config", str(config), "offboard", *args], env=password_env(org),
+                  app=on_org_clock(org))
 
 
 def run_json(run_dir: str | Path) -> dict[str, Any]:

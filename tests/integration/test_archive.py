@@ -20,12 +20,12 @@ from typing import Any
 
 import bagit
 import pytest
-from auth_support import invoke, password_env, password_profile, write_config
+from auth_support import invoke, on_org_clock, password_env, password_profile, write_config
 from click.testing import CliRunner
 from export_support import clock_sleep, session_for
 
 from sfexit.archive import build_archive
-from sfexit.cli import cli, export_weekly
+from sfexit.cli import cli
 from sfexit.export.backup import run_backup
 from sfexit.export.bulk import ExportOptions
 from sfexit.export.manifest import Manifest, ManifestStore
@@ -387,13 +387,11 @@ def test_verify_refuses_a_directory_that_is_not_an_archive(export_dir: Path) -> 
 def test_the_weekly_export_parts_are_bagged_as_downloaded(fresh_emulator: Any, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     org = fresh_emulator
-    monkeypatch.setattr(export_weekly, "_sleep", org.clock.advance)
-    monkeypatch.setattr(export_weekly, "_now", org.clock.now)
     testing.seed_export(org, org.clock.now() - dt.timedelta(hours=1))
     dest = tmp_path / "backup"
     config = write_config(tmp_path / "cfg", org, **password_profile(org))
     done = invoke(["--config", str(config), "export", "weekly", "--dest", str(dest)],
-                  env=password_env(org))
+                  env=password_env(org), app=on_org_clock(org))
     assert done.code == 0, done.output
     run_backup(session_for(org), ExportOptions(dest=dest, objects=("Account",)), files=False,
                sleep=clock_sleep(org))

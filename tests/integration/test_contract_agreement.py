@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from contract_support import assert_report_agrees_with_deadline_and_notice
-from offboard_support import no_sleep, offboard, offboard_config
+from offboard_support import offboard, offboard_config
 
 
 def test_an_early_termination_reads_the_same_in_report_deadline_and_notice(
@@ -20,7 +20,6 @@ def test_an_early_termination_reads_the_same_in_report_deadline_and_notice(
                 f'paid = "36500.00"\ncurrency = "EUR"\nfee = "10%"\nleave = "early"\n'
                 f'effective = {today + dt.timedelta(days=20)}\n')
     config = offboard_config(tmp_path, emulator, contract=False, extra=contract)
-    no_sleep(monkeypatch, emulator)
     dry = offboard(config, emulator, "--dry-run", "--run-dir", str(tmp_path / "dry"))
     assert dry.code == 0, dry.output   # a dry run: the shared org is not changed
     plan = assert_report_agrees_with_deadline_and_notice(tmp_path / "dry", config,

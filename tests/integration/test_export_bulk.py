@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import sfexit.export.bulk as bulk_module
-from auth_support import invoke, password_env, password_profile, write_config
+from auth_support import invoke, on_org_clock, password_env, password_profile, write_config
 from export_support import (SPECIAL_NAME, add_special_account, backup, org_rows, read_csv,
                             session_for)
 from sfexit_emulator import Emulator, testing
@@ -163,9 +163,6 @@ def test_preflight_refuses_when_the_forecast_exceeds_the_limits(fresh_emulator: 
 
 
 def _cli(org: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[str, str]]:
-    import sfexit.cli.export as cli_export
-
-    monkeypatch.setattr(cli_export, "POLL_SLEEP", org.clock.advance)
     return write_config(tmp_path, org, **password_profile(org)), password_env(org)
 
 
@@ -174,7 +171,8 @@ def test_cli_json_envelope_has_the_summary(fresh_emulator: Emulator, tmp_path: P
     config, env = _cli(fresh_emulator, tmp_path, monkeypatch)
     dest = tmp_path / "out"
     run = invoke(["--config", str(config), "export", "bulk", "--dest", str(dest),
-                  "--objects", "Account,CaseStatus,ActivityHistory", "--no-files"], env=env)
+                  "--objects", "Account,CaseStatus,ActivityHistory", "--no-files"],
+                 env=env, app=on_org_clock(fresh_emulator))
     assert run.code == 0, run.output
     result = run.body["result"]
     assert {"objects", "rows", "bytes", "skipped", "files", "dest", "manifest",
@@ -191,7 +189,7 @@ def test_cli_limits_refusal_exits_4_with_the_numbers(fresh_emulator: Emulator, t
     fresh_emulator.faults.daily_api_max = 100
     config, env = _cli(fresh_emulator, tmp_path, monkeypatch)
     run = invoke(["--config", str(config), "export", "bulk", "--dest", str(tmp_path / "o")],
-                 env=env)
+                 env=env, app=on_org_clock(fresh_emulator))
     assert run.code == 4, run.output
     assert "DailyApiRequests" in run.body["message"] and "--force" in run.body["message"]
 
@@ -200,7 +198,8 @@ def test_cli_unknown_object_is_a_usage_error(fresh_emulator: Emulator, tmp_path:
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     config, env = _cli(fresh_emulator, tmp_path, monkeypatch)
     run = invoke(["--config", str(config), "export", "bulk", "--dest", str(tmp_path / "o"),
-                  "--objects", "Acount"], env=env)
+                  "--objects", "Acount"], env=env,
+                 app=on_org_clock(fresh_emulator))
     assert run.code == 2
     assert run.body["message"].startswith("--objects: the org has no object named 'Acount'")
 
@@ -208,7 +207,8 @@ def test_cli_unknown_object_is_a_usage_error(fresh_emulator: Emulator, tmp_path:
 def test_cli_without_dest_is_a_usage_error(fresh_emulator: Emulator, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     config, env = _cli(fresh_emulator, tmp_path, monkeypatch)
-    run = invoke(["--config", str(config), "export", "bulk"], env=env)
+    run = invoke(["--config", str(config), "export", "bulk"], env=env,
+                 app=on_org_clock(fresh_emulator))
     assert run.code == 2 and "--dest" in run.body["message"]
 
 
@@ -226,14 +226,14 @@ def test_cli_full_backup_with_files_then_verify_against_org(fresh_emulator: Emul
     result = CliRunner().invoke(cli, ["--config", str(config), "export", "bulk", "--dest",
                                       str(dest), "--objects",
                                       "Account,ContentVersion,ContentDocumentLink,Attachment"],
-                                env=env)
+                                env=env, obj=on_org_clock(fresh_emulator))
     assert result.exit_code == 0, result.output
     assert "Account: " in result.stderr and "rows (bulk)" in result.stderr  # progress lines
     assert "ContentDocumentLink  per-parent" in result.stdout
     manifest = ManifestStore.load(dest).manifest
     assert {f.object for f in manifest.files.values()} >= {"ContentVersion", "Attachment"}
     run = invoke(["--config", str(config), "export", "verify", str(dest), "--against-org"],
-                 env=env)
+                 env=env, app=on_org_clock(fresh_emulator))
     assert run.code == 0, run.body
     assert run.body["result"]["files_checked"] == len(manifest.files) > 0
 
@@ -255,7 +255,8 @@ def test_cli_an_object_that_cannot_be_read_either_way_exits_5_with_the_summary(
     config, env = _cli(fresh_emulator, tmp_path, monkeypatch)
     dest = tmp_path / "out"
     run = invoke(["--config", str(config), "export", "bulk", "--dest", str(dest),
-                  "--objects", "Account,CaseStatus", "--no-files"], env=env)
+                  "--objects", "Account,CaseStatus", "--no-files"],
+                 env=env, app=on_org_clock(fresh_emulator))
     assert run.code == 5
     assert run.body["status"] == 5 and run.body["name"] == "PartialFailure"
     assert "CaseStatus could not be exported" in run.body["message"]
@@ -306,7 +307,8 @@ def test_cli_a_file_that_does_not_verify_exits_5_and_the_files_step_gets_the_opt
     monkeypatch.setattr(backup_module, "export_files", spy)
     config, env = _cli(org, tmp_path, monkeypatch)
     run = invoke(["--config", str(config), "export", "bulk", "--dest", str(tmp_path / "out"),
-                  "--objects", "Account", "--parallel", "3", "--include-deleted"], env=env)
+                  "--objects", "Account", "--parallel", "3", "--include-deleted"],
+                 env=env, app=on_org_clock(org))
     assert [(k["parallel"], k["include_deleted"]) for k in seen] == [(3, True)]
     assert run.code == 5, run.output
     assert run.body["status"] == 5 and run.body["exitCode"] == 5

@@ -23,10 +23,7 @@ OBJECTS = ("Account", "CaseStatus", "ContentDocumentLink", "ActivityHistory", "C
 @pytest.fixture
 def made(fresh_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
          ) -> tuple[Emulator, Path, Path, dict[str, str]]:
-    import sfexit.cli.export as cli_export
-
     org = fresh_emulator
-    monkeypatch.setattr(cli_export, "POLL_SLEEP", org.clock.advance)
     dest = tmp_path / "backup"
     backup(org, dest, objects=OBJECTS)
     config = write_config(tmp_path, org, **password_profile(org))
@@ -142,10 +139,7 @@ def test_append_only_logs_may_grow_but_not_shrink(fresh_emulator: Emulator, tmp_
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """Verifying logs in, and a login adds a LoginHistory row: growth is a note, not a failure;
     a log that lost rows since the export is still a difference."""
-    import sfexit.cli.export as cli_export
-
     org = fresh_emulator
-    monkeypatch.setattr(cli_export, "POLL_SLEEP", org.clock.advance)
     dest = tmp_path / "backup"
     backup(org, dest, objects=("LoginHistory",))
     config = write_config(tmp_path, org, **password_profile(org))

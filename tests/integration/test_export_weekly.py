@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from auth_support import invoke, password_env, password_profile, write_config, writes
+from auth_support import (invoke, on_org_clock, password_env, password_profile, write_config,
+                          writes)
 
 from sfexit import errors
-from sfexit.cli import export_weekly
 from sfexit.export.weekly import read_status
 from sfexit.export.weekly_download import WeeklyFilesExpired, download_parts
 from sfexit.org.session import OrgSession
@@ -27,17 +27,8 @@ from sfexit_emulator import Emulator, testing
 
 
 @pytest.fixture
-def org(fresh_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
-    """A private org whose clock the command's waits advance."""
-    elapsed = [0.0]
-
-    def sleep(seconds: float) -> None:
-        elapsed[0] += seconds
-        fresh_emulator.clock.advance(seconds)
-
-    monkeypatch.setattr(export_weekly, "_sleep", sleep)
-    monkeypatch.setattr(export_weekly, "_clock", lambda: elapsed[0])
-    monkeypatch.setattr(export_weekly, "_now", fresh_emulator.clock.now)
+def org(fresh_emulator: Emulator) -> Emulator:
+    """A private org; the command runs on its clock (:func:`weekly`)."""
     return fresh_emulator
 
 
@@ -46,8 +37,8 @@ svc = testing.dataexport
 
 def weekly(org: Emulator, tmp_path: Path, *args: str) -> Any:
     config = write_config(tmp_path / "cfg", org, **password_profile(org))
-    return invoke(["--config", str(config), "export", "weekly", *args], env=password_env(org))
-
+    return invoke(["--config", str(config), "export", "weekly", *args], env=password_env(org),
+                  app=on_org_clock(org))
 
 
 def sha(data: bytes) -> str:
@@ -305,7 +296,8 @@ def test_debug_output_never_shows_the_token(org: Emulator, tmp_path: Path) -> No
     seed_ready(org)
     config = write_config(tmp_path / "cfg", org, **password_profile(org))
     result = CliRunner().invoke(cli, ["--config", str(config), "-v", "export", "weekly",
-                                      "--dest", str(tmp_path / "b")], env=password_env(org))
+                                      "--dest", str(tmp_path / "b")], env=password_env(org),
+                           obj=on_org_clock(org))
     assert result.exit_code == 0, result.output
     text = result.stdout + result.stderr
     assert "/secur/frontdoor.jsp" in text, "the UI calls are in the debug log"

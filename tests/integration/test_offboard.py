@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from auth_support import invoke
-from offboard_support import (SUCCESSOR, no_sleep, offboard, offboard_config, run_json,
+from offboard_support import (SUCCESSOR, offboard, offboard_config, run_json,
                               writes)
 from users_support import org_rows
 
@@ -35,7 +35,6 @@ def both_runs(fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     """A dry run, then a real run of the same org: (org, dry run.json, real run.json,
     writes during the dry run)."""
     org = fresh_emulator
-    no_sleep(monkeypatch, org)
     config = offboard_config(tmp_path, org)
     before = writes(org)
     dry = offboard(config, org, "--dry-run", "--run-dir", str(tmp_path / "dry"))
@@ -159,7 +158,6 @@ def test_a_finished_run_records_its_end_and_the_final_journal_head(both_runs: An
 def test_steps_without_inputs_are_skipped_with_a_clear_reason(
         fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     org = fresh_emulator
-    no_sleep(monkeypatch, org)
     config = offboard_config(tmp_path, org, contract=False, successor=None)
     run = offboard(config, org, "--dry-run", "--skip", "export", "--skip", "preflight",
                    "--run-dir", str(tmp_path / "r"))
@@ -180,7 +178,6 @@ def test_steps_without_inputs_are_skipped_with_a_clear_reason(
 def test_forecast_that_does_not_fit_is_refused_with_the_numbers(
         fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     org = fresh_emulator
-    no_sleep(monkeypatch, org)
     org.faults = {"daily_api_max": 250}
     config = offboard_config(tmp_path, org)
     before = writes(org)
@@ -202,7 +199,6 @@ def test_force_goes_past_a_forecast_refusal_and_records_it_as_a_warning(
     """The org has fewer Bulk query jobs left than the forecast asks (it counts one per object;
     objects the Bulk API refuses are read by REST): refused without --force, run with it."""
     org = fresh_emulator
-    no_sleep(monkeypatch, org)
     config = offboard_config(tmp_path, org)
     dry = offboard(config, org, "--dry-run", "--run-dir", str(tmp_path / "dry"))
     assert dry.code == 0, dry.output
@@ -232,7 +228,6 @@ def test_force_goes_past_a_forecast_refusal_and_records_it_as_a_warning(
 def test_without_a_terminal_or_yes_the_run_refuses_before_any_change(
         fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     org = fresh_emulator
-    no_sleep(monkeypatch, org)
     config = offboard_config(tmp_path, org)
     before = writes(org)
     run = offboard(config, org, "--run-dir", str(tmp_path / "r"))
@@ -267,7 +262,6 @@ def test_report_step_writes_the_report_or_says_why_not(both_runs: Any) -> None:
 def test_deactivate_runs_only_when_enabled_and_leaves_blocked_users_active(
         fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     org = fresh_emulator
-    no_sleep(monkeypatch, org)
     config = offboard_config(tmp_path, org, deactivate=True)
     run = offboard(config, org, "--yes", "--skip", "export", "--run-dir", str(tmp_path / "r"))
     raw = run_json(tmp_path / "r")

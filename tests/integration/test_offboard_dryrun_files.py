@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from offboard_support import no_sleep, offboard, offboard_config, run_json
+from offboard_support import offboard, offboard_config, run_json
 from users_support import org_rows
 
 from sfexit_emulator import testing
@@ -34,7 +34,6 @@ def seeded_bytes(org: Any) -> tuple[int, int]:
 def test_dry_run_plans_the_file_bodies_bytes_from_the_org(
         fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     org = fresh_emulator
-    no_sleep(monkeypatch, org)
     files, size = seeded_bytes(org)
     assert files > 0 and size > 0
     config = offboard_config(tmp_path, org)

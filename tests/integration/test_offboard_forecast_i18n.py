@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from auth_support import invoke
-from offboard_support import no_sleep, offboard, offboard_config, run_json, writes
+from offboard_support import offboard, offboard_config, run_json, writes
 
 from sfexit_emulator import testing
 
@@ -43,7 +43,6 @@ def short_dry_run(fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.Monke
                   ) -> tuple[Path, dict[str, Any]]:
     """A dry run of an org with 1,200 API calls left for the day and a forecast above that."""
     org = fresh_emulator
-    no_sleep(monkeypatch, org)
     add_files(org, FILES)
     org.faults = {"daily_api_max": org.stats()["api_requests_used"] + 1200}
     config = offboard_config(tmp_path, org)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from offboard_support import no_sleep, offboard, offboard_config, run_json, writes
+from offboard_support import offboard, offboard_config, run_json, writes
 from users_support import org_rows
 
 from sfexit_emulator import testing
@@ -44,7 +44,6 @@ def requirement(check: dict[str, Any], code: str) -> dict[str, Any]:
 def no_freeze_rights(fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                      ) -> tuple[Any, Path]:
     org = fresh_emulator
-    no_sleep(monkeypatch, org)
     take_away(org, "PermissionsManageUsers", "PermissionsFreezeUsers",
               "PermissionsViewAllData")
     return org, offboard_config(tmp_path, org)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from auth_support import password_env
-from offboard_support import no_sleep, offboard, offboard_config, org_state, run_json
+from offboard_support import offboard, offboard_config, org_state, run_json
 
 from sfexit.config import load_settings
 from sfexit_emulator import Emulator
@@ -28,9 +28,7 @@ class Crash(Exception):
 def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The end state of one uninterrupted run of a fresh org (same seed as fresh_emulator)."""
     tmp = tmp_path_factory.mktemp("uninterrupted")
-    with Emulator(records=SESSION_RECORDS, seed=SESSION_SEED) as org, \
-            pytest.MonkeyPatch.context() as mp:
-        no_sleep(mp, org)
+    with Emulator(records=SESSION_RECORDS, seed=SESSION_SEED) as org:
         config = offboard_config(tmp, org)
         run = offboard(config, org, "--yes", "--run-dir", str(tmp / "run"))
         assert run.code == 0, run.output
@@ -98,7 +96,6 @@ def resume_and_check(org: Any, config: Path, run_dir: Path, crashed_step: str,
 @pytest.fixture
 def org_and_config(fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                    ) -> tuple[Any, Path]:
-    no_sleep(monkeypatch, fresh_emulator)
     return fresh_emulator, offboard_config(tmp_path, fresh_emulator)
 
 

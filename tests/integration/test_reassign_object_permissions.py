@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from auth_support import invoke, password_env, password_profile, write_config
-from offboard_support import no_sleep, offboard, offboard_config, run_json, writes
+from offboard_support import offboard, offboard_config, run_json, writes
 from users_support import org_rows
 
 from sfexit_emulator import testing
@@ -128,7 +128,6 @@ def test_the_org_refuses_the_owner_change_the_preflight_refused(fresh_emulator: 
 def test_offboard_dry_run_reports_the_object_and_what_stays_behind(
         fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     org = fresh_emulator
-    no_sleep(monkeypatch, org)
     without_edit_on(org, "Opportunity")
     config = offboard_config(tmp_path, org)
     before = writes(org)
@@ -194,7 +193,6 @@ def test_offboard_holds_back_the_object_it_may_not_move_and_moves_the_rest(
     """The real run does not send the blocked object's records to fail one by one: they stay
     with the departing users, the step is partial with the reason, the rest moves."""
     org = fresh_emulator
-    no_sleep(monkeypatch, org)
     without_edit_on(org, "Opportunity")
     departing = org_rows(org, f"SELECT Id FROM User WHERE Username = '{DEPARTING}'")[0]["Id"]
     owned = len(org_rows(org, f"SELECT Id FROM Opportunity WHERE OwnerId = '{departing}'"))
