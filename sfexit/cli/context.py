@@ -13,12 +13,15 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sfexit.cli.output import Output
 from sfexit.config import Settings, load_settings
+
+if TYPE_CHECKING:   # costs nothing at start-up: `sfexit --help` loads no org code
+    from sfexit.org.session import OrgSession
 
 
 def utc_now() -> dt.datetime:
@@ -58,7 +61,7 @@ class AppContext:
         return lambda label: str(click.prompt(label, hide_input=True, err=True))
 
 
-    def connect(self, *, read_only: bool = False, may_prompt: bool = True) -> Any:
+    def connect(self, *, read_only: bool = False, may_prompt: bool = True) -> OrgSession:
         """The one org session of this command, built the same way for every command:
         the configured profile, this invocation's prompt rule (``may_prompt=False``: never
         ask, for a login that is only nice to have), ``self.sleep`` for its retries, warnings

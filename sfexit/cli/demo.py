@@ -15,12 +15,15 @@ import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sfexit import errors
 from sfexit.cli.context import AppContext, json_option, pass_app
+
+if TYPE_CHECKING:
+    from sfexit.offboard.run import RunOutcome
 
 SUCCESSOR = "standard.user@sfexit-demo.example"
 KEEP = ("integration@sfexit-demo.example",)
@@ -133,7 +136,7 @@ def _archive(export_dir: Path, out: Path, settings: Any) -> Path:
                          contract_end=settings.contract.end).archive
 
 
-def _summary(outcome: Any) -> dict[str, Any]:
+def _summary(outcome: RunOutcome) -> dict[str, Any]:
     return {"run_dir": str(outcome.run_dir), "mode": outcome.mode, "report": outcome.report,
             "journal": str(outcome.journal) if outcome.journal else None,
             "steps": {s["name"]: s["status"] for s in outcome.steps},

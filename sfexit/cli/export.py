@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,8 +20,14 @@ from sfexit.cli.output import table
 from sfexit.cli.safe_text import neutralise_cell
 from sfexit.jsonable import to_jsonable
 
+if TYPE_CHECKING:
+    from sfexit.export.backup import BackupSummary
+    from sfexit.export.data_run import ObjectProgress
+    from sfexit.export.files import FileProgress
+    from sfexit.org.session import OrgSession
 
-def connect_read_only(app: AppContext) -> Any:
+
+def connect_read_only(app: AppContext) -> OrgSession:
     """The one session of an export: read-only (creating a Bulk query job is allowed)."""
     return app.connect(read_only=True)
 
@@ -100,7 +106,7 @@ def bulk(app: AppContext, dest: Path | None, objects: str | None,
     return 0
 
 
-def _summary_json(summary: Any) -> dict[str, Any]:
+def _summary_json(summary: BackupSummary) -> dict[str, Any]:
     return {
         "dest": str(summary.dest), "manifest": str(summary.manifest),
         "manifest_sha256": summary.manifest_sha256,
@@ -115,7 +121,7 @@ def _summary_json(summary: Any) -> dict[str, Any]:
     }
 
 
-def _summary_text(summary: Any) -> str:
+def _summary_text(summary: BackupSummary) -> str:
     done = [o for o in summary.objects if o.status in ("exported", "resumed")]
     lines = [table(["Object", "Method", "Rows", "Bytes", "Status"],
                    [[o.name, o.method, o.rows, o.bytes, o.status] for o in done])]
@@ -148,7 +154,7 @@ class _Progress:
         self.file_bytes = 0
         self._lock = threading.Lock()
 
-    def update(self, p: Any) -> None:
+    def update(self, p: ObjectProgress) -> None:
         if self.quiet:
             return
         with self._lock:
@@ -161,7 +167,7 @@ class _Progress:
                     self._line("  ".join(f"{name} {rows:,}/{'?' if total is None else f'{total:,}'}"
                                          for name, (rows, total) in sorted(self.running.items())))
 
-    def files(self, p: Any) -> None:
+    def files(self, p: FileProgress) -> None:
         """The files step: one line for all bodies (files done / total, bytes)."""
         if self.quiet:
             return

@@ -6,7 +6,7 @@ Kept light at import: the org and export modules load inside the command.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +15,9 @@ from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.export import connect_read_only
 from sfexit.cli.output import stderr_is_tty
 from sfexit.jsonable import to_jsonable
+
+if TYPE_CHECKING:
+    from sfexit.export.files import FileProgress, FilesSummary
 
 
 @click.command("files")
@@ -72,7 +75,7 @@ def files(app: AppContext, dest: Path | None, all_versions: bool, include_delete
     return errors.EXIT_OK
 
 
-def _human(summary: Any, target: Path) -> str:
+def _human(summary: FilesSummary, target: Path) -> str:
     lines = [f"Files: {summary.downloaded} downloaded and verified, {summary.skipped} already "
              f"complete, {len(summary.failed)} failed, {len(summary.unavailable)} not served "
              f"by the org ({summary.bytes_downloaded / 1e6:.1f} MB into {target / 'files'})."]
@@ -100,7 +103,7 @@ class _Progress:
         if self.drawn:
             click.echo("\r\x1b[K", err=True, nl=False)
 
-    def __call__(self, event: Any) -> None:
+    def __call__(self, event: FileProgress) -> None:
         if not self.enabled:
             return
         self.bytes += event.bytes

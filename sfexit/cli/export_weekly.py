@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,6 +17,13 @@ from sfexit import errors
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import stderr_is_tty, table
 from sfexit.cli.safe_text import neutralise_cell
+
+if TYPE_CHECKING:
+    from sfexit.export.manifest import ManifestStore
+    from sfexit.export.weekly import WeeklyResult
+    from sfexit.export.weekly_download import DownloadedPart
+    from sfexit.export.weekly_page import ExportPageState
+    from sfexit.org.session import OrgSession
 
 MAX_PARALLEL = 10    # SF-DataExport downloads 10 parts at once; parts are up to ~512 MB each
 
@@ -84,7 +91,7 @@ def weekly(app: AppContext, dest: Path | None, status_only: bool, trigger: bool,
     # the browser on to the Lightning host (research: "always fetch the Classic URL").
     ui = open_ui_session(session, ret_url=STATUS_URL)
     spinner = _Spinner(app)
-    stores: list[Any] = []   # the manifest, once a part is recorded in it
+    stores: list[ManifestStore] = []   # the manifest, once a part is recorded in it
     run = WeeklyRun(
         dest=Path(target or "."), trigger=trigger, discard_old=discard_old, wait=wait,
         status_only=status_only, timeout=timeout, parallel=workers, extract=extract,
@@ -106,7 +113,8 @@ def weekly(app: AppContext, dest: Path | None, status_only: bool, trigger: bool,
     app.out.result(body, lambda: _human(result, target))
 
 
-def _open_manifest(session: Any, target: Path, stores: list[Any]) -> Any:
+def _open_manifest(session: OrgSession, target: Path, stores: list[ManifestStore]
+                   ) -> ManifestStore:
     from sfexit.export.manifest import ManifestStore
     from sfexit.org.rest import RestClient
 
@@ -117,7 +125,7 @@ def _open_manifest(session: Any, target: Path, stores: list[Any]) -> Any:
     return store
 
 
-def _part(part: Any) -> dict[str, Any]:
+def _part(part: DownloadedPart) -> dict[str, Any]:
     return {"name": part.name, "size": part.size, "sha256": part.sha256, "path": str(part.path),
             "reused": part.reused}
 
@@ -126,7 +134,7 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _json(result: Any, target: Path | None) -> dict[str, Any]:
+def _json(result: WeeklyResult, target: Path | None) -> dict[str, Any]:
     return {
         "state": result.state, "triggered": result.triggered,
         "files": [{"name": f.name, "id": f.file_id, "size_text": f.size_text,
@@ -140,7 +148,7 @@ def _json(result: Any, target: Path | None) -> dict[str, Any]:
     }
 
 
-def _human(result: Any, target: Path | None) -> str:
+def _human(result: WeeklyResult, target: Path | None) -> str:
     state = {"ready": "files ready", "in_progress": "export in progress",
              "none": "no export files listed"}[result.state]
     lines = [f"Data Export Service: {state}" + (" (export requested now)" if result.triggered
@@ -174,7 +182,7 @@ class _Spinner:
         self.frames = itertools.cycle("|/-\\")
         self.shown = False
 
-    def __call__(self, page: Any, elapsed: float) -> None:
+    def __call__(self, page: ExportPageState, elapsed: float) -> None:
         if not self.enabled:
             return
         sys.stderr.write(f"\r{next(self.frames)} waiting for the export "

@@ -23,6 +23,7 @@ from sfexit.cli.output import table
 from sfexit.cli.safe_text import neutralise_line
 
 if TYPE_CHECKING:
+    from sfexit.offboard.run import RunOutcome
     from sfexit.rules import ContractPlan
 
 STEP_NAMES = ("preflight", "dates", "export", "verify", "freeze", "reassign", "deactivate",
@@ -104,7 +105,7 @@ def offboard(app: AppContext, dry_run: bool, run_dir: Path | None, resume: Path 
 
 def execute(app: AppContext, *, dry_run: bool = False, run_dir: Path | None = None,
             resume: Path | None = None, skip: tuple[str, ...] = (), force: bool = False,
-            lang: str | None = None) -> Any:
+            lang: str | None = None) -> RunOutcome:
     """One offboard run (new or resumed) with ``app``'s settings and clock (``app.sleep``);
     returns the RunOutcome. Shared with ``sfexit demo``."""
     from sfexit.offboard.run import RunOptions, resume_run, start_run
@@ -157,7 +158,7 @@ def _validate(app: AppContext, *, dry_run: bool, run_dir: Path | None, resume: P
     return target
 
 
-def _render(app: AppContext, outcome: Any) -> int:
+def _render(app: AppContext, outcome: RunOutcome) -> int:
     result = {
         "run_dir": str(outcome.run_dir), "mode": outcome.mode,
         "steps": [{"name": s["name"], "status": s["status"], "reason": s["reason"]}
@@ -181,7 +182,7 @@ def _render(app: AppContext, outcome: Any) -> int:
     return 0
 
 
-def _text(outcome: Any) -> str:
+def _text(outcome: RunOutcome) -> str:
     rows = [[s["name"], s["status"], (s.get("used") or {}).get("rest_calls", 0),
              (s.get("forecast") or {}).get("rest_calls", 0), s["reason"] or ""]
             for s in outcome.steps]

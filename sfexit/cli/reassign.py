@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +19,11 @@ from sfexit.cli.confirmation import require_confirmation_possible
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import table
 from sfexit.cli.safe_text import neutralise_line
+
+if TYPE_CHECKING:
+    from sfexit.org.session import OrgSession
+    from sfexit.people.ownership import OwnershipPlan
+    from sfexit.people.ownership_transfer import TransferResult
 
 
 def read_map(path: Path) -> list[tuple[str, str]]:
@@ -64,7 +69,7 @@ def _objects(value: str | None) -> list[str] | None:
     return names
 
 
-def plan_dict(plan: Any) -> dict[str, Any]:
+def plan_dict(plan: OwnershipPlan) -> dict[str, Any]:
     return {"total": plan.total, "steps": [
         {"order": s.order, "object": s.object, "filter": s.filter.value,
          "filter_text": s.filter_text, "count": s.count,
@@ -75,7 +80,7 @@ def plan_dict(plan: Any) -> dict[str, Any]:
         "notes": list(plan.notes)}
 
 
-def plan_text(plan: Any) -> str:
+def plan_text(plan: OwnershipPlan) -> str:
     rows = [[s.order, s.object, s.filter_text, m.source, m.target, m.count]
             for s in plan.steps for m in s.moves]
     lines = ["Reassignment plan (nothing cascades; each step is its own update):",
@@ -97,7 +102,7 @@ def _confirm(app: AppContext, yes: bool, question: str) -> None:
     click.confirm(neutralise_line(question), err=True, abort=True)
 
 
-def _result(app: AppContext, done: Any, extra: dict[str, Any]) -> dict[str, Any]:
+def _result(app: AppContext, done: TransferResult, extra: dict[str, Any]) -> dict[str, Any]:
     result = {**extra, "journal": done.journal, "moved_total": done.moved,
               "failed_total": done.failed,
               "moved": {o.object: o.moved_by_pair for o in done.objects},
@@ -118,7 +123,7 @@ def _result(app: AppContext, done: Any, extra: dict[str, Any]) -> dict[str, Any]
     return result
 
 
-def _render(app: AppContext, done: Any, result: dict[str, Any], verb: str) -> int:
+def _render(app: AppContext, done: TransferResult, result: dict[str, Any], verb: str) -> int:
     """The result; exit 5 in one envelope (``status`` 5) when any record or team row failed."""
     if not (done.failed or done.team_failed):
         app.out.result(result, lambda: _human(done, verb))
@@ -130,7 +135,7 @@ def _render(app: AppContext, done: Any, result: dict[str, Any], verb: str) -> in
                            exit_code=errors.EXIT_PARTIAL)
 
 
-def _human(done: Any, verb: str) -> str:
+def _human(done: TransferResult, verb: str) -> str:
     rows = [[o.object, o.transport, o.moved, o.failed, o.failure_file or ""]
             for o in done.objects]
     return (f"{verb} {done.moved} records ({done.failed} failed).\n"
@@ -198,12 +203,13 @@ def reassign(app: AppContext, source: str | None, target: str | None, map_file: 
     _confirm(app, yes, f"Reassign {plan.total} records now?")
     journal = Journal.open(journal_path or default_journal_path("reassign"))
     app.out.info(f"Journal: {journal.path}")
-    done = transfer(session, plan, journal, on_progress=app.out.info)
+    done = transfer(session, plan, journal, sleep=app.sleep, clock=app.clock,
+                    on_progress=app.out.info)
     result = _result(app, done, {"dry_run": False, "plan": plan_dict(plan)})
     return _render(app, done, result, "Reassigned")
 
 
-def _preflight(app: AppContext, session: Any, moves: dict[str, int],
+def _preflight(app: AppContext, session: OrgSession, moves: dict[str, int],
                dry_run: bool = False) -> None:
     """Before any write: Modify All Data, or Transfer Record and edit on every object with
     records to move (people.permissions.preflight reads ObjectPermissions for those objects
@@ -263,7 +269,8 @@ def _undo(app: AppContext, source: Path, journal_path: Path | None, dry_run: boo
     _confirm(app, yes, "Put these owners back now?")
     journal = Journal.open(journal_path or default_journal_path("reassign-undo"))
     app.out.info(f"Journal: {journal.path}")
-    done = undo_transfer(session, source, journal, on_progress=app.out.info)
+    done = undo_transfer(session, source, journal, sleep=app.sleep, clock=app.clock,
+                         on_progress=app.out.info)
     result = _result(app, done, {"dry_run": False, "undo": str(source)})
     result["drifted_total"] = done.drifted
     result["drifted"] = {o.object: o.drifted for o in done.objects if o.drifted}

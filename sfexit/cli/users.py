@@ -16,7 +16,7 @@ import io
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -26,6 +26,12 @@ from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import dumps, table
 from sfexit.cli.safe_text import neutralise_line
 from sfexit.jsonable import to_jsonable
+
+if TYPE_CHECKING:
+    from sfexit.org.session import OrgSession
+    from sfexit.people.freeze import FreezePlan, FreezeResult
+    from sfexit.people.selection import Selection
+    from sfexit.people.users import OrgUser
 
 
 def confirm(app: AppContext, question: str) -> None:
@@ -142,8 +148,9 @@ def validate_selection(action: str, usernames: Sequence[str], all_active: bool) 
         raise errors.UsageError(f"name the users to {action}, or pass --all-active")
 
 
-def select_for(app: AppContext, session: Any, action: Any, usernames: Sequence[str],
-               all_active: bool, keep: Sequence[str], keep_profile: Sequence[str]) -> Any:
+def select_for(app: AppContext, session: OrgSession, action: Any, usernames: Sequence[str],
+               all_active: bool, keep: Sequence[str], keep_profile: Sequence[str]
+               ) -> tuple[list[OrgUser], Selection]:
     from sfexit.people.names import Named, require_known
     from sfexit.people.selection import KeepList, select_users
     from sfexit.people.users import UserFilter, list_users
@@ -168,8 +175,8 @@ def _refuse_if_nothing_left(touch: Sequence[Any], refusals: list[str],
         raise errors.UsageError("refused: " + "; ".join(refusals))
 
 
-def check_permissions(app: AppContext, session: Any, everyone: Sequence[Any], action: Any,
-                      dry_run: bool) -> None:
+def check_permissions(app: AppContext, session: OrgSession, everyone: Sequence[OrgUser],
+                      action: Any, dry_run: bool) -> None:
     from sfexit.people.permissions import PermissionDenied, preflight
 
     me = next((u for u in everyone if u.is_running_user), None)
@@ -183,7 +190,7 @@ def check_permissions(app: AppContext, session: Any, everyone: Sequence[Any], ac
         app.out.warn(f"a real run would stop here: {exc.message}")
 
 
-def _show_plan(app: AppContext, the_plan: Any, plan_file: Path) -> None:
+def _show_plan(app: AppContext, the_plan: FreezePlan, plan_file: Path) -> None:
     lines = [f"{p.user.username}: {p.planned}" for p in the_plan.users]
     lines += [f"{who if isinstance(who, str) else who.username}: refused: {reason}"
               for who, reason in the_plan.refused]
@@ -204,7 +211,7 @@ def finish(app: AppContext, body: dict[str, Any], human: Callable[[], str], fail
                            exit_code=errors.EXIT_PARTIAL)
 
 
-def _finish_freeze(app: AppContext, result: Any) -> int:
+def _finish_freeze(app: AppContext, result: FreezeResult) -> int:
     body = to_jsonable(result)
     body["failed"] = len(result.failed)
     body["changed"] = len(result.changed)
@@ -214,7 +221,7 @@ def _finish_freeze(app: AppContext, result: Any) -> int:
     return finish(app, body, lambda: "\n".join(result.report_lines()), len(result.failed), done)
 
 
-def _run_freeze(app: AppContext, session: Any, the_plan: Any, dry_run: bool,
+def _run_freeze(app: AppContext, session: OrgSession, the_plan: FreezePlan, dry_run: bool,
                 journal_path: Path | None, plan_file: Path | None, kind: str) -> int:
     from sfexit.journal import Journal
     from sfexit.people import freeze

@@ -27,7 +27,7 @@ from sfexit.offboard import plan as planning
 from sfexit.offboard import steps as st
 from sfexit.offboard import survey
 from sfexit.offboard.notes import NO_REASON, Note, note, step_fields
-from sfexit.offboard.rundir import RunDir, now_iso, zero_usage
+from sfexit.offboard.rundir import RunDir, StepStatus, now_iso, zero_usage
 from sfexit.org.session import OrgSession
 from sfexit.rules import ContractPlan
 
@@ -289,7 +289,7 @@ def _continue(ctx: st.RunContext, options: RunOptions) -> RunOutcome:
 
 
 def _run_step(ctx: st.RunContext, name: str, fn: Callable[[st.RunContext], st.StepResult]
-              ) -> str:
+              ) -> StepStatus:
     run = ctx.run
     # The report step journals nothing: it changes nothing, and proves the journal's head.
     journal = ctx.journal if name != "report" else None

@@ -20,13 +20,14 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sfexit import errors
 
 SCHEMA_VERSION = 1
 STEPS = ("preflight", "dates", "export", "verify", "freeze", "reassign", "deactivate", "report")
-STATUSES = ("planned", "skipped", "running", "done", "partial", "failed")
+# A step's status in run.json, the offboard result and the report.
+StepStatus = Literal["planned", "skipped", "running", "done", "partial", "failed"]
 LIMIT_KEYS = ("rest_calls", "bulk_query_jobs", "bulk_result_mb", "ingest_records")
 RUN_FILE = "run.json"
 JOURNAL_FILE = "journal.jsonl"
@@ -136,7 +137,9 @@ class RunDir:
                 return dict(s)
         raise KeyError(name)
 
-    def update_step(self, name: str, **changes: Any) -> None:
+    def update_step(self, name: str, status: StepStatus | None = None, **changes: Any) -> None:
+        if status is not None:
+            changes["status"] = status
         for s in self.data["steps"]:
             if s["name"] == name:
                 s.update(changes)

@@ -19,7 +19,7 @@ from sfexit.config import Settings
 from sfexit.journal import Journal
 from sfexit.jsonable import dumps, to_jsonable
 from sfexit.offboard.notes import Note, note
-from sfexit.offboard.rundir import RunDir
+from sfexit.offboard.rundir import RunDir, StepStatus
 from sfexit.org.session import OrgSession
 from sfexit.people.selection import KeepList, Selection, select_users
 from sfexit.people.users import OrgUser, UserFilter, list_users
@@ -49,7 +49,7 @@ class RunContext:
 
 @dataclass(frozen=True)
 class StepResult:
-    status: str                                   # done | partial | failed | skipped | planned
+    status: StepStatus
     why: Note | None = None                       # the reason, with its stable code
     result: Any = None                            # JSON-ready
     used: Mapping[str, int] = field(default_factory=dict)  # besides rest_calls (measured)
@@ -171,7 +171,7 @@ def run_freeze(ctx: RunContext) -> StepResult:
     result = freeze.apply(ctx.session, the_plan, ctx.journal, plan_file=path,
                           on_progress=lambda m: ctx.on_progress("freeze", m))
     body = {**to_jsonable(result), "changed": len(result.changed), "failed": len(result.failed)}
-    status = "partial" if result.failed else "done"
+    status: StepStatus = "partial" if result.failed else "done"
     return StepResult(status, note("freeze_failed", count=len(result.failed))
                       if result.failed else None, body)
 
