@@ -35,9 +35,11 @@ $(NODE_STAMPS): %/node_modules/.package-lock.json: %/package-lock.json %/package
 node-deps: $(NODE_STAMPS)
 
 # Both test suites (tests/ and emulator/tests/, the testpaths of pyproject.toml), after the
-# layering contracts (lint-imports: [tool.importlinter] in pyproject.toml, docs/layout.md).
+# layering contracts (lint-imports: [tool.importlinter] in pyproject.toml, docs/layout.md),
+# ruff ([tool.ruff]) and mypy.
 test: venv $(if $(NPM),node-deps)
 	$(BIN)/lint-imports
+	$(BIN)/ruff check sfexit emulator/src tests emulator/tests bench scripts
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q
 

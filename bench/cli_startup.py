@@ -46,7 +46,7 @@ def main() -> None:
     ]
     print("\n".join(lines))
     if not options.no_write:
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         head = (f"\n## bench/cli_startup.py — {stamp} ({platform.machine()}, "
                 f"Python {platform.python_version()})\n\n")
         with RESULTS.open("a", encoding="utf-8") as f:

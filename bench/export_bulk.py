@@ -208,7 +208,7 @@ def main() -> None:
 
         compare(min(args.records, 200_000), 6, 20.0, True, say)
     if args.results:
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
         with open(args.results, "a", encoding="utf-8") as fh:
             fh.write(f"\n## bench/export_bulk.py — {stamp} ({machine}; shared machine)\n\n")

@@ -93,7 +93,7 @@ def main() -> int:
     ]
     print("\n".join(lines))
     if not args.no_results:
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         machine = f"{platform.machine()}, {platform.system()} {platform.release()}, " \
                   f"Python {platform.python_version()}"
         with RESULTS.open("a", encoding="utf-8") as fh:

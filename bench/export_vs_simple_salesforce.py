@@ -362,7 +362,7 @@ def main() -> None:
     compare(args.records, args.objects, args.latency_ms, not args.no_sensitivity, say,
             with_bulk2=not args.no_bulk2)
     if args.results:
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         machine = (f"{platform.machine()}, {os.cpu_count()} CPUs, Python "
                    f"{platform.python_version()}, load {os.getloadavg()[0]:.1f}")
         with open(args.results, "a", encoding="utf-8") as fh:

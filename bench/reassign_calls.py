@@ -109,7 +109,7 @@ def main() -> None:
     ok = r["calls"] <= 6 and r["polls"] <= 10 and r["failed"] == 0 and r["moved"] == r["rows"]
     print("within budget" if ok else "OVER BUDGET")
     if not args.no_append:
-        now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         lines = [
             f"\n## bench/reassign_calls.py — {now} ({platform.machine()}, "
             f"{os.cpu_count()} CPUs, Python {platform.python_version()}; shared machine)\n",

@@ -53,7 +53,7 @@ def calendar(events: list[Event], dtstamp: dt.datetime) -> str:
 
 
 def _event_lines(event: Event, dtstamp: dt.datetime) -> list[str]:
-    stamp = dtstamp.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = dtstamp.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     lines = [
         "BEGIN:VEVENT",
         f"UID:{escape_text(event.uid)}",

@@ -101,7 +101,7 @@ def _files(conn: sqlite3.Connection, manifest: Manifest) -> list[Problem]:
     stored = {(o, i): s for o, i, s in conn.execute(
         f"SELECT DISTINCT object, id, sha256 FROM {FILES_TABLE}")}
     out = []
-    for key, f in sorted(manifest.files.items()):
+    for _key, f in sorted(manifest.files.items()):
         found = stored.pop((f.object, f.id), None)
         if found is None:
             out.append(Problem("database", f"{PAYLOAD}/{f.path}", f"not in {FILES_TABLE}"))

@@ -11,7 +11,6 @@ import dataclasses
 import logging
 import sys
 import traceback
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 

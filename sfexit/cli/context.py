@@ -25,7 +25,7 @@ if TYPE_CHECKING:   # costs nothing at start-up: `sfexit --help` loads no org co
 
 
 def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclasses.dataclass

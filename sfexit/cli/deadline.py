@@ -113,7 +113,7 @@ def deadline(app: AppContext, start: str | None, end: str | None, paid: str | No
     the_plan = configured_contract.plan(resolved, today)
     _warn_about(app, the_plan, today)
     if ics_path is not None:
-        text = ics.contract_calendar(the_plan, dt.datetime.now(dt.timezone.utc))
+        text = ics.contract_calendar(the_plan, dt.datetime.now(dt.UTC))
         _write(ics_path, text.encode("utf-8"))  # bytes: keep the CRLF line ends as they are
     result = deadline_result(the_plan, ics_path)
     app.out.result(result, lambda: deadline_text(app, the_plan, ics_path))

@@ -151,7 +151,7 @@ class Manifest:
 
 
 def utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 def atomic_write(path: Path, data: bytes) -> None:

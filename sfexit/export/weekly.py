@@ -107,12 +107,12 @@ def earliest_expiry(page: ExportPageState, now: dt.datetime | None = None
         return None
     ahead = MAX_TZ_AHEAD
     if page.user_now is not None and now is not None:
-        offset = page.user_now - now.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        offset = page.user_now - now.astimezone(dt.UTC).replace(tzinfo=None)
         quarter = dt.timedelta(minutes=15)
         offset = quarter * round(offset / quarter)
         if -dt.timedelta(hours=12) <= offset <= MAX_TZ_AHEAD:
             ahead = offset
-    start = dt.datetime.combine(day, dt.time(0), tzinfo=dt.timezone.utc) - ahead
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC) - ahead
     return start + dt.timedelta(hours=page.expiry_hours)
 
 
@@ -242,7 +242,7 @@ class WeeklyRun:
     open_manifest: Callable[[], ManifestStore] | None = None
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
-    now: Now = field(default=lambda: dt.datetime.now(dt.timezone.utc))
+    now: Now = field(default=lambda: dt.datetime.now(dt.UTC))
     on_event: Callable[[str], None] = lambda _m: None
     on_poll: Callable[[ExportPageState, float], None] | None = None
 

@@ -66,7 +66,7 @@ def quote(value: Value) -> str:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             raise ValueError("a datetime in SOQL needs a time zone")
-        utc = value.astimezone(dt.timezone.utc)
+        utc = value.astimezone(dt.UTC)
         return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, dt.date):
         return value.isoformat()

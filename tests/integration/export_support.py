@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -61,4 +60,4 @@ def add_special_account(org: Any) -> str:
 
 
 def csv_text(path: Path) -> str:
-    return io.open(path, encoding="utf-8", newline="").read()
+    return open(path, encoding="utf-8", newline="").read()

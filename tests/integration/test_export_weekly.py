@@ -224,12 +224,12 @@ def test_truncated_downloads_are_retried_to_identical_bytes(org: Emulator, tmp_p
 def test_close_to_expiry_is_warned(org: Emulator, tmp_path: Path) -> None:
     # The page gives the export's date only (and the emulator no user clock): sfexit assumes the
     # day began in UTC+14, so files of 15/01 may go from 16/01 10:00 UTC (24 h + 48 h - 14 h).
-    org.clock.set(dt.datetime(2030, 1, 15, 12, 0, tzinfo=dt.timezone.utc))
+    org.clock.set(dt.datetime(2030, 1, 15, 12, 0, tzinfo=dt.UTC))
     seed_ready(org, hours_ago=1)
     run = weekly(org, tmp_path, "--status")
     assert run.code == 0 and not any("deleted" in w for w in run.body["warnings"])
     assert run.body["result"]["expires_no_earlier_than"] == "2030-01-16T10:00:00+00:00"
-    org.clock.set(dt.datetime(2030, 1, 15, 23, 0, tzinfo=dt.timezone.utc))
+    org.clock.set(dt.datetime(2030, 1, 15, 23, 0, tzinfo=dt.UTC))
     run = weekly(org, tmp_path, "--status")
     assert any("may be deleted as soon as 2030-01-16 10:00 UTC" in w
                for w in run.body["warnings"])

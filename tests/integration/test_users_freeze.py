@@ -153,7 +153,7 @@ def test_unfreeze_never_thaws_a_user_frozen_before(fresh_emulator: Any, tmp_path
     ids = user_ids(org)
     frozen_ids = {uid for uid, f in frozen_state(org).items() if f}
     name = sorted(n for n, uid in ids.items() if uid in frozen_ids and
-                  org_rows(org, "SELECT IsActive FROM User WHERE Id = '%s'" % uid)[0]["IsActive"])[0]
+                  org_rows(org, f"SELECT IsActive FROM User WHERE Id = '{uid}'")[0]["IsActive"])[0]
     journal = tmp_path / "j.jsonl"
     run = users_cli(org, tmp_path, "freeze", name, "--journal", str(journal))
     assert run.code == 0 and run.body["result"]["items"][0]["status"] == "leave: already frozen"

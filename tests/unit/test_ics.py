@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from sfexit import __version__, ics, rules
 
-STAMP = dt.datetime(2025, 6, 1, 12, 30, tzinfo=dt.timezone.utc)
+STAMP = dt.datetime(2025, 6, 1, 12, 30, tzinfo=dt.UTC)
 CONTRACT = rules.Contract(dt.date(2025, 1, 1), dt.date(2025, 12, 31), Decimal("12000"), "USD")
 PLAN = rules.plan(CONTRACT, dt.date(2025, 6, 1))
 

@@ -143,7 +143,7 @@ def test_size_texts() -> None:
 def test_earliest_expiry_assumes_the_earliest_moment_the_date_allows() -> None:
     state = parse_export_page(page(rows=row("WE_1.ZIP", "092000000000001", "1K"), button=DISABLED))
     # 22/05/2020 in a zone up to UTC+14 began 21/05 10:00 UTC; + 48 h.
-    assert earliest_expiry(state) == dt.datetime(2020, 5, 23, 10, 0, tzinfo=dt.timezone.utc)
+    assert earliest_expiry(state) == dt.datetime(2020, 5, 23, 10, 0, tzinfo=dt.UTC)
     assert earliest_expiry(parse_export_page(page(button=DISABLED))) is None
 
 
@@ -153,10 +153,10 @@ def test_the_users_clock_on_the_page_narrows_the_expiry_to_their_zone() -> None:
     state = parse_export_page(page(rows=row("WE_1.ZIP", "092000000000001", "1K"),
                                    button=DISABLED, extra=clock, fmt=None))
     assert state.user_now == dt.datetime(2020, 5, 22, 21, 30)
-    utc_now = dt.datetime(2020, 5, 22, 19, 31, tzinfo=dt.timezone.utc)      # the user is UTC+2
+    utc_now = dt.datetime(2020, 5, 22, 19, 31, tzinfo=dt.UTC)      # the user is UTC+2
     assert earliest_expiry(state, utc_now) == dt.datetime(2020, 5, 23, 22, 0,
-                                                          tzinfo=dt.timezone.utc)
-    assert earliest_expiry(state) == dt.datetime(2020, 5, 23, 10, 0, tzinfo=dt.timezone.utc)
+                                                          tzinfo=dt.UTC)
+    assert earliest_expiry(state) == dt.datetime(2020, 5, 23, 10, 0, tzinfo=dt.UTC)
 
 
 # --- forms ---------------------------------------------------------------------------------------
