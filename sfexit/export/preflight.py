@@ -154,10 +154,8 @@ def row_counts(rest: RestClient, objects: Sequence[str], include_deleted: bool, 
 
 
 def _count(rest: RestClient, name: str, include_deleted: bool) -> int:
-    resource = "queryAll" if include_deleted else "query"
     try:
-        return int(rest.session.get_json(f"data/{resource}",
-                                         params={"q": soql.count(name)})["totalSize"])
+        return rest.count(soql.count(name), include_deleted=include_deleted)
     except errors.SalesforceError:
         return 0  # not countable as a whole (per-parent, not queryable)
 

@@ -138,17 +138,13 @@ def _org_rows(rest: RestClient, entry: ObjectEntry, notes: list[str]) -> list[Di
 
 def _org_count(rest: RestClient, entry: ObjectEntry) -> int:
     if entry.method != "per-parent":
-        return _count(rest, soql.count(entry.name), entry.include_deleted)
+        return rest.count(soql.count(entry.name), include_deleted=entry.include_deleted)
     field, parent = PER_PARENT[entry.name]
     ids = (str(r["Id"]) for r in rest.query_iter(soql.select(parent, ["Id"]),
                                                  include_deleted=entry.include_deleted))
-    return sum(_count(rest, soql.count(entry.name, where=[clause]), entry.include_deleted)
+    return sum(rest.count(soql.count(entry.name, where=[clause]),
+                          include_deleted=entry.include_deleted)
                for clause in soql.chunked_in(field, ids, IN_CLAUSE_BYTES))
-
-
-def _count(rest: RestClient, query: str, include_deleted: bool) -> int:
-    resource = "queryAll" if include_deleted else "query"
-    return int(rest.session.get_json(f"data/{resource}", params={"q": query})["totalSize"])
 
 
 def _org_files(rest: RestClient, manifest: Manifest) -> list[Difference]:
@@ -163,10 +159,10 @@ def _org_files(rest: RestClient, manifest: Manifest) -> list[Difference]:
             continue
         where = file_filter(source, all_versions=False)
         try:
-            count = _count(rest, soql.count(sobject, where=where), False)
+            count = rest.count(soql.count(sobject, where=where))
             if sobject == "ContentVersion" and len(listed) > count:
                 where = []
-                count = _count(rest, soql.count(sobject), False)
+                count = rest.count(soql.count(sobject))
             total = sum_of(rest, sobject, size_field, where)
         except errors.SalesforceError as exc:
             out.append(Difference("org-files", sobject, "count",

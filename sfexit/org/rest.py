@@ -91,9 +91,11 @@ class RestClient:
                 return
             body = self.session.get_json(next_url, headers=headers)
 
-    def count(self, query: str) -> int:
-        """``totalSize`` of a ``SELECT COUNT() …`` query."""
-        return int(self.session.get_json("data/query", params={"q": query})["totalSize"])
+    def count(self, query: str, *, include_deleted: bool = False) -> int:
+        """``totalSize`` of a ``SELECT COUNT() …`` query (``soql.count``); with
+        ``include_deleted``, through ``queryAll`` (deleted and archived rows too)."""
+        resource = "queryAll" if include_deleted else "query"
+        return int(self.session.get_json(f"data/{resource}", params={"q": query})["totalSize"])
 
     def describe_global(self) -> list[dict[str, Any]]:
         return list(self.session.get_json("data/sobjects")["sobjects"])
