@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sfexit.errors import SfexitError
+from sfexit.ondisk import atomic_write
 
 EntryKind = Literal["change", "step_start", "step_end", "note", "intent", "not_applied"]
 KINDS: tuple[str, ...] = ("change", "step_start", "step_end", "note", "intent", "not_applied")
@@ -173,12 +174,8 @@ def head_path(path: Path) -> Path:
 
 
 def _write_head(path: Path, entries: int, head_hash: str) -> None:
-    tmp = path.with_name(path.name + ".head.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.write(_canonical({"entries": entries, "head_hash": head_hash}) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, head_path(path))
+    body = _canonical({"entries": entries, "head_hash": head_hash}) + "\n"
+    atomic_write(head_path(path), body.encode("utf-8"))
 
 
 def _check_head(path: Path, lines: list[str]) -> list[str]:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sfexit import errors
-from sfexit.export.csvsink import HeaderOnce, PartFile, file_digest, header_line
+from sfexit.export.csvsink import HeaderOnce, PartFile, header_line
 from sfexit.export.data_run import (PER_PARENT, UNREADABLE_CODES, DataExportResult,
                                     ExportOptions, ExportRun, ObjectProgress, ObjectResult,
                                     ProgressCallback, finish, needs_filter, reason, sink, skip)
@@ -43,6 +43,7 @@ from sfexit.export.manifest import ManifestStore, ObjectEntry
 from sfexit.export.objects import (DescribeCache, ObjectPlan, Selection, describe_and_save,
                                    select_objects)
 from sfexit.export.rest_read import read_per_parent, read_rest
+from sfexit.ondisk import file_digest
 from sfexit.org import bulk2, soql
 from sfexit.org.session import OrgSession
 

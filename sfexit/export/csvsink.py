@@ -116,17 +116,6 @@ class HeaderOnce:
         self.sink.write(chunk)
 
 
-def file_digest(path: Path) -> tuple[int, str]:
-    """(size, sha256) of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        while block := fh.read(READ_SIZE):
-            h.update(block)
-            size += len(block)
-    return size, h.hexdigest()
-
-
 def count_csv_rows(path: Path) -> tuple[int, int, str]:
     """(data rows, size, sha256) of a CSV file in one pass.
 

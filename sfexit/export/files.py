@@ -33,12 +33,12 @@ from sfexit import errors
 from sfexit.export.files_listing import FileRecord, count_files, list_files
 from sfexit.export.manifest import FileEntry, ManifestStore
 from sfexit.export.safe_names import safe_file_name
+from sfexit.ondisk import file_sha256
 from sfexit.org.blobs import download_blob
 from sfexit.org.session import OrgSession
 
 MAX_PARALLEL = 20
 FILES_DIR = "files"
-HASH_BLOCK = 1 << 20
 # Answers meaning "this body is not there to fetch" (deleted since listing, or in the recycle
 # bin: REST serves no body for deleted rows, export-pitfalls.md).
 GONE_CODES = frozenset({"ENTITY_IS_DELETED", "NOT_FOUND"})
@@ -337,14 +337,6 @@ def _still_verified(entry: FileEntry | None, final: Path, relative: Path,
         return file_sha256(final) == entry.sha256
     except OSError:
         return False
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(HASH_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _mismatch_reason(entry: FileEntry, record: FileRecord) -> str:

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from sfexit.errors import UsageError
-from sfexit.export.manifest import SkippedField, SkippedObject, atomic_write
+from sfexit.export.manifest import SkippedField, SkippedObject
+from sfexit.ondisk import atomic_write
 from sfexit.org.rest import RestClient
 
 COMPOUND_TYPES = frozenset({"address", "location"})

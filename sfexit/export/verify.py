@@ -15,9 +15,10 @@ from pathlib import Path
 
 from sfexit import errors
 from sfexit.export.bulk import PER_PARENT
-from sfexit.export.csvsink import count_csv_rows, file_digest
+from sfexit.export.csvsink import count_csv_rows
 from sfexit.export.files_listing import SOURCES, file_filter
 from sfexit.export.manifest import Manifest, ManifestStore, ObjectEntry, SkippedObject
+from sfexit.ondisk import file_digest
 from sfexit.org import soql
 from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession

@@ -13,7 +13,6 @@ Facts behind each rule are in research/export-protocol.md:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -26,6 +25,7 @@ from urllib.parse import urljoin
 
 from sfexit import errors
 from sfexit.export.weekly_page import ExportFileLink
+from sfexit.ondisk import file_sha256
 from sfexit.org.uisession import (BrokenDownload, UiResponse, UiSession, announced_size,
                                   download_to, is_login_page, is_login_url)
 
@@ -89,14 +89,6 @@ def _zip_ok(path: Path) -> bool:
         return False
 
 
-def _file_sha256(path: Path) -> str:
-    hasher = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(CHUNK), b""):
-            hasher.update(chunk)
-    return hasher.hexdigest()
-
-
 def download_part(ui: UiSession, link: ExportFileLink, folder: Path) -> DownloadedPart:
     """One part, verified, at ``folder/<name>``; the UI session is reopened once when the org
     sends the login page. Raises AuthError, WeeklyFilesExpired, SalesforceError (still broken
@@ -119,7 +111,7 @@ def _download_part(ui: UiSession, link: ExportFileLink, folder: Path) -> Downloa
         expected = announced_size(head)
     final, partial = folder / link.name, folder / f"{link.name}.part"
     if final.exists() and expected == final.stat().st_size and _zip_ok(final):
-        return DownloadedPart(link.name, expected, _file_sha256(final), final, reused=True)
+        return DownloadedPart(link.name, expected, file_sha256(final), final, reused=True)
     problem = ""
     for _attempt in range(ATTEMPTS):
         try:

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from sfexit import errors
+from sfexit.ondisk import atomic_write
 
 SCHEMA_VERSION = 1
 STEPS = ("preflight", "dates", "export", "verify", "freeze", "reassign", "deactivate", "report")
@@ -114,22 +114,9 @@ class RunDir:
     # --- writing ------------------------------------------------------------------------------
 
     def save(self) -> None:
-        """Atomically: tmp file + fsync + os.replace (+ fsync of the directory)."""
-        tmp = self.run_file.with_name(RUN_FILE + ".tmp")
+        """Atomically (:func:`sfexit.ondisk.atomic_write`)."""
         body = json.dumps(self.data, indent=2, ensure_ascii=False, default=str) + "\n"
-        with tmp.open("w", encoding="utf-8") as fh:
-            fh.write(body)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.run_file)
-        try:
-            fd = os.open(self.path, os.O_RDONLY)
-        except OSError:
-            return  # some platforms cannot open a directory; the replace is still atomic
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        atomic_write(self.run_file, body.encode("utf-8"))
 
     def step(self, name: str) -> dict[str, Any]:
         for s in self.data["steps"]:

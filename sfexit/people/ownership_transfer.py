@@ -36,6 +36,7 @@ from typing import Any
 
 from sfexit import errors
 from sfexit.journal import Journal, JournalError
+from sfexit.ondisk import file_sha256
 from sfexit.org import soql
 from sfexit.org.bulk2_ingest import Bulk2Ingest, split_csv, split_sf_error
 from sfexit.org.rest import RestClient
@@ -136,14 +137,6 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[str]]
         writer = csv.writer(_Hashing(fh), lineterminator="\n")
         writer.writerow(columns)
         writer.writerows(rows)
-    return digest.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
     return digest.hexdigest()
 
 

@@ -14,7 +14,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from sfexit.export.manifest import atomic_write
+from sfexit.ondisk import atomic_write
 from sfexit.report.html_parts import (coded_html, e, english_cell, object_problem, para,
                                       section, state_text, status_text, step_name, step_reason,
                                       table, user_status)

@@ -10,8 +10,9 @@ from typing import Any
 from sfexit.archive.columns import Column, converter, plan_table
 from sfexit.archive.database import build_database
 from sfexit.archive.source import ExportSource
-from sfexit.export.csvsink import csv_line, file_digest
+from sfexit.export.csvsink import csv_line
 from sfexit.export.manifest import ManifestStore, ObjectEntry
+from sfexit.ondisk import file_digest
 
 
 def field(name: str, kind: str, *targets: str) -> dict[str, Any]:
