@@ -2,9 +2,8 @@
 and with no terminal to ask and no ``--yes`` it refuses at once, before it logs in, reads the
 org or writes a plan, run directory or journal (issue 19, "Side effects before validation").
 
-The question itself is asked later, once the plan is known (``users.confirm``,
-``reassign._confirm``, ``offboard._confirm``); this module only decides, up front, whether it
-could be asked at all.
+The question itself is asked later, once the plan is known (``AppContext.confirm``); this
+module only decides, up front, whether it could be asked at all.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from sfexit import errors
+from sfexit.cli.confirmation import can_ask
 from sfexit.cli.output import Output
+from sfexit.cli.safe_text import neutralise_line
 from sfexit.config import Settings, load_settings
 
 if TYPE_CHECKING:   # costs nothing at start-up: `sfexit --help` loads no org code
@@ -56,9 +58,22 @@ class AppContext:
 
     def prompt(self) -> Callable[[str], str] | None:
         """A hidden-input prompt, or None with --yes or without a terminal (twine's rule)."""
-        if self.yes or not (sys.stdin.isatty() and sys.stderr.isatty()):
+        if self.yes or not can_ask():
             return None
         return lambda label: str(click.prompt(label, hide_input=True, err=True))
+
+    def confirm(self, question: str, *, no_terminal: str | None = None,
+                hint: str = "pass --yes to go ahead, or --dry-run to only look") -> None:
+        """The one confirmation before a change: --yes answers yes; without a terminal, refuse
+        to guess (UsageError, exit 2: ``no_terminal`` and ``hint``); "no" aborts (exit 1)."""
+        if self.yes:
+            return
+        if not can_ask():
+            raise errors.UsageError(
+                no_terminal or f"{question} needs a confirmation and there is no terminal",
+                hint=hint)
+        if not click.confirm(neutralise_line(question), default=False, err=True):
+            raise click.exceptions.Abort()
 
 
     def connect(self, *, read_only: bool = False, may_prompt: bool = True) -> OrgSession:

@@ -9,7 +9,6 @@ renders the outcome. Exit 0 done, 1 a step failed, 2 usage, 4 the forecast does 
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +19,6 @@ from sfexit import errors
 from sfexit.cli.confirmation import require_confirmation_possible
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import table
-from sfexit.cli.safe_text import neutralise_line
 
 if TYPE_CHECKING:
     from sfexit.offboard.run import RunOutcome
@@ -58,14 +56,9 @@ def contract_today(app: AppContext) -> ContractPlan | None:
 
 def _confirm(app: AppContext) -> Callable[[str], None]:
     def ask(question: str) -> None:
-        if app.yes:
-            return
-        if not (sys.stdin.isatty() and sys.stderr.isatty()):
-            raise errors.UsageError("the offboard changes the org and needs a confirmation, "
-                                    "and there is no terminal to ask",
-                                    hint="read the plan (--dry-run), then run with --yes")
-        if not click.confirm(neutralise_line(question), default=False, err=True):
-            raise click.exceptions.Abort()
+        app.confirm(question, no_terminal="the offboard changes the org and needs a "
+                                          "confirmation, and there is no terminal to ask",
+                    hint="read the plan (--dry-run), then run with --yes")
     return ask
 
 

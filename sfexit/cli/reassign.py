@@ -8,7 +8,6 @@ command so ``sfexit --help`` stays light.
 from __future__ import annotations
 
 import csv
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +17,6 @@ from sfexit import errors
 from sfexit.cli.confirmation import require_confirmation_possible
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import table
-from sfexit.cli.safe_text import neutralise_line
 
 if TYPE_CHECKING:
     from sfexit.org.session import OrgSession
@@ -94,12 +92,9 @@ def plan_text(plan: OwnershipPlan) -> str:
 
 
 def _confirm(app: AppContext, yes: bool, question: str) -> None:
-    if yes or app.yes:
-        return
-    if not (sys.stdin.isatty() and sys.stderr.isatty()):
-        raise errors.UsageError("confirmation needed and there is no terminal to ask",
-                                hint="read the plan (--dry-run), then run again with --yes")
-    click.confirm(neutralise_line(question), err=True, abort=True)
+    if not yes:
+        app.confirm(question, no_terminal="confirmation needed and there is no terminal to ask",
+                    hint="read the plan (--dry-run), then run again with --yes")
 
 
 def _result(app: AppContext, done: TransferResult, extra: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,6 @@ from sfexit import errors
 from sfexit.cli.confirmation import require_confirmation_possible
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import dumps, table
-from sfexit.cli.safe_text import neutralise_line
 from sfexit.jsonable import to_jsonable
 
 if TYPE_CHECKING:
@@ -32,17 +30,6 @@ if TYPE_CHECKING:
     from sfexit.people.freeze import FreezePlan, FreezeResult
     from sfexit.people.selection import Selection
     from sfexit.people.users import OrgUser
-
-
-def confirm(app: AppContext, question: str) -> None:
-    """Ask, or refuse to guess: no terminal and no --yes is a usage error (exit 2)."""
-    if app.yes:
-        return
-    if not (sys.stdin.isatty() and sys.stderr.isatty()):
-        raise errors.UsageError(f"{question} needs a confirmation and there is no terminal",
-                                hint="pass --yes to go ahead, or --dry-run to only look")
-    if not click.confirm(neutralise_line(question), default=False, err=True):
-        raise click.exceptions.Abort()
 
 
 def journal_path_or_default(given: Path | None, kind: str) -> Path:
@@ -235,7 +222,7 @@ def _run_freeze(app: AppContext, session: OrgSession, the_plan: FreezePlan, dry_
         app.out.info(f"Nobody to {the_plan.direction}.")
         return _finish_freeze(app, freeze.unchanged_result(the_plan, ppath, dry_run=False))
     if the_plan.changes:
-        confirm(app, f"{the_plan.direction.capitalize()} {len(the_plan.changes)} user(s)?")
+        app.confirm(f"{the_plan.direction.capitalize()} {len(the_plan.changes)} user(s)?")
     else:  # still journaled: who was left alone, and why
         app.out.info(f"Nothing to {the_plan.direction}.")
     journal = Journal.open(jpath)

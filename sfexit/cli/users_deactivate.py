@@ -15,7 +15,7 @@ import click
 from sfexit import errors
 from sfexit.cli.confirmation import require_confirmation_possible
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
-from sfexit.cli.users import (change_options, check_permissions, confirm, finish,
+from sfexit.cli.users import (change_options, check_permissions, finish,
                               journal_path_or_default, select_for, selection_options,
                              validate_selection)
 from sfexit.jsonable import to_jsonable
@@ -66,7 +66,7 @@ def deactivate_cmd(app: AppContext, usernames: tuple[str, ...], all_active: bool
                                                               refused, None), reports, refused)
     todo = [i for i in planned if i.status != "blocked"]
     if todo:
-        confirm(app, f"Deactivate {len(todo)} user(s)? Their licences are freed")
+        app.confirm(f"Deactivate {len(todo)} user(s)? Their licences are freed")
     from sfexit.journal import Journal
 
     journal = Journal.open(journal_path_or_default(journal_path, "deactivate"))
@@ -111,7 +111,7 @@ def _undo_deactivate(app: AppContext, source: Path, dry_run: bool) -> int:
 
         check_permissions(app, session, list_users(session, UserFilter()), "reactivate",
                           dry_run)
-        confirm(app, f"Reactivate {len(todo)} user(s)?")
+        app.confirm(f"Reactivate {len(todo)} user(s)?")
     # Users changed by hand since are journaled as left alone, even with nobody to reactivate.
     journal = Journal.open(source)  # the undo is recorded in the journal it undoes
     app.out.info(f"Journal: {journal.path}")
