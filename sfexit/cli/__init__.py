@@ -20,13 +20,12 @@ from sfexit import __version__
 from sfexit import errors
 from sfexit.cli import (archive, auth, deadline, demo, emulator, export, export_files,
                         export_weekly, offboard, reassign, report, users, users_deactivate)
-from sfexit.cli.context import AppContext, json_option, org_option, pass_app
+from sfexit.cli.context import AppContext
 from sfexit.cli.output import Output
 from sfexit.cli.safe_text import neutralise_line
 from sfexit.config import no_color_requested
 
-__all__ = ["AppContext", "cli", "json_option", "main", "org_option", "pass_app",
-           "report_exception"]
+__all__ = ["cli", "main", "report_exception"]
 
 
 class SfexitGroup(click.Group):

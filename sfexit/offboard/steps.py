@@ -278,11 +278,9 @@ def run_deactivate(ctx: RunContext) -> StepResult:
 
 
 def run_report(ctx: RunContext) -> StepResult:
-    """sfexit.report.build_report, loaded lazily: skipped with the reason when absent."""
-    try:
-        from sfexit.report import build_report  # type: ignore[attr-defined,unused-ignore]
-    except ImportError as exc:
-        return StepResult("skipped", note("report_unavailable", error=str(exc)))
+    """sfexit.report.build_report (loaded when the step runs)."""
+    from sfexit.report import build_report
+
     json_path, html_path = build_report(ctx.run.path, lang=ctx.lang)
     return StepResult("done", result={"json": str(json_path), "html": str(html_path)})
 

@@ -12,7 +12,8 @@ from typing import Any
 import requests
 from click.testing import CliRunner, Result
 
-from sfexit.cli import AppContext, cli
+from sfexit.cli import cli
+from sfexit.cli.context import AppContext
 
 FAKE_SF = Path(__file__).resolve().parents[1] / "fixtures" / "fake_sf"
 

@@ -220,7 +220,6 @@ def test_cli_full_backup_with_files_then_verify_against_org(fresh_emulator: Emul
 
     from sfexit.cli import cli
 
-    pytest.importorskip("sfexit.export.files")
     config, env = _cli(fresh_emulator, tmp_path, monkeypatch)
     dest = tmp_path / "full"
     result = CliRunner().invoke(cli, ["--config", str(config), "export", "bulk", "--dest",

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from sfexit import errors
-from sfexit.cli import AppContext, cli, json_option, pass_app
+from sfexit.cli import cli
+from sfexit.cli.context import AppContext, json_option, pass_app
 from sfexit.cli.output import Output
 
 RESULT = {"changed": 2, "failed": [{"id": "005x", "reason": "UNABLE_TO_LOCK_ROW"}]}

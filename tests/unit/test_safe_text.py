@@ -9,7 +9,8 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sfexit.cli import AppContext, cli, json_option, pass_app
+from sfexit.cli import cli
+from sfexit.cli.context import AppContext, json_option, pass_app
 from sfexit.cli.output import dumps, table
 from sfexit.cli.safe_text import json_safe, neutralise_cell, neutralise_line
 
