@@ -34,8 +34,8 @@ def utc_now() -> dt.datetime:
 class AppContext:
     """What the global options say, shared by every command through ``ctx.obj``.
 
-    ``sleep``, ``clock`` and ``now`` are how this invocation waits and reads the time: every
-    poll, retry and deadline of every command takes them from here. Real time, except where the
+    ``sleep``, ``clock`` and ``now`` are how this invocation waits and reads the time: the
+    session's retries and the commands' polls take them from here. Real time, except where the
     caller runs an org's own clock: ``sfexit demo`` on the emulator it owns, and tests, which
     pass ``AppContext(sleep=org.clock.advance, ...)`` as CliRunner's ``obj``
     (``tests/integration/auth_support.py``: ``on_org_clock``), so nothing really sleeps.
@@ -74,7 +74,6 @@ class AppContext:
                 hint=hint)
         if not click.confirm(neutralise_line(question), default=False, err=True):
             raise click.exceptions.Abort()
-
 
     def connect(self, *, read_only: bool = False, may_prompt: bool = True) -> OrgSession:
         """The one org session of this command, built the same way for every command:
