@@ -12,6 +12,7 @@ Nothing but the envelope goes to stdout in --json mode.
 from __future__ import annotations
 
 import dataclasses
+import secrets
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -72,23 +73,24 @@ class Output:
     # Every line below reaches the terminal through neutralise_line (text that sfexit broke
     # into lines) or neutralise_cell (warnings and errors, one line each; table cells):
     # whatever the org's names and messages hold, no control or bidi character reaches the
-    # terminal (cli/safe_text.py). Styles are added after, so they stay styles.
+    # terminal (cli/safe_text.py). A style sfexit put inside a text (style()) travels through
+    # the neutraliser as a per-process mark the org cannot forge, and becomes ESC only after.
 
     def info(self, message: str) -> None:
         """A human message on stderr; silent with --quiet or --json."""
         if not (self.quiet or self.json):
-            click.echo(neutralise_line(message), err=True, color=self.echo_color)
+            click.echo(_restyled(neutralise_line(message)), err=True, color=self.echo_color)
 
     def debug(self, message: str) -> None:
         if self.verbose and not self.json:
-            click.echo(neutralise_line(message), err=True, color=self.echo_color)
+            click.echo(_restyled(neutralise_line(message)), err=True, color=self.echo_color)
 
     def warn(self, message: str) -> None:
         """A warning: in the envelope with --json, else on stderr (even with --quiet)."""
         self.warnings.append(message)
         if not self.json:
-            click.echo(self.style(f"Warning: {neutralise_cell(message)}", fg="yellow"),
-                       err=True, color=self.echo_color)
+            click.echo(_restyled(self.style(f"Warning: {neutralise_cell(message)}",
+                                            fg="yellow")), err=True, color=self.echo_color)
 
     @property
     def echo_color(self) -> bool | None:
@@ -96,7 +98,10 @@ class Output:
         return False if self.color is False else None
 
     def style(self, text: str, **styles: Any) -> str:
-        return text if self.color is False else click.style(text, **styles)
+        """``text`` styled (click.style's options) once it is printed through this Output."""
+        if self.color is False:
+            return text
+        return click.style(text, **styles).replace("\x1b", _STYLE_MARK)
 
     def result(self, result: Any, human: str | Callable[[], str] | None = None) -> None:
         """The command's result: the envelope with --json, else the human rendering on stdout."""
@@ -110,7 +115,7 @@ class Output:
         if text is None:
             text = dumps(result)
         if text:
-            click.echo(neutralise_line(text), color=self.echo_color)
+            click.echo(_restyled(neutralise_line(text)), color=self.echo_color)
 
     def partial(self, result: Any, human: str | Callable[[], str] | None = None, *, name: str,
                 message: str, exit_code: int) -> int:
@@ -136,8 +141,17 @@ class Output:
 
     def _error(self, message: str) -> None:
         """The one error line: one line whatever the message holds (cell-neutralised)."""
-        click.echo(self.style(f"Error: {neutralise_cell(message)}", fg="red"), err=True,
-                   color=self.echo_color)
+        click.echo(_restyled(self.style(f"Error: {neutralise_cell(message)}", fg="red")),
+                   err=True, color=self.echo_color)
+
+
+# Stands for ESC inside a styled text until it is printed: private-use characters and a nonce
+# drawn per process, so no text from the org can carry a mark that turns into an escape.
+_STYLE_MARK = "\ue000" + secrets.token_hex(8) + "\ue001"
+
+
+def _restyled(text: str) -> str:
+    return text.replace(_STYLE_MARK, "\x1b")
 
 
 def table(headers: list[str], rows: list[list[Any]]) -> str:

@@ -73,3 +73,17 @@ def test_partial_returns_its_exit_code_and_renders_text_or_dumps(
     else:  # no human text: the result as JSON on stdout, the error on stderr
         assert body == {"n": 1}
         assert captured.err == "Error: 2 differences\n"
+
+
+def test_a_style_sfexit_adds_survives_while_escapes_in_org_text_are_shown_escaped() -> None:
+    hostile = "Acme\x1b]0;owned\x07\x1b[2J"
+
+    @click.command()
+    @pass_app
+    def styled(app: AppContext) -> None:
+        app.out.result({}, lambda: f"{hostile} " + app.out.style("12 days late", fg="red"))
+
+    printed = CliRunner().invoke(styled, [], color=True).stdout
+    assert "\\x1b]0;owned\\x07\\x1b[2J" in printed            # the org's escapes are shown
+    assert printed.count("\x1b") == 2                          # only the red and the reset
+    assert "\x1b[31m12 days late\x1b[0m" in printed
