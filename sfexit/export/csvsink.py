@@ -116,30 +116,5 @@ class HeaderOnce:
         self.sink.write(chunk)
 
 
-def count_csv_rows(path: Path) -> tuple[int, int, str]:
-    """(data rows, size, sha256) of a CSV file in one pass.
-
-    A record ends at an LF outside quotes. Every ``"`` toggles "inside quotes" (a doubled
-    ``""`` toggles twice), so splitting each block on ``"`` and counting LFs in the outside
-    pieces is exact for any RFC 4180 CSV, and fast.
-    """
-    h = hashlib.sha256()
-    size = lines = 0
-    inside = False
-    last = b""
-    with open(path, "rb") as fh:
-        while block := fh.read(READ_SIZE):
-            h.update(block)
-            size += len(block)
-            pieces = block.split(b'"')
-            lines += sum(p.count(b"\n") for p in pieces[(1 if inside else 0)::2])
-            if (len(pieces) - 1) % 2:
-                inside = not inside
-            last = block[-1:]
-    if size and last != b"\n":
-        lines += 1  # a last record without its LF
-    return max(0, lines - 1), size, h.hexdigest()
-
-
 def header_line(fields: Sequence[str]) -> bytes:
     return csv_line(fields)

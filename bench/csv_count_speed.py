@@ -1,0 +1,80 @@
+"""Speed of the streaming record/column check (sfexit/export/csvshape.py) against a plain pass
+(SHA-256 only) and the old quote-toggle row count, on Bulk-dialect CSV (issue 19, item 5).
+
+    .venv/bin/python bench/csv_count_speed.py [--mb 64] [--rounds 3]
+
+Prints MB/s per method; the result goes to bench/RESULTS.md by hand (machine, date, load).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sfexit.export.csvshape import RecordCounter  # noqa: E402
+
+PIECE = 1 << 20
+
+
+def sample(megabytes: int) -> bytes:
+    """Rows like the emulator's Task/Account CSV: ids, short text, a quote, a line break."""
+    row = ('"00T000000000001AAA","Call back","Completed","2026-01-01T10:00:00.000Z",'
+           '"He said ""yes""\nthen left","","true","12.5","0055f000001XyZaAAK"\n')
+    header = '"Id","Subject","Status","CreatedDate","Description","WhoId","IsClosed",' \
+             '"Amount__c","OwnerId"\n'
+    body = header + row * (megabytes * (1 << 20) // len(row))
+    return body.encode("utf-8")
+
+
+def sha_only(data: bytes) -> None:
+    h = hashlib.sha256()
+    for i in range(0, len(data), PIECE):
+        h.update(data[i:i + PIECE])
+
+
+def old_toggle_count(data: bytes) -> None:
+    inside, lines = False, 0
+    for i in range(0, len(data), PIECE):
+        pieces = data[i:i + PIECE].split(b'"')
+        lines += sum(p.count(b"\n") for p in pieces[(1 if inside else 0)::2])
+        if (len(pieces) - 1) % 2:
+            inside = not inside
+
+
+def counter(data: bytes) -> None:
+    c = RecordCounter()
+    for i in range(0, len(data), PIECE):
+        c.feed(data[i:i + PIECE])
+    assert c.problem() is None, c.problem()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mb", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    data = sample(args.mb)
+    methods: dict[str, Callable[[bytes], None]] = {
+        "sha256 only": sha_only, "old row count (quote toggle)": old_toggle_count,
+        "RecordCounter (rows + columns)": counter}
+    for name, run in methods.items():
+        best = min(_timed(run, data) for _ in range(args.rounds))
+        print(f"- {name}: {len(data) / best / 1e6:,.0f} MB/s ({len(data) / 1e6:.0f} MB, "
+              f"best of {args.rounds})")
+
+
+def _timed(run: Callable[[bytes], None], data: bytes) -> float:
+    started = time.perf_counter()
+    run(data)
+    return time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    main()
