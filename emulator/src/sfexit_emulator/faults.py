@@ -33,11 +33,13 @@ class FaultSettings:
     # notices. Half the cuts end at a record boundary (whole rows missing), half anywhere
     # (often inside a quoted value). Used by routes/bulk_query.py; counted as "truncate_page".
     truncate_page_rate: float = 0.0
-    # Each access token dies after serving this many calls (counted from when it was set).
+    # Each access token dies after serving this many calls (counted from when it was set);
+    # each 401 it causes is counted as "session_expired".
     expire_session_after_calls: int | None = None
     # DailyApiRequests Max; once spent, 403 REQUEST_LIMIT_EXCEEDED "TotalRequests Limit exceeded.".
     daily_api_max: int = 100_000
-    # Fraction of Bulk ingest rows failing UNABLE_TO_LOCK_ROW (used by routes/bulk_ingest.py).
+    # Fraction of Bulk ingest rows failing UNABLE_TO_LOCK_ROW (used by routes/bulk_ingest.py);
+    # counted per row as "lock_row".
     lock_row_rate: float = 0.0
     # The Data Export download answers the HTML login page instead of the zip (routes/dataexport.py).
     html_instead_of_zip: bool = False
