@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import platform
 import random
@@ -35,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
 from offboard_support import (  # noqa: E402
+    backup_objects,
     check_no_change_twice,
     check_same_as_uninterrupted,
     export_facts,
@@ -69,21 +69,13 @@ PREDICATES: dict[str, Callable[[Path, int], bool]] = {
     "freeze intent": lambda d, k: journal_entries(d, "intent", "freeze") >= k,
     "freeze change": lambda d, k: journal_entries(d, "change", "freeze") >= k,
     "reassign change": lambda d, k: journal_entries(d, "change", "reassign_owner") >= k,
-    "object": lambda d, k: _listed(d) >= k,
+    "object": lambda d, k: backup_objects(d) >= k,
     "file": lambda d, k: files_on_disk(d) >= k,
-    "object part": lambda d, k: _listed(d) >= k and any((d / "data").glob("*.part")),
+    "object part": lambda d, k: backup_objects(d) >= k and any((d / "data").glob("*.part")),
 }
 OFFBOARD_KINDS = ("export object", "export file", "freeze intent", "freeze change",
                   "reassign change")
 EXPORT_KINDS = ("object", "file", "object part")
-
-
-def _listed(dest: Path) -> int:
-    """How many objects ``DEST/manifest.json`` lists now (``export bulk --dest DEST``)."""
-    try:
-        return len(json.loads((dest / "manifest.json").read_text("utf-8"))["objects"])
-    except (OSError, ValueError, KeyError):
-        return 0
 
 
 def draw_points(seed: int, count: int, ranges: dict[str, int]) -> list[Point]:

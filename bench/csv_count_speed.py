@@ -1,5 +1,7 @@
-"""Speed of the streaming record/column check (sfexit/export/csvshape.py) against a plain pass
-(SHA-256 only) and the old quote-toggle row count, on Bulk-dialect CSV (issue 19, item 5).
+"""Speed of the streaming record/column check (sfexit/export/csvshape.py) on Bulk-dialect CSV
+(issue 19, item 5): the page path before (header dropped + SHA-256 + write, as
+export/bulk._one_page did) and after (the same + RecordCounter), the counter alone, and the
+quote-toggle row count ``export verify`` used before (a Python loop over the pieces).
 
     .venv/bin/python bench/csv_count_speed.py [--mb 64] [--rounds 3]
 
@@ -48,6 +50,32 @@ def old_toggle_count(data: bytes) -> None:
             inside = not inside
 
 
+def _page_path(data: bytes, count: bool) -> None:
+    import tempfile
+
+    from sfexit.export.csvsink import HeaderOnce, PartFile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        part = PartFile(Path(tmp) / "x.csv")
+        header = HeaderOnce(part)
+        header.start_page()
+        counter = RecordCounter()
+        for i in range(0, len(data), PIECE):
+            piece = data[i:i + PIECE]
+            if count:
+                counter.feed(piece)
+            header.feed(piece)
+        part.close()
+
+
+def page_before(data: bytes) -> None:
+    _page_path(data, count=False)
+
+
+def page_after(data: bytes) -> None:
+    _page_path(data, count=True)
+
+
 def counter(data: bytes) -> None:
     c = RecordCounter()
     for i in range(0, len(data), PIECE):
@@ -62,8 +90,10 @@ def main() -> None:
     args = parser.parse_args()
     data = sample(args.mb)
     methods: dict[str, Callable[[bytes], None]] = {
-        "sha256 only": sha_only, "old row count (quote toggle)": old_toggle_count,
-        "RecordCounter (rows + columns)": counter}
+        "page path before (header, sha256, write)": page_before,
+        "page path after (+ RecordCounter)": page_after,
+        "RecordCounter alone (rows + columns)": counter, "sha256 alone": sha_only,
+        "old verify row count (quote toggle loop)": old_toggle_count}
     for name, run in methods.items():
         best = min(_timed(run, data) for _ in range(args.rounds))
         print(f"- {name}: {len(data) / best / 1e6:,.0f} MB/s ({len(data) / 1e6:.0f} MB, "

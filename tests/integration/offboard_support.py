@@ -126,10 +126,14 @@ def journal_changes(run_dir: Path, action: str) -> int:
 
 
 def manifest_objects(run_dir: Path) -> int:
-    """How many objects ``export/manifest.json`` lists now (replaced atomically: old or new)."""
-    path = Path(run_dir) / "export" / "manifest.json"
+    """How many objects ``RUN_DIR/export/manifest.json`` lists now."""
+    return backup_objects(Path(run_dir) / "export")
+
+
+def backup_objects(dest: Path) -> int:
+    """How many objects ``DEST/manifest.json`` lists now (replaced atomically: old or new)."""
     try:
-        return len(json.loads(path.read_text(encoding="utf-8"))["objects"])
+        return len(json.loads((Path(dest) / "manifest.json").read_text("utf-8"))["objects"])
     except (OSError, ValueError, KeyError):
         return 0
 
