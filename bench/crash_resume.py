@@ -48,7 +48,7 @@ from offboard_support import (  # noqa: E402
 )
 
 from sfexit_emulator import Emulator  # noqa: E402
-from sfexit_emulator.pytest_plugin import SESSION_RECORDS, SESSION_SEED  # noqa: E402
+from sfexit_emulator.testing import SESSION_RECORDS, SESSION_SEED  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,8 @@ from offboard_support import (  # noqa: E402
 )
 
 from sfexit_emulator import Emulator  # noqa: E402
-from sfexit_emulator.pytest_plugin import SESSION_RECORDS, SESSION_SEED  # noqa: E402
+from sfexit_emulator import testing  # noqa: E402
+from sfexit_emulator.testing import SESSION_RECORDS, SESSION_SEED  # noqa: E402
 
 MIXED = {"error_503_rate": 0.03, "reset_rate": 0.03, "truncate_page_rate": 0.2,
          "expire_session_after_calls": 40}
@@ -146,9 +147,8 @@ def reassign_locks(tmp: Path, _clean: dict[str, Any], seed: int) -> dict[str, An
     from sfexit.people import ownership_io
 
     with Emulator(records=SESSION_RECORDS, seed=SESSION_SEED) as org:
-        departing, successor = _user_id(org, DEPARTING), _user_id(org, SUCCESSOR)
-        with org.store.transaction(as_user=org.store.admin_user_id,
-                                   now=org.clock.now()) as batch:
+        departing, successor = testing.user_id(org, DEPARTING), testing.user_id(org, SUCCESSOR)
+        with testing.writes(org) as batch:
             for i in range(3000):
                 batch.create("Lead", {"LastName": f"Soak {i}", "Company": "Acme",
                                       "OwnerId": departing})
@@ -168,9 +168,8 @@ def reassign_locks(tmp: Path, _clean: dict[str, Any], seed: int) -> dict[str, An
             moved += sum(o.moved for o in done.objects)
         faults = _faults(org)
         org.faults.reset()
-        cursor = org.store.query("SELECT OwnerId FROM Lead WHERE IsConverted = FALSE",
-                                 now=org.clock.now())
-        owners = Counter(str(r[0]) for r in cursor.rows())
+        owners = Counter(str(r[0]) for r in testing.rows(
+            org, "SELECT OwnerId FROM Lead WHERE IsConverted = FALSE"))
         assert owners[departing] == 0, owners[departing]
         assert owners[successor] >= 3000
         snapshots = [e.target["snapshot"] for e in read_journal(tmp / "reassign.jsonl")
@@ -178,12 +177,6 @@ def reassign_locks(tmp: Path, _clean: dict[str, Any], seed: int) -> dict[str, An
         assert len(snapshots) == len(set(snapshots))
         return {"faults": faults, "runs": runs - (plan.total == 0), "rows locked and retried":
                 retried, "rows moved": moved}
-
-
-def _user_id(org: Emulator, username: str) -> str:
-    user = org.store.user_by_username(username)
-    assert user is not None, username
-    return str(user["Id"])
 
 
 def _ticker() -> Callable[[], float]:

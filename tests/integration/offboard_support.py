@@ -167,7 +167,9 @@ def csv_hashes(run_dir: Path, export: Path | None = None, running_user: str | No
 
 def running_user(org: Any) -> str:
     """The Id of the user sfexit logs in as (the emulator's admin)."""
-    return str(org.store.admin_user_id)
+    from sfexit_emulator import testing
+
+    return testing.admin_id(org)
 
 
 def file_hashes(export: Path) -> dict[str, str]:

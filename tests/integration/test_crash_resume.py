@@ -16,7 +16,7 @@ from offboard_support import (
 
 from sfexit.export.verify import verify_backup
 from sfexit_emulator import Emulator
-from sfexit_emulator.pytest_plugin import SESSION_RECORDS, SESSION_SEED
+from sfexit_emulator.testing import SESSION_RECORDS, SESSION_SEED
 
 
 def test_export_bulk_killed_inside_the_file_downloads_resumes_to_the_same_backup(
