@@ -25,13 +25,19 @@ from sfexit.export.csvshape import RecordCounter  # noqa: E402
 PIECE = 1 << 20
 
 
-def sample(megabytes: int) -> bytes:
-    """Rows like the emulator's Task/Account CSV: ids, short text, a quote, a line break."""
-    row = ('"00T000000000001AAA","Call back","Completed","2026-01-01T10:00:00.000Z",'
+HEADER = ('"Id","Subject","Status","CreatedDate","Description","WhoId","IsClosed",'
+          '"Amount__c","OwnerId"\n')
+PLAIN = ('"00T000000000001AAA","Call back","Completed","2026-01-01T10:00:00.000Z",'
+         '"Left a message","","true","12.5","0055f000001XyZaAAK"\n')
+# A doubled quote and a quoted line break: the general path (csvshape module docstring).
+SPECIAL = ('"00T000000000001AAA","Call back","Completed","2026-01-01T10:00:00.000Z",'
            '"He said ""yes""\nthen left","","true","12.5","0055f000001XyZaAAK"\n')
-    header = '"Id","Subject","Status","CreatedDate","Description","WhoId","IsClosed",' \
-             '"Amount__c","OwnerId"\n'
-    body = header + row * (megabytes * (1 << 20) // len(row))
+SAMPLES = {"plain rows": PLAIN, "1 row in 50 special": PLAIN * 49 + SPECIAL,
+           "every row special": SPECIAL}
+
+
+def sample(megabytes: int, unit: str) -> bytes:
+    body = HEADER + unit * (megabytes * (1 << 20) // len(unit))
     return body.encode("utf-8")
 
 
@@ -88,16 +94,21 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    data = sample(args.mb)
+    for name, unit in SAMPLES.items():
+        print(f"{name}:")
+        measure(sample(args.mb, unit), args.rounds)
+
+
+def measure(data: bytes, rounds: int) -> None:
     methods: dict[str, Callable[[bytes], None]] = {
         "page path before (header, sha256, write)": page_before,
         "page path after (+ RecordCounter)": page_after,
         "RecordCounter alone (rows + columns)": counter, "sha256 alone": sha_only,
         "old verify row count (quote toggle loop)": old_toggle_count}
     for name, run in methods.items():
-        best = min(_timed(run, data) for _ in range(args.rounds))
-        print(f"- {name}: {len(data) / best / 1e6:,.0f} MB/s ({len(data) / 1e6:.0f} MB, "
-              f"best of {args.rounds})")
+        best = min(_timed(run, data) for _ in range(rounds))
+        print(f"  - {name}: {len(data) / best / 1e6:,.0f} MB/s ({len(data) / 1e6:.0f} MB, "
+              f"best of {rounds})")
 
 
 def _timed(run: Callable[[bytes], None], data: bytes) -> float:

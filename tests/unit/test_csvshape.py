@@ -65,3 +65,24 @@ def test_scan_csv_reports_size_hash_rows_and_the_defect(tmp_path: Path) -> None:
     facts = scan_csv(path)
     assert (facts.rows, facts.size) == (5, len(WHOLE) + 8)
     assert facts.problem == "record 5 has 2 columns, the header 3"
+
+
+PLAIN = b'"001","Acme","plain text"\n'
+
+
+@pytest.mark.parametrize("size", [7, 4096, 1 << 20])
+def test_runs_of_plain_records_are_counted_and_a_defect_after_them_is_named(size: int) -> None:
+    data = HEADER + PLAIN * 200 + b'"x","y","z","extra"\n' + PLAIN * 200
+    counter = _fed(data, size, columns=3)
+    assert counter.data_records == 401
+    assert counter.problem() == "record 201 has 4 columns, the header 3"
+
+
+@pytest.mark.parametrize("size", [7, 4096, 1 << 20])
+def test_plain_runs_mixed_with_quoted_commas_and_line_breaks_are_exact(size: int) -> None:
+    tricky = b'"002","a "",""\nb","c,d"\n'
+    data = HEADER + (PLAIN * 30 + tricky) * 20
+    counter = _fed(data, size, columns=3)
+    assert (counter.data_records, counter.problem()) == (620, None)
+    cut = _fed(data[:-5], size, columns=3)
+    assert cut.problem() == "ends inside a quoted value"
