@@ -28,7 +28,7 @@ from offboard_support import (
     uninterrupted_offboard,
 )
 
-from sfexit_emulator import Emulator
+from sfexit_emulator import Emulator, testing
 from sfexit_emulator.testing import SESSION_RECORDS, SESSION_SEED
 
 
@@ -84,3 +84,25 @@ def test_killed_in_the_middle_of_the_export(
     check_same_as_uninterrupted(org, run_dir, uninterrupted)
     check_no_change_twice(run_dir)
     _check_undo_restores(org, tmp_path, run_dir, before)
+
+
+def test_killed_between_an_owner_change_and_its_team_restore(
+        fresh_emulator: Any, tmp_path: Path, uninterrupted: dict[str, Any]) -> None:
+    """The owner change dropped the account team (as Salesforce does); the resumed run has no
+    account left to move, and must still re-add the team from the snapshot journaled with the
+    change (issue 19, crash-resume: nothing missing)."""
+    org = fresh_emulator
+    team = "SELECT COUNT() FROM AccountTeamMember"
+    members = testing.count(org, team)
+    org.faults.latency_ms = 40   # a window between the owner change and the restore
+
+    def dropped(run_dir: Path) -> bool:
+        if journal_changes(run_dir, "reassign_owner") and testing.count(org, team) < members:
+            org.faults.latency_ms = 0
+            return True
+        return False
+
+    run_dir, _ = kill_then_resume(org, tmp_path, dropped)
+    assert testing.count(org, team) == members
+    check_same_as_uninterrupted(org, run_dir, uninterrupted)
+    check_no_change_twice(run_dir)
