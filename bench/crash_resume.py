@@ -1,6 +1,6 @@
 """Crash-resume suite, long part (issue 19): SIGKILL ``sfexit offboard`` and ``sfexit export
 bulk`` at seeded points (inside the export's objects and file downloads, inside freeze, inside
-reassign), resume, and compare with an uninterrupted run of the same org: CSV bytes, manifest
+reassign, between an owner change and its team restore), resume, and compare with an uninterrupted run of the same org: CSV bytes, manifest
 and file hashes, the org's final state, the report's facts; nothing applied twice and nothing
 missing, counted from the journal's ``intent``/``change`` entries.
 
@@ -47,7 +47,7 @@ from offboard_support import (  # noqa: E402
     uninterrupted_offboard,
 )
 
-from sfexit_emulator import Emulator  # noqa: E402
+from sfexit_emulator import Emulator, testing  # noqa: E402
 from sfexit_emulator.testing import SESSION_RECORDS, SESSION_SEED  # noqa: E402
 
 
@@ -62,19 +62,25 @@ class Point:
         return f"{self.command} {self.kind} >= {self.k}"
 
 
-# Kill predicates over the run's directory (offboard: RUN_DIR; export: the --dest folder).
-PREDICATES: dict[str, Callable[[Path, int], bool]] = {
-    "export object": lambda d, k: manifest_objects(d) >= k,
-    "export file": lambda d, k: files_on_disk(d / "export") >= k,
-    "freeze intent": lambda d, k: journal_entries(d, "intent", "freeze") >= k,
-    "freeze change": lambda d, k: journal_entries(d, "change", "freeze") >= k,
-    "reassign change": lambda d, k: journal_entries(d, "change", "reassign_owner") >= k,
-    "object": lambda d, k: backup_objects(d) >= k,
-    "file": lambda d, k: files_on_disk(d) >= k,
-    "object part": lambda d, k: backup_objects(d) >= k and any((d / "data").glob("*.part")),
+TEAM = "SELECT COUNT() FROM AccountTeamMember"
+TEAM_SEEDED = 30   # AccountTeamMember rows of the test seed (fewer: an owner change dropped some)
+
+# Kill predicates over the run's directory (offboard: RUN_DIR; export: the --dest folder) and,
+# for "team dropped" (between an owner change and its team restore), the org.
+PREDICATES: dict[str, Callable[[Path, int, Emulator], bool]] = {
+    "export object": lambda d, k, _o: manifest_objects(d) >= k,
+    "export file": lambda d, k, _o: files_on_disk(d / "export") >= k,
+    "freeze intent": lambda d, k, _o: journal_entries(d, "intent", "freeze") >= k,
+    "freeze change": lambda d, k, _o: journal_entries(d, "change", "freeze") >= k,
+    "reassign change": lambda d, k, _o: journal_entries(d, "change", "reassign_owner") >= k,
+    "team dropped": lambda d, k, o: (journal_entries(d, "change", "reassign_owner") >= 1
+                                     and testing.count(o, TEAM) <= TEAM_SEEDED - k),
+    "object": lambda d, k, _o: backup_objects(d) >= k,
+    "file": lambda d, k, _o: files_on_disk(d) >= k,
+    "object part": lambda d, k, _o: backup_objects(d) >= k and any((d / "data").glob("*.part")),
 }
 OFFBOARD_KINDS = ("export object", "export file", "freeze intent", "freeze change",
-                  "reassign change")
+                  "reassign change", "team dropped")
 EXPORT_KINDS = ("object", "file", "object part")
 
 
@@ -105,8 +111,9 @@ def ranges_of(offboard: dict[str, Any], export: dict[str, Any]) -> dict[str, int
     reassigned = sum(1 for action, _ in offboard["changes"] if action == "reassign_owner")
     return {"export object": len(offboard["csv"]) - 1, "export file": len(offboard["files"]) // 2,
             "freeze intent": frozen, "freeze change": max(1, frozen - 1),
-            "reassign change": max(1, reassigned - 1), "object": len(export["csv"]) - 1,
-            "file": len(export["files"]) // 2, "object part": len(export["csv"]) - 1}
+            "reassign change": max(1, reassigned - 1), "team dropped": 1,
+            "object": len(export["csv"]) - 1, "file": len(export["files"]) // 2,
+            "object part": len(export["csv"]) - 1}
 
 
 def run_point(point: Point, tmp: Path, clean: dict[str, Any], latency_ms: float
@@ -116,7 +123,7 @@ def run_point(point: Point, tmp: Path, clean: dict[str, Any], latency_ms: float
         org.faults.latency_ms = latency_ms
         if point.command == "offboard":
             def kill(d: Path) -> bool:
-                if predicate(d, point.k):
+                if predicate(d, point.k, org):
                     org.faults.latency_ms = 0   # the resume runs at full speed
                     return True
                 return False
@@ -126,7 +133,7 @@ def run_point(point: Point, tmp: Path, clean: dict[str, Any], latency_ms: float
         config, dest = offboard_config(tmp, org), tmp / "out"
         command = ("export", "bulk", "--dest", str(dest))
         code, output = sfexit_process(config, org, *command,
-                                      kill_when=lambda: predicate(dest, point.k))
+                                      kill_when=lambda: predicate(dest, point.k, org))
         assert code is None, f"ended (exit {code}) before the kill point: {output[-500:]}"
         org.faults.latency_ms = 0
         code, output = sfexit_process(config, org, *command)
