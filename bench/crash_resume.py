@@ -188,7 +188,7 @@ def main() -> int:
                f"result ({time.monotonic() - started:.0f} s)")
     print(summary)
     if args.results:
-        when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         text = (f"\n## bench/crash_resume.py — {when}\n\nMachine: {machine()}\n\nCommand: "
                 f"`bench/crash_resume.py --seed {args.seed} --points {args.points} "
                 f"--latency-ms {args.latency_ms:g}`\n\n" + "\n".join(lines) +

@@ -251,7 +251,7 @@ def main() -> int:
                + f" ({time.monotonic() - started:.0f} s)")
     print(summary)
     if args.results:
-        when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         mixed = ", ".join(f"{k}={v}" for k, v in MIXED.items())
         text = (f"\n## bench/fault_soak.py — {when}\n\nMachine: {machine()}\n\nCommand: "
                 f"`bench/fault_soak.py --seed {args.seed} --rounds {args.rounds}`; mixed "

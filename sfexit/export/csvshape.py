@@ -21,7 +21,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-READ_SIZE = 1 << 20
+from sfexit.ondisk import READ_SIZE
+
 # Every byte but the comma, the LF and the quote: deleted before anything else is looked at.
 _NOT_MARKS = bytes(b for b in range(256) if b not in b',\n"')
 

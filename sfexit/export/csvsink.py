@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-READ_SIZE = 1 << 20
-
 
 def csv_field(value: Any, kind: str = "") -> str:
     """One REST JSON value as Bulk writes it, quoted; ``kind`` is the field's describe type.
