@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from auth_support import invoke, password_env, password_profile, write_config
+from auth_support import invoke, on_org_clock, password_env, password_profile, write_config
 from export_support import backup
 from sfexit.export.manifest import ManifestStore
 from sfexit.export.verify import verify_backup
@@ -41,16 +41,14 @@ def test_truncated_pages_are_fetched_again_and_the_backup_is_byte_identical(
 
 
 def test_a_page_cut_on_every_try_fails_the_object_with_exit_5_and_nothing_complete(
-        fresh_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sfexit.cli.export as cli_export
-
+        fresh_emulator: Emulator, tmp_path: Path) -> None:
     org = fresh_emulator
-    monkeypatch.setattr(cli_export, "POLL_SLEEP", org.clock.advance)
     config = write_config(tmp_path, org, **password_profile(org))
     org.faults.update({"truncate_page_rate": 1.0, "fault_seed": 3})
     dest = tmp_path / "out"
     run = invoke(["--config", str(config), "export", "bulk", "--dest", str(dest),
-                  "--objects", "Contact,Account", "--no-files"], env=password_env(org))
+                  "--objects", "Contact,Account", "--no-files"], env=password_env(org),
+                 app=on_org_clock(org))
     org.faults.update({"truncate_page_rate": 0.0})
     assert run.code == 5, run.output
     assert run.body["name"] == "PartialFailure"
