@@ -204,6 +204,7 @@ def test_lock_faults_fail_rows_with_salesforce_text(client: Client) -> None:
     assert len(ok) + failed_n == len(accounts) == info["numberRecordsProcessed"]
     changed = client.soql("SELECT Id FROM Account WHERE Site = 'maybe'")
     assert {r["Id"] for r in changed} == {r["sf__Id"] for r in ok}
+    assert org.stats()["faults_injected"]["lock_row"] == 3 + failed_n
 
 
 def test_insert_upsert_and_delete(client: Client) -> None:

@@ -278,6 +278,38 @@ def test_a_page_cut_by_a_reset_can_be_fetched_again(client: Client) -> None:
     assert again.content == whole
 
 
+def test_a_truncated_page_keeps_matching_lengths_and_the_full_record_count(client: Client
+                                                                          ) -> None:
+    """The fault ``truncate_page_rate``: a shorter body whose Content-Length (or gzip stream)
+    is consistent, with the whole page's Sforce-NumberOfRecords and locator; fetched again
+    without the fault, the page is whole."""
+    org = client.org
+    job = client.create(TEXT_SOQL)
+    client.complete(job["id"])
+    url = f"/jobs/query/{job['id']}/results"
+    whole = client.get(url, params={"maxRecords": 50}, headers={"Accept-Encoding": "identity"})
+    org.faults.update({"truncate_page_rate": 1.0, "fault_seed": 3})
+    cuts = []
+    for encoding in ("identity", "gzip") * 4:
+        cut = client.get(url, params={"maxRecords": 50}, headers={"Accept-Encoding": encoding})
+        assert cut.status_code == 200
+        assert cut.headers["Sforce-NumberOfRecords"] == "50"
+        assert cut.headers["Sforce-Locator"] == whole.headers["Sforce-Locator"]
+        if encoding == "identity":
+            assert int(cut.headers["Content-Length"]) == len(cut.content)
+        assert len(cut.content) < len(whole.content)
+        assert whole.content.startswith(cut.content)
+        cuts.append(cut.content)
+    # Both kinds happen: whole rows missing (ends at a record end) and cut anywhere.
+    assert any(len(parse(c.decode("utf-8", "replace"))) - 1 < 50 and c.endswith(b'"\n')
+               for c in cuts)
+    assert any(not c.endswith(b'"\n') for c in cuts)
+    assert org.stats()["faults_injected"]["truncate_page"] == 8
+    org.faults.update({"truncate_page_rate": 0.0})
+    again = client.get(url, params={"maxRecords": 50}, headers={"Accept-Encoding": "identity"})
+    assert again.content == whole.content
+
+
 def test_results_need_a_complete_job_and_the_same_version(client: Client) -> None:
     job = client.create("SELECT Id FROM Account")
     r = client.get(f"/jobs/query/{job['id']}/results")

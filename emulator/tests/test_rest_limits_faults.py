@@ -89,6 +89,7 @@ def test_session_expires_after_n_calls(fresh_emulator: Emulator) -> None:
     expired = http.get(f"{org.url}/services/data/v68.0")
     assert expired.status_code == 401
     assert expired.json()[0]["errorCode"] == "INVALID_SESSION_ID"
+    assert org.stats()["faults_injected"]["session_expired"] == 1
 
 
 def test_latency_is_added(fresh_emulator: Emulator) -> None:

@@ -31,10 +31,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sfexit import errors
+from sfexit.export.csvshape import RecordCounter
 from sfexit.export.csvsink import HeaderOnce, PartFile, header_line
 from sfexit.export.data_run import (PER_PARENT, UNREADABLE_CODES, DataExportResult,
                                     ExportOptions, ExportRun, ObjectProgress, ObjectResult,
@@ -222,6 +223,8 @@ def _wait_and_download(run: ExportRun, plan: ObjectPlan, query: str, job: bulk2.
         return _download(run, plan, query, done)
     except errors.SalesforceError as exc:
         return _after_bulk_error(run, plan, query, exc)
+    except IncompleteResult as exc:
+        return ObjectResult(plan.name, "failed", "bulk", reason=exc.message)
     except (bulk2.JobFailed, bulk2.JobTimeout) as exc:
         return read_rest(run, plan, query, f"Bulk job did not complete ({exc.message})")
 
@@ -245,12 +248,19 @@ def _download(run: ExportRun, plan: ObjectPlan, query: str, done: bulk2.JobInfo
     try:
         rows = _stream_pages(run, plan, done, part)
         if rows != done.records_processed:
-            raise errors.SalesforceError(
+            raise IncompleteResult(
                 f"Bulk job {done.id} for {plan.name} reported {done.records_processed} rows "
-                f"but its result pages held {rows}", error_code="ROW_COUNT_MISMATCH")
+                f"but its result pages held {rows}")
         return finish(run, plan, query, "bulk", part, rows, [done.id])
     finally:
         part.close()
+
+
+class IncompleteResult(errors.SfexitError):
+    """A result page (or the job's pages together) held other records than the org said, or
+    a malformed record, on every try: the object fails; nothing of it is marked complete."""
+
+    name = "IncompleteBulkResult"
 
 
 def _stream_pages(run: ExportRun, plan: ObjectPlan, job: bulk2.JobInfo, part: PartFile) -> int:
@@ -258,8 +268,8 @@ def _stream_pages(run: ExportRun, plan: ObjectPlan, job: bulk2.JobInfo, part: Pa
     rows = 0
     locator: str | None = None
     while True:
-        page = _one_page(run, job.id, locator, header, part)
-        rows += page.records
+        page = _one_page(run, job.id, locator, len(plan.fields), header, part)
+        rows += page.records or 0   # the records counted (_one_page)
         run.on_progress(ObjectProgress(plan.name, rows, job.records_processed, False, "bulk"))
         if page.next_locator is None:
             break
@@ -269,10 +279,15 @@ def _stream_pages(run: ExportRun, plan: ObjectPlan, job: bulk2.JobInfo, part: Pa
     return rows
 
 
-def _one_page(run: ExportRun, job_id: str, locator: str | None, header: HeaderOnce,
-              part: PartFile) -> bulk2.ResultPage:
-    """Fetch one page into the sink; a page broken in transit is rewound and fetched again by
-    the same locator (locators stay valid while the job exists: query_get_job_results)."""
+def _one_page(run: ExportRun, job_id: str, locator: str | None, columns: int,
+              header: HeaderOnce, part: PartFile) -> bulk2.ResultPage:
+    """Fetch one page into the sink, counting its records and their columns as it streams
+    (csvshape.RecordCounter). A page broken in transit, cut short (its records differ from
+    ``Sforce-NumberOfRecords``, or it ends inside a quoted value or a record) or holding a
+    record of another width is rewound and fetched again by the same locator (locators stay
+    valid while the job exists: query_get_job_results). Returns the page with the records
+    counted. Raises ConnectionFailed when the transport broke on every try, IncompleteResult
+    when the body was wrong on every try."""
     mark, pages = part.mark(), header.pages
     for attempt in range(1, bulk2.PAGE_ATTEMPTS + 1):
         run.check()
@@ -281,16 +296,34 @@ def _one_page(run: ExportRun, job_id: str, locator: str | None, header: HeaderOn
                                                 gzip=run.options.gzip)
         header.pages = pages
         header.start_page()
+        counter = RecordCounter(columns)
         try:
             for chunk in bulk2.page_chunks(response):
                 run.check()
+                counter.feed(chunk)
                 header.feed(chunk)
-            return page
         except bulk2.BODY_ERRORS as exc:
             part.rewind(mark)
             if attempt == bulk2.PAGE_ATTEMPTS:
                 raise errors.ConnectionFailed(
                     f"result page of Bulk job {job_id} broke {attempt} times: "
                     f"{type(exc).__name__}", hint="run the export again; it resumes") from None
+            continue
+        problem = _page_problem(counter, page)
+        if problem is None:
+            return replace(page, records=counter.data_records)
+        part.rewind(mark)
+        if attempt == bulk2.PAGE_ATTEMPTS:
+            raise IncompleteResult(f"result page of Bulk job {job_id} {problem}, "
+                                   f"{attempt} times", hint="run the export again")
     raise AssertionError("unreachable")  # pragma: no cover
 
+
+def _page_problem(counter: RecordCounter, page: bulk2.ResultPage) -> str | None:
+    problem = counter.problem()
+    if problem is not None:
+        return problem
+    if page.records is not None and counter.data_records != page.records:
+        return (f"held {counter.data_records} records where Sforce-NumberOfRecords said "
+                f"{page.records}")
+    return None

@@ -16,11 +16,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-READ_SIZE = 1 << 20
 
+def csv_field(value: Any, kind: str = "") -> str:
+    """One REST JSON value as Bulk writes it, quoted; ``kind`` is the field's describe type.
 
-def csv_field(value: Any) -> str:
-    """One REST JSON value as Bulk writes it: null → empty, booleans lower case."""
+    - null → empty; booleans ``true``/``false``; text as is;
+    - numbers as the org sent them (rest.NumberText keeps ``1.0`` and ``9.12260031E8`` as
+      written; a float read without it prints as Python's shortest repr, the emulator's Bulk
+      form; bulk_csv.py), integers in decimal;
+    - datetime: REST JSON writes ``2024-01-31T09:15:00.000+0000``, Bulk CSV
+      ``2024-01-31T09:15:00.000Z`` (REST API Developer Guide, "Valid Date and DateTime Formats";
+      Bulk API 2.0 Developer Guide, "Valid Date Format in Records": ``yyyy-MM-ddTHH:mm:ss.SSSZ``);
+      both are UTC, so only the suffix changes; any other offset is kept as sent;
+    - date (``2024-01-31``) and time (``09:15:00.000Z``) read the same in both APIs;
+    - compound (address, location) and base64 fields never get here: Bulk refuses them and the
+      plan leaves them out (objects.py), on every path.
+    """
+    if kind == "datetime" and isinstance(value, str) and value.endswith("+0000"):
+        value = value[:-5] + "Z"
     if value is None:
         text = ""
     elif value is True:
@@ -36,8 +49,13 @@ def csv_field(value: Any) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def csv_line(values: Iterable[Any]) -> bytes:
-    return (",".join(csv_field(v) for v in values) + "\n").encode("utf-8")
+def csv_line(values: Iterable[Any], kinds: Sequence[str] = ()) -> bytes:
+    """One record; ``kinds`` (the fields' describe types, in order) when values come from REST."""
+    if kinds:
+        fields = (csv_field(v, k) for v, k in zip(values, kinds, strict=True))
+    else:
+        fields = (csv_field(v) for v in values)
+    return (",".join(fields) + "\n").encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -114,31 +132,6 @@ class HeaderOnce:
             chunk = chunk[cut + 1:]
             self._skipping = False
         self.sink.write(chunk)
-
-
-def count_csv_rows(path: Path) -> tuple[int, int, str]:
-    """(data rows, size, sha256) of a CSV file in one pass.
-
-    A record ends at an LF outside quotes. Every ``"`` toggles "inside quotes" (a doubled
-    ``""`` toggles twice), so splitting each block on ``"`` and counting LFs in the outside
-    pieces is exact for any RFC 4180 CSV, and fast.
-    """
-    h = hashlib.sha256()
-    size = lines = 0
-    inside = False
-    last = b""
-    with open(path, "rb") as fh:
-        while block := fh.read(READ_SIZE):
-            h.update(block)
-            size += len(block)
-            pieces = block.split(b'"')
-            lines += sum(p.count(b"\n") for p in pieces[(1 if inside else 0)::2])
-            if (len(pieces) - 1) % 2:
-                inside = not inside
-            last = block[-1:]
-    if size and last != b"\n":
-        lines += 1  # a last record without its LF
-    return max(0, lines - 1), size, h.hexdigest()
 
 
 def header_line(fields: Sequence[str]) -> bytes:

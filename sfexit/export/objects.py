@@ -39,6 +39,7 @@ class ObjectPlan:
     name: str
     fields: tuple[str, ...]
     skipped_fields: tuple[SkippedField, ...]
+    kinds: tuple[str, ...] = ()     # describe type of each field, in order (csvsink.csv_field)
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ def select_objects(rest: RestClient, only: Iterable[str] | None = None) -> Selec
 def plan_fields(describe: dict[str, Any]) -> ObjectPlan:
     """Every field Bulk can return, in describe order; the rest with their reasons."""
     fields: list[str] = []
+    kinds: list[str] = []
     skipped: list[SkippedField] = []
     for f in describe.get("fields", []):
         name, kind = str(f["name"]), str(f.get("type", ""))
@@ -87,7 +89,8 @@ def plan_fields(describe: dict[str, Any]) -> ObjectPlan:
             skipped.append(SkippedField(name, BASE64_REASON))
         else:
             fields.append(name)
-    return ObjectPlan(str(describe["name"]), tuple(fields), tuple(skipped))
+            kinds.append(kind)
+    return ObjectPlan(str(describe["name"]), tuple(fields), tuple(skipped), tuple(kinds))
 
 
 class DescribeCache:

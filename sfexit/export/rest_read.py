@@ -1,7 +1,8 @@
 """The export's REST readers: objects Bulk refuses (REST query, queryAll with
 ``include_deleted``) and objects Salesforce only serves filtered by a parent id (per parent,
-``soql.select_in_chunks``). Rows go to ``data/<Object>.csv`` in Bulk's CSV dialect
-(csvsink.py), so every data file reads the same way. Moved out of ``bulk.py`` unchanged.
+``soql.select_in_chunks``). Rows go to ``data/<Object>.csv`` as Bulk would have served them
+(csvsink.csv_field: its dialect and its text of each value type), so an object's bytes do not
+depend on the path that read it (issue 19, item 7).
 """
 
 from __future__ import annotations
@@ -40,11 +41,12 @@ def rest_records(run: ExportRun, plan: ObjectPlan, query: str) -> Iterator[dict[
     still one pass, memory flat."""
     include_deleted = run.options.include_deleted
     if len(quote_plus(query)) <= soql.MAX_QUERY_URL_BYTES:
-        yield from run.rest.query_iter(query, include_deleted=include_deleted)
+        yield from run.rest.query_iter(query, include_deleted=include_deleted, number_text=True)
         return
     groups = field_groups(plan)
     streams = [run.rest.query_iter(soql.select(plan.name, ["Id", *g], order_by=["Id"]),
-                                   include_deleted=include_deleted) for g in groups]
+                                   include_deleted=include_deleted, number_text=True)
+               for g in groups]
     for parts in itertools.zip_longest(*streams):
         ids = {p.get("Id") if p else None for p in parts}
         if len(ids) != 1 or None in ids:
@@ -77,7 +79,8 @@ def read_per_parent(run: ExportRun, plan: ObjectPlan, query: str, why: str) -> O
                                       include_deleted=include_deleted))
     records = (record
                for text in soql.select_in_chunks(plan.name, plan.fields, field, parent_ids)
-               for record in run.rest.query_iter(text, include_deleted=include_deleted))
+               for record in run.rest.query_iter(text, include_deleted=include_deleted,
+                                                 number_text=True))
     try:
         return write_records(run, plan, query, "per-parent", records)
     except errors.SalesforceError as exc:
@@ -94,7 +97,7 @@ def write_records(run: ExportRun, plan: ObjectPlan, query: str, method: str,
         rows = 0
         run.on_progress(ObjectProgress(plan.name, 0, None, False, method))
         for record in records:
-            part.write(csv_line(record.get(f) for f in plan.fields))
+            part.write(csv_line((record.get(f) for f in plan.fields), plan.kinds))
             rows += 1
             if rows % REST_PROGRESS_EVERY == 0:
                 run.check()

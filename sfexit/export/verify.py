@@ -1,7 +1,8 @@
 """``sfexit export verify DIR``: the completeness proof of a backup.
 
 Recomputes, from the files on disk, every SHA-256, size and CSV row count the manifest lists
-and compares them; with a session (``--against-org``) also compares each object's row count
+and compares them, and checks every record of every CSV has its header's column count and the
+file ends outside quotes (``csvshape.scan_csv``); with a session (``--against-org``) also compares each object's row count
 with ``SELECT COUNT()`` in the org (queryAll when the object was exported with deleted rows)
 and the number and bytes of file bodies. Every skipped object is listed with its reason.
 ``VerifyReport.ok`` is what decides the exit code (0 match, 1 "verification failed").
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from sfexit import errors
 from sfexit.export.bulk import PER_PARENT
-from sfexit.export.csvsink import count_csv_rows
+from sfexit.export.csvshape import scan_csv
 from sfexit.export.files_listing import SOURCES, file_filter
 from sfexit.export.manifest import Manifest, ManifestStore, ObjectEntry, SkippedObject
 from sfexit.ondisk import file_digest
@@ -33,7 +34,7 @@ class Difference:
 
     kind: str          # "object" | "file" | "weekly" | "org-rows" | "org-files"
     name: str
-    what: str          # "missing", "sha256", "bytes", "rows", "count"
+    what: str          # "missing", "sha256", "bytes", "rows", "count", "shape"
     expected: str
     actual: str
 
@@ -97,14 +98,19 @@ def _check_object(directory: Path, entry: ObjectEntry) -> list[Difference]:
     path = directory / entry.file
     if not path.is_file():
         return [Difference("object", entry.name, "missing", entry.file, "no such file")]
-    rows, size, sha = count_csv_rows(path)
+    facts = scan_csv(path)
     out = []
-    if size != entry.bytes:
-        out.append(Difference("object", entry.name, "bytes", str(entry.bytes), str(size)))
-    if sha != entry.sha256:
-        out.append(Difference("object", entry.name, "sha256", entry.sha256, sha))
-    if rows != entry.rows:
-        out.append(Difference("object", entry.name, "rows", str(entry.rows), str(rows)))
+    if facts.size != entry.bytes:
+        out.append(Difference("object", entry.name, "bytes", str(entry.bytes), str(facts.size)))
+    if facts.sha256 != entry.sha256:
+        out.append(Difference("object", entry.name, "sha256", entry.sha256, facts.sha256))
+    if facts.rows != entry.rows:
+        out.append(Difference("object", entry.name, "rows", str(entry.rows), str(facts.rows)))
+    if facts.problem is not None:
+        # Checked apart from the manifest: a file listed with the sha256 of a malformed
+        # CSV (a cut page, a row with an extra column) is still named, with the record.
+        out.append(Difference("object", entry.name, "shape", "well-formed CSV",
+                              f"{entry.file}: {facts.problem}"))
     return out
 
 

@@ -82,10 +82,11 @@ class JobInfo:
 
 @dataclass(frozen=True)
 class ResultPage:
-    """One page of results: its locator (``None`` for the first), rows, and the next locator."""
+    """One page of results: its locator (``None`` for the first), rows (``Sforce-NumberOfRecords``;
+    None when the header is missing), and the next locator."""
 
     locator: str | None
-    records: int
+    records: int | None
     next_locator: str | None
 
 
@@ -206,8 +207,9 @@ def open_result_page(session: OrgSession, job_id: str, locator: str | None, *,
     response = session.request("GET", f"data/jobs/query/{job_id}/results", params=params,
                                headers=headers, stream=True)
     following = response.headers.get("Sforce-Locator")
+    count = response.headers.get("Sforce-NumberOfRecords")
     page = ResultPage(locator=locator,
-                      records=int(response.headers.get("Sforce-NumberOfRecords") or 0),
+                      records=int(count) if count and count.strip().isdigit() else None,
                       next_locator=None if following in (None, "", "null") else following)
     return page, response
 

@@ -16,6 +16,12 @@ from sfexit.org.session import OrgSession
 COLLECTION_LIMIT = 200  # sObject Collections: at most 200 records per call (limits.md)
 
 
+class NumberText(str):
+    """A JSON number with a fraction or exponent, kept as the text the org sent (``1.0``,
+    ``9.12260031E8``): turned into a float and back it could print otherwise, and the backup
+    writes values exactly as served (export/csvsink.py)."""
+
+
 @dataclass(frozen=True)
 class Limit:
     name: str
@@ -74,22 +80,28 @@ class RestClient:
         self.session = session
 
     def query_iter(self, query: str, *, include_deleted: bool = False,
-                   batch_size: int | None = None) -> Iterator[dict[str, Any]]:
+                   batch_size: int | None = None, number_text: bool = False
+                   ) -> Iterator[dict[str, Any]]:
         """Every row, fetched page by page through ``nextRecordsUrl`` (never all in memory).
 
         ``batch_size`` (200–2000) asks for smaller pages (``Sforce-Query-Options``); Salesforce
-        treats it as a hint.
+        treats it as a hint. ``number_text``: numbers with a fraction or exponent come as
+        :class:`NumberText` (the export writes them as sent), not float.
         """
         resource = "queryAll" if include_deleted else "query"
         headers = {"Sforce-Query-Options": f"batchSize={int(batch_size)}"} if batch_size else {}
-        body = self.session.get_json(f"data/{resource}", params={"q": query}, headers=headers)
+        get = self._get_number_text if number_text else self.session.get_json
+        body = get(f"data/{resource}", params={"q": query}, headers=headers)
         while True:
             for record in body.get("records", []):
                 yield _plain(record)
             next_url = body.get("nextRecordsUrl")
             if body.get("done", True) or not next_url:
                 return
-            body = self.session.get_json(next_url, headers=headers)
+            body = get(next_url, headers=headers)
+
+    def _get_number_text(self, path: str, **kw: Any) -> Any:
+        return self.session.request("GET", path, **kw).json(parse_float=NumberText)
 
     def count(self, query: str, *, include_deleted: bool = False) -> int:
         """``totalSize`` of a ``SELECT COUNT() …`` query (``soql.count``); with

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from sfexit import errors
-from sfexit.journal import Journal, JournalError
+from sfexit.journal import Entry, Journal, JournalError
 from sfexit.ondisk import file_sha256
 from sfexit.org import soql
 from sfexit.org.bulk2_ingest import Bulk2Ingest, split_csv, split_sf_error
@@ -243,6 +243,7 @@ def transfer(session: OrgSession, plan: OwnershipPlan, journal: Journal, *,
     target_of = {a.source.id: a.target.id for a in plan.assignments}
     objects = {o.name: o for o in plan.objects}
     results: list[ObjectResult] = []
+    _finish_team_restores(writer)
     journal.step_start("reassign", steps=[s.object for s in plan.steps], planned=plan.total)
     for step in plan.steps:
         obj = objects[step.object]
@@ -282,6 +283,34 @@ def _snapshot_team(writer: _Writer, obj: OwnedObject, sources: list[str], now: d
     sha = _write_csv(path, ["Id", parent, *fields],
                      ([str(r.get(c) or "") for c in ["Id", parent, *fields]] for r in rows))
     return rows, {"team_snapshot": str(path), "team_sha256": sha, "team_rows": len(rows)}
+
+
+def _finish_team_restores(writer: _Writer) -> None:
+    """A run that stopped between an object's owner change and its team restore: the change
+    dropped the team rows, and the resumed plan, with no rows left to move, would never re-add
+    them. Re-add them from the team snapshot journaled with the change (its sha256 checked),
+    each dropped row at most once (``dropped_id`` of earlier restores and refusals). Only owner
+    changes after the journal's last finished reassignment count; nothing to do in a first run.
+    Raises JournalError for a snapshot that changed."""
+    entries = writer.journal.entries()
+    settled = {e.info.get("dropped_id") for e in entries if e.info.get("dropped_id")}
+    unfinished: list[Entry] = []          # owner changes after the last finished reassign
+    for entry in entries:
+        if entry.kind == "step_end" and entry.action == "reassign":
+            unfinished.clear()
+        elif (entry.kind == "change" and entry.action == "reassign_owner"
+              and entry.info.get("team_snapshot")):
+            unfinished.append(entry)
+    for entry in unfinished:
+        path = Path(str(entry.info["team_snapshot"]))
+        if file_sha256(path) != entry.info.get("team_sha256"):
+            raise JournalError(f"team snapshot {path} does not match the journal's sha256")
+        with path.open(encoding="utf-8", newline="") as fh:
+            rows = [{k: (v or None) for k, v in r.items()} for r in csv.DictReader(fh)]
+        pending = [r for r in rows if r["Id"] not in settled]
+        if pending:
+            _restore_team(writer, str(entry.target["object"]), pending)
+            settled.update(str(r["Id"]) for r in pending)
 
 
 def _restore_team(writer: _Writer, sobject: str, before: list[dict[str, Any]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,28 @@ def test_a_missing_row_is_caught(made: tuple) -> None:
     report = verify_backup(dest)
     rows = [d for d in report.differences if d.name == "Account" and d.what == "rows"]
     assert rows and int(rows[0].expected) == int(rows[0].actual) + 1
+
+
+def test_a_row_with_an_extra_column_is_named_even_when_the_manifest_matches(made: tuple
+                                                                           ) -> None:
+    """The manifest is rewritten to the damaged file's size and sha256 (as an export that
+    accepted the row would have written it): verify still names the file and the record."""
+    _, dest, config, env = made
+    path = dest / "data" / "Contact.csv"
+    lines = path.read_bytes().split(b"\n")
+    lines[3] = lines[3] + b',"extra"'
+    path.write_bytes(b"\n".join(lines))
+    store = ManifestStore.load(dest)
+    entry = store.object_entry("Contact")
+    assert entry is not None
+    data = path.read_bytes()
+    store.put_object(replace(entry, bytes=len(data), sha256=hashlib.sha256(data).hexdigest()))
+    code, body = _verify(config, env, dest)
+    assert code == 1, body
+    diffs = [d for d in body["result"]["differences"] if d["name"] == "Contact"]
+    assert [d["what"] for d in diffs] == ["shape"]
+    assert diffs[0]["actual"].startswith("data/Contact.csv: record 3 has ")
+    assert "columns, the header" in diffs[0]["actual"]
 
 
 def test_a_quoted_newline_is_not_counted_as_a_row(fresh_emulator: Emulator,

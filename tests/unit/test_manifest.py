@@ -11,7 +11,7 @@ import pytest
 
 from sfexit.errors import UsageError
 from sfexit.export import manifest as m
-from sfexit.export.csvsink import count_csv_rows
+from sfexit.export.csvshape import scan_csv
 
 
 def _object(name: str = "Account", rows: int = 3) -> m.ObjectEntry:
@@ -180,20 +180,22 @@ def test_unknown_method_is_refused(tmp_path: Path) -> None:
 def test_csv_rows_are_counted_outside_quotes(tmp_path: Path, data: bytes, rows: int) -> None:
     path = tmp_path / "x.csv"
     path.write_bytes(data)
-    assert count_csv_rows(path)[:2] == (rows, len(data))
+    facts = scan_csv(path)
+    assert (facts.rows, facts.size) == (rows, len(data))
 
 
 def test_rows_counted_across_read_boundaries(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    import sfexit.export.csvsink as sink
+    import sfexit.export.csvshape as shape
 
     data = b'"Id","Name"\n' + b"".join(
         b'"%d","a ""q"" \n b, c"\n' % i for i in range(50))
     path = tmp_path / "x.csv"
     path.write_bytes(data)
     for size in (1, 2, 3, 7, 64):
-        monkeypatch.setattr(sink, "READ_SIZE", size)
-        assert sink.count_csv_rows(path)[0] == 50, size
+        monkeypatch.setattr(shape, "READ_SIZE", size)
+        facts = shape.scan_csv(path)
+        assert (facts.rows, facts.problem) == (50, None), size
 
 
 def test_header_is_kept_once_even_when_split_across_chunks(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import pytest
 from sfexit import rules
 from sfexit.cli.deadline import deadline_result
 from sfexit.errors import UsageError
-from sfexit.export.csvsink import count_csv_rows
+from sfexit.export.csvshape import scan_csv
 from sfexit.export.manifest import ManifestStore, ObjectEntry, SkippedObject
 from sfexit.journal import Journal
 from sfexit.jsonable import to_jsonable
@@ -40,7 +40,8 @@ def make_export(run: Path) -> str:
     path = dest / "data" / "Account.csv"
     path.write_text(f'"Id","Name"\n"001A","{HOSTILE.replace(chr(34), chr(34) * 2)}"\n'
                     '"001B","Beta"\n', encoding="utf-8")
-    rows, size, sha = count_csv_rows(path)
+    facts = scan_csv(path)
+    rows, size, sha = facts.rows, facts.size, facts.sha256
     store.put_object(ObjectEntry("Account", "bulk", "SELECT Id, Name FROM Account", ["750x"],
                                  rows, size, sha, "data/Account.csv"))
     store.add_skipped(SkippedObject("Secret__c", "not queryable"))

@@ -1,4 +1,5 @@
-"""Fault injection: latency, 503s, mid-body resets, session expiry, spent daily limit, and more.
+"""Fault injection: latency, 503s, mid-body resets, truncated Bulk result pages, session
+expiry, spent daily limit, and more.
 
 Also the switch and scales of the server-time model (costs.py: ``cost_model``,
 ``cost_rest_scale``, ``cost_bulk_scale``), so one running emulator can be measured with and
@@ -16,7 +17,7 @@ import threading
 from typing import Any
 
 # Fields that are fractions of requests (0.0 … 1.0).
-_RATES = ("error_503_rate", "reset_rate", "lock_row_rate")
+_RATES = ("error_503_rate", "reset_rate", "lock_row_rate", "truncate_page_rate")
 
 
 @dataclasses.dataclass
@@ -26,11 +27,19 @@ class FaultSettings:
     error_503_rate: float = 0.0
     # Fraction of responses whose body is cut in the middle, then the connection dropped.
     reset_rate: float = 0.0
-    # Each access token dies after serving this many calls (counted from when it was set).
+    # Fraction of Bulk query result pages served cut short while the response stays well formed:
+    # Content-Length (or the gzip stream) matches the cut body and ``Sforce-NumberOfRecords``
+    # still gives the full page's rows, so only a client that counts the records it received
+    # notices. Half the cuts end at a record boundary (whole rows missing), half anywhere
+    # (often inside a quoted value). Used by routes/bulk_query.py; counted as "truncate_page".
+    truncate_page_rate: float = 0.0
+    # Each access token dies after serving this many calls (counted from when it was set);
+    # each 401 it causes is counted as "session_expired".
     expire_session_after_calls: int | None = None
     # DailyApiRequests Max; once spent, 403 REQUEST_LIMIT_EXCEEDED "TotalRequests Limit exceeded.".
     daily_api_max: int = 100_000
-    # Fraction of Bulk ingest rows failing UNABLE_TO_LOCK_ROW (used by routes/bulk_ingest.py).
+    # Fraction of Bulk ingest rows failing UNABLE_TO_LOCK_ROW (used by routes/bulk_ingest.py);
+    # counted per row as "lock_row".
     lock_row_rate: float = 0.0
     # The Data Export download answers the HTML login page instead of the zip (routes/dataexport.py).
     html_instead_of_zip: bool = False
@@ -107,6 +116,11 @@ class Faults:
             if rate <= 0.0:
                 return False
             return self._random.random() < rate
+
+    def pick(self, count: int) -> int:
+        """A seeded choice among ``count`` (0 … count-1); 0 when there is no choice."""
+        with self._lock:
+            return self._random.randrange(count) if count > 1 else 0
 
     def cut_point(self, length: int) -> int:
         """Where to cut a body of ``length`` bytes for a reset: somewhere strictly inside it."""

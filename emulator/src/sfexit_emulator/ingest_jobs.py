@@ -277,6 +277,7 @@ def _apply_row(app: EmulatorApp, job: IngestJob, header: list[str], row: list[st
         values[name] = None if raw == NULL_MARKER else raw
     norm_id = normalize_id(record_id) if record_id else None
     if app.faults.roll("lock_row_rate"):
+        app.stats.count_fault("lock_row")
         target = norm_id or _first_id(row) or job.object
         return RowOutcome(norm_id or "", False, lock_error(target), row)
     store = app.store

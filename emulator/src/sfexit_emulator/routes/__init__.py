@@ -92,6 +92,10 @@ def dispatch(app: EmulatorApp, request: Request) -> tuple[Response, str]:
         session = (app.auth.use(token, app.clock.now(), faults.expire_session_after_calls,
                                  faults.generation) if token else None)
         if session is None:
+            known = app.auth.peek(token) if token else None
+            if known is not None and not known.revoked \
+                    and faults.expire_session_after_calls is not None:
+                app.stats.count_fault("session_expired")   # a live token the fault ended
             return _finish(app, route.api, error_response(
                 401, "INVALID_SESSION_ID", SESSION_INVALID)), route.name
     if route.api and not app.api.consume(faults.daily_api_max):

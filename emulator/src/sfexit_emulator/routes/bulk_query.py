@@ -267,6 +267,8 @@ def results(call: Call) -> Response:
         start = decoded
     count = _positive_int(call, "maxRecords") or DEFAULT_PAGE_ROWS
     first, end, rows = result.byte_range(start, count)
+    if rows and call.app.faults.roll("truncate_page_rate"):
+        end = _truncated_end(call, result, start, rows, first, end)
     following = start + rows
     headers = [
         ("Sforce-Locator", encode_locator(following) if following < result.rows else "null"),
@@ -282,6 +284,18 @@ def results(call: Call) -> Response:
     stream: Iterator[bytes] = itertools.chain([result.header], result.chunks(first, end))
     return Response(body=b"", content_type=CSV_TYPE, headers=headers, stream=stream,
                     content_length=length, is_write=wrote)
+
+
+def _truncated_end(call: Call, result: bulk_jobs.ResultFile, start: int, rows: int, first: int,
+                   end: int) -> int:
+    """The fault ``truncate_page_rate`` (faults.py): where the cut page ends. The headers
+    (``Sforce-NumberOfRecords``, ``Sforce-Locator``) stay those of the whole page and the body's
+    length matches the cut, as a proxy or server that lost the end of a page would send it."""
+    faults = call.app.faults
+    call.app.stats.count_fault("truncate_page")
+    if faults.pick(2) == 0:
+        return int(result.byte_range(start, faults.pick(rows))[1])  # whole rows missing
+    return first + faults.cut_point(end - first)                    # anywhere inside the rows
 
 
 def _gzip(chunks: Iterator[bytes]) -> bytes:
