@@ -211,23 +211,18 @@ def _preflight(app: AppContext, session: OrgSession, moves: dict[str, int],
     only, and not at all with Modify All Data). An object the running user cannot move stops
     the command (all or nothing: --objects leaves it out); one whose access cannot be read is
     a warning. A dry run only warns."""
-    from sfexit.org import soql
-    from sfexit.org.rest import RestClient
-    from sfexit.people.permissions import PermissionDenied, preflight
+    from sfexit.people.permissions import PermissionDenied, access_per_object, preflight
     from sfexit.people.users import running_user_id
 
-    me = running_user_id(session)
-    rows = list(RestClient(session).query_iter(soql.select(
-        "User", ["ProfileId"], where=[soql.condition("Id", "=", me)])))
     try:
-        perms = preflight(session, me, rows[0].get("ProfileId") if rows else None, "reassign",
-                          moves)
+        perms = preflight(session, running_user_id(session), None, "reassign", moves,
+                          profile_from_user=True)
     except PermissionDenied as exc:
         if not dry_run:
             raise
         app.out.warn(f"a real run would stop here: {exc.message}")
         return
-    unknown = [a for a in perms.access(moves) if a.status == "unknown"]
+    unknown = [a for a in access_per_object(perms, moves) if a.status == "unknown"]
     if unknown:
         why = f" ({perms.rights_error})" if perms.rights_error else ""
         app.out.warn("edit access could not be read before the run" + why + ": "

@@ -28,17 +28,14 @@ from typing import TypeVar
 from sfexit import errors
 from sfexit.export.csvsink import csv_line
 from sfexit.export.objects import DescribeCache
+from sfexit.org import permissions as org_permissions
 from sfexit.org import soql
 from sfexit.org.rest import Limit, RestClient
 from sfexit.org.session import OrgSession
 
 T = TypeVar("T")
 
-PERMISSIONS = {
-    "ViewAllData": "PermissionsViewAllData",
-    "QueryAllFiles": "PermissionsQueryAllFiles",
-    "ApiEnabled": "PermissionsApiEnabled",
-}
+PERMISSIONS = ("ViewAllData", "QueryAllFiles", "ApiEnabled")   # keys of org.permissions
 MISSED_WITHOUT = {
     "ViewAllData": "records shared with nobody in this user's hierarchy (private sharing) are "
                    "not returned, and EntitySubscription cannot be read",
@@ -95,45 +92,15 @@ class PreflightReport:
 def check_permissions(pool: Executor, rest: RestClient, user_id: str,
                       describes: DescribeCache) -> Callable[[], dict[str, bool]]:
     """Start reading which of :data:`PERMISSIONS` the Profile or any assigned permission set
-    grants (the Profile and the permission sets side by side); call the result for the answer
-    (it raises what the reads raised)."""
-    chains = [pool.submit(_granted_by, rest, sobject, where, user_id, describes)
-              for sobject, where in (("Profile", _profile_filter),
-                                     ("PermissionSet", _assigned_filter))]
+    grants (``org.permissions``: the Profile and the permission sets side by side); call the
+    result for the answer (it raises what the reads raised). Not shown by the org: not granted."""
+    reading = org_permissions.start(rest, user_id, profile_from_user=True, pool=pool,
+                                    describe=lambda sobject: describes.get(rest, sobject))
 
     def answer() -> dict[str, bool]:
-        granted = set().union(*(chain.result() for chain in chains))
-        return {key: key in granted for key in PERMISSIONS}
+        perms = reading()
+        return {key: perms.has(key) is True for key in PERMISSIONS}
     return answer
-
-
-def _granted_by(rest: RestClient, sobject: str, where_for: Callable[[RestClient, str], str | None],
-                user_id: str, describes: DescribeCache) -> set[str]:
-    """The :data:`PERMISSIONS` keys granted by the user's ``sobject`` rows (one chain: the
-    filter, then describe and query)."""
-    where = where_for(rest, user_id)
-    if where is None:
-        return set()
-    known = {f["name"] for f in describes.get(rest, sobject).get("fields", [])}
-    fields = [f for f in PERMISSIONS.values() if f in known]
-    if not fields:
-        return set()
-    return {key for row in rest.query_iter(soql.select(sobject, fields, where=[where]))
-            for key, field in PERMISSIONS.items() if row.get(field)}
-
-
-def _profile_filter(rest: RestClient, user_id: str) -> str | None:
-    rows = list(rest.query_iter(soql.select("User", ["ProfileId"],
-                                            where=[soql.condition("Id", "=", user_id)])))
-    profile = rows[0].get("ProfileId") if rows else None
-    return soql.condition("Id", "=", profile) if profile else None
-
-
-def _assigned_filter(rest: RestClient, user_id: str) -> str | None:
-    query = soql.select("PermissionSetAssignment", ["PermissionSetId"],
-                        where=[soql.condition("AssigneeId", "=", user_id)])
-    ids = [str(r["PermissionSetId"]) for r in rest.query_iter(query) if r.get("PermissionSetId")]
-    return soql.in_list("Id", ids) if ids else None
 
 
 def row_counts(rest: RestClient, objects: Sequence[str], include_deleted: bool, *,

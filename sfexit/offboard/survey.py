@@ -21,10 +21,11 @@ from sfexit.offboard.steps import (
     ownership_summary,
     successor_pairs,
 )
+from sfexit.org import permissions as org_permissions
+from sfexit.org.permissions import PERMISSIONS, UserPermissions
 from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession
-from sfexit.people.permissions import (PERMISSIONS, StepPermissions, UserPermissions,
-                                       check_steps)
+from sfexit.people.permissions import StepPermissions, check_steps, with_object_rights
 from sfexit.people.selection import Selection
 from sfexit.people.users import OrgUser, UserFilter, list_users
 
@@ -87,8 +88,6 @@ def survey(ctx: RunContext, decisions: tuple[planning.StepDecision, ...]) -> Sur
     # (none with Modify All Data), counted in the preflight's own reads (``start`` below).
     moves = {st.object: st.count for st in ownership.steps} if ownership else {}
     if moves and not perm_note:
-        from sfexit.people.permissions import with_object_rights
-
         perms = with_object_rights(s, perms, moves)
     checks = check_steps(perms, [d.name for d in decisions if d.run], moves)
     warnings += [*perm_note, *_permission_warnings(checks)]
@@ -100,7 +99,7 @@ def survey(ctx: RunContext, decisions: tuple[planning.StepDecision, ...]) -> Sur
         file_bytes=file_bytes, freeze_users=len(fplan.changes),
         moves=moves,
         deactivate_users=sum(i.status != "blocked" for i in deact[0]) if deact else 0,
-        # The export checks its permissions itself (export.preflight.check_permissions): the
+        # The export checks its permissions itself (export.preflight, org.permissions): the
         # same reads as ours plus the user's ProfileId.
         reads={"export": export_reads + perm_cost + 1,
                "freeze": list_cost + 2 * plan_cost,
@@ -144,16 +143,15 @@ def _file_bytes(rest: RestClient, all_versions: bool) -> int:
 
 def _read_permissions(session: OrgSession, user_id: str, me: OrgUser | None
                       ) -> tuple[UserPermissions, list[Note]]:
-    """The running user's permissions, read ONCE for every step (people.permissions); when
-    the org refuses to show them, every permission is unknown (never granted), and said so."""
-    from sfexit.people.permissions import nothing_known, read_permissions
-
+    """The running user's permissions, read ONCE for every step (org.permissions); when the
+    org refuses to show them, every permission is unknown (never granted), and said so."""
     try:
-        return read_permissions(session, user_id, me.profile_id if me else None), []
+        return org_permissions.read(RestClient(session), user_id,
+                                    profile_id=me.profile_id if me else None), []
     except errors.SalesforceError as exc:
-        return nothing_known(user_id), [note("permission_missing", step="preflight",
-                                             message=f"permissions not readable: "
-                                                     f"{exc.one_line()}")]
+        return org_permissions.nothing_known(user_id), [
+            note("permission_missing", step="preflight",
+                 message=f"permissions not readable: {exc.one_line()}")]
 
 
 def _permission_warnings(checks: tuple[StepPermissions, ...]) -> list[Note]:

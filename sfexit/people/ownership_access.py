@@ -17,37 +17,24 @@ Not every object has object permissions: Tasks and Events are edited with the us
 Edit Tasks / Edit Events; notes, attachments and files follow their parent record, so only the
 transfer right is asked for them.
 
-``read_object_rights`` reads (one query per chunk of permission sets); the rest is pure.
+The rows are read by ``sfexit.org.permissions.read_object_rights``; this module is pure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from sfexit.org import soql
-from sfexit.org.rest import RestClient
+from sfexit.org.permissions import ObjectRights
 
-ACTIVITY_EDIT = {"Task": "EditTask", "Event": "EditEvent"}          # keys of permissions.PERMISSIONS
+ACTIVITY_EDIT = {"Task": "EditTask", "Event": "EditEvent"}          # keys of org.permissions.PERMISSIONS
 OWN_TRANSFER = {"Lead": "TransferAnyLead", "Case": "TransferAnyCase"}
 FOLLOWS_PARENT = frozenset({"Note", "Attachment", "ContentDocument", "ContentVersion"})
-RIGHTS_COLUMNS = ["ParentId", "SobjectType", "PermissionsRead", "PermissionsEdit",
-                  "PermissionsModifyAllRecords"]
 
 Status = Literal["granted", "missing", "unknown"]
 Lacks = Literal["edit", "transfer", "unreadable"]
-Has = Callable[[str], "bool | None"]   # permissions.UserPermissions.has
-
-
-@dataclass(frozen=True)
-class ObjectRights:
-    """The union of one object's ObjectPermissions rows over the user's permission sets."""
-
-    sobject: str
-    read: bool = False
-    edit: bool = False
-    modify_all: bool = False
+Has = Callable[[str], "bool | None"]   # org.permissions.UserPermissions.has
 
 
 @dataclass(frozen=True)
@@ -87,27 +74,6 @@ def transfer_names(sobject: str) -> str:
 def with_object_permissions(objects: Iterable[str]) -> list[str]:
     """The objects whose edit access is an ObjectPermissions row (not activities or files)."""
     return [o for o in dict.fromkeys(objects) if o not in ACTIVITY_EDIT and o not in FOLLOWS_PARENT]
-
-
-def read_object_rights(rest: RestClient, permission_set_ids: Sequence[str],
-                       objects: Sequence[str]) -> dict[str, ObjectRights]:
-    """``ObjectPermissions`` of ``objects`` over the permission sets, merged per object (an
-    object with no row is absent: no access). One query per chunk of set ids (``soql``).
-    Raises SalesforceError (INVALID_TYPE without View Setup and Configuration)."""
-    merged: dict[str, ObjectRights] = {}
-    if not objects or not permission_set_ids:
-        return merged
-    for query in soql.select_in_chunks("ObjectPermissions", RIGHTS_COLUMNS, "ParentId",
-                                       permission_set_ids,
-                                       where=[soql.in_list("SobjectType", objects)]):
-        for row in rest.query_iter(query):
-            name = str(row.get("SobjectType") or "")
-            old = merged.get(name, ObjectRights(name))
-            merged[name] = ObjectRights(name, old.read or row.get("PermissionsRead") is True,
-                                        old.edit or row.get("PermissionsEdit") is True,
-                                        old.modify_all
-                                        or row.get("PermissionsModifyAllRecords") is True)
-    return merged
 
 
 def _any(*answers: bool | None) -> bool | None:

@@ -1,9 +1,8 @@
 """Preflight: may the running user make the changes a command is about to make?
 
-Salesforce grants permissions through the profile and permission sets; every user also has
-the profile's own permission set (``IsOwnedByProfile``), so the union over the user's
-PermissionSetAssignment rows covers both (dev.sf ``sforce_api_objects_permissionset.htm``).
-The profile row is read as well, for orgs or API versions where that assignment is not visible.
+The permissions are read by ``sfexit.org.permissions`` (the profile and the permission sets,
+the one reader the export and ``sfexit offboard`` use too); this module says what each action
+needs of them.
 
 What each action needs (research/users-protocol.md):
 - freeze / unfreeze: "Freeze Users OR Manage Users" (help.sf ``platform.users_freeze.htm``; §2);
@@ -21,31 +20,18 @@ running user has it, and what would be missed without it (docs/offboard.md, "Per
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from sfexit.errors import SalesforceError, SfexitError
-from sfexit.org import soql
+from sfexit.org import permissions as org_permissions
+from sfexit.org.permissions import UserPermissions
 from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession
-from sfexit.people.ownership_access import (ObjectAccess, ObjectRights, object_access,
-                                            read_object_rights, with_object_permissions)
+from sfexit.people.ownership_access import ObjectAccess, object_access, with_object_permissions
 
 Action = Literal["freeze", "unfreeze", "deactivate", "reactivate", "reassign"]
-PERMISSIONS = {
-    "ManageUsers": "Manage Users",
-    "FreezeUsers": "Freeze Users",
-    "ModifyAllData": "Modify All Data",
-    "TransferAnyEntity": "Transfer Record",
-    "TransferAnyLead": "Transfer Leads",
-    "TransferAnyCase": "Transfer Cases",
-    "ViewAllData": "View All Data",
-    "QueryAllFiles": "Query All Files",
-    "ApiEnabled": "API Enabled",
-    "EditTask": "Edit Tasks",
-    "EditEvent": "Edit Events",
-}
 
 
 class PermissionDenied(SfexitError):
@@ -54,78 +40,16 @@ class PermissionDenied(SfexitError):
     name = "PermissionDenied"
 
 
-@dataclass(frozen=True)
-class UserPermissions:
-    user_id: str
-    granted: frozenset[str]  # keys of PERMISSIONS
-    unknown: frozenset[str] = frozenset()  # fields this org's API does not show
-    sources: tuple[str, ...] = field(default=())  # permission set labels read
-    permission_set_ids: tuple[str, ...] = ()       # the sets read (ObjectPermissions' parents)
-    profile_id: str | None = None
-    # ObjectPermissions read (ownership_access), for ``rights_read`` objects; None: not read
-    object_rights: tuple[ObjectRights, ...] | None = None
-    rights_read: frozenset[str] = frozenset()
-    rights_error: str | None = None                # why ObjectPermissions could not be read
-
-    def has(self, name: str) -> bool | None:
-        """True / False, or None when the org's API does not show the permission."""
-        if name in self.granted:
-            return True
-        return None if name in self.unknown else False
-
-    def rights_for(self, sobject: str) -> dict[str, ObjectRights] | None:
-        """The ObjectPermissions read for ``sobject`` (empty: no access), or None: not read."""
-        if self.object_rights is None or sobject not in self.rights_read:
-            return None
-        return {r.sobject: r for r in self.object_rights if r.sobject == sobject}
-
-    def access(self, moves: Mapping[str, int]) -> tuple[ObjectAccess, ...]:
-        """Per object with records to move: may they be moved (``ownership_access``)."""
-        return tuple(object_access(o, self.has, self.rights_for(o), n)
-                     for o, n in moves.items() if n)
-
-
-def _fields_present(rest: RestClient, sobject: str) -> set[str]:
-    return {f["name"] for f in rest.describe(sobject).get("fields", [])}
-
-
-def read_permissions(session: OrgSession, user_id: str, profile_id: str | None = None,
-                     objects: Sequence[str] = ()) -> UserPermissions:
-    """The union of the user's profile and permission set permissions we care about; with
-    ``objects`` (those with records to move), their edit access too (``with_object_rights``)."""
-    rest = RestClient(session)
-    ps_fields = _fields_present(rest, "PermissionSet")
-    wanted = [f"Permissions{k}" for k in PERMISSIONS if f"Permissions{k}" in ps_fields]
-    unknown = frozenset(k for k in PERMISSIONS if f"Permissions{k}" not in ps_fields)
-    granted: set[str] = set()
-    sources: list[str] = []
-    ps_ids = [row["PermissionSetId"] for row in rest.query_iter(soql.select(
-        "PermissionSetAssignment", ["PermissionSetId"],
-        where=[soql.condition("AssigneeId", "=", user_id)]))]
-    owned = ["IsOwnedByProfile"] if "IsOwnedByProfile" in ps_fields else []
-    profile_set_seen = not owned
-    for query in soql.select_in_chunks("PermissionSet", ["Id", "Label", *owned, *wanted], "Id",
-                                       ps_ids):
-        for row in rest.query_iter(query):
-            sources.append(str(row.get("Label") or row["Id"]))
-            granted |= _true_keys(row, wanted)
-            profile_set_seen = profile_set_seen or row.get("IsOwnedByProfile") is True
-    if profile_id:
-        profile_fields = _fields_present(rest, "Profile")
-        cols = [f for f in wanted if f in profile_fields]
-        if cols:
-            for row in rest.query_iter(soql.select("Profile", ["Id", *cols], where=[
-                    soql.condition("Id", "=", profile_id)])):
-                granted |= _true_keys(row, cols)
-    perms = UserPermissions(user_id, frozenset(granted), unknown, tuple(sources),
-                            tuple(dict.fromkeys(ps_ids)),
-                            profile_id if not profile_set_seen else None)
-    return with_object_rights(session, perms, objects) if objects else perms
+def access_per_object(perms: UserPermissions, moves: Mapping[str, int]
+                      ) -> tuple[ObjectAccess, ...]:
+    """Per object with records to move: may they be moved (``ownership_access``)."""
+    return tuple(object_access(o, perms.has, perms.rights_for(o), n)
+                 for o, n in moves.items() if n)
 
 
 def with_object_rights(session: OrgSession, perms: UserPermissions, objects: Iterable[str]
                        ) -> UserPermissions:
-    """``perms`` with the ObjectPermissions of ``objects`` (``ownership_access``): nothing is
+    """``perms`` with the ObjectPermissions of ``objects`` (``org.permissions``): nothing is
     read with Modify All Data (it grants every object), nor for objects without object
     permissions (activities, files). Costs one query per chunk of permission sets, plus one
     when the profile's own set was not among the assignments. When the org refuses to show
@@ -135,25 +59,14 @@ def with_object_rights(session: OrgSession, perms: UserPermissions, objects: Ite
     names = with_object_permissions(objects)
     if not names:
         return perms
-    rest = RestClient(session)
     try:
-        ids = list(perms.permission_set_ids)
-        if perms.profile_id:   # the profile's own set was not among the assignments read
-            ids += [str(r["Id"]) for r in rest.query_iter(soql.select(
-                "PermissionSet", ["Id"], where=[soql.condition("ProfileId", "=",
-                                                               perms.profile_id)]))]
-        if not ids:
-            return replace(perms, rights_error="no permission set of the running user is "
-                                               "visible")
-        rights = read_object_rights(rest, ids, names)
+        rights = org_permissions.read_object_rights(RestClient(session), perms, names)
     except SalesforceError as exc:
         return replace(perms, rights_error=exc.one_line())
+    if rights is None:
+        return replace(perms, rights_error="no permission set of the running user is visible")
     return replace(perms, object_rights=tuple(rights.values()),
                    rights_read=perms.rights_read | frozenset(names))
-
-
-def _true_keys(row: dict[str, object], cols: Iterable[str]) -> set[str]:
-    return {c[len("Permissions"):] for c in cols if row.get(c) is True}
 
 
 def missing_for(perms: UserPermissions, action: Action) -> str | None:
@@ -182,7 +95,7 @@ def reassign_problem(perms: UserPermissions, moves: Mapping[str, int]) -> str | 
     records to move) may be moved or their access is unknown; else one line naming each
     object that may not, and why. An admin asked to move records expects all or none: the
     command refuses rather than leave some objects behind (docs/offboard.md, "Permissions")."""
-    blocked = [a for a in perms.access(moves) if a.status == "missing"]
+    blocked = [a for a in access_per_object(perms, moves) if a.status == "missing"]
     if not blocked:
         return None
     return ("cannot reassign records: the running user cannot move "
@@ -190,12 +103,16 @@ def reassign_problem(perms: UserPermissions, moves: Mapping[str, int]) -> str | 
 
 
 def preflight(session: OrgSession, user_id: str, profile_id: str | None, action: Action,
-              moves: Mapping[str, int] | None = None) -> UserPermissions:
+              moves: Mapping[str, int] | None = None, *,
+              profile_from_user: bool = False) -> UserPermissions:
     """Raise PermissionDenied (exit 1) naming what is missing; return the permissions read.
-    ``moves`` (reassign: object → records to move) checks edit access per object."""
+    ``moves`` (reassign: object → records to move) checks edit access per object.
+    ``profile_from_user``: the profile is read from the User row (``org.permissions.start``)."""
     per_object = action == "reassign" and moves is not None
-    perms = read_permissions(session, user_id, profile_id,
-                             objects=list(moves or ()) if per_object else ())
+    perms = org_permissions.read(RestClient(session), user_id, profile_id=profile_id,
+                                 profile_from_user=profile_from_user)
+    if per_object:
+        perms = with_object_rights(session, perms, list(moves or ()))
     problem = reassign_problem(perms, moves or {}) if per_object else missing_for(perms, action)
     if problem:
         hint = ("ask an admin for what is named (a permission set), log in as a user who has "
@@ -215,7 +132,7 @@ class Requirement:
     """One thing a step needs from the running user, and what is missed without it."""
 
     code: str                     # stable: the report words it as report.perm_missed_<code>
-    permissions: tuple[str, ...]  # keys of PERMISSIONS, any ONE suffices; () = not checked
+    permissions: tuple[str, ...]  # keys of org.permissions.PERMISSIONS, any ONE suffices; () = not checked
     status: Status
     consequence: str | None       # English; None when granted
     objects: tuple[ObjectAccess, ...] = ()   # reassign_object_edit: per object with records
@@ -286,7 +203,7 @@ def _object_edit(perms: UserPermissions, missed: str, moves: Mapping[str, int] |
     lacks it, unknown when one could not be read, "not checked" without the objects."""
     if moves is None:
         return Requirement(OBJECT_EDIT, (), "not checked", missed)
-    access = perms.access(moves)
+    access = access_per_object(perms, moves)
     problems = [a for a in access if a.status != "granted"]
     status: Status = "missing" if any(a.status == "missing" for a in problems) else \
         "unknown" if problems else "granted"
@@ -299,7 +216,7 @@ def _reassign_refusal(perms: UserPermissions, moves: Mapping[str, int] | None) -
     missing leaves its records with the departing users (the consequence says so)."""
     if moves is None:
         return missing_for(perms, "reassign")
-    access = perms.access(moves)
+    access = access_per_object(perms, moves)
     if not access or any(a.status != "missing" for a in access):
         return None
     return ("cannot reassign records: the running user cannot move any of them: "
@@ -329,8 +246,3 @@ def check_steps(perms: UserPermissions, steps: Iterable[str],
                 moves: Mapping[str, int] | None = None) -> tuple[StepPermissions, ...]:
     """``check_step`` for each step that needs something of the running user, in order."""
     return tuple(check_step(perms, s, moves) for s in steps if s in STEP_NEEDS)
-
-
-def nothing_known(user_id: str) -> UserPermissions:
-    """When the permissions cannot be read at all: every one unknown, none granted."""
-    return UserPermissions(user_id, frozenset(), frozenset(PERMISSIONS))

@@ -88,7 +88,8 @@ def test_dry_run_reports_each_missing_permission_with_what_it_costs(
 def test_a_permission_the_org_does_not_show_is_unknown_never_granted() -> None:
     """Freeze Users is not a field of this org's PermissionSet: without Manage Users the
     freeze step is unknown, and (its own check refuses it) a real run would not start."""
-    from sfexit.people.permissions import UserPermissions, check_step
+    from sfexit.org.permissions import UserPermissions
+    from sfexit.people.permissions import check_step
 
     perms = UserPermissions("005x", frozenset({"ViewAllData"}), frozenset({"FreezeUsers"}))
     freeze = check_step(perms, "freeze")
