@@ -22,13 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from auth_support import invoke, password_env
-from offboard_support import (KILL_TIMEOUT, offboard_config, offboard_process, org_state,
-                              run_json)
-from test_offboard_kill import (  # noqa: F401  (a fixture, used by name)
-    _check_no_change_twice,
-    _check_same_as_uninterrupted,
-    uninterrupted,
-)
+from offboard_support import (KILL_TIMEOUT, check_no_change_twice, check_same_as_uninterrupted,
+                              offboard_config, offboard_process, org_state, run_json)
+from test_offboard_kill import uninterrupted  # noqa: F401  (a fixture, used by name)
 
 from sfexit.journal import Entry, read_journal, unresolved_intents
 
@@ -115,8 +111,8 @@ def test_killed_between_the_freeze_call_and_its_outcome(
 
     code, output = offboard_process(config, org, "--resume", str(run_dir), "--yes")
     assert code == 0, output
-    _check_same_as_uninterrupted(org, run_dir, uninterrupted)
-    _check_no_change_twice(run_dir)
+    check_same_as_uninterrupted(org, run_dir, uninterrupted)
+    check_no_change_twice(run_dir)
     recovered = check_resolved_once(run_dir, pending)
     assert {e.kind for e in recovered} == {"change"}
     assert invoke(["report", "verify", str(run_dir)]).body["result"]["unconfirmed"] == 0
