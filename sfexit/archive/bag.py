@@ -1,4 +1,5 @@
-"""The archive as a BagIt bag (RFC 8493), made and checked with the ``bagit`` library.
+"""The archive as a BagIt bag (RFC 8493), made and checked with the ``bagit`` library, its
+payload manifest written from the hashes the copy took (docs/archive.md, "One read").
 
 Layout (docs/archive.md)::
 
@@ -17,6 +18,7 @@ writes 0.97, whose layout is the same).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,20 +29,23 @@ ALGORITHM = "sha256"
 BAGIT_TXT = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 
 
-def make_bag(directory: Path, info: Mapping[str, str]) -> None:
-    """Turn ``directory`` into a bag: its content moves into ``data/`` and is hashed."""
-    with _quiet():
-        bagit.make_bag(str(directory), bag_info=dict(info), processes=1,
-                       checksums=[ALGORITHM])
+def write_bag(directory: Path, info: Mapping[str, str],
+              payload: Mapping[str, tuple[int, str]]) -> None:
+    """Make ``directory``, whose ``data/`` already holds the payload, a bag, with
+    ``manifest-sha256.txt`` written from ``payload`` (path under ``data/`` → size, SHA-256)
+    instead of hashing every file again: the caller hashed the bytes as it wrote them
+    (sfexit.archive.payload). The ``bagit`` library writes ``bag-info.txt`` (Payload-Oxum
+    from the same sizes) and ``tagmanifest-sha256.txt``; ``bagit.make_bag`` cannot be given
+    hashes, it always computes them."""
     (directory / "bagit.txt").write_text(BAGIT_TXT, encoding="utf-8")
-    seal(directory)
-
-
-def payload_sha256(directory: Path) -> dict[str, str]:
-    """``manifest-sha256.txt`` as read by the library: payload path → SHA-256."""
+    lines = [f"{sha}  {bagit._encode_filename(f'data/{path}')}\n"
+             for path, (_size, sha) in sorted(payload.items())]
+    (directory / f"manifest-{ALGORITHM}.txt").write_text("".join(lines), encoding="utf-8")
     with _quiet():
         bag = bagit.Bag(str(directory))
-    return {path: hashes[ALGORITHM] for path, hashes in bag.payload_entries().items()}
+        bag.info = {**info, "Bagging-Date": dt.date.today().isoformat(),
+                    "Payload-Oxum": f"{sum(s for s, _ in payload.values())}.{len(payload)}"}
+        bag.save(manifests=False)
 
 
 def seal(directory: Path) -> None:

@@ -3,8 +3,12 @@ database, its Datasette metadata and a human entry page (docs/archive.md).
 
 Nothing is half-written: the bag is built in a temporary directory beside ``--out`` and renamed
 to it only when complete; any failure removes the temporary directory. Inputs are checked
-before anything is written (an unfinished or incomplete export, an ``--out`` that is not empty
-or lies inside the export, an unknown language: UsageError, exit 2).
+before anything is written (an unfinished or incomplete export, a listed file missing or of
+another size than the manifest's, an ``--out`` that is not empty or lies inside the export, an
+unknown language: UsageError, exit 2). What needs every byte read is checked in the one read
+the build makes anyway (docs/archive.md, "One read"): SHA-256 while copying, row counts while
+writing the database; a difference found there is SfexitError (exit 1) naming the file, and
+nothing is kept.
 """
 
 from __future__ import annotations
@@ -14,17 +18,20 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import bagit
+
 from sfexit import __version__
-from sfexit.archive.bag import make_bag, payload_sha256, seal
+from sfexit.archive.bag import seal, write_bag
 from sfexit.archive.browse import METADATA_NAME, metadata
 from sfexit.archive.database import DATABASE_NAME, build_database
 from sfexit.archive.page import PAGE_NAME, PageFacts, render_index
-from sfexit.archive.source import SCHEMA_DIR, ExportSource, open_export, prove_complete
-from sfexit.errors import SfexitError, UsageError
+from sfexit.archive.payload import check_sizes, copy_payload, differs, rows_differences
+from sfexit.archive.source import ExportSource, open_export
+from sfexit.errors import UsageError
 from sfexit.export.manifest import MANIFEST_NAME, utc_now
 from sfexit.export.verify import VerifyReport
 from sfexit.report.i18n import load_catalogue
@@ -52,31 +59,32 @@ def build_archive(backup_dir: Path, out: Path, *, lang: str | None = None,
                   on_step: Callable[[str], None] | None = None) -> ArchiveSummary:
     """Build the archive of the export in ``backup_dir`` at ``out``.
 
-    Raises UsageError for bad input (see the module's docstring), before writing anything.
+    Raises UsageError for bad input (see the module's docstring), before writing anything;
+    SfexitError when the bytes or rows read are not the manifest's.
     """
     step = on_step or (lambda _s: None)
     catalogue = load_catalogue(lang)
     backup_dir, out = Path(backup_dir), Path(out)
     source = open_export(backup_dir)
     _check_out(backup_dir, out)
-    step("checking every file of the export against manifest.json")
-    proof = prove_complete(backup_dir)
+    check_sizes(source)
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".building", dir=out.parent))
     try:
         bag_dir = work / "bag"
-        step("copying the export")
-        _copy_export(source, bag_dir)
+        step("copying the export, checking every SHA-256 against manifest.json")
+        copied = copy_payload(source, bag_dir / PAYLOAD)
+        staged = ExportSource(bag_dir / PAYLOAD, source.manifest)
+        step(f"writing {DATABASE_NAME}, checking every row count against manifest.json")
+        database = build_database(staged, bag_dir / DATABASE_NAME, bag_prefix=f"{PAYLOAD}/")
+        differs(source, rows_differences(source, database.tables))
+        proof = _proof(source, copied[MANIFEST_NAME].sha256)
         facts = PageFacts(built_at=utc_now(), tool_version=__version__,
                           edition=source.edition(),
                           contract_start=contract_start.isoformat() if contract_start else None,
                           contract_end=contract_end.isoformat() if contract_end else None)
-        step("bagging (sha256 of every file)")
-        make_bag(bag_dir, bag_info(source, proof, facts))
-        _same_bytes_as_verified(source, payload_sha256(bag_dir))
-        staged = ExportSource(bag_dir / PAYLOAD, source.manifest)
-        step(f"writing {DATABASE_NAME}")
-        database = build_database(staged, bag_dir / DATABASE_NAME, bag_prefix=f"{PAYLOAD}/")
+        write_bag(bag_dir, bag_info(source, proof, facts),
+                  {path: (c.size, c.sha256) for path, c in copied.items()})
         (bag_dir / METADATA_NAME).write_text(
             json.dumps(metadata(staged, database.plans), indent=2, ensure_ascii=False) + "\n",
             encoding="utf-8")
@@ -94,6 +102,17 @@ def build_archive(backup_dir: Path, out: Path, *, lang: str | None = None,
                           skipped=len(m.skipped), manifest_sha256=proof.manifest_sha256)
 
 
+def _proof(source: ExportSource, manifest_sha256: str) -> VerifyReport:
+    """What ``sfexit export verify`` would report of the export: every size and SHA-256 was
+    checked by the copy, every row count by the database build, both against manifest.json."""
+    m = source.manifest
+    return VerifyReport(directory=source.directory, manifest_sha256=manifest_sha256,
+                        objects_checked=len(m.objects), files_checked=len(m.files),
+                        weekly_checked=len(m.weekly),
+                        rows=sum(o.rows for o in m.objects.values()), against_org=False,
+                        differences=(), skipped=tuple(m.skipped))
+
+
 def _check_out(backup_dir: Path, out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file", hint="give a new directory for the archive")
@@ -103,42 +122,6 @@ def _check_out(backup_dir: Path, out: Path) -> None:
     if backup_dir.is_dir() and out.resolve().is_relative_to(backup_dir.resolve()):
         raise UsageError(f"--out {out} is inside the export {backup_dir}",
                          hint="build the archive beside the export, not in it")
-
-
-def exported_paths(source: ExportSource) -> Iterator[str]:
-    """Every path of the export the manifest vouches for, and the describes: what the bag's
-    payload holds (``*.part`` files and anything else left in the directory are not in it)."""
-    m = source.manifest
-    yield MANIFEST_NAME
-    for schema in sorted((source.directory / SCHEMA_DIR).glob("*.json")):
-        yield f"{SCHEMA_DIR}/{schema.name}"
-    yield from (entry.file for entry in m.objects.values())
-    yield from (f.path for f in m.files.values())
-    yield from (w.path for w in m.weekly)
-
-
-def _copy_export(source: ExportSource, bag_dir: Path) -> None:
-    for relative in exported_paths(source):
-        target = bag_dir / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source.directory / relative, target)
-
-
-def _same_bytes_as_verified(source: ExportSource, bagged: dict[str, str]) -> None:
-    """The bag's own hashes equal the manifest's, path by path: what was bagged is what was
-    verified (nothing rewrote the export in between). No file is read again.
-
-    Raises SfexitError (exit 1) naming the first file that differs.
-    """
-    m = source.manifest
-    expected = {entry.file: entry.sha256 for entry in m.objects.values()}
-    expected.update({f.path: f.sha256 for f in m.files.values()})
-    expected.update({w.path: w.sha256 for w in m.weekly})
-    for relative, sha in sorted(expected.items()):
-        if bagged.get(f"{PAYLOAD}/{relative}") != sha:
-            raise SfexitError(f"{relative} changed while the archive was being built "
-                              "(its SHA-256 in the bag is not the manifest's)",
-                              hint="let the export finish, then build the archive again")
 
 
 def bag_info(source: ExportSource, proof: VerifyReport, facts: PageFacts) -> dict[str, str]:
@@ -163,6 +146,10 @@ def bag_info(source: ExportSource, proof: VerifyReport, facts: PageFacts) -> dic
         "Completeness": completeness_line(proof),
         "Archive-Built": facts.built_at,
         "Archive-Tool-Version": f"sfexit {facts.tool_version}",
+        # manifest-sha256.txt is sfexit's (from the hashes taken while copying), the rest
+        # of the bag's files the library's.
+        "Bag-Software-Agent": f"sfexit {facts.tool_version} with bagit.py v{bagit.VERSION} "
+                              f"<{bagit.PROJECT_URL}>",
     }
     return {key: value for key, value in info.items() if value}
 

@@ -18,7 +18,6 @@ from typing import Any
 
 from sfexit.errors import UsageError
 from sfexit.export.manifest import MANIFEST_NAME, Manifest, ManifestStore
-from sfexit.export.verify import VerifyReport, verify_backup
 
 SCHEMA_DIR = "schema"
 
@@ -104,19 +103,3 @@ def _refuse_incomplete(directory: Path, manifest: Manifest) -> None:
     if failed:
         raise UsageError(f"the export in {directory} is incomplete: {len(failed)} object(s) "
                          f"described but not exported, first {failed[0]}", hint=rerun)
-
-
-def prove_complete(directory: Path) -> VerifyReport:
-    """``sfexit export verify`` on ``directory``: every hash and row count recomputed.
-
-    Raises UsageError when anything differs from the manifest (the export is not what it
-    lists, so it cannot be archived as complete).
-    """
-    report = verify_backup(directory)
-    if not report.ok:
-        first = report.differences[0]
-        raise UsageError(f"the export in {directory} does not match its manifest: "
-                         f"{len(report.differences)} difference(s), first {first.kind} "
-                         f"{first.name}: {first.what}",
-                         hint="run `sfexit export verify` on it, then export again")
-    return report

@@ -420,19 +420,111 @@ def test_an_interrupted_build_leaves_nothing_behind(export_dir: Path, tmp_path: 
     assert list(tmp_path.iterdir()) == []     # no archive, no temporary directory
 
 
-def test_an_export_changed_while_bagging_fails_naming_the_file(
+def test_an_export_changed_while_it_is_copied_fails_naming_the_file(
         export_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sfexit.archive.build as build_module
+    import sfexit.archive.payload as payload_module
 
-    copy_export = build_module._copy_export
+    copy_hashing = payload_module.copy_hashing
 
-    def copy_then_change(source: Any, bag_dir: Path) -> None:
-        copy_export(source, bag_dir)
-        with open(bag_dir / "data" / "Contact.csv", "ab") as fh:   # as if rewritten meanwhile
-            fh.write(b"\n")
+    def change_then_copy(source: Path, target: Path) -> Any:
+        if source.name == "Contact.csv":     # rewritten after the size check, before its copy
+            _flip_last_byte_of_a_field(source)
+        return copy_hashing(source, target)
 
-    monkeypatch.setattr(build_module, "_copy_export", copy_then_change)
-    result = run("archive", "build", str(export_dir), "--out", str(tmp_path / "out"))
+    backup = tmp_path / "backup"
+    shutil.copytree(export_dir, backup)
+    monkeypatch.setattr(payload_module, "copy_hashing", change_then_copy)
+    result = run("archive", "build", str(backup), "--out", str(tmp_path / "out"))
     assert result.exit_code == 1
-    assert "data/Contact.csv changed while the archive was being built" in result.stderr
-    assert list(tmp_path.iterdir()) == []
+    assert "first data/Contact.csv (object Contact): sha256" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backup"]
+
+
+def _flip_last_byte_of_a_field(path: Path) -> None:
+    """Same size, still a CSV of the same rows: only a hash can tell."""
+    data = bytearray(path.read_bytes())
+    at = data.rindex(b"\n", 0, len(data) - 1) + 2     # second byte of the last row
+    data[at] = ord("X") if data[at] != ord("X") else ord("Y")
+    path.write_bytes(bytes(data))
+
+
+def test_a_body_whose_bytes_are_not_the_manifests_is_never_bagged_with_its_stale_hash(
+        export_dir: Path, tmp_path: Path) -> None:
+    backup = tmp_path / "backup"
+    shutil.copytree(export_dir, backup)
+    body = next(f for f in ManifestStore.load(backup).snapshot().files.values()
+                if f.object == "Attachment")
+    _flip_last_byte(backup / body.path)       # same size: the stat check cannot tell
+    result = run("archive", "build", str(backup), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 1, result.output
+    assert f"first {body.path} (file {body.key}): sha256 {sha256(backup / body.path)}, " \
+           f"manifest.json says {body.sha256}" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backup"]
+
+
+def test_a_file_of_another_size_is_refused_before_anything_is_written(
+        export_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sfexit.archive.payload as payload_module
+
+    backup = tmp_path / "backup"
+    shutil.copytree(export_dir, backup)
+    body = next(f for f in ManifestStore.load(backup).snapshot().files.values()
+                if f.object == "ContentVersion")
+    with open(backup / body.path, "ab") as fh:
+        fh.write(b"!")
+    monkeypatch.setattr(payload_module, "copy_hashing", None)    # nothing may be copied
+    result = run("archive", "build", str(backup), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    assert f"first {body.path} (file {body.key}): bytes {body.size + 1}, " \
+           f"manifest.json says {body.size}" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backup"]
+
+
+def test_a_build_reads_each_payload_file_once_and_bags_the_hash_of_what_it_wrote(
+        export_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every byte-level read of a payload file (export or bag copy) is counted: one each, the
+    copy that hashes it. The database reads the CSVs once more, as text."""
+    import builtins
+    import io
+
+    real_open = builtins.open
+    binary_reads: dict[str, int] = {}
+    backup = tmp_path / "backup"
+    shutil.copytree(export_dir, backup)
+    listed = ManifestStore.load(backup).snapshot()
+    payload = {o.file for o in listed.objects.values()} | {f.path for f in listed.files.values()}
+
+    def counting_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        where = Path(str(file)).as_posix()
+        for relative in payload:
+            if where.endswith("/" + relative) and "r" in mode and "b" in mode:
+                binary_reads[relative] = binary_reads.get(relative, 0) + 1
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr(io, "open", counting_open)
+    build_archive(backup, tmp_path / "ARCHIVE")
+    monkeypatch.undo()
+    assert binary_reads == {relative: 1 for relative in payload}
+    bagit.Bag(str(tmp_path / "ARCHIVE")).validate()
+    lines = (tmp_path / "ARCHIVE" / "manifest-sha256.txt").read_text().splitlines()
+    bagged = {path: sha for sha, path in (line.split("  ", 1) for line in lines)}
+    for entry in [*listed.objects.values()]:
+        assert bagged[f"data/{entry.file}"] == entry.sha256
+    for f in listed.files.values():
+        assert bagged[f"data/{f.path}"] == f.sha256
+
+
+def test_a_row_count_that_is_not_the_manifests_fails_the_build_naming_the_csv(
+        export_dir: Path, tmp_path: Path) -> None:
+    backup = tmp_path / "backup"
+    shutil.copytree(export_dir, backup)
+    raw = json.loads((backup / "manifest.json").read_text(encoding="utf-8"))
+    rows = raw["objects"]["Lead"]["rows"]
+    raw["objects"]["Lead"]["rows"] = rows + 1
+    (backup / "manifest.json").write_text(json.dumps(raw), encoding="utf-8")
+    result = run("archive", "build", str(backup), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 1, result.output
+    assert f"first data/Lead.csv (object Lead): rows {rows}, manifest.json says {rows + 1}" \
+        in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backup"]
