@@ -35,7 +35,8 @@ def build(app: AppContext, backup_dir: Path, out: Path, lang: str | None) -> int
     Writes OUT as a BagIt bag (RFC 8493): the backup as downloaded in data/, and beside it
     archive.sqlite (one table per object), metadata.json (Datasette labels) and index.html.
     Contract dates come from the config's [contract] when set. Exit 2 when BACKUP_DIR is not
-    a finished, complete backup or OUT is not empty; nothing is left half-written.
+    a finished, complete backup or OUT is not empty; exit 1 when a file's SHA-256 or a CSV's
+    row count, found while copying, is not the manifest's. Nothing is left half-written.
     """
     from sfexit.archive import build_archive
     from sfexit.report.i18n import check_lang
