@@ -16,7 +16,7 @@ table is all a loader into another org or CRM needs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,40 +91,15 @@ def _restore_columns(source: str, field: dict[str, Any]) -> list[Column]:
     return []
 
 
-def converter(column: Column) -> Callable[[str], Any]:
-    """CSV text → the stored value (text that does not parse is kept as text)."""
+def sql_value(column: Column, param: int) -> str:
+    """The SQL expression that stores the CSV cell bound at ``?param`` in ``column``.
+
+    Done by SQLite itself, not per cell in Python (bench/archive_database.py): an empty cell
+    is NULL; ``true``/``false`` are 1/0 in an INTEGER column; the column's type affinity turns
+    text that is a well-formed number into INTEGER or REAL and keeps any other text as it is
+    (SQLite, "Datatypes In SQLite" §3), so nothing that does not parse is lost.
+    """
+    cell = f"?{param}"
     if column.type is int:
-        return _to_int
-    if column.type is float:
-        return _to_float
-    return _to_text
-
-
-def _to_text(raw: str) -> str | None:
-    return raw if raw != "" else None
-
-
-def _to_int(raw: str) -> int | str | None:
-    if raw == "":
-        return None
-    if raw == "true":
-        return 1
-    if raw == "false":
-        return 0
-    try:
-        return int(raw)
-    except ValueError:
-        try:
-            number = float(raw)
-        except ValueError:
-            return raw
-        return int(number) if number.is_integer() else raw
-
-
-def _to_float(raw: str) -> float | str | None:
-    if raw == "":
-        return None
-    try:
-        return float(raw)
-    except ValueError:
-        return raw
+        return f"CASE {cell} WHEN 'true' THEN 1 WHEN 'false' THEN 0 ELSE NULLIF({cell}, '') END"
+    return f"NULLIF({cell}, '')"

@@ -11,16 +11,15 @@ field) and ``_sfexit_files`` (every file body linked to its record; docs/archive
 
 from __future__ import annotations
 
-import itertools
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from sfexit.archive.columns import Column, TablePlan, converter, fields_by_name, plan_table
+from sfexit.archive.columns import Column, TablePlan, fields_by_name, plan_table, sql_value
 from sfexit.archive.source import ExportSource
 from sfexit.export.manifest import FileEntry
 from sfexit.export.objects import plan_fields
@@ -30,7 +29,10 @@ BATCH_SIZE = 2000
 OBJECTS_TABLE = "_sfexit_objects"
 FIELDS_TABLE = "_sfexit_fields"
 FILES_TABLE = "_sfexit_files"
-NO_USER = (None, None)
+# derived column → (table, column) it is looked up in, by Id
+LOOKUPS = {"username": ("User", "Username"), "email": ("User", "Email"),
+           "developer_name": ("RecordType", "DeveloperName")}
+LOOKUP_TABLES = frozenset(table for table, _ in LOOKUPS.values())
 
 
 @dataclass(frozen=True)
@@ -39,25 +41,6 @@ class DatabaseSummary:
     tables: dict[str, int]          # object → rows inserted
     plans: dict[str, TablePlan]
     files: int                      # rows of _sfexit_files
-
-
-@dataclass(frozen=True)
-class Lookups:
-    """What the restore-ready columns need, read once from the User and RecordType CSVs."""
-
-    users: dict[str, tuple[str | None, str | None]]     # Id → (Username, Email)
-    record_types: dict[str, str | None]                 # Id → DeveloperName
-
-    @classmethod
-    def read(cls, source: ExportSource) -> Lookups:
-        users: dict[str, tuple[str | None, str | None]] = {}
-        if "User" in source.manifest.objects:
-            users = {r["Id"]: (r.get("Username") or None, r.get("Email") or None)
-                     for r in source.rows("User")}
-        types: dict[str, str | None] = {}
-        if "RecordType" in source.manifest.objects:
-            types = {r["Id"]: r.get("DeveloperName") or None for r in source.rows("RecordType")}
-        return cls(users, types)
 
 
 def build_database(source: ExportSource, path: Path, *, bag_prefix: str = "data/"
@@ -74,10 +57,12 @@ def build_database(source: ExportSource, path: Path, *, bag_prefix: str = "data/
     # On empty tables, so adding the keys (a table rewrite in SQLite) costs nothing.
     db.add_foreign_keys([(p.name, column, other, "Id") for p in plans.values()
                          for column, other in p.foreign_keys])
-    lookups = Lookups.read(source)
     files = source.manifest.files
-    counts = {name: _insert(db, source, plan, lookups, files, bag_prefix)
-              for name, plan in plans.items()}
+    # User and RecordType first: the restore-ready columns of the others are looked up in them.
+    first = sorted(plans, key=lambda name: (name not in LOOKUP_TABLES, name))
+    inserted = {name: _insert(db, source, plans[name], plans, files, bag_prefix)
+                for name in first}
+    counts = {name: inserted[name] for name in plans}
     db.index_foreign_keys()
     for plan in plans.values():
         for column in plan.indexed:
@@ -102,57 +87,46 @@ def _plans(source: ExportSource) -> dict[str, TablePlan]:
 
 
 def _insert(db: sqlite_utils.Database, source: ExportSource, plan: TablePlan,
-            lookups: Lookups, files: Mapping[str, FileEntry], bag_prefix: str) -> int:
-    """Stream the CSV into the table with ``executemany`` on sqlite-utils' connection, in
-    batches of BATCH_SIZE rows. Not ``insert_all``: it splits every batch at SQLite's variable
-    limit (17 rows a statement for a 56-column table) and inspects every value for JSON, which
-    made the build 6x slower than executemany alone (bench/archive_database.py)."""
+            plans: Mapping[str, TablePlan], files: Mapping[str, FileEntry],
+            bag_prefix: str) -> int:
+    """Stream the CSV into the table: one ``executemany`` over its rows as csv.reader gives
+    them, the conversions and lookups done by SQLite in the INSERT (``sql_value``,
+    ``_derived``). Not sqlite-utils' ``insert_all``, which splits every batch at SQLite's
+    variable limit (17 rows a statement for a 56-column table) and inspects every value in
+    Python: 6x the time of ``executemany`` alone (bench/archive_database.py)."""
     read = [c for c in plan.columns if not c.derived]       # the CSV's columns, in its order
     header = [c.source for c in read]
-    derived = [c for c in plan.columns if c.derived]
-    typed = [(at, converter(c)) for at, c in enumerate(read) if c.type is not str]
-    extra = [_cell(plan.name, c, header.index(c.source), lookups, files, bag_prefix)
-             for c in derived]
     width = len(read)
+    derived = [c for c in plan.columns if c.derived]
+    path_at = header.index("Id") + 1 if any(c.derived == "file_path" for c in derived) else 0
+    values = [sql_value(c, at + 1) for at, c in enumerate(read)]
+    values += [_derived(c, header.index(c.source) + 1, plans, width + 1) for c in derived]
     names = ", ".join(f"[{c.name}]" for c in [*read, *derived])
-    sql = (f"INSERT INTO [{plan.name}] ({names}) "
-           f"VALUES ({', '.join('?' * (width + len(derived)))})")
+    sql = f"INSERT INTO [{plan.name}] ({names}) VALUES ({', '.join(values)})"
 
-    def values(row: list[str]) -> list[Any]:
-        if len(row) < width:     # a short row (never written by sfexit): the rest is NULL
-            row = row + [""] * (width - len(row))
-        out: list[Any] = [cell or None for cell in row[:width]]   # TEXT: "" is NULL
-        for at, convert in typed:
-            out[at] = convert(row[at])
-        out += [cell(row) for cell in extra]
-        return out
+    def rows() -> Iterator[list[str]]:
+        for row in source.lines(plan.name):
+            if len(row) != width:     # never written by sfexit: missing cells are NULL
+                row = (row + [""] * width)[:width]
+            if path_at:
+                entry = files.get(f"{plan.name}/{row[path_at - 1]}")
+                row = [*row, bag_prefix + entry.path if entry is not None else ""]
+            yield row
 
-    counted = 0
-    lines = source.lines(plan.name)
-    while batch := list(itertools.islice(lines, BATCH_SIZE)):
-        with db.conn:
-            db.conn.executemany(sql, [values(row) for row in batch])
-        counted += len(batch)
-    return counted
+    with db.conn:
+        return int(db.conn.executemany(sql, rows()).rowcount)
 
 
-Cell = Callable[[Sequence[str]], Any]
-
-
-def _cell(table: str, column: Column, at: int, lookups: Lookups,
-          files: Mapping[str, FileEntry], bag_prefix: str) -> Cell:
-    """How a derived column's value is made from a CSV row (chosen once per table)."""
-    if column.derived in ("username", "email"):
-        pick = 0 if column.derived == "username" else 1
-        return lambda row: lookups.users.get(row[at], NO_USER)[pick]
-    if column.derived == "developer_name":
-        return lambda row: lookups.record_types.get(row[at])
-
-    def file_path(row: Sequence[str]) -> str | None:   # row[at] is the record's Id
-        entry = files.get(f"{table}/{row[at]}")
-        return bag_prefix + entry.path if entry is not None else None
-
-    return file_path
+def _derived(column: Column, param: int, plans: Mapping[str, TablePlan], path: int) -> str:
+    """A restore-ready column, looked up by SQLite in the User or RecordType table (inserted
+    first) with the CSV cell bound at ``?param``; the file path is bound at ``?path``. NULL
+    when the lookup table or its column is not in the archive."""
+    if column.derived == "file_path":
+        return f"NULLIF(?{path}, '')"
+    table, wanted = LOOKUPS[column.derived]
+    if table not in plans or wanted not in {c.name for c in plans[table].columns}:
+        return "NULL"
+    return f"(SELECT [{wanted}] FROM [{table}] WHERE Id = ?{param})"
 
 
 def _objects_table(db: sqlite_utils.Database, source: ExportSource, counts: Mapping[str, int],

@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from sfexit.archive.columns import Column, converter, plan_table
+from sfexit.archive.columns import Column, plan_table, sql_value
 from sfexit.archive.database import build_database
 from sfexit.archive.source import ExportSource
 from sfexit.export.csvsink import csv_line
@@ -46,11 +46,17 @@ def test_types_keys_and_restore_columns_come_from_describe() -> None:
 
 
 def test_values_are_converted_and_empty_cells_are_null() -> None:
-    as_int, as_real = converter(Column("x", int, "x")), converter(Column("y", float, "y"))
-    assert [as_int(v) for v in ("true", "false", "", "42", "3.0", "n/a")] == \
-        [1, 0, None, 42, 3, "n/a"]
-    assert [as_real(v) for v in ("1.5", "", "x")] == [1.5, None, "x"]
-    assert converter(Column("z", str, "z"))("") is None
+    import sqlite3
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (x INTEGER, y FLOAT, z TEXT)")
+    columns = [Column("x", int, "x"), Column("y", float, "y"), Column("z", str, "z")]
+    insert = f"INSERT INTO t VALUES ({', '.join(sql_value(c, i + 1) for i, c in enumerate(columns))})"
+    conn.executemany(insert, [("true", "1.5", ""), ("false", "", "0"), ("", "x", "n/a"),
+                              ("42", "2", "true"), ("3.0", "1e3", " "), ("n/a", "-0.5", "x")])
+    assert conn.execute("SELECT x, y, z FROM t").fetchall() == [
+        (1, 1.5, None), (0, None, "0"), (None, "x", "n/a"), (42, 2.0, "true"),
+        (3, 1000.0, " "), ("n/a", -0.5, "x")]
 
 
 def _object(store: ManifestStore, directory: Path, name: str, describe: dict[str, Any],
