@@ -15,14 +15,14 @@ to outlive the backup directory and move to other media.
 
 from __future__ import annotations
 
-import hashlib
+import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from sfexit.archive.source import SCHEMA_DIR, ExportSource
 from sfexit.errors import SfexitError, UsageError
-from sfexit.export.csvsink import READ_SIZE
+from sfexit.export.csvsink import file_digest
 from sfexit.export.manifest import MANIFEST_NAME, ManifestStore
 from sfexit.export.verify import Difference
 
@@ -97,16 +97,13 @@ def copy_payload(source: ExportSource, payload: Path) -> dict[str, Copied]:
 
 
 def copy_hashing(source: Path, target: Path) -> Copied:
-    """Copy ``source`` to ``target`` and hash the bytes as they are written."""
+    """Copy ``source`` to ``target`` in the kernel (``shutil.copyfile``: sendfile, no bytes
+    through Python), then hash ``target``, still in the page cache: the hash is of the bag's
+    own bytes, what ``manifest-sha256.txt`` vouches for. Hashing in Python while copying
+    through it was 2x slower (bench/archive_bag.py)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    size = 0
-    with open(source, "rb") as src, open(target, "wb") as dst:
-        while block := src.read(READ_SIZE):
-            digest.update(block)
-            dst.write(block)
-            size += len(block)
-    return Copied(size, digest.hexdigest())
+    shutil.copyfile(source, target)
+    return Copied(*file_digest(target))
 
 
 def rows_differences(source: ExportSource, tables: Mapping[str, int]

@@ -482,8 +482,8 @@ def test_a_file_of_another_size_is_refused_before_anything_is_written(
 
 def test_a_build_reads_each_payload_file_once_and_bags_the_hash_of_what_it_wrote(
         export_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every byte-level read of a payload file (export or bag copy) is counted: one each, the
-    copy that hashes it. The database then reads each CSV as text: its header line, then once
+    """Every byte-level read of a payload file is counted: the export's once (the copy), the
+    bag's copy once (its SHA-256, checked against the manifest's), nothing else. The database then reads each CSV as text: its header line, then once
     through (the restore-ready lookups are made by SQLite in the tables already written);
     Organization's first row once more for the edition."""
     import builtins
@@ -502,14 +502,17 @@ def test_a_build_reads_each_payload_file_once_and_bags_the_hash_of_what_it_wrote
         for relative in payload:
             if where.endswith("/" + relative) and "r" in mode:
                 reads = binary_reads if "b" in mode else text_reads
-                reads[relative] = reads.get(relative, 0) + 1
+                side = "export" if where.startswith(backup.as_posix()) else "bag"
+                key = relative if reads is text_reads else f"{side} {relative}"
+                reads[key] = reads.get(key, 0) + 1
         return real_open(file, mode, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "open", counting_open)
     monkeypatch.setattr(io, "open", counting_open)
     build_archive(backup, tmp_path / "ARCHIVE")
     monkeypatch.undo()
-    assert binary_reads == {relative: 1 for relative in payload}
+    assert binary_reads == {f"{side} {relative}": 1 for relative in payload
+                            for side in ("export", "bag")}
     assert text_reads == {o.file: 3 if o.name == "Organization" else 2
                           for o in listed.objects.values()}
     bagit.Bag(str(tmp_path / "ARCHIVE")).validate()
