@@ -1,5 +1,5 @@
 """The archive as a BagIt bag (RFC 8493), made and checked with the ``bagit`` library, its
-payload manifest written from the hashes the copy took (docs/archive.md, "One read").
+payload manifest written from the hashes the copy took (docs/archive.md, "One copy, one hash").
 
 Layout (docs/archive.md)::
 

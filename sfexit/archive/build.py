@@ -5,10 +5,10 @@ Nothing is half-written: the bag is built in a temporary directory beside ``--ou
 to it only when complete; any failure removes the temporary directory. Inputs are checked
 before anything is written (an unfinished or incomplete export, a listed file missing or of
 another size than the manifest's, an ``--out`` that is not empty or lies inside the export, an
-unknown language: UsageError, exit 2). What needs every byte read is checked in the one read
-the build makes anyway (docs/archive.md, "One read"): SHA-256 while copying, row counts while
-writing the database; a difference found there is SfexitError (exit 1) naming the file, and
-nothing is kept.
+unknown language: UsageError, exit 2). What needs every byte read is checked in the reads the
+build makes anyway (docs/archive.md, "One copy, one hash"): SHA-256 of each copy, row counts
+while writing the database; a difference found there is SfexitError (exit 1) naming the file,
+and nothing is kept.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""The bag's payload: the export copied once, checked against its manifest in the same read.
+"""The bag's payload: the export copied once and hashed once, checked against its manifest.
 
-Every file the manifest vouches for is read exactly once, in blocks that are hashed (SHA-256)
-and written to the bag together (docs/archive.md, "One read"). The hash of the bytes written is
-compared with the export's own (``manifest.json`` records the SHA-256 and size of every CSV,
-file body and weekly part, docs/manifest.md): when they are equal, the export's hash is the
+Every file the manifest vouches for is copied into the bag, then its copy hashed (SHA-256)
+once (docs/archive.md, "One copy, one hash"). The hash of the bag's bytes is compared with
+the export's own (``manifest.json`` records the SHA-256 and size of every CSV, file body and
+weekly part, docs/manifest.md): when they are equal, the export's hash is the
 bag's, so ``manifest-sha256.txt`` is written from them and nothing is read again. A file that
 differs is refused, never bagged with a stale hash. CSV row counts are checked by the database
 build, which reads every CSV anyway (:func:`rows_differences`).
@@ -79,7 +79,7 @@ def check_sizes(source: ExportSource) -> None:
 
 
 def copy_payload(source: ExportSource, payload: Path) -> dict[str, Copied]:
-    """Copy the export into ``payload`` (the bag's ``data/``), one read of each file.
+    """Copy the export into ``payload`` (the bag's ``data/``) and hash each copy once.
 
     Returns path → (size, SHA-256) of the bytes written, every one equal to the manifest's.
     Raises SfexitError naming the first file whose bytes are not the manifest's (nothing of
@@ -123,7 +123,7 @@ def refuse(source: ExportSource, diffs: list[tuple[str, Difference]]) -> None:
 
 
 def differs(source: ExportSource, diffs: list[tuple[str, Difference]]) -> None:
-    """What the one read finds (the copy, the database build): SfexitError, exit 1, naming the
+    """What the reads find (the copy's hash, the database build): SfexitError, exit 1, naming the
     first difference and its path; the build removes what it wrote. Nothing when ``diffs`` is
     empty."""
     if diffs:
