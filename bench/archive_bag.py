@@ -35,7 +35,7 @@ import bagit
 from sfexit.archive.bag import write_bag
 from sfexit.archive.payload import check_sizes, copy_payload, exported_paths
 from sfexit.archive.source import open_export
-from sfexit.export.csvsink import READ_SIZE
+from sfexit.ondisk import READ_SIZE
 from sfexit.export.verify import verify_backup
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"

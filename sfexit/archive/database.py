@@ -11,6 +11,7 @@ field) and ``_sfexit_files`` (every file body linked to its record; docs/archive
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import sqlite_utils
 
 from sfexit.archive.columns import Column, TablePlan, fields_by_name, plan_table, sql_value
 from sfexit.archive.source import ExportSource
+from sfexit.errors import SfexitError
 from sfexit.export.manifest import FileEntry
 from sfexit.export.objects import plan_fields
 
@@ -105,16 +107,24 @@ def _insert(db: sqlite_utils.Database, source: ExportSource, plan: TablePlan,
     sql = f"INSERT INTO [{plan.name}] ({names}) VALUES ({', '.join(values)})"
 
     def rows() -> Iterator[list[str]]:
-        for row in source.lines(plan.name):
-            if len(row) != width:     # never written by sfexit: missing cells are NULL
-                row = (row + [""] * width)[:width]
+        for number, row in enumerate(source.lines(plan.name), start=1):
+            if len(row) != width:     # a cut page, a shifted row: not the export's CSV
+                raise SfexitError(f"{source.manifest.objects[plan.name].file}: record "
+                                  f"{number} has {len(row)} fields, its header {width}",
+                                  hint="run `sfexit export verify` on the export, then "
+                                       "export again")
             if path_at:
                 entry = files.get(f"{plan.name}/{row[path_at - 1]}")
                 row = [*row, bag_prefix + entry.path if entry is not None else ""]
             yield row
 
-    with db.conn:
-        return int(db.conn.executemany(sql, rows()).rowcount)
+    try:
+        with db.conn:
+            return int(db.conn.executemany(sql, rows()).rowcount)
+    except csv.Error as exc:
+        raise SfexitError(f"{source.manifest.objects[plan.name].file}: not a well-formed CSV "
+                          f"({exc})", hint="run `sfexit export verify` on the export, then "
+                                           "export again") from None
 
 
 def _derived(column: Column, param: int, plans: Mapping[str, TablePlan], path: int) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sfexit.archive.source import SCHEMA_DIR, ExportSource
 from sfexit.errors import SfexitError, UsageError
-from sfexit.export.csvsink import file_digest
+from sfexit.ondisk import file_digest
 from sfexit.export.manifest import MANIFEST_NAME, ManifestStore
 from sfexit.export.verify import Difference
 

@@ -48,10 +48,13 @@ class ExportSource:
             yield from csv.DictReader(fh)
 
     def lines(self, name: str) -> Iterator[list[str]]:
-        """The data rows of ``data/<name>.csv`` as lists, header skipped (memory flat)."""
+        """The data rows of ``data/<name>.csv`` as lists, header skipped (memory flat).
+
+        Strict: a file that ends inside quotes raises csv.Error (``sfexit export verify``'s
+        shape check, export/csvshape.py)."""
         entry = self.manifest.objects[name]
         with open(self.directory / entry.file, encoding="utf-8", newline="") as fh:
-            reader = csv.reader(fh)
+            reader = csv.reader(fh, strict=True)
             next(reader, None)
             yield from reader
 

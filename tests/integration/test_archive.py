@@ -537,3 +537,25 @@ def test_a_row_count_that_is_not_the_manifests_fails_the_build_naming_the_csv(
     assert f"first data/Lead.csv (object Lead): rows {rows}, manifest.json says {rows + 1}" \
         in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["backup"]
+
+
+def test_a_csv_listed_with_the_hash_of_a_malformed_file_fails_the_build_naming_the_record(
+        export_dir: Path, tmp_path: Path) -> None:
+    from sfexit.ondisk import file_digest
+
+    backup = tmp_path / "backup"
+    shutil.copytree(export_dir, backup)
+    lead = backup / "data" / "Lead.csv"
+    lines = lead.read_bytes().splitlines(keepends=True)
+    lines[-1] = lines[-1].rstrip(b"\n") + b',"an extra field"\n'    # a shifted row
+    lead.write_bytes(b"".join(lines))
+    raw = json.loads((backup / "manifest.json").read_text(encoding="utf-8"))
+    size, digest = file_digest(lead)
+    raw["objects"]["Lead"].update(bytes=size, sha256=digest)
+    (backup / "manifest.json").write_text(json.dumps(raw), encoding="utf-8")
+    result = run("archive", "build", str(backup), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 1, result.output
+    last, width = raw["objects"]["Lead"]["rows"], lines[0].count(b",") + 1
+    assert f"data/Lead.csv: record {last} has {width + 1} fields, its header {width}" \
+        in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backup"]
