@@ -281,7 +281,8 @@ def run_report(ctx: RunContext) -> StepResult:
     """sfexit.report.build_report (loaded when the step runs)."""
     from sfexit.report import build_report
 
-    json_path, html_path = build_report(ctx.run.path, lang=ctx.lang)
+    # own_step: the report shows this step done (run.json says running while it writes)
+    json_path, html_path = build_report(ctx.run.path, lang=ctx.lang, own_step=True)
     return StepResult("done", result={"json": str(json_path), "html": str(html_path)})
 
 
