@@ -19,6 +19,7 @@ from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import table
 from sfexit.cli.safe_text import neutralise_cell
 from sfexit.jsonable import to_jsonable
+from sfexit.cli.units import plural, size
 
 if TYPE_CHECKING:
     from sfexit.export.backup import BackupSummary
@@ -191,6 +192,16 @@ class _Progress:
             click.echo("\r\x1b[K", err=True, nl=False)
 
 
+def _changed_advice(report: Any) -> str | None:
+    """What records changed since the export mean for the backup (issue 20)."""
+    if not report.changed:
+        return None
+    counts = "counts match" if report.ok else "counts differ"
+    return (f"{counts}; {plural(report.changed, 'record')} changed since the export: run "
+            "the export again or take a delta before the end (the export started "
+            f"{report.started_at})")
+
+
 @export.command("verify")
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--against-org", is_flag=True,
@@ -210,10 +221,20 @@ def verify(app: AppContext, directory: Path, against_org: bool) -> int:
     result = to_jsonable(report)
     result["ok"] = report.ok
 
+    result["changed_since_export"] = report.changed if report.against_org else None
+    advice = _changed_advice(report)
+    if advice:
+        app.out.warn(advice)
+
     def human() -> str:
-        lines = [f"Checked {report.objects_checked} objects ({report.rows:,} rows), "
-                 f"{report.files_checked} files, {report.weekly_checked} weekly parts"
-                 f"{' against the org' if report.against_org else ''}."]
+        lines = [f"Checked {plural(report.objects_checked, 'object')} "
+                 f"({plural(report.rows, 'row')}), {plural(report.files_checked, 'file')} "
+                 f"({size(report.files_bytes)}), "
+                 f"{plural(report.weekly_checked, 'weekly part')} against manifest.json."]
+        if report.against_org:
+            lines.append(f"Compared with the org: the row count of each of the "
+                         f"{plural(report.objects_checked, 'object')}, and the number and "
+                         f"bytes of file bodies per object.")
         if report.skipped:
             lines.append("Skipped objects (not in the backup):")
             lines += [f"  {s.name}: {s.reason}" for s in report.skipped]
@@ -222,14 +243,21 @@ def verify(app: AppContext, directory: Path, against_org: bool) -> int:
             lines.append(table(["Kind", "Name", "What", "Expected", "Actual"],
                                [[d.kind, d.name, d.what, d.expected, d.actual]
                                 for d in report.differences]))
+        elif report.against_org:
+            lines.append(advice or "Counts match; no record changed in the org since the "
+                                   f"export started ({report.started_at}).")
         else:
-            lines.append("Everything matches.")
+            lines.append("Everything matches the manifest.")
+        if report.changed:
+            lines.append(table(["Object", "Changed since the export"],
+                               [[k, f"{v:,}"] for k, v in (report.changed_since or {}).items()
+                                if v]))
         return "\n".join(lines)
 
     if not report.ok:
         return app.out.partial(
             result, human, name="VerificationFailed",
-            message=f"verification failed: {len(report.differences)} differences",
+            message=f"verification failed: {plural(len(report.differences), 'difference')}",
             exit_code=errors.EXIT_FAILURE)
     app.out.result(result, human)
     return 0
