@@ -19,7 +19,7 @@ from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import table
 from sfexit.cli.safe_text import neutralise_cell
 from sfexit.jsonable import to_jsonable
-from sfexit.cli.units import plural, size
+from sfexit.units import plural, size
 
 if TYPE_CHECKING:
     from sfexit.export.backup import BackupSummary

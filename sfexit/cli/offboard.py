@@ -158,12 +158,8 @@ def _render(app: AppContext, outcome: RunOutcome) -> int:
                   for s in outcome.steps],
         "report": outcome.report, "journal": str(outcome.journal) if outcome.journal else None,
         "forecast": outcome.forecast, "run_json": str(outcome.run_dir / "run.json"),
-        "permissions": outcome.permissions,
+        "permissions": outcome.permissions, "plan": list(outcome.plan),
     }
-    if outcome.report:
-        app.out.info(f"Report: {outcome.report.get('html')}")
-    if outcome.journal:
-        app.out.info(f"Journal: {outcome.journal}")
     code = int(outcome.exit_code)
     if code != errors.EXIT_OK:
         bad = [f"{s['name']}: {s['status']} ({s['reason']})" for s in outcome.steps
@@ -181,7 +177,11 @@ def _text(outcome: RunOutcome) -> str:
             for s in outcome.steps]
     lines = [("Dry run (a plan: nothing was changed)" if outcome.mode == "dry-run"
               else "Offboard run") + f" in {outcome.run_dir}",
-             table(["Step", "Status", "API calls", "Forecast", "Note"], rows)]
+             *outcome.plan]
+    forecast = (outcome.forecast or {}).get("lines") or []
+    if outcome.mode == "dry-run" and forecast:
+        lines += ["Forecast of the API limits:", *(f"  {line}" for line in forecast)]
+    lines.append(table(["Step", "Status", "API calls", "Forecast", "Note"], rows))
     if outcome.permissions:
         lines += ["Permissions of the running user (what each step needs):",
                   _permission_table(outcome.permissions)]

@@ -320,3 +320,34 @@ def test_render_writes_beside_the_runs_report_and_never_over_it(
     assert (tmp_path / "fr" / "report.fr.html").is_file()
     assert not (run_dir / "report.fr.html").exists()
     assert (run_dir / "report.html").read_bytes() == original
+
+
+def test_dry_run_prints_the_counts_the_real_run_asks_about_and_the_forecast(
+        fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from offboard_support import password_env
+    from sfexit.cli import cli
+
+    org = fresh_emulator
+    no_sleep(monkeypatch, org)
+    config = offboard_config(tmp_path, org)
+    base = ["--config", str(config), "offboard", "--skip", "export", "--skip", "verify"]
+    dry = CliRunner().invoke(cli, [*base, "--dry-run", "--run-dir", str(tmp_path / "d")],
+                             env=password_env(org))
+    assert dry.exit_code == 0, dry.output
+    plan = [line for line in dry.stdout.splitlines()
+            if line.startswith(("Users to freeze:", "Records to move to ", "API calls: about"))]
+    assert len(plan) == 3, dry.stdout
+    assert "Forecast of the API limits:" in dry.stdout and "DailyApiRequests" in dry.stdout
+    asked: list[str] = []
+    import sfexit.cli.offboard as cli_offboard
+
+    monkeypatch.setattr(cli_offboard, "_confirm", lambda app: asked.append)
+    real = CliRunner().invoke(cli, [*base, "--run-dir", str(tmp_path / "r")],
+                              env=password_env(org))
+    assert real.exit_code == 0, real.output
+    question = asked[0].splitlines()
+    assert question[-1] == "Go ahead?"
+    assert [line for line in question if line in plan] == plan   # the same counts
+    assert real.output.count("Journal:") == 1

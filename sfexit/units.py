@@ -1,4 +1,4 @@
-"""Numbers as the CLI prints them: one unit for sizes, plurals, thousands separators.
+"""Numbers as sfexit writes them in English: one unit for sizes, plurals, thousands separators.
 
 Sizes are 1000-based (kB, MB, GB) everywhere sfexit shows one, as Salesforce's limits and the
 report (``report/i18n.py`` ``Catalogue.size``) count them; API limit names keep their own "MB".
