@@ -18,8 +18,9 @@ import click
 
 from sfexit import __version__
 from sfexit import errors
-from sfexit.cli import (archive, auth, deadline, demo, emulator, export, export_files,
-                        export_weekly, offboard, reassign, report, users, users_deactivate)
+from sfexit.cli import (archive, auth, config_cmd, deadline, demo, emulator, export,
+                        export_files, export_weekly, offboard, reassign, report, users,
+                        users_deactivate)
 from sfexit.cli.context import AppContext
 from sfexit.cli.output import Output
 from sfexit.cli.safe_text import neutralise_line
@@ -154,8 +155,9 @@ def main() -> None:
 # Every command, registered in one place (CumulusCI's cci.py): the command modules never import
 # this module. Keep them light at import (no simple-salesforce, no emulator): `--help` loads all.
 for _command in (archive.archive, auth.login, auth.logout, auth.whoami, auth.limits,
-                 deadline.deadline, deadline.notice, demo.demo, emulator.emulator_group,
-                 export.export, offboard.offboard, reassign.reassign, report.report, users.users):
+                 config_cmd.config_group, deadline.deadline, deadline.notice, demo.demo,
+                 emulator.emulator_group, export.export, offboard.offboard, reassign.reassign,
+                 report.report, users.users):
     cli.add_command(_command)
 for _subcommand in (export_files.files, export_weekly.weekly):
     export.export.add_command(_subcommand)
