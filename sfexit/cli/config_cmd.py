@@ -34,6 +34,13 @@ def config_state(app: AppContext) -> dict[str, Any]:
     missing = [str(s["label"]) for s in secrets if s["required"] and s["source"] == "missing"]
     if profile is None:
         state = "no org profile"
+    elif missing and not keyring:
+        from sfexit.config_values import SECRET_ENV
+
+        names = [SECRET_ENV[str(s["kind"])] for s in secrets
+                 if s["required"] and s["source"] == "missing"]
+        state = ("not logged in: no " + ", ".join(missing) + " (no keyring to keep them: set "
+                 + ", ".join(names) + ")")
     elif missing:
         state = "not logged in: no " + ", ".join(missing) + " (run `sfexit login`)"
     else:
