@@ -112,7 +112,7 @@ def _summary_json(summary: BackupSummary) -> dict[str, Any]:
         "dest": str(summary.dest), "manifest": str(summary.manifest),
         "manifest_sha256": summary.manifest_sha256,
         "objects": [to_jsonable(o) for o in summary.objects
-                    if o.status in ("exported", "resumed")],
+                    if o.status in ("exported", "kept")],
         "rows": summary.rows, "bytes": summary.bytes,
         "skipped": [to_jsonable(s) for s in summary.skipped],
         "failed": [to_jsonable(o) for o in summary.failed],
@@ -123,7 +123,7 @@ def _summary_json(summary: BackupSummary) -> dict[str, Any]:
 
 
 def _summary_text(summary: BackupSummary) -> str:
-    done = [o for o in summary.objects if o.status in ("exported", "resumed")]
+    done = [o for o in summary.objects if o.status in ("exported", "kept")]
     lines = [table(["Object", "Method", "Rows", "Bytes", "Status"],
                    [[o.name, o.method, o.rows, o.bytes, o.status] for o in done])]
     if summary.skipped:

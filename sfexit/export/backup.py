@@ -90,7 +90,7 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
                             bulk_jobs=data.bulk_jobs if data is not None else 0)
     store.finish(api_calls=session.calls - calls_before, bulk_jobs=data.bulk_jobs)
     manifest = store.snapshot()
-    exported = [o for o in data.objects if o.status in ("exported", "resumed")]
+    exported = [o for o in data.objects if o.status in ("exported", "kept")]
     return BackupSummary(
         dest=options.dest, manifest=store.path, manifest_sha256=store.manifest_sha256(),
         objects=data.objects, rows=sum(o.rows for o in exported),
