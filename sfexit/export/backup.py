@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,8 +48,12 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
                files: bool = True, all_versions: bool = False,
                on_progress: ProgressCallback | None = None,
                on_file_progress: Callable[..., None] | None = None,
-               sleep: Callable[[float], None] = time.sleep) -> BackupSummary:
+               sleep: Callable[[float], None] = time.sleep,
+               on_plan: Callable[[Mapping[str, int]], None] | None = None) -> BackupSummary:
     """Back up the org into ``options.dest``; resumes a backup already there.
+
+    ``on_plan`` gets the preflight's rows per object before the data step (a progress
+    display's totals); ``on_progress`` each object's rows, ``on_file_progress`` the files.
 
     Raises UsageError (bad --objects, a backup of another org in dest), ApiLimitError (the
     forecast does not fit and not ``force``; a limit spent on the way), AuthError,
@@ -74,6 +78,8 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
                        max_records=options.max_records, describes=describes)
     store.set_permissions(report.permissions)
     enforce(report, force=force)
+    if on_plan is not None:
+        on_plan({name: report.row_counts.get(name, 0) for name in selection.objects})
     data: DataExportResult | None = None
     finished = False
     try:

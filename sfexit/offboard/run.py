@@ -46,6 +46,7 @@ class RunOptions:
     confirm: Callable[[str], None] = lambda _q: None
     info: Callable[[str], None] = lambda _m: None
     on_progress: st.Progress = lambda _s, _e: None
+    on_step: Callable[[str, str], None] = lambda _s, _status: None
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,8 @@ def _context(settings: Settings, session: OrgSession, run: RunDir, options: RunO
     return st.RunContext(settings=settings, session=session, run=run, journal=None,
                          dry_run=run.mode != "real", contract=contract,
                          lang=options.lang, force=options.force, cli_skip=options.cli_skip,
-                         sleep=options.sleep, on_progress=options.on_progress)
+                         sleep=options.sleep, on_progress=options.on_progress,
+                         on_step=options.on_step)
 
 
 def _preflight(ctx: st.RunContext, decisions: tuple[planning.StepDecision, ...],
@@ -186,11 +188,13 @@ def _preflight(ctx: st.RunContext, decisions: tuple[planning.StepDecision, ...],
     run = ctx.run
     started, calls = now_iso(), ctx.session.calls
     run.update_step("preflight", status="running", started_at=started)
+    ctx.on_step("preflight", "started")
     try:
         sv = survey.survey(ctx, decisions)
     except BaseException as exc:
         run.update_step("preflight", status="failed", **_reason(exc).step_fields(),
                         finished_at=now_iso())
+        ctx.on_step("preflight", "failed")
         raise
     ctx.survey = sv
     fc = planning.forecast(decisions, sv.counts)
@@ -218,6 +222,7 @@ def _preflight(ctx: st.RunContext, decisions: tuple[planning.StepDecision, ...],
                                     "remaining": x.remaining} for x in fc.shortfall]))
     run.update_step("preflight", status="done", used=used, result=result,
                     finished_at=now_iso())
+    ctx.on_step("preflight", "done")
     if not ctx.dry_run:   # a dry run prints them with its plan
         for line in fc.lines:
             options.info(f"Forecast: {line}")
@@ -317,6 +322,7 @@ def _run_step(ctx: st.RunContext, name: str, fn: Callable[[st.RunContext], st.St
                     started_at=before.get("started_at") or now_iso(), finished_at=None)
     if journal is not None:
         journal.step_start(f"offboard {name}", resumed=before["status"] in ("running", "failed"))
+    ctx.on_step(name, "started")
     try:
         res = fn(ctx)
         # The last moment a crash can leave a step's changes made but not recorded as done
@@ -330,6 +336,7 @@ def _run_step(ctx: st.RunContext, name: str, fn: Callable[[st.RunContext], st.St
         if journal is not None:
             journal.step_end(f"offboard {name}", "failed", reason=why.text)
             run.set(journal_head=journal.head_hash)
+        ctx.on_step(name, "failed")
         raise
     used = _add(prior, {"rest_calls": ctx.session.calls - calls, **res.used})
     if journal is not None:
@@ -338,6 +345,7 @@ def _run_step(ctx: st.RunContext, name: str, fn: Callable[[st.RunContext], st.St
                     result=res.result, finished_at=now_iso())
     if journal is not None:
         run.set(journal_head=journal.head_hash)
+    ctx.on_step(name, res.status)
     return res.status
 
 

@@ -44,6 +44,8 @@ class RunContext:
     cli_skip: tuple[str, ...] = ()
     sleep: Callable[[float], None] = lambda _s: None
     on_progress: Progress = lambda _step, _event: None
+    # each step as it starts ("started") and ends (its status): for a person watching
+    on_step: Callable[[str, str], None] = lambda _step, _status: None
     survey: Survey | None = None
 
 
