@@ -49,27 +49,34 @@ def eta(done: float, total: float | None, elapsed: float) -> str | None:
 
 
 class Progress:
-    def __init__(self, out: Any, *, tty: bool | None = None) -> None:
+    def __init__(self, out: Any, *, tty: bool | None = None,
+                 clock: Callable[[], float] | None = None) -> None:
+        """``clock``: another seconds clock than :data:`CLOCK` (a poll's own, which its
+        tests move)."""
         import sys
 
         self.silent = bool(out.json or out.quiet)
         self.tty = sys.stderr.isatty() if tty is None else tty
-        self.started = CLOCK()
+        self._clock = clock
+        self.started = self.now()
         self._last_log = self.started
         self._last_draw = 0.0
         self._live = False
         self._lock = threading.Lock()
 
+    def now(self) -> float:
+        return self._clock() if self._clock is not None else CLOCK()
+
     @property
     def elapsed(self) -> float:
-        return CLOCK() - self.started
+        return self.now() - self.started
 
     def status(self, text: str, *, force: bool = False) -> None:
         if self.silent:
             return
         text = neutralise_cell(text)   # object and file names are org data (cli/safe_text.py)
         with self._lock:
-            now = CLOCK()
+            now = self.now()
             if self.tty:
                 if force or now - self._last_draw >= REDRAW:
                     self._last_draw = now
