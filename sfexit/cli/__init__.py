@@ -69,6 +69,10 @@ def report_exception(exc: BaseException, out: Output) -> int:
         out.failure("Interrupted", "Interrupted; nothing half-written is left marked complete.",
                     errors.EXIT_INTERRUPTED)
         return errors.EXIT_INTERRUPTED
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError) and not out.json:
+        # A bare `sfexit` (or `sfexit export`): the help it asked for, not an error.
+        click.echo(exc.format_message())
+        return errors.EXIT_OK
     if isinstance(exc, click.exceptions.ClickException):
         code = exc.exit_code if exc.exit_code else errors.EXIT_USAGE
         out.failure("UsageError", exc.format_message(), code)
