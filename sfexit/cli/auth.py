@@ -146,4 +146,6 @@ def limits(app: AppContext) -> None:
                          for name, lim in found.items()}}
     app.out.result(result, lambda: table(
         ["Limit", "Max", "Remaining", "Used"],
-        [[name, lim.max, lim.remaining, lim.used] for name, lim in found.items()]))
+        [[name, *(f"{n:,}" if isinstance(n, int) else n
+                  for n in (lim.max, lim.remaining, lim.used))]
+         for name, lim in found.items()]))

@@ -215,9 +215,11 @@ def _run_freeze(app: AppContext, session: OrgSession, the_plan: FreezePlan, dry_
 
     jpath = journal_path_or_default(journal_path, kind)
     ppath = freeze.write_plan_csv(the_plan, _plan_path(plan_file, jpath, kind))
-    _show_plan(app, the_plan, ppath)
-    if dry_run:
+    if dry_run:   # the result lists every user once; here only where the plan went
+        app.out.info(f"Plan ({len(the_plan.changes)} to {the_plan.direction}) written to "
+                     f"{ppath}")
         return _finish_freeze(app, freeze.unchanged_result(the_plan, ppath))
+    _show_plan(app, the_plan, ppath)
     if not the_plan.users:  # nobody to touch or to record: no journal
         app.out.info(f"Nobody to {the_plan.direction}.")
         return _finish_freeze(app, freeze.unchanged_result(the_plan, ppath, dry_run=False))
@@ -347,5 +349,6 @@ def licences_cmd(app: AppContext, days: int | None, price: str | None) -> None:
         row["free"] = lic.free
     app.out.result(body, lambda: "\n".join(
         [table(["licence", "key", "total", "used", "free", "paid", "unused"],
-               [[r.name, r.key, r.total, r.used, r.free, "yes" if r.paid else "no",
-                 r.unused_holders] for r in report.licences]), *report.report_lines()]))
+               [[r.name, r.key, f"{r.total:,}", f"{r.used:,}", f"{r.free:,}",
+                 "yes" if r.paid else "no", f"{r.unused_holders:,}"]
+                for r in report.licences]), *report.report_lines()]))

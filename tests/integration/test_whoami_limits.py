@@ -66,6 +66,7 @@ def test_limits_table(emulator: Any, tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["Limit", "Max", "Remaining", "Used"]
     assert lines[2].split()[0] == "DailyApiRequests"
+    assert "," in lines[2].split()[1]   # thousands separated: 15,000, not 15000
 
 
 def test_no_org_profile_is_a_config_error(tmp_path: Path) -> None:
