@@ -88,13 +88,26 @@ def _render_users(rows: list[dict[str, Any]], fmt: str) -> str:
                r["last_login"].isoformat(timespec="seconds") if r["last_login"] else "never",
                {True: "yes", False: "no", None: "?"}[r["frozen"]], ",".join(r["flags"])]
               for r in rows]
+    if fmt == "table":   # minutes are enough on a screen; csv keeps the full ISO time
+        for v, r in zip(values, rows, strict=True):
+            v[6] = r["last_login"].strftime("%Y-%m-%d %H:%M") if r["last_login"] else "never"
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(headers)
         writer.writerows(values)
         return buf.getvalue().rstrip("\n")
-    return table(headers, values) + f"\n{len(rows)} users."
+    return (table(headers, values, max_width=_terminal_width(), keep=frozenset({0}))
+            + f"\n{len(rows)} user{'' if len(rows) == 1 else 's'}.")
+
+
+def _terminal_width() -> int | None:
+    """The terminal's width when stdout is one (a table fits it, cut with "…"); None for a
+    pipe or a file, which get every character (or use --format csv)."""
+    import shutil
+    import sys
+
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
 
 
 # --- freeze / unfreeze ------------------------------------------------------------------------
