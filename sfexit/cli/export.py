@@ -135,8 +135,8 @@ def _summary_json(summary: BackupSummary) -> dict[str, Any]:
 
 def _summary_text(summary: BackupSummary) -> str:
     done = [o for o in summary.objects if o.status in ("exported", "kept")]
-    lines = [table(["Object", "Method", "Rows", "Bytes", "Status"],
-                   [[o.name, o.method, o.rows, o.bytes, o.status] for o in done])]
+    lines = [table(["Object", "Method", "Rows", "Size", "Status"],
+                   [[o.name, o.method, f"{o.rows:,}", size(o.bytes), o.status] for o in done])]
     if summary.skipped:
         lines.append("\nSkipped (cannot be read):")
         lines += [f"  {s.name}: {s.reason}" for s in summary.skipped]

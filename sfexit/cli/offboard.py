@@ -239,8 +239,8 @@ def _render(app: AppContext, outcome: RunOutcome) -> int:
 
 
 def _text(outcome: RunOutcome) -> str:
-    rows = [[s["name"], s["status"], (s.get("used") or {}).get("rest_calls", 0),
-             (s.get("forecast") or {}).get("rest_calls", 0), s["reason"] or ""]
+    rows = [[s["name"], s["status"], f'{(s.get("used") or {}).get("rest_calls", 0):,}',
+             f'{(s.get("forecast") or {}).get("rest_calls", 0):,}', s["reason"] or ""]
             for s in outcome.steps]
     lines = [("Dry run (a plan: nothing was changed)" if outcome.mode == "dry-run"
               else "Offboard run") + f" in {outcome.run_dir}",
