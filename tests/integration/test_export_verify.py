@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from auth_support import invoke, password_env, password_profile, write_config
-from export_support import add_special_account, admin_id, backup
+from export_support import add_special_account, backup
 from sfexit.cli import cli
 from sfexit_emulator import Emulator, testing
 from sfexit.export.manifest import FileEntry, ManifestStore
@@ -181,13 +181,12 @@ def test_against_org_counts_the_records_changed_since_the_export(made: tuple) ->
     """Equal counts are not an unchanged org: records modified after the export started
     (SystemModstamp) are counted per object, and the command says what to do."""
     org, dest, config, env = made
-    admin = admin_id(org)
-    ids = [str(r[0]) for r in org.store.query("SELECT Id FROM Contact LIMIT 3",
-                                              now=org.clock.now()).rows()]
+    from sfexit_emulator import testing
+
+    ids = [str(r[0]) for r in testing.rows(org, "SELECT Id FROM Contact LIMIT 3")]
     org.clock.advance(60)
     for i in ids:
-        org.store.update("Contact", i, {"LastName": "Changed"}, as_user=admin,
-                         now=org.clock.now())
+        testing.update(org, "Contact", i, {"LastName": "Changed"})
     code, body = _verify(config, env, dest, "--against-org")
     assert code == 0, body
     result = body["result"]
