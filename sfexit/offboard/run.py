@@ -336,7 +336,7 @@ def _run_step(ctx: st.RunContext, name: str, fn: Callable[[st.RunContext], st.St
         if journal is not None:
             journal.step_end(f"offboard {name}", "failed", reason=why.text)
             run.set(journal_head=journal.head_hash)
-        ctx.on_step(name, "failed")
+        ctx.on_step(name, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
         raise
     used = _add(prior, {"rest_calls": ctx.session.calls - calls, **res.used})
     if journal is not None:

@@ -94,5 +94,5 @@ def test_offboard_shows_each_step_start_and_end_and_how_to_resume(
     for line in ("preflight: started", "freeze: started", "reassign: started"):
         assert line in err, run.stderr
     assert any(line.startswith("freeze: done (") for line in err), run.stderr
-    assert any(line.startswith("reassign: failed (") for line in err), run.stderr
+    assert any(line.startswith("reassign: interrupted (") for line in err), run.stderr
     assert f"To continue: sfexit --config {config} offboard --resume {run_dir}" in err
