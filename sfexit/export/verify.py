@@ -77,8 +77,11 @@ APPEND_ONLY_LOGS = frozenset({"LoginHistory", "SetupAuditTrail"})
 
 
 def verify_backup(directory: Path, *, session: OrgSession | None = None,
-                  on_progress: Callable[[str], None] | None = None) -> VerifyReport:
-    """Raises UsageError when ``directory`` holds no readable manifest; org errors with a
+                  on_progress: Callable[[str], None] | None = None,
+                  changes: bool = True) -> VerifyReport:
+    """``changes``: with a session, also count the records changed since the export started
+    (one COUNT() per object; the offboard, verifying the export it has just made, leaves it
+    out). Raises UsageError when ``directory`` holds no readable manifest; org errors with a
     session (AuthError, ConnectionFailed, ApiLimitError)."""
     store = ManifestStore.load(directory)
     manifest = store.snapshot()
@@ -97,11 +100,12 @@ def verify_backup(directory: Path, *, session: OrgSession | None = None,
     changed: dict[str, int | None] | None = None
     if session is not None:
         rest = RestClient(session)
-        changed = {}
+        changed = {} if changes else None
         for entry in manifest.objects.values():
             note(f"COUNT() {entry.name}")
             diffs += _org_rows(rest, entry, notes)
-            changed[entry.name] = _changed_since(rest, entry, manifest.started_at)
+            if changed is not None:
+                changed[entry.name] = _changed_since(rest, entry, manifest.started_at)
         diffs += _org_files(rest, manifest)
     return VerifyReport(directory=Path(directory), manifest_sha256=store.manifest_sha256(),
                         objects_checked=len(manifest.objects), files_checked=len(manifest.files),

@@ -175,8 +175,8 @@ def step_usage(name: str, counts: Counts) -> Usage:
     reads = counts.reads.get(name, 0)
     if name == "export":
         return export_usage(counts)
-    if name == "verify":   # two COUNT()s per object (rows, changed since the export) + the
-        return Usage(reads + 2 * len(counts.rows) + VERIFY_FILE_CALLS)   # file totals
+    if name == "verify":   # one COUNT() per object + the file totals (export.verify)
+        return Usage(reads + len(counts.rows) + VERIFY_FILE_CALLS)
     if name == "freeze":
         return Usage(reads + math.ceil(counts.freeze_users / COLLECTION_ROWS))
     if name == "reassign":

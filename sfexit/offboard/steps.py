@@ -149,8 +149,9 @@ def run_verify(ctx: RunContext) -> StepResult:
     """sfexit.export.verify against the disk and the org; a difference stops the run."""
     from sfexit.export.verify import verify_backup
 
+    # changes=False: the export was made moments ago, in this run
     report = verify_backup(ctx.run.export_dir, session=ctx.session,
-                           on_progress=lambda m: ctx.on_progress("verify", m))
+                           on_progress=lambda m: ctx.on_progress("verify", m), changes=False)
     body = {**to_jsonable(report), "ok": report.ok}
     if report.ok:
         return StepResult("done", result=body)
