@@ -343,7 +343,10 @@ def test_dry_run_prints_the_counts_the_real_run_asks_about_and_the_forecast(
     asked: list[str] = []
     import sfexit.cli.offboard as cli_offboard
 
+    import sfexit.cli.confirmation as confirmation
+
     monkeypatch.setattr(cli_offboard, "_confirm", lambda app: asked.append)
+    monkeypatch.setattr(confirmation, "can_ask", lambda: True)   # as at a terminal
     real = CliRunner().invoke(cli, [*base, "--run-dir", str(tmp_path / "r")],
                               env=password_env(org))
     assert real.exit_code == 0, real.output
