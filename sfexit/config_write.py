@@ -88,7 +88,7 @@ def save_profile(path: Path, name: str, values: Mapping[str, str | bool]) -> boo
     if any(saved.get(k) != v for k, v in values.items()):
         raise ConfigError(f"{path}: [orgs.{name}] is written in a form sfexit cannot edit; "
                           "the file is unchanged", hint="add the values by hand")
-    from sfexit.export.manifest import atomic_write   # the one durable file write
+    from sfexit.ondisk import atomic_write   # the one durable file write
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -304,7 +304,6 @@ def test_without_a_keyring_env_secrets_work_and_typed_ones_are_not_written(
     config = write_config(tmp_path, emulator, **password_profile(emulator))
     run = invoke(["--config", str(config), "whoami"], env=password_env(emulator))
     assert run.code == 0, run.output
-    c = emulator.credentials
     settings = load_settings(config, environ={})
     asked: list[str] = []
     with pytest.raises(errors.KeyringUnavailableError) as info:

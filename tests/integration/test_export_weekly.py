@@ -393,7 +393,7 @@ def test_trigger_without_a_terminal_says_what_it_waits_for_and_how_to_come_back(
     config = write_config(tmp_path / "cfg", org, **password_profile(org))
     run = CliRunner().invoke(cli, ["--config", str(config), "export", "weekly", "--dest",
                                    str(tmp_path / "b"), "--trigger", "--no-include-files"],
-                             env=password_env(org))
+                             env=password_env(org), obj=on_org_clock(org))
     assert run.exit_code == 0, run.output
     err = run.stderr
     assert ("Waiting for the Data Export Service to list the export's files" in err

@@ -326,15 +326,15 @@ def test_dry_run_prints_the_counts_the_real_run_asks_about_and_the_forecast(
         fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
+    from auth_support import on_org_clock
     from offboard_support import password_env
     from sfexit.cli import cli
 
     org = fresh_emulator
-    no_sleep(monkeypatch, org)
     config = offboard_config(tmp_path, org)
     base = ["--config", str(config), "offboard", "--skip", "export", "--skip", "verify"]
     dry = CliRunner().invoke(cli, [*base, "--dry-run", "--run-dir", str(tmp_path / "d")],
-                             env=password_env(org))
+                             env=password_env(org), obj=on_org_clock(org))
     assert dry.exit_code == 0, dry.output
     plan = [line for line in dry.stdout.splitlines()
             if line.startswith(("Users to freeze:", "Records to move to ", "API calls: about"))]
@@ -348,7 +348,7 @@ def test_dry_run_prints_the_counts_the_real_run_asks_about_and_the_forecast(
     monkeypatch.setattr(cli_offboard, "_confirm", lambda app: asked.append)
     monkeypatch.setattr(confirmation, "can_ask", lambda: True)   # as at a terminal
     real = CliRunner().invoke(cli, [*base, "--run-dir", str(tmp_path / "r")],
-                              env=password_env(org))
+                              env=password_env(org), obj=on_org_clock(org))
     assert real.exit_code == 0, real.output
     question = asked[0].splitlines()
     assert question[-1] == "Go ahead?"

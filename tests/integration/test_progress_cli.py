@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from auth_support import password_env, password_profile, write_config
-from offboard_support import no_sleep, offboard_config
+from auth_support import on_org_clock, password_env, password_profile, write_config
+from offboard_support import offboard_config
 
 from sfexit.cli import cli
 
@@ -28,16 +28,14 @@ class StepClock:
 
 def test_export_bulk_without_a_terminal_logs_progress_lines(
         fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sfexit.cli.export as cli_export
     from sfexit.cli import progress
 
     org = fresh_emulator
-    monkeypatch.setattr(cli_export, "POLL_SLEEP", org.clock.advance)
     monkeypatch.setattr(progress, "CLOCK", StepClock())
     config = write_config(tmp_path, org, **password_profile(org))
     run = CliRunner().invoke(cli, ["--config", str(config), "export", "bulk", "--dest",
                                    str(tmp_path / "b"), "--objects", "Account,Contact,Lead",
-                                   "--no-files"], env=password_env(org))
+                                   "--no-files"], env=password_env(org), obj=on_org_clock(org))
     assert run.exit_code == 0, run.output
     logged = [line for line in run.stderr.splitlines() if line.startswith("[")]
     assert logged, run.stderr
@@ -47,7 +45,7 @@ def test_export_bulk_without_a_terminal_logs_progress_lines(
     # again: nothing is redone, and the summary says kept
     again = CliRunner().invoke(cli, ["--config", str(config), "export", "bulk", "--dest",
                                      str(tmp_path / "b"), "--objects", "Account,Contact,Lead",
-                                     "--no-files"], env=password_env(org))
+                                     "--no-files"], env=password_env(org), obj=on_org_clock(org))
     assert again.exit_code == 0, again.output
     assert "3 objects (3 kept: complete and verified from an earlier run)" in again.stdout
     assert "resumed" not in again.output
@@ -58,7 +56,6 @@ def test_export_bulk_interrupted_says_how_to_continue(
     import sfexit.cli.export as cli_export
 
     org = fresh_emulator
-    monkeypatch.setattr(cli_export, "POLL_SLEEP", org.clock.advance)
 
     def ctrl_c(_p: Any) -> None:
         raise KeyboardInterrupt
@@ -67,7 +64,7 @@ def test_export_bulk_interrupted_says_how_to_continue(
     config = write_config(tmp_path, org, **password_profile(org))
     run = CliRunner().invoke(cli, ["--config", str(config), "export", "bulk", "--dest",
                                    str(tmp_path / "b"), "--objects", "Account", "--no-files"],
-                             env=password_env(org))
+                             env=password_env(org), obj=on_org_clock(org))
     assert run.exit_code == 130, run.output
     assert ("The export stopped; run the same export command again to continue: what is "
             "complete and verified is kept.") in run.stderr
@@ -78,7 +75,6 @@ def test_offboard_shows_each_step_start_and_end_and_how_to_resume(
     from sfexit.offboard import steps
 
     org = fresh_emulator
-    no_sleep(monkeypatch, org)
     config = offboard_config(tmp_path, org)
 
     def interrupted(_ctx: Any) -> Any:
@@ -88,7 +84,7 @@ def test_offboard_shows_each_step_start_and_end_and_how_to_resume(
     run_dir = tmp_path / "r"
     run = CliRunner().invoke(cli, ["--config", str(config), "offboard", "--yes", "--skip",
                                    "export", "--skip", "verify", "--run-dir", str(run_dir)],
-                             env=password_env(org))
+                             env=password_env(org), obj=on_org_clock(org))
     assert run.exit_code == 130, run.output
     err = run.stderr.splitlines()
     for line in ("preflight: started", "freeze: started", "reassign: started"):

@@ -46,7 +46,7 @@ def _paste_lines(org: Any) -> list[str]:
         "",
         "# How to log in, one line per auth method:",
         f"#   password: {secrets} sfexit whoami",
-        f"#   password, kept in the keyring: sfexit login (asks for the password, security "
+        "#   password, kept in the keyring: sfexit login (asks for the password, security "
         "token and consumer secret above)",
         f"#   jwt: sfexit login --method jwt --key-file {c.jwt_key_file}",
         f"#   client_credentials: SFEXIT_CLIENT_SECRET='{c.consumer_secret}' sfexit login "
