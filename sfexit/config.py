@@ -182,10 +182,13 @@ def no_color_requested(environ: Mapping[str, str] | None = None) -> bool:
 
 def load_settings(config_path: Path | None = None, org: str | None = None, *,
                   environ: Mapping[str, str] | None = None,
-                  overrides: Mapping[str, Any] | None = None) -> Settings:
+                  overrides: Mapping[str, Any] | None = None,
+                  missing_ok: bool = False) -> Settings:
     """Read config file, environment and flags into one validated :class:`Settings`.
 
     ``overrides`` are org-profile values given as flags (``login_url``, ``auth``, ...).
+    ``missing_ok``: an explicit config path that does not exist yet is no error (``sfexit
+    login`` creates it).
     Raises ConfigError (one line naming key and file) for anything invalid.
     """
     env_map = read_environ() if environ is None else environ
@@ -194,7 +197,7 @@ def load_settings(config_path: Path | None = None, org: str | None = None, *,
     data: dict[str, Any] = {}
     if path is not None and path.is_file():
         data = _read_toml(path)
-    elif explicit and path is not None:
+    elif explicit and path is not None and not missing_ok:
         raise ConfigError(f"config file {path} does not exist",
                           hint="check --config / SFEXIT_CONFIG")
     where = str(path) if path is not None and path.is_file() else "no config file"

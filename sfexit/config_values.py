@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sfexit.errors import ConfigError
+from sfexit.errors import ConfigError, did_you_mean
 
 # Secret kind -> environment variable. The kinds are also the keyring key suffixes.
 SECRET_ENV: dict[str, str] = {
@@ -47,8 +47,8 @@ class Validator:
             if key in SECRET_KEYS:
                 raise self.secret_error(full, key)
             if key not in allowed:
-                raise ConfigError(f"{self.where}: {full}: unknown key (allowed: "
-                                  f"{', '.join(sorted(allowed))})")
+                raise ConfigError(f"{self.where}: {full}: unknown key{did_you_mean(key, allowed)}"
+                                  f" (allowed: {', '.join(sorted(allowed))})")
 
     def table(self, raw: Mapping[str, Any], key: str) -> dict[str, Any]:
         value = raw.get(key, {})

@@ -10,6 +10,8 @@ Exit codes (README, "Exit codes"):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -114,3 +116,13 @@ class ConnectionFailed(SfexitError):
     """The org could not be reached (DNS, TLS, refused) after the retries."""
 
     name = "ConnectionFailed"
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'Account'?)`` for the closest of ``choices`` (case-insensitive), or
+    an empty string when none is close."""
+    import difflib
+
+    by_lower = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.75)
+    return f" (did you mean {by_lower[close[0]]!r}?)" if close else ""

@@ -73,3 +73,33 @@ def test_serve_refuses_a_non_loopback_host() -> None:
     lines = result.stderr.strip().splitlines() if result.stderr else result.output.splitlines()
     assert len(lines) == 1
     assert "--host 0.0.0.0 is not a loopback address" in lines[0]
+
+
+def test_serve_prints_a_profile_to_paste_and_takes_the_weekly_export_time(tmp_path) -> None:
+    import tomllib
+
+    process = _start("--weekly-export-seconds", "5")
+    try:
+        url, fields = _read_header(process)
+        assert process.stdout is not None
+        rest: list[str] = []
+        while not rest or not rest[-1].startswith("#   session:"):
+            rest.append(process.stdout.readline().rstrip("\n"))
+        assert rest[0] == ""   # the name: value lines scripts read come first, unchanged
+        profile = tomllib.loads("\n".join(line for line in rest if line))
+        assert profile["default_org"] == "emulator"
+        org = profile["orgs"]["emulator"]
+        assert org["login_url"] == url and org["username"] == fields["username"]
+        assert org["ca_bundle"] == fields["ca_file"]
+        assert not any(": " in line for line in rest if not line.startswith("#"))
+        methods = [line.split(":")[0].strip("# ") for line in rest if line.startswith("#   ")]
+        assert {"password", "jwt", "client_credentials", "web", "soap", "session"} <= set(methods)
+        state = requests.get(url + "/__emulator__/dataexport", verify=fields["ca_file"],
+                             timeout=30).json()
+        assert state["settings"]["generation_seconds"] == 5
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

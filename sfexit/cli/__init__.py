@@ -18,8 +18,9 @@ import click
 
 from sfexit import __version__
 from sfexit import errors
-from sfexit.cli import (archive, auth, deadline, demo, emulator, export, export_files,
-                        export_weekly, offboard, reassign, report, users, users_deactivate)
+from sfexit.cli import (archive, auth, config_cmd, deadline, demo, emulator, export,
+                        export_files, export_weekly, offboard, reassign, report, users,
+                        users_deactivate)
 from sfexit.cli.context import AppContext
 from sfexit.cli.output import Output
 from sfexit.cli.safe_text import neutralise_line
@@ -68,6 +69,10 @@ def report_exception(exc: BaseException, out: Output) -> int:
         out.failure("Interrupted", "Interrupted; nothing half-written is left marked complete.",
                     errors.EXIT_INTERRUPTED)
         return errors.EXIT_INTERRUPTED
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError) and not out.json:
+        # A bare `sfexit` (or `sfexit export`): the help it asked for, not an error.
+        click.echo(exc.format_message())
+        return errors.EXIT_OK
     if isinstance(exc, click.exceptions.ClickException):
         code = exc.exit_code if exc.exit_code else errors.EXIT_USAGE
         out.failure("UsageError", exc.format_message(), code)
@@ -154,8 +159,9 @@ def main() -> None:
 # Every command, registered in one place (CumulusCI's cci.py): the command modules never import
 # this module. Keep them light at import (no simple-salesforce, no emulator): `--help` loads all.
 for _command in (archive.archive, auth.login, auth.logout, auth.whoami, auth.limits,
-                 deadline.deadline, deadline.notice, demo.demo, emulator.emulator_group,
-                 export.export, offboard.offboard, reassign.reassign, report.report, users.users):
+                 config_cmd.config_group, deadline.deadline, deadline.notice, demo.demo,
+                 emulator.emulator_group, export.export, offboard.offboard, reassign.reassign,
+                 report.report, users.users):
     cli.add_command(_command)
 for _subcommand in (export_files.files, export_weekly.weekly):
     export.export.add_command(_subcommand)

@@ -7,6 +7,7 @@ inside the commands, so ``sfexit --help`` never pays for them.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -44,6 +45,11 @@ def login(app: AppContext, auth: str | None, login_url: str | None, instance_url
     Values come from the flags, then SFEXIT_* variables, then the [orgs.NAME] profile.
     Secrets (password, security token, consumer secret, refresh token, key passphrase) come
     from SFEXIT_* variables, the keyring or a prompt; they are never written to a file.
+
+    After a successful login the profile values given as flags are saved to [orgs.NAME]
+    (--org, else "default") of the config file (--config, else SFEXIT_CONFIG, else the
+    default path), as `sf org login` keeps its logins; the next command needs no flags.
+    `sfexit config show` prints what is saved and where each secret comes from.
     """
     from sfexit.org.login import login as do_login
 
@@ -51,7 +57,8 @@ def login(app: AppContext, auth: str | None, login_url: str | None, instance_url
                  "username": username, "consumer_key": consumer_key,
                  "key_file": str(key_file) if key_file else None, "sf_alias": sf_alias,
                  "ca_bundle": str(ca_bundle) if ca_bundle else None}
-    settings = load_settings(app.config_path, app.org, overrides=overrides)
+    settings = load_settings(app.config_path, app.org, overrides=overrides,
+                             missing_ok=any(v is not None for v in overrides.values()))
 
     def show_url(url: str) -> None:
         if no_browser:  # the person must see it, even with --json or --quiet
@@ -61,11 +68,35 @@ def login(app: AppContext, auth: str | None, login_url: str | None, instance_url
 
     result = do_login(settings, prompt=app.prompt(), show_url=show_url,
                       open_browser=not no_browser, warn=app.out.warn)
+    saved = _save_profile(app, settings, result.org_profile,
+                          {k: v for k, v in overrides.items() if v is not None})
     stored = ", ".join(result.stored_in_keyring) or "nothing new"
-    app.out.result(to_jsonable(result), lambda: (
+    body = {**to_jsonable(result), "saved_to": saved}
+    app.out.result(body, lambda: (
         f"Logged in to {result.instance_url} as {result.username} (org {result.org_id}, "
         f"method {result.method}, profile {result.org_profile}).\n"
-        f"Stored in the keyring: {stored}."))
+        f"Stored in the keyring: {stored}.\n"
+        + (f"Saved profile [orgs.{result.org_profile}] to {saved}." if saved else
+           "The profile was already saved; nothing written.")))
+
+
+def _save_profile(app: AppContext, settings: Any, name: str,
+                  values: dict[str, str]) -> str | None:
+    """Save the flags' profile values (paths made absolute) to the config file; its path,
+    or None when nothing was given or the file already holds them."""
+    from sfexit.config import default_config_path
+    from sfexit.config_write import save_profile
+
+    if not values:
+        return None
+    for key in ("key_file", "ca_bundle"):
+        if key in values:
+            values[key] = str(Path(values[key]).expanduser().resolve())
+    from sfexit.config import read_environ
+
+    path = (settings.config_file or app.config_path or read_environ().get("SFEXIT_CONFIG")
+            or default_config_path())
+    return str(path) if save_profile(Path(path), name, values) else None
 
 
 @click.command()
@@ -115,4 +146,6 @@ def limits(app: AppContext) -> None:
                          for name, lim in found.items()}}
     app.out.result(result, lambda: table(
         ["Limit", "Max", "Remaining", "Used"],
-        [[name, lim.max, lim.remaining, lim.used] for name, lim in found.items()]))
+        [[name, *(f"{n:,}" if isinstance(n, int) else n
+                  for n in (lim.max, lim.remaining, lim.used))]
+         for name, lim in found.items()]))

@@ -7,8 +7,8 @@ every export uses). Polls and retries wait with ``app.sleep`` (:class:`AppContex
 
 from __future__ import annotations
 
-import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +17,9 @@ import click
 from sfexit import errors
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import table
-from sfexit.cli.safe_text import neutralise_cell
 from sfexit.jsonable import to_jsonable
+from sfexit.cli.progress import Progress, eta
+from sfexit.units import plural, size
 
 if TYPE_CHECKING:
     from sfexit.export.backup import BackupSummary
@@ -87,11 +88,22 @@ def bulk(app: AppContext, dest: Path | None, objects: str | None,
         parallel=parallel or cfg.parallel)
     session = connect_read_only(app)
     progress = _Progress(app)
-    summary = run_backup(session, options, force=force, files=not no_files,
-                         all_versions=cfg.all_versions if all_versions is None else all_versions,
-                         on_progress=progress.update, on_file_progress=progress.files,
-                         sleep=app.sleep)
+    try:
+        summary = run_backup(session, options, force=force, files=not no_files,
+                             all_versions=cfg.all_versions if all_versions is None
+                             else all_versions, on_progress=progress.update,
+                             on_file_progress=progress.files, sleep=app.sleep,
+                             on_plan=progress.plan)
+    except (errors.UsageError, errors.ConfigError):
+        progress.close()
+        raise   # nothing was started: there is nothing to continue
+    except BaseException:
+        progress.close()
+        app.out.info(f"The export stopped; {RESUME_EXPORT}.")
+        raise
     progress.close()
+    if summary.failed or summary.files_failed:
+        app.out.info(f"Some objects or files failed; {RESUME_EXPORT}.")
     for missing, what in (summary.preflight.missing.items() if summary.preflight else ()):
         app.out.warn(f"the running user lacks {missing}: {what}")
     result = _summary_json(summary)
@@ -111,7 +123,7 @@ def _summary_json(summary: BackupSummary) -> dict[str, Any]:
         "dest": str(summary.dest), "manifest": str(summary.manifest),
         "manifest_sha256": summary.manifest_sha256,
         "objects": [to_jsonable(o) for o in summary.objects
-                    if o.status in ("exported", "resumed")],
+                    if o.status in ("exported", "kept")],
         "rows": summary.rows, "bytes": summary.bytes,
         "skipped": [to_jsonable(s) for s in summary.skipped],
         "failed": [to_jsonable(o) for o in summary.failed],
@@ -122,9 +134,9 @@ def _summary_json(summary: BackupSummary) -> dict[str, Any]:
 
 
 def _summary_text(summary: BackupSummary) -> str:
-    done = [o for o in summary.objects if o.status in ("exported", "resumed")]
-    lines = [table(["Object", "Method", "Rows", "Bytes", "Status"],
-                   [[o.name, o.method, o.rows, o.bytes, o.status] for o in done])]
+    done = [o for o in summary.objects if o.status in ("exported", "kept")]
+    lines = [table(["Object", "Method", "Rows", "Size", "Status"],
+                   [[o.name, o.method, f"{o.rows:,}", size(o.bytes), o.status] for o in done])]
     if summary.skipped:
         lines.append("\nSkipped (cannot be read):")
         lines += [f"  {s.name}: {s.reason}" for s in summary.skipped]
@@ -136,59 +148,76 @@ def _summary_text(summary: BackupSummary) -> str:
         lines.append(f"\nFiles: {f.get('listed', 0)} listed, {f.get('downloaded', 0)} "
                      f"downloaded, {f.get('skipped', 0)} already complete, "
                      f"{len(f.get('failed') or ())} failed.")
-    lines.append(f"\n{len(done)} objects, {summary.rows:,} rows, {summary.bytes:,} bytes in "
-                 f"{summary.dest}; manifest {summary.manifest}; {summary.api_calls} API calls, "
-                 f"{summary.bulk_jobs} Bulk jobs.")
+    kept = sum(o.status == "kept" for o in done)
+    lines.append(f"\n{plural(len(done), 'object')}"
+                 + (f" ({kept:,} kept: complete and verified from an earlier run)" if kept else "")
+                 + f", {plural(summary.rows, 'row')}, {size(summary.bytes)} in "
+                 f"{summary.dest}; manifest {summary.manifest}; "
+                 f"{plural(summary.api_calls, 'API call')}, {plural(summary.bulk_jobs, 'Bulk job')}.")
     return "\n".join(lines)
 
 
 class _Progress:
-    """Renders the library's per-object progress on stderr: a live line on a terminal, one
-    line per finished object otherwise; nothing with --json or --quiet. Thread-safe."""
+    """The library's progress as a person reads it (cli/progress.py): objects done/total, rows
+    written of those planned, file bodies and bytes, an ETA once it can be estimated; a line
+    per finished object. Thread-safe (the export reports from its workers)."""
 
     def __init__(self, app: AppContext) -> None:
-        self.out = app.out
-        self.quiet = app.out.json or app.out.quiet
-        self.tty = sys.stderr.isatty()
-        self.running: dict[str, tuple[int, int | None]] = {}
-        self.file_bytes = 0
+        self.show = Progress(app.out)
+        self.planned: dict[str, int] = {}
+        self.rows: dict[str, int] = {}
+        self.done: set[str] = set()
+        self.files_done = self.files_total = self.file_bytes = 0
         self._lock = threading.Lock()
 
+    def plan(self, rows: Mapping[str, int]) -> None:
+        self.planned = dict(rows)
+
     def update(self, p: ObjectProgress) -> None:
-        if self.quiet:
-            return
         with self._lock:
+            self.rows[p.object] = p.rows
             if p.done:
-                self.running.pop(p.object, None)
-                self._line(f"{p.object}: {p.rows:,} rows ({p.method})", final=True)
-            else:
-                self.running[p.object] = (p.rows, p.total)
-                if self.tty:
-                    self._line("  ".join(f"{name} {rows:,}/{'?' if total is None else f'{total:,}'}"
-                                         for name, (rows, total) in sorted(self.running.items())))
+                self.done.add(p.object)
+        if p.done:
+            self.show.note(f"{p.object}: {plural(p.rows, 'row')} ({p.method})")
+        self.show.status(self.text())
 
     def files(self, p: FileProgress) -> None:
-        """The files step: one line for all bodies (files done / total, bytes)."""
-        if self.quiet:
-            return
         with self._lock:
             self.file_bytes += p.bytes
-            if self.tty:
-                self._line(f"files {p.files_done:,}/{p.files_total:,}, "
-                           f"{self.file_bytes / 1e6:,.1f} MB")
-            elif p.files_total and p.files_done == p.files_total and p.event != "bytes":
-                self._line(f"files: {p.files_done:,} done, {self.file_bytes / 1e6:,.1f} MB",
-                           final=True)
+            self.files_done, self.files_total = p.files_done, p.files_total
+        self.show.status(self.text(), force=p.files_done == p.files_total)
 
-    def _line(self, text: str, final: bool = False) -> None:
-        if self.tty:
-            click.echo("\r\x1b[K" + neutralise_cell(text)[:200], err=True, nl=final)
-        elif final:
-            click.echo(neutralise_cell(text), err=True)
+    def text(self) -> str:
+        with self._lock:
+            total = len(self.planned) or None
+            rows, planned = sum(self.rows.values()), sum(self.planned.values())
+            parts = [f"objects {len(self.done):,}/{'?' if total is None else f'{total:,}'}",
+                     f"{rows:,}/{planned:,} rows" if planned else plural(rows, "row")]
+            done, whole = rows, planned
+            if self.files_total:
+                parts.append(f"files {self.files_done:,}/{self.files_total:,} "
+                             f"({size(self.file_bytes)})")
+                done, whole = self.files_done, self.files_total
+        estimate = eta(done, whole, self.show.elapsed)
+        return ", ".join(parts) + (f", {estimate}" if estimate else "")
 
     def close(self) -> None:
-        if self.tty and not self.quiet:
-            click.echo("\r\x1b[K", err=True, nl=False)
+        self.show.close()
+
+
+RESUME_EXPORT = ("run the same export command again to continue: what is complete and "
+                 "verified is kept")
+
+
+def _changed_advice(report: Any) -> str | None:
+    """What records changed since the export mean for the backup (issue 20)."""
+    if not report.changed:
+        return None
+    counts = "counts match" if report.ok else "counts differ"
+    return (f"{counts}; {plural(report.changed, 'record')} changed since the export: run "
+            "the export again or take a delta before the end (the export started "
+            f"{report.started_at})")
 
 
 @export.command("verify")
@@ -210,10 +239,20 @@ def verify(app: AppContext, directory: Path, against_org: bool) -> int:
     result = to_jsonable(report)
     result["ok"] = report.ok
 
+    result["changed_since_export"] = report.changed if report.against_org else None
+    advice = _changed_advice(report)
+    if advice:
+        app.out.warn(advice)
+
     def human() -> str:
-        lines = [f"Checked {report.objects_checked} objects ({report.rows:,} rows), "
-                 f"{report.files_checked} files, {report.weekly_checked} weekly parts"
-                 f"{' against the org' if report.against_org else ''}."]
+        lines = [f"Checked {plural(report.objects_checked, 'object')} "
+                 f"({plural(report.rows, 'row')}), {plural(report.files_checked, 'file')} "
+                 f"({size(report.files_bytes)}), "
+                 f"{plural(report.weekly_checked, 'weekly part')} against manifest.json."]
+        if report.against_org:
+            lines.append(f"Compared with the org: the row count of each of the "
+                         f"{plural(report.objects_checked, 'object')}, and the number and "
+                         f"bytes of file bodies per object.")
         if report.skipped:
             lines.append("Skipped objects (not in the backup):")
             lines += [f"  {s.name}: {s.reason}" for s in report.skipped]
@@ -222,14 +261,21 @@ def verify(app: AppContext, directory: Path, against_org: bool) -> int:
             lines.append(table(["Kind", "Name", "What", "Expected", "Actual"],
                                [[d.kind, d.name, d.what, d.expected, d.actual]
                                 for d in report.differences]))
+        elif report.against_org:
+            lines.append(advice or "Counts match; no record changed in the org since the "
+                                   f"export started ({report.started_at}).")
         else:
-            lines.append("Everything matches.")
+            lines.append("Everything matches the manifest.")
+        if report.changed:
+            lines.append(table(["Object", "Changed since the export"],
+                               [[k, f"{v:,}"] for k, v in (report.changed_since or {}).items()
+                                if v]))
         return "\n".join(lines)
 
     if not report.ok:
         return app.out.partial(
             result, human, name="VerificationFailed",
-            message=f"verification failed: {len(report.differences)} differences",
+            message=f"verification failed: {plural(len(report.differences), 'difference')}",
             exit_code=errors.EXIT_FAILURE)
     app.out.result(result, human)
     return 0

@@ -13,8 +13,8 @@ import click
 from sfexit import errors
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.export import connect_read_only
-from sfexit.cli.output import stderr_is_tty
 from sfexit.jsonable import to_jsonable
+from sfexit.units import size
 
 if TYPE_CHECKING:
     from sfexit.export.files import FileProgress, FilesSummary
@@ -78,7 +78,7 @@ def files(app: AppContext, dest: Path | None, all_versions: bool, include_delete
 def _human(summary: FilesSummary, target: Path) -> str:
     lines = [f"Files: {summary.downloaded} downloaded and verified, {summary.skipped} already "
              f"complete, {len(summary.failed)} failed, {len(summary.unavailable)} not served "
-             f"by the org ({summary.bytes_downloaded / 1e6:.1f} MB into {target / 'files'})."]
+             f"by the org ({size(summary.bytes_downloaded)} into {target / 'files'})."]
     lines += [f"  not served: {p.object} {p.id} ({p.name}): {p.reason}"
               for p in summary.unavailable]
     lines += [f"  failed: {p.object} {p.id} ({p.name}): {p.reason}" for p in summary.failed]
@@ -88,25 +88,28 @@ def _human(summary: FilesSummary, target: Path) -> str:
 
 
 class _Progress:
-    """One live line for the files (count and bytes) on stderr, only on a terminal and without
-    --json/--quiet. The library calls it from one worker at a time."""
+    """Files done of those listed, bytes and an ETA (cli/progress.py: a live line on a
+    terminal, a line every 30 s in a log); nothing with --json/--quiet."""
 
     def __init__(self, app: AppContext) -> None:
-        self.enabled = stderr_is_tty() and not (app.out.json or app.out.quiet)
+        from sfexit.cli.progress import Progress
+
+        self.show = Progress(app.out)
         self.bytes = 0
-        self.drawn = False
 
     def __enter__(self) -> _Progress:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        if self.drawn:
-            click.echo("\r\x1b[K", err=True, nl=False)
+    def __exit__(self, kind: type[BaseException] | None, *_rest: object) -> None:
+        self.show.close()
+        if kind is not None and not issubclass(kind, errors.UsageError):
+            self.show.note("The files step stopped; run the same export command again to "
+                           "continue: files complete and verified are kept.")
 
     def __call__(self, event: FileProgress) -> None:
-        if not self.enabled:
-            return
+        from sfexit.cli.progress import eta
+
         self.bytes += event.bytes
-        self.drawn = True
-        click.echo(f"\r\x1b[Kfiles {event.files_done}/{event.files_total}, "
-                   f"{self.bytes / 1e6:,.1f} MB", err=True, nl=False)
+        estimate = eta(event.files_done, event.files_total, self.show.elapsed)
+        self.show.status(f"files {event.files_done:,}/{event.files_total:,}, {size(self.bytes)}"
+                         + (f", {estimate}" if estimate else ""))

@@ -6,8 +6,6 @@ reads the time through ``app.sleep``/``app.clock``/``app.now`` (:class:`AppConte
 
 from __future__ import annotations
 
-import itertools
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,8 +13,7 @@ import click
 
 from sfexit import errors
 from sfexit.cli.context import AppContext, json_option, org_option, pass_app
-from sfexit.cli.output import stderr_is_tty, table
-from sfexit.cli.safe_text import neutralise_cell
+from sfexit.cli.output import table
 
 if TYPE_CHECKING:
     from sfexit.export.manifest import ManifestStore
@@ -90,7 +87,7 @@ def weekly(app: AppContext, dest: Path | None, status_only: bool, trigger: bool,
     # Land on the Classic Data Export page itself: in a Lightning org /home/home.jsp would send
     # the browser on to the Lightning host (research: "always fetch the Classic URL").
     ui = open_ui_session(session, ret_url=STATUS_URL)
-    spinner = _Spinner(app)
+    spinner = _Waiting(app)
     stores: list[ManifestStore] = []   # the manifest, once a part is recorded in it
     run = WeeklyRun(
         dest=Path(target or "."), trigger=trigger, discard_old=discard_old, wait=wait,
@@ -174,23 +171,26 @@ def _human(result: WeeklyResult, target: Path | None) -> str:
     return "\n".join(lines)
 
 
-class _Spinner:
-    """A spinner on stderr while waiting, only on a terminal and without --json/--quiet."""
+class _Waiting:
+    """While the export is generated: what it waits for, for how long, and how to stop and
+    come back (cli/progress.py: live on a terminal, a line every 30 s in a log)."""
 
     def __init__(self, app: AppContext) -> None:
-        self.enabled = stderr_is_tty() and not (app.out.json or app.out.quiet)
-        self.frames = itertools.cycle("|/-\\")
-        self.shown = False
+        from sfexit.cli.progress import Progress
+
+        self.show = Progress(app.out, clock=app.clock)
+        self.first = True
 
     def __call__(self, page: ExportPageState, elapsed: float) -> None:
-        if not self.enabled:
-            return
-        sys.stderr.write(f"\r{next(self.frames)} waiting for the export "
-                         f"({neutralise_cell(page.state.replace('_', ' '))}, {elapsed / 60:.0f} min)   ")
-        sys.stderr.flush()
-        self.shown = True
+        from sfexit.cli.progress import duration
+
+        if self.first:
+            self.first = False
+            self.show.note("Waiting for the Data Export Service to list the export's files "
+                           "(Salesforce takes minutes to hours). Ctrl-C stops waiting; "
+                           "`sfexit export weekly --wait` later picks it up and downloads.")
+        self.show.status(f"waiting for the export's files: {page.state.replace('_', ' ')}, "
+                         f"waited {duration(elapsed)} (Ctrl-C stops; --wait resumes)")
 
     def done(self) -> None:
-        if self.shown:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+        self.show.close()

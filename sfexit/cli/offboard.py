@@ -106,19 +106,86 @@ def execute(app: AppContext, *, dry_run: bool = False, run_dir: Path | None = No
     settings = app.settings()
     target = _validate(app, dry_run=dry_run, run_dir=run_dir, resume=resume, lang=lang)
     contract = contract_today(app) if resume is None else None
+    steps = StepProgress(app)
     options = RunOptions(
         dry_run=dry_run, force=force, cli_skip=skip, lang=lang or settings.report.lang,
         contract=contract,
         sleep=app.sleep, confirm=_confirm(app), info=app.out.info,
-        on_progress=lambda step, event: app.out.debug(f"{step}: {event}"))
+        on_progress=steps.progress, on_step=steps.step)
     session = app.connect(read_only=dry_run)
     app.out.info(f"Run directory: {target}")
     if contract is not None:
         from sfexit.cli.deadline import plan_line
 
         app.out.info(plan_line(contract))
-    return (resume_run(settings, session, target, options) if resume is not None
-            else start_run(settings, session, target, options))
+    try:
+        outcome = (resume_run(settings, session, target, options) if resume is not None
+                   else start_run(settings, session, target, options))
+    except BaseException:
+        steps.close()
+        if not dry_run and (target / "run.json").exists():
+            app.out.info(f"To continue: {resume_command(app, target)}")
+        raise
+    steps.close()
+    if outcome.mode == "real" and any(s["status"] == "failed" for s in outcome.steps):
+        app.out.info(f"To continue after fixing the cause: {resume_command(app, target)}")
+    return outcome
+
+
+def resume_command(app: AppContext, run_dir: Path) -> str:
+    """The exact command that continues ``run_dir`` (with this invocation's --config/--org)."""
+    import shlex
+
+    words = ["sfexit"]
+    if app.config_path is not None:
+        words += ["--config", str(app.config_path)]
+    if app.org:
+        words += ["--org", app.org]
+    return shlex.join([*words, "offboard", "--resume", str(run_dir)])
+
+
+class StepProgress:
+    """Each step as it starts and ends (a line each, with how long it took), and what the
+    step reports meanwhile as the live status (cli/progress.py)."""
+
+    def __init__(self, app: AppContext) -> None:
+        from sfexit.cli.progress import Progress
+
+        self.app = app
+        self.show = Progress(app.out)
+        self.began: dict[str, float] = {}
+
+    def step(self, name: str, status: str) -> None:
+        from sfexit.cli.progress import CLOCK, duration
+
+        if status == "started":
+            self.began[name] = CLOCK()
+            self.show.note(f"{name}: started")
+            return
+        took = CLOCK() - self.began.pop(name, CLOCK())
+        self.show.note(f"{name}: {status} ({duration(took)})")
+
+    def progress(self, step: str, event: Any) -> None:
+        self.app.out.debug(f"{step}: {event}")
+        text = _event_text(event)
+        if text:
+            self.show.status(f"{step}: {text}")
+
+    def close(self) -> None:
+        self.show.close()
+
+
+def _event_text(event: Any) -> str | None:
+    """A step's progress event in words: an export object's rows, a file, a message."""
+    if isinstance(event, str):
+        return event
+    if hasattr(event, "object") and hasattr(event, "rows"):      # export.ObjectProgress
+        total = f"/{event.total:,}" if getattr(event, "total", None) else ""
+        return f"{event.object} {event.rows:,}{total} rows"
+    if isinstance(event, tuple) and event and hasattr(event[0], "files_total"):
+        p = event[0]                                              # export.FileProgress
+        return f"files {p.files_done:,}/{p.files_total:,}"
+    return None
 
 
 def _validate(app: AppContext, *, dry_run: bool, run_dir: Path | None, resume: Path | None,
@@ -158,12 +225,8 @@ def _render(app: AppContext, outcome: RunOutcome) -> int:
                   for s in outcome.steps],
         "report": outcome.report, "journal": str(outcome.journal) if outcome.journal else None,
         "forecast": outcome.forecast, "run_json": str(outcome.run_dir / "run.json"),
-        "permissions": outcome.permissions,
+        "permissions": outcome.permissions, "plan": list(outcome.plan),
     }
-    if outcome.report:
-        app.out.info(f"Report: {outcome.report.get('html')}")
-    if outcome.journal:
-        app.out.info(f"Journal: {outcome.journal}")
     code = int(outcome.exit_code)
     if code != errors.EXIT_OK:
         bad = [f"{s['name']}: {s['status']} ({s['reason']})" for s in outcome.steps
@@ -176,12 +239,16 @@ def _render(app: AppContext, outcome: RunOutcome) -> int:
 
 
 def _text(outcome: RunOutcome) -> str:
-    rows = [[s["name"], s["status"], (s.get("used") or {}).get("rest_calls", 0),
-             (s.get("forecast") or {}).get("rest_calls", 0), s["reason"] or ""]
+    rows = [[s["name"], s["status"], f'{(s.get("used") or {}).get("rest_calls", 0):,}',
+             f'{(s.get("forecast") or {}).get("rest_calls", 0):,}', s["reason"] or ""]
             for s in outcome.steps]
     lines = [("Dry run (a plan: nothing was changed)" if outcome.mode == "dry-run"
               else "Offboard run") + f" in {outcome.run_dir}",
-             table(["Step", "Status", "API calls", "Forecast", "Note"], rows)]
+             *outcome.plan]
+    forecast = (outcome.forecast or {}).get("lines") or []
+    if outcome.mode == "dry-run" and forecast:
+        lines += ["Forecast of the API limits:", *(f"  {line}" for line in forecast)]
+    lines.append(table(["Step", "Status", "API calls", "Forecast", "Note"], rows))
     if outcome.permissions:
         lines += ["Permissions of the running user (what each step needs):",
                   _permission_table(outcome.permissions)]

@@ -154,17 +154,26 @@ def _restyled(text: str) -> str:
     return text.replace(_STYLE_MARK, "\x1b")
 
 
-def table(headers: list[str], rows: list[list[Any]]) -> str:
-    """A plain aligned text table (no colour, safe to paste into a ticket)."""
-    cells = [[neutralise_cell("" if c is None else str(c)) for c in row] for row in rows]
-    widths = [len(h) for h in headers]
-    for row in cells:
+def table(headers: list[str], rows: list[list[Any]], max_width: int | None = None,
+          keep: frozenset[int] = frozenset()) -> str:
+    """A plain aligned text table (no colour, safe to paste into a ticket). Columns are
+    measured in terminal cells (a CJK character is two); with ``max_width`` the widest
+    columns (not those in ``keep``) are cut with an ellipsis so that each line fits."""
+    from sfexit.cli.textwidth import cells, clip, fit_widths, pad
+
+    body = [[neutralise_cell("" if c is None else str(c)) for c in row] for row in rows]
+    widths = [cells(h) for h in headers]
+    for row in body:
         for i, c in enumerate(row):
-            widths[i] = max(widths[i], len(c))
+            widths[i] = max(widths[i], cells(c))
+    if max_width is not None:
+        widths = fit_widths(widths, max_width, keep=keep)
+
     def line(values: list[str]) -> str:
-        return "  ".join(v.ljust(widths[i]) for i, v in enumerate(values)).rstrip()
+        return "  ".join(pad(clip(v, widths[i]), widths[i])
+                         for i, v in enumerate(values)).rstrip()
     out = [line(headers), line(["-" * w for w in widths])]
-    out.extend(line(r) for r in cells)
+    out.extend(line(r) for r in body)
     return "\n".join(out)
 
 

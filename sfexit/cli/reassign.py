@@ -118,6 +118,19 @@ def _result(app: AppContext, done: TransferResult, extra: dict[str, Any]) -> dic
     return result
 
 
+def _numbered(app: AppContext, objects: int) -> Any:
+    """The transfer's messages, each object's first one numbered: "[2/5] Lead: 40 records
+    by REST" (a retry of the same object keeps its number)."""
+    seen: list[str] = []
+
+    def say(message: str) -> None:
+        name = message.split(":", 1)[0]
+        if name not in seen:
+            seen.append(name)
+        app.out.info(f"[{seen.index(name) + 1}/{objects}] {message}")
+    return say
+
+
 def _render(app: AppContext, done: TransferResult, result: dict[str, Any], verb: str) -> int:
     """The result; exit 5 in one envelope (``status`` 5) when any record or team row failed."""
     if not (done.failed or done.team_failed):
@@ -198,8 +211,14 @@ def reassign(app: AppContext, source: str | None, target: str | None, map_file: 
     _confirm(app, yes, f"Reassign {plan.total} records now?")
     journal = Journal.open(journal_path or default_journal_path("reassign"))
     app.out.info(f"Journal: {journal.path}")
-    done = transfer(session, plan, journal, sleep=app.sleep, clock=app.clock,
-                    on_progress=app.out.info)
+    try:
+        done = transfer(session, plan, journal, sleep=app.sleep, clock=app.clock,
+                        on_progress=_numbered(app, len(plan.steps)))
+    except BaseException:
+        app.out.info("The reassignment stopped; run the same reassign command again to "
+                     "continue (records already moved are found and not moved twice), or "
+                     f"undo it with `sfexit reassign --undo {journal.path}`.")
+        raise
     result = _result(app, done, {"dry_run": False, "plan": plan_dict(plan)})
     return _render(app, done, result, "Reassigned")
 

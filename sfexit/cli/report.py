@@ -54,15 +54,21 @@ def verify_cmd(app: AppContext, run_dir: Path) -> int:
 @report.command("render")
 @click.argument("run_dir", metavar="RUN_DIR", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--lang", metavar="LANG", help=LANG_HELP)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              metavar="DIR", help="Where to write report.LANG.json and report.LANG.html "
+                                  "(default: the run directory).")
 @json_option
 @pass_app
-def render_cmd(app: AppContext, run_dir: Path, lang: str | None) -> None:
-    """Write report.json and report.html again from run.json, the journal and the export."""
+def render_cmd(app: AppContext, run_dir: Path, lang: str | None, out_dir: Path | None) -> None:
+    """Render the report again from run.json, the journal and the export, as
+    report.LANG.json and report.LANG.html (e.g. report.de.html) in --out DIR or beside the
+    run's report. The report the run wrote (report.html) is never overwritten."""
     from sfexit.report import build_report
     from sfexit.report.i18n import check_lang
 
     chosen = check_lang(lang) if lang is not None else app.settings().report.lang
-    json_path, html_path = build_report(run_dir, lang=chosen)
+    json_path, html_path = build_report(run_dir, lang=chosen,
+                                        out_dir=run_dir if out_dir is None else out_dir)
     written = json.loads(json_path.read_text(encoding="utf-8"))
     if not written["verification_ok"]:
         app.out.warn("the journal or the export does not verify: run `sfexit report verify "

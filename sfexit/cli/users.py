@@ -88,13 +88,26 @@ def _render_users(rows: list[dict[str, Any]], fmt: str) -> str:
                r["last_login"].isoformat(timespec="seconds") if r["last_login"] else "never",
                {True: "yes", False: "no", None: "?"}[r["frozen"]], ",".join(r["flags"])]
               for r in rows]
+    if fmt == "table":   # minutes are enough on a screen; csv keeps the full ISO time
+        for v, r in zip(values, rows, strict=True):
+            v[6] = r["last_login"].strftime("%Y-%m-%d %H:%M") if r["last_login"] else "never"
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(headers)
         writer.writerows(values)
         return buf.getvalue().rstrip("\n")
-    return table(headers, values) + f"\n{len(rows)} users."
+    return (table(headers, values, max_width=_terminal_width(), keep=frozenset({0}))
+            + f"\n{len(rows)} user{'' if len(rows) == 1 else 's'}.")
+
+
+def _terminal_width() -> int | None:
+    """The terminal's width when stdout is one (a table fits it, cut with "…"); None for a
+    pipe or a file, which get every character (or use --format csv)."""
+    import shutil
+    import sys
+
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
 
 
 # --- freeze / unfreeze ------------------------------------------------------------------------
@@ -215,9 +228,11 @@ def _run_freeze(app: AppContext, session: OrgSession, the_plan: FreezePlan, dry_
 
     jpath = journal_path_or_default(journal_path, kind)
     ppath = freeze.write_plan_csv(the_plan, _plan_path(plan_file, jpath, kind))
-    _show_plan(app, the_plan, ppath)
-    if dry_run:
+    if dry_run:   # the result lists every user once; here only where the plan went
+        app.out.info(f"Plan ({len(the_plan.changes)} to {the_plan.direction}) written to "
+                     f"{ppath}")
         return _finish_freeze(app, freeze.unchanged_result(the_plan, ppath))
+    _show_plan(app, the_plan, ppath)
     if not the_plan.users:  # nobody to touch or to record: no journal
         app.out.info(f"Nobody to {the_plan.direction}.")
         return _finish_freeze(app, freeze.unchanged_result(the_plan, ppath, dry_run=False))
@@ -347,5 +362,6 @@ def licences_cmd(app: AppContext, days: int | None, price: str | None) -> None:
         row["free"] = lic.free
     app.out.result(body, lambda: "\n".join(
         [table(["licence", "key", "total", "used", "free", "paid", "unused"],
-               [[r.name, r.key, r.total, r.used, r.free, "yes" if r.paid else "no",
-                 r.unused_holders] for r in report.licences]), *report.report_lines()]))
+               [[r.name, r.key, f"{r.total:,}", f"{r.used:,}", f"{r.free:,}",
+                 "yes" if r.paid else "no", f"{r.unused_holders:,}"]
+                for r in report.licences]), *report.report_lines()]))

@@ -1,7 +1,8 @@
 """``sfexit users deactivate``: a blocker scan, then IsActive = false; ``--check`` and ``--undo``.
 
 On the ``users`` group of ``users.py``, with its selection, confirmation and permission checks.
-Exit 5 when some users failed or were held back by a blocker (``status`` 5 in ``--json``).
+Exit 5 when some users failed or were held back by a blocker (``status`` 5 in ``--json``), and
+for ``--check`` when a blocker was found for any user (a real run would hold them back).
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ def deactivate_cmd(app: AppContext, usernames: tuple[str, ...], all_active: bool
     Opt-in, after freeze and reassignment. Refuses the same users as freeze. Every source of
     blockers is reported as clear, FOUND or unknown (with the Setup page to check).
     --undo JOURNAL reactivates them (licences must be free).
+
+    --check exits 0 when no blocker is found and 5 when one is (those users would be held
+    back); unknown sources do not change the exit code.
     """
     from sfexit.people import deactivate as deact
     from sfexit.people.blockers import scan_blockers
@@ -133,16 +137,23 @@ def _finish_deactivate(app: AppContext, result: Any, reports: Sequence[Any],
         app.out.warn(f"{item.username}: {item.status}: "
                      + (f"{item.status_code}: " if item.status_code else "")
                      + (item.message or ""))
-    unknown = sum(len(r.unknown) for r in reports)
-    if unknown:
-        app.out.warn(f"{unknown} blocker source(s) could not be read through the API: they are "
-                     "unknown, not clear; check them in Setup (paths in the report)")
+    from sfexit.people.deactivate import report_lines, unknown_sources
 
-    from sfexit.people.deactivate import report_lines
+    unknown = len(unknown_sources(reports))
+    if unknown:
+        app.out.warn(f"{unknown} blocker source{'' if unknown == 1 else 's'} could not be read "
+                     "through the API: unknown, not clear; check them in Setup (listed once in the output)")
 
     def human() -> str:
         return "\n".join(report_lines(result, reports, refused))
 
+    blocked = [r.username for r in reports if r.found]
+    if check and blocked:
+        return app.out.partial(body, human, name="BlockersFound",
+                               message=f"a blocker was found for {len(blocked)} of "
+                                       f"{len(reports)} users: {', '.join(blocked)}; "
+                                       "deactivating them would hold them back",
+                               exit_code=errors.EXIT_PARTIAL)
     if check or result is None:
         app.out.result(body, human)
         return errors.EXIT_OK

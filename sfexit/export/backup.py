@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,8 +48,12 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
                files: bool = True, all_versions: bool = False,
                on_progress: ProgressCallback | None = None,
                on_file_progress: Callable[..., None] | None = None,
-               sleep: Callable[[float], None] = time.sleep) -> BackupSummary:
+               sleep: Callable[[float], None] = time.sleep,
+               on_plan: Callable[[Mapping[str, int]], None] | None = None) -> BackupSummary:
     """Back up the org into ``options.dest``; resumes a backup already there.
+
+    ``on_plan`` gets the preflight's rows per object before the data step (a progress
+    display's totals); ``on_progress`` each object's rows, ``on_file_progress`` the files.
 
     Raises UsageError (bad --objects, a backup of another org in dest), ApiLimitError (the
     forecast does not fit and not ``force``; a limit spent on the way), AuthError,
@@ -74,6 +78,8 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
                        max_records=options.max_records, describes=describes)
     store.set_permissions(report.permissions)
     enforce(report, force=force)
+    if on_plan is not None:
+        on_plan({name: report.row_counts.get(name, 0) for name in selection.objects})
     data: DataExportResult | None = None
     finished = False
     try:
@@ -90,7 +96,7 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
                             bulk_jobs=data.bulk_jobs if data is not None else 0)
     store.finish(api_calls=session.calls - calls_before, bulk_jobs=data.bulk_jobs)
     manifest = store.snapshot()
-    exported = [o for o in data.objects if o.status in ("exported", "resumed")]
+    exported = [o for o in data.objects if o.status in ("exported", "kept")]
     return BackupSummary(
         dest=options.dest, manifest=store.path, manifest_sha256=store.manifest_sha256(),
         objects=data.objects, rows=sum(o.rows for o in exported),

@@ -140,7 +140,7 @@ def export_data(session: OrgSession, store: ManifestStore, options: ExportOption
 def _start(run: ExportRun, name: str, describes: DescribeCache | None
            ) -> ObjectResult | _Started:
     """Describe the object and create its Bulk job; a final result when there is nothing to
-    read (resumed, skipped, describe failed). Run-wide errors are raised."""
+    read (kept, skipped, describe failed). Run-wide errors are raised."""
     run.check()
     try:
         plan = describe_and_save(run.rest, name, run.options.dest, describes)
@@ -151,7 +151,7 @@ def _start(run: ExportRun, name: str, describes: DescribeCache | None
     query = soql.select(name, plan.fields)
     resumed = _resumable(run, name, query)
     if resumed is not None:
-        return ObjectResult(name, "resumed", resumed.method, resumed.rows, resumed.bytes)
+        return ObjectResult(name, "kept", resumed.method, resumed.rows, resumed.bytes)
     run.store.remove_object(name)
     run.wait_for_room()
     try:
@@ -197,7 +197,7 @@ def _read(run: ExportRun, start: Future[ObjectResult | _Started]) -> ObjectResul
     were created ahead: an object "starts" when it is waited for, not when its job is made."""
     started = start.result()
     if isinstance(started, ObjectResult):
-        if started.status == "resumed":
+        if started.status == "kept":
             run.on_progress(ObjectProgress(started.name, started.rows, started.rows, True,
                                            started.method or ""))
         return started

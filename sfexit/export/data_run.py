@@ -63,7 +63,7 @@ class ObjectProgress:
 @dataclass(frozen=True)
 class ObjectResult:
     name: str
-    status: str                  # "exported" | "resumed" | "skipped" | "failed"
+    status: str                  # "exported" | "kept" (complete and verified before) | "skipped" | "failed"
     method: str | None
     rows: int = 0
     bytes: int = 0

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sfexit.errors import UsageError
+from sfexit.errors import UsageError, did_you_mean
 from sfexit.export.manifest import SkippedField, SkippedObject
 from sfexit.ondisk import atomic_write
 from sfexit.org.rest import RestClient
@@ -60,7 +60,8 @@ def select_objects(rest: RestClient, only: Iterable[str] | None = None) -> Selec
         for wanted in only:
             found = by_lower.get(wanted.strip().lower())
             if found is None:
-                raise UsageError(f"--objects: the org has no object named {wanted.strip()!r}",
+                raise UsageError(f"--objects: the org has no object named {wanted.strip()!r}"
+                                 + did_you_mean(wanted.strip(), described),
                                  hint="names are API names, e.g. Account,Invoice__c")
             if found not in names:
                 names.append(found)

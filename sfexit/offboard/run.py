@@ -30,6 +30,7 @@ from sfexit.offboard.notes import NO_REASON, Note, note, step_fields
 from sfexit.offboard.rundir import RunDir, StepStatus, now_iso, zero_usage
 from sfexit.org.session import OrgSession
 from sfexit.rules import ContractPlan
+from sfexit.units import plural, size
 
 STEP_FINISHED = "step finished"
 
@@ -45,6 +46,7 @@ class RunOptions:
     confirm: Callable[[str], None] = lambda _q: None
     info: Callable[[str], None] = lambda _m: None
     on_progress: st.Progress = lambda _s, _e: None
+    on_step: Callable[[str, str], None] = lambda _s, _status: None
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,9 @@ class RunOutcome:
     fits: bool | None
     # the preflight's permission_checks: what each step needs of the running user
     permissions: list[dict[str, Any]] | None = None
+    # the counts the real run's question shows (plan_lines); empty when this attempt did
+    # not survey (a resume after the preflight)
+    plan: tuple[str, ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -174,7 +179,8 @@ def _context(settings: Settings, session: OrgSession, run: RunDir, options: RunO
     return st.RunContext(settings=settings, session=session, run=run, journal=None,
                          dry_run=run.mode != "real", contract=contract,
                          lang=options.lang, force=options.force, cli_skip=options.cli_skip,
-                         sleep=options.sleep, on_progress=options.on_progress)
+                         sleep=options.sleep, on_progress=options.on_progress,
+                         on_step=options.on_step)
 
 
 def _preflight(ctx: st.RunContext, decisions: tuple[planning.StepDecision, ...],
@@ -182,11 +188,13 @@ def _preflight(ctx: st.RunContext, decisions: tuple[planning.StepDecision, ...],
     run = ctx.run
     started, calls = now_iso(), ctx.session.calls
     run.update_step("preflight", status="running", started_at=started)
+    ctx.on_step("preflight", "started")
     try:
         sv = survey.survey(ctx, decisions)
     except BaseException as exc:
         run.update_step("preflight", status="failed", **_reason(exc).step_fields(),
                         finished_at=now_iso())
+        ctx.on_step("preflight", "failed")
         raise
     ctx.survey = sv
     fc = planning.forecast(decisions, sv.counts)
@@ -214,8 +222,10 @@ def _preflight(ctx: st.RunContext, decisions: tuple[planning.StepDecision, ...],
                                     "remaining": x.remaining} for x in fc.shortfall]))
     run.update_step("preflight", status="done", used=used, result=result,
                     finished_at=now_iso())
-    for line in fc.lines:
-        options.info(f"Forecast: {line}")
+    ctx.on_step("preflight", "done")
+    if not ctx.dry_run:   # a dry run prints them with its plan
+        for line in fc.lines:
+            options.info(f"Forecast: {line}")
 
 
 def _refuse_without_permissions(ctx: st.RunContext, sv: survey.Survey, used: dict[str, int],
@@ -239,21 +249,34 @@ def _refuse_without_permissions(ctx: st.RunContext, sv: survey.Survey, used: dic
              "to grant the permission, or pass --force to start anyway and let the step fail")
 
 
-def _totals(ctx: st.RunContext) -> str:
+def plan_lines(ctx: st.RunContext) -> list[str]:
+    """What the run will do, in numbers: the real run's question shows these lines, the dry
+    run prints them (the same counts, from the same survey)."""
     sv = ctx.survey
-    assert sv is not None
+    if sv is None:
+        return []
     c = sv.counts
+    names = {s["name"] for s in ctx.run.data["steps"] if s["status"] != "skipped"}
     calls = ctx.run.data.get("forecast", {}).get("rest_calls", 0)
-    return (f"Offboard {sv.org.get('name')}: export {len(c.rows)} objects "
-            f"({sum(c.rows.values()):,} rows, {c.files:,} files of "
-            f"{c.file_bytes / planning.MB:,.1f} MiB), freeze {c.freeze_users} "
-            f"users, move {sum(c.moves.values()):,} records to "
-            f"{ctx.settings.users.successor or 'nobody'}, deactivate {c.deactivate_users} "
-            f"users; about {calls:,} API calls. Go ahead?")
+    lines = [f"Org: {sv.org.get('name')}"]
+    if "export" in names:
+        lines.append(f"Export: {plural(len(c.rows), 'object')} "
+                     f"({plural(sum(c.rows.values()), 'row')}), {plural(c.files, 'file')} "
+                     f"({size(c.file_bytes)})")
+    if "freeze" in names:
+        lines.append(f"Users to freeze: {c.freeze_users:,}")
+    if "reassign" in names:
+        per = ", ".join(f"{k} {v:,}" for k, v in sorted(c.moves.items()) if v)
+        lines.append(f"Records to move to {ctx.settings.users.successor or 'nobody'}: "
+                     f"{sum(c.moves.values()):,}" + (f" ({per})" if per else ""))
+    if "deactivate" in names:
+        lines.append(f"Users to deactivate: {c.deactivate_users:,}")
+    lines.append(f"API calls: about {calls:,}")
+    return lines
 
 
 def _confirm(ctx: st.RunContext, options: RunOptions) -> None:
-    options.confirm(_totals(ctx))
+    options.confirm("\n".join(plan_lines(ctx)) + "\nGo ahead?")
 
 
 def _dry_run(ctx: st.RunContext, decisions: tuple[planning.StepDecision, ...]) -> RunOutcome:
@@ -269,14 +292,13 @@ def _dry_run(ctx: st.RunContext, decisions: tuple[planning.StepDecision, ...]) -
     _finish(ctx)
     if next(d for d in decisions if d.name == "report").run:
         _run_step(ctx, "report", st.run_report)
-    return _outcome(run, None)
+    return replace(_outcome(run, None), plan=tuple(plan_lines(ctx)))
 
 
 def _continue(ctx: st.RunContext, options: RunOptions) -> RunOutcome:
     run = ctx.run
-    if ctx.journal is None:
+    if ctx.journal is None:   # its path is in the result, printed once at the end
         ctx.journal = Journal.open(run.journal_path)
-        options.info(f"Journal: {ctx.journal.path}")
     for s in list(run.data["steps"]):
         if s["status"] in ("done", "skipped"):
             continue
@@ -285,7 +307,7 @@ def _continue(ctx: st.RunContext, options: RunOptions) -> RunOutcome:
         outcome = _run_step(ctx, s["name"], st.REAL_STEPS[s["name"]])
         if outcome == "failed":
             break
-    return _outcome(run, ctx.journal)
+    return replace(_outcome(run, ctx.journal), plan=tuple(plan_lines(ctx)))
 
 
 def _run_step(ctx: st.RunContext, name: str, fn: Callable[[st.RunContext], st.StepResult]
@@ -300,6 +322,7 @@ def _run_step(ctx: st.RunContext, name: str, fn: Callable[[st.RunContext], st.St
                     started_at=before.get("started_at") or now_iso(), finished_at=None)
     if journal is not None:
         journal.step_start(f"offboard {name}", resumed=before["status"] in ("running", "failed"))
+    ctx.on_step(name, "started")
     try:
         res = fn(ctx)
         # The last moment a crash can leave a step's changes made but not recorded as done
@@ -313,6 +336,7 @@ def _run_step(ctx: st.RunContext, name: str, fn: Callable[[st.RunContext], st.St
         if journal is not None:
             journal.step_end(f"offboard {name}", "failed", reason=why.text)
             run.set(journal_head=journal.head_hash)
+        ctx.on_step(name, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
         raise
     used = _add(prior, {"rest_calls": ctx.session.calls - calls, **res.used})
     if journal is not None:
@@ -321,6 +345,7 @@ def _run_step(ctx: st.RunContext, name: str, fn: Callable[[st.RunContext], st.St
                     result=res.result, finished_at=now_iso())
     if journal is not None:
         run.set(journal_head=journal.head_hash)
+    ctx.on_step(name, res.status)
     return res.status
 
 

@@ -44,6 +44,8 @@ class RunContext:
     cli_skip: tuple[str, ...] = ()
     sleep: Callable[[float], None] = lambda _s: None
     on_progress: Progress = lambda _step, _event: None
+    # each step as it starts ("started") and ends (its status): for a person watching
+    on_step: Callable[[str, str], None] = lambda _step, _status: None
     survey: Survey | None = None
 
 
@@ -147,8 +149,9 @@ def run_verify(ctx: RunContext) -> StepResult:
     """sfexit.export.verify against the disk and the org; a difference stops the run."""
     from sfexit.export.verify import verify_backup
 
+    # changes=False: the export was made moments ago, in this run
     report = verify_backup(ctx.run.export_dir, session=ctx.session,
-                           on_progress=lambda m: ctx.on_progress("verify", m))
+                           on_progress=lambda m: ctx.on_progress("verify", m), changes=False)
     body = {**to_jsonable(report), "ok": report.ok}
     if report.ok:
         return StepResult("done", result=body)
@@ -281,7 +284,8 @@ def run_report(ctx: RunContext) -> StepResult:
     """sfexit.report.build_report (loaded when the step runs)."""
     from sfexit.report import build_report
 
-    json_path, html_path = build_report(ctx.run.path, lang=ctx.lang)
+    # own_step: the report shows this step done (run.json says running while it writes)
+    json_path, html_path = build_report(ctx.run.path, lang=ctx.lang, own_step=True)
     return StepResult("done", result={"json": str(json_path), "html": str(html_path)})
 
 

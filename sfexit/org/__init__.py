@@ -27,10 +27,16 @@ __all__ = ["connect", "require_profile", "ca_verify", "authenticator", "session_
 def require_profile(settings: Settings) -> OrgProfile:
     """The org profile to use; raises ConfigError when none is configured."""
     if settings.org is None:
-        where = settings.config_file or "the config file"
-        raise ConfigError(f"no org profile: add [orgs.NAME] to {where} or pass --org / "
-                          "--instance-url", hint="see config.example.toml, or run `sfexit "
-                                                 "login --login-url URL --method web`")
+        from sfexit.config import default_config_path
+
+        # Without the file (an explicit --config/SFEXIT_CONFIG that is missing fails earlier),
+        # the default path is what was searched. Suggest only what every command has.
+        where = (f"{settings.config_file} has no [orgs.NAME] table" if settings.config_file
+                 else f"no config file at {default_config_path()}")
+        raise ConfigError(f"no org profile: {where}",
+                          hint="run `sfexit login --login-url URL --method METHOD ...` (it saves "
+                               "the profile), pass --config FILE, or set SFEXIT_INSTANCE_URL "
+                               "and SFEXIT_ACCESS_TOKEN; see config.example.toml")
     return settings.org
 
 

@@ -9,7 +9,8 @@ from typing import Any
 from sfexit.config import Settings
 from sfexit.org import authenticator, session_for
 from sfexit.org.rest import RestClient
-from sfexit.org.secrets import Prompt, delete_secrets, read_secret, store_secrets
+from sfexit.org.secrets import (Prompt, delete_secrets, read_secret,
+                                refuse_prompts_without_keyring, store_secrets)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ def login(settings: Settings, *, prompt: Prompt | None = None,
     ConfigError, ConnectionFailed.
     """
     auth = authenticator(settings, prompt=prompt, given=given, warn=warn, run_sf=run_sf)
+    refuse_prompts_without_keyring(auth.profile.name, auth.profile.auth, settings.env,
+                                   given or {})
     if auth.profile.auth == "web":
         token = auth.web_flow(show_url=show_url or (lambda _url: None),
                               open_browser=open_browser, timeout=web_timeout)

@@ -26,6 +26,44 @@ LABELS = {
 
 Prompt = Callable[[str], str]
 
+# The secrets each auth method reads (org/auth.py ``_login_<method>``): (kind, required).
+# A web login's refresh token is what `sfexit login` obtains and keeps.
+SECRETS_BY_METHOD: dict[str, tuple[tuple[str, bool], ...]] = {
+    "jwt": (("key_passphrase", False),),
+    "client_credentials": (("client_secret", True),),
+    "web": (("refresh_token", True), ("client_secret", False)),
+    "refresh_token": (("refresh_token", True), ("client_secret", False)),
+    "password": (("password", True), ("security_token", False), ("client_secret", True)),
+    "soap": (("password", True), ("security_token", False)),
+    "sf": (),
+    "session": (("access_token", True),),
+}
+
+
+def secret_sources(profile: str, method: str, env: EnvValues) -> list[tuple[str, bool, str]]:
+    """(kind, required, where it comes from: "env", "keyring" or "missing") for each secret
+    ``method`` reads; never the value."""
+    out = []
+    for kind, required in SECRETS_BY_METHOD.get(method, ()):
+        source = ("env" if env.secret(kind) else
+                  "keyring" if read_secret(profile, kind) else "missing")
+        out.append((kind, required, source))
+    return out
+
+
+def refuse_prompts_without_keyring(profile: str, method: str, env: EnvValues,
+                                   given: Mapping[str, str]) -> None:
+    """Before `sfexit login` asks for anything: with no keyring, a secret it would ask for
+    (or obtain, a web login's refresh token) could not be kept, so say so now, not after the
+    prompts. Raises KeyringUnavailableError."""
+    if keyring_available():
+        return
+    missing = [kind for kind, required in SECRETS_BY_METHOD.get(method, ())
+               if required and not env.secret(kind) and kind not in given]
+    if missing:
+        raise _no_keyring("keep the " + ", ".join(LABELS[k] for k in missing) + " this login "
+                          "needs", missing)
+
 
 def keyring_key(profile: str, kind: str) -> str:
     return f"{profile}:{kind}"

@@ -60,7 +60,8 @@ class BlockerCheck:
 
     def line(self) -> str:
         where = f" (check in {self.setup_path})" if self.setup_path else ""
-        text = {"clear": "clear", "found": "FOUND", "unknown": "unknown"}[self.status]
+        text = {"clear": "clear", "found": "FOUND" if self.blocks else "found (does not block)",
+                "unknown": "unknown"}[self.status]
         return f"{self.source}: {text}{': ' + self.detail if self.detail else ''}{where}"
 
 

@@ -184,13 +184,31 @@ def undo_plan(session: OrgSession, entries: Iterable[Entry]) -> list[DeactivateI
                            "leave: no longer in the org") for uid, e in found.items()]
 
 
+def unknown_sources(reports: Sequence[BlockerReport]) -> list[str]:
+    """Each blocker source that could not be read, once (with the users it concerns when
+    not everyone): the same Setup-only sources are unknown for every user."""
+    users: dict[str, list[str]] = {}
+    for r in reports:
+        for c in r.unknown:
+            users.setdefault(c.line(), []).append(r.username)
+    return [line if len(names) == len(reports) else f"{line} [{', '.join(names)}]"
+            for line, names in users.items()]
+
+
 def report_lines(result: DeactivateResult | None, reports: Sequence[BlockerReport],
                  refused: Sequence[tuple[str, str]]) -> list[str]:
-    """The human summary: every blocker source per user, then what happened to each user."""
+    """The human summary: per user the sources read (clear or FOUND) under a count line that
+    counts the FOUND lines; the sources no API can read, once for everyone (``unknown_sources``);
+    then what happened to each user."""
     lines: list[str] = []
     for r in reports:
-        lines.append(f"{r.username}: {len(r.found)} blocker(s) found, {len(r.unknown)} unknown")
-        lines += [f"  {c.line()}" for c in r.checks]
+        n = len(r.found)
+        lines.append(f"{r.username}: {n} blocker{'' if n == 1 else 's'} found")
+        lines += [f"  {c.line()}" for c in r.checks if c.status != "unknown"]
+    unknown = unknown_sources(reports)
+    if unknown:
+        lines.append("Unknown, not clear (no API reads them; check each in Setup):")
+        lines += [f"  {line}" for line in unknown]
     if result is not None:
         for i in result.items:
             detail = f"{i.status_code}: {i.message}" if i.status_code else i.message

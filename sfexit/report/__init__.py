@@ -21,8 +21,14 @@ def load_report(run_dir: Path, *, lang: str | None = None) -> Report:
     return build_model(Path(run_dir), lang=check_lang(lang))
 
 
-def build_report(run_dir: Path, *, lang: str | None = None) -> tuple[Path, Path]:
-    """Write ``report.json`` and ``report.html`` into ``run_dir``; return their paths.
+def build_report(run_dir: Path, *, lang: str | None = None, out_dir: Path | None = None,
+                 own_step: bool = False) -> tuple[Path, Path]:
+    """Write the report; return the paths of its JSON and HTML.
+
+    Without ``out_dir``: the run's own ``report.json`` and ``report.html`` in ``run_dir`` (the
+    report step; ``own_step`` shows that step done, see ``build_model``). With ``out_dir``
+    (``sfexit report render``): ``report.<lang>.json`` and ``report.<lang>.html`` there, so
+    the report the run wrote is never overwritten.
 
     ``lang`` None means run.json's ``lang``, else English. Raises UsageError (not a run
     directory, unsupported language), SfexitError when the files cannot be written.
@@ -35,13 +41,19 @@ def build_report(run_dir: Path, *, lang: str | None = None) -> tuple[Path, Path]
     run_dir = Path(run_dir)
     chosen = lang if lang is not None else (read_run_json(run_dir).get("lang") or None)
     catalogue = load_catalogue(str(chosen) if chosen is not None else None)
-    report = build_model(run_dir, lang=catalogue.lang)
-    json_path, html_path = run_dir / REPORT_JSON, run_dir / REPORT_HTML
+    report = build_model(run_dir, lang=catalogue.lang, own_step=own_step)
+    if out_dir is None:
+        target, json_path, html_path = run_dir, run_dir / REPORT_JSON, run_dir / REPORT_HTML
+    else:
+        target = Path(out_dir)
+        json_path, html_path = (target / f"report.{catalogue.lang}.json",
+                                target / f"report.{catalogue.lang}.html")
     try:
+        target.mkdir(parents=True, exist_ok=True)
         write_outputs(report, catalogue, json_path, html_path)
     except OSError as exc:
-        raise SfexitError(f"cannot write the report into {run_dir}: {exc.strerror or exc}",
-                          hint="check that the run directory is writable") from None
+        raise SfexitError(f"cannot write the report into {target}: {exc.strerror or exc}",
+                          hint="check that the directory is writable") from None
     return json_path, html_path
 
 

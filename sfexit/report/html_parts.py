@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from typing import Any
 
 from sfexit.offboard.notes import VERBATIM, verbatim
@@ -25,6 +26,15 @@ LIMIT_LABELS = {**{name: f"report.limit_{key}" for key, name in LIMIT_NAMES.item
 def e(value: Any) -> str:
     """Escape anything for HTML text and attribute values."""
     return html.escape("" if value is None else str(value), quote=True)
+
+
+CODE = re.compile(r"`([^`<>&]+)`")
+
+
+def prose(text: str) -> str:
+    """Our own sentence (a catalogue text) escaped, with `command` marks as <code>: the
+    catalogues write commands the way docs do, and a reader should not see the backticks."""
+    return CODE.sub(r"<code>\1</code>", e(text))
 
 
 def table(headers: list[str], rows: list[tuple[list[str], bool]], cls: str = "",
@@ -46,7 +56,7 @@ def section(ident: str, title: str, body: str) -> str:
 
 
 def para(text: str, cls: str = "") -> str:
-    return f'<p class="{cls}">{e(text)}</p>' if cls else f"<p>{e(text)}</p>"
+    return f'<p class="{cls}">{prose(text)}</p>' if cls else f"<p>{prose(text)}</p>"
 
 
 def step_name(cat: Catalogue, name: str) -> str:
@@ -77,6 +87,35 @@ def state_text(value: dict[str, Any] | None) -> str:
     return ", ".join(f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in value.items())
 
 
+# The refusal reasons of people/selection.py (English, stable wording) → the catalogue's
+# sentence, so a refused user's reason reads in the report's language; anything else (an
+# older run's wording) stays English, marked so.
+REFUSALS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"it is the running user \(sfexit never \w+ the account it works as\)"),
+     "report.refused_running_user"),
+    (re.compile(r"already inactive"), "report.refused_inactive"),
+    (re.compile(r"inactive \(cannot log in\)"), "report.refused_inactive_login"),
+    (re.compile(r"on the keep-list \(--keep / \[users\] keep\)"), "report.refused_keep"),
+    (re.compile(r"profile (?P<profile>'.*') is on the keep-list \(--keep-profile / \[users\] "
+                r"keep_profiles\)"), "report.refused_keep_profile"),
+    (re.compile(r"(?P<kind>[\w ]+) user: touched only when named explicitly"),
+     "report.refused_system"),
+    (re.compile(r"no UserLogin row readable for this user, so it cannot be frozen"),
+     "report.refused_no_userlogin"),
+    (re.compile(r"the last active System Administrator: the org would be left without an "
+                r"admin who can log in"), "report.refused_last_admin"),
+)
+
+
+def refusal_cell(cat: Catalogue, reason: str) -> str:
+    """A refused user's reason in the reader's language when sfexit wrote it."""
+    for pattern, key in REFUSALS:
+        found = pattern.fullmatch(reason)
+        if found and cat.has(key):
+            return e(cat.t(key, **found.groupdict()) if found.groupdict() else cat.t(key))
+    return english_cell(reason)
+
+
 def english_cell(text: str | None) -> str:
     """A table cell holding an English message (Salesforce's, or the library's), marked so."""
     return f'<span lang="en">{e(text)}</span>' if text else ""
@@ -89,6 +128,8 @@ def coded(cat: Catalogue, code: str | None, params: dict[str, Any], english: str
     key = f"report.reason_{code}"
     if not code or not cat.has(key):
         return english
+    if params.get("count") == 1 and cat.has(key + ".one"):   # "1 user", not "1 users"
+        key += ".one"
     values = {k: cat.number(v) if isinstance(v, int) and not isinstance(v, bool) else v
               for k, v in params.items()}
     try:
@@ -137,7 +178,7 @@ def coded_html(cat: Catalogue, code: str | None, params: dict[str, Any], english
     original = verbatim(code, params)
     key = f"report.quote_{code}"
     if original is None or not cat.has(key):
-        return e(coded(cat, code, params, english))
+        return prose(coded(cat, code, params, english))
     rest = {k: step_name(cat, v) if k == "step" and isinstance(v, str) else v
             for k, v in params.items() if k != VERBATIM.get(code or "")}
     check = f"report.perm_missed_{rest.get('check')}"

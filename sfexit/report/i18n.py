@@ -164,7 +164,9 @@ class Catalogue:
         for unit in ("byte", "kilobyte", "megabyte", "gigabyte"):
             if value < 1000 or unit == "gigabyte":
                 shown = round(value) if unit == "byte" else round(value, 1)
-                return str(format_unit(shown, f"digital-{unit}", length="short",
+                # bytes in words ("923 bytes", "923 Byte"): CLDR's short form says "923 byte"
+                return str(format_unit(shown, f"digital-{unit}",
+                                       length="long" if unit == "byte" else "short",
                                        locale=self.lang))
             value /= 1000
         raise AssertionError("unreachable")

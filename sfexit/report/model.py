@@ -347,12 +347,27 @@ def read_run_json(run_dir: Path) -> dict[str, Any]:
     return raw
 
 
+def relative_to_run(path: str, run_dir: Path) -> str:
+    """``path`` as the report shows it: relative to the run directory when inside it (the
+    report is read beside its files, and rendered from any working directory)."""
+    try:
+        return Path(path).resolve().relative_to(Path(run_dir).resolve()).as_posix()
+    except (ValueError, OSError):
+        return path
+
+
 def utc_now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def build_model(run_dir: Path, *, lang: str, now: str | None = None) -> Report:
+def build_model(run_dir: Path, *, lang: str, now: str | None = None,
+                own_step: bool = False) -> Report:
     """The report of the run in ``run_dir``; reads files only (no org access).
+
+    ``own_step``: the report is written BY the run's report step, which is ``running`` in
+    run.json while it writes; it shows that step's final state (done, now) instead, so the
+    report is evidence of the whole run. Paths in the report are relative to ``run_dir``
+    (the directory's name for the directory itself), wherever the command was run from.
 
     Raises UsageError when ``run_dir`` holds no readable run.json.
     """
@@ -362,18 +377,29 @@ def build_model(run_dir: Path, *, lang: str, now: str | None = None) -> Report:
     raw = read_run_json(run_dir)
     journal = sections.journal_info(run_dir / JOURNAL, raw.get("journal_head"),
                                     finished=bool(raw.get("finished_at")))
+    journal = replace(journal, path=JOURNAL)
     entries = sections.journal_entries(run_dir / JOURNAL) if journal.ok else []
+    generated = now or utc_now()
     steps = sections.steps(raw.get("steps"))
+    if own_step:
+        steps = tuple(replace(s, status="done", finished_at=generated, reason=None,
+                              reason_code=None, reason_params={}, original_message=None)
+                      if s.name == "report" else s for s in steps)
     results = {s.get("name"): s.get("result") for s in raw.get("steps") or []
                if isinstance(s, dict)}
     contract = sections.contract(raw.get("contract"))
     export = sections.export(run_dir / EXPORT_DIR, results.get("export"))
+    if export is not None:
+        export = replace(export, manifest_path=relative_to_run(export.manifest_path, run_dir))
     pending = unresolved_intents(entries)
     users = sections.with_unconfirmed(sections.users(results.get("freeze"), results.get("deactivate"),
                                              entries), pending)
     journal = replace(journal, unconfirmed=len(pending))
     names = sections.names(users, results.get("reassign"))
     ownership = sections.ownership(results.get("reassign"), entries, names)
+    ownership = replace(ownership, objects=tuple(
+        replace(o, failure_file=relative_to_run(o.failure_file, run_dir)) if o.failure_file
+        else o for o in ownership.objects))
     warnings = sections.warnings(raw.get("warnings"), raw.get("warning_codes"))
     if journal.present and not journal.ok:
         warnings.append(CodedWarning("the journal does not verify: it was changed after it "
@@ -391,8 +417,8 @@ def build_model(run_dir: Path, *, lang: str, now: str | None = None) -> Report:
         schema_version=SCHEMA_VERSION, run_id=str(raw.get("run_id") or run_dir.name),
         mode="real" if raw.get("mode") == "real" else "dry-run", lang=lang,
         tool_version=str(raw.get("tool_version") or ""), report_tool_version=__version__,
-        generated_at=now or utc_now(), started_at=raw.get("started_at"),
-        finished_at=raw.get("finished_at"), run_dir=str(run_dir),
+        generated_at=generated, started_at=raw.get("started_at"),
+        finished_at=raw.get("finished_at"), run_dir=run_dir.resolve().name,
         org=OrgInfo(**sections.pick(org, OrgInfo)),
         operator=OperatorInfo(**sections.pick(operator, OperatorInfo)),
         contract=contract, manual_steps=sections.manual_steps(raw.get("contract")), export=export,

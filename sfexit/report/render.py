@@ -15,7 +15,8 @@ import json
 from pathlib import Path
 
 from sfexit.ondisk import atomic_write
-from sfexit.report.html_parts import (coded_html, e, english_cell, object_problem, para,
+from sfexit.report.html_parts import (coded_html, e, english_cell, object_problem, para, prose,
+                                      refusal_cell,
                                       section, state_text, status_text, step_name, step_reason,
                                       table, user_status)
 from sfexit.report.i18n import Catalogue
@@ -223,7 +224,7 @@ def _manual(r: Report, cat: Catalogue) -> str:
             late = (cat.t("report.manual_late_one") if m.days_late == 1
                     else cat.t("report.manual_late", days=cat.number(m.days_late)))
             due += f'<br><strong class="late">{e(late)}</strong>'
-        rows.append((["<span class='box'>&#9744;</span>", e(text), due], m.days_late > 0))
+        rows.append((["<span class='box'>&#9744;</span>", prose(text), due], m.days_late > 0))
     return section("manual", cat.t("report.section_manual"), table(
         [cat.t("report.col_done"), cat.t("report.col_what"), cat.t("report.col_by")], rows,
         "manual"))
@@ -281,7 +282,7 @@ def _users(r: Report, cat: Catalogue) -> str:
     if u.refused:
         parts += [f"<h3>{e(cat.t('report.users_refused'))}</h3>", table(
             [cat.t("report.col_username"), cat.t("report.col_reason")],
-            [([e(x.name), english_cell(x.reason)], False) for x in u.refused])]
+            [([e(x.name), refusal_cell(cat, x.reason)], False) for x in u.refused])]
     return section("users", cat.t("report.section_users"), "".join(parts))
 
 

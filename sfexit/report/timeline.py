@@ -15,7 +15,7 @@ from sfexit.report.model import ContractInfo, Milestone
 WIDTH, LEFT, RIGHT = 1000, 20, 980
 BAR_Y, BAR_H, ROW_H = 24, 14, 38
 # A white outline under each label keeps it readable where another date's marker line crosses.
-HALO = ' paint-order="stroke" stroke="#fff" stroke-width="4" stroke-linejoin="round"'
+HALO = ' paint-order="stroke" stroke="#fff" stroke-width="6" stroke-linejoin="round"'
 LABEL_KEYS = {"start": "report.ms_start", "full-refund-end": "report.ms_full_refund",
               "recommended-notice": "report.ms_recommended",
               "notice-deadline": "report.ms_deadline", "renewal-window-start": "report.ms_window",
@@ -70,6 +70,10 @@ def timeline_svg(c: ContractInfo, cat: Catalogue) -> str:
         parts.append(f'<rect x="{x(ws):.1f}" y="{BAR_Y}" width="{max(x(we) - x(ws), 2):.1f}" '
                      f'height="{BAR_H}" fill="#ffcc80"/>')
     rows: list[list[tuple[float, float]]] = []
+    # Every marker line first, every label after: a label then lies over the lines that pass
+    # behind it (its halo masks them) instead of being cut by a later marker's line.
+    lines: list[str] = []
+    labels: list[str] = []
     for m, day in points:
         label, when = cat.t(LABEL_KEYS[m.kind]), cat.date(day, "medium")
         width = 7.6 * max(len(label), len(when)) + 10
@@ -86,13 +90,17 @@ def timeline_svg(c: ContractInfo, cat: Catalogue) -> str:
         anchor = "end" if anchor_end else "start"
         dx = -3 if anchor_end else 3
         weight = ' font-weight="bold"' if m.kind in ("today", "notice-deadline") else ""
-        parts.append(
-            f'<line x1="{px:.1f}" y1="{BAR_Y - 6}" x2="{px:.1f}" y2="{y + 16}" '
-            f'stroke="{colour}" stroke-width="2"/>'
-            f'<text x="{px + dx:.1f}" y="{y}" text-anchor="{anchor}" fill="{colour}"'
-            f'{weight}{HALO}>{e(label)}</text>'
-            f'<text x="{px + dx:.1f}" y="{y + 15}" text-anchor="{anchor}" '
-            f'fill="#333"{HALO}>{e(when)}</text>')
+        lines.append(f'<line x1="{px:.1f}" y1="{BAR_Y - 6}" x2="{px:.1f}" y2="{y + 16}" '
+                     f'stroke="{colour}" stroke-width="2"/>')
+        # a white box behind the label hides the lines of later dates that pass under it
+        box_x = px - width + 7 if anchor_end else px + 2
+        labels.append(f'<rect x="{box_x:.1f}" y="{y - 12}" width="{width - 9:.1f}" '
+                      'height="31" fill="#fff"/>')
+        labels.append(f'<text x="{px + dx:.1f}" y="{y}" text-anchor="{anchor}" fill="{colour}"'
+                      f'{weight}{HALO}>{e(label)}</text>'
+                      f'<text x="{px + dx:.1f}" y="{y + 15}" text-anchor="{anchor}" '
+                      f'fill="#333"{HALO}>{e(when)}</text>')
+    parts += lines + labels
     height = BAR_Y + BAR_H + 30 + len(rows) * ROW_H
     title = e(cat.t("report.section_contract"))
     table = "".join(f"<tr><td>{e(cat.date(day))}</td><td>{e(cat.t(LABEL_KEYS[m.kind]))}</td></tr>"

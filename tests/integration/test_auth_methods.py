@@ -304,17 +304,48 @@ def test_without_a_keyring_env_secrets_work_and_typed_ones_are_not_written(
     config = write_config(tmp_path, emulator, **password_profile(emulator))
     run = invoke(["--config", str(config), "whoami"], env=password_env(emulator))
     assert run.code == 0, run.output
-    c = emulator.credentials
     settings = load_settings(config, environ={})
-    answers = {"Password for 'emu'": c.password,
-               "Security token for 'emu' (empty for none)": c.security_token,
-               "Consumer secret for 'emu'": c.consumer_secret}
+    asked: list[str] = []
     with pytest.raises(errors.KeyringUnavailableError) as info:
-        login(settings, prompt=answers.__getitem__)
+        login(settings, prompt=lambda q: asked.append(q) or "typed")
+    assert asked == []   # said before asking, not after three prompts
     assert info.value.one_line() == (
-        "no OS keyring is available, so sfexit cannot store the password, security token, "
-        "consumer secret; sfexit never writes secrets to a file (set SFEXIT_PASSWORD, "
-        "SFEXIT_SECURITY_TOKEN, SFEXIT_CLIENT_SECRET in the environment, or install a keyring "
+        "no OS keyring is available, so sfexit cannot keep the password, consumer secret this "
+        "login needs; sfexit never writes secrets to a file (set SFEXIT_PASSWORD, "
+        "SFEXIT_CLIENT_SECRET in the environment, or install a keyring "
         "backend (e.g. Secret Service / gnome-keyring))")
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert written == [config]
+
+
+def test_login_with_flags_saves_the_profile_and_config_show_says_where_secrets_are(
+        emulator: Any, tmp_path: Path) -> None:
+    c = emulator.credentials
+    config = tmp_path / "sub" / "config.toml"
+    flags = ["--config", str(config), "--org", "emu", "login", "--method", "password",
+             "--login-url", emulator.url, "--username", c.username, "--consumer-key",
+             c.consumer_key, "--ca-bundle", str(emulator.ca_file)]
+    run = invoke(flags, env=password_env(emulator))
+    assert run.code == 0, run.output
+    assert run.body["result"]["saved_to"] == str(config)
+    again = invoke(["--config", str(config), "whoami"], env=password_env(emulator))
+    assert again.code == 0, again.output   # no flags needed any more
+    assert invoke(flags, env=password_env(emulator)).body["result"]["saved_to"] is None
+    text = config.read_text(encoding="utf-8")
+    assert "[orgs.emu]" in text and c.password not in text
+    shown = invoke(["--config", str(config), "config", "show"],
+                   env={"SFEXIT_PASSWORD": c.password})
+    assert shown.code == 0, shown.output
+    state = shown.body["result"]
+    assert state["config_file"] == str(config) and state["profile"]["name"] == "emu"
+    sources = {s["kind"]: s["source"] for s in state["secrets"]}
+    assert sources == {"password": "env", "security_token": "missing",
+                       "client_secret": "missing"}
+    assert state["login"].startswith("not logged in: no consumer secret")
+    assert c.password not in shown.output
+    from click.testing import CliRunner
+
+    from sfexit.cli import cli
+
+    human = CliRunner().invoke(cli, ["--config", str(config), "config", "show"], env={})
+    assert f"Config file:  {config}" in human.stdout and "Org profile:  emu" in human.stdout

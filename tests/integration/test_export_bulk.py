@@ -201,7 +201,8 @@ def test_cli_unknown_object_is_a_usage_error(fresh_emulator: Emulator, tmp_path:
                   "--objects", "Acount"], env=env,
                  app=on_org_clock(fresh_emulator))
     assert run.code == 2
-    assert run.body["message"].startswith("--objects: the org has no object named 'Acount'")
+    assert run.body["message"].startswith("--objects: the org has no object named 'Acount' "
+                                          "(did you mean 'Account'?)")
 
 
 def test_cli_without_dest_is_a_usage_error(fresh_emulator: Emulator, tmp_path: Path,

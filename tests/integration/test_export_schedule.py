@@ -93,7 +93,7 @@ def test_a_rerun_creates_no_job_for_what_it_resumes(fresh_emulator: Emulator,
     (tmp_path / "data" / "Contact.csv").write_bytes(b"changed")
     before = org.stats()["requests_by_route"].get("bulk_query_create", 0)
     again = backup(org, tmp_path, objects=("Account", "Contact"))
-    assert {o.name: o.status for o in again.objects} == {"Account": "resumed",
+    assert {o.name: o.status for o in again.objects} == {"Account": "kept",
                                                          "Contact": "exported"}
     assert org.stats()["requests_by_route"]["bulk_query_create"] - before == 1
     assert again.bulk_jobs == 1

@@ -175,3 +175,28 @@ def test_append_only_logs_may_grow_but_not_shrink(fresh_emulator: Emulator, tmp_
     code, body = _verify(config, password_env(org), dest, "--against-org")
     assert code == 1
     assert [d["name"] for d in body["result"]["differences"]] == ["LoginHistory"]
+
+
+def test_against_org_counts_the_records_changed_since_the_export(made: tuple) -> None:
+    """Equal counts are not an unchanged org: records modified after the export started
+    (SystemModstamp) are counted per object, and the command says what to do."""
+    org, dest, config, env = made
+    from sfexit_emulator import testing
+
+    ids = [str(r[0]) for r in testing.rows(org, "SELECT Id FROM Contact LIMIT 3")]
+    org.clock.advance(60)
+    for i in ids:
+        testing.update(org, "Contact", i, {"LastName": "Changed"})
+    code, body = _verify(config, env, dest, "--against-org")
+    assert code == 0, body
+    result = body["result"]
+    assert result["changed_since"]["Contact"] == 3 and result["changed_since"]["Account"] == 0
+    assert result["changed_since_export"] == 3
+    assert any(w.startswith("counts match; 3 records changed since the export: run the "
+                            "export again or take a delta before the end") for w in body["warnings"])
+    human = CliRunner().invoke(cli, ["--config", str(config), "export", "verify", str(dest),
+                                     "--against-org"], env=env)
+    assert human.exit_code == 0, human.output
+    assert "Compared with the org: the row count of each of the 4 objects" in human.stdout
+    assert "counts match; 3 records changed since the export" in human.stdout
+    assert "Everything matches" not in human.stdout

@@ -382,3 +382,24 @@ def test_parts_record_their_file_id_and_export_date_and_only_api_calls_count(
     # HEAD + GET per part and the pages are UI requests; the manifest counts API calls only.
     assert result["ui_requests"] >= 2 * len(ids) + 2
     assert manifest["api_calls"] == result["api_calls"] < result["ui_requests"]
+
+
+def test_trigger_without_a_terminal_says_what_it_waits_for_and_how_to_come_back(
+        org: Emulator, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from sfexit.cli import cli
+
+    config = write_config(tmp_path / "cfg", org, **password_profile(org))
+    run = CliRunner().invoke(cli, ["--config", str(config), "export", "weekly", "--dest",
+                                   str(tmp_path / "b"), "--trigger", "--no-include-files"],
+                             env=password_env(org), obj=on_org_clock(org))
+    assert run.exit_code == 0, run.output
+    err = run.stderr
+    assert ("Waiting for the Data Export Service to list the export's files" in err
+            and "`sfexit export weekly --wait` later picks it up" in err), err
+    waited = [line for line in err.splitlines() if "waiting for the export's files" in line]
+    # generation takes 10 minutes of emulator time; the polls back off: a line at most every
+    # 30 s of it, each with how long it has waited
+    assert len(waited) >= 5, err
+    assert "waited 30 s" in waited[0] and "(Ctrl-C stops; --wait resumes)" in waited[0]

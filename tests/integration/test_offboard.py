@@ -221,7 +221,7 @@ def test_force_goes_past_a_forecast_refusal_and_records_it_as_a_warning(
         encoding="utf-8")
     german = invoke(["report", "render", str(tmp_path / "r"), "--lang", "de"])
     assert german.code == 0, german.output
-    page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    page = (tmp_path / "r" / "report.de.html").read_text(encoding="utf-8")
     assert "trotzdem mit --force gestartet" in page and "started anyway" not in page
 
 
@@ -287,3 +287,70 @@ def test_the_plan_report_does_not_claim_a_verified_journal(both_runs: Any,
     html_real = (tmp_path / "real" / "report.html").read_text("utf-8")
     assert "nothing to verify yet" in html_dry and "both verify" not in html_dry
     assert "both verify" in html_real and "nothing to verify yet" not in html_real
+
+
+def test_the_runs_report_shows_every_step_final_its_own_included(both_runs: Any,
+                                                                  tmp_path: Path) -> None:
+    """The report step is ``running`` in run.json while it writes; its report says done."""
+    for name in ("dry", "real"):
+        report = json.loads((tmp_path / name / "report.json").read_text(encoding="utf-8"))
+        statuses = {s["name"]: s["status"] for s in report["steps"]}
+        assert "running" not in statuses.values(), statuses
+        assert statuses["report"] == "done"
+        own = next(s for s in report["steps"] if s["name"] == "report")
+        assert own["finished_at"] == report["generated_at"]
+
+
+def test_render_writes_beside_the_runs_report_and_never_over_it(
+        both_runs: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run_dir = tmp_path / "real"
+    original = (run_dir / "report.html").read_bytes()
+    monkeypatch.chdir(tmp_path)   # rendered from elsewhere: paths stay relative to the run
+    german = invoke(["report", "render", "real", "--lang", "de"])
+    assert german.code == 0, german.output
+    assert german.body["result"]["html"] == str(Path("real") / "report.de.html")
+    assert (run_dir / "report.html").read_bytes() == original
+    body = json.loads((run_dir / "report.de.json").read_text(encoding="utf-8"))
+    assert body["journal"]["path"] == "journal.jsonl"
+    assert body["export"]["manifest_path"] == "export/manifest.json"
+    assert body["run_dir"] == "real"
+    elsewhere = invoke(["report", "render", str(run_dir), "--lang", "fr", "--out",
+                        str(tmp_path / "fr")])
+    assert elsewhere.code == 0, elsewhere.output
+    assert (tmp_path / "fr" / "report.fr.html").is_file()
+    assert not (run_dir / "report.fr.html").exists()
+    assert (run_dir / "report.html").read_bytes() == original
+
+
+def test_dry_run_prints_the_counts_the_real_run_asks_about_and_the_forecast(
+        fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from auth_support import on_org_clock
+    from offboard_support import password_env
+    from sfexit.cli import cli
+
+    org = fresh_emulator
+    config = offboard_config(tmp_path, org)
+    base = ["--config", str(config), "offboard", "--skip", "export", "--skip", "verify"]
+    dry = CliRunner().invoke(cli, [*base, "--dry-run", "--run-dir", str(tmp_path / "d")],
+                             env=password_env(org), obj=on_org_clock(org))
+    assert dry.exit_code == 0, dry.output
+    plan = [line for line in dry.stdout.splitlines()
+            if line.startswith(("Users to freeze:", "Records to move to ", "API calls: about"))]
+    assert len(plan) == 3, dry.stdout
+    assert "Forecast of the API limits:" in dry.stdout and "DailyApiRequests" in dry.stdout
+    asked: list[str] = []
+    import sfexit.cli.offboard as cli_offboard
+
+    import sfexit.cli.confirmation as confirmation
+
+    monkeypatch.setattr(cli_offboard, "_confirm", lambda app: asked.append)
+    monkeypatch.setattr(confirmation, "can_ask", lambda: True)   # as at a terminal
+    real = CliRunner().invoke(cli, [*base, "--run-dir", str(tmp_path / "r")],
+                              env=password_env(org), obj=on_org_clock(org))
+    assert real.exit_code == 0, real.output
+    question = asked[0].splitlines()
+    assert question[-1] == "Go ahead?"
+    assert [line for line in question if line in plan] == plan   # the same counts
+    assert real.output.count("Journal:") == 1

@@ -78,7 +78,7 @@ def test_the_german_report_words_the_shortfall_with_german_numbers(
     [item] = short["params"]["shortfall"]
     german = invoke(["report", "render", str(run_dir), "--lang", "de"])
     assert german.code == 0, german.output
-    section = warnings_section((run_dir / "report.html").read_text(encoding="utf-8"))
+    section = warnings_section((run_dir / "report.de.html").read_text(encoding="utf-8"))
     assert (f"die Prognose passt nicht in die verbleibenden Limits: REST-Aufrufe: etwa "
             f"{de(item['forecast'])} benötigt, {de(item['remaining'])} übrig") in section
     for words in ("needs about", "remaining", "does NOT fit", "DailyApiRequests",
@@ -87,6 +87,6 @@ def test_the_german_report_words_the_shortfall_with_german_numbers(
     # the same run in English: the reader's words there too, not the raw forecast line
     english = invoke(["report", "render", str(run_dir), "--lang", "en"])
     assert english.code == 0, english.output
-    section = warnings_section((run_dir / "report.html").read_text(encoding="utf-8"))
+    section = warnings_section((run_dir / "report.en.html").read_text(encoding="utf-8"))
     assert (f"REST calls: about {item['forecast']:,} needed, {item['remaining']:,} left"
             in section)

@@ -73,7 +73,7 @@ def killed_in_the_window(config: Path, org: Any, action: str, *args: str) -> str
 def rendered(run_dir: Path) -> dict[str, Any]:
     run = invoke(["report", "render", str(run_dir)])
     assert run.code == 0, run.output
-    return dict(json.loads((run_dir / "report.json").read_text(encoding="utf-8")))
+    return dict(json.loads(Path(run.body["result"]["json"]).read_text(encoding="utf-8")))
 
 
 def check_resolved_once(run_dir: Path, pending: list[Entry]) -> list[Entry]:

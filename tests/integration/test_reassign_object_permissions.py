@@ -162,7 +162,7 @@ def test_offboard_dry_run_reports_the_object_and_what_stays_behind(
     assert need["status"] == "missing"
     german = invoke(["report", "render", str(tmp_path / "dry"), "--lang", "de"])
     assert german.code == 0, german.output
-    page = (tmp_path / "dry" / "report.html").read_text(encoding="utf-8")
+    page = (tmp_path / "dry" / "report.de.html").read_text(encoding="utf-8")
     assert "Opportunity: kein Bearbeitungszugriff" in page and "no edit access" not in page
 
 

@@ -120,7 +120,7 @@ def test_report_render_in_another_language(run_dir: Path) -> None:
     run = invoke(["report", "render", str(run_dir), "--lang", "it"])
     assert run.code == 0, run.output
     assert run.body["result"]["lang"] == "it" and run.body["result"]["verified"] is True
-    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    page = (run_dir / "report.it.html").read_text(encoding="utf-8")
     assert '<html lang="it">' in page and "Rapporto di uscita da Salesforce" in page
     assert "1 dicembre 2026" in page   # the notice deadline, as Italian writes it
 

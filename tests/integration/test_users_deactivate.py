@@ -25,7 +25,8 @@ def test_check_finds_the_hierarchy_and_manager_blockers(emulator: Any, tmp_path:
         target_id = next(r[field] for r in rows if r[field])
         target = users[target_id]
         run = users_cli(emulator, tmp_path, "deactivate", "--check", target)
-        assert run.code == 0, run.output
+        assert run.code == 5, run.output   # a blocker found: those users would be held back
+        assert run.body["name"] == "BlockersFound" and target in run.body["message"]
         found = " ".join(report_for(run, target)["found"])
         assert f"User.{field}" in found
         for r in rows:
@@ -130,3 +131,28 @@ def test_running_user_and_last_admin_rules_apply(emulator: Any, tmp_path: Path) 
 def test_no_names_and_no_all_active_is_a_usage_error(emulator: Any, tmp_path: Path) -> None:
     run = users_cli(emulator, tmp_path, "deactivate", "--check")
     assert run.code == 2 and "--all-active" in run.body["message"]
+
+
+def test_check_counts_what_it_lists_and_names_unknown_sources_once(emulator: Any,
+                                                                    tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from auth_support import password_env, password_profile, write_config
+    from sfexit.cli import cli
+
+    names = [username_of(emulator, "lead.router"), username_of(emulator, "standard.user")]
+    cfg = write_config(tmp_path, emulator, **password_profile(emulator))
+    run = CliRunner().invoke(cli, ["--config", str(cfg), "users", "deactivate", "--check",
+                                   *names], env=password_env(emulator))
+    out = run.stdout
+    blocks = out.split("Unknown, not clear")[0]
+    for name in names:
+        head = next(line for line in blocks.splitlines() if line.startswith(name + ":"))
+        section = blocks.split(head)[1].split("\n" + names[1] + ":")[0]
+        listed = sum(" FOUND" in line for line in section.splitlines())
+        assert head.endswith(f"{listed} blocker{'' if listed == 1 else 's'} found"), out
+    for source, _path in SETUP_ONLY:
+        lines = [line for line in out.splitlines() if line.strip().startswith(source + ":")]
+        assert len(lines) == 1, out   # once for everyone, not once per user
+    assert "found (does not block)" in out   # lead.router's queue, not counted as a blocker
+    assert run.exit_code == (5 if " FOUND" in blocks else 0)

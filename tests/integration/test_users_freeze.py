@@ -290,3 +290,19 @@ def test_partial_freeze_without_json_prints_the_report_and_one_error_line(
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
     assert errors == ["Error: 1 user(s) could not be frozen (journal: "
                       f"{tmp_path / 'h.jsonl'})"]
+
+
+def test_the_freeze_dry_run_lists_each_user_once(fresh_emulator: Any, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from auth_support import password_env, password_profile, write_config
+    from sfexit.cli import cli
+
+    org = fresh_emulator
+    cfg = write_config(tmp_path, org, **password_profile(org))
+    run = CliRunner().invoke(cli, ["--config", str(cfg), "users", "freeze", "--all-active",
+                                   "--dry-run"], env=password_env(org))
+    assert run.exit_code == 0, run.output
+    name = username_of(org, "standard.user")
+    assert run.output.count(name + ":") == 1, run.output
+    assert "written to" in run.stderr

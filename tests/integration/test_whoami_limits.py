@@ -66,14 +66,24 @@ def test_limits_table(emulator: Any, tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["Limit", "Max", "Remaining", "Used"]
     assert lines[2].split()[0] == "DailyApiRequests"
+    assert "," in lines[2].split()[1]   # thousands separated: 15,000, not 15000
 
 
 def test_no_org_profile_is_a_config_error(tmp_path: Path) -> None:
+    """It names the path it searched and suggests only what whoami (every command) has."""
+    from sfexit.config import default_config_path
+
     run = invoke(["whoami"])
     assert run.code == 2
     assert run.body["name"] == "ConfigError"
-    assert run.body["message"].startswith("no org profile: add [orgs.NAME] to the config file or "
-                                          "pass --org / --instance-url")
+    message = run.body["message"]
+    assert message.startswith(f"no org profile: no config file at {default_config_path()} (run "
+                              "`sfexit login --login-url URL --method METHOD ...`")
+    assert "--instance-url" not in message and "--org /" not in message
+    config = tmp_path / "c.toml"
+    config.write_text('[contract]\nstart = 2026-01-01\nend = 2026-12-31\n', encoding="utf-8")
+    run = invoke(["--config", str(config), "whoami"])
+    assert run.body["message"].startswith(f"no org profile: {config} has no [orgs.NAME] table")
 
 
 def test_verbose_logs_redacted_debug_lines_for_one_run_only(emulator: Any, tmp_path: Path) -> None:

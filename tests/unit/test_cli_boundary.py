@@ -81,3 +81,11 @@ def test_click_exceptions_keep_their_messages(runner: CliRunner) -> None:
     result = runner.invoke(cli, [name])
     assert result.exit_code == 2
     assert "not a date" in result.stderr
+
+
+@pytest.mark.parametrize("args", [[], ["export"], ["users"]])
+def test_a_bare_command_prints_its_help_not_an_error(runner: CliRunner, args: list[str]) -> None:
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Usage: ") and "Commands:" in result.stdout
+    assert "Error" not in result.output

@@ -159,7 +159,8 @@ def test_example_config_is_valid() -> None:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ('[contrat]\nstart = 2025-01-01\n', "contrat: unknown key (allowed: contract, default_org, "
+    ('[contrat]\nstart = 2025-01-01\n', "contrat: unknown key (did you mean 'contract'?) "
+                                         "(allowed: contract, default_org, "
                                          "export, notice, offboard, orgs, report, users)"),
     ('[contract]\nstart = "31/01/2025"\n', "contract.start: expected a date like 2025-01-31, "
                                             "got '31/01/2025'"),
@@ -193,7 +194,8 @@ def test_example_config_is_valid() -> None:
                                          "file (run `sfexit login` to store it in the keyring "
                                          "or set SFEXIT_PASSWORD)"),
     ('[orgs.x]\nsandbox = "maybe"\n', "orgs.x.sandbox: expected true or false, got 'maybe'"),
-    ('[orgs.x]\nloginurl = "https://a.b"\n', "orgs.x.loginurl: unknown key (allowed: "
+    ('[orgs.x]\nloginurl = "https://a.b"\n', "orgs.x.loginurl: unknown key (did you mean "
+                                             "'login_url'?) (allowed: "
                                              "api_version, auth, ca_bundle, consumer_key, "
                                              "instance_url, key_file, login_url, redirect_uri, "
                                              "sandbox, sf_alias, sf_path, username)"),

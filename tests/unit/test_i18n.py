@@ -136,8 +136,11 @@ def test_every_reason_code_is_in_the_catalogue_with_the_same_placeholders() -> N
         key = f"report.reason_{code}"
         assert key in english, key
         assert placeholders(english[key]) == placeholders(text), code
-    in_catalogue = {k[len("report.reason_"):] for k in english if k.startswith("report.reason_")}
+    in_catalogue = {k[len("report.reason_"):] for k in english if k.startswith("report.reason_")
+                    and not k.endswith(".one")}
     assert in_catalogue == set(TEXTS) | REPORT_CODES
+    for key in (k for k in english if k.endswith(".one")):   # the singular of a message
+        assert placeholders(english[key]) == placeholders(english[key[:-len(".one")]]), key
 
 
 def test_a_forecast_shortfall_is_worded_and_formatted_for_each_language() -> None:

@@ -87,3 +87,18 @@ def test_a_style_sfexit_adds_survives_while_escapes_in_org_text_are_shown_escape
     assert "\\x1b]0;owned\\x07\\x1b[2J" in printed            # the org's escapes are shown
     assert printed.count("\x1b") == 2                          # only the red and the reset
     assert "\x1b[31m12 days late\x1b[0m" in printed
+
+
+def test_table_counts_wide_characters_as_two_cells_and_fits_a_width() -> None:
+    from sfexit.cli.output import table
+    from sfexit.cli.textwidth import cells
+
+    rows = [["山田太郎@example.jp", "山田 太郎", "営業"], ["ann@example.com", "Ann", "Sales"]]
+    lines = table(["username", "name", "profile"], rows).splitlines()
+    # every column starts at the same cell on every line
+    second = {0: "name", 2: "山田 太郎", 3: "Ann"}
+    starts = {cells(lines[i][:lines[i].index(v, 15)]) for i, v in second.items()}
+    assert starts == {21}, lines
+    narrow = table(["username", "name", "profile"], rows, max_width=30).splitlines()
+    assert max(cells(line) for line in narrow) <= 30, narrow
+    assert any("…" in line for line in narrow)

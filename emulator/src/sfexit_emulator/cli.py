@@ -1,17 +1,20 @@
 """``sfexit-emulator serve``: run the org emulator until SIGINT/SIGTERM.
 
 The first line of stdout is the base URL (scripts read it), then the CA file and the demo
-credentials, one ``name: value`` per line. The emulator is imported inside the command so that
+credentials, one ``name: value`` per line; then, for a person, a config profile ready to paste
+into sfexit's config.toml and one line per auth method saying how to log in with it. The emulator is imported inside the command so that
 ``--help`` does not pay for it. sfexit's ``sfexit emulator serve`` is this same command.
 """
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -21,6 +24,38 @@ class _Refused(click.ClickException):
     """A bad option, said in one line (no usage block), exit code 2 as for any usage error."""
 
     exit_code = 2
+
+
+def _paste_lines(org: Any) -> list[str]:
+    """For a person: a profile for sfexit's config.toml, then how to log in with each method.
+    Every line starts with ``#`` or is TOML, so the ``name: value`` lines above stay the only
+    ones of that form."""
+    c = org.credentials
+    ca = f"ca_bundle = {json.dumps(str(org.ca_file))}" if org.ca_file else "# (plain HTTP)"
+    secrets = (f"SFEXIT_PASSWORD='{c.password}' SFEXIT_SECURITY_TOKEN='{c.security_token}' "
+               f"SFEXIT_CLIENT_SECRET='{c.consumer_secret}'")
+    return [
+        "# Paste into sfexit's config.toml (`sfexit config show` prints where it is):",
+        'default_org = "emulator"',
+        "[orgs.emulator]",
+        f"login_url = {json.dumps(org.url)}",
+        'auth = "password"',
+        f"username = {json.dumps(c.username)}",
+        f"consumer_key = {json.dumps(c.consumer_key)}",
+        ca,
+        "",
+        "# How to log in, one line per auth method:",
+        f"#   password: {secrets} sfexit whoami",
+        "#   password, kept in the keyring: sfexit login (asks for the password, security "
+        "token and consumer secret above)",
+        f"#   jwt: sfexit login --method jwt --key-file {c.jwt_key_file}",
+        f"#   client_credentials: SFEXIT_CLIENT_SECRET='{c.consumer_secret}' sfexit login "
+        "--method client_credentials",
+        "#   web: sfexit login --method web (a browser; redirect_uri above)",
+        "#   soap: SFEXIT_PASSWORD='...' SFEXIT_SECURITY_TOKEN='...' sfexit login --method soap",
+        f"#   session: SFEXIT_INSTANCE_URL={org.url} SFEXIT_ACCESS_TOKEN='{org.token}' "
+        "sfexit whoami",
+    ]
 
 
 @click.group("sfexit-emulator")
@@ -50,9 +85,13 @@ def main() -> None:
               help="With --cost-model: multiply the Bulk query job times.")
 @click.option("--schema", "schema_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Custom objects and fields to add (JSON, or YAML with PyYAML).")
+@click.option("--weekly-export-seconds", default=600.0, type=float, show_default=True,
+              metavar="N", help="How long a triggered weekly export stays in progress "
+                                "(emulator time) before its files are ready.")
 def serve(host: str, port: int, records: int, seed: int, latency_ms: float,
           admin_token: str | None, ca_file: Path | None, no_tls: bool, cost_model: bool,
-          cost_rest_scale: float, cost_bulk_scale: float, schema_file: Path | None) -> None:
+          cost_rest_scale: float, cost_bulk_scale: float, schema_file: Path | None,
+          weekly_export_seconds: float) -> None:
     """Serve an emulated org on loopback until interrupted."""
     from sfexit_emulator import Emulator
     from sfexit_emulator.server import is_loopback
@@ -64,6 +103,8 @@ def serve(host: str, port: int, records: int, seed: int, latency_ms: float,
         raise _Refused("--records must be >= 1, --port 0..65535, --latency-ms >= 0")
     if not (cost_rest_scale > 0 and cost_bulk_scale > 0):
         raise _Refused("--cost-rest-scale and --cost-bulk-scale must be > 0")
+    if not weekly_export_seconds >= 0:
+        raise _Refused("--weekly-export-seconds must be >= 0")
     from sfexit_emulator.schema_custom import SchemaFileError
 
     try:
@@ -83,6 +124,7 @@ def serve(host: str, port: int, records: int, seed: int, latency_ms: float,
         with org:
             creds = org.credentials
             assert creds is not None
+            org.dataexport.update({"generation_seconds": weekly_export_seconds})
             lines = [
                 org.url,
                 f"ca_file: {org.ca_file or '(none: plain HTTP)'}",
@@ -96,6 +138,7 @@ def serve(host: str, port: int, records: int, seed: int, latency_ms: float,
                 f"jwt_key_file: {creds.jwt_key_file}",
                 f"redirect_uri: {creds.redirect_uri}",
             ]
+            lines += ["", *_paste_lines(org)]
             sys.stdout.write("\n".join(lines) + "\n")
             sys.stdout.flush()
             while not stop.wait(0.5):
