@@ -27,10 +27,11 @@ import bagit
 from sfexit import __version__
 from sfexit.archive.bag import seal, write_bag
 from sfexit.archive.browse import METADATA_NAME, metadata
+from sfexit.archive.chain import Chain, apply_delta, delta_prefix, open_chain
 from sfexit.archive.database import DATABASE_NAME, build_database
 from sfexit.archive.page import PAGE_NAME, PageFacts, render_index
 from sfexit.archive.payload import check_sizes, copy_payload, differs, rows_differences
-from sfexit.archive.source import ExportSource, open_export
+from sfexit.archive.source import ExportSource
 from sfexit.errors import UsageError
 from sfexit.export.manifest import MANIFEST_NAME, utc_now
 from sfexit.export.verify import VerifyReport
@@ -65,41 +66,61 @@ def build_archive(backup_dir: Path, out: Path, *, lang: str | None = None,
     step = on_step or (lambda _s: None)
     catalogue = load_catalogue(lang)
     backup_dir, out = Path(backup_dir), Path(out)
-    source = open_export(backup_dir)
-    _check_out(backup_dir, out)
-    check_sizes(source)
+    chain = open_chain(backup_dir)   # the export, or a delta and every export below it
+    source = chain.base
+    for export in chain.exports:
+        _check_out(export.directory, out)
+        check_sizes(export)
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".building", dir=out.parent))
     try:
         bag_dir = work / "bag"
         step("copying the export, checking every SHA-256 against manifest.json")
         copied = copy_payload(source, bag_dir / PAYLOAD)
+        for n, delta in enumerate(chain.deltas, 1):
+            copied.update({delta_prefix(n) + path: c for path, c in
+                           copy_payload(delta, bag_dir / PAYLOAD / delta_prefix(n)).items()})
         staged = ExportSource(bag_dir / PAYLOAD, source.manifest)
         step(f"writing {DATABASE_NAME}, checking every row count against manifest.json")
         database = build_database(staged, bag_dir / DATABASE_NAME, bag_prefix=f"{PAYLOAD}/")
         differs(source, rows_differences(source, database.tables))
+        tables = _apply_deltas(chain, bag_dir, staged, database.tables)
         proof = _proof(source, copied[MANIFEST_NAME].sha256)
         facts = PageFacts(built_at=utc_now(), tool_version=__version__,
                           edition=source.edition(),
                           contract_start=contract_start.isoformat() if contract_start else None,
                           contract_end=contract_end.isoformat() if contract_end else None)
-        write_bag(bag_dir, bag_info(source, proof, facts),
+        write_bag(bag_dir, {**bag_info(source, proof, facts), **chain_info(chain)},
                   {path: (c.size, c.sha256) for path, c in copied.items()})
         (bag_dir / METADATA_NAME).write_text(
             json.dumps(metadata(staged, database.plans), indent=2, ensure_ascii=False) + "\n",
             encoding="utf-8")
         (bag_dir / PAGE_NAME).write_text(
-            render_index(catalogue, staged, proof, database.tables, facts), encoding="utf-8")
+            render_index(catalogue, staged, proof, tables, facts), encoding="utf-8")
         seal(bag_dir)
         _publish(bag_dir, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     m = source.manifest
     return ArchiveSummary(archive=out, org_id=m.org_id, org_name=m.org_name,
-                          lang=catalogue.lang, tables=database.tables,
-                          rows=sum(database.tables.values()), files=len(m.files),
+                          lang=catalogue.lang, tables=tables,
+                          rows=sum(tables.values()), files=len(m.files),
                           file_links=database.files, weekly_parts=len(m.weekly),
                           skipped=len(m.skipped), manifest_sha256=proof.manifest_sha256)
+
+
+def _apply_deltas(chain: Chain, bag_dir: Path, staged: ExportSource,
+                  tables: dict[str, int]) -> dict[str, int]:
+    """Every delta of the chain applied to the database, oldest first (chain.py), each CSV's
+    rows read checked against its manifest; the row counts of the tables after them."""
+    tables = dict(tables)
+    for n, delta in enumerate(chain.deltas, 1):
+        in_bag = ExportSource(bag_dir / PAYLOAD / delta_prefix(n), delta.manifest)
+        applied = apply_delta(bag_dir / DATABASE_NAME, in_bag, n, staged.manifest.files,
+                              f"{PAYLOAD}/")
+        differs(delta, rows_differences(delta, applied.rows_read))
+        tables.update(applied.tables)
+    return tables
 
 
 def _proof(source: ExportSource, manifest_sha256: str) -> VerifyReport:
@@ -152,6 +173,19 @@ def bag_info(source: ExportSource, proof: VerifyReport, facts: PageFacts) -> dic
                               f"<{bagit.PROJECT_URL}>",
     }
     return {key: value for key, value in info.items() if value}
+
+
+def chain_info(chain: Chain) -> dict[str, str]:
+    """bag-info.txt lines of the deltas applied (none for a full export)."""
+    info = {"Export-Deltas": str(len(chain.deltas))} if chain.deltas else {}
+    for n, delta in enumerate(chain.deltas, 1):
+        base = delta.manifest.base
+        assert base is not None
+        info[f"Export-Delta-{n}"] = (
+            f"data/{delta_prefix(n)} changed from {base.start} to {base.end} (overlap "
+            f"{base.overlap_seconds} s), finished {delta.manifest.finished_at}, base manifest "
+            f"SHA-256 {base.manifest_sha256}")
+    return info
 
 
 def completeness_line(proof: VerifyReport) -> str:

@@ -1,7 +1,7 @@
 """``archive.sqlite``: one database of the whole org, built from the export with sqlite-utils.
 
 One table per exported object (columns from :mod:`sfexit.archive.columns`), rows streamed from
-its CSV in batches (``executemany`` on sqlite-utils' connection, see ``_insert``: memory stays
+its CSV in batches (``executemany`` on sqlite-utils' connection, see ``insert_rows``: memory stays
 flat whatever the org's size), ``Id`` as primary key, foreign keys from single-target references to objects in the
 archive, an index on every other reference. Then three tables of sfexit's own:
 ``_sfexit_objects`` (labels, row counts, where each CSV is in the bag, skipped objects with
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,7 +62,7 @@ def build_database(source: ExportSource, path: Path, *, bag_prefix: str = "data/
     files = source.manifest.files
     # User and RecordType first: the restore-ready columns of the others are looked up in them.
     first = sorted(plans, key=lambda name: (name not in LOOKUP_TABLES, name))
-    inserted = {name: _insert(db, source, plans[name], plans, files, bag_prefix)
+    inserted = {name: insert_rows(db, source, plans[name], plans, files, bag_prefix)
                 for name in first}
     counts = {name: inserted[name] for name in plans}
     db.index_foreign_keys()
@@ -88,14 +88,18 @@ def _plans(source: ExportSource) -> dict[str, TablePlan]:
             for name in names}
 
 
-def _insert(db: sqlite_utils.Database, source: ExportSource, plan: TablePlan,
-            plans: Mapping[str, TablePlan], files: Mapping[str, FileEntry],
-            bag_prefix: str) -> int:
+def insert_rows(db: sqlite_utils.Database, source: ExportSource, plan: TablePlan,
+                plans: Mapping[str, TablePlan], files: Mapping[str, FileEntry],
+                bag_prefix: str, *, verb: str = "INSERT",
+                extra: Sequence[tuple[str, str]] = ()) -> int:
     """Stream the CSV into the table: one ``executemany`` over its rows as csv.reader gives
     them, the conversions and lookups done by SQLite in the INSERT (``sql_value``,
     ``_derived``). Not sqlite-utils' ``insert_all``, which splits every batch at SQLite's
     variable limit (17 rows a statement for a 56-column table) and inspects every value in
-    Python: 6x the time of ``executemany`` alone (bench/archive_database.py)."""
+    Python: 6x the time of ``executemany`` alone (bench/archive_database.py).
+
+    ``verb`` "INSERT OR REPLACE" upserts by the primary key (a delta, chain.py); ``extra``
+    adds (column, SQL expression over ``?n``, the CSV's n-th cell) to every row."""
     read = [c for c in plan.columns if not c.derived]       # the CSV's columns, in its order
     header = [c.source for c in read]
     width = len(read)
@@ -103,8 +107,10 @@ def _insert(db: sqlite_utils.Database, source: ExportSource, plan: TablePlan,
     path_at = header.index("Id") + 1 if any(c.derived == "file_path" for c in derived) else 0
     values = [sql_value(c, at + 1) for at, c in enumerate(read)]
     values += [_derived(c, header.index(c.source) + 1, plans, width + 1) for c in derived]
-    names = ", ".join(f"[{c.name}]" for c in [*read, *derived])
-    sql = f"INSERT INTO [{plan.name}] ({names}) VALUES ({', '.join(values)})"
+    values += [expression for _name, expression in extra]
+    names = ", ".join([*(f"[{c.name}]" for c in [*read, *derived]),
+                       *(f"[{name}]" for name, _expression in extra)])
+    sql = f"{verb} INTO [{plan.name}] ({names}) VALUES ({', '.join(values)})"
 
     def rows() -> Iterator[list[str]]:
         for number, row in enumerate(source.lines(plan.name), start=1):

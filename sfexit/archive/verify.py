@@ -17,7 +17,9 @@ from pathlib import Path
 
 from sfexit.archive.bag import validate
 from sfexit.archive.build import PAYLOAD
+from sfexit.archive.chain import bagged_deltas, delta_prefix, expected_rows
 from sfexit.archive.database import DATABASE_NAME, FILES_TABLE
+from sfexit.archive.source import ExportSource
 from sfexit.errors import UsageError
 from sfexit.export.manifest import MANIFEST_NAME, Manifest, ManifestStore
 from sfexit.export.verify import verify_backup
@@ -57,7 +59,13 @@ def verify_archive(archive: Path) -> ArchiveVerifyReport:
     problems += [Problem("export", paths.get((d.kind, d.name), d.name),
                          f"{d.what}: expected {d.expected}, found {d.actual}")
                  for d in export.differences]
-    problems += _database(archive / DATABASE_NAME, manifest)
+    deltas = bagged_deltas(archive / PAYLOAD)
+    for n, delta in enumerate(deltas, 1):
+        problems += [Problem("export", f"{PAYLOAD}/{delta_prefix(n)}{d.name}",
+                             f"{d.what}: expected {d.expected}, found {d.actual}")
+                     for d in verify_backup(delta.directory).differences]
+    expected = expected_rows(ExportSource(archive / PAYLOAD, manifest), deltas)
+    problems += _database(archive / DATABASE_NAME, manifest, expected)
     return ArchiveVerifyReport(archive, export.objects_checked, export.rows,
                                export.files_checked, tuple(problems))
 
@@ -70,30 +78,30 @@ def _paths(manifest: Manifest) -> dict[tuple[str, str], str]:
     return out
 
 
-def _database(path: Path, manifest: Manifest) -> list[Problem]:
+def _database(path: Path, manifest: Manifest, expected: dict[str, int]) -> list[Problem]:
     if not path.is_file():
         return [Problem("database", DATABASE_NAME, "missing")]
     # Read-only and immutable: verifying never writes a journal into the bag.
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
     try:
-        return _counts(conn, manifest) + _files(conn, manifest)
+        return _counts(conn, expected) + _files(conn, manifest)
     except sqlite3.DatabaseError as exc:
         return [Problem("database", DATABASE_NAME, f"unreadable: {exc}")]
     finally:
         conn.close()
 
 
-def _counts(conn: sqlite3.Connection, manifest: Manifest) -> list[Problem]:
+def _counts(conn: sqlite3.Connection, expected: dict[str, int]) -> list[Problem]:
+    """Every table holds the manifest's rows (with deltas: chain.expected_rows)."""
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     out = []
-    for name, entry in sorted(manifest.objects.items()):
+    for name, wanted in sorted(expected.items()):
         if name not in tables:
             out.append(Problem("database", name, "table missing"))
             continue
         rows = conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
-        if rows != entry.rows:
-            out.append(Problem("database", name,
-                               f"rows: manifest {entry.rows}, table {rows}"))
+        if rows != wanted:
+            out.append(Problem("database", name, f"rows: manifest {wanted}, table {rows}"))
     return out
 
 

@@ -61,12 +61,16 @@ def _objects(value: str | None) -> tuple[str, ...] | None:
 @click.option("--no-files", is_flag=True, help="Data only; skip the file bodies step.")
 @click.option("--all-versions", is_flag=True, default=None,
               help="Files step: every ContentVersion, not only the latest.")
+@click.option("--since", "since", type=click.Path(path_type=Path, file_okay=False),
+              metavar="BACKUP_DIR",
+              help="A delta: only rows changed or deleted since that finished backup of the "
+                   "same org began (SystemModstamp, minus 5 minutes; queryAll; no files).")
 @json_option
 @org_option
 @pass_app
 def bulk(app: AppContext, dest: Path | None, objects: str | None,
          include_deleted: bool | None, parallel: int | None, force: bool, no_files: bool,
-         all_versions: bool | None) -> int:
+         all_versions: bool | None, since: Path | None) -> int:
     """Back up every queryable object (Bulk API 2.0, REST where Bulk refuses) into DEST.
 
     Writes data/<Object>.csv, schema/<Object>.json and manifest.json; a rerun resumes.
@@ -75,7 +79,9 @@ def bulk(app: AppContext, dest: Path | None, objects: str | None,
     """
     from sfexit.export.backup import run_backup
     from sfexit.export.bulk import ExportOptions
+    from sfexit.export.delta import open_base
 
+    base = open_base(since) if since is not None else None   # before the org is asked
     settings = app.settings()
     cfg = settings.export
     target = dest or cfg.dest
@@ -85,7 +91,7 @@ def bulk(app: AppContext, dest: Path | None, objects: str | None,
     options = ExportOptions(
         dest=Path(target), objects=_objects(objects) or cfg.objects,
         include_deleted=cfg.include_deleted if include_deleted is None else include_deleted,
-        parallel=parallel or cfg.parallel)
+        parallel=parallel or cfg.parallel, since=base)
     session = connect_read_only(app)
     progress = _Progress(app)
     try:

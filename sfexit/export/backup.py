@@ -15,6 +15,7 @@ from typing import Any
 
 from sfexit.export.bulk import (DataExportResult, ExportOptions, ObjectResult,
                                 ProgressCallback, export_data)
+from sfexit.export.delta import check_org
 from sfexit.export.files import MAX_PARALLEL as MAX_FILE_DOWNLOADS
 from sfexit.export.files import export_files
 from sfexit.export.manifest import ManifestStore, SkippedObject
@@ -55,10 +56,16 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
     ``on_plan`` gets the preflight's rows per object before the data step (a progress
     display's totals); ``on_progress`` each object's rows, ``on_file_progress`` the files.
 
-    Raises UsageError (bad --objects, a backup of another org in dest), ApiLimitError (the
-    forecast does not fit and not ``force``; a limit spent on the way), AuthError,
-    ConnectionFailed, and whatever ``on_progress`` raises.
+    With ``options.since`` (a delta, delta.py) every object is read with queryAll from the
+    window's start, and the files step is not run (a delta holds data only: docs/manifest.md).
+
+    Raises UsageError (bad --objects, a backup of another org in dest, a base of another org),
+    ApiLimitError (the forecast does not fit and not ``force``; a limit spent on the way),
+    AuthError, ConnectionFailed, and whatever ``on_progress`` raises.
     """
+    if options.since is not None:
+        options = dataclasses.replace(options, include_deleted=True)
+        files = False
     calls_before = session.calls
     rest = RestClient(session)
     with ThreadPoolExecutor(3, thread_name_prefix="sfexit-backup") as pool:
@@ -68,8 +75,11 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
         asked_org = pool.submit(rest.organization)
         asked_objects = pool.submit(select_objects, rest, options.objects)
         org, me = asked_org.result(), asked_me.result()
-        store = ManifestStore.open_or_create(options.dest, org_id=org.org_id,
-                                             org_name=org.name, api_version=session.api_version)
+        if options.since is not None:
+            check_org(options.since, org.org_id, options.dest)
+        store = ManifestStore.open_or_create(
+            options.dest, org_id=org.org_id, org_name=org.name, api_version=session.api_version,
+            base=options.since.ref if options.since is not None else None)
         selection = asked_objects.result()
     # The preflight's describes go to the data step: each object is described once.
     describes = DescribeCache()

@@ -40,12 +40,13 @@ from sfexit.export.csvsink import HeaderOnce, PartFile, header_line
 from sfexit.export.data_run import (PER_PARENT, UNREADABLE_CODES, DataExportResult,
                                     ExportOptions, ExportRun, ObjectProgress, ObjectResult,
                                     ProgressCallback, finish, needs_filter, reason, sink, skip)
+from sfexit.export.delta import object_query
 from sfexit.export.manifest import ManifestStore, ObjectEntry
 from sfexit.export.objects import (DescribeCache, ObjectPlan, Selection, describe_and_save,
                                    select_objects)
 from sfexit.export.rest_read import read_per_parent, read_rest
 from sfexit.ondisk import file_digest
-from sfexit.org import bulk2, soql
+from sfexit.org import bulk2
 from sfexit.org.session import OrgSession
 
 __all__ = ["PER_PARENT", "UNREADABLE_CODES", "DataExportResult", "ExportOptions",
@@ -148,7 +149,7 @@ def _start(run: ExportRun, name: str, describes: DescribeCache | None
         if exc.error_code in UNREADABLE_CODES:
             return skip(run, name, reason(exc))
         return ObjectResult(name, "failed", None, reason=f"describe: {reason(exc)}")
-    query = soql.select(name, plan.fields)
+    query = object_query(name, plan.fields, run.options.since)
     resumed = _resumable(run, name, query)
     if resumed is not None:
         return ObjectResult(name, "kept", resumed.method, resumed.rows, resumed.bytes)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sfexit import errors
 from sfexit.export.csvsink import PartFile
+from sfexit.export.delta import DeltaBase, since
 from sfexit.export.manifest import ManifestStore, ObjectEntry, SkippedObject
 from sfexit.export.objects import ObjectPlan
 from sfexit.org import bulk2
@@ -47,6 +48,7 @@ class ExportOptions:
     max_records: int | None = bulk2.DEFAULT_MAX_RECORDS
     gzip: bool = True
     poll_timeout: float = 6 * 3600.0
+    since: DeltaBase | None = None   # a delta export (delta.py); implies include_deleted
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,8 @@ def finish(run: ExportRun, plan: ObjectPlan, query: str, method: str, part: Part
         name=plan.name, method=method, query=query, job_ids=job_ids, rows=rows,
         bytes=part.size, sha256=part.sha256, file=f"data/{plan.name}.csv",
         skipped_fields=list(plan.skipped_fields), complete=True,
-        include_deleted=run.options.include_deleted))
+        include_deleted=run.options.include_deleted,
+        # per-parent reads every row of its parents (no window on the IN-list queries)
+        since=since(plan.fields, run.options.since) if method != "per-parent" else None))
     run.on_progress(ObjectProgress(plan.name, rows, rows, True, method))
     return ObjectResult(plan.name, "exported", method, rows, part.size)

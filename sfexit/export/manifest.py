@@ -58,6 +58,21 @@ class ObjectEntry:
     skipped_fields: list[SkippedField] = field(default_factory=list)
     complete: bool = True
     include_deleted: bool = False
+    # A delta (``export bulk --since``): the SystemModstamp lower bound of ``query`` (ISO 8601,
+    # UTC); None when every row was read (a full export, or an object without SystemModstamp
+    # re-exported whole in a delta). Absent from older manifests.
+    since: str | None = None
+
+
+@dataclass(frozen=True)
+class BaseExport:
+    """What a delta export (``export bulk --since BASE``) was taken against (docs/manifest.md)."""
+
+    path: str                        # the base export's directory, as given to --since
+    manifest_sha256: str             # of the base's manifest.json when the delta started
+    start: str                       # window start: the base's started_at minus the overlap
+    end: str                         # window end: this delta's started_at
+    overlap_seconds: int             # the margin taken off the base's start (delta.py)
 
 
 @dataclass(frozen=True)
@@ -116,6 +131,7 @@ class Manifest:
     weekly: list[WeeklyPart] = field(default_factory=list)
     api_calls: int = 0
     bulk_jobs: int = 0
+    base: BaseExport | None = None   # set on a delta export only
 
     def to_json(self) -> dict[str, Any]:
         """Objects, skipped objects and files in name order: the file does not depend on the
@@ -146,7 +162,20 @@ class Manifest:
             skipped=[SkippedObject(**s) for s in raw.get("skipped", [])],
             files={k: FileEntry(**f) for k, f in raw.get("files", {}).items()},
             weekly=[WeeklyPart(**w) for w in raw.get("weekly", [])],
-            api_calls=int(raw.get("api_calls", 0)), bulk_jobs=int(raw.get("bulk_jobs", 0)))
+            api_calls=int(raw.get("api_calls", 0)), bulk_jobs=int(raw.get("bulk_jobs", 0)),
+            base=BaseExport(**raw["base"]) if raw.get("base") else None)
+
+
+def _same_base(directory: Path, held: BaseExport | None, wanted: BaseExport | None) -> None:
+    """A resumed run continues the same kind of export: a delta of the same base (same
+    manifest), or a full one."""
+    same = (held is None and wanted is None) or (
+        held is not None and wanted is not None
+        and (held.manifest_sha256, held.start) == (wanted.manifest_sha256, wanted.start))
+    if not same:
+        what = f"a delta of {held.path}" if held else "a full backup"
+        raise UsageError(f"{directory} already holds {what}",
+                         hint="give a new --dest for this export")
 
 
 def utc_now() -> str:
@@ -181,22 +210,24 @@ class ManifestStore:
 
     @classmethod
     def create(cls, directory: Path, *, org_id: str, org_name: str = "",
-               api_version: str = "") -> ManifestStore:
-        """A new, empty manifest, written at once."""
+               api_version: str = "", base: BaseExport | None = None) -> ManifestStore:
+        """A new, empty manifest, written at once (``base`` for a delta export)."""
         Path(directory).mkdir(parents=True, exist_ok=True)
         store = cls(Path(directory), Manifest(
             schema_version=SCHEMA_VERSION, org_id=org_id, org_name=org_name,
-            api_version=api_version, tool_version=__version__, started_at=utc_now(),
-            finished_at=None))
+            api_version=api_version, tool_version=__version__,
+            started_at=base.end if base else utc_now(), finished_at=None, base=base))
         store._write()
         return store
 
     @classmethod
     def open_or_create(cls, directory: Path, *, org_id: str, org_name: str = "",
-                       api_version: str = "") -> ManifestStore:
+                       api_version: str = "", base: BaseExport | None = None
+                       ) -> ManifestStore:
         """The existing manifest (a resumed run) or a new one.
 
-        Raises UsageError when the directory holds a backup of another org.
+        Raises UsageError when the directory holds a backup of another org, or a delta of
+        another base than ``base`` (or a full backup where a delta is asked, and back).
         """
         if (Path(directory) / MANIFEST_NAME).exists():
             store = cls.load(directory)
@@ -204,6 +235,7 @@ class ManifestStore:
                 raise UsageError(
                     f"{directory} holds a backup of org {store.manifest.org_id}, not {org_id}",
                     hint="choose another --dest")
+            _same_base(directory, store.manifest.base, base)
             with store._lock:
                 store._manifest.finished_at = None
                 store._manifest.tool_version = __version__
@@ -213,7 +245,8 @@ class ManifestStore:
                     store._manifest.org_name = org_name
                 store._write()
             return store
-        return cls.create(directory, org_id=org_id, org_name=org_name, api_version=api_version)
+        return cls.create(directory, org_id=org_id, org_name=org_name, api_version=api_version,
+                          base=base)
 
     # --- reading -----------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from sfexit import errors
 from sfexit.export.bulk import PER_PARENT
 from sfexit.export.csvshape import scan_csv
+from sfexit.export.delta import MODSTAMP
 from sfexit.export.files_listing import SOURCES, file_filter
 from sfexit.export.manifest import Manifest, ManifestStore, ObjectEntry, SkippedObject
 from sfexit.ondisk import file_digest
@@ -187,6 +188,12 @@ def _changed_since(rest: RestClient, entry: ObjectEntry, started_at: str) -> int
 
 
 def _org_count(rest: RestClient, entry: ObjectEntry) -> int:
+    """The org's rows of what the entry read: all of them, or in a delta those changed since
+    its window's start (delta.py): a delta verified later counts what changed since it."""
+    if entry.since is not None:
+        start = dt.datetime.fromisoformat(entry.since)
+        return rest.count(soql.count(entry.name, where=[soql.condition(MODSTAMP, ">=", start)]),
+                          include_deleted=entry.include_deleted)
     if entry.method != "per-parent":
         return rest.count(soql.count(entry.name), include_deleted=entry.include_deleted)
     field, parent = PER_PARENT[entry.name]
