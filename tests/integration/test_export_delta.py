@@ -157,3 +157,22 @@ def test_a_bad_since_exits_2_with_one_line_and_writes_nothing(fresh_emulator: An
         assert run.body["message"].startswith("--since: "), name
         assert (requests_total(org) > before) == asks_org, name
         assert not dest.exists(), name
+
+
+def test_the_cli_writes_a_delta_whose_manifest_points_to_its_base(fresh_emulator: Any,
+                                                                  tmp_path: Path) -> None:
+    org = fresh_emulator
+    base = tmp_path / "base"
+    assert not backup(org, base, objects=("Account",)).failed
+    org.clock.advance(OVERLAP.total_seconds() * 2)
+    created = testing.create(org, "Account", {"Name": "Signed on the last day"})
+    config = write_config(tmp_path / "cfg", org, **password_profile(org))
+    delta = tmp_path / "delta"
+    run = invoke(["--config", str(config), "export", "bulk", "--dest", str(delta),
+                  "--objects", "Account", "--since", str(base)], env=password_env(org),
+                 app=on_org_clock(org))
+    assert run.code == 0, run.output
+    assert set(_csv_ids(delta, "Account")) == {created}
+    m = ManifestStore.load(delta).manifest
+    assert m.base is not None and m.base.path == str(base)
+    assert m.base.start < ManifestStore.load(base).manifest.started_at < m.base.end
