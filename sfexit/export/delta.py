@@ -84,9 +84,14 @@ def check_org(base: DeltaBase, org_id: str, dest: Path) -> None:
 
 def object_query(name: str, fields: tuple[str, ...], base: DeltaBase | None) -> str:
     """The SOQL reading ``name``: every row, or in a delta the rows of the window."""
-    if since(fields, base) is None or base is None:
-        return soql.select(name, fields)
-    return soql.select(name, fields, where=[soql.condition(MODSTAMP, ">=", base.start)])
+    return soql.select(name, fields, where=window(fields, base))
+
+
+def window(fields: tuple[str, ...], base: DeltaBase | None) -> list[str]:
+    """The WHERE clauses of an object's query: none, or in a delta its window's start."""
+    if base is None or since(fields, base) is None:
+        return []
+    return [soql.condition(MODSTAMP, ">=", base.start)]
 
 
 def since(fields: tuple[str, ...], base: DeltaBase | None) -> str | None:

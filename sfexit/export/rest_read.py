@@ -16,6 +16,7 @@ from sfexit import errors
 from sfexit.export.csvsink import csv_line, header_line
 from sfexit.export.data_run import (PER_PARENT, UNREADABLE_CODES, ExportRun, ObjectProgress,
                                     ObjectResult, finish, needs_filter, reason, sink, skip)
+from sfexit.export.delta import window
 from sfexit.export.objects import ObjectPlan
 from sfexit.org import soql
 
@@ -44,7 +45,9 @@ def rest_records(run: ExportRun, plan: ObjectPlan, query: str) -> Iterator[dict[
         yield from run.rest.query_iter(query, include_deleted=include_deleted, number_text=True)
         return
     groups = field_groups(plan)
-    streams = [run.rest.query_iter(soql.select(plan.name, ["Id", *g], order_by=["Id"]),
+    where = window(plan.fields, run.options.since)   # a delta's rows only (delta.py)
+    streams = [run.rest.query_iter(soql.select(plan.name, ["Id", *g], where=where,
+                                               order_by=["Id"]),
                                    include_deleted=include_deleted, number_text=True)
                for g in groups]
     for parts in itertools.zip_longest(*streams):

@@ -175,4 +175,25 @@ def test_the_cli_writes_a_delta_whose_manifest_points_to_its_base(fresh_emulator
     assert set(_csv_ids(delta, "Account")) == {created}
     m = ManifestStore.load(delta).manifest
     assert m.base is not None and m.base.path == str(base)
-    assert m.base.start < ManifestStore.load(base).manifest.started_at < m.base.end
+    assert m.base.start < ManifestStore.load(base).manifest.started_at <= m.base.end
+
+
+def test_a_delta_read_in_rest_field_groups_keeps_its_window(
+        fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sfexit.export.rest_read as rest_read
+    import sfexit.org.soql as soql
+
+    org, name = fresh_emulator, "AcceptedEventRelation"   # read over REST (test_export_bulk)
+    base = tmp_path / "base"
+    assert not backup(org, base, objects=(name,)).failed
+    assert _csv_ids(base, name)
+    org.clock.advance(OVERLAP.total_seconds() * 2)
+    monkeypatch.setattr(soql, "MAX_QUERY_URL_BYTES", 120)
+    split: list[Any] = []
+    real = rest_read.field_groups
+    monkeypatch.setattr(rest_read, "field_groups", lambda plan: split.append(1) or real(plan))
+    delta = tmp_path / "delta"
+    summary = backup(org, delta, objects=(name,), since=open_base(base), force=True)
+    assert not summary.failed and split
+    assert _csv_ids(delta, name) == {}
+    assert ManifestStore.load(delta).manifest.objects[name].since is not None
