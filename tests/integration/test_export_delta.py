@@ -22,6 +22,7 @@ from auth_support import (invoke, on_org_clock, password_env, password_profile,
 from export_support import backup
 
 from sfexit.archive import build_archive, verify_archive
+from sfexit.errors import UsageError
 from sfexit.export.delta import OVERLAP, open_base
 from sfexit.export.manifest import ManifestStore
 from sfexit_emulator import testing
@@ -197,3 +198,27 @@ def test_a_delta_read_in_rest_field_groups_keeps_its_window(
     assert not summary.failed and split
     assert _csv_ids(delta, name) == {}
     assert ManifestStore.load(delta).manifest.objects[name].since is not None
+
+
+def test_archive_build_applies_two_deltas_oldest_first_and_refuses_a_changed_base(
+        chain: dict[str, Any]) -> None:
+    org, account = chain["org"], chain["account"]
+    org.clock.advance(OVERLAP.total_seconds() * 2)
+    testing.update(org, "Account", account, {"Name": "Renamed again"})
+    second = chain["tmp"] / "delta2"
+    _delta(org, chain["delta"], second)
+    out = chain["tmp"] / "ARCHIVE2"
+    build_archive(second, out)
+    db = sqlite3.connect(out / "archive.sqlite")
+    assert db.execute("SELECT Name FROM Account WHERE Id = ?", [account]).fetchone() == (
+        "Renamed again",)
+    assert [r[0] for r in db.execute("SELECT bag_path FROM _sfexit_deltas ORDER BY n")] == [
+        "data/deltas/1/", "data/deltas/2/"]
+    info = (out / "bag-info.txt").read_text(encoding="utf-8")
+    assert "Export-Deltas: 2" in info and "Export-Delta-2: data/deltas/2/" in info
+    assert verify_archive(out).ok
+    manifest = chain["delta"] / "manifest.json"
+    manifest.write_text(manifest.read_text(encoding="utf-8") + " ", encoding="utf-8")
+    with pytest.raises(UsageError, match="is not the base the delta"):
+        build_archive(second, chain["tmp"] / "ARCHIVE3")
+    assert not (chain["tmp"] / "ARCHIVE3").exists()
