@@ -182,7 +182,11 @@ def _changed_since(rest: RestClient, entry: ObjectEntry, started_at: str) -> int
         since = since.replace(tzinfo=dt.UTC)
     where = [soql.condition("SystemModstamp", ">", since)]
     try:
-        return rest.count(soql.count(entry.name, where=where))
+        # queryAll when the export read deleted rows (always in a delta, delta.py): a record
+        # deleted since is a change too. A delta's started_at is its window's end (its own
+        # start): what it read from the window's start on is in it, not changed since.
+        return rest.count(soql.count(entry.name, where=where),
+                          include_deleted=entry.include_deleted)
     except errors.SalesforceError:
         return None
 

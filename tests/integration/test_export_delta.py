@@ -123,6 +123,15 @@ def test_verify_against_the_org_on_the_last_delta_shows_no_change_since(
     assert done.code == 1, done.output
     rows = [d for d in done.body["result"]["differences"] if d["name"] == "Account"]
     assert [(d["what"], d["expected"], d["actual"]) for d in rows] == [("rows", "2", "1")]
+    # The changed-since count (issue 20) takes the delta's own start; the org's clock moved
+    # ahead of this machine's by the fixture, so only a later change is asked about.
+    org.clock.advance(OVERLAP.total_seconds() * 4)
+    before = verify().body["result"]["changed_since"]["Contact"]
+    untouched = testing.rows(org, "SELECT Id FROM Contact ORDER BY Id LIMIT 1 OFFSET 1")[0][0]
+    assert untouched not in (chain["created"], chain["gone"])
+    testing.delete(org, "Contact", untouched)
+    after = verify().body["result"]["changed_since"]["Contact"]
+    assert after == before + 1   # a deletion since the delta counts (queryAll)
 
 
 def _rewritten(base: Path, to: Path, **fields: Any) -> Path:
