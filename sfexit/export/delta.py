@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sfexit.errors import UsageError
+from sfexit.export.finished import load_finished
 from sfexit.export.manifest import MANIFEST_NAME, BaseExport, utc_now
 from sfexit.org import soql
 
@@ -53,21 +54,19 @@ def open_base(directory: Path) -> DeltaBase:
 
     Raises UsageError (exit 2) with one line.
     """
-    from sfexit.archive.source import open_export   # one home for "a complete export"
-
     directory = Path(directory)
     try:
-        source = open_export(directory)
+        manifest = load_finished(directory)
     except UsageError as exc:
         raise UsageError(f"--since: {exc.message}",
                          hint="give the directory of a finished `sfexit export bulk`") from None
-    started = _parse(source.manifest.started_at)
+    started = _parse(manifest.started_at)
     if started is None:
         raise UsageError(f"--since: {directory}/{MANIFEST_NAME} has no readable started_at",
                          hint="give the directory of a finished `sfexit export bulk`")
     sha = hashlib.sha256((directory / MANIFEST_NAME).read_bytes()).hexdigest()
     start = (started - OVERLAP).replace(microsecond=0)
-    return DeltaBase(source.manifest.org_id, BaseExport(
+    return DeltaBase(manifest.org_id, BaseExport(
         path=str(directory), manifest_sha256=sha, start=start.isoformat(), end=utc_now(),
         overlap_seconds=int(OVERLAP.total_seconds())))
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sfexit.errors import UsageError, did_you_mean
+from sfexit.export.finished import SCHEMA_DIR
 from sfexit.export.manifest import SkippedField, SkippedObject
 from sfexit.ondisk import atomic_write
 from sfexit.org.rest import RestClient
@@ -139,7 +140,7 @@ def describe_and_save(rest: RestClient, name: str, dest: Path,
     """Describe ``name`` (or take the preflight's describe from ``describes``), save it to
     ``schema/<name>.json``, and plan its fields."""
     describe = describes.take(rest, name) if describes is not None else rest.describe(name)
-    schema_dir = dest / "schema"
+    schema_dir = dest / SCHEMA_DIR
     schema_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(schema_dir / f"{name}.json",
                  json.dumps(describe, indent=1, sort_keys=True, ensure_ascii=False)
