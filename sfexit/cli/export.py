@@ -169,7 +169,7 @@ class _Progress:
     per finished object. Thread-safe (the export reports from its workers)."""
 
     def __init__(self, app: AppContext) -> None:
-        self.show = Progress(app.out)
+        self.show = Progress(app.out, clock=app.clock)
         self.planned: dict[str, int] = {}
         self.rows: dict[str, int] = {}
         self.done: set[str] = set()

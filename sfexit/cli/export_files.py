@@ -94,7 +94,7 @@ class _Progress:
     def __init__(self, app: AppContext) -> None:
         from sfexit.cli.progress import Progress
 
-        self.show = Progress(app.out)
+        self.show = Progress(app.out, clock=app.clock)
         self.bytes = 0
 
     def __enter__(self) -> _Progress:

@@ -152,17 +152,18 @@ class StepProgress:
         from sfexit.cli.progress import Progress
 
         self.app = app
-        self.show = Progress(app.out)
+        self.show = Progress(app.out, clock=app.clock)
         self.began: dict[str, float] = {}
 
     def step(self, name: str, status: str) -> None:
-        from sfexit.cli.progress import CLOCK, duration
+        from sfexit.cli.progress import duration
 
+        now = self.app.clock()
         if status == "started":
-            self.began[name] = CLOCK()
+            self.began[name] = now
             self.show.note(f"{name}: started")
             return
-        took = CLOCK() - self.began.pop(name, CLOCK())
+        took = now - self.began.pop(name, now)
         self.show.note(f"{name}: {status} ({duration(took)})")
 
     def progress(self, step: str, event: Any) -> None:

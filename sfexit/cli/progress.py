@@ -8,15 +8,14 @@ turn those callbacks into :class:`Progress` calls:
   the command is alive without a line per row.
 - ``note(text)``: a line that always prints (an object finished, a step started or ended).
 
-Nothing is printed with ``--json`` or ``--quiet``. The clock is :data:`CLOCK` (tests replace it
-with a fake one; nothing sleeps). Thread-safe: the export reports from worker threads.
+Nothing is printed with ``--json`` or ``--quiet``. The clock is the command's own
+(``AppContext.clock``; tests give a fake one, so nothing sleeps). Thread-safe: the export reports from worker threads.
 """
 
 from __future__ import annotations
 
 import shutil
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,8 +23,6 @@ import click
 
 from sfexit.cli.safe_text import neutralise_cell, neutralise_line
 
-# Seconds, monotonic. Tests monkeypatch it (e.g. with the emulator's clock).
-CLOCK: Callable[[], float] = time.monotonic
 LOG_INTERVAL = 30.0    # seconds between two status lines without a terminal
 REDRAW = 0.1           # seconds between two redraws of the live line
 ETA_AFTER = 5.0        # seconds of work before an ETA is worth showing
@@ -49,10 +46,10 @@ def eta(done: float, total: float | None, elapsed: float) -> str | None:
 
 
 class Progress:
-    def __init__(self, out: Any, *, tty: bool | None = None,
-                 clock: Callable[[], float] | None = None) -> None:
-        """``clock``: another seconds clock than :data:`CLOCK` (a poll's own, which its
-        tests move)."""
+    def __init__(self, out: Any, *, clock: Callable[[], float],
+                 tty: bool | None = None) -> None:
+        """``clock``: monotonic seconds, the command's own (``AppContext.clock``: tests and the
+        demo give the org's clock, so nothing waits for real time)."""
         import sys
 
         self.silent = bool(out.json or out.quiet)
@@ -65,7 +62,7 @@ class Progress:
         self._lock = threading.Lock()
 
     def now(self) -> float:
-        return self._clock() if self._clock is not None else CLOCK()
+        return self._clock()
 
     @property
     def elapsed(self) -> float:

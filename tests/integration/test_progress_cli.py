@@ -3,6 +3,7 @@ that continues a stopped run. The terminal form is looked at in tmux (see the re
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +29,12 @@ class StepClock:
 
 def test_export_bulk_without_a_terminal_logs_progress_lines(
         fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sfexit.cli import progress
-
     org = fresh_emulator
-    monkeypatch.setattr(progress, "CLOCK", StepClock())
     config = write_config(tmp_path, org, **password_profile(org))
     run = CliRunner().invoke(cli, ["--config", str(config), "export", "bulk", "--dest",
                                    str(tmp_path / "b"), "--objects", "Account,Contact,Lead",
-                                   "--no-files"], env=password_env(org), obj=on_org_clock(org))
+                                   "--no-files"], env=password_env(org),
+                             obj=dataclasses.replace(on_org_clock(org), clock=StepClock()))
     assert run.exit_code == 0, run.output
     logged = [line for line in run.stderr.splitlines() if line.startswith("[")]
     assert logged, run.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from sfexit.cli import progress
 from sfexit.cli.output import Output
 from sfexit.cli.progress import Progress, duration, eta
 
@@ -20,8 +19,7 @@ class FakeClock:
 def test_without_a_terminal_one_status_line_every_30_seconds(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     clock = FakeClock()
-    monkeypatch.setattr(progress, "CLOCK", clock)
-    show = Progress(Output(), tty=False)
+    show = Progress(Output(), clock=clock, tty=False)
     for second in range(0, 95, 5):   # a status every 5 s for 90 s
         clock.now = 1000.0 + second
         show.status(f"rows {second}")
@@ -34,8 +32,7 @@ def test_without_a_terminal_one_status_line_every_30_seconds(
 def test_a_terminal_gets_one_live_line_and_notes_above_it(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     clock = FakeClock()
-    monkeypatch.setattr(progress, "CLOCK", clock)
-    show = Progress(Output(), tty=True)
+    show = Progress(Output(), clock=clock, tty=True)
     show.status("objects 0/2")
     clock.now += 1
     show.note("Account: 5 rows (bulk)")
@@ -49,7 +46,7 @@ def test_a_terminal_gets_one_live_line_and_notes_above_it(
 
 def test_json_and_quiet_print_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     for out in (Output(json=True), Output(quiet=True)):
-        show = Progress(out, tty=False)
+        show = Progress(out, clock=FakeClock(), tty=False)
         show.note("x")
         show.status("y", force=True)
     assert capsys.readouterr().err == ""
