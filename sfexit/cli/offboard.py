@@ -43,15 +43,21 @@ def default_run_dir(app: AppContext) -> Path:
     return candidate
 
 
-def contract_today(app: AppContext) -> ContractPlan | None:
-    """The contract plan for today (what `sfexit deadline` shows), or None with no [contract]
-    dates. Raises UsageError for a contract that does not add up, before any login."""
+def contract_today(app: AppContext, leave: str | None = None,
+                   effective: str | None = None) -> ContractPlan | None:
+    """The contract plan for today (what `sfexit deadline` shows, with the same --leave and
+    --effective), or None with no [contract] dates. Raises UsageError for a contract that does
+    not add up, before any login."""
     from sfexit import configured_contract
 
     cfg = app.settings().contract
     if not configured_contract.has_dates(cfg):
+        if leave is not None or effective is not None:
+            raise errors.UsageError("--leave and --effective need the contract's dates",
+                                    hint="set [contract] start and end in the config")
         return None
-    return configured_contract.plan(configured_contract.resolve(cfg), dt.date.today())
+    flags = configured_contract.ContractFlags(leave=leave, effective=effective)
+    return configured_contract.plan(configured_contract.resolve(cfg, flags), dt.date.today())
 
 
 def _confirm(app: AppContext) -> Callable[[str], None]:
@@ -73,12 +79,17 @@ def _confirm(app: AppContext) -> Callable[[str], None]:
               help="Leave a step out (repeatable): " + ", ".join(STEP_NAMES) + ".")
 @click.option("--force", is_flag=True, help="Start even when the forecast exceeds the limits.")
 @click.option("--lang", metavar="LANG", help="Report language [config: report.lang].")
+@click.option("--leave", metavar="WAY", help="How the company leaves, as in `sfexit deadline`: "
+              "end-of-term or early [config: contract.leave].")
+@click.option("--effective", metavar="DATE", help="The day an early termination takes effect, "
+              "YYYY-MM-DD; implies --leave early [config: contract.effective].")
 @click.option("--yes", "yes_here", is_flag=True, help="Do not ask for confirmation.")
 @json_option
 @org_option
 @pass_app
 def offboard(app: AppContext, dry_run: bool, run_dir: Path | None, resume: Path | None,
-             skip: tuple[str, ...], force: bool, lang: str | None, yes_here: bool) -> int:
+             skip: tuple[str, ...], force: bool, lang: str | None, leave: str | None,
+             effective: str | None, yes_here: bool) -> int:
     """Take the company out of the org: preflight, dates, export, verify, freeze, reassign,
     deactivate (only if enabled), report. Every change is journaled in the run directory.
 
@@ -88,24 +99,25 @@ def offboard(app: AppContext, dry_run: bool, run_dir: Path | None, resume: Path 
     """
     if yes_here:
         app.yes = True
-    if resume is not None and (run_dir is not None or dry_run):
-        raise errors.UsageError("--resume continues a run: give it alone, without --run-dir "
-                                "or --dry-run")
+    if resume is not None and (run_dir is not None or dry_run or leave or effective):
+        raise errors.UsageError("--resume continues a run: give it alone, without --run-dir, "
+                                "--dry-run, --leave or --effective")
     outcome = execute(app, dry_run=dry_run, run_dir=run_dir, resume=resume, skip=skip,
-                      force=force, lang=lang)
+                      force=force, lang=lang, leave=leave, effective=effective)
     return _render(app, outcome)
 
 
 def execute(app: AppContext, *, dry_run: bool = False, run_dir: Path | None = None,
             resume: Path | None = None, skip: tuple[str, ...] = (), force: bool = False,
-            lang: str | None = None) -> RunOutcome:
+            lang: str | None = None, leave: str | None = None,
+            effective: str | None = None) -> RunOutcome:
     """One offboard run (new or resumed) with ``app``'s settings and clock (``app.sleep``);
     returns the RunOutcome. Shared with ``sfexit demo``."""
     from sfexit.offboard.run import RunOptions, resume_run, start_run
 
     settings = app.settings()
     target = _validate(app, dry_run=dry_run, run_dir=run_dir, resume=resume, lang=lang)
-    contract = contract_today(app) if resume is None else None
+    contract = contract_today(app, leave, effective) if resume is None else None
     steps = StepProgress(app)
     options = RunOptions(
         dry_run=dry_run, force=force, cli_skip=skip, lang=lang or settings.report.lang,
