@@ -118,6 +118,20 @@ class ConnectionFailed(SfexitError):
     name = "ConnectionFailed"
 
 
+class ServerAnswerError(SfexitError):
+    """The org, or a proxy before it, answered something that is not the API's answer: an HTML
+    page, cut or invalid JSON, an empty body, JSON of the wrong shape (``org/answers.py``)."""
+
+    name = "ServerAnswerError"
+
+    def __init__(self, message: str,
+                 hint: str | None = "the org, or a proxy between sfexit and the org, did not "
+                                    "answer as the API does; run the command again (it "
+                                    "resumes), and check instance_url and any proxy if it "
+                                    "persists") -> None:
+        super().__init__(message, hint)
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'Account'?)`` for the closest of ``choices`` (case-insensitive), or
     an empty string when none is close."""

@@ -110,9 +110,7 @@ def row_counts(rest: RestClient, objects: Sequence[str], include_deleted: bool, 
     ``pool`` when given (side by side)."""
     if not include_deleted and objects:
         try:
-            body = rest.session.get_json("data/limits/recordCount",
-                                         params={"sObjects": ",".join(objects)})
-            counts = {str(s["name"]): int(s.get("count", 0)) for s in body.get("sObjects", [])}
+            counts = rest.record_counts(objects)
             return {name: counts.get(name, 0) for name in objects}
         except errors.SalesforceError:
             pass  # not served (orgs before v40.0, no permission): count exactly instead

@@ -35,6 +35,7 @@ import requests
 import urllib3
 
 from sfexit import errors
+from sfexit.org import answers
 from sfexit.org.session import OrgSession
 
 TERMINAL_STATES = frozenset({"JobComplete", "Failed", "Aborted"})
@@ -71,13 +72,19 @@ class JobInfo:
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> JobInfo:
-        return cls(id=str(body["id"]), state=str(body.get("state", "")),
+        """Raises ServerAnswerError (``answers.py``) for a missing id or state, or a count that
+        is not a number."""
+        return cls(id=answers.member(body, "id", str), state=answers.member(body, "state", str),
                    object=str(body.get("object") or ""),
                    operation=str(body.get("operation") or ""),
                    api_version=str(body.get("apiVersion") or ""),
-                   records_processed=int(body.get("numberRecordsProcessed") or 0),
+                   records_processed=answers.integer(body, "numberRecordsProcessed", 0),
                    error_message=body.get("errorMessage") or None,
-                   records_failed=int(body.get("numberRecordsFailed") or 0))
+                   records_failed=answers.integer(body, "numberRecordsFailed", 0))
+
+    @classmethod
+    def from_answer(cls, response: requests.Response) -> JobInfo:
+        return cls.from_json(answers.json_body(response, dict))
 
 
 @dataclass(frozen=True)
@@ -181,13 +188,13 @@ def create_query_job(session: OrgSession, soql_text: str, *,
     body = {"operation": "queryAll" if include_deleted else "query", "query": soql_text,
             "contentType": "CSV", "columnDelimiter": "COMMA", "lineEnding": "LF"}
     response = session.request("POST", "data/jobs/query", json=body, idempotent=True)
-    return JobInfo.from_json(response.json())
+    return JobInfo.from_answer(response)
 
 
 def abort_query_job(session: OrgSession, job_id: str) -> JobInfo:
     response = session.request("PATCH", f"data/jobs/query/{job_id}",
                                json={"state": "Aborted"}, idempotent=True)
-    return JobInfo.from_json(response.json())
+    return JobInfo.from_answer(response)
 
 
 def delete_query_job(session: OrgSession, job_id: str) -> None:
@@ -283,7 +290,8 @@ def result_page_urls(session: OrgSession, job_id: str) -> list[str] | None:
                 return None
             raise
         entries = body.get("resultPages") or body.get("resultChunks") or []
-        for entry in entries:
+        for entry in answers.checked(entries, list, body, "resultPages"):
+            entry = answers.checked(entry, dict, body, "a result page")
             url = entry.get("resultUrl") or entry.get("resultLink")
             if url:
                 urls.append(str(url))

@@ -130,7 +130,7 @@ class Bulk2Ingest:
         body = {"object": sobject, "operation": operation, "contentType": "CSV",
                 "lineEnding": "LF"}
         answer = self.session.request("POST", "data/jobs/ingest", json=body, idempotent=False)
-        return JobInfo.from_json(answer.json())
+        return JobInfo.from_answer(answer)
 
     def upload(self, job_id: str, data: bytes | Path | Iterable[bytes]) -> None:
         """PUT the job's CSV. Bytes and files are retried; a generator is sent once (it
@@ -152,12 +152,12 @@ class Bulk2Ingest:
         # one landed, so a retry after a lost answer would report a false error.
         answer = self.session.request("PATCH", f"data/jobs/ingest/{job_id}",
                                       json={"state": "UploadComplete"}, idempotent=False)
-        return JobInfo.from_json(answer.json())
+        return JobInfo.from_answer(answer)
 
     def abort(self, job_id: str, kind: str = "ingest") -> JobInfo:
         answer = self.session.request("PATCH", f"data/jobs/{kind}/{job_id}",
                                       json={"state": "Aborted"}, idempotent=False)
-        return JobInfo.from_json(answer.json())
+        return JobInfo.from_answer(answer)
 
     def info(self, job_id: str, kind: str = "ingest") -> JobInfo:
         return bulk2.get_job(self.session, job_id, kind=kind)

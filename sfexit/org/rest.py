@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sfexit.org import soql
+from sfexit.org import answers, soql
 from sfexit.org.session import OrgSession
 
 COLLECTION_LIMIT = 200  # sObject Collections: at most 200 records per call (limits.md)
@@ -93,10 +93,10 @@ class RestClient:
         get = self._get_number_text if number_text else self.session.get_json
         body = get(f"data/{resource}", params={"q": query}, headers=headers)
         while True:
-            for record in body.get("records", []):
-                yield _plain(record)
-            next_url = body.get("nextRecordsUrl")
-            if body.get("done", True) or not next_url:
+            for record in answers.member(body, "records", list, default=[]):
+                yield _plain(answers.checked(record, dict, body, "records"))
+            next_url = answers.member(body, "nextRecordsUrl", str, default=None)
+            if answers.member(body, "done", bool, default=True) or not next_url:
                 return
             body = get(next_url, headers=headers)
 
@@ -107,23 +107,33 @@ class RestClient:
         """``totalSize`` of a ``SELECT COUNT() …`` query (``soql.count``); with
         ``include_deleted``, through ``queryAll`` (deleted and archived rows too)."""
         resource = "queryAll" if include_deleted else "query"
-        return int(self.session.get_json(f"data/{resource}", params={"q": query})["totalSize"])
+        return answers.integer(self.session.get_json(f"data/{resource}", params={"q": query}),
+                               "totalSize")
+
+    def record_counts(self, objects: Iterable[str]) -> dict[str, int]:
+        """``limits/recordCount``: approximate rows per object (those the org lists)."""
+        body = self.session.get_json("data/limits/recordCount",
+                                     params={"sObjects": ",".join(objects)})
+        return {answers.member(s, "name", str): answers.integer(s, "count", 0)
+                for s in answers.member(body, "sObjects", list, default=[])
+                if answers.checked(s, dict, body, "sObjects")}
 
     def describe_global(self) -> list[dict[str, Any]]:
-        return list(self.session.get_json("data/sobjects")["sobjects"])
+        return list(answers.member(self.session.get_json("data/sobjects"), "sobjects", list))
 
     def describe(self, sobject: str) -> dict[str, Any]:
         return dict(self.session.get_json(f"data/sobjects/{soql.ident(sobject)}/describe"))
 
     def limits(self) -> dict[str, Limit]:
         body = self.session.get_json("data/limits")
-        return {name: Limit(name, int(v.get("Max", 0)), int(v.get("Remaining", 0)))
+        return {name: Limit(name, answers.integer(v, "Max", 0), answers.integer(v, "Remaining", 0))
                 for name, v in sorted(body.items()) if isinstance(v, Mapping)}
 
     def identity(self) -> Identity:
         """The logged-in user, from ``/services/oauth2/userinfo``."""
         body = self.session.get_json("/services/oauth2/userinfo")
-        return Identity(user_id=body["user_id"], org_id=body["organization_id"],
+        return Identity(user_id=answers.member(body, "user_id", str),
+                        org_id=answers.member(body, "organization_id", str),
                         username=body.get("preferred_username") or body.get("username", ""),
                         display_name=body.get("name"), email=body.get("email"))
 
@@ -176,8 +186,12 @@ class RestClient:
         response = self.session.request(method, "data/composite/sobjects",
                                         json={"allOrNone": all_or_none, "records": chunk},
                                         idempotent=idempotent)
+        items = [answers.checked(item, dict, None, "a result")
+                 for item in answers.json_body(response, list)]
         return [RecordResult(
             id=item.get("id"), success=bool(item.get("success")),
-            errors=tuple(RecordError(e.get("statusCode", ""), e.get("message", ""),
-                                     tuple(e.get("fields") or ())) for e in item.get("errors") or ()),
-        ) for item in response.json()]
+            errors=tuple(RecordError(str(e.get("statusCode", "")), str(e.get("message", "")),
+                                     tuple(e.get("fields") or ()))
+                         for e in answers.member(item, "errors", list, default=None) or ()
+                         if isinstance(e, Mapping)),
+        ) for item in items]

@@ -5,7 +5,13 @@
 - Retries (tenacity) for idempotent requests only, on connection errors, 5xx,
   ``UNABLE_TO_LOCK_ROW`` and ``REQUEST_LIMIT_EXCEEDED``: bounded exponential backoff with
   jitter, honouring ``Retry-After``. ``sleep`` is injectable, so tests never wait.
-- One silent re-authentication on ``401 INVALID_SESSION_ID``, then the request once more.
+- Silent re-authentication on ``401 INVALID_SESSION_ID`` (or a login page instead of the API),
+  then the request once more: for as long as logins succeed. Bounded are only consecutive
+  failed logins (:data:`MAX_LOGIN_FAILURES`, a success resets the count) and fresh sessions
+  refused again by one request (:data:`MAX_RELOGINS_PER_REQUEST`).
+- Answers read whole are checked once here (``answers.py``): HTML, cut JSON, an empty 200 or a
+  false ``Content-Encoding`` is retried like a 5xx when idempotent, then a ServerAnswerError
+  naming the endpoint.
 - Read-only mode (the basis of every ``--dry-run``): see :func:`is_read_only_safe`.
 - Counts every API call (``calls``; Setup UI pages apart, in ``ui_calls``: they are not API
   requests and must not inflate the manifest's ``api_calls``), keeps ``Sforce-Limit-Info``
@@ -28,6 +34,7 @@ import requests
 import tenacity
 
 from sfexit import errors
+from sfexit.org import answers
 from sfexit.org.redaction import redact
 from sfexit.org.sferrors import (daily_limit_spent, error_code, error_from_response,
                                  is_dead_session, retry_after)
@@ -44,6 +51,14 @@ MAX_API_VERSION = "68.0"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRYABLE_ERROR_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "REQUEST_LIMIT_EXCEEDED",
                                    "SERVER_UNAVAILABLE"})
+# Re-authentication keeps going while logins succeed (issue 19, item 11: an org whose sessions
+# die every few calls must not end a long export). A login that cannot reach the login host is
+# tried again up to this many times in a row (a success resets the count); a login the org
+# refuses (wrong secret, inactive user) is never repeated: repeating it could lock the user out.
+MAX_LOGIN_FAILURES = 3
+# One request refused with this many fresh sessions in a row: the login works but the session
+# does not (API disabled for the user, IP restrictions), so it is an AuthError.
+MAX_RELOGINS_PER_REQUEST = 5
 
 # Read-only mode: the only requests besides GET/HEAD that may pass, because they cannot change
 # the org's data, users or settings. Creating a Bulk 2.0 *query* job only reads (Salesforce
@@ -154,12 +169,17 @@ class _Http(requests.Session):
 
 
 class _Retry(Exception):
+    """A try that may be repeated; after the last one, ``response`` is returned or ``error``
+    raised (else ConnectionFailed)."""
+
     def __init__(self, reason: str, retry_after: float | None = None,
-                 response: requests.Response | None = None) -> None:
+                 response: requests.Response | None = None,
+                 error: errors.SfexitError | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
         self.response = response
+        self.error = error
 
 
 class OrgSession:
@@ -188,6 +208,7 @@ class OrgSession:
         self._http.auth = self._auth
         self._http.headers["Sforce-Call-Options"] = "client=sfexit"
         self._sf: simple_salesforce.Salesforce | None = None
+        self._login_failures = 0     # consecutive re-logins that could not reach the login host
         self._lock = threading.RLock()  # parallel downloads share this session
         self._version_lock = threading.Lock()  # threads asking at once negotiate once
 
@@ -242,8 +263,11 @@ class OrgSession:
             raise error_from_response(response, method)
         return response
 
-    def get_json(self, path: str, **kw: Any) -> Any:
-        return self.request("GET", path, **kw).json()
+    def get_json(self, path: str, *, kind: type[Any] = dict, **kw: Any) -> Any:
+        """The JSON of a GET, checked to be ``kind`` (the shape the API documents: an object,
+        or a list); its objects are :class:`~sfexit.org.answers.Answer` dicts, so a missing
+        member is a ServerAnswerError naming the endpoint. Raises as :meth:`request`."""
+        return answers.json_body(self.request("GET", path, **kw), kind)
 
     def simple_salesforce(self) -> simple_salesforce.Salesforce:
         """simple-salesforce bound to this session (same pool, token, retries and guard)."""
@@ -272,17 +296,21 @@ class OrgSession:
             idempotent = method in IDEMPOTENT_METHODS
         kwargs["verify"] = self._verify
         kwargs.setdefault("timeout", 120.0)
-        reauthenticated = False
+        relogins = 0
         while True:
             sent_with = self._auth.token
             response = self._with_retries(method, url, idempotent, kwargs, ui_page)
-            if (not reauthenticated and self._reauthenticate is not None
-                    and is_dead_session(response)):
-                response.close()
-                self._refresh(sent_with)
-                reauthenticated = True
-                continue  # a 401 was not processed, so sending again is safe, even a POST
-            return response
+            login_page = not ui_page and _login_page(response, kwargs)
+            if not (login_page or is_dead_session(response)):
+                return response
+            if self._reauthenticate is None or relogins >= MAX_RELOGINS_PER_REQUEST:
+                if login_page:
+                    raise answers.login_error(response)
+                return response
+            response.close()
+            # A 401 or a login page was not processed, so sending again is safe, even a POST.
+            # Only logins this request made count: another thread's login is progress too.
+            relogins += self._refresh(sent_with)
 
     def _with_retries(self, method: str, url: str, idempotent: bool,
                       kwargs: dict[str, Any], ui_page: bool = False) -> requests.Response:
@@ -303,6 +331,8 @@ class OrgSession:
         except _Retry as last:
             if last.response is not None:
                 return last.response
+            if last.error is not None:
+                raise last.error from None
             raise errors.ConnectionFailed(
                 f"{self.instance_url} could not be reached: {last.reason}",
                 hint="check the network, proxy and CA bundle, then run the command again",
@@ -329,6 +359,13 @@ class OrgSession:
             # ChunkedEncodingError: the connection broke in the middle of the body.
             log.debug("%s %s -> %s", method, redact(url), type(exc).__name__)
             raise _Retry(_short(exc)) from None
+        except requests.exceptions.ContentDecodingError:
+            # A Content-Encoding (gzip, deflate) the body does not have: read whole, so the
+            # answer cannot be used (a streamed body is decoded by its reader, bulk2.py).
+            bad = errors.ServerAnswerError(
+                f"{answers.endpoint(method, url)} answered a body that does not match its "
+                "Content-Encoding header")
+            raise _Retry(bad.message, error=bad) from None
         log.debug("%s %s -> %s (%.0f ms)", method, redact(url), response.status_code,
                   (time.monotonic() - started) * 1000)
         self._note_limit_info(response)
@@ -343,6 +380,12 @@ class OrgSession:
                 response.content
                 raise _Retry(f"{response.status_code} {code or response.reason}",
                              retry_after(response), response)
+        if (200 <= response.status_code < 300 and not ui_page and not kwargs.get("stream")
+                and not _login_page(response, kwargs)):
+            wrong = answers.problem(response)
+            if wrong is not None:
+                log.debug("%s %s -> %s", method, redact(url), wrong.message)
+                raise _Retry(wrong.message, error=wrong)
         return response
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
@@ -355,18 +398,31 @@ class OrgSession:
                       self.retry.base_seconds * 2 ** (state.attempt_number - 1))
         return random.uniform(0, ceiling)
 
-    def _refresh(self, dead_token: str) -> None:
-        """Sign in again, once for all threads that saw the same dead token."""
+    def _refresh(self, dead_token: str) -> bool:
+        """Sign in again, once for all threads that saw the same dead token; True when this
+        call logged in. A login host out of reach is tried again (:data:`MAX_LOGIN_FAILURES`
+        in a row); a refused login raises at once. Raises AuthError, ConnectionFailed."""
         assert self._reauthenticate is not None
         with self._lock:
             if self._auth.token != dead_token:
-                return  # another thread already signed in again
+                return False  # another thread already signed in again
             self._on_event("session expired; signing in again")
-            token = self._reauthenticate()
+            while True:
+                try:
+                    token = self._reauthenticate()
+                    break
+                except errors.ConnectionFailed:
+                    self._login_failures += 1
+                    if self._login_failures >= MAX_LOGIN_FAILURES:
+                        raise
+                    self._sleep(min(self.retry.max_seconds,
+                                    self.retry.base_seconds * 2 ** self._login_failures))
+            self._login_failures = 0
             self._auth.token = token.access_token
             if self._sf is not None:
                 self._sf.session_id = token.access_token
                 self._sf.headers["Authorization"] = "Bearer " + token.access_token
+            return True
 
     def _note_limit_info(self, response: requests.Response) -> None:
         info = response.headers.get("Sforce-Limit-Info", "")
@@ -375,14 +431,23 @@ class OrgSession:
             self.api_usage = (int(match.group(1)), int(match.group(2)))
 
     def _negotiate_version(self) -> str:
-        listed = self.get_json("/services/data")
-        versions = sorted((v["version"] for v in listed if _supported(v.get("version"))),
+        listed = self.get_json("/services/data", kind=list)
+        versions = sorted((v["version"] for v in listed
+                           if isinstance(v, dict) and _supported(v.get("version"))),
                           key=_version_key)
         if not versions:
             raise errors.SalesforceError(
                 f"the org supports none of the API versions {MIN_API_VERSION}–{MAX_API_VERSION}",
                 hint="pin api_version in the org profile")
         return str(versions[-1])
+
+
+def _login_page(response: requests.Response, kwargs: Mapping[str, Any]) -> bool:
+    """A 2xx API answer read whole that is a login page (after redirects)."""
+    if kwargs.get("stream") or not 200 <= response.status_code < 300:
+        return False
+    head = response.content[:65536].decode("utf-8", "replace")
+    return answers.is_login_page(response.headers.get("Content-Type", ""), head)
 
 
 def _short(exc: BaseException) -> str:

@@ -37,6 +37,7 @@ import urllib3
 from requests.cookies import RequestsCookieJar
 
 from sfexit import errors
+from sfexit.org.answers import is_login_page
 from sfexit.org.redaction import redact
 from sfexit.org.session import OrgSession, check_https
 
@@ -49,7 +50,6 @@ INTERSTITIAL_MAX_BYTES = 16 * 1024
 # drops a partly read chunk on IncompleteRead), so a Range resume has something to resume.
 NET_CHUNK = 64 * 1024
 RESUMES = 5                   # Range resumptions (or restarts) of one download
-LOGIN_TITLE = re.compile(r"<title>\s*Login\s*\|\s*Salesforce\s*</title>", re.I)
 _SCRIPT_TARGETS = (
     re.compile(r"top\.window\.location(?:\.href)?\s*=\s*'((?:[^'\\]|\\.)*)'"),
     re.compile(r"(?:window\.)?location\.replace\(\s*'((?:[^'\\]|\\.)*)'\s*\)"),
@@ -86,10 +86,6 @@ def is_login_url(url: str) -> bool:
     parts = urlsplit(url)
     query = parse_qs(parts.query)
     return parts.path in ("", "/", "/login.jsp") and ("startURL" in query or "ec" in query)
-
-
-def is_login_page(content_type: str, text: str) -> bool:
-    return "html" in content_type.lower() and bool(LOGIN_TITLE.search(text[:65536]))
 
 
 def interstitial_target(text: str) -> str | None:

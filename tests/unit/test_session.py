@@ -10,7 +10,8 @@ import requests
 import responses
 
 from sfexit import errors
-from sfexit.org.session import OrgSession, RetryPolicy, Token, is_read_only_safe
+from sfexit.org.session import (MAX_RELOGINS_PER_REQUEST, OrgSession, RetryPolicy, Token,
+                                is_read_only_safe)
 
 BASE = "https://acme.my.salesforce.com"
 DATA = f"{BASE}/services/data/v64.0"
@@ -197,7 +198,8 @@ def test_expired_session_reauthenticates_once_silently(mocked: responses.Request
     assert events == ["session expired; signing in again"]
 
 
-def test_second_401_is_an_auth_error(mocked: responses.RequestsMock, sleeps: Sleeps) -> None:
+def test_a_session_refused_after_every_fresh_login_is_an_auth_error(
+        mocked: responses.RequestsMock, sleeps: Sleeps) -> None:
     mocked.get(f"{DATA}/limits", status=401,
                json=sf_error("INVALID_SESSION_ID", "Session expired or invalid"))
     session = make(sleeps, reauth=lambda: Token(NEW_TOKEN, BASE))
@@ -206,7 +208,7 @@ def test_second_401_is_an_auth_error(mocked: responses.RequestsMock, sleeps: Sle
     assert info.value.one_line() == ("Session expired or invalid (INVALID_SESSION_ID) (sign in "
                                      "again with `sfexit login`)")
     assert info.value.exit_code == 3
-    assert session.calls == 2
+    assert session.calls == 1 + MAX_RELOGINS_PER_REQUEST
 
 
 @pytest.mark.parametrize(("method", "path"), [
