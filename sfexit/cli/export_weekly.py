@@ -43,7 +43,15 @@ MAX_PARALLEL = 10    # SF-DataExport downloads 10 parts at once; parts are up to
 @click.option("--parallel", type=click.IntRange(1, MAX_PARALLEL), metavar="N",
               help=f"Parts downloaded at once, 1-{MAX_PARALLEL} (default: [export] parallel).")
 @click.option("--extract", is_flag=True,
-              help="Unpack the parts into DEST/weekly/extracted/ (refusing unsafe member paths).")
+              help="Unpack the parts into DEST/weekly/extracted/ (refusing unsafe member paths, "
+                   "links and zip bombs; all parts or nothing).")
+@click.option("--max-extract-bytes", type=click.IntRange(min=1), metavar="BYTES",
+              default=16 * 1024 ** 3, show_default=True,
+              help="With --extract: refuse a part that expands past this many bytes.")
+@click.option("--max-ratio", type=click.FloatRange(min=1), metavar="N", default=200.0,
+              show_default=True,
+              help="With --extract: refuse a member (past 1 MiB) that expands past N times its "
+                   "compressed size.")
 @click.option("--include-files/--no-include-files", default=True, show_default=True,
               help="Export option: Salesforce Files and CRM Content document versions.")
 @click.option("--include-attachments/--no-include-attachments", default=True,
@@ -57,7 +65,7 @@ MAX_PARALLEL = 10    # SF-DataExport downloads 10 parts at once; parts are up to
 @pass_app
 def weekly(app: AppContext, dest: Path | None, status_only: bool, trigger: bool,
            discard_old: bool, wait: bool | None, timeout: float, parallel: int | None,
-           extract: bool, include_files: bool, include_attachments: bool,
+           extract: bool, max_extract_bytes: int, max_ratio: float, include_files: bool, include_attachments: bool,
            replace_carriage_returns: bool, encoding: str) -> None:
     """Report, trigger and download the weekly (or monthly) Data Export Service export.
 
@@ -66,6 +74,7 @@ def weekly(app: AppContext, dest: Path | None, status_only: bool, trigger: bool,
     are listed. A too-early --trigger exits 1 with the next allowed date and does nothing.
     """
     from sfexit.export.weekly import STATUS_URL, WeeklyOptions, WeeklyRun, run_weekly
+    from sfexit.export.weekly_download import ExtractLimits
     from sfexit.org.uisession import open_ui_session
 
     if discard_old and not trigger:
@@ -92,6 +101,7 @@ def weekly(app: AppContext, dest: Path | None, status_only: bool, trigger: bool,
     run = WeeklyRun(
         dest=Path(target or "."), trigger=trigger, discard_old=discard_old, wait=wait,
         status_only=status_only, timeout=timeout, parallel=workers, extract=extract,
+        extract_limits=ExtractLimits(max_bytes=max_extract_bytes, max_ratio=max_ratio),
         options=WeeklyOptions(include_files=include_files,
                               include_attachments=include_attachments,
                               replace_carriage_returns=replace_carriage_returns,

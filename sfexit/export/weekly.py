@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 from sfexit import errors
-from sfexit.export.weekly_download import DownloadedPart, download_parts, extract_parts
+from sfexit.export.weekly_download import (DownloadedPart, ExtractLimits, download_parts,
+                                           extract_parts)
 from sfexit.export.weekly_forms import HtmlForm, export_form, page_errors
 from sfexit.export.weekly_page import (PAGE_PATH, START_EXPORT, ExportFileLink, ExportPageState,
                                        PageFormatError, alert_facts, parse_export_page)
@@ -238,6 +239,7 @@ class WeeklyRun:
     timeout: float = 6 * 3600
     parallel: int = 4
     extract: bool = False
+    extract_limits: ExtractLimits = ExtractLimits()
     options: WeeklyOptions = field(default_factory=WeeklyOptions)
     open_manifest: Callable[[], ManifestStore] | None = None
     sleep: Callable[[float], None] = time.sleep
@@ -325,7 +327,7 @@ def run_weekly(ui: UiSession, run: WeeklyRun) -> WeeklyResult:
         parts = download_parts(ui, page.files, weekly_dir, parallel=run.parallel,
                                on_part=record("", page))
         if run.extract:
-            extracted = extract_parts(parts, weekly_dir / "extracted")
+            extracted = extract_parts(parts, weekly_dir / "extracted", run.extract_limits)
     return WeeklyResult(
         state=page.state, triggered=triggered, files=page.files, parts=tuple(parts),
         previous_parts=tuple(previous), last_export=page.last_export or first.last_export,

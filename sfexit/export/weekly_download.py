@@ -16,7 +16,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -167,19 +169,125 @@ def safe_member_path(root: Path, member: str) -> Path:
     return target
 
 
-def extract_parts(parts: Sequence[DownloadedPart], root: Path) -> Path:
-    """Unpack every part under ``root``. Every member of a part is checked before any is written;
-    a member escaping ``root`` refuses the whole part. Raises UnsafeArchive."""
-    root.mkdir(parents=True, exist_ok=True)
-    for part in parts:
-        with zipfile.ZipFile(part.path) as archive:
-            members = [(info, safe_member_path(root, info.filename))
-                       for info in archive.infolist()]
-            for info, target in members:
-                if info.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with archive.open(info) as src, open(target, "wb") as out:
-                    shutil.copyfileobj(src, out, CHUNK)
+@dataclass(frozen=True)
+class ExtractLimits:
+    """How far one part may expand (``export weekly --max-extract-bytes/--max-ratio``).
+
+    Salesforce splits the export into zips of at most ~512 MB (export-protocol.md); CSV and
+    office files compress 5–20×, rarely 100×. A part that expands past these is refused as a
+    zip bomb before it fills the disk (issue 19: a 306 KB part expanded to 315 MB silently).
+    The ratio applies to members past ``RATIO_FLOOR`` bytes: a tiny file of repeated bytes
+    compresses far better and is harmless.
+    """
+
+    max_bytes: int = 16 * 1024 ** 3      # uncompressed bytes of one part, all members
+    max_ratio: float = 200.0             # a member's bytes / its compressed bytes
+
+
+RATIO_FLOOR = 1 << 20
+
+
+def extract_parts(parts: Sequence[DownloadedPart], root: Path,
+                  limits: ExtractLimits = ExtractLimits()) -> Path:
+    """Unpack every part under ``root``, all or nothing: into a temporary folder beside it,
+    moved into place only when every part is out (an earlier ``root`` is replaced then).
+    Every member is checked before any is written: a path escaping ``root``, a symbolic link
+    or other special file, a name that is both a file and a folder refuse the part; a member
+    expanding past ``limits`` (counted while writing, not taken from the zip's header) is
+    refused as it happens. Raises UnsafeArchive; nothing is left half-extracted."""
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = root.parent / f".{root.name}.tmp-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        for part in parts:
+            _extract_part(part, staging, root, limits)
+        previous = root.parent / f".{root.name}.old-{os.getpid()}"
+        if root.exists():
+            root.rename(previous)
+        staging.rename(root)
+        shutil.rmtree(previous, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return root
+
+
+def _extract_part(part: DownloadedPart, staging: Path, root: Path,
+                  limits: ExtractLimits) -> None:
+    try:
+        archive = zipfile.ZipFile(part.path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UnsafeArchive(f"cannot open {part.name} as a zip: {exc}") from None
+    with archive:
+        members = _checked_members(part, archive, staging, root)
+        written = 0
+        for info, target in members:
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            written += _copy_member(part, archive, info, target, limits, written)
+
+
+def _checked_members(part: DownloadedPart, archive: zipfile.ZipFile, staging: Path,
+                     root: Path) -> list[tuple[zipfile.ZipInfo, Path]]:
+    members: list[tuple[zipfile.ZipInfo, Path]] = []
+    files: set[PurePosixPath] = set()
+    folders: set[PurePosixPath] = set()
+    for info in archive.infolist():
+        safe_member_path(root, info.filename)          # the message names the real root
+        kind = stat.S_IFMT(info.external_attr >> 16)
+        if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
+            what = "a symbolic link" if kind == stat.S_IFLNK else "a special file"
+            raise UnsafeArchive(f"refused to extract {part.name}: member {info.filename!r} is "
+                                f"{what}; nothing was extracted")
+        relative = PurePosixPath(info.filename.replace("\\", "/"))
+        (folders if info.is_dir() else files).add(relative)
+        folders.update(relative.parents)
+        members.append((info, safe_member_path(staging, info.filename)))
+    clash = sorted(str(p) for p in files & folders) or _duplicates(archive)
+    if clash:
+        raise UnsafeArchive(f"refused to extract {part.name}: member {clash[0]!r} appears twice "
+                            "or as both a file and a folder; nothing was extracted")
+    return members
+
+
+def _duplicates(archive: zipfile.ZipFile) -> list[str]:
+    seen: set[str] = set()
+    twice = []
+    for name in archive.namelist():
+        key = name.replace("\\", "/").rstrip("/")
+        if key in seen:
+            twice.append(name)
+        seen.add(key)
+    return twice
+
+
+def _copy_member(part: DownloadedPart, archive: zipfile.ZipFile, info: zipfile.ZipInfo,
+                 target: Path, limits: ExtractLimits, before: int) -> int:
+    """Write one member, counting its bytes against ``limits``; return how many."""
+    ratio_cap = max(RATIO_FLOOR, limits.max_ratio * max(1, info.compress_size))
+    size = 0
+    try:
+        with archive.open(info) as src, open(target, "wb") as out:
+            while chunk := src.read(CHUNK):
+                size += len(chunk)
+                if before + size > limits.max_bytes:
+                    raise UnsafeArchive(
+                        f"refused to extract {part.name}: member {info.filename!r} takes the "
+                        f"part past {limits.max_bytes} bytes; nothing was extracted",
+                        hint="raise the limit with --max-extract-bytes if the export is "
+                             "really that large")
+                if size > ratio_cap:
+                    raise UnsafeArchive(
+                        f"refused to extract {part.name}: member {info.filename!r} expands past "
+                        f"{limits.max_ratio:g} times its compressed size "
+                        f"({info.compress_size} bytes); nothing was extracted",
+                        hint="raise the limit with --max-ratio if the file is really that "
+                             "compressible")
+                out.write(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise UnsafeArchive(f"refused to extract {part.name}: member {info.filename!r} is "
+                            f"damaged ({exc}); nothing was extracted") from None
+    return size

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import stat
 import zipfile
 from pathlib import Path
 
@@ -18,8 +19,8 @@ import requests
 from sfexit import errors
 from sfexit.export.weekly import (WeeklyOptions, earliest_expiry, fill_export_form,
                                   wait_until_ready)
-from sfexit.export.weekly_download import (DownloadedPart, UnsafeArchive, extract_parts,
-                                           safe_member_path)
+from sfexit.export.weekly_download import (DownloadedPart, ExtractLimits, UnsafeArchive,
+                                           extract_parts, safe_member_path)
 from sfexit.export.weekly_forms import export_form, page_errors, parse_forms
 from sfexit.export.weekly_page import (ExportFileLink, PageFormatError, download_url,
                                        parse_export_page, size_bytes)
@@ -269,6 +270,75 @@ def test_extract_unpacks_safe_parts(tmp_path: Path) -> None:
     assert (root / "Attachments" / "00P1").read_bytes() == b"\x00\x01"
     assert (root / "Contact.csv").read_bytes() == b"Id\n2\n"
     assert safe_member_path(root, "a/./b.csv") == (root / "a" / "b.csv").resolve()
+
+
+def _left_over(tmp_path: Path) -> list[str]:
+    """Everything extraction left under tmp_path besides the zips."""
+    return sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")
+                  if not p.name.endswith(".ZIP"))
+
+
+def test_extract_refuses_a_symlink_member_and_leaves_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "WE_2.ZIP"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("Account.csv", b"Id\n1\n")
+        link = zipfile.ZipInfo("Attachments")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        archive.writestr(link, "/etc")
+        archive.writestr("Attachments/00P1", b"x")
+    data = path.read_bytes()
+    part = DownloadedPart(path.name, len(data), hashlib.sha256(data).hexdigest(), path)
+    good = _zip(tmp_path / "WE_1.ZIP", {"Contact.csv": b"Id\n"})
+    with pytest.raises(UnsafeArchive) as info:
+        extract_parts([good, part], tmp_path / "extracted")
+    assert info.value.one_line() == ("refused to extract WE_2.ZIP: member 'Attachments' is a "
+                                     "symbolic link; nothing was extracted")
+    assert _left_over(tmp_path) == []
+
+
+def test_extract_refuses_a_name_that_is_both_file_and_folder(tmp_path: Path) -> None:
+    part = _zip(tmp_path / "WE_1.ZIP", {"a": b"file", "a/b.csv": b"Id\n"})
+    with pytest.raises(UnsafeArchive, match="member 'a' appears twice or as both"):
+        extract_parts([part], tmp_path / "extracted")
+    assert _left_over(tmp_path) == []
+
+
+def _bomb(path: Path, size: int) -> DownloadedPart:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("Account.csv", b"\0" * size)
+    data = path.read_bytes()
+    return DownloadedPart(path.name, len(data), hashlib.sha256(data).hexdigest(), path)
+
+
+def test_extract_refuses_a_zip_bomb_by_ratio_and_the_flag_raises_it(tmp_path: Path) -> None:
+    bomb = _bomb(tmp_path / "WE_1.ZIP", 64 << 20)   # 64 MiB of zeros: ~64 KB compressed
+    with pytest.raises(UnsafeArchive) as info:
+        extract_parts([bomb], tmp_path / "extracted")
+    assert info.value.one_line().startswith(
+        "refused to extract WE_1.ZIP: member 'Account.csv' expands past 200 times its "
+        "compressed size (")
+    assert "--max-ratio" in info.value.one_line()
+    assert _left_over(tmp_path) == []
+    root = extract_parts([bomb], tmp_path / "extracted", ExtractLimits(max_ratio=5000))
+    assert (root / "Account.csv").stat().st_size == 64 << 20
+
+
+def test_extract_refuses_a_part_past_the_byte_limit(tmp_path: Path) -> None:
+    part = _zip(tmp_path / "WE_1.ZIP", {"a.csv": b"x" * 1000, "b.csv": b"y" * 1000})
+    with pytest.raises(UnsafeArchive, match="member 'b.csv' takes the part past 1500 bytes"):
+        extract_parts([part], tmp_path / "extracted", ExtractLimits(max_bytes=1500))
+    assert _left_over(tmp_path) == []
+
+
+def test_extract_replaces_an_earlier_extraction_only_when_it_succeeds(tmp_path: Path) -> None:
+    root = extract_parts([_zip(tmp_path / "WE_1.ZIP", {"Account.csv": b"old"})],
+                         tmp_path / "extracted")
+    with pytest.raises(UnsafeArchive):
+        extract_parts([_zip(tmp_path / "WE_2.ZIP", {"../x": b"new"})], root)
+    assert (root / "Account.csv").read_bytes() == b"old"
+    extract_parts([_zip(tmp_path / "WE_3.ZIP", {"Contact.csv": b"new"})], root)
+    assert sorted(p.name for p in root.iterdir()) == ["Contact.csv"]
+    assert _left_over(tmp_path) == ["extracted", "extracted/Contact.csv"]
 
 
 # --- streaming a part: Range only where the server answers 206 -----------------------------------
