@@ -195,12 +195,13 @@ def load_settings(config_path: Path | None = None, org: str | None = None, *,
     env = read_env(env_map)
     path, explicit = _config_location(config_path, env_map)
     data: dict[str, Any] = {}
-    if path is not None and path.is_file():
+    readable = path is not None and _is_config_file(path, explicit)
+    if path is not None and readable:
         data = _read_toml(path)
     elif explicit and path is not None and not missing_ok:
         raise ConfigError(f"config file {path} does not exist",
                           hint="check --config / SFEXIT_CONFIG")
-    where = str(path) if path is not None and path.is_file() else "no config file"
+    where = str(path) if path is not None and readable else "no config file"
     v = Validator(where)
     v.check_keys(data, "", {"default_org", "orgs", "contract", "export", "users", "report",
                             "offboard", "notice"})
@@ -209,7 +210,7 @@ def load_settings(config_path: Path | None = None, org: str | None = None, *,
         v.require_table(raw, f"orgs.{name}")
     profile = _select_profile(v, orgs, data, org, env_map, env, overrides or {})
     return Settings(
-        config_file=path if path is not None and path.is_file() else None,
+        config_file=path if readable else None,
         org=profile,
         contract=_contract(v, v.table(data, "contract")),
         notice=_notice(v, v.table(data, "notice")),
@@ -232,14 +233,31 @@ def _config_location(config_path: Path | None,
     return default_config_path(), False
 
 
+def _is_config_file(path: Path, explicit: bool) -> bool:
+    """A regular file; given explicitly, also a device such as ``/dev/null``, read as an empty
+    config (as ``git config --file /dev/null`` and ``GIT_CONFIG_GLOBAL=/dev/null`` do: the
+    documented way to run without one). A folder is a ConfigError."""
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a folder, not a file",
+                          hint="check --config / SFEXIT_CONFIG")
+    return path.is_file() or (explicit and path.exists())
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # TOML files are UTF-8 (toml.io, "Spec"); a Latin-1 or UTF-16 editor save is common.
+        raise ConfigError(f"{path}: not UTF-8 at byte {exc.start} (TOML files must be UTF-8)",
+                          hint="save the file as UTF-8") from None
+    try:
+        return tomllib.loads(text.removeprefix("\ufeff"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
 # --- org profile ----------------------------------------------------------------------------
@@ -271,9 +289,12 @@ def _select_profile(v: Validator, orgs: Mapping[str, Any], data: Mapping[str, An
     if env.sf_path:
         raw["sf_path"] = env.sf_path
     raw.update({k: val for k, val in overrides.items() if val is not None})
-    if (env.instance_url and env.access_token and not overrides.get("auth")
-            and not environ.get("SFEXIT_AUTH")):
-        raw["auth"] = "session"  # SFEXIT_INSTANCE_URL + SFEXIT_ACCESS_TOKEN: a plain session
+    if (env.instance_url and not overrides.get("auth") and not environ.get("SFEXIT_AUTH")
+            and (env.access_token or name not in orgs)):
+        # SFEXIT_INSTANCE_URL + SFEXIT_ACCESS_TOKEN: a plain session. Without a token and
+        # without a profile saying how to log in, the URL alone still means a plain session:
+        # the error is then the missing access token, not a consumer key for a web login.
+        raw["auth"] = "session"
     if not raw:
         return None
     return _profile(v, name or "default", raw)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -88,6 +90,30 @@ class AppContext:
 
 
 pass_app = click.make_pass_decorator(AppContext, ensure=True)
+
+
+def require_writable_dir(path: Path, option: str) -> Path:
+    """``path`` when sfexit can create it or write in it, else UsageError (exit 2): the same
+    line for every command that writes a folder or a file (``--dest``, ``--run-dir``,
+    ``--out``), before any login and without creating ``path``. The nearest existing folder is
+    probed with a temporary file, because ``os.access`` says yes to root on a read-only mount.
+    """
+    path = Path(path).expanduser()
+    existing = path
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    hint = f"choose another {option}, or fix the folder's permissions"
+    if not existing.is_dir():
+        raise errors.UsageError(f"cannot write to {path}: {existing} is a file, not a folder",
+                                hint=hint)
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".sfexit-probe-", dir=existing)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise errors.UsageError(f"cannot write to {path}: {exc.strerror or exc} in {existing}",
+                                hint=hint) from None
+    return path
 
 
 def json_option(f: Any) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from sfexit import configured_contract, errors, ics, rules
-from sfexit.cli.context import AppContext, json_option, pass_app
+from sfexit.cli.context import AppContext, json_option, pass_app, require_writable_dir
 from sfexit.configured_contract import ContractFlags, ResolvedContract
 from sfexit.jsonable import to_jsonable
 from sfexit.notice import (NoticeRequest, OrgIdentity, format_for_filename, money,
@@ -323,6 +323,7 @@ def notice(app: AppContext, out_path: Path, start: str | None, end: str | None,
     no refund) or an early termination on --effective (with the pro-rata refund).
     """
     fmt = format_for_filename(out_path.name)
+    require_writable_dir(out_path.parent, "--out")
     letter_lang = _letter_lang(app, lang)
     resolved = resolve_contract(app, ContractFlags(start, end, paid, currency, fee, leave,
                                                    effective))

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sfexit import errors
-from sfexit.cli.context import AppContext, json_option, org_option, pass_app
+from sfexit.cli.context import (AppContext, json_option, org_option, pass_app,
+                                require_writable_dir)
 from sfexit.cli.output import table
 from sfexit.jsonable import to_jsonable
 from sfexit.cli.progress import Progress, eta
@@ -88,6 +89,7 @@ def bulk(app: AppContext, dest: Path | None, objects: str | None,
     if target is None:
         raise errors.UsageError("no backup directory: pass --dest DIR or set [export] dest "
                                 "in the config")
+    require_writable_dir(target, "--dest")
     options = ExportOptions(
         dest=Path(target), objects=_objects(objects) or cfg.objects,
         include_deleted=cfg.include_deleted if include_deleted is None else include_deleted,

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 import click
 
 from sfexit import errors
-from sfexit.cli.context import AppContext, json_option, org_option, pass_app
+from sfexit.cli.context import (AppContext, json_option, org_option, pass_app,
+                                require_writable_dir)
 from sfexit.cli.export import connect_read_only
 from sfexit.jsonable import to_jsonable
 from sfexit.units import size
@@ -49,6 +50,7 @@ def files(app: AppContext, dest: Path | None, all_versions: bool, include_delete
     target = dest or settings.export.dest
     if target is None:
         raise errors.UsageError("no backup directory: pass --dest DIR or set dest in [export]")
+    require_writable_dir(target, "--dest")
     workers = parallel if parallel is not None else settings.export.parallel
     if not 1 <= workers <= MAX_PARALLEL:
         raise errors.UsageError(f"--parallel must be between 1 and {MAX_PARALLEL}, got {workers}")

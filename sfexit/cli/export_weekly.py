@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sfexit import errors
-from sfexit.cli.context import AppContext, json_option, org_option, pass_app
+from sfexit.cli.context import (AppContext, json_option, org_option, pass_app,
+                                require_writable_dir)
 from sfexit.cli.output import table
 
 if TYPE_CHECKING:
@@ -65,8 +66,8 @@ MAX_PARALLEL = 10    # SF-DataExport downloads 10 parts at once; parts are up to
 @pass_app
 def weekly(app: AppContext, dest: Path | None, status_only: bool, trigger: bool,
            discard_old: bool, wait: bool | None, timeout: float, parallel: int | None,
-           extract: bool, max_extract_bytes: int, max_ratio: float, include_files: bool, include_attachments: bool,
-           replace_carriage_returns: bool, encoding: str) -> None:
+           extract: bool, max_extract_bytes: int, max_ratio: float, include_files: bool,
+           include_attachments: bool, replace_carriage_returns: bool, encoding: str) -> None:
     """Report, trigger and download the weekly (or monthly) Data Export Service export.
 
     Salesforce has no API for it: sfexit opens a UI session from your login and reads Setup >
@@ -87,10 +88,8 @@ def weekly(app: AppContext, dest: Path | None, status_only: bool, trigger: bool,
         raise errors.UsageError("no backup directory: pass --dest DIR or set dest in [export]")
     workers = parallel if parallel is not None else min(settings.export.parallel, MAX_PARALLEL)
     if target is not None and not status_only:
-        try:  # before any login: a bad --dest is the person's mistake, found at once
-            (Path(target) / "weekly").mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise errors.UsageError(f"cannot write to {target}: {exc.strerror or exc}") from None
+        # Before any login: a bad --dest is the person's mistake, found at once.
+        require_writable_dir(Path(target) / "weekly", "--dest")
     # Only Export Now writes (the form POST): everything else runs on a read-only session.
     session = app.connect(read_only=not trigger)
     # Land on the Classic Data Export page itself: in a Lightning org /home/home.jsp would send

@@ -17,7 +17,8 @@ import click
 
 from sfexit import errors
 from sfexit.cli.confirmation import require_confirmation_possible
-from sfexit.cli.context import AppContext, json_option, org_option, pass_app
+from sfexit.cli.context import (AppContext, json_option, org_option, pass_app,
+                                require_writable_dir)
 from sfexit.cli.output import table
 
 if TYPE_CHECKING:
@@ -226,6 +227,7 @@ def _validate(app: AppContext, *, dry_run: bool, run_dir: Path | None, resume: P
                                     hint=f"continue it with --resume {target}, or pick another "
                                          "--run-dir")
         will_ask = not dry_run
+    require_writable_dir(target, "--resume" if resume is not None else "--run-dir")
     if will_ask:
         require_confirmation_possible(app.yes, "the offboard changes the org and")
     return target

@@ -162,7 +162,7 @@ def _human(done: TransferResult, verb: str) -> str:
 @click.option("--dry-run", is_flag=True, help="Show the plan; read-only session, no writes.")
 @click.option("--journal", "journal_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Journal file (default: the user data dir, journals/).")
-@click.option("--undo", "undo_path", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--undo", "undo_path", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Put back every owner the reassignment in this journal changed.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @json_option

@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 
 from sfexit import errors
-from sfexit.cli.context import AppContext, json_option, pass_app
+from sfexit.cli.context import (AppContext, json_option, pass_app,
+                                require_writable_dir)
 from sfexit.jsonable import to_jsonable
 
 LANG_HELP = "Language of the report: en, da, de, fr, it or nl [config: report.lang; default en]."
@@ -67,6 +68,10 @@ def render_cmd(app: AppContext, run_dir: Path, lang: str | None, out_dir: Path |
     from sfexit.report.i18n import check_lang
 
     chosen = check_lang(lang) if lang is not None else app.settings().report.lang
+    if out_dir is not None:
+        require_writable_dir(out_dir, "--out")
+    elif run_dir.is_dir():   # a missing one is build_report's "not a run directory"
+        require_writable_dir(run_dir, "RUN_DIR")
     json_path, html_path = build_report(run_dir, lang=chosen,
                                         out_dir=run_dir if out_dir is None else out_dir)
     written = json.loads(json_path.read_text(encoding="utf-8"))

@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import json
 import threading
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from typing import Any
 
 from sfexit import __version__
 from sfexit.errors import UsageError
+from sfexit.export import manifest_schema as schema
 from sfexit.ondisk import atomic_write
 
 SCHEMA_VERSION = 1
@@ -144,26 +146,39 @@ class Manifest:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Manifest:
-        """Raises ValueError/KeyError/TypeError on a malformed document."""
+        """Every field checked against its type (``manifest_schema.py``). Raises ValueError
+        naming the field, KeyError, TypeError on a malformed document."""
+        if not isinstance(raw, dict):
+            raise ValueError("expected a JSON object")
         version = raw.get("schema_version")
         if version != SCHEMA_VERSION:
             raise ValueError(f"schema_version {version!r} (this sfexit reads {SCHEMA_VERSION})")
-        objects = {}
-        for name, o in raw.get("objects", {}).items():
-            o = dict(o)
-            o["skipped_fields"] = [SkippedField(**s) for s in o.get("skipped_fields", [])]
-            objects[name] = ObjectEntry(**o)
+        hints = typing.get_type_hints(Manifest)
+        top = {k: schema.check(raw[k], hints[k], k) for k in
+               ("org_id", "org_name", "api_version", "tool_version", "started_at",
+                "finished_at", "permissions", "api_calls", "bulk_jobs") if k in raw}
+
+        def each(key: str) -> dict[str, Any]:
+            return dict(schema.check(raw.get(key, {}), dict[str, Any], key))
+
+        def listed(key: str) -> list[Any]:
+            return list(schema.check(raw.get(key, []), list[Any], key))
+
         return cls(
-            schema_version=version, org_id=raw["org_id"], org_name=raw.get("org_name", ""),
-            api_version=raw.get("api_version", ""), tool_version=raw.get("tool_version", ""),
-            started_at=raw.get("started_at", ""), finished_at=raw.get("finished_at"),
-            permissions={str(k): bool(v) for k, v in raw.get("permissions", {}).items()},
-            objects=objects,
-            skipped=[SkippedObject(**s) for s in raw.get("skipped", [])],
-            files={k: FileEntry(**f) for k, f in raw.get("files", {}).items()},
-            weekly=[WeeklyPart(**w) for w in raw.get("weekly", [])],
-            api_calls=int(raw.get("api_calls", 0)), bulk_jobs=int(raw.get("bulk_jobs", 0)),
-            base=BaseExport(**raw["base"]) if raw.get("base") else None)
+            schema_version=version, org_id=raw["org_id"], org_name=top.get("org_name", ""),
+            api_version=top.get("api_version", ""), tool_version=top.get("tool_version", ""),
+            started_at=top.get("started_at", ""), finished_at=top.get("finished_at"),
+            permissions=dict(top.get("permissions", {})),
+            objects={name: schema.build(ObjectEntry, o, f"objects.{name}",
+                                        {"skipped_fields": SkippedField})
+                     for name, o in each("objects").items()},
+            skipped=[schema.build(SkippedObject, s, f"skipped[{i}]")
+                     for i, s in enumerate(listed("skipped"))],
+            files={k: schema.build(FileEntry, f, f"files.{k}") for k, f in each("files").items()},
+            weekly=[schema.build(WeeklyPart, w, f"weekly[{i}]")
+                    for i, w in enumerate(listed("weekly"))],
+            api_calls=top.get("api_calls", 0), bulk_jobs=top.get("bulk_jobs", 0),
+            base=schema.build(BaseExport, raw["base"], "base") if raw.get("base") else None)
 
 
 def _same_base(directory: Path, held: BaseExport | None, wanted: BaseExport | None) -> None:
