@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sfexit import errors
 from sfexit.org import answers, soql
 from sfexit.org.session import OrgSession
 
@@ -93,7 +94,7 @@ class RestClient:
         get = self._get_number_text if number_text else self.session.get_json
         body = get(f"data/{resource}", params={"q": query}, headers=headers)
         while True:
-            for record in answers.member(body, "records", list, default=[]):
+            for record in answers.member(body, "records", list):   # also on COUNT() pages
                 yield _plain(answers.checked(record, dict, body, "records"))
             next_url = answers.member(body, "nextRecordsUrl", str, default=None)
             if answers.member(body, "done", bool, default=True) or not next_url:
@@ -142,7 +143,8 @@ class RestClient:
                                              "InstanceName"], limit=1)
         rows = list(self.query_iter(query))
         if not rows:
-            raise LookupError("the org returned no Organization row")
+            raise errors.ServerAnswerError("GET /services/data/query answered no Organization "
+                                           "row (every org has one)")
         row = rows[0]
         return OrgInfo(org_id=row["Id"], name=row.get("Name") or "",
                        edition=row.get("OrganizationType"), is_sandbox=bool(row.get("IsSandbox")),

@@ -354,9 +354,14 @@ class OrgSession:
                 f"TLS verification failed for {urlsplit(url).hostname}: {_short(exc)}",
                 hint="give the org's CA with ca_bundle in the profile or REQUESTS_CA_BUNDLE",
             ) from None
-        except (requests.ConnectionError, requests.Timeout,
-                requests.exceptions.ChunkedEncodingError) as exc:
-            # ChunkedEncodingError: the connection broke in the middle of the body.
+        except requests.exceptions.ChunkedEncodingError as exc:
+            # The connection broke in the middle of the body: the org was reached.
+            log.debug("%s %s -> %s", method, redact(url), type(exc).__name__)
+            cut = errors.ConnectionFailed(
+                f"{answers.endpoint(method, url)}: the answer was cut short in transit",
+                hint="check the network and any proxy, then run the command again (it resumes)")
+            raise _Retry(_short(exc), error=cut) from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
             log.debug("%s %s -> %s", method, redact(url), type(exc).__name__)
             raise _Retry(_short(exc)) from None
         except requests.exceptions.ContentDecodingError:
