@@ -187,6 +187,7 @@ def test_undo_dry_run_lists_what_it_would_restore_and_writes_nothing(fresh_emula
 
 def test_undo_takes_nothing_but_a_journal(emulator: Any, tmp_path: Path) -> None:
     cfg, env = cli_env(tmp_path, emulator)
+    (tmp_path / "x.jsonl").write_text("", encoding="utf-8")
     undo = invoke([*cfg, "reassign", "--undo", str(tmp_path / "x.jsonl"), "--from", DEPARTING],
                   env)
     assert undo.code == 2 and "--undo takes only a journal" in undo.body["message"]
