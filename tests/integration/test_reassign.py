@@ -237,7 +237,7 @@ def test_bulk_path_moves_25000_leads_within_the_call_budget_and_retries_locks(
 
 def routes(org: Any, session: OrgSession) -> dict[str, int]:
     """The emulator's per-route counts, after one more request so the last one is counted."""
-    session.get_json("/services/data/")
+    session.get_json("/services/data/", kind=list)
     return dict(org.stats()["requests_by_route"])
 
 
