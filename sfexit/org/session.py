@@ -7,8 +7,9 @@
   jitter, honouring ``Retry-After``. ``sleep`` is injectable, so tests never wait.
 - Silent re-authentication on ``401 INVALID_SESSION_ID`` (or a login page instead of the API),
   then the request once more: for as long as logins succeed. Bounded are only consecutive
-  failed logins (:data:`MAX_LOGIN_FAILURES`, a success resets the count) and fresh sessions
-  refused again by one request (:data:`MAX_RELOGINS_PER_REQUEST`).
+  failures: logins that cannot reach the login host (:data:`MAX_LOGIN_FAILURES`) and sessions
+  refused one after another with no call answered in between (:data:`MAX_REFUSED_SESSIONS`);
+  a success resets each count.
 - Answers read whole are checked once here (``answers.py``): HTML, cut JSON, an empty 200 or a
   false ``Content-Encoding`` is retried like a 5xx when idempotent, then a ServerAnswerError
   naming the endpoint.
@@ -56,9 +57,11 @@ RETRYABLE_ERROR_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "REQUEST_LIMIT_EXCEEDED
 # tried again up to this many times in a row (a success resets the count); a login the org
 # refuses (wrong secret, inactive user) is never repeated: repeating it could lock the user out.
 MAX_LOGIN_FAILURES = 3
-# One request refused with this many fresh sessions in a row: the login works but the session
-# does not (API disabled for the user, IP restrictions), so it is an AuthError.
-MAX_RELOGINS_PER_REQUEST = 5
+# This many sessions in a row refused, each a different one, with no call answered in between
+# by any thread: the login works but the session does not (API disabled for the user, IP
+# restrictions), so it is an AuthError. Any answered call resets the count, so sessions that
+# serve a few calls and expire (issue 19, item 11) never add up.
+MAX_REFUSED_SESSIONS = 3
 
 # Read-only mode: the only requests besides GET/HEAD that may pass, because they cannot change
 # the org's data, users or settings. Creating a Bulk 2.0 *query* job only reads (Salesforce
@@ -209,6 +212,8 @@ class OrgSession:
         self._http.headers["Sforce-Call-Options"] = "client=sfexit"
         self._sf: simple_salesforce.Salesforce | None = None
         self._login_failures = 0     # consecutive re-logins that could not reach the login host
+        self._generation = 0         # re-logins so far: which session a request was sent with
+        self._refused = (0, -1)      # (sessions refused in a row, the last one counted)
         self._lock = threading.RLock()  # parallel downloads share this session
         self._version_lock = threading.Lock()  # threads asking at once negotiate once
 
@@ -296,21 +301,21 @@ class OrgSession:
             idempotent = method in IDEMPOTENT_METHODS
         kwargs["verify"] = self._verify
         kwargs.setdefault("timeout", 120.0)
-        relogins = 0
         while True:
-            sent_with = self._auth.token
+            generation = self._generation
             response = self._with_retries(method, url, idempotent, kwargs, ui_page)
             login_page = not ui_page and _login_page(response, kwargs)
             if not (login_page or is_dead_session(response)):
+                if self._refused[0]:
+                    self._refused = (0, -1)   # a call was answered: the sessions work
                 return response
-            if self._reauthenticate is None or relogins >= MAX_RELOGINS_PER_REQUEST:
+            if self._reauthenticate is None or self._give_up(generation):
                 if login_page:
                     raise answers.login_error(response)
                 return response
             response.close()
             # A 401 or a login page was not processed, so sending again is safe, even a POST.
-            # Only logins this request made count: another thread's login is progress too.
-            relogins += self._refresh(sent_with)
+            self._refresh(generation)
 
     def _with_retries(self, method: str, url: str, idempotent: bool,
                       kwargs: dict[str, Any], ui_page: bool = False) -> requests.Response:
@@ -403,14 +408,25 @@ class OrgSession:
                       self.retry.base_seconds * 2 ** (state.attempt_number - 1))
         return random.uniform(0, ceiling)
 
-    def _refresh(self, dead_token: str) -> bool:
-        """Sign in again, once for all threads that saw the same dead token; True when this
-        call logged in. A login host out of reach is tried again (:data:`MAX_LOGIN_FAILURES`
-        in a row); a refused login raises at once. Raises AuthError, ConnectionFailed."""
+    def _give_up(self, generation: int) -> bool:
+        """Whether a dead session ends the request: only once :data:`MAX_REFUSED_SESSIONS`
+        sessions in a row were refused (each counted once) with no call answered between."""
+        with self._lock:
+            if generation != self._generation:
+                return False  # an older session: another thread has signed in again already
+            count, last = self._refused
+            if generation > last:
+                self._refused = count, last = count + 1, generation
+            return count >= MAX_REFUSED_SESSIONS
+
+    def _refresh(self, generation: int) -> None:
+        """Sign in again, once for all threads that saw the same dead session. A login host out
+        of reach is tried again (:data:`MAX_LOGIN_FAILURES` in a row); a refused login raises at
+        once. Raises AuthError, ConnectionFailed."""
         assert self._reauthenticate is not None
         with self._lock:
-            if self._auth.token != dead_token:
-                return False  # another thread already signed in again
+            if self._generation != generation:
+                return  # another thread already signed in again
             self._on_event("session expired; signing in again")
             while True:
                 try:
@@ -424,10 +440,10 @@ class OrgSession:
                                     self.retry.base_seconds * 2 ** self._login_failures))
             self._login_failures = 0
             self._auth.token = token.access_token
+            self._generation += 1
             if self._sf is not None:
                 self._sf.session_id = token.access_token
                 self._sf.headers["Authorization"] = "Bearer " + token.access_token
-            return True
 
     def _note_limit_info(self, response: requests.Response) -> None:
         info = response.headers.get("Sforce-Limit-Info", "")

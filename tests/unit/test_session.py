@@ -10,7 +10,7 @@ import requests
 import responses
 
 from sfexit import errors
-from sfexit.org.session import (MAX_RELOGINS_PER_REQUEST, OrgSession, RetryPolicy, Token,
+from sfexit.org.session import (MAX_REFUSED_SESSIONS, OrgSession, RetryPolicy, Token,
                                 is_read_only_safe)
 
 BASE = "https://acme.my.salesforce.com"
@@ -208,7 +208,7 @@ def test_a_session_refused_after_every_fresh_login_is_an_auth_error(
     assert info.value.one_line() == ("Session expired or invalid (INVALID_SESSION_ID) (sign in "
                                      "again with `sfexit login`)")
     assert info.value.exit_code == 3
-    assert session.calls == 1 + MAX_RELOGINS_PER_REQUEST
+    assert session.calls == MAX_REFUSED_SESSIONS   # the first session included
 
 
 @pytest.mark.parametrize(("method", "path"), [
