@@ -78,6 +78,14 @@ def is_login_page(content_type: str, text: str) -> bool:
     return bool(_LOGIN_TITLE.search(head) or _PASSWORD_INPUT.search(head))
 
 
+def is_login_answer(response: requests.Response, *, stream: bool) -> bool:
+    """A 2xx API answer read whole (not ``stream``) that is a login page, after redirects."""
+    if stream or not 200 <= response.status_code < 300:
+        return False
+    head = response.content[:65536].decode("utf-8", "replace")
+    return is_login_page(response.headers.get("Content-Type", ""), head)
+
+
 def login_error(response: requests.Response) -> errors.AuthError:
     return errors.AuthError(f"{endpoint_of(response)} answered a login page instead of the API",
                             hint=LOGIN_HINT)

@@ -6,10 +6,8 @@
   ``UNABLE_TO_LOCK_ROW`` and ``REQUEST_LIMIT_EXCEEDED``: bounded exponential backoff with
   jitter, honouring ``Retry-After``. ``sleep`` is injectable, so tests never wait.
 - Silent re-authentication on ``401 INVALID_SESSION_ID`` (or a login page instead of the API),
-  then the request once more: for as long as logins succeed. Bounded are only consecutive
-  failures: logins that cannot reach the login host (:data:`MAX_LOGIN_FAILURES`) and sessions
-  refused one after another with no call answered in between (:data:`MAX_REFUSED_SESSIONS`);
-  a success resets each count.
+  then the request once more: for as long as logins succeed; only consecutive failures are
+  bounded (``relogin.py``).
 - Answers read whole are checked once here (``answers.py``): HTML, cut JSON, an empty 200 or a
   false ``Content-Encoding`` is retried like a 5xx when idempotent, then a ServerAnswerError
   naming the endpoint.
@@ -37,6 +35,7 @@ import tenacity
 from sfexit import errors
 from sfexit.org import answers
 from sfexit.org.redaction import redact
+from sfexit.org.relogin import Relogins
 from sfexit.org.sferrors import (daily_limit_spent, error_code, error_from_response,
                                  is_dead_session, retry_after)
 
@@ -52,16 +51,6 @@ MAX_API_VERSION = "68.0"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRYABLE_ERROR_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "REQUEST_LIMIT_EXCEEDED",
                                    "SERVER_UNAVAILABLE"})
-# Re-authentication keeps going while logins succeed (issue 19, item 11: an org whose sessions
-# die every few calls must not end a long export). A login that cannot reach the login host is
-# tried again up to this many times in a row (a success resets the count); a login the org
-# refuses (wrong secret, inactive user) is never repeated: repeating it could lock the user out.
-MAX_LOGIN_FAILURES = 3
-# This many sessions in a row refused, each a different one, with no call answered in between
-# by any thread: the login works but the session does not (API disabled for the user, IP
-# restrictions), so it is an AuthError. Any answered call resets the count, so sessions that
-# serve a few calls and expire (issue 19, item 11) never add up.
-MAX_REFUSED_SESSIONS = 3
 
 # Read-only mode: the only requests besides GET/HEAD that may pass, because they cannot change
 # the org's data, users or settings. Creating a Bulk 2.0 *query* job only reads (Salesforce
@@ -211,9 +200,7 @@ class OrgSession:
         self._http.auth = self._auth
         self._http.headers["Sforce-Call-Options"] = "client=sfexit"
         self._sf: simple_salesforce.Salesforce | None = None
-        self._login_failures = 0     # consecutive re-logins that could not reach the login host
-        self._generation = 0         # re-logins so far: which session a request was sent with
-        self._refused = (0, -1)      # (sessions refused in a row, the last one counted)
+        self._relogins = Relogins()
         self._lock = threading.RLock()  # parallel downloads share this session
         self._version_lock = threading.Lock()  # threads asking at once negotiate once
 
@@ -302,12 +289,12 @@ class OrgSession:
         kwargs["verify"] = self._verify
         kwargs.setdefault("timeout", 120.0)
         while True:
-            generation = self._generation
+            generation = self._relogins.generation
             response = self._with_retries(method, url, idempotent, kwargs, ui_page)
-            login_page = not ui_page and _login_page(response, kwargs)
+            streamed = bool(kwargs.get("stream"))
+            login_page = not ui_page and answers.is_login_answer(response, stream=streamed)
             if not (login_page or is_dead_session(response)):
-                if self._refused[0]:
-                    self._refused = (0, -1)   # a call was answered: the sessions work
+                self._relogins.answered()
                 return response
             if self._reauthenticate is None or self._give_up(generation):
                 if login_page:
@@ -391,7 +378,7 @@ class OrgSession:
                 raise _Retry(f"{response.status_code} {code or response.reason}",
                              retry_after(response), response)
         if (200 <= response.status_code < 300 and not ui_page and not kwargs.get("stream")
-                and not _login_page(response, kwargs)):
+                and not answers.is_login_answer(response, stream=False)):
             wrong = answers.problem(response)
             if wrong is not None:
                 log.debug("%s %s -> %s", method, redact(url), wrong.message)
@@ -409,38 +396,21 @@ class OrgSession:
         return random.uniform(0, ceiling)
 
     def _give_up(self, generation: int) -> bool:
-        """Whether a dead session ends the request: only once :data:`MAX_REFUSED_SESSIONS`
-        sessions in a row were refused (each counted once) with no call answered between."""
+        """Whether a dead session ends the request (``relogin.py``)."""
         with self._lock:
-            if generation != self._generation:
-                return False  # an older session: another thread has signed in again already
-            count, last = self._refused
-            if generation > last:
-                self._refused = count, last = count + 1, generation
-            return count >= MAX_REFUSED_SESSIONS
+            return self._relogins.give_up(generation)
 
     def _refresh(self, generation: int) -> None:
-        """Sign in again, once for all threads that saw the same dead session. A login host out
-        of reach is tried again (:data:`MAX_LOGIN_FAILURES` in a row); a refused login raises at
-        once. Raises AuthError, ConnectionFailed."""
+        """Sign in again, once for all threads that saw the same dead session. Raises
+        AuthError, ConnectionFailed (``relogin.py``)."""
         assert self._reauthenticate is not None
         with self._lock:
-            if self._generation != generation:
+            if self._relogins.generation != generation:
                 return  # another thread already signed in again
             self._on_event("session expired; signing in again")
-            while True:
-                try:
-                    token = self._reauthenticate()
-                    break
-                except errors.ConnectionFailed:
-                    self._login_failures += 1
-                    if self._login_failures >= MAX_LOGIN_FAILURES:
-                        raise
-                    self._sleep(min(self.retry.max_seconds,
-                                    self.retry.base_seconds * 2 ** self._login_failures))
-            self._login_failures = 0
+            token = self._relogins.sign_in(self._reauthenticate, lambda n: self._sleep(
+                min(self.retry.max_seconds, self.retry.base_seconds * 2 ** n)))
             self._auth.token = token.access_token
-            self._generation += 1
             if self._sf is not None:
                 self._sf.session_id = token.access_token
                 self._sf.headers["Authorization"] = "Bearer " + token.access_token
@@ -461,14 +431,6 @@ class OrgSession:
                 f"the org supports none of the API versions {MIN_API_VERSION}–{MAX_API_VERSION}",
                 hint="pin api_version in the org profile")
         return str(versions[-1])
-
-
-def _login_page(response: requests.Response, kwargs: Mapping[str, Any]) -> bool:
-    """A 2xx API answer read whole that is a login page (after redirects)."""
-    if kwargs.get("stream") or not 200 <= response.status_code < 300:
-        return False
-    head = response.content[:65536].decode("utf-8", "replace")
-    return answers.is_login_page(response.headers.get("Content-Type", ""), head)
 
 
 def _short(exc: BaseException) -> str:

@@ -10,8 +10,8 @@ import requests
 import responses
 
 from sfexit import errors
-from sfexit.org.session import (MAX_REFUSED_SESSIONS, OrgSession, RetryPolicy, Token,
-                                is_read_only_safe)
+from sfexit.org.relogin import MAX_REFUSED_SESSIONS
+from sfexit.org.session import OrgSession, RetryPolicy, Token, is_read_only_safe
 
 BASE = "https://acme.my.salesforce.com"
 DATA = f"{BASE}/services/data/v64.0"

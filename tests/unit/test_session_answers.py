@@ -8,7 +8,8 @@ import responses
 
 from sfexit import errors
 from sfexit.org import answers
-from sfexit.org.session import MAX_LOGIN_FAILURES, OrgSession, Token
+from sfexit.org.relogin import MAX_LOGIN_FAILURES
+from sfexit.org.session import OrgSession, Token
 
 BASE = "https://acme.my.salesforce.com"
 DATA = f"{BASE}/services/data/v64.0"
