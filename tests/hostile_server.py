@@ -1,7 +1,7 @@
 """A small hostile HTTPS server on loopback: the org's answers, some of them replaced by bad ones.
 
-It sits in front of the org emulator as a reverse proxy (its own throwaway CA, from the
-emulator's ``tls.make_certificates``): every request is forwarded to the emulator unless a
+It sits in front of the org emulator as a reverse proxy (its own throwaway self-signed
+certificate, made here with ``cryptography``): every request is forwarded to the emulator unless a
 :class:`Rule` matches, in which case the canned bad answer is served instead. So sfexit runs
 its real commands (whoami, limits, export bulk, export files) against a real org and meets, at
 the endpoint under test, the answers the emulator would never give: HTML pages, login pages,
@@ -14,6 +14,8 @@ Use it with a plain session (``SFEXIT_INSTANCE_URL`` = :attr:`HostileServer.url`
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
 import re
 import ssl
 import tempfile
@@ -24,7 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from sfexit_emulator.tls import make_certificates, server_context
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 JSON = "application/json;charset=UTF-8"
 HTML = "text/html;charset=UTF-8"
@@ -75,9 +80,9 @@ class HostileServer:
 
     def start(self) -> HostileServer:
         folder = Path(tempfile.mkdtemp(prefix="hostile-"))
-        cert = make_certificates(folder)
-        self.ca_file = cert.ca_file
-        context: ssl.SSLContext = server_context(cert)
+        self.ca_file, key_file = _self_signed(folder)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.ca_file, key_file)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._httpd.daemon_threads = True
         self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
@@ -110,6 +115,36 @@ class HostileServer:
         return self._upstream.request(method, self.upstream + path, headers=headers,
                                       data=body or None, verify=self.upstream_ca,
                                       allow_redirects=False, timeout=60, stream=False)
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that is its own CA (trusted through SFEXIT_CA_BUNDLE)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sfexit hostile test server")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True,
+                                     content_commitment=False, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False,
+                                     crl_sign=False, encipher_only=False, decipher_only=False),
+                       critical=True)
+        .add_extension(x509.SubjectAlternativeName([
+            x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+            critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                       critical=False)
+        .sign(key, hashes.SHA256()))
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
 
 
 def _handler(server: HostileServer) -> type[BaseHTTPRequestHandler]:
