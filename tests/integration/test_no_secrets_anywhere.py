@@ -9,6 +9,7 @@ including a real offboarding (freeze, reassign, report) on a private org.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -21,10 +22,10 @@ import keyring
 import pytest
 from click.testing import CliRunner
 
-from auth_support import FAKE_SF, BrowserThread, password_env, password_profile, write_config
-from offboard_support import no_sleep, offboard_config
+from auth_support import (FAKE_SF, BrowserThread, on_org_clock, password_env, password_profile,
+                          write_config)
+from offboard_support import offboard_config
 from sfexit.cli import cli
-from sfexit.cli import export as cli_export
 
 TOKEN_SHAPE = re.compile(r"00D\w{12,15}![.\w]+")
 REFRESH_SHAPE = re.compile(r"5Aep861\w+")
@@ -35,15 +36,17 @@ FLAGS = (["-v"], ["--json"], ["-v", "--json"])
 class Runs:
     """Every invocation's output, kept for the final scan."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], org: Any) -> None:
         self.env = env
+        self.org = org
         self.texts: list[tuple[str, str]] = []
         self.codes: list[tuple[str, int]] = []
 
     def run(self, *args: str, flags: Iterable[list[str]] = FLAGS,
             env: dict[str, str] | None = None) -> None:
         for flag in flags:
-            result = CliRunner().invoke(cli, [*flag, *args], env=env or self.env)
+            result = CliRunner().invoke(cli, [*flag, *args], env=env or self.env,
+                                        obj=on_org_clock(self.org))
             where = " ".join([*flag, *args])
             self.texts.append((f"output of {where}", result.stdout + result.stderr))
             self.codes.append((where, result.exit_code))
@@ -77,12 +80,11 @@ def test_every_read_command_with_every_auth_method_leaks_nothing(
         emulator: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture,
         monkeypatch: pytest.MonkeyPatch, memory_keyring: Any) -> None:
     caplog.set_level(logging.DEBUG)
-    monkeypatch.setattr(cli_export, "POLL_SLEEP", emulator.clock.advance)
     c = emulator.credentials
     secrets = secrets_of(emulator)
     monkeypatch.setattr("webbrowser.open",
                         BrowserThread(emulator, c.username, c.password + c.security_token))
-    runs = Runs(password_env(emulator))
+    runs = Runs(password_env(emulator), emulator)
     # A free loopback port (RFC 8252 §7.3): other test runs on this machine may hold 1717.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -99,11 +101,10 @@ def test_every_read_command_with_every_auth_method_leaks_nothing(
     plain_token = emulator.new_token()
     secrets |= {sf_token, plain_token}
     sf_state = tmp_path / "sf-state.json"
-    sf_state.write_text(
-        '{"alias": "acme", "instanceUrl": "%s/", "username": "%s", "orgId": "%s", '
-        '"accessTokens": ["%s"], "connectedStatus": "Connected", "redact": true, '
-        '"showAccessToken": true}' % (emulator.url, c.username, emulator.org_id, sf_token),
-        encoding="utf-8")
+    sf_state.write_text(json.dumps({
+        "alias": "acme", "instanceUrl": emulator.url + "/", "username": c.username,
+        "orgId": emulator.org_id, "accessTokens": [sf_token], "connectedStatus": "Connected",
+        "redact": True, "showAccessToken": True}), encoding="utf-8")
     methods = {
         "refresh_token": (write_config(tmp_path / "r", emulator, auth="refresh_token",
                                        consumer_key=c.consumer_key),
@@ -117,7 +118,7 @@ def test_every_read_command_with_every_auth_method_leaks_nothing(
         "password": (write_config(tmp_path / "p", emulator, **password_profile(emulator)),
                      runs.env),
     }
-    for name, (config, env) in methods.items():
+    for config, env in methods.values():
         for command in (["whoami"], ["limits"], ["users", "list"]):
             runs.run("--config", str(config), *command, env=env)
     # Every read-only command once per output mode, with the password method.
@@ -157,10 +158,8 @@ def test_a_real_offboarding_leaks_nothing(fresh_emulator: Any, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     caplog.set_level(logging.DEBUG)
     org = fresh_emulator
-    no_sleep(monkeypatch, org)
-    monkeypatch.setattr(cli_export, "POLL_SLEEP", org.clock.advance)
     config = offboard_config(tmp_path, org)
-    runs = Runs(password_env(org))
+    runs = Runs(password_env(org), org)
     runs.run("--config", str(config), "offboard", "--dry-run", "--run-dir",
              str(tmp_path / "plan"), flags=[["-v", "--json"]])
     runs.run("--config", str(config), "--yes", "offboard", "--run-dir", str(tmp_path / "run"),
