@@ -10,12 +10,13 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from sfexit_emulator.pytest_plugin import RUN_MARKER, leftover_processes
+from sfexit_emulator.pytest_plugin import RUN_MARKER, Leftover, leftover_processes
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(),
                                 reason="the check reads /proc (Linux)")
@@ -55,11 +56,23 @@ def test_a_detached_grandchild_is_found_by_the_marker_in_its_environment(
                          text=True, check=True)
     pid = int(out.stdout)
     started.append(pid)
-    found = {p.pid: p for p in leftover_processes(MARKER)}
+    found = _once_exec_done(pid)
     assert found[pid].why in ("environment", "child")   # child when we are the subreaper
-    assert found[pid].command.endswith("sleep 61")   # "setsid sleep 61" until setsid execs
+    assert found[pid].command == "sleep 61"
     assert pid not in {p.pid for p in leftover_processes(f"{RUN_MARKER}=another-run")
                        if p.why == "environment"}
+
+
+def _once_exec_done(pid: int) -> dict[int, Leftover]:
+    """The leftovers once ``pid`` runs ``sleep``: while setsid is exec'ing it, /proc shows an
+    empty environment and cmdline for a moment (seen under load), which is not what is tested.
+    A real process, so a bounded wait on real time."""
+    deadline = time.monotonic() + 10
+    while True:
+        found = {p.pid: p for p in leftover_processes(MARKER)}
+        if (pid in found and found[pid].command == "sleep 61") or time.monotonic() > deadline:
+            return found
+        time.sleep(0.01)
 
 
 def test_a_run_that_leaves_a_process_fails_and_names_it(pytester: pytest.Pytester) -> None:
