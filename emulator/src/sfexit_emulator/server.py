@@ -31,6 +31,7 @@ from sfexit_emulator.auth_state import AuthState
 from sfexit_emulator.clock import EmulatorClock
 from sfexit_emulator.faults import Faults
 from sfexit_emulator.http import Headers, Request, Response, Router
+from sfexit_emulator.rolling import RollingWindow
 
 if TYPE_CHECKING:
     from sfexit_emulator.store import OrgStore
@@ -119,19 +120,19 @@ class Stats:
 
 
 class ApiCounter:
-    """DailyApiRequests: used calls against ``faults.daily_api_max``; thread-safe."""
+    """DailyApiRequests: calls in the rolling 24 h window (rolling.py) against
+    ``faults.daily_api_max``; thread-safe. ``now`` is the org's clock (set by EmulatorApp)."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.used = 0
+    def __init__(self, now: Callable[[], float] = time.time) -> None:
+        self.window = RollingWindow(now)
+
+    @property
+    def used(self) -> int:
+        return self.window.used("DailyApiRequests")
 
     def consume(self, maximum: int) -> bool:
-        """Count one call; False (and nothing counted) when the day's allowance is spent."""
-        with self._lock:
-            if self.used >= maximum:
-                return False
-            self.used += 1
-            return True
+        """Count one call; False (and nothing counted) when the window's allowance is spent."""
+        return self.window.spend("DailyApiRequests", 1, maximum)
 
 
 @dataclasses.dataclass
@@ -153,6 +154,9 @@ class EmulatorApp:
     # How modelled server time is waited (costs.py): wall clock by default; tests inject both.
     server_clock: Callable[[], float] = time.monotonic
     server_sleep: Callable[[float], None] = time.sleep
+
+    def __post_init__(self) -> None:
+        self.api.window.now = self.clock.timestamp   # limits roll with the org's clock
 
     @property
     def org_id(self) -> str:

@@ -1,7 +1,8 @@
 """``GET …/limits``: Salesforce's ``{"Name": {"Max": n, "Remaining": n}}`` map (limits.md).
 
 ``DailyApiRequests`` is live: every counted call spends one (this call too, as on Salesforce),
-and its Max is the ``daily_api_max`` fault setting. ``DailyBulkV2QueryJobs`` and
+and its Max is the ``daily_api_max`` fault setting. Every daily limit counts a rolling 24 h
+window of the org's clock (rolling.py): what was spent a day ago is free again. ``DailyBulkV2QueryJobs`` and
 ``DailyBulkV2QueryFileStorageMB`` are spent by the Bulk routes through :func:`spend`.
 ``DataStorageMB`` / ``FileStorageMB`` Remaining = Max - what the store says is used
 (``OrgStore.storage_usage()``: 2 KB per counted record, file bytes; see store_usage.py for the
@@ -18,9 +19,9 @@ refreshed at variable intervals); the emulator's are EXACT and current (store_us
 from __future__ import annotations
 
 import math
-import threading
 
 from sfexit_emulator.http import Call, Response, Router, json_response
+from sfexit_emulator.rolling import RollingWindow
 from sfexit_emulator.server import EmulatorApp
 
 # Max values of an Enterprise Edition org (limits.md; DailyBulkV2QueryFileStorageMB = 1 TB in MB
@@ -68,33 +69,14 @@ STATIC_MAX: dict[str, int] = {
 }
 
 
-class Spent:
-    """Amounts spent per limit name (Bulk jobs, MB of results, batches); thread-safe."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._spent: dict[str, int] = {}
-
-    def spend(self, name: str, amount: int, maximum: int) -> bool:
-        """Spend ``amount``; False (and nothing spent) if it would pass ``maximum``."""
-        with self._lock:
-            used = self._spent.get(name, 0)
-            if used + amount > maximum:
-                return False
-            self._spent[name] = used + amount
-            return True
-
-    def used(self, name: str) -> int:
-        with self._lock:
-            return self._spent.get(name, 0)
-
-
-def spent(app: EmulatorApp) -> Spent:
+def spent(app: EmulatorApp) -> RollingWindow:
+    """Amounts spent per limit name (Bulk jobs, MB of results, batches) in the rolling 24 h
+    window of the org's clock (rolling.py: Salesforce's daily limits roll, they never reset)."""
     with app.lock:
         found = app.extensions.get("limits_spent")
         if found is None:
-            found = app.extensions["limits_spent"] = Spent()
-    assert isinstance(found, Spent)
+            found = app.extensions["limits_spent"] = RollingWindow(app.clock.timestamp)
+    assert isinstance(found, RollingWindow)
     return found
 
 
