@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import os
 import re
 import tomllib
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
 from sfexit.config_values import SECRET_ENV, Validator
-from sfexit.errors import ConfigError
+from sfexit.errors import ConfigError, UsageError
 
 AuthMethod = Literal["jwt", "client_credentials", "web", "refresh_token", "password", "soap",
                      "sf", "session"]
@@ -87,6 +88,27 @@ class OrgProfile:
     sf_path: str = "sf"
 
 
+# Of each daily limit's Max, what an export leaves for the org's other users (export/budget.py).
+DEFAULT_RESERVE_PCT = 10.0
+MAX_RESERVE_PCT = 90.0
+
+
+def parse_reserve(value: object, where: str = "--reserve") -> float:
+    """A reserve percentage: a number 0–90, ``%`` allowed (``"15"``, ``"12.5%"``, ``10``).
+
+    Raises UsageError (exit 2) with one line naming ``where``."""
+    text = str(value).strip().removesuffix("%").strip()
+    try:
+        pct = float(text)
+    except ValueError:
+        pct = math.nan
+    if isinstance(value, bool) or not math.isfinite(pct) or not 0 <= pct <= MAX_RESERVE_PCT:
+        raise UsageError(
+            f"{where}: must be a percentage from 0 to {MAX_RESERVE_PCT:g} of each daily limit "
+            f"left for other users of the org (got {value!r})")
+    return pct
+
+
 @dataclass(frozen=True)
 class ExportSettings:
     dest: Path | None = None
@@ -94,6 +116,7 @@ class ExportSettings:
     include_deleted: bool = False
     objects: tuple[str, ...] | None = None
     all_versions: bool = False
+    reserve: float = DEFAULT_RESERVE_PCT
 
 
 @dataclass(frozen=True)
@@ -426,7 +449,16 @@ def _export(v: Validator, raw: Mapping[str, Any]) -> ExportSettings:
         include_deleted=bool(v.opt_bool(raw, "include_deleted", "export.include_deleted")),
         objects=objects,
         all_versions=bool(v.opt_bool(raw, "all_versions", "export.all_versions")),
+        reserve=(DEFAULT_RESERVE_PCT if raw.get("reserve") is None
+                 else _reserve(v, raw["reserve"])),
     )
+
+
+def _reserve(v: Validator, value: Any) -> float:
+    try:
+        return parse_reserve(value, "export.reserve")
+    except UsageError as exc:
+        raise ConfigError(f"{v.where}: {exc.message}") from None
 
 
 def _users(v: Validator, raw: Mapping[str, Any]) -> UsersSettings:

@@ -76,6 +76,13 @@ class ApiLimitError(SfexitError):
     name = "ApiLimitError"
 
 
+class PausedForLimits(ApiLimitError):
+    """A run stopped on purpose before a daily limit's reserve (export/budget.py): what is
+    complete is kept, and the same command continues it once the 24-hour window frees up."""
+
+    name = "PausedForLimits"
+
+
 class PartialFailure(SfexitError):
     """The command finished but some items failed; the failures are written somewhere."""
 

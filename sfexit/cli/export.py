@@ -18,12 +18,15 @@ from sfexit import errors
 from sfexit.cli.context import (AppContext, json_option, org_option, pass_app,
                                 require_writable_dir)
 from sfexit.cli.output import table
+from sfexit.config import parse_reserve
 from sfexit.jsonable import to_jsonable
 from sfexit.cli.progress import Progress, eta
 from sfexit.units import plural, size
 
 if TYPE_CHECKING:
     from sfexit.export.backup import BackupSummary
+    from sfexit.export.budget import BudgetPlan
+    from sfexit.export.data_run import ExportOptions
     from sfexit.export.data_run import ObjectProgress
     from sfexit.export.files import FileProgress
     from sfexit.org.session import OrgSession
@@ -58,8 +61,20 @@ def _objects(value: str | None) -> tuple[str, ...] | None:
               help="Also export deleted and archived rows (queryAll).")
 @click.option("--parallel", type=click.IntRange(1, 32), default=None,
               help="Objects exported at once (default: [export] parallel, 4).")
-@click.option("--force", is_flag=True, help="Start even when the forecast exceeds the limits.")
+@click.option("--reserve", "reserve", metavar="PCT",
+              help="Of each daily API limit, the percentage left for the org's other users "
+                   "(default: [export] reserve, 10). An export that needs more than the rest "
+                   "pauses there and continues on a rerun a day later.")
+@click.option("--resume", is_flag=True,
+              help="Continue the paused or interrupted export in DEST (a rerun does the same; "
+                   "this refuses a DEST with no export in it).")
+@click.option("--force", is_flag=True,
+              help="Do not pause at the reserve: run until the org itself refuses.")
 @click.option("--no-files", is_flag=True, help="Data only; skip the file bodies step.")
+@click.option("--dry-run", is_flag=True,
+              help="Only forecast: objects, API calls, Bulk jobs and result MB against the "
+                   "org's limits, the days the export takes and when it finishes. Writes "
+                   "nothing.")
 @click.option("--all-versions", is_flag=True, default=None,
               help="Files step: every ContentVersion, not only the latest.")
 @click.option("--since", "since", type=click.Path(path_type=Path, file_okay=False),
@@ -70,12 +85,16 @@ def _objects(value: str | None) -> tuple[str, ...] | None:
 @org_option
 @pass_app
 def bulk(app: AppContext, dest: Path | None, objects: str | None,
-         include_deleted: bool | None, parallel: int | None, force: bool, no_files: bool,
-         all_versions: bool | None, since: Path | None) -> int:
+         include_deleted: bool | None, parallel: int | None, reserve: str | None,
+         resume: bool, force: bool, no_files: bool, dry_run: bool, all_versions: bool | None,
+         since: Path | None) -> int:
     """Back up every queryable object (Bulk API 2.0, REST where Bulk refuses) into DEST.
 
     Writes data/<Object>.csv, schema/<Object>.json and manifest.json; a rerun resumes.
-    Exit 0 when all is exported, 4 when the limits forecast refuses (see --force),
+    An export larger than the org's daily limits (above --reserve) runs until the reserve,
+    then stops with exit 4 "paused for limits, resume after <time>" (Salesforce's limits
+    are a rolling 24-hour window); the same command then continues it.
+    Exit 0 when all is exported, 4 when paused for limits (or a limit was spent),
     5 when some objects failed (listed).
     """
     from sfexit.export.backup import run_backup
@@ -83,6 +102,7 @@ def bulk(app: AppContext, dest: Path | None, objects: str | None,
     from sfexit.export.delta import open_base
 
     base = open_base(since) if since is not None else None   # before the org is asked
+    reserve_pct = parse_reserve(reserve) if reserve is not None else None
     settings = app.settings()
     cfg = settings.export
     target = dest or cfg.dest
@@ -90,21 +110,29 @@ def bulk(app: AppContext, dest: Path | None, objects: str | None,
         raise errors.UsageError("no backup directory: pass --dest DIR or set [export] dest "
                                 "in the config")
     require_writable_dir(target, "--dest")
+    if resume and not (Path(target) / "manifest.json").is_file():
+        raise errors.UsageError(f"--resume: {target} holds no export to continue (no "
+                                "manifest.json); leave out --resume to start one there")
     options = ExportOptions(
         dest=Path(target), objects=_objects(objects) or cfg.objects,
         include_deleted=cfg.include_deleted if include_deleted is None else include_deleted,
         parallel=parallel or cfg.parallel, since=base)
+    reserve_pct = cfg.reserve if reserve_pct is None else reserve_pct
     session = connect_read_only(app)
+    if dry_run:
+        return _dry_run(app, session, options, files=not no_files and base is None,
+                        reserve_pct=reserve_pct)
     progress = _Progress(app)
     try:
         summary = run_backup(session, options, force=force, files=not no_files,
                              all_versions=cfg.all_versions if all_versions is None
                              else all_versions, on_progress=progress.update,
                              on_file_progress=progress.files, sleep=app.sleep,
-                             on_plan=progress.plan)
-    except (errors.UsageError, errors.ConfigError):
+                             on_plan=progress.plan, now=app.now,
+                             reserve_pct=reserve_pct)
+    except (errors.UsageError, errors.ConfigError, errors.PausedForLimits):
         progress.close()
-        raise   # nothing was started: there is nothing to continue
+        raise   # nothing was started, or the pause's one line says when to continue
     except BaseException:
         progress.close()
         app.out.info(f"The export stopped; {RESUME_EXPORT}.")
@@ -126,6 +154,41 @@ def bulk(app: AppContext, dest: Path | None, objects: str | None,
     return 0
 
 
+def _dry_run(app: AppContext, session: OrgSession, options: ExportOptions, *, files: bool,
+             reserve_pct: float) -> int:
+    from sfexit.export.backup_plan import plan_backup
+
+    found = plan_backup(session, options, files=files, reserve_pct=reserve_pct, now=app.now)
+    result = {"dry_run": True, "dest": found.dest, "objects": found.objects,
+              "objects_done": found.objects_done,
+              "forecast": to_jsonable(found.report.forecast),
+              "permissions": found.report.permissions, "budget": found.plan.to_json()}
+    app.out.result(result, lambda: dry_run_text(found.objects, found.objects_done,
+                                                found.plan))
+    return 0
+
+
+def dry_run_text(objects: int, done: int, plan: BudgetPlan) -> str:
+    """The budget as a person reads it: a line per limit, then the days and finish date."""
+    from sfexit.export.budget import utc_text
+
+    rows = [[b.name, f"{b.need:,}", f"{b.remaining:,}", f"{b.reserve:,}", f"{b.allowance:,}",
+             "never" if b.days is None else f"{b.days:,}"] for b in plan.limits]
+    lines = [f"{plural(objects, 'object')}" + (f" ({done:,} complete already)" if done else "")
+             + f"; limits above a {plan.reserve_pct:g}% reserve:",
+             table(["Limit", "Needs", "Remaining", "Reserve", "Usable now", "Days"], rows)]
+    days, finish = plan.days, plan.finish_by
+    if days is None or finish is None:
+        lines.append("The org's limits leave nothing above the reserve: lower --reserve.")
+    elif days == 1:
+        lines.append("Fits today's limits: one run.")
+    else:
+        lines.append(f"Needs about {days} days: each run stops at the reserve and the same "
+                     f"command continues it 24 hours later (Salesforce's limits are a rolling "
+                     f"24-hour window); the last part after {utc_text(finish)}.")
+    return "\n".join(lines)
+
+
 def _summary_json(summary: BackupSummary) -> dict[str, Any]:
     return {
         "dest": str(summary.dest), "manifest": str(summary.manifest),
@@ -138,6 +201,7 @@ def _summary_json(summary: BackupSummary) -> dict[str, Any]:
         "files": summary.files, "api_calls": summary.api_calls, "bulk_jobs": summary.bulk_jobs,
         "permissions": summary.preflight.permissions if summary.preflight else {},
         "forecast": to_jsonable(summary.preflight.forecast) if summary.preflight else None,
+        "budget": summary.plan.to_json() if summary.plan else None,
     }
 
 

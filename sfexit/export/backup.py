@@ -6,6 +6,7 @@ The CLI reads options, calls :func:`run_backup` and renders the :class:`BackupSu
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sfexit.export.budget import (DEFAULT_RESERVE_PCT, BudgetPlan, Pause, plan_budget,
+                                  utc_now)
+from sfexit.export.budget_gate import BudgetGate
 from sfexit.export.bulk import (DataExportResult, ExportOptions, ObjectResult,
                                 ProgressCallback, export_data)
 from sfexit.export.delta import check_org
@@ -20,7 +24,8 @@ from sfexit.export.files import MAX_PARALLEL as MAX_FILE_DOWNLOADS
 from sfexit.export.files import export_files
 from sfexit.export.manifest import ManifestStore, SkippedObject
 from sfexit.export.objects import DescribeCache, select_objects
-from sfexit.export.preflight import PreflightReport, enforce, preflight
+from sfexit.export.backup_plan import left_forecast
+from sfexit.export.preflight import PreflightReport, preflight
 from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession
 
@@ -39,6 +44,7 @@ class BackupSummary:
     api_calls: int
     bulk_jobs: int
     preflight: PreflightReport | None
+    plan: BudgetPlan | None = None   # the days the whole export takes (budget.py)
 
     @property
     def files_failed(self) -> int:
@@ -50,8 +56,15 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
                on_progress: ProgressCallback | None = None,
                on_file_progress: Callable[..., None] | None = None,
                sleep: Callable[[float], None] = time.sleep,
-               on_plan: Callable[[Mapping[str, int]], None] | None = None) -> BackupSummary:
+               on_plan: Callable[[Mapping[str, int]], None] | None = None,
+               reserve_pct: float = DEFAULT_RESERVE_PCT,
+               now: Callable[[], dt.datetime] = utc_now) -> BackupSummary:
     """Back up the org into ``options.dest``; resumes a backup already there.
+
+    An export larger than what the org's daily limits allow above ``reserve_pct`` is not
+    refused: it runs until the reserve would be crossed, marks the manifest ``paused`` and
+    raises PausedForLimits (exit 4) saying when to run it again (budget.py). ``force`` runs
+    without that budget (until the org itself refuses).
 
     ``on_plan`` gets the preflight's rows per object before the data step (a progress
     display's totals); ``on_progress`` each object's rows, ``on_file_progress`` the files.
@@ -60,7 +73,7 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
     window's start, and the files step is not run (a delta holds data only: docs/manifest.md).
 
     Raises UsageError (bad --objects, a backup of another org in dest, a base of another org),
-    ApiLimitError (the forecast does not fit and not ``force``; a limit spent on the way),
+    PausedForLimits (the budget's reserve reached), ApiLimitError (a limit spent on the way),
     AuthError, ConnectionFailed, and whatever ``on_progress`` raises.
     """
     if options.since is not None:
@@ -87,7 +100,11 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
                        include_deleted=options.include_deleted, include_files=files,
                        max_records=options.max_records, describes=describes)
     store.set_permissions(report.permissions)
-    enforce(report, force=force)
+    plan = plan_budget(left_forecast(report, store.snapshot(), options.max_records),
+                       report.limits, reserve_pct, now(), setup_calls=session.calls - calls_before)
+    if not force:
+        options = dataclasses.replace(options, budget=BudgetGate(
+            plan, report.row_counts, report.forecast.row_bytes, session))
     if on_plan is not None:
         on_plan({name: report.row_counts.get(name, 0) for name in selection.objects})
     data: DataExportResult | None = None
@@ -96,8 +113,12 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
         data = export_data(session, store, options, on_progress=on_progress, sleep=sleep,
                            row_counts=report.row_counts, selection=selection,
                            describes=describes)
-        files_result = (_files_step(session, store, options, all_versions, on_file_progress)
-                        if files else {})
+        paused = [o for o in data.objects if o.status == "paused"]
+        files_result = (_files_step(session, store, options, all_versions, on_file_progress,
+                                    report.forecast.files)
+                        if files and not paused else {})
+        if paused or files_result.get("paused"):
+            _pause(store, options, plan, now(), len(paused), files_result)
         finished = True
     finally:
         # Usage is recorded even when the run stops half-way (a rerun adds its own).
@@ -112,14 +133,29 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
         objects=data.objects, rows=sum(o.rows for o in exported),
         bytes=sum(o.bytes for o in exported), skipped=tuple(manifest.skipped),
         failed=data.failed, files=files_result, api_calls=session.calls - calls_before,
-        bulk_jobs=data.bulk_jobs, preflight=report)
+        bulk_jobs=data.bulk_jobs, preflight=report, plan=plan)
+
+
+def _pause(store: ManifestStore, options: ExportOptions, plan: BudgetPlan, at: dt.datetime,
+           objects_left: int, files_result: Mapping[str, Any]) -> None:
+    """Mark the manifest paused and raise PausedForLimits (the usage is recorded by the
+    caller's ``finally``, as for any stop)."""
+    refused = options.budget.refused if options.budget is not None else None
+    pause = Pause(at, refused.limit if refused else "DailyApiRequests", objects_left,
+                  int(files_result.get("paused") or 0), plan)
+    store.pause(pause.to_json())
+    raise pause.error()
 
 
 def _files_step(session: OrgSession, store: ManifestStore, options: ExportOptions,
-                all_versions: bool, on_progress: Callable[..., None] | None) -> dict[str, Any]:
+                all_versions: bool, on_progress: Callable[..., None] | None,
+                expected: int) -> dict[str, Any]:
     """The file bodies, with the data step's ``include_deleted`` and ``parallel`` (capped at the
     files step's 20 downloads at once). Files that fail are in ``failed`` (the CLI exits 5)."""
+    budget = options.budget
+    if budget is not None and not budget.admit_files_step():
+        return {"paused": expected}   # not even the listing fits: a rerun lists them
     result = export_files(session, options.dest, store, on_progress=on_progress,
                           all_versions=all_versions, include_deleted=options.include_deleted,
-                          parallel=min(options.parallel, MAX_FILE_DOWNLOADS))
+                          parallel=min(options.parallel, MAX_FILE_DOWNLOADS), budget=budget)
     return dataclasses.asdict(result)

@@ -153,6 +153,8 @@ def _start(run: ExportRun, name: str, describes: DescribeCache | None
     resumed = _resumable(run, name, query)
     if resumed is not None:
         return ObjectResult(name, "kept", resumed.method, resumed.rows, resumed.bytes)
+    if run.options.budget is not None and not run.options.budget.admit_object(name):
+        return ObjectResult(name, "paused", None, reason="paused for limits")
     run.store.remove_object(name)
     run.wait_for_room()
     try:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sfexit import errors
+from sfexit.export.budget_gate import BudgetGate
 from sfexit.export.csvsink import PartFile
 from sfexit.export.delta import DeltaBase, since
 from sfexit.export.manifest import ManifestStore, ObjectEntry, SkippedObject
@@ -49,6 +50,7 @@ class ExportOptions:
     gzip: bool = True
     poll_timeout: float = 6 * 3600.0
     since: DeltaBase | None = None   # a delta export (delta.py); implies include_deleted
+    budget: BudgetGate | None = None  # admits each object within the limits (budget_gate.py)
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ class ObjectProgress:
 @dataclass(frozen=True)
 class ObjectResult:
     name: str
-    status: str                  # "exported" | "kept" (complete and verified before) | "skipped" | "failed"
+    status: str                  # "exported" | "kept" (complete and verified before) | "skipped" | "failed" | "paused" (not started: limits, budget_gate.py)
     method: str | None
     rows: int = 0
     bytes: int = 0

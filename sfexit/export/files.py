@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sfexit import errors
+from sfexit.export.budget_gate import BudgetGate
 from sfexit.export.files_listing import FileRecord, count_files, list_files
 from sfexit.export.manifest import FileEntry, ManifestStore
 from sfexit.export.safe_names import safe_file_name
@@ -73,6 +74,7 @@ class FilesSummary:
     failed: tuple[FileProblem, ...] = ()
     unavailable: tuple[FileProblem, ...] = ()   # deleted or gone: the org serves no body
     retries: int = 0           # extra GETs (broken bodies, mismatches)
+    paused: int = 0            # not fetched: the limits' reserve (budget_gate.py); a rerun does
 
     @property
     def ok(self) -> bool:
@@ -81,12 +83,15 @@ class FilesSummary:
 
 def export_files(session: OrgSession, dest: Path, manifest: ManifestStore, *,
                  all_versions: bool = False, include_deleted: bool = False, parallel: int = 8,
-                 on_progress: Callable[[FileProgress], None] | None = None) -> FilesSummary:
+                 on_progress: Callable[[FileProgress], None] | None = None,
+                 budget: BudgetGate | None = None) -> FilesSummary:
     """Download every body into ``dest/files``, verified, recorded in ``manifest``.
 
     Per-file failures (mismatch after a retry, access refused) are in the summary; the run
     stops with the error for what concerns all files: AuthError, ApiLimitError,
     ConnectionFailed, and whatever ``on_progress`` raises (files in flight stay ``.part``).
+    With ``budget`` (budget_gate.py) no body is started once the limits' reserve would be
+    crossed: the summary says ``paused`` and a rerun fetches the rest.
     Raises UsageError when ``parallel`` is outside 1–20.
     """
     if not 1 <= parallel <= MAX_PARALLEL:
@@ -96,6 +101,7 @@ def export_files(session: OrgSession, dest: Path, manifest: ManifestStore, *,
     total = count_files(session, all_versions=all_versions,
                         include_deleted=include_deleted) if on_progress else 0
     run = _Run(session, Path(dest), manifest, total, on_progress)
+    run.budget = budget
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="sfexit-files") as pool:
         pending: set[Future[None]] = set()
         try:
@@ -173,6 +179,7 @@ class _Tally:
     skipped: int = 0
     bytes: int = 0
     retries: int = 0
+    paused: int = 0
     done: int = 0
     failed: list[FileProblem] = field(default_factory=list)
     unavailable: list[FileProblem] = field(default_factory=list)
@@ -189,12 +196,14 @@ class _Run:
         self.lock = threading.Lock()
         self.tally = _Tally()
         self.recorder = _Recorder(manifest)
+        self.budget: BudgetGate | None = None
 
     def summary(self) -> FilesSummary:
         t = self.tally
         return FilesSummary(listed=t.listed, downloaded=t.downloaded, skipped=t.skipped,
                             bytes_downloaded=t.bytes, failed=tuple(t.failed),
-                            unavailable=tuple(t.unavailable), retries=t.retries)
+                            unavailable=tuple(t.unavailable), retries=t.retries,
+                            paused=t.paused)
 
     def fetch(self, record: FileRecord) -> None:
         if self.stop.is_set():
@@ -205,6 +214,10 @@ class _Run:
         final = self.dest / relative
         if _still_verified(self.manifest.file_entry(record.key), final, relative, record):
             self._finish(record, "skipped")
+            return
+        if self.budget is not None and not self.budget.admit_file():
+            with self.lock:
+                self.tally.paused += 1   # a body already complete costs nothing: asked after
             return
         final.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -134,6 +134,9 @@ class Manifest:
     api_calls: int = 0
     bulk_jobs: int = 0
     base: BaseExport | None = None   # set on a delta export only
+    # Set while the run is paused for the org's daily limits (export/budget.py): when, why,
+    # when to resume, the plan's days. Cleared when the run finishes.
+    paused: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Objects, skipped objects and files in name order: the file does not depend on the
@@ -178,7 +181,9 @@ class Manifest:
             weekly=[schema.build(WeeklyPart, w, f"weekly[{i}]")
                     for i, w in enumerate(listed("weekly"))],
             api_calls=top.get("api_calls", 0), bulk_jobs=top.get("bulk_jobs", 0),
-            base=schema.build(BaseExport, raw["base"], "base") if raw.get("base") else None)
+            base=schema.build(BaseExport, raw["base"], "base") if raw.get("base") else None,
+            paused=(dict(schema.check(raw["paused"], dict[str, Any], "paused"))
+                    if raw.get("paused") else None))
 
 
 def _same_base(directory: Path, held: BaseExport | None, wanted: BaseExport | None) -> None:
@@ -347,9 +352,16 @@ class ManifestStore:
             self._manifest.bulk_jobs += bulk_jobs
             self._write()
 
+    def pause(self, paused: dict[str, Any]) -> None:
+        """Mark the run incomplete by the limits' budget (unfinished, ``paused`` says why)."""
+        with self._lock:
+            self._manifest.paused = dict(paused)
+            self._write()
+
     def finish(self, *, api_calls: int = 0, bulk_jobs: int = 0) -> None:
         """Record this run's usage and the end time."""
         with self._lock:
+            self._manifest.paused = None
             self._manifest.api_calls += api_calls
             self._manifest.bulk_jobs += bulk_jobs
             self._manifest.finished_at = utc_now()

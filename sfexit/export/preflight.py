@@ -7,7 +7,7 @@
   against ``/limits`` remaining (``DailyApiRequests``, ``DailyBulkV2QueryJobs``,
   ``DailyBulkV2QueryFileStorageMB``). Row counts come from ``limits/recordCount`` where the org
   serves it, else ``SELECT COUNT()`` per object; the row width from a small REST sample of the
-  largest objects. A forecast that does not fit is refused with the numbers unless ``force``.
+  largest objects. A forecast that does not fit is planned across days (budget.py).
 
 The reads run side by side (:data:`PARALLEL` at a time on the one thread-safe session), so the
 preflight costs about its longest chain of dependent calls (User → describe Profile → Profile;
@@ -83,6 +83,8 @@ class PreflightReport:
     # Rows per object as counted for the forecast; the data step starts the largest first.
     # Kept out of Forecast so the ``--json`` forecast stays as it was.
     row_counts: dict[str, int] = field(default_factory=dict)
+    # /limits as read (Max and Remaining): the day-spanning plan's input (budget.py).
+    limits: dict[str, Limit] = field(default_factory=dict)
 
     @property
     def fits(self) -> bool:
@@ -169,17 +171,21 @@ def side_by_side(workers: int) -> Iterator[ThreadPoolExecutor]:
     pool.shutdown(wait=True)
 
 
+def object_calls(rows: int, page_rows: int) -> int:
+    """API calls to export one object of ``rows`` rows read ``page_rows`` at a time: its
+    describe, its Bulk job's create and polls, one call per page (at least one)."""
+    return 1 + POLLS_PER_JOB + max(1, math.ceil(rows / page_rows))
+
+
 def forecast(objects: Sequence[str], counts: Mapping[str, int], row_bytes: int,
              limits: Mapping[str, Limit], *, include_files: bool,
              max_records: int | None) -> Forecast:
     """The forecast from what the preflight read (pure)."""
     page_rows = max_records or 50_000
-    pages = sum(max(1, math.ceil(c / page_rows)) for c in counts.values())
     files = sum(counts.get(n, 0) for n in FILE_OBJECTS) if include_files else 0
     rows = sum(counts.values())
-    # describe global + one describe per object + (create, polls) per job + one call per page,
-    # plus one GET per file body.
-    calls = 1 + len(objects) * (1 + POLLS_PER_JOB) + pages + files
+    # describe global + each object's calls (object_calls), plus one GET per file body.
+    calls = 1 + sum(object_calls(counts.get(name, 0), page_rows) for name in objects) + files
     remaining: dict[str, int] = {name: limits[name].remaining for name in
                  ("DailyApiRequests", "DailyBulkV2QueryJobs", "DailyBulkV2QueryFileStorageMB")
                  if name in limits}
@@ -217,14 +223,5 @@ def preflight(session: OrgSession, user_id: str, objects: Sequence[str], *,
     return PreflightReport(user_id, granted, missing,
                            forecast(objects, counts, width, remaining,
                                     include_files=include_files, max_records=max_records),
-                           row_counts=counts)
+                           row_counts=counts, limits=remaining)
 
-
-def enforce(report: PreflightReport, *, force: bool) -> None:
-    """Raise ApiLimitError (exit 4) with the numbers when the forecast does not fit."""
-    problems = report.forecast.problems()
-    if problems and not force:
-        raise errors.ApiLimitError(
-            "the export does not fit the org's remaining limits: " + "; ".join(problems),
-            hint="wait for the 24-hour limits to recover, export fewer --objects, or pass "
-                 "--force to start anyway (what completes is kept)")

@@ -148,18 +148,17 @@ def test_deleted_rows_only_with_include_deleted(fresh_emulator: Emulator, tmp_pa
     assert {r[header.index("IsDeleted")] for r in rows} == {"true", "false"}
 
 
-def test_preflight_refuses_when_the_forecast_exceeds_the_limits(fresh_emulator: Emulator,
-                                                                tmp_path: Path) -> None:
+def test_a_forecast_over_the_limits_pauses_instead_of_refusing(fresh_emulator: Emulator,
+                                                               tmp_path: Path) -> None:
     from sfexit.errors import ApiLimitError
 
     org = fresh_emulator
     org.faults.daily_api_max = 120
-    with pytest.raises(ApiLimitError) as refused:
+    with pytest.raises(ApiLimitError) as paused:   # PausedForLimits (test_export_dayspan.py)
         backup(org, tmp_path)
-    assert "DailyApiRequests: needs about" in refused.value.message
-    assert not (tmp_path / "data").exists()
+    assert "paused for limits before DailyApiRequests's 10% reserve" in paused.value.message
     forced = backup(org, tmp_path, objects=("Account",), force=True)
-    assert _by_name(forced)["Account"].status == "exported"
+    assert _by_name(forced)["Account"].status in ("exported", "kept")
 
 
 def _cli(org: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[str, str]]:
@@ -184,14 +183,14 @@ def test_cli_json_envelope_has_the_summary(fresh_emulator: Emulator, tmp_path: P
     assert result["api_calls"] > 0 and run.result.stderr == ""
 
 
-def test_cli_limits_refusal_exits_4_with_the_numbers(fresh_emulator: Emulator, tmp_path: Path,
+def test_cli_limits_pause_exits_4_saying_when_to_resume(fresh_emulator: Emulator, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     fresh_emulator.faults.daily_api_max = 100
     config, env = _cli(fresh_emulator, tmp_path, monkeypatch)
     run = invoke(["--config", str(config), "export", "bulk", "--dest", str(tmp_path / "o")],
                  env=env, app=on_org_clock(fresh_emulator))
     assert run.code == 4, run.output
-    assert "DailyApiRequests" in run.body["message"] and "--force" in run.body["message"]
+    assert "DailyApiRequests" in run.body["message"] and "resume after" in run.body["message"]
 
 
 def test_cli_unknown_object_is_a_usage_error(fresh_emulator: Emulator, tmp_path: Path,

@@ -1,0 +1,101 @@
+"""The live side of a budgeted export (budget.py): before each object and each file body, admit
+it only if its estimated cost stays above the reserve of every daily limit; once one is
+refused, the run pauses (nothing more is started; what is in flight completes).
+
+Counted against each limit's line (Max - reserve):
+- API calls: the org's count at the start (``Sforce-Limit-Info: api-usage=N/M`` on every REST
+  response, read by ``OrgSession.api_usage``; else ``/limits``) plus every estimate admitted
+  (conservative: an estimate is not given back when the object spent less), plus what OTHER
+  clients of the org spent since (the header's growth beyond this session's own ``calls``);
+- Bulk query jobs (one per object) and result MB (rows × the sampled row width), from the
+  ``/limits`` read by the preflight plus what was admitted.
+An object's calls are estimated with ``preflight.object_calls`` at the REST page size: whichever
+path reads it (Bulk, REST, per parent), that bounds its pages.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sfexit.export.budget import BudgetPlan, LimitBudget
+from sfexit.export.preflight import MB, REST_PAGE_ROWS, object_calls
+from sfexit.org.session import OrgSession
+
+API = "DailyApiRequests"
+JOBS = "DailyBulkV2QueryJobs"
+RESULT_MB = "DailyBulkV2QueryFileStorageMB"
+# Calls of a files step besides one GET per body: the COUNT()s of its progress display and the
+# pages of its listing (2,000 rows each), bounded for any listing of a few hundred thousand.
+FILES_STEP_CALLS = 10
+
+
+@dataclass(frozen=True)
+class Refusal:
+    limit: str
+    used: int
+    line: int        # Max - reserve
+    max: int
+
+
+class BudgetGate:
+    """Thread-safe: the export's workers ask it side by side."""
+
+    def __init__(self, plan: BudgetPlan, row_counts: Mapping[str, int], row_bytes: int,
+                 session: OrgSession) -> None:
+        self.plan = plan
+        self.row_counts = dict(row_counts)
+        self.row_bytes = row_bytes
+        self.session = session
+        self._lock = threading.Lock()
+        self._budgets: dict[str, LimitBudget] = {b.name: b for b in plan.limits}
+        self._start: dict[str, int] = {b.name: b.max - b.remaining for b in plan.limits}
+        live = session.api_usage
+        if live is not None and API in self._start:
+            self._start[API] = max(self._start[API], live[0])
+        self._live_base = (live[0], session.calls) if live is not None else None
+        self._admitted: dict[str, int] = {}
+        self._result_bytes = 0
+        self.refused: Refusal | None = None
+
+    def admit_object(self, name: str) -> bool:
+        rows = max(0, self.row_counts.get(name, 0))
+        calls = object_calls(rows, REST_PAGE_ROWS)
+        return self._admit({API: calls, JOBS: 1}, rows * self.row_bytes)
+
+    def admit_files_step(self) -> bool:
+        return self._admit({API: FILES_STEP_CALLS}, 0)
+
+    def admit_file(self) -> bool:
+        return self._admit({API: 1}, 0)
+
+    def _admit(self, cost: Mapping[str, int], result_bytes: int) -> bool:
+        with self._lock:
+            if self.refused is not None:
+                return False   # paused: nothing more starts, even what would still fit
+            wanted = dict(cost)
+            result_mb = -(-(self._result_bytes + result_bytes) // MB)
+            for name, budget in self._budgets.items():
+                line = budget.max - budget.reserve
+                if name == RESULT_MB:
+                    used = self._start[name] + result_mb
+                else:
+                    used = self._start[name] + self._admitted.get(name, 0) + wanted.get(name, 0)
+                    if name == API:
+                        used += self._others()
+                if used > line:
+                    self.refused = Refusal(name, used - wanted.get(name, 0), line, budget.max)
+                    return False
+            for name, amount in wanted.items():
+                self._admitted[name] = self._admitted.get(name, 0) + amount
+            self._result_bytes += result_bytes
+            return True
+
+    def _others(self) -> int:
+        """API calls other clients made since the start: the org's count grew by more than
+        this session sent (0 when the org sends no count)."""
+        live, base = self.session.api_usage, self._live_base
+        if live is None or base is None:
+            return 0
+        return max(0, (live[0] - base[0]) - (self.session.calls - base[1]))
