@@ -14,6 +14,7 @@ from sfexit import errors
 from sfexit.cli.context import (AppContext, json_option, org_option, pass_app,
                                 require_writable_dir)
 from sfexit.cli.export import connect_read_only
+from sfexit.config import parse_reserve
 from sfexit.jsonable import to_jsonable
 from sfexit.units import size
 
@@ -31,18 +32,25 @@ if TYPE_CHECKING:
               help="Also list files of deleted records (queryAll); the org may serve no body.")
 @click.option("--parallel", type=int, metavar="N",
               help="Downloads at once, 1-20 (default: [export] parallel).")
+@click.option("--reserve", metavar="PCT",
+              help="Of the daily API requests, the percentage left for the org's other users "
+                   "(default: [export] reserve, 10): past it the download pauses (exit 4) and "
+                   "a rerun a day later continues.")
 @json_option
 @org_option
 @pass_app
 def files(app: AppContext, dest: Path | None, all_versions: bool, include_deleted: bool,
-          parallel: int | None) -> int:
+          parallel: int | None, reserve: str | None) -> int:
     """Download every ContentVersion, Attachment and Document body, verified.
 
     Each body is streamed to a .part file, hashed (SHA-256, MD5) as it arrives, checked against
     the org's size and Checksum, then renamed and recorded in manifest.json. Run it again to
-    resume: files already complete and verified are skipped. Exit 5 when some files failed.
+    resume: files already complete and verified are skipped. Exit 5 when some files failed,
+    4 when paused for the org's daily limits (the line says when to run it again).
     """
+    from sfexit.export.budget_gate import files_gate, pause_run
     from sfexit.export.files import MAX_PARALLEL, export_files
+    from sfexit.export.files_listing import count_files
     from sfexit.export.manifest import ManifestStore
     from sfexit.org.rest import RestClient
 
@@ -54,17 +62,24 @@ def files(app: AppContext, dest: Path | None, all_versions: bool, include_delete
     workers = parallel if parallel is not None else settings.export.parallel
     if not 1 <= workers <= MAX_PARALLEL:
         raise errors.UsageError(f"--parallel must be between 1 and {MAX_PARALLEL}, got {workers}")
+    reserve_pct = settings.export.reserve if reserve is None else parse_reserve(reserve)
+    versions = all_versions or settings.export.all_versions
+    deleted = include_deleted or settings.export.include_deleted
     session = connect_read_only(app)
     org = RestClient(session).organization()
     manifest = ManifestStore.open_or_create(target, org_id=org.org_id, org_name=org.name,
                                             api_version=session.api_version)
+    total = count_files(session, all_versions=versions, include_deleted=deleted)
+    gate = files_gate(session, total, reserve_pct=reserve_pct, now=app.now())
+    if not gate.admit_files_step():   # not even the listing fits above the reserve
+        pause_run(manifest, gate, app.now(), files_left=total)
     with _Progress(app) as progress:
-        summary = export_files(
-            session, target, manifest,
-            all_versions=all_versions or settings.export.all_versions,
-            include_deleted=include_deleted or settings.export.include_deleted,
-            parallel=workers, on_progress=progress)
+        summary = export_files(session, target, manifest, all_versions=versions,
+                               include_deleted=deleted, parallel=workers, on_progress=progress,
+                               budget=gate)
     manifest.add_usage(api_calls=session.calls)
+    if summary.paused:
+        pause_run(manifest, gate, app.now(), files_left=summary.paused)
     result = {**to_jsonable(summary), "dest": str(target), "api_calls": session.calls}
     if summary.failed:
         n = len(summary.failed)

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sfexit.export.budget import (DEFAULT_RESERVE_PCT, BudgetPlan, Pause, plan_budget,
-                                  utc_now)
-from sfexit.export.budget_gate import BudgetGate
+from sfexit.export.budget import DEFAULT_RESERVE_PCT, BudgetPlan, plan_budget, utc_now
+from sfexit.export.budget_gate import BudgetGate, pause_run
 from sfexit.export.bulk import (DataExportResult, ExportOptions, ObjectResult,
                                 ProgressCallback, export_data)
 from sfexit.export.delta import check_org
@@ -117,8 +116,9 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
         files_result = (_files_step(session, store, options, all_versions, on_file_progress,
                                     report.forecast.files)
                         if files and not paused else {})
-        if paused or files_result.get("paused"):
-            _pause(store, options, plan, now(), len(paused), files_result)
+        if options.budget is not None and (paused or files_result.get("paused")):
+            pause_run(store, options.budget, now(), objects_left=len(paused),
+                      files_left=int(files_result.get("paused") or 0))
         finished = True
     finally:
         # Usage is recorded even when the run stops half-way (a rerun adds its own).
@@ -134,17 +134,6 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
         bytes=sum(o.bytes for o in exported), skipped=tuple(manifest.skipped),
         failed=data.failed, files=files_result, api_calls=session.calls - calls_before,
         bulk_jobs=data.bulk_jobs, preflight=report, plan=plan)
-
-
-def _pause(store: ManifestStore, options: ExportOptions, plan: BudgetPlan, at: dt.datetime,
-           objects_left: int, files_result: Mapping[str, Any]) -> None:
-    """Mark the manifest paused and raise PausedForLimits (the usage is recorded by the
-    caller's ``finally``, as for any stop)."""
-    refused = options.budget.refused if options.budget is not None else None
-    pause = Pause(at, refused.limit if refused else "DailyApiRequests", objects_left,
-                  int(files_result.get("paused") or 0), plan)
-    store.pause(pause.to_json())
-    raise pause.error()
 
 
 def _files_step(session: OrgSession, store: ManifestStore, options: ExportOptions,

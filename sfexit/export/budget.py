@@ -29,6 +29,7 @@ from sfexit import errors
 from sfexit.config import DEFAULT_RESERVE_PCT
 from sfexit.export.preflight import Forecast
 from sfexit.org.rest import Limit
+from sfexit.units import plural
 
 __all__ = ["DEFAULT_RESERVE_PCT", "BudgetPlan", "LimitBudget", "Pause", "plan_budget",
            "reserve_of", "resume_after"]
@@ -158,14 +159,15 @@ class Pause:
     def error(self) -> errors.PausedForLimits:
         """The one line the command ends with (exit 4)."""
         left = ", ".join(part for part in (
-            f"{self.objects_left:,} objects" if self.objects_left else "",
-            f"{self.files_paused:,} file bodies" if self.files_paused else "") if part)
+            plural(self.objects_left, "object") if self.objects_left else "",
+            plural(self.files_paused, "file body", "file bodies") if self.files_paused else "")
+            if part)
         days, last = self.plan.days, self.plan.finish_by
-        more = (f" (about {days} daily runs in all, the last after {utc_text(last)})"
+        more = (f" (what is left needs about {days} daily runs, the last after {utc_text(last)})"
                 if days and days > 1 and last else "")
         return errors.PausedForLimits(
             f"paused for limits before {self.limit}'s {self.plan.reserve_pct:g}% reserve "
             f"({left or 'the rest'} left); resume after {utc_text(self.resume_after)}{more}",
             hint="Salesforce counts daily limits over a rolling 24-hour window, so what this "
-                 "run spent is free again by then: run the same command again (or with "
-                 "--resume); what is complete is kept")
+                 "run spent is free again by then: run the same command again then; "
+                 "what is complete is kept")

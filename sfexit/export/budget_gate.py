@@ -15,12 +15,16 @@ path reads it (Bulk, REST, per parent), that bounds its pages.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NoReturn
 
-from sfexit.export.budget import BudgetPlan, LimitBudget
-from sfexit.export.preflight import MB, REST_PAGE_ROWS, object_calls
+from sfexit.export.budget import DEFAULT_RESERVE_PCT, BudgetPlan, LimitBudget, Pause, plan_budget
+from sfexit.export.manifest import ManifestStore
+from sfexit.export.preflight import MB, REST_PAGE_ROWS, Forecast, object_calls
+from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession
 
 API = "DailyApiRequests"
@@ -99,3 +103,24 @@ class BudgetGate:
         if live is None or base is None:
             return 0
         return max(0, (live[0] - base[0]) - (self.session.calls - base[1]))
+
+
+def pause_run(store: ManifestStore, gate: BudgetGate, at: dt.datetime, *, objects_left: int = 0,
+              files_left: int = 0) -> NoReturn:
+    """Mark the manifest paused (incomplete by the budget: why, until when, the plan) and
+    raise PausedForLimits, whose one line says when to run the command again."""
+    refused = gate.refused
+    pause = Pause(at, refused.limit if refused else API, objects_left, files_left, gate.plan)
+    store.pause(pause.to_json())
+    raise pause.error()
+
+
+def files_gate(session: OrgSession, files: int, *, reserve_pct: float = DEFAULT_RESERVE_PCT,
+               now: dt.datetime) -> BudgetGate:
+    """The gate of ``export files`` on its own: one call per body plus the step's own, against
+    ``/limits`` read now (one call). Raises what the read raises."""
+    limits = RestClient(session).limits()
+    need = Forecast(objects=0, rows=0, row_bytes=0, api_calls=files + FILES_STEP_CALLS,
+                    bulk_jobs=0, result_mb=0, files=files,
+                    remaining={n: limit.remaining for n, limit in limits.items()})
+    return BudgetGate(plan_budget(need, limits, reserve_pct, now), {}, 0, session)

@@ -135,7 +135,7 @@ class Manifest:
     bulk_jobs: int = 0
     base: BaseExport | None = None   # set on a delta export only
     # Set while the run is paused for the org's daily limits (export/budget.py): when, why,
-    # when to resume, the plan's days. Cleared when the run finishes.
+    # when to resume, the plan's days. Cleared when a run opens it again.
     paused: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -258,6 +258,7 @@ class ManifestStore:
             _same_base(directory, store.manifest.base, base)
             with store._lock:
                 store._manifest.finished_at = None
+                store._manifest.paused = None   # running again: a pause is over
                 store._manifest.tool_version = __version__
                 if api_version:
                     store._manifest.api_version = api_version

@@ -209,3 +209,67 @@ def test_resume_refuses_a_dest_with_no_export(fresh_emulator: Emulator, tmp_path
     run = invoke([*base, "export", "bulk", "--dest", str(tmp_path / "none"), "--resume"],
                  env=env, app=on_org_clock(fresh_emulator))
     assert run.code == 2 and run.body["message"].startswith("--resume: ")
+
+
+# --- file bodies: one call each ----------------------------------------------------------------
+
+FILE_OBJECTS = ("ContentVersion", "Attachment", "Document")
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted((root / "files").rglob("*")) if p.is_file()}
+
+
+def test_the_files_step_pauses_between_bodies_and_a_rerun_fetches_the_rest(
+        fresh_emulator: Emulator, tmp_path: Path) -> None:
+    org = fresh_emulator
+    run = {"files": True, "sleep": clock_sleep(org), "now": org.clock.now}
+    whole = run_backup(session_for(org), ExportOptions(dest=tmp_path / "whole",
+                                                       objects=FILE_OBJECTS), **run)
+    _next_day(org)
+    org.faults.daily_api_max = 60                   # the data fits, the 39 bodies do not
+    dest = tmp_path / "spread"
+    with pytest.raises(PausedForLimits) as paused:
+        run_backup(session_for(org), ExportOptions(dest=dest, objects=FILE_OBJECTS), **run)
+    assert _calls_used(org) <= 54
+    held = ManifestStore.load(dest).manifest
+    assert held.paused is not None and held.paused["objects_left"] == 0
+    assert 0 < held.paused["files_paused"] < whole.files["listed"]
+    assert f"{held.paused['files_paused']} file bodies left" in paused.value.message
+    assert not list(dest.rglob("*.part"))
+    for _ in range(3):
+        org.clock.set(_parse(ManifestStore.load(dest).manifest.paused["resume_after"]))  # type: ignore[index]
+        try:
+            done = run_backup(session_for(org), ExportOptions(dest=dest, objects=FILE_OBJECTS),
+                              **run)
+            break
+        except PausedForLimits:
+            assert _calls_used(org) <= 54
+    else:
+        pytest.fail("the files never finished")
+    assert done.files["paused"] == 0 and done.files["skipped"] > 0
+    assert _files(dest) == _files(tmp_path / "whole") and _tree(dest) == _tree(tmp_path / "whole")
+
+
+def test_export_files_alone_pauses_with_exit_4_and_continues(fresh_emulator: Emulator,
+                                                            tmp_path: Path) -> None:
+    org = fresh_emulator
+    org.faults.daily_api_max = 40
+    base, env = _cli(org, tmp_path)
+    dest = tmp_path / "out"
+    args = [*base, "export", "files", "--dest", str(dest)]
+    run = invoke(args, env=env, app=on_org_clock(org))
+    assert run.code == 4, run.output
+    assert run.body["name"] == "PausedForLimits" and "file bodies left" in run.body["message"]
+    assert _calls_used(org) <= 36
+    for _ in range(4):
+        org.clock.set(_parse(ManifestStore.load(dest).manifest.paused["resume_after"]))  # type: ignore[index]
+        run = invoke(args, env=env, app=on_org_clock(org))
+        assert _calls_used(org) <= 36
+        if run.code == 0:
+            break
+        assert run.code == 4, run.output
+    assert run.code == 0, run.output
+    assert run.body["result"]["paused"] == 0
+    assert ManifestStore.load(dest).manifest.paused is None
