@@ -78,9 +78,15 @@ class ApiLimitError(SfexitError):
 
 class PausedForLimits(ApiLimitError):
     """A run stopped on purpose before a daily limit's reserve (export/budget.py): what is
-    complete is kept, and the same command continues it once the 24-hour window frees up."""
+    complete is kept, and the same command continues it once the 24-hour window frees up
+    (``resume_after``, ISO 8601 UTC)."""
 
     name = "PausedForLimits"
+
+    def __init__(self, message: str, hint: str | None = None, *,
+                 resume_after: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.resume_after = resume_after
 
 
 class PartialFailure(SfexitError):

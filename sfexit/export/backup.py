@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sfexit.export.budget import DEFAULT_RESERVE_PCT, BudgetPlan, plan_budget, utc_now
+from sfexit.export.budget import (DEFAULT_RESERVE_PCT, BudgetPlan, export_need, plan_budget,
+                                  utc_now)
 from sfexit.export.budget_gate import BudgetGate, pause_run
 from sfexit.export.bulk import (DataExportResult, ExportOptions, ObjectResult,
                                 ProgressCallback, export_data)
@@ -99,8 +100,9 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
                        include_deleted=options.include_deleted, include_files=files,
                        max_records=options.max_records, describes=describes)
     store.set_permissions(report.permissions)
-    plan = plan_budget(left_forecast(report, store.snapshot(), options.max_records),
-                       report.limits, reserve_pct, now(), setup_calls=session.calls - calls_before)
+    left = left_forecast(report, store.snapshot(), options.max_records)
+    plan = plan_budget(export_need(left), report.limits, reserve_pct, now(),
+                       setup_calls=session.calls - calls_before)
     if not force:
         options = dataclasses.replace(options, budget=BudgetGate(
             plan, report.row_counts, report.forecast.row_bytes, session))

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sfexit import errors
-from sfexit.export.budget import BudgetPlan, plan_budget, utc_now
+from sfexit.export.budget import BudgetPlan, export_need, plan_budget, utc_now
 from sfexit.export.data_run import ExportOptions
 from sfexit.export.manifest import Manifest, ManifestStore
 from sfexit.export.objects import select_objects
@@ -62,8 +62,9 @@ def plan_backup(session: OrgSession, options: ExportOptions, *, files: bool = Tr
     report = preflight(session, me.user_id, selection.objects,
                        include_deleted=options.include_deleted, include_files=files,
                        max_records=options.max_records)
-    plan = plan_budget(left_forecast(report, held, options.max_records), report.limits,
-                       reserve_pct, now(), setup_calls=session.calls - calls_before)
+    left = left_forecast(report, held, options.max_records)
+    plan = plan_budget(export_need(left), report.limits, reserve_pct, now(),
+                       setup_calls=session.calls - calls_before)
     done = sum(1 for n in selection.objects
                if held is not None and n in held.objects and held.objects[n].complete)
     return BackupPlan(str(options.dest), len(selection.objects), done, report, plan)

@@ -31,8 +31,8 @@ from sfexit.export.preflight import Forecast
 from sfexit.org.rest import Limit
 from sfexit.units import plural
 
-__all__ = ["DEFAULT_RESERVE_PCT", "BudgetPlan", "LimitBudget", "Pause", "plan_budget",
-           "reserve_of", "resume_after"]
+__all__ = ["DEFAULT_RESERVE_PCT", "BudgetPlan", "LimitBudget", "Pause", "export_need",
+           "plan_budget", "reserve_of", "resume_after"]
 
 WINDOW = dt.timedelta(hours=24)    # Salesforce's rolling window (module docstring)
 LIMITS = ("DailyApiRequests", "DailyBulkV2QueryJobs", "DailyBulkV2QueryFileStorageMB")
@@ -105,15 +105,20 @@ class BudgetPlan:
                            for b in self.limits]}
 
 
-def plan_budget(forecast: Forecast, limits: Mapping[str, Limit], reserve_pct: float,
-                now: dt.datetime, *, setup_calls: int = 0) -> BudgetPlan:
-    """The run's days from the preflight's forecast and ``/limits`` (limits the org does not
-    report are left out: nothing to plan against). ``setup_calls``: the API calls a run makes
-    before its first object (identity, describe global, the preflight), repeated by every
-    day's rerun; ``/limits`` was read during them, so they are counted once more."""
-    need = {"DailyApiRequests": forecast.api_calls, "DailyBulkV2QueryJobs": forecast.bulk_jobs,
+def export_need(forecast: Forecast) -> dict[str, int]:
+    """What the export's forecast (preflight.py) needs of each planned limit."""
+    return {"DailyApiRequests": forecast.api_calls, "DailyBulkV2QueryJobs": forecast.bulk_jobs,
             "DailyBulkV2QueryFileStorageMB": forecast.result_mb}
-    budgets = tuple(LimitBudget(name, need[name], limits[name].max, limits[name].remaining,
+
+
+def plan_budget(need: Mapping[str, int], limits: Mapping[str, Limit], reserve_pct: float,
+                now: dt.datetime, *, setup_calls: int = 0) -> BudgetPlan:
+    """The run's days from what it needs of each limit (:func:`export_need`; the offboard's
+    forecast) and ``/limits`` (limits the org does not report are left out: nothing to plan
+    against). ``setup_calls``: the API calls a run makes before its first object (identity,
+    describe global, the preflight), repeated by every day's rerun; ``/limits`` was read
+    during them, so they are counted once more."""
+    budgets = tuple(LimitBudget(name, need.get(name, 0), limits[name].max, limits[name].remaining,
                                 reserve_of(limits[name].max, reserve_pct),
                                 setup_calls if name == "DailyApiRequests" else 0)
                     for name in LIMITS if name in limits)
@@ -170,4 +175,4 @@ class Pause:
             f"({left or 'the rest'} left); resume after {utc_text(self.resume_after)}{more}",
             hint="Salesforce counts daily limits over a rolling 24-hour window, so what this "
                  "run spent is free again by then: run the same command again then; "
-                 "what is complete is kept")
+                 "what is complete is kept", resume_after=iso(self.resume_after))

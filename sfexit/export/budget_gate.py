@@ -21,7 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NoReturn
 
-from sfexit.export.budget import DEFAULT_RESERVE_PCT, BudgetPlan, LimitBudget, Pause, plan_budget
+from sfexit.export.budget import (DEFAULT_RESERVE_PCT, BudgetPlan, LimitBudget, Pause,
+                                  export_need, plan_budget)
 from sfexit.export.manifest import ManifestStore
 from sfexit.export.preflight import MB, REST_PAGE_ROWS, Forecast, object_calls
 from sfexit.org.rest import RestClient
@@ -123,4 +124,4 @@ def files_gate(session: OrgSession, files: int, *, reserve_pct: float = DEFAULT_
     need = Forecast(objects=0, rows=0, row_bytes=0, api_calls=files + FILES_STEP_CALLS,
                     bulk_jobs=0, result_mb=0, files=files,
                     remaining={n: limit.remaining for n, limit in limits.items()})
-    return BudgetGate(plan_budget(need, limits, reserve_pct, now), {}, 0, session)
+    return BudgetGate(plan_budget(export_need(need), limits, reserve_pct, now), {}, 0, session)

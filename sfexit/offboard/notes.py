@@ -38,6 +38,12 @@ TEXTS: dict[str, str] = {
     "forecast_short": "the forecast does not fit the remaining limits: {limits}",
     "forecast_forced": "the forecast does not fit the remaining limits; started anyway with "
                        "--force: {limits}",
+    "forecast_days": "the forecast needs about {days} days of the org's daily limits (above a "
+                     "{reserve}% reserve): the export pauses at the reserve and --resume "
+                     "continues it once the 24-hour window frees up; the last part after "
+                     "{finish_by}",
+    "paused_for_limits": "paused before the reserve of the org's daily limits; continue with "
+                         "--resume after {resume_after} (the 24-hour window frees up then)",
     "interrupted": "interrupted (Ctrl-C); continue with --resume",
     "step_error": "{error} (continue with --resume)",
     "export_partial": "{objects} objects and {files} file bodies failed",

@@ -1,8 +1,12 @@
 """The offboard runner: preflight → dates → export → verify → freeze → reassign → deactivate →
 report, each step's state in run.json and its start/end in the journal; resumable.
 
-- Preflight surveys the org (reads only), decides the steps, forecasts every limit and refuses
-  with the numbers when it does not fit (``force`` goes ahead; exit 4 otherwise).
+- Preflight surveys the org (reads only), decides the steps, forecasts every limit and plans
+  the days it takes (export/budget.py: the org's daily limits above ``[export] reserve``):
+  a run larger than one day is not refused, its export pauses at the reserve (exit 4) and
+  ``--resume`` continues it once the 24-hour window frees up. It refuses with the numbers only
+  what no number of days can hold (a limit the plan does not cover, or nothing above the
+  reserve); ``force`` goes ahead, without the reserve.
 - A dry run stops after the survey: every step that would run is ``planned`` with its plan as
   the result; the report is written like a real one, marked ``mode: "dry-run"``. No journal.
 - A real run asks ``confirm`` once, before the first step after the preflight, showing totals.
@@ -13,11 +17,12 @@ report, each step's state in run.json and its start/end in the journal; resumabl
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sfexit import __version__, errors
 from sfexit.config import Settings
@@ -28,9 +33,13 @@ from sfexit.offboard import steps as st
 from sfexit.offboard import survey
 from sfexit.offboard.notes import NO_REASON, Note, note, step_fields
 from sfexit.offboard.rundir import RunDir, StepStatus, now_iso, zero_usage
+from sfexit.org.rest import Limit
 from sfexit.org.session import OrgSession
 from sfexit.rules import ContractPlan
 from sfexit.units import plural, size
+
+if TYPE_CHECKING:
+    from sfexit.export.budget import BudgetPlan
 
 STEP_FINISHED = "step finished"
 
@@ -43,6 +52,7 @@ class RunOptions:
     lang: str = "en"
     contract: ContractPlan | None = None   # rules.plan for today; run.json keeps its JSON
     sleep: Callable[[float], None] = lambda _s: None
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     confirm: Callable[[str], None] = lambda _q: None
     info: Callable[[str], None] = lambda _m: None
     on_progress: st.Progress = lambda _s, _e: None
@@ -179,7 +189,8 @@ def _context(settings: Settings, session: OrgSession, run: RunDir, options: RunO
     return st.RunContext(settings=settings, session=session, run=run, journal=None,
                          dry_run=run.mode != "real", contract=contract,
                          lang=options.lang, force=options.force, cli_skip=options.cli_skip,
-                         sleep=options.sleep, on_progress=options.on_progress,
+                         sleep=options.sleep, now=options.now,
+                         on_progress=options.on_progress,
                          on_step=options.on_step)
 
 
@@ -198,22 +209,31 @@ def _preflight(ctx: st.RunContext, decisions: tuple[planning.StepDecision, ...],
         raise
     ctx.survey = sv
     fc = planning.forecast(decisions, sv.counts)
+    days = _days(ctx, sv, fc, setup_calls=ctx.session.calls - calls)
     for name, usage in fc.steps.items():
         run.update_step(name, forecast=to_jsonable(usage))
     run.set(org=sv.org, operator=sv.operator, limits_before=sv.limits,
-            forecast={**to_jsonable(fc.total), "fits": fc.fits, "lines": list(fc.lines)})
+            forecast={**to_jsonable(fc.total), "fits": fc.fits, "lines": list(fc.lines),
+                      "days": days.days, "reserve_pct": days.reserve_pct,
+                      "finish_by": iso_or_none(days.finish_by)})
     _warn(run, *sv.warnings)
     used = {**zero_usage(), "rest_calls": ctx.session.calls - calls}
     result = survey.preflight_result(sv, fc)
     _refuse_without_permissions(ctx, sv, used, result)
-    if not fc.fits and not ctx.force and not ctx.dry_run:
+    spans_days = not ctx.force and _spans_days(fc, days)
+    if spans_days:   # not refused: planned over days (a dry run shows it, the report too)
+        from sfexit.export.budget import utc_text
+
+        _warn(run, note("forecast_days", days=days.days, reserve=f"{days.reserve_pct:g}",
+                        finish_by=utc_text(days.finish_by) if days.finish_by else "?"))
+    if not fc.fits and not ctx.force and not ctx.dry_run and not spans_days:
         run.update_step("preflight", status="failed", used=used, result=result,
                         finished_at=now_iso(), **note("forecast_refused").step_fields())
         raise errors.ApiLimitError(
             "the offboard does not fit the org's remaining limits: " + fc.short_lines,
             hint="wait for the 24-hour limits to recover, skip steps (--skip), or pass "
                  "--force to start anyway (what completes is kept; --resume continues)")
-    if not fc.fits:   # --force (or a dry run): recorded, and shown in the report
+    if not fc.fits and (ctx.force or ctx.dry_run):   # recorded, and shown in the report
         # ``limits``: the English lines (the warning's text); ``shortfall``: the same as
         # numbers, which the report words and formats in the reader's language.
         _warn(run, note("forecast_short" if ctx.dry_run else "forecast_forced",
@@ -226,6 +246,31 @@ def _preflight(ctx: st.RunContext, decisions: tuple[planning.StepDecision, ...],
     if not ctx.dry_run:   # a dry run prints them with its plan
         for line in fc.lines:
             options.info(f"Forecast: {line}")
+
+
+def _days(ctx: st.RunContext, sv: survey.Survey, fc: planning.Forecast, *,
+          setup_calls: int) -> BudgetPlan:
+    """The days the whole run takes of the org's daily limits above the reserve (budget.py)."""
+    from sfexit.export.budget import plan_budget
+
+    need = {"DailyApiRequests": fc.total.rest_calls,
+            "DailyBulkV2QueryJobs": fc.total.bulk_query_jobs,
+            "DailyBulkV2QueryFileStorageMB": fc.total.bulk_result_mb}
+    limits = {n: Limit(n, int(v["max"]), int(v["remaining"])) for n, v in sv.limits.items()}
+    return plan_budget(need, limits, ctx.settings.export.reserve, ctx.now(),
+                       setup_calls=setup_calls)
+
+
+def _spans_days(fc: planning.Forecast, days: BudgetPlan) -> bool:
+    """More than one day, and every limit short is one the plan spreads over days (the Bulk
+    query limits and API calls; not, e.g., DailyBulkApiBatches of the reassign step)."""
+    planned = {b.name for b in days.limits}
+    return (days.days is not None and days.days > 1
+            and all(x.limit in planned for x in fc.shortfall))
+
+
+def iso_or_none(when: dt.datetime | None) -> str | None:
+    return None if when is None else when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _refuse_without_permissions(ctx: st.RunContext, sv: survey.Survey, used: dict[str, int],
@@ -272,6 +317,15 @@ def plan_lines(ctx: st.RunContext) -> list[str]:
     if "deactivate" in names:
         lines.append(f"Users to deactivate: {c.deactivate_users:,}")
     lines.append(f"API calls: about {calls:,}")
+    fc = ctx.run.data.get("forecast", {})
+    if fc.get("days") and fc["days"] > 1:
+        lines.append(f"Days: about {fc['days']} of the org's daily limits above a "
+                     f"{fc.get('reserve_pct', 10):g}% reserve (Salesforce's rolling 24-hour "
+                     f"window): the export pauses at the reserve, --resume continues it; the "
+                     f"last part after {fc.get('finish_by')}")
+    elif fc.get("days") == 1:
+        lines.append(f"Days: one (fits the org's daily limits above a "
+                     f"{fc.get('reserve_pct', 10):g}% reserve)")
     return lines
 
 
@@ -324,6 +378,7 @@ def _run_step(ctx: st.RunContext, name: str, fn: Callable[[st.RunContext], st.St
         journal.step_start(f"offboard {name}", resumed=before["status"] in ("running", "failed"))
     ctx.on_step(name, "started")
     try:
+        _room_for(ctx, name)
         res = fn(ctx)
         # The last moment a crash can leave a step's changes made but not recorded as done
         # (tests interrupt here); a resume re-runs the step, which finds nothing left to do.
@@ -349,6 +404,29 @@ def _run_step(ctx: st.RunContext, name: str, fn: Callable[[st.RunContext], st.St
     return res.status
 
 
+def _room_for(ctx: st.RunContext, name: str) -> None:
+    """A step after the export (which pauses on its own, budget_gate.py) starts only if its
+    forecast API calls fit above the reserve of what the org says it has used (the
+    ``Sforce-Limit-Info`` count); else the run pauses there. Not with ``force``."""
+    usage = ctx.session.api_usage
+    if ctx.force or name in ("export", "dates", "report") or usage is None:
+        return
+    from sfexit.export.budget import reserve_of, resume_after, utc_text
+
+    used, maximum = usage
+    need = int((ctx.run.step(name).get("forecast") or {}).get("rest_calls", 0))
+    reserve = ctx.settings.export.reserve
+    if used + need <= maximum - reserve_of(maximum, reserve):
+        return
+    when = resume_after(ctx.now())
+    raise errors.PausedForLimits(
+        f"paused for limits before the {name} step: it needs about {need:,} API calls and the "
+        f"org has used {used:,} of {maximum:,} (reserve {reserve:g}%); resume after "
+        f"{utc_text(when)}", hint="Salesforce counts daily limits over a rolling 24-hour "
+        "window: run `sfexit offboard --resume` then",
+        resume_after=when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
 def _add(prior: dict[str, Any], new: dict[str, Any]) -> dict[str, int]:
     out = {k: int(prior.get(k, 0)) for k in zero_usage()}
     for k, v in new.items():
@@ -359,6 +437,8 @@ def _add(prior: dict[str, Any], new: dict[str, Any]) -> dict[str, int]:
 def _reason(exc: BaseException) -> Note:
     if isinstance(exc, KeyboardInterrupt):
         return note("interrupted")
+    if isinstance(exc, errors.PausedForLimits):
+        return note("paused_for_limits", resume_after=exc.resume_after or "?")
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     return note("step_error", error=message)
 

@@ -43,6 +43,8 @@ class RunContext:
     force: bool = False
     cli_skip: tuple[str, ...] = ()
     sleep: Callable[[float], None] = lambda _s: None
+    # the time a pause names (export/budget.py); the CLI's clock
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     on_progress: Progress = lambda _step, _event: None
     # each step as it starts ("started") and ends (its status): for a person watching
     on_step: Callable[[str, str], None] = lambda _step, _status: None
@@ -134,7 +136,7 @@ def run_export(ctx: RunContext) -> StepResult:
                          all_versions=cfg.all_versions,
                          on_progress=lambda p: ctx.on_progress("export", p),
                          on_file_progress=lambda *a, **k: ctx.on_progress("export", a),
-                         sleep=ctx.sleep)
+                         sleep=ctx.sleep, reserve_pct=cfg.reserve, now=ctx.now)
     body = to_jsonable(summary)
     failed = bool(summary.failed or summary.files_failed)
     # Which objects and files failed, and why, is in the result (and the report's tables).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter
 from pathlib import Path
@@ -175,11 +176,85 @@ def test_steps_without_inputs_are_skipped_with_a_clear_reason(
     assert any("preflight cannot be skipped" in w for w in state["warnings"])
 
 
-def test_forecast_that_does_not_fit_is_refused_with_the_numbers(
+def test_a_run_larger_than_a_day_is_not_refused_its_export_pauses_and_resume_continues(
+        fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 23: planned over days (export/budget.py), the export pauses at the reserve with
+    the time the 24-hour window frees up; nothing is changed in the org before the export is
+    complete; `--resume` at that time continues the export."""
+    org = fresh_emulator
+    org.faults = {"daily_api_max": 250}
+    config = offboard_config(tmp_path, org)
+    before = writes(org)
+    run = offboard(config, org, "--yes", "--run-dir", str(tmp_path / "r"))
+    assert run.code == 4, run.output
+    assert run.body["name"] == "PausedForLimits"
+    assert "paused for limits before DailyApiRequests's 10% reserve" in run.body["message"]
+    assert writes(org) == before
+    assert org.stats()["api_requests_used"] <= 225          # the reserve held
+    raw = run_json(tmp_path / "r")
+    state = steps_of(raw)
+    assert state["preflight"]["status"] == "done"
+    assert raw["forecast"]["fits"] is False and raw["forecast"]["days"] >= 2
+    [days] = [w for w in raw["warning_codes"] if w["code"] == "forecast_days"]
+    assert days["params"]["days"] == raw["forecast"]["days"]
+    assert state["export"]["status"] == "failed"
+    assert state["export"]["reason_code"] == "paused_for_limits"
+    resume_after = state["export"]["reason_params"]["resume_after"]
+    assert f"resume after {resume_after[:10]} {resume_after[11:16]} UTC" in run.body["message"]
+    journal = (tmp_path / "r" / "journal.jsonl").read_text(encoding="utf-8")
+    assert f"--resume after {resume_after}" in journal   # the pause is journaled (step_end)
+    for _ in range(6):      # each day: --resume at the time the pause named
+        org.clock.set(dt.datetime.fromisoformat(resume_after.replace("Z", "+00:00")))
+        again = offboard(config, org, "--yes", "--resume", str(tmp_path / "r"))
+        assert org.stats()["api_requests_used"] <= 225
+        if again.code == 0:
+            break
+        assert again.code == 4 and again.body["name"] == "PausedForLimits", again.output
+        [paused] = [s for s in run_json(tmp_path / "r")["steps"] if s["status"] == "failed"]
+        assert paused["reason_code"] == "paused_for_limits"
+        resume_after = paused["reason_params"]["resume_after"]
+    else:
+        pytest.fail("the offboard never finished")
+    done = run_json(tmp_path / "r")
+    assert all(s["status"] in ("done", "skipped") for s in done["steps"]), done["steps"]
+
+
+def test_the_dry_run_and_its_report_give_the_days_and_the_finish_date(
         fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     org = fresh_emulator
     org.faults = {"daily_api_max": 250}
     config = offboard_config(tmp_path, org)
+    start = org.clock.now().replace(microsecond=0)
+    run = offboard(config, org, "--dry-run", "--run-dir", str(tmp_path / "dry"))
+    assert run.code == 0, run.output
+    forecast = run_json(tmp_path / "dry")["forecast"]
+    days = forecast["days"]
+    assert days >= 2 and forecast["reserve_pct"] == 10
+    finish = dt.datetime.fromisoformat(forecast["finish_by"].replace("Z", "+00:00"))
+    assert dt.timedelta(days=days - 1) <= finish - start < dt.timedelta(days=days - 1, minutes=1)
+    [line] = [p for p in run.body["result"]["plan"] if p.startswith("Days: ")]
+    assert f"about {days} of the org's daily limits" in line
+    assert f"the last part after {forecast['finish_by']}" in line
+    report = json.loads((tmp_path / "dry" / "report.json").read_text(encoding="utf-8"))
+    [warned] = [w for w in report["warning_codes"] if w["code"] == "forecast_days"]
+    assert warned["params"]["days"] == days
+    page = (tmp_path / "dry" / "report.html").read_text(encoding="utf-8")
+    assert f"needs about {days} days" in page and warned["params"]["finish_by"] in page
+    german = invoke(["report", "render", str(tmp_path / "dry"), "--lang", "de"])
+    assert german.code == 0, german.output
+    assert f"etwa {days} Tage" in (tmp_path / "dry" / "report.de.html").read_text(
+        encoding="utf-8")
+
+
+def test_a_run_no_day_can_hold_is_refused_with_the_numbers(
+        fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a 90% reserve the preflight alone passes what is left of 250 calls a day: no
+    number of days holds the run, so it is refused before anything starts."""
+    org = fresh_emulator
+    org.faults = {"daily_api_max": 250}
+    config = offboard_config(tmp_path, org)
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "[export]\n", "[export]\nreserve = 90\n"), encoding="utf-8")
     before = writes(org)
     run = offboard(config, org, "--yes", "--run-dir", str(tmp_path / "r"))
     assert run.code == 4, run.output
@@ -191,13 +266,15 @@ def test_forecast_that_does_not_fit_is_refused_with_the_numbers(
     assert state["preflight"]["status"] == "failed"
     assert state["preflight"]["reason_code"] == "forecast_refused"
     assert state["export"]["status"] == "planned"
+    assert raw["forecast"]["days"] is None
     assert raw["finished_at"]   # the run ended there (refused); --resume would continue
 
 
 def test_force_goes_past_a_forecast_refusal_and_records_it_as_a_warning(
         fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The org has fewer Bulk query jobs left than the forecast asks (it counts one per object;
-    objects the Bulk API refuses are read by REST): refused without --force, run with it."""
+    objects the Bulk API refuses are read by REST): without --force the export pauses at the
+    reserve (issue 23), with it the run goes ahead."""
     org = fresh_emulator
     config = offboard_config(tmp_path, org)
     dry = offboard(config, org, "--dry-run", "--run-dir", str(tmp_path / "dry"))
@@ -206,7 +283,7 @@ def test_force_goes_past_a_forecast_refusal_and_records_it_as_a_warning(
     name = "DailyBulkV2QueryJobs"
     assert testing.spend_limit(org, name, testing.limit_max(name) - wanted + 1)
     refused = offboard(config, org, "--yes", "--run-dir", str(tmp_path / "refused"))
-    assert refused.code == 4 and f"{name}: needs about {wanted}" in refused.body["message"]
+    assert refused.code == 4 and f"paused for limits before {name}'s" in refused.body["message"]
     run = offboard(config, org, "--yes", "--force", "--run-dir", str(tmp_path / "r"))
     assert run.code == 0, run.output
     state = run_json(tmp_path / "r")

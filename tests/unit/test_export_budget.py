@@ -9,7 +9,8 @@ import pytest
 
 from sfexit.config import parse_reserve
 from sfexit.errors import UsageError
-from sfexit.export.budget import LimitBudget, plan_budget, reserve_of, resume_after
+from sfexit.export.budget import (LimitBudget, export_need, plan_budget, reserve_of,
+                                  resume_after)
 from sfexit.export.budget_gate import BudgetGate
 from sfexit.export.preflight import Forecast, object_calls
 from sfexit.org.rest import Limit
@@ -17,9 +18,9 @@ from sfexit.org.rest import Limit
 NOW = dt.datetime(2026, 12, 7, 9, 30, tzinfo=dt.UTC)
 
 
-def _forecast(calls: int, jobs: int = 1, mb: int = 0) -> Forecast:
-    return Forecast(objects=jobs, rows=0, row_bytes=400, api_calls=calls, bulk_jobs=jobs,
-                    result_mb=mb, files=0, remaining={})
+def _need(calls: int) -> dict[str, int]:
+    return export_need(Forecast(objects=1, rows=0, row_bytes=400, api_calls=calls, bulk_jobs=1,
+                                result_mb=0, files=0, remaining={}))
 
 
 def _limits(calls_max: int, calls_left: int) -> dict[str, Limit]:
@@ -30,19 +31,20 @@ def _limits(calls_max: int, calls_left: int) -> dict[str, Limit]:
 
 
 def test_a_run_that_fits_above_the_reserve_takes_one_day() -> None:
-    plan = plan_budget(_forecast(899), _limits(1000, 1000), 10, NOW)
+    plan = plan_budget(_need(899), _limits(1000, 1000), 10, NOW)
     assert plan.days == 1 and plan.fits_today and plan.finish_by == NOW
 
 
 def test_two_and_a_half_days_of_calls_take_three_runs_a_day_apart() -> None:
-    plan = plan_budget(_forecast(2250), _limits(1000, 1000), 10, NOW)
+    plan = plan_budget(_need(2250), _limits(1000, 1000), 10, NOW)
     assert plan.days == 3
     assert plan.finish_by == NOW + dt.timedelta(hours=48)
 
 
 def test_every_days_setup_calls_are_not_available_to_the_export() -> None:
-    assert plan_budget(_forecast(1700), _limits(1000, 1000), 10, NOW).days == 2
-    assert plan_budget(_forecast(1700), _limits(1000, 1000), 10, NOW, setup_calls=60).days == 3
+    assert plan_budget(_need(1700), _limits(1000, 1000), 10, NOW).days == 2
+    assert plan_budget(_need(1700), _limits(1000, 1000), 10, NOW,
+                       setup_calls=60).days == 3
 
 
 def test_with_nothing_left_today_the_days_start_tomorrow() -> None:
@@ -54,7 +56,7 @@ def test_a_limit_whose_reserve_is_all_of_it_never_finishes() -> None:
     budget = LimitBudget("DailyApiRequests", need=5, max=10, remaining=0, reserve=10)
     assert budget.days is None
     # a 90% reserve and the day's own setup calls leave nothing for the export itself
-    assert plan_budget(_forecast(5), _limits(100, 100), 90, NOW, setup_calls=10).days is None
+    assert plan_budget(_need(5), _limits(100, 100), 90, NOW, setup_calls=10).days is None
 
 
 def test_the_reserve_rounds_up_and_the_window_is_24_hours() -> None:
@@ -80,7 +82,7 @@ class _Session:
 
 
 def _gate(session: _Session, rows: dict[str, int], left: int = 1000) -> BudgetGate:
-    plan = plan_budget(_forecast(0), _limits(1000, left), 10, NOW)
+    plan = plan_budget(_need(0), _limits(1000, left), 10, NOW)
     return BudgetGate(plan, rows, 400, session)  # type: ignore[arg-type]
 
 
