@@ -22,24 +22,22 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sfexit import __version__, errors
 from sfexit.config import Settings
+from sfexit.export.budget import utc_text
 from sfexit.journal import Journal
 from sfexit.jsonable import to_jsonable
 from sfexit.offboard import plan as planning
 from sfexit.offboard import steps as st
 from sfexit.offboard import survey
+from sfexit.offboard.days import days_of, iso_or_none, room_for, spans_days_of
 from sfexit.offboard.notes import NO_REASON, Note, note, step_fields
 from sfexit.offboard.rundir import RunDir, StepStatus, now_iso, zero_usage
-from sfexit.org.rest import Limit
 from sfexit.org.session import OrgSession
 from sfexit.rules import ContractPlan
 from sfexit.units import plural, size
-
-if TYPE_CHECKING:
-    from sfexit.export.budget import BudgetPlan
 
 STEP_FINISHED = "step finished"
 
@@ -209,7 +207,7 @@ def _preflight(ctx: st.RunContext, decisions: tuple[planning.StepDecision, ...],
         raise
     ctx.survey = sv
     fc = planning.forecast(decisions, sv.counts)
-    days = _days(ctx, sv, fc, setup_calls=ctx.session.calls - calls)
+    days = days_of(ctx, sv, fc, setup_calls=ctx.session.calls - calls)
     for name, usage in fc.steps.items():
         run.update_step(name, forecast=to_jsonable(usage))
     run.set(org=sv.org, operator=sv.operator, limits_before=sv.limits,
@@ -220,10 +218,8 @@ def _preflight(ctx: st.RunContext, decisions: tuple[planning.StepDecision, ...],
     used = {**zero_usage(), "rest_calls": ctx.session.calls - calls}
     result = survey.preflight_result(sv, fc)
     _refuse_without_permissions(ctx, sv, used, result)
-    spans_days = not ctx.force and _spans_days(fc, days)
+    spans_days = not ctx.force and spans_days_of(fc, days)
     if spans_days:   # not refused: planned over days (a dry run shows it, the report too)
-        from sfexit.export.budget import utc_text
-
         _warn(run, note("forecast_days", days=days.days, reserve=f"{days.reserve_pct:g}",
                         finish_by=utc_text(days.finish_by) if days.finish_by else "?"))
     if not fc.fits and not ctx.force and not ctx.dry_run and not spans_days:
@@ -246,31 +242,6 @@ def _preflight(ctx: st.RunContext, decisions: tuple[planning.StepDecision, ...],
     if not ctx.dry_run:   # a dry run prints them with its plan
         for line in fc.lines:
             options.info(f"Forecast: {line}")
-
-
-def _days(ctx: st.RunContext, sv: survey.Survey, fc: planning.Forecast, *,
-          setup_calls: int) -> BudgetPlan:
-    """The days the whole run takes of the org's daily limits above the reserve (budget.py)."""
-    from sfexit.export.budget import plan_budget
-
-    need = {"DailyApiRequests": fc.total.rest_calls,
-            "DailyBulkV2QueryJobs": fc.total.bulk_query_jobs,
-            "DailyBulkV2QueryFileStorageMB": fc.total.bulk_result_mb}
-    limits = {n: Limit(n, int(v["max"]), int(v["remaining"])) for n, v in sv.limits.items()}
-    return plan_budget(need, limits, ctx.settings.export.reserve, ctx.now(),
-                       setup_calls=setup_calls)
-
-
-def _spans_days(fc: planning.Forecast, days: BudgetPlan) -> bool:
-    """More than one day, and every limit short is one the plan spreads over days (the Bulk
-    query limits and API calls; not, e.g., DailyBulkApiBatches of the reassign step)."""
-    planned = {b.name for b in days.limits}
-    return (days.days is not None and days.days > 1
-            and all(x.limit in planned for x in fc.shortfall))
-
-
-def iso_or_none(when: dt.datetime | None) -> str | None:
-    return None if when is None else when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _refuse_without_permissions(ctx: st.RunContext, sv: survey.Survey, used: dict[str, int],
@@ -378,7 +349,7 @@ def _run_step(ctx: st.RunContext, name: str, fn: Callable[[st.RunContext], st.St
         journal.step_start(f"offboard {name}", resumed=before["status"] in ("running", "failed"))
     ctx.on_step(name, "started")
     try:
-        _room_for(ctx, name)
+        room_for(ctx, name)
         res = fn(ctx)
         # The last moment a crash can leave a step's changes made but not recorded as done
         # (tests interrupt here); a resume re-runs the step, which finds nothing left to do.
@@ -402,29 +373,6 @@ def _run_step(ctx: st.RunContext, name: str, fn: Callable[[st.RunContext], st.St
         run.set(journal_head=journal.head_hash)
     ctx.on_step(name, res.status)
     return res.status
-
-
-def _room_for(ctx: st.RunContext, name: str) -> None:
-    """A step after the export (which pauses on its own, budget_gate.py) starts only if its
-    forecast API calls fit above the reserve of what the org says it has used (the
-    ``Sforce-Limit-Info`` count); else the run pauses there. Not with ``force``."""
-    usage = ctx.session.api_usage
-    if ctx.force or name in ("export", "dates", "report") or usage is None:
-        return
-    from sfexit.export.budget import reserve_of, resume_after, utc_text
-
-    used, maximum = usage
-    need = int((ctx.run.step(name).get("forecast") or {}).get("rest_calls", 0))
-    reserve = ctx.settings.export.reserve
-    if used + need <= maximum - reserve_of(maximum, reserve):
-        return
-    when = resume_after(ctx.now())
-    raise errors.PausedForLimits(
-        f"paused for limits before the {name} step: it needs about {need:,} API calls and the "
-        f"org has used {used:,} of {maximum:,} (reserve {reserve:g}%); resume after "
-        f"{utc_text(when)}", hint="Salesforce counts daily limits over a rolling 24-hour "
-        "window: run `sfexit offboard --resume` then",
-        resume_after=when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def _add(prior: dict[str, Any], new: dict[str, Any]) -> dict[str, int]:
