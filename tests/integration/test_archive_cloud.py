@@ -205,6 +205,31 @@ def test_an_upload_cut_before_bagit_txt_is_no_bag_even_when_nothing_could_be_del
     assert "is not an sfexit archive" in one_line(refused)
 
 
+def test_an_upload_that_arrives_different_is_caught_and_deleted(
+        export_dir: Path, s3: Any, s3_endpoint: str, bucket: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store that silently keeps other bytes than sent (moto checks no checksum): the
+    read-back of the bag's own files catches it, and nothing is left."""
+    import s3fs
+
+    real = s3fs.S3FileSystem._put_file
+
+    async def corrupting(self: Any, lpath: str, rpath: str, *args: Any, **kwargs: Any) -> Any:
+        if rpath.endswith("/bag-info.txt"):
+            await self._pipe_file(rpath, Path(lpath).read_bytes().replace(b"sfexit", b"sfexiT"))
+            return None
+        return await real(self, lpath, rpath, *args, **kwargs)
+
+    monkeypatch.setattr(s3fs.S3FileSystem, "_put_file", corrupting)
+    result = run("archive", "build", str(export_dir), "--out", f"s3://{bucket}/bent",
+                 "--endpoint-url", s3_endpoint)
+    assert result.exit_code == 1
+    line = one_line(result)
+    assert "does not match the bag: bag-info.txt: SHA-256" in line
+    assert "objects uploaded were deleted" in line
+    assert objects(s3, f"{bucket}/bent") == {}
+
+
 # --- refused before anything is built -------------------------------------------------------
 
 def test_build_refuses_a_prefix_that_holds_anything(
