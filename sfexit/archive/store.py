@@ -60,14 +60,14 @@ def parse_remote(text: str, endpoint_url: str | None = None) -> Remote | None:
     if scheme.lower() not in PROVIDERS:
         raise UsageError(f"{text}: unknown storage scheme {scheme!r}",
                          hint="give a directory, or an s3://, gs:// or az:// URL")
-    bucket, _, prefix = rest.strip("/").partition("/")
-    if not bucket or "//" in rest.strip("/") or any(
-            part in (".", "..") for part in prefix.split("/")):
+    rest = rest.rstrip("/")
+    bucket, _, prefix = rest.partition("/")
+    if not bucket or "//" in rest or any(part in (".", "..") for part in prefix.split("/")):
         raise UsageError(f"{text}: no bucket, or an empty, '.' or '..' segment in the URL",
                          hint=f"give {scheme}://BUCKET/PREFIX")
     if endpoint_url and scheme.lower() != "s3":
         raise UsageError("--endpoint-url is for s3:// destinations (S3-compatible stores)")
-    return Remote(url=f"{scheme.lower()}://{rest.strip('/')}", scheme=scheme.lower(),
+    return Remote(url=f"{scheme.lower()}://{rest}", scheme=scheme.lower(),
                   bucket=bucket, prefix=prefix, endpoint_url=endpoint_url)
 
 

@@ -261,6 +261,18 @@ def test_no_credentials_is_one_line_exit_3(export_dir: Path, s3_endpoint: str, b
     assert "no usable credentials" in one_line(result)
 
 
+def test_credentials_the_store_refuses_are_one_line_exit_3(
+        export_dir: Path, s3_endpoint: str, bucket: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto import settings
+
+    monkeypatch.setattr(settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)   # the server checks keys
+    result = run("archive", "build", str(export_dir), "--out", f"s3://{bucket}/x",
+                 "--endpoint-url", s3_endpoint)
+    assert result.exit_code == 3
+    assert "access denied" in one_line(result)
+
+
 @pytest.mark.parametrize("out, says", [
     ("s3://", "no bucket"),
     ("s3://bucket//x", "no bucket, or an empty"),
