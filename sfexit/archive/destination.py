@@ -153,9 +153,8 @@ def upload_bag(bag: Path, fs: Any, remote: Remote) -> None:
         else:
             undone = (f"; {len(left)} uploaded objects could not be deleted (no bagit.txt "
                       "among them: the prefix is no bag)")
-        failed = SfexitError(exc.message + undone, hint=exc.hint)
-        failed.exit_code = exc.exit_code
-        raise failed from exc
+        exc.message += undone     # the same error (class, exit code), told what is left
+        raise
 
 
 def upload_order(hashes: dict[str, str]) -> list[str]:

@@ -163,10 +163,10 @@ def _archive_after_export(app: AppContext, archive_dest: Destination, backup_dir
     try:
         built = build_into(app, archive_dest, backup_dir)
     except errors.SfexitError as exc:
-        failed = errors.SfexitError(f"the export in {backup_dir} is complete, but no archive "
-                                    f"was built: {exc.message}", hint=exc.hint)
-        failed.exit_code = exc.exit_code
-        raise failed from exc
+        # The same error (class, exit code), told that the export itself is done.
+        exc.message = f"the export in {backup_dir} is complete, but no archive was built: " \
+                      f"{exc.message}"
+        raise
     result["archive"] = to_jsonable(built)
     return built_text(built)
 

@@ -324,6 +324,21 @@ def test_export_bulk_archive_builds_the_archive_in_the_bucket(
     assert run("archive", "verify", url).exit_code == 0
 
 
+def test_export_bulk_whose_archive_upload_fails_says_the_export_is_complete(
+        fresh_emulator: Any, tmp_path: Path, s3: Any, s3_endpoint: str, bucket: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    failing_put(monkeypatch, lambda _key, done: done == 2)
+    done = _export(fresh_emulator, tmp_path, "--archive", f"s3://{bucket}/exit")
+    assert done.code == 1
+    assert done.body["message"].startswith(
+        f"the export in {tmp_path / 'out'} is complete, but no archive was built: "
+        f"s3://{bucket}/exit: uploading data/")
+    assert "the 2 objects uploaded were deleted" in done.body["message"]
+    assert objects(s3, f"{bucket}/exit") == {}
+    assert run("export", "verify", str(tmp_path / "out")).exit_code == 0
+
+
 def test_export_bulk_archive_to_a_local_directory(fresh_emulator: Any, tmp_path: Path) -> None:
     done = _export(fresh_emulator, tmp_path, "--archive", str(tmp_path / "ARCHIVE"))
     assert done.code == 0, done.result.output
