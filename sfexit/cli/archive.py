@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sfexit import errors
-from sfexit.cli.context import AppContext, json_option, pass_app
+from sfexit.cli.context import AppContext, json_option, pass_app, require_writable_dir
 from sfexit.cli.output import table
 from sfexit.jsonable import to_jsonable
 
@@ -69,6 +69,8 @@ def build(app: AppContext, backup_dir: Path, out: str, lang: str | None,
 
     chosen = check_lang(lang) if lang is not None else None
     dest = parse_destination(out, endpoint_url=endpoint_url)
+    if dest.local is not None:
+        require_writable_dir(dest.local, "--out")
     summary = build_into(app, dest, backup_dir, lang=chosen, work_dir=work_dir)
     app.out.result(to_jsonable(summary), lambda: built_text(summary))
     return 0

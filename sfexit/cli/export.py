@@ -150,6 +150,8 @@ def _archive_destination(archive_to: str | None, backup_dir: Path) -> Destinatio
     from sfexit.archive.destination import check_destination, parse_destination
 
     archive_dest = parse_destination(archive_to)
+    if archive_dest.local is not None:
+        require_writable_dir(archive_dest.local, "--archive")
     check_destination(archive_dest, backup_dir)
     return archive_dest
 

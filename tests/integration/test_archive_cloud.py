@@ -285,6 +285,12 @@ def test_a_malformed_url_is_one_line_exit_2(export_dir: Path, out: str, says: st
     assert says in one_line(result)
 
 
+def test_an_unwritable_local_archive_is_one_line_exit_2(export_dir: Path) -> None:
+    result = run("archive", "build", str(export_dir), "--out", "/proc/sfexit-archive")
+    assert result.exit_code == 2
+    assert "cannot write to /proc/sfexit-archive" in one_line(result)
+
+
 def test_endpoint_url_with_a_directory_is_a_usage_error(export_dir: Path, tmp_path: Path) -> None:
     result = run("archive", "build", str(export_dir), "--out", str(tmp_path / "A"),
                  "--endpoint-url", "http://127.0.0.1:1")
@@ -354,6 +360,8 @@ def test_export_bulk_refuses_a_bad_archive_before_asking_the_org(
     assert refused.code == 2 and "no such bucket" in refused.body["message"]
     inside = _export(fresh_emulator, tmp_path, "--archive", str(tmp_path / "out" / "A"))
     assert inside.code == 2 and "is inside the export" in inside.body["message"]
+    unwritable = _export(fresh_emulator, tmp_path, "--archive", "/proc/sfexit-archive")
+    assert unwritable.code == 2 and "cannot write to" in unwritable.body["message"]
     assert not (tmp_path / "out").exists()                 # the export never started
 
 
