@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -65,10 +66,24 @@ def parse_remote(text: str, endpoint_url: str | None = None) -> Remote | None:
     if not bucket or "//" in rest or any(part in (".", "..") for part in prefix.split("/")):
         raise UsageError(f"{text}: no bucket, or an empty, '.' or '..' segment in the URL",
                          hint=f"give {scheme}://BUCKET/PREFIX")
-    if endpoint_url and scheme.lower() != "s3":
-        raise UsageError("--endpoint-url is for s3:// destinations (S3-compatible stores)")
+    if endpoint_url:
+        check_endpoint(endpoint_url, scheme.lower())
     return Remote(url=f"{scheme.lower()}://{rest}", scheme=scheme.lower(),
                   bucket=bucket, prefix=prefix, endpoint_url=endpoint_url)
+
+
+def check_endpoint(endpoint_url: str, scheme: str) -> None:
+    """``--endpoint-url``: for s3:// only, and HTTPS unless on loopback (an S3 server in a
+    test, a local MinIO): as for the org, the archive never travels unencrypted over a
+    network (README, "Safety"). Raises UsageError."""
+    if scheme != "s3":
+        raise UsageError("--endpoint-url is for s3:// destinations (S3-compatible stores)")
+    parsed = urllib.parse.urlsplit(endpoint_url)
+    loopback = parsed.hostname in ("localhost", "127.0.0.1", "::1")
+    if parsed.scheme != "https" and not (parsed.scheme == "http" and loopback):
+        raise UsageError(f"--endpoint-url {endpoint_url}: give an https:// URL",
+                         hint="plain http:// is accepted only on loopback (127.0.0.1, "
+                              "localhost)")
 
 
 @contextlib.contextmanager

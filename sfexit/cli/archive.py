@@ -31,8 +31,8 @@ def archive() -> None:
 def endpoint_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--endpoint-url", metavar="URL",
-        help="S3-compatible store's endpoint for s3:// URLs (default: the AWS chain's, "
-             "e.g. AWS_ENDPOINT_URL).")(f)
+        help="S3-compatible store's endpoint for s3:// URLs, https:// (http:// on loopback "
+             "only; default: the AWS chain's, e.g. AWS_ENDPOINT_URL).")(f)
 
 
 def work_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:

@@ -53,3 +53,18 @@ def test_the_payload_goes_first_and_bagit_txt_last() -> None:
     assert order[:2] == ["data/data/Account.csv", "data/manifest.json"]
     assert order[-4:] == ["manifest-sha256.txt", "bag-info.txt", "tagmanifest-sha256.txt",
                           "bagit.txt"]
+
+
+@pytest.mark.parametrize("endpoint", ["http://minio.example:9000", "ftp://127.0.0.1",
+                                      "127.0.0.1:9000"])
+def test_an_endpoint_the_archive_would_cross_a_network_in_clear_to_is_refused(
+        endpoint: str) -> None:
+    with pytest.raises(UsageError, match="give an https:// URL"):
+        parse_destination("s3://b/x", endpoint_url=endpoint)
+
+
+@pytest.mark.parametrize("endpoint", ["https://minio.example:9000", "http://127.0.0.1:5000",
+                                      "http://localhost:9000", "http://[::1]:9000"])
+def test_https_or_loopback_endpoints_are_taken(endpoint: str) -> None:
+    remote = parse_destination("s3://b/x", endpoint_url=endpoint).remote
+    assert remote is not None and remote.endpoint_url == endpoint
