@@ -230,6 +230,54 @@ def test_an_upload_that_arrives_different_is_caught_and_deleted(
     assert objects(s3, f"{bucket}/bent") == {}
 
 
+def test_a_build_killed_during_the_upload_leaves_no_bag_and_the_prefix_is_refused_after(
+        export_dir: Path, s3: Any, s3_endpoint: str, bucket: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGKILL, so no clean-up runs: the S3 server holds the upload of archive.sqlite (after
+    the payload, before the bag files) until the process is dead."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from moto.s3.responses import S3Response
+
+    reached, release = threading.Event(), threading.Event()
+    real = S3Response.put_object
+
+    def held(self: Any) -> Any:
+        if self.parse_key_name().endswith("archive.sqlite"):
+            reached.set()
+            release.wait(timeout=120)
+        return real(self)
+
+    monkeypatch.setattr(S3Response, "put_object", held)
+    url = f"s3://{bucket}/killed"
+    child = subprocess.Popen([sys.executable, "-m", "sfexit", "archive", "build",
+                              str(export_dir), "--out", url, "--endpoint-url", s3_endpoint,
+                              "--work-dir", str(tmp_path / "work")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env=dict(os.environ))
+    try:
+        assert reached.wait(timeout=300), "the upload never reached archive.sqlite"
+        child.send_signal(signal.SIGKILL)
+        assert child.wait(timeout=60) == -signal.SIGKILL
+    finally:
+        release.set()
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    left = objects(s3, f"{bucket}/killed")
+    assert "data/manifest.json" in left and "bagit.txt" not in left
+    with pytest.raises(bagit.BagError):
+        bagit.Bag(str(download(s3, f"{bucket}/killed", tmp_path / "killed")))
+    refused = run("archive", "verify", url, "--endpoint-url", s3_endpoint)
+    assert refused.exit_code == 2 and "is not an sfexit archive" in one_line(refused)
+    again = run("archive", "build", str(export_dir), "--out", url, "--endpoint-url", s3_endpoint)
+    assert again.exit_code == 2 and "is not empty" in one_line(again)
+
+
 # --- refused before anything is built -------------------------------------------------------
 
 def test_build_refuses_a_prefix_that_holds_anything(
