@@ -8,9 +8,9 @@ checks, then uploaded and the upload checked; only then is it reported built:
 1. before anything is built: the URL, the provider's package, the bucket and the credentials
    are checked by listing the prefix, which must hold nothing (an archive is never
    overwritten; exit 2, or 3 for refused credentials);
-2. the upload order makes a partial upload no bag: the payload (``data/``) first, then the
-   tag files, ``manifest-sha256.txt``, ``bag-info.txt``, ``tagmanifest-sha256.txt`` and
-   ``bagit.txt`` last. RFC 8493 §2.1.1: a bag MUST have ``bagit.txt``, so until the last
+2. the upload order makes a partial upload no bag: the payload (``data/``) and the other tag
+   files first (UPLOAD_WORKERS at a time), then one by one ``manifest-sha256.txt``,
+   ``bag-info.txt``, ``tagmanifest-sha256.txt`` and ``bagit.txt`` last. RFC 8493 §2.1.1: a bag MUST have ``bagit.txt``, so until the last
    object is there no tool takes the prefix for a bag;
 3. S3 checks the SHA-256 of every single-request upload on arrival (store.put);
 4. after the upload: the prefix holds exactly the bag's files, each of its size, and the
@@ -30,6 +30,7 @@ import hashlib
 import shutil
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,9 @@ from sfexit.errors import SfexitError, UsageError
 # before the end leaves no bagit.txt, hence no bag (module docstring).
 LAST = ("manifest-sha256.txt", "bag-info.txt", f"tagmanifest-{ALGORITHM}.txt", "bagit.txt")
 READ_BACK = LAST
+# The files before LAST go up this many at a time: an object store takes many requests at
+# once, and an export's file bodies are often thousands of small objects, each a round trip.
+UPLOAD_WORKERS = 8
 
 
 @dataclass(frozen=True)
@@ -138,7 +142,12 @@ def upload_bag(bag: Path, fs: Any, remote: Remote) -> None:
     hashes = bag_hashes(bag)
     done: list[str] = []
     try:
-        for relative in upload_order(hashes):
+        if listing(fs, remote):   # checked before the build; someone may have written since
+            raise UsageError(f"{remote.url} is no longer empty",
+                             hint="give a new prefix; an archive is never overwritten")
+        order = upload_order(hashes)
+        _put_all(fs, remote, bag, hashes, [p for p in order if p not in LAST], done)
+        for relative in [p for p in order if p in LAST]:   # one at a time: bagit.txt last
             put(fs, remote, bag / relative, relative, hashes[relative])
             done.append(relative)
         check_upload(bag, fs, remote, hashes)
@@ -155,6 +164,25 @@ def upload_bag(bag: Path, fs: Any, remote: Remote) -> None:
                       "among them: the prefix is no bag)")
         exc.message += undone     # the same error (class, exit code), told what is left
         raise
+
+
+def _put_all(fs: Any, remote: Remote, bag: Path, hashes: dict[str, str], paths: list[str],
+             done: list[str]) -> None:
+    """Put ``paths`` UPLOAD_WORKERS at a time, each one put appended to ``done``. The first
+    failure (or Ctrl-C) cancels what has not started, waits for what has, and is raised."""
+    pool = ThreadPoolExecutor(UPLOAD_WORKERS, thread_name_prefix="sfexit-upload")
+    futures = {pool.submit(put, fs, remote, bag / p, p, hashes[p]): p for p in paths}
+    try:
+        for future in as_completed(futures):
+            future.result()
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+    finally:
+        pool.shutdown(wait=True)
+        done += [p for f, p in futures.items()
+                 if f.done() and not f.cancelled() and f.exception() is None]
 
 
 def upload_order(hashes: dict[str, str]) -> list[str]:

@@ -278,6 +278,25 @@ def test_a_build_killed_during_the_upload_leaves_no_bag_and_the_prefix_is_refuse
     assert again.exit_code == 2 and "is not empty" in one_line(again)
 
 
+def test_a_prefix_written_to_while_the_archive_was_built_is_not_uploaded_into(
+        export_dir: Path, s3: Any, s3_endpoint: str, bucket: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sfexit.archive.destination as destination
+
+    real = destination.validate
+
+    def someone_writes(bag: Path) -> Any:
+        s3.pipe_file(f"{bucket}/raced/theirs.txt", b"theirs")
+        return real(bag)
+
+    monkeypatch.setattr(destination, "validate", someone_writes)
+    result = run("archive", "build", str(export_dir), "--out", f"s3://{bucket}/raced",
+                 "--endpoint-url", s3_endpoint)
+    assert result.exit_code == 2
+    assert "is no longer empty" in one_line(result)
+    assert set(objects(s3, f"{bucket}/raced")) == {"theirs.txt"}     # theirs is not deleted
+
+
 # --- refused before anything is built -------------------------------------------------------
 
 def test_build_refuses_a_prefix_that_holds_anything(
