@@ -42,7 +42,7 @@ PAYLOAD = "data"
 
 @dataclass(frozen=True)
 class ArchiveSummary:
-    archive: Path
+    archive: str                      # the directory, or the cloud URL (destination.py)
     org_id: str
     org_name: str
     lang: str
@@ -69,7 +69,7 @@ def build_archive(backup_dir: Path, out: Path, *, lang: str | None = None,
     chain = open_chain(backup_dir)   # the export, or a delta and every export below it
     source = chain.base
     for export in chain.exports:
-        _check_out(export.directory, out)
+        check_out(export.directory, out)
         check_sizes(export)
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".building", dir=out.parent))
@@ -102,7 +102,7 @@ def build_archive(backup_dir: Path, out: Path, *, lang: str | None = None,
     finally:
         shutil.rmtree(work, ignore_errors=True)
     m = source.manifest
-    return ArchiveSummary(archive=out, org_id=m.org_id, org_name=m.org_name,
+    return ArchiveSummary(archive=str(out), org_id=m.org_id, org_name=m.org_name,
                           lang=catalogue.lang, tables=tables,
                           rows=sum(tables.values()), files=len(m.files),
                           file_links=database.files, weekly_parts=len(m.weekly),
@@ -134,13 +134,14 @@ def _proof(source: ExportSource, manifest_sha256: str) -> VerifyReport:
                         differences=(), skipped=tuple(m.skipped))
 
 
-def _check_out(backup_dir: Path, out: Path) -> None:
+def check_out(backup_dir: Path, out: Path) -> None:
+    """A local ``--out``: new or empty, and not inside the export. Raises UsageError."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file", hint="give a new directory for the archive")
     if out.is_dir() and any(out.iterdir()):
         raise UsageError(f"--out {out} is not empty",
                          hint="give a new or empty directory; an archive is never overwritten")
-    if backup_dir.is_dir() and out.resolve().is_relative_to(backup_dir.resolve()):
+    if out.resolve().is_relative_to(backup_dir.resolve()):
         raise UsageError(f"--out {out} is inside the export {backup_dir}",
                          hint="build the archive beside the export, not in it")
 

@@ -34,7 +34,7 @@ class Problem:
 
 @dataclass(frozen=True)
 class ArchiveVerifyReport:
-    archive: Path
+    archive: str                # the directory, or the cloud URL (destination.py)
     objects_checked: int
     rows: int
     files_checked: int
@@ -66,7 +66,7 @@ def verify_archive(archive: Path) -> ArchiveVerifyReport:
                      for d in verify_backup(delta.directory).differences]
     expected = expected_rows(ExportSource(archive / PAYLOAD, manifest), deltas)
     problems += _database(archive / DATABASE_NAME, manifest, expected)
-    return ArchiveVerifyReport(archive, export.objects_checked, export.rows,
+    return ArchiveVerifyReport(str(archive), export.objects_checked, export.rows,
                                export.files_checked, tuple(problems))
 
 

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sfexit import errors
-from sfexit.cli.context import AppContext, json_option, pass_app
+from sfexit.cli.context import AppContext, json_option, pass_app, require_writable_dir
 from sfexit.cli.output import table
 from sfexit.jsonable import to_jsonable
+
+if TYPE_CHECKING:
+    from sfexit.archive.build import ArchiveSummary
+    from sfexit.archive.destination import Destination
 
 LANG_HELP = ("Language of index.html: en, da, de, fr, it or nl "
              "[config: report.lang; default en].")
@@ -22,54 +28,95 @@ def archive() -> None:
     """The exit archive: a BagIt bag of a backup with one SQLite database of the whole org."""
 
 
+def endpoint_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--endpoint-url", metavar="URL",
+        help="S3-compatible store's endpoint for s3:// URLs, https:// (http:// on loopback "
+             "only; default: the AWS chain's, e.g. AWS_ENDPOINT_URL).")(f)
+
+
+def work_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--work-dir", type=click.Path(path_type=Path, file_okay=False),
+        help="For s3://, gs://, az:// URLs: where the archive is staged locally (needs its "
+             "whole size; default: the system's temporary directory).")(f)
+
+
 @archive.command("build")
 @click.argument("backup_dir", type=click.Path(path_type=Path))
-@click.option("--out", required=True, type=click.Path(path_type=Path),
-              help="New (or empty) directory for the archive.")
+@click.option("--out", required=True, metavar="ARCHIVE",
+              help="New (or empty) directory for the archive, or an s3://, gs:// or az:// "
+                   "URL (a new prefix; needs the extra: pip install 'sfexit[s3]').")
 @click.option("--lang", metavar="LANG", help=LANG_HELP)
+@endpoint_option
+@work_dir_option
 @json_option
 @pass_app
-def build(app: AppContext, backup_dir: Path, out: Path, lang: str | None) -> int:
+def build(app: AppContext, backup_dir: Path, out: str, lang: str | None,
+          endpoint_url: str | None, work_dir: Path | None) -> int:
     """Build the archive of the backup in BACKUP_DIR (a finished `sfexit export bulk`).
 
-    Writes OUT as a BagIt bag (RFC 8493): the backup as downloaded in data/, and beside it
+    Writes ARCHIVE as a BagIt bag (RFC 8493): the backup as downloaded in data/, and beside it
     archive.sqlite (one table per object), metadata.json (Datasette labels) and index.html.
-    Contract dates come from the config's [contract] when set. Exit 2 when BACKUP_DIR is not
-    a finished, complete backup or OUT is not empty; exit 1 when a file's SHA-256 or a CSV's
-    row count, found while copying, is not the manifest's. Nothing is left half-written.
+    A cloud ARCHIVE is built and validated locally, uploaded with bagit.txt last, and the
+    upload checked. Contract dates come from the config's [contract] when set. Exit 2 when
+    BACKUP_DIR is not a finished, complete backup, ARCHIVE is not empty or its bucket does
+    not exist; 3 when the storage refuses the credentials; 1 when a file's SHA-256 or a CSV's
+    row count is not the manifest's, or the upload fails. Nothing is left half-written.
     """
-    from sfexit.archive import build_archive
+    from sfexit.archive.destination import parse_destination
     from sfexit.report.i18n import check_lang
 
-    settings = app.settings()
-    chosen = check_lang(lang) if lang is not None else settings.report.lang
-    summary = build_archive(backup_dir, out, lang=chosen, contract_start=settings.contract.start,
-                            contract_end=settings.contract.end, on_step=app.out.info)
-
-    def human() -> str:
-        return (f"Archive of {summary.org_name or summary.org_id} written to {summary.archive}: "
-                f"{len(summary.tables)} tables ({summary.rows:,} rows), {summary.files} files, "
-                f"{summary.weekly_parts} weekly parts, {summary.skipped} objects skipped by "
-                f"Salesforce.\nOpen {summary.archive / 'index.html'}; check it with "
-                f"`sfexit archive verify {summary.archive}`.")
-
-    app.out.result(to_jsonable(summary), human)
+    chosen = check_lang(lang) if lang is not None else None
+    dest = parse_destination(out, endpoint_url=endpoint_url)
+    if dest.local is not None:
+        require_writable_dir(dest.local, "--out")
+    summary = build_into(app, dest, backup_dir, lang=chosen, work_dir=work_dir)
+    app.out.result(to_jsonable(summary), lambda: built_text(summary))
     return 0
 
 
+def build_into(app: AppContext, dest: Destination, backup_dir: Path, *, lang: str | None = None,
+               work_dir: Path | None = None) -> ArchiveSummary:
+    """The one way a command builds an archive (``archive build``, ``export bulk --archive``):
+    language and contract dates from the config unless given."""
+    from sfexit.archive.destination import build_to
+
+    settings = app.settings()
+    return build_to(dest, backup_dir, work_dir=work_dir, on_step=app.out.info,
+                    lang=lang or settings.report.lang, contract_start=settings.contract.start,
+                    contract_end=settings.contract.end)
+
+
+def built_text(summary: ArchiveSummary) -> str:
+    index = (f"{summary.archive}/index.html" if "://" in summary.archive
+             else Path(summary.archive) / "index.html")
+    return (f"Archive of {summary.org_name or summary.org_id} written to {summary.archive}: "
+            f"{len(summary.tables)} tables ({summary.rows:,} rows), {summary.files} files, "
+            f"{summary.weekly_parts} weekly parts, {summary.skipped} objects skipped by "
+            f"Salesforce.\nOpen {index}; check it with "
+            f"`sfexit archive verify {summary.archive}`.")
+
+
 @archive.command("verify")
-@click.argument("archive_dir", metavar="ARCHIVE", type=click.Path(path_type=Path))
+@click.argument("archive_dir", metavar="ARCHIVE")
+@endpoint_option
+@work_dir_option
 @json_option
 @pass_app
-def verify(app: AppContext, archive_dir: Path) -> int:
+def verify(app: AppContext, archive_dir: str, endpoint_url: str | None,
+           work_dir: Path | None) -> int:
     """Check ARCHIVE: BagIt validation (every SHA-256), the backup against its manifest, and
     every table's row count and file hash in archive.sqlite against the manifest.
 
-    Exit 0 when everything matches, 1 when anything differs (each problem names its file).
+    ARCHIVE is a directory or an s3://, gs:// or az:// URL (downloaded to a temporary
+    directory first: every byte is re-read from the bucket). Exit 0 when everything matches,
+    1 when anything differs (each problem names its file), 2 when ARCHIVE is no archive.
     """
-    from sfexit.archive import verify_archive
+    from sfexit.archive.destination import parse_destination, verify_at
 
-    report = verify_archive(archive_dir)
+    dest = parse_destination(archive_dir, endpoint_url=endpoint_url)
+    report = verify_at(dest, work_dir=work_dir, on_step=app.out.info)
     result = to_jsonable(report)
     result["ok"] = report.ok
 

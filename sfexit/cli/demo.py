@@ -131,9 +131,9 @@ def demo(app: AppContext, directory: Path, records: int) -> int:
 def _archive(export_dir: Path, out: Path, settings: Any) -> Path:
     from sfexit.archive import build_archive
 
-    return build_archive(export_dir, out, lang=settings.report.lang,
-                         contract_start=settings.contract.start,
-                         contract_end=settings.contract.end).archive
+    return Path(build_archive(export_dir, out, lang=settings.report.lang,
+                              contract_start=settings.contract.start,
+                              contract_end=settings.contract.end).archive)
 
 
 def _summary(outcome: RunOutcome) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from sfexit.cli.progress import Progress, eta
 from sfexit.units import plural, size
 
 if TYPE_CHECKING:
+    from sfexit.archive.destination import Destination
     from sfexit.export.backup import BackupSummary
     from sfexit.export.budget import BudgetPlan
     from sfexit.export.data_run import ExportOptions
@@ -81,20 +82,26 @@ def _objects(value: str | None) -> tuple[str, ...] | None:
               metavar="BACKUP_DIR",
               help="A delta: only rows changed or deleted since that finished backup of the "
                    "same org began (SystemModstamp, minus 5 minutes; queryAll; no files).")
+@click.option("--archive", "archive_to", metavar="ARCHIVE",
+              help="After a complete export, build the exit archive of DEST there, as "
+                   "`sfexit archive build` does (a new directory, or an s3://, gs:// or az:// "
+                   "URL; endpoint and credentials from the provider's usual chain).")
 @json_option
 @org_option
 @pass_app
 def bulk(app: AppContext, dest: Path | None, objects: str | None,
          include_deleted: bool | None, parallel: int | None, reserve: str | None,
          resume: bool, force: bool, no_files: bool, dry_run: bool, all_versions: bool | None,
-         since: Path | None) -> int:
+         since: Path | None, archive_to: str | None) -> int:
     """Back up every queryable object (Bulk API 2.0, REST where Bulk refuses) into DEST.
 
     Writes data/<Object>.csv, schema/<Object>.json and manifest.json; a rerun resumes.
+    With --archive, then builds the archive (an incomplete export builds none).
     An export larger than the org's daily limits (above --reserve) runs until the reserve,
     then stops with exit 4 "paused for limits, resume after <time>" (Salesforce's limits
     are a rolling 24-hour window); the same command then continues it.
-    Exit 0 when all is exported, 4 when paused for limits (or a limit was spent),
+    Exit 0 when all is exported, 2 when --archive is not a usable destination (checked
+    before the org is asked), 4 when paused for limits (or a limit was spent),
     5 when some objects failed (listed).
     """
     from sfexit.export.backup import run_backup
@@ -113,6 +120,7 @@ def bulk(app: AppContext, dest: Path | None, objects: str | None,
     if resume and not (Path(target) / "manifest.json").is_file():
         raise errors.UsageError(f"--resume: {target} holds no export to continue (no "
                                 "manifest.json); leave out --resume to start one there")
+    archive_dest = _archive_destination(archive_to, Path(target))   # before the org too
     options = ExportOptions(
         dest=Path(target), objects=_objects(objects) or cfg.objects,
         include_deleted=cfg.include_deleted if include_deleted is None else include_deleted,
@@ -144,13 +152,21 @@ def bulk(app: AppContext, dest: Path | None, objects: str | None,
         app.out.warn(f"the running user lacks {missing}: {what}")
     result = _summary_json(summary)
     if summary.failed or summary.files_failed:
+        if archive_dest is not None:
+            result["archive"] = None
+            app.out.warn(f"no archive built: the export is incomplete ({archive_dest.text} "
+                         "untouched)")
         message = "; ".join(
             [f"{o.name} could not be exported ({o.reason})" for o in summary.failed]
             + ([f"{summary.files_failed} file bodies failed (see files.failed)"]
                if summary.files_failed else []))
         return app.out.partial(result, lambda: _summary_text(summary), name="PartialFailure",
                                message=message, exit_code=errors.EXIT_PARTIAL)
-    app.out.result(result, lambda: _summary_text(summary))
+    text = _summary_text(summary)
+    if archive_dest is not None:
+        app.out.info(text)   # the export is done whatever happens to the archive
+        text = _archive_after_export(app, archive_dest, Path(target), result)
+    app.out.result(result, lambda: text)
     return 0
 
 
@@ -187,6 +203,37 @@ def dry_run_text(objects: int, done: int, plan: BudgetPlan) -> str:
                      f"command continues it 24 hours later (Salesforce's limits are a rolling "
                      f"24-hour window); the last part after {utc_text(finish)}.")
     return "\n".join(lines)
+
+
+def _archive_destination(archive_to: str | None, backup_dir: Path) -> Destination | None:
+    """``--archive`` parsed and checked (new or empty, bucket reachable): UsageError or
+    AuthError before the org is asked."""
+    if archive_to is None:
+        return None
+    from sfexit.archive.destination import check_destination, parse_destination
+
+    archive_dest = parse_destination(archive_to)
+    if archive_dest.local is not None:
+        require_writable_dir(archive_dest.local, "--archive")
+    check_destination(archive_dest, backup_dir)
+    return archive_dest
+
+
+def _archive_after_export(app: AppContext, archive_dest: Destination, backup_dir: Path,
+                          result: dict[str, Any]) -> str:
+    """Build the archive of the finished export (cli/archive.py's build_into, as `archive
+    build`); a failure says the export itself is complete and keeps the build's exit code."""
+    from sfexit.cli.archive import build_into, built_text
+
+    try:
+        built = build_into(app, archive_dest, backup_dir)
+    except errors.SfexitError as exc:
+        # The same error (class, exit code), told that the export itself is done.
+        exc.message = f"the export in {backup_dir} is complete, but no archive was built: " \
+                      f"{exc.message}"
+        raise
+    result["archive"] = to_jsonable(built)
+    return built_text(built)
 
 
 def _summary_json(summary: BackupSummary) -> dict[str, Any]:

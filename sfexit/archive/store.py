@@ -1,0 +1,193 @@
+"""Cloud storage for the archive: ``s3://``, ``gs://`` and ``az://`` through fsspec
+(docs/archive.md, "Cloud destinations").
+
+Cloud storage is not the org: this is the archive's own I/O, and it goes through fsspec and
+its per-provider packages (s3fs, gcsfs, adlfs; each an extra: ``pip install 'sfexit[s3]'``),
+never through ``sfexit.org``. Credentials come from each provider's usual chain (for S3 the
+AWS chain: environment, ``~/.aws`` profiles, instance roles), read by the provider's own
+library; sfexit never reads, stores or prints them.
+
+Every storage error ends as one line with its exit code (``storage_errors``): a missing
+extra or bucket 2, refused credentials 3, anything else 1.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sfexit.errors import AuthError, SfexitError, UsageError
+
+# scheme → (fsspec protocol, the package that implements it, the sfexit extra that installs it)
+PROVIDERS = {
+    "s3": ("s3", "s3fs", "s3"),
+    "gs": ("gcs", "gcsfs", "gcs"),
+    "az": ("abfs", "adlfs", "azure"),
+}
+
+
+@dataclass(frozen=True)
+class Remote:
+    """An archive's place in cloud storage: ``s3://bucket/prefix``."""
+
+    url: str                      # as given, without a trailing slash
+    scheme: str                   # s3 | gs | az
+    bucket: str
+    prefix: str                   # "" for the bucket's root
+    endpoint_url: str | None = None
+
+    @property
+    def root(self) -> str:
+        """The archive's path for fsspec: ``bucket/prefix``."""
+        return f"{self.bucket}/{self.prefix}" if self.prefix else self.bucket
+
+    def key(self, relative: str) -> str:
+        return f"{self.root}/{relative}"
+
+
+def parse_remote(text: str, endpoint_url: str | None = None) -> Remote | None:
+    """``text`` as a cloud URL, or None when it has no scheme (a local path).
+
+    Raises UsageError for an unknown scheme, a URL without a bucket or with empty path
+    segments, or ``--endpoint-url`` with anything but ``s3://``."""
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        return None
+    if scheme.lower() not in PROVIDERS:
+        raise UsageError(f"{text}: unknown storage scheme {scheme!r}",
+                         hint="give a directory, or an s3://, gs:// or az:// URL")
+    rest = rest.rstrip("/")
+    bucket, _, prefix = rest.partition("/")
+    if not bucket or "//" in rest or any(part in (".", "..") for part in prefix.split("/")):
+        raise UsageError(f"{text}: no bucket, or an empty, '.' or '..' segment in the URL",
+                         hint=f"give {scheme}://BUCKET/PREFIX")
+    if endpoint_url:
+        check_endpoint(endpoint_url, scheme.lower())
+    return Remote(url=f"{scheme.lower()}://{rest}", scheme=scheme.lower(),
+                  bucket=bucket, prefix=prefix, endpoint_url=endpoint_url)
+
+
+def check_endpoint(endpoint_url: str, scheme: str) -> None:
+    """``--endpoint-url``: for s3:// only, and HTTPS unless on loopback (an S3 server in a
+    test, a local MinIO): as for the org, the archive never travels unencrypted over a
+    network (README, "Safety"). Raises UsageError."""
+    if scheme != "s3":
+        raise UsageError("--endpoint-url is for s3:// destinations (S3-compatible stores)")
+    parsed = urllib.parse.urlsplit(endpoint_url)
+    loopback = parsed.hostname in ("localhost", "127.0.0.1", "::1")
+    if parsed.scheme != "https" and not (parsed.scheme == "http" and loopback):
+        raise UsageError(f"--endpoint-url {endpoint_url}: give an https:// URL",
+                         hint="plain http:// is accepted only on loopback (127.0.0.1, "
+                              "localhost)")
+
+
+@contextlib.contextmanager
+def storage_errors(remote: Remote, doing: str) -> Iterator[None]:
+    """Any error of the storage library as one line with a documented exit code."""
+    try:
+        yield
+    except SfexitError:
+        raise
+    except FileNotFoundError as exc:
+        raise UsageError(f"{remote.url}: {doing}: no such bucket or container "
+                         f"({_why(exc)})", hint="create it first, or check the URL") from exc
+    except PermissionError as exc:
+        raise AuthError(f"{remote.url}: {doing}: access denied ({_why(exc)})",
+                        hint="check the provider's credentials (for S3: AWS_PROFILE or "
+                             "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) and their "
+                             "permissions") from exc
+    except Exception as exc:
+        # botocore's NoCredentialsError, PartialCredentialsError, CredentialRetrievalError:
+        # matched by name so that sfexit does not import botocore for them.
+        if "Credential" in type(exc).__name__:
+            raise AuthError(f"{remote.url}: {doing}: no usable credentials ({_why(exc)})",
+                            hint="set them the provider's usual way (for S3: AWS_PROFILE, "
+                                 "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or a role)"
+                            ) from exc
+        raise SfexitError(f"{remote.url}: {doing} failed ({_why(exc)})",
+                          hint="check the URL, the endpoint and the network, then run the "
+                               "same command again") from exc
+
+
+def _why(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def open_store(remote: Remote) -> Any:
+    """The fsspec filesystem of ``remote``. Raises UsageError (exit 2) naming the extra to
+    install when its package is missing."""
+    protocol, package, extra = PROVIDERS[remote.scheme]
+    try:
+        import fsspec
+        cls = fsspec.get_filesystem_class(protocol)
+    except ImportError as exc:
+        raise UsageError(f"{remote.url} needs {package}, which is not installed",
+                         hint=f"pip install 'sfexit[{extra}]'") from exc
+    options: dict[str, Any] = {"skip_instance_cache": True}
+    if remote.endpoint_url:
+        # Otherwise botocore reads AWS_ENDPOINT_URL(_S3) and the profile's endpoint_url itself.
+        options["endpoint_url"] = remote.endpoint_url
+    with storage_errors(remote, "connecting"):
+        return cls(**options)
+
+
+def listing(fs: Any, remote: Remote) -> dict[str, int]:
+    """Every object under the archive's prefix: path relative to it → size."""
+    fs.invalidate_cache()
+    with storage_errors(remote, "listing"):
+        found = fs.find(remote.root, detail=True)
+    cut = len(remote.root) + 1
+    return {name[cut:]: int(info.get("size") or 0) for name, info in found.items()
+            if info.get("type") != "directory" and len(name) > cut}
+
+
+def put(fs: Any, remote: Remote, local: Path, relative: str, sha256: str) -> None:
+    """Upload one file; for S3 with its SHA-256 (``x-amz-checksum-sha256``), which S3 checks
+    on arrival and refuses on a mismatch (AWS S3 User Guide, "Checking object integrity").
+    Only single-request uploads carry it: s3fs sends files of 100 MiB and more in parts, each
+    part with botocore's default per-request checksum instead."""
+    extra: dict[str, Any] = {}
+    if remote.scheme == "s3" and local.stat().st_size < SINGLE_PUT_LIMIT:
+        extra["ChecksumSHA256"] = base64.b64encode(bytes.fromhex(sha256)).decode("ascii")
+    with storage_errors(remote, f"uploading {relative}"):
+        fs.put_file(str(local), remote.key(relative), **extra)
+
+
+# s3fs puts a file in one request below twice its 50 MiB part size (s3fs.core._put_file).
+SINGLE_PUT_LIMIT = 100 * 2**20
+
+
+def read(fs: Any, remote: Remote, relative: str) -> bytes:
+    with storage_errors(remote, f"reading {relative}"):
+        data: bytes = fs.cat_file(remote.key(relative))
+    return data
+
+
+def get(fs: Any, remote: Remote, relative: str, into: Path) -> None:
+    """Download one object to ``into / relative``; a key that would land outside ``into``
+    (``..``, an absolute path) is refused: the bucket is not trusted."""
+    parts = PurePosixPath(relative).parts
+    if not parts or relative.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise SfexitError(f"{remote.url}: refusing the object {relative!r} (its path leaves "
+                          "the archive)")
+    target = into.joinpath(*parts)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with storage_errors(remote, f"downloading {relative}"):
+        fs.get_file(remote.key(relative), str(target))
+
+
+def remove(fs: Any, remote: Remote, relatives: list[str]) -> list[str]:
+    """Delete these objects as far as possible; the ones that could not be deleted."""
+    left = []
+    for relative in relatives:
+        try:
+            fs.rm_file(remote.key(relative))
+        except Exception:   # best effort: the caller names what is left
+            left.append(relative)
+    return left

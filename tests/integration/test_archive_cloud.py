@@ -1,0 +1,454 @@
+"""Cloud destinations of the exit archive (``s3://``), end to end on loopback: an S3 server
+(moto's server mode, started here as the emulator is) and a real export of the emulated org.
+
+What the bucket holds is read back with s3fs and checked with the stock ``bagit`` library,
+never with the archive code's own upload bookkeeping.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import bagit
+import pytest
+from auth_support import invoke, on_org_clock, password_env, password_profile, write_config
+from click.testing import CliRunner
+from export_support import clock_sleep, session_for
+
+from sfexit.cli import cli
+from sfexit.export.backup import run_backup
+from sfexit.export.bulk import ExportOptions
+
+fsspec = pytest.importorskip("fsspec")
+pytest.importorskip("s3fs")
+moto_server = pytest.importorskip("moto.server")
+
+_buckets = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """An S3 server on loopback for this module (moto's ThreadedMotoServer)."""
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Credentials the AWS way (the environment), none of the machine's own profiles."""
+    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+
+
+@pytest.fixture
+def s3(s3_endpoint: str) -> Any:
+    return fsspec.filesystem("s3", endpoint_url=s3_endpoint, skip_instance_cache=True)
+
+
+@pytest.fixture
+def bucket(s3: Any) -> str:
+    name = f"exit-archives-{next(_buckets)}"
+    s3.mkdir(name)
+    return name
+
+
+@pytest.fixture(scope="module")
+def export_dir(emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = tmp_path_factory.mktemp("cloud-export") / "backup"
+    summary = run_backup(session_for(emulator), ExportOptions(dest=dest), files=True,
+                         sleep=clock_sleep(emulator))
+    assert not summary.failed and not summary.files_failed
+    return dest
+
+
+def run(*args: str) -> Any:
+    return CliRunner().invoke(cli, list(args))
+
+
+def objects(s3: Any, root: str) -> dict[str, bytes]:
+    s3.invalidate_cache()
+    cut = len(root) + 1
+    return {name[cut:]: s3.cat_file(name) for name in s3.find(root)}
+
+
+def download(s3: Any, root: str, into: Path) -> Path:
+    for relative, body in objects(s3, root).items():
+        (into / relative).parent.mkdir(parents=True, exist_ok=True)
+        (into / relative).write_bytes(body)
+    return into
+
+
+def one_line(result: Any) -> str:
+    """The error, as one line after the progress lines, without a traceback."""
+    assert "Traceback" not in result.output + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(lines) == 1 and result.stderr.rstrip().endswith(lines[0]), result.stderr
+    return lines[0]
+
+
+# --- build and verify through the bucket ----------------------------------------------------
+
+def test_build_to_s3_uploads_a_valid_bag_and_verify_reads_it_back(
+        export_dir: Path, s3: Any, s3_endpoint: str, bucket: str, tmp_path: Path) -> None:
+    url = f"s3://{bucket}/exits/acme"
+    work = tmp_path / "work"
+    built = run("--json", "archive", "build", str(export_dir), "--out", url,
+                "--endpoint-url", s3_endpoint, "--work-dir", str(work))
+    assert built.exit_code == 0, built.output + built.stderr
+    assert f'"archive": "{url}"' in built.stdout
+    assert list(work.iterdir()) == []                      # nothing staged is left behind
+    local = download(s3, f"{bucket}/exits/acme", tmp_path / "down")
+    bagit.Bag(str(local)).validate()                       # the stock library, every SHA-256
+    assert (local / "data" / "manifest.json").read_bytes() == \
+        (export_dir / "manifest.json").read_bytes()
+    assert (local / "archive.sqlite").is_file() and (local / "index.html").is_file()
+
+    checked = run("archive", "verify", url, "--endpoint-url", s3_endpoint,
+                  "--work-dir", str(work))
+    assert checked.exit_code == 0, checked.output + checked.stderr
+    assert "Everything matches." in checked.stdout
+    assert list(work.iterdir()) == []
+
+
+def test_the_endpoint_can_come_from_the_aws_environment(
+        export_dir: Path, s3: Any, s3_endpoint: str, bucket: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    built = run("archive", "build", str(export_dir), "--out", f"s3://{bucket}/a")
+    assert built.exit_code == 0, built.output + built.stderr
+    assert "bagit.txt" in objects(s3, f"{bucket}/a")
+    assert run("archive", "verify", f"s3://{bucket}/a").exit_code == 0
+
+
+def test_tampering_with_an_object_in_the_bucket_fails_verify_naming_it(
+        export_dir: Path, s3: Any, s3_endpoint: str, bucket: str) -> None:
+    url = f"s3://{bucket}/x"
+    assert run("archive", "build", str(export_dir), "--out", url,
+               "--endpoint-url", s3_endpoint).exit_code == 0
+    key = f"{bucket}/x/data/data/Account.csv"
+    body = s3.cat_file(key)
+    s3.pipe_file(key, body[:-2] + bytes([body[-2] ^ 1]) + body[-1:])   # same size
+    assert body != s3.cat_file(key)
+    checked = run("archive", "verify", url, "--endpoint-url", s3_endpoint)
+    assert checked.exit_code == 1
+    assert "verification failed" in checked.stderr
+    assert "data/data/Account.csv" in checked.stdout + checked.stderr
+
+
+# --- a failed upload leaves no bag ----------------------------------------------------------
+
+def failing_put(monkeypatch: pytest.MonkeyPatch, when: Any) -> list[str]:
+    """A storage fault: s3fs's upload raises for the keys ``when`` picks; the keys put."""
+    import s3fs
+
+    real = s3fs.S3FileSystem._put_file
+    put: list[str] = []
+
+    async def put_file(self: Any, lpath: str, rpath: str, *args: Any, **kwargs: Any) -> Any:
+        if when(rpath, len(put)):
+            raise ConnectionResetError("connection reset by peer")
+        put.append(rpath)
+        return await real(self, lpath, rpath, *args, **kwargs)
+
+    monkeypatch.setattr(s3fs.S3FileSystem, "_put_file", put_file)
+    return put
+
+
+def test_an_upload_cut_midway_deletes_what_it_put_and_leaves_no_bag(
+        export_dir: Path, s3: Any, s3_endpoint: str, bucket: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    put = failing_put(monkeypatch, lambda _key, done: done == 5)
+    result = run("archive", "build", str(export_dir), "--out", f"s3://{bucket}/cut",
+                 "--endpoint-url", s3_endpoint)
+    assert result.exit_code == 1
+    line = one_line(result)
+    assert "uploading " in line and "ConnectionResetError" in line
+    assert "the 5 objects uploaded were deleted" in line
+    assert len(put) == 5 and all("/cut/data/" in key for key in put)   # the payload first
+    assert objects(s3, f"{bucket}/cut") == {}
+
+
+def test_an_upload_cut_before_bagit_txt_is_no_bag_even_when_nothing_could_be_deleted(
+        export_dir: Path, s3: Any, s3_endpoint: str, bucket: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import s3fs
+
+    failing_put(monkeypatch, lambda key, _done: key.endswith("/bagit.txt"))
+
+    async def cannot_delete(self: Any, path: str, **kwargs: Any) -> None:
+        raise PermissionError("Access Denied")
+
+    monkeypatch.setattr(s3fs.S3FileSystem, "_rm_file", cannot_delete)
+    url = f"s3://{bucket}/stuck"
+    result = run("archive", "build", str(export_dir), "--out", url,
+                 "--endpoint-url", s3_endpoint)
+    assert result.exit_code == 1
+    assert "could not be deleted (no bagit.txt among them: the prefix is no bag)" in \
+        one_line(result)
+    left = objects(s3, f"{bucket}/stuck")
+    assert "tagmanifest-sha256.txt" in left and "bagit.txt" not in left   # all but the last
+    with pytest.raises(bagit.BagError):
+        bagit.Bag(str(download(s3, f"{bucket}/stuck", tmp_path / "stuck")))
+    refused = run("archive", "verify", url, "--endpoint-url", s3_endpoint)
+    assert refused.exit_code == 2
+    assert "is not an sfexit archive" in one_line(refused)
+
+
+def test_an_upload_that_arrives_different_is_caught_and_deleted(
+        export_dir: Path, s3: Any, s3_endpoint: str, bucket: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store that silently keeps other bytes than sent (moto checks no checksum): the
+    read-back of the bag's own files catches it, and nothing is left."""
+    import s3fs
+
+    real = s3fs.S3FileSystem._put_file
+
+    async def corrupting(self: Any, lpath: str, rpath: str, *args: Any, **kwargs: Any) -> Any:
+        if rpath.endswith("/bag-info.txt"):
+            await self._pipe_file(rpath, Path(lpath).read_bytes().replace(b"sfexit", b"sfexiT"))
+            return None
+        return await real(self, lpath, rpath, *args, **kwargs)
+
+    monkeypatch.setattr(s3fs.S3FileSystem, "_put_file", corrupting)
+    result = run("archive", "build", str(export_dir), "--out", f"s3://{bucket}/bent",
+                 "--endpoint-url", s3_endpoint)
+    assert result.exit_code == 1
+    line = one_line(result)
+    assert "does not match the bag: bag-info.txt: SHA-256" in line
+    assert "objects uploaded were deleted" in line
+    assert objects(s3, f"{bucket}/bent") == {}
+
+
+def test_a_build_killed_during_the_upload_leaves_no_bag_and_the_prefix_is_refused_after(
+        export_dir: Path, s3: Any, s3_endpoint: str, bucket: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGKILL, so no clean-up runs: the S3 server holds the upload of archive.sqlite (after
+    the payload, before the bag files) until the process is dead."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from moto.s3.responses import S3Response
+
+    reached, release = threading.Event(), threading.Event()
+    real = S3Response.put_object
+
+    def held(self: Any) -> Any:
+        if self.parse_key_name().endswith("archive.sqlite"):
+            reached.set()
+            release.wait(timeout=120)
+        return real(self)
+
+    monkeypatch.setattr(S3Response, "put_object", held)
+    url = f"s3://{bucket}/killed"
+    child = subprocess.Popen([sys.executable, "-m", "sfexit", "archive", "build",
+                              str(export_dir), "--out", url, "--endpoint-url", s3_endpoint,
+                              "--work-dir", str(tmp_path / "work")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env=dict(os.environ))
+    try:
+        assert reached.wait(timeout=300), "the upload never reached archive.sqlite"
+        child.send_signal(signal.SIGKILL)
+        assert child.wait(timeout=60) == -signal.SIGKILL
+    finally:
+        release.set()
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    left = objects(s3, f"{bucket}/killed")
+    assert "data/manifest.json" in left and "bagit.txt" not in left
+    with pytest.raises(bagit.BagError):
+        bagit.Bag(str(download(s3, f"{bucket}/killed", tmp_path / "killed")))
+    refused = run("archive", "verify", url, "--endpoint-url", s3_endpoint)
+    assert refused.exit_code == 2 and "is not an sfexit archive" in one_line(refused)
+    again = run("archive", "build", str(export_dir), "--out", url, "--endpoint-url", s3_endpoint)
+    assert again.exit_code == 2 and "is not empty" in one_line(again)
+
+
+def test_a_prefix_written_to_while_the_archive_was_built_is_not_uploaded_into(
+        export_dir: Path, s3: Any, s3_endpoint: str, bucket: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sfexit.archive.destination as destination
+
+    real = destination.validate
+
+    def someone_writes(bag: Path) -> Any:
+        s3.pipe_file(f"{bucket}/raced/theirs.txt", b"theirs")
+        return real(bag)
+
+    monkeypatch.setattr(destination, "validate", someone_writes)
+    result = run("archive", "build", str(export_dir), "--out", f"s3://{bucket}/raced",
+                 "--endpoint-url", s3_endpoint)
+    assert result.exit_code == 2
+    assert "is no longer empty" in one_line(result)
+    assert set(objects(s3, f"{bucket}/raced")) == {"theirs.txt"}     # theirs is not deleted
+
+
+# --- refused before anything is built -------------------------------------------------------
+
+def test_build_refuses_a_prefix_that_holds_anything(
+        export_dir: Path, s3: Any, s3_endpoint: str, bucket: str) -> None:
+    s3.pipe_file(f"{bucket}/taken/notes.txt", b"mine")
+    result = run("archive", "build", str(export_dir), "--out", f"s3://{bucket}/taken",
+                 "--endpoint-url", s3_endpoint)
+    assert result.exit_code == 2
+    assert "is not empty (1 objects)" in one_line(result)
+    assert set(objects(s3, f"{bucket}/taken")) == {"notes.txt"}
+
+
+def test_build_to_a_bucket_that_does_not_exist_is_one_line_exit_2(
+        export_dir: Path, s3_endpoint: str) -> None:
+    result = run("archive", "build", str(export_dir), "--out", "s3://no-such-bucket/x",
+                 "--endpoint-url", s3_endpoint)
+    assert result.exit_code == 2
+    assert "no such bucket" in one_line(result)
+
+
+def test_no_credentials_is_one_line_exit_3(export_dir: Path, s3_endpoint: str, bucket: str,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")    # no instance role to wait for
+    result = run("archive", "build", str(export_dir), "--out", f"s3://{bucket}/x",
+                 "--endpoint-url", s3_endpoint)
+    assert result.exit_code == 3
+    assert "no usable credentials" in one_line(result)
+
+
+def test_credentials_the_store_refuses_are_one_line_exit_3(
+        export_dir: Path, s3_endpoint: str, bucket: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto import settings
+
+    monkeypatch.setattr(settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)   # the server checks keys
+    result = run("archive", "build", str(export_dir), "--out", f"s3://{bucket}/x",
+                 "--endpoint-url", s3_endpoint)
+    assert result.exit_code == 3
+    assert "access denied" in one_line(result)
+
+
+@pytest.mark.parametrize("out, says", [
+    ("s3://", "no bucket"),
+    ("s3://bucket//x", "no bucket, or an empty"),
+    ("s3://bucket/../x", "'..' segment"),
+    ("ftp://host/x", "unknown storage scheme 'ftp'"),
+])
+def test_a_malformed_url_is_one_line_exit_2(export_dir: Path, out: str, says: str) -> None:
+    result = run("archive", "build", str(export_dir), "--out", out)
+    assert result.exit_code == 2
+    assert says in one_line(result)
+
+
+def test_an_unwritable_local_archive_is_one_line_exit_2(export_dir: Path) -> None:
+    result = run("archive", "build", str(export_dir), "--out", "/proc/sfexit-archive")
+    assert result.exit_code == 2
+    assert "cannot write to /proc/sfexit-archive" in one_line(result)
+
+
+def test_endpoint_url_with_a_directory_is_a_usage_error(export_dir: Path, tmp_path: Path) -> None:
+    result = run("archive", "build", str(export_dir), "--out", str(tmp_path / "A"),
+                 "--endpoint-url", "http://127.0.0.1:1")
+    assert result.exit_code == 2
+    assert "--endpoint-url is for s3://" in one_line(result)
+
+
+def test_a_provider_whose_package_is_missing_names_the_extra(
+        export_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "gcsfs", None)    # as if `sfexit[gcs]` were not installed
+    result = run("archive", "build", str(export_dir), "--out", "gs://bucket/x")
+    assert result.exit_code == 2
+    assert one_line(result).endswith("gs://bucket/x needs gcsfs, which is not installed "
+                                     "(pip install 'sfexit[gcs]')")
+
+
+# --- export bulk --archive ------------------------------------------------------------------
+
+def _export(org: Any, tmp_path: Path, *extra: str) -> Any:
+    config = write_config(tmp_path / "cfg", org, **password_profile(org))
+    return invoke(["--config", str(config), "export", "bulk", "--dest", str(tmp_path / "out"),
+                   "--objects", "Account,CaseStatus", "--no-files", *extra],
+                  env=password_env(org), app=on_org_clock(org))
+
+
+def test_export_bulk_archive_builds_the_archive_in_the_bucket(
+        fresh_emulator: Any, tmp_path: Path, s3: Any, s3_endpoint: str, bucket: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    url = f"s3://{bucket}/exit"
+    done = _export(fresh_emulator, tmp_path, "--archive", url)
+    assert done.code == 0, done.result.output
+    assert done.body["result"]["archive"]["archive"] == url
+    assert set(done.body["result"]["archive"]["tables"]) == {"Account", "CaseStatus"}
+    assert run("archive", "verify", url).exit_code == 0
+
+
+def test_export_bulk_whose_archive_upload_fails_says_the_export_is_complete(
+        fresh_emulator: Any, tmp_path: Path, s3: Any, s3_endpoint: str, bucket: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    failing_put(monkeypatch, lambda _key, done: done == 2)
+    done = _export(fresh_emulator, tmp_path, "--archive", f"s3://{bucket}/exit")
+    assert done.code == 1
+    assert done.body["message"].startswith(
+        f"the export in {tmp_path / 'out'} is complete, but no archive was built: "
+        f"s3://{bucket}/exit: uploading ")          # which file: 8 go up at a time
+    assert "the 2 objects uploaded were deleted" in done.body["message"]
+    assert objects(s3, f"{bucket}/exit") == {}
+    assert run("export", "verify", str(tmp_path / "out")).exit_code == 0
+
+
+def test_export_bulk_archive_to_a_local_directory(fresh_emulator: Any, tmp_path: Path) -> None:
+    done = _export(fresh_emulator, tmp_path, "--archive", str(tmp_path / "ARCHIVE"))
+    assert done.code == 0, done.result.output
+    assert done.body["result"]["archive"]["archive"] == str(tmp_path / "ARCHIVE")
+    bagit.Bag(str(tmp_path / "ARCHIVE")).validate()
+
+
+def test_export_bulk_refuses_a_bad_archive_before_asking_the_org(
+        fresh_emulator: Any, tmp_path: Path, s3_endpoint: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    refused = _export(fresh_emulator, tmp_path, "--archive", "s3://no-such-bucket/exit")
+    assert refused.code == 2 and "no such bucket" in refused.body["message"]
+    inside = _export(fresh_emulator, tmp_path, "--archive", str(tmp_path / "out" / "A"))
+    assert inside.code == 2 and "is inside the export" in inside.body["message"]
+    unwritable = _export(fresh_emulator, tmp_path, "--archive", "/proc/sfexit-archive")
+    assert unwritable.code == 2 and "cannot write to" in unwritable.body["message"]
+    assert not (tmp_path / "out").exists()                 # the export never started
+
+
+def test_an_incomplete_export_builds_no_archive_and_says_so(
+        fresh_emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sfexit.export.rest_read as rest_read
+    from sfexit.errors import SalesforceError
+
+    real = rest_read.write_records
+
+    def failing(run: Any, plan: Any, *args: Any) -> Any:
+        if plan.name == "CaseStatus":
+            raise SalesforceError("GET /query failed", error_code="UNKNOWN_EXCEPTION",
+                                  status=500)
+        return real(run, plan, *args)
+
+    monkeypatch.setattr(rest_read, "write_records", failing)
+    done = _export(fresh_emulator, tmp_path, "--archive", str(tmp_path / "ARCHIVE"))
+    assert done.code == 5
+    assert done.body["result"]["archive"] is None
+    assert any("no archive built: the export is incomplete" in w
+               for w in done.body["warnings"])
+    assert not (tmp_path / "ARCHIVE").exists()
