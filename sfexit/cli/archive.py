@@ -14,6 +14,7 @@ from sfexit import errors
 from sfexit.cli.context import AppContext, json_option, pass_app, require_writable_dir
 from sfexit.cli.output import table
 from sfexit.jsonable import to_jsonable
+from sfexit.units import plural
 
 if TYPE_CHECKING:
     from sfexit.archive.build import ArchiveSummary
@@ -92,9 +93,10 @@ def built_text(summary: ArchiveSummary) -> str:
     index = (f"{summary.archive}/index.html" if "://" in summary.archive
              else Path(summary.archive) / "index.html")
     return (f"Archive of {summary.org_name or summary.org_id} written to {summary.archive}: "
-            f"{len(summary.tables)} tables ({summary.rows:,} rows), {summary.files} files, "
-            f"{summary.weekly_parts} weekly parts, {summary.skipped} objects skipped by "
-            f"Salesforce.\nOpen {index}; check it with "
+            f"{plural(len(summary.tables), 'table')} ({plural(summary.rows, 'row')}), "
+            f"{plural(summary.files, 'file')}, {plural(summary.weekly_parts, 'weekly part')}, "
+            f"{plural(summary.skipped, 'object')} skipped by Salesforce.\nOpen {index}; "
+            f"check it with "
             f"`sfexit archive verify {summary.archive}`.")
 
 

@@ -1,0 +1,24 @@
+"""What `archive build` tells a person: counts in words that agree with them (issue 20's
+plurals, for the archive's summary line)."""
+
+from __future__ import annotations
+
+from sfexit.archive.build import ArchiveSummary
+from sfexit.cli.archive import built_text
+
+
+def _summary(tables: int, files: int, parts: int, skipped: int) -> ArchiveSummary:
+    return ArchiveSummary(archive="/x/ARCHIVE", org_id="00D", org_name="Acme", lang="en",
+                          tables={f"T{n}": 1 for n in range(tables)}, rows=tables, files=files,
+                          file_links=files, weekly_parts=parts, skipped=skipped,
+                          manifest_sha256="0" * 64)
+
+
+def test_one_of_each_is_said_in_the_singular() -> None:
+    text = built_text(_summary(1, 1, 1, 1))
+    assert "1 table (1 row), 1 file, 1 weekly part, 1 object skipped by Salesforce." in text
+
+
+def test_many_are_said_in_the_plural_with_separators() -> None:
+    text = built_text(_summary(2, 1200, 0, 3))
+    assert "2 tables (2 rows), 1,200 files, 0 weekly parts, 3 objects skipped" in text
