@@ -46,8 +46,11 @@ from sfexit.people.ownership_read import filter_conditions
 
 BULK_THRESHOLD = 2_000
 RETRY_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "UNPROCESSED"})
-# Team rows an owner change may drop (KeepAccountTeam/KeepSalesTeam default false in SOAP;
-# whether REST/Bulk drop them is UNCONFIRMED, users-protocol.md §4): snapshot, then re-add.
+# Team rows an owner change drops: since Winter '21 an owner change "via API or Apex" deletes
+# the account team members and their sharing by default; keeping them needs the SOAP
+# OwnerChangeOption header (KeepAccountTeam/KeepSalesTeam), which REST and Bulk do not take
+# (help.salesforce.com KB 000390190, "Retaining Salesforce Account Team When Changing Account
+# Owner"; users-protocol.md §4). So: snapshot, then re-add.
 TEAMS = {"Account": ("AccountTeamMember", "AccountId",
                      ("UserId", "TeamMemberRole", "AccountAccessLevel", "OpportunityAccessLevel",
                       "CaseAccessLevel", "ContactAccessLevel")),
