@@ -6,18 +6,20 @@ A cloud archive is built as a local one first, in a temporary directory under ``
 checks, then uploaded and the upload checked; only then is it reported built:
 
 1. before anything is built: the URL, the provider's package, the bucket and the credentials
-   are checked by listing the prefix, which must hold nothing (an archive is never
-   overwritten; exit 2, or 3 for refused credentials);
-2. the upload order makes a partial upload no bag: the payload (``data/``) and the other tag
-   files first (UPLOAD_WORKERS at a time), then one by one ``manifest-sha256.txt``,
-   ``bag-info.txt``, ``tagmanifest-sha256.txt`` and ``bagit.txt`` last. RFC 8493 §2.1.1: a bag MUST have ``bagit.txt``, so until the last
-   object is there no tool takes the prefix for a bag;
+   are checked by listing the prefix, which must hold nothing, or the unfinished upload of
+   the same export (its MARKER names the SHA-256 of the export's ``manifest.json``); anything
+   else is refused (an archive is never overwritten; exit 2, or 3 for refused credentials);
+2. MARKER is written first, then the payload (``data/``) and the other tag files
+   (UPLOAD_WORKERS at a time), then one by one ``manifest-sha256.txt``, ``bag-info.txt``,
+   ``tagmanifest-sha256.txt``; an object already there with the file's size and the SHA-256
+   S3 checked on its arrival (store.stored_sha256) is not sent again: that is the resume;
 3. S3 checks the SHA-256 of every single-request upload on arrival (store.put);
-4. after the upload: the prefix holds exactly the bag's files, each of its size, and the
-   four bag files (bagit.txt, bag-info.txt and both manifests) are read back and their
-   SHA-256 compared with the local bag's;
-5. any failure or Ctrl-C on the way deletes what was uploaded, ``bagit.txt`` first, and the
-   error says what could not be deleted.
+4. the prefix then holds exactly the bag's files but ``bagit.txt``, and MARKER, each of its
+   size, and the bag's own files read back have the local bag's SHA-256; ``bagit.txt`` goes
+   last (RFC 8493 §2.1.1: a bag MUST have it, so until it is there no tool takes the prefix
+   for a bag), is read back, and MARKER is removed;
+5. a failure or Ctrl-C keeps what was uploaded (the same command resumes), never a
+   ``bagit.txt`` this run put before its check passed.
 
 ``verify`` of a URL downloads the archive into a temporary directory under ``work_dir`` and
 runs every check of ``sfexit archive verify`` on it: everything is re-read from the bucket.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -39,14 +42,21 @@ import bagit
 
 from sfexit.archive.bag import ALGORITHM, validate
 from sfexit.archive.build import ArchiveSummary, build_archive, check_out
-from sfexit.archive.store import Remote, get, listing, open_store, parse_remote, put, read, remove
+from sfexit.archive.store import (Remote, get, listing, open_store, parse_remote, put, read,
+                                  remove, stored_sha256, write)
 from sfexit.archive.verify import ArchiveVerifyReport, verify_archive
 from sfexit.errors import SfexitError, UsageError
+from sfexit.export.manifest import MANIFEST_NAME
+from sfexit.ondisk import file_sha256
 
 # Uploaded last, in this order: the bag's own files, so that an upload cut short anywhere
 # before the end leaves no bagit.txt, hence no bag (module docstring).
 LAST = ("manifest-sha256.txt", "bag-info.txt", f"tagmanifest-{ALGORITHM}.txt", "bagit.txt")
 READ_BACK = LAST
+# Written first and removed last: the proof that the prefix holds an unfinished upload, and of
+# which export (the SHA-256 of the manifest.json given to build), so that a rerun resumes it
+# and any other export is refused. Not a file of the bag.
+MARKER = ".sfexit-upload.json"
 # The files before LAST go up this many at a time: an object store takes many requests at
 # once, and an export's file bodies are often thousands of small objects, each a round trip.
 UPLOAD_WORKERS = 8
@@ -79,10 +89,45 @@ def check_destination(dest: Destination, backup_dir: Path) -> None:
         return
     assert dest.remote is not None
     fs = open_store(dest.remote)
-    found = listing(fs, dest.remote)
-    if found:
-        raise UsageError(f"--out {dest.text} is not empty ({len(found)} objects)",
+    check_resumable(fs, dest.remote, listing(fs, dest.remote), export_identity(backup_dir),
+                    "is not empty")
+
+
+def export_identity(backup_dir: Path) -> str | None:
+    """What MARKER records of an export: the SHA-256 of its manifest.json (which records the
+    SHA-256 of every file, docs/manifest.md); None when there is none yet."""
+    try:
+        return file_sha256(Path(backup_dir) / MANIFEST_NAME)
+    except OSError:
+        return None
+
+
+def check_resumable(fs: Any, remote: Remote, found: dict[str, int], identity: str | None,
+                    refused: str) -> None:
+    """The prefix holds nothing, or MARKER of the export ``identity``. Raises UsageError."""
+    if not found:
+        return
+    if MARKER not in found:
+        raise UsageError(f"--out {remote.url} {refused} ({len(found)} objects)",
                          hint="give a new prefix; an archive is never overwritten")
+    theirs = _marker_identity(read(fs, remote, MARKER))
+    if identity is None or theirs != identity:
+        raise UsageError(f"--out {remote.url} holds an unfinished upload of another export "
+                         f"(manifest.json SHA-256 {theirs or 'unreadable'})",
+                         hint="give a new prefix, or the export that upload was of")
+
+
+def _marker(identity: str) -> bytes:
+    return (json.dumps({"sfexit_upload": 1, "export_manifest_sha256": identity}, indent=2)
+            + "\n").encode("utf-8")
+
+
+def _marker_identity(body: bytes) -> str | None:
+    try:
+        value = json.loads(body).get("export_manifest_sha256")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def build_to(dest: Destination, backup_dir: Path, *, work_dir: Path | None = None,
@@ -106,7 +151,9 @@ def build_to(dest: Destination, backup_dir: Path, *, work_dir: Path | None = Non
             raise SfexitError(f"the archive built in {bag} is not a valid bag: "
                               f"{problems[0][0]} {problems[0][1]}")
         step(f"uploading to {dest.text}")
-        upload_bag(bag, open_store(dest.remote), dest.remote)
+        identity = export_identity(backup_dir)
+        assert identity is not None      # build_archive read it
+        upload_bag(bag, open_store(dest.remote), dest.remote, identity, on_step=step)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return dataclasses.replace(summary, archive=dest.text)
@@ -136,42 +183,79 @@ def verify_at(dest: Destination, *, work_dir: Path | None = None,
     return dataclasses.replace(report, archive=dest.text)
 
 
-def upload_bag(bag: Path, fs: Any, remote: Remote) -> None:
-    """Upload the bag in ``bag`` under ``remote`` and check the upload (module docstring).
-    On any failure or interruption, delete what was uploaded and raise."""
-    hashes = bag_hashes(bag)
-    done: list[str] = []
+def upload_bag(bag: Path, fs: Any, remote: Remote, identity: str,
+               on_step: Callable[[str], None] | None = None) -> None:
+    """Upload the bag in ``bag`` under ``remote`` and check the upload (module docstring),
+    resuming the unfinished upload of the export ``identity`` found there. On any failure or
+    interruption, keep what was uploaded (but an unchecked ``bagit.txt``) and raise."""
+    hashes, step = bag_hashes(bag), on_step or (lambda _s: None)
+    found = listing(fs, remote)   # checked before the build; someone may have written since
+    check_resumable(fs, remote, found, identity, "is no longer empty")
+    strangers = sorted(set(found) - set(hashes) - {MARKER})
+    if strangers:
+        raise UsageError(f"--out {remote.url} holds {len(strangers)} objects that are not "
+                         f"files of this archive, first {strangers[0]}",
+                         hint="give a new prefix; an archive is never overwritten")
+    sealed = False
     try:
-        if listing(fs, remote):   # checked before the build; someone may have written since
-            raise UsageError(f"{remote.url} is no longer empty",
-                             hint="give a new prefix; an archive is never overwritten")
-        order = upload_order(hashes)
-        _put_all(fs, remote, bag, hashes, [p for p in order if p not in LAST], done)
-        for relative in [p for p in order if p in LAST]:   # one at a time: bagit.txt last
-            put(fs, remote, bag / relative, relative, hashes[relative])
-            done.append(relative)
-        check_upload(bag, fs, remote, hashes)
-    except BaseException as exc:
-        left = remove(fs, remote, list(reversed(done)))   # bagit.txt first
-        if not isinstance(exc, SfexitError):
-            raise
-        if not left:
-            undone = f"; the {len(done)} objects uploaded were deleted"
-        elif "bagit.txt" in left:
-            undone = f"; {len(left)} uploaded objects could not be deleted, bagit.txt among them"
+        if MARKER in found:
+            step(f"resuming the upload: {len(found) - 1} objects already in {remote.url}")
+            remove_stale_bagit(fs, remote, found)
         else:
-            undone = (f"; {len(left)} uploaded objects could not be deleted (no bagit.txt "
-                      "among them: the prefix is no bag)")
-        exc.message += undone     # the same error (class, exit code), told what is left
+            write(fs, remote, MARKER, _marker(identity))
+        order = [p for p in upload_order(hashes) if p != "bagit.txt"]
+        _put_all(fs, remote, bag, hashes, found, [p for p in order if p not in LAST])
+        for relative in [p for p in order if p in LAST]:   # one at a time, in LAST's order
+            send(fs, remote, bag, relative, hashes[relative], found)
+        check_upload(bag, fs, remote, hashes)
+        put(fs, remote, bag / "bagit.txt", "bagit.txt", hashes["bagit.txt"])
+        sealed = True
+        check_read_back(fs, remote, "bagit.txt", hashes["bagit.txt"])
+    except BaseException as exc:
+        if sealed and remove(fs, remote, ["bagit.txt"]):
+            kept = "; bagit.txt could not be deleted"
+        else:
+            kept = (f"; what was uploaded is kept in {remote.url}, without bagit.txt (no "
+                    "bag): run the same command again to resume")
+        if isinstance(exc, SfexitError):
+            exc.message += kept    # the same error (class, exit code), told what is left
         raise
+    if remove(fs, remote, [MARKER]):
+        raise SfexitError(f"{remote.url}: the archive is uploaded and checked, but {MARKER} "
+                          "could not be deleted",
+                          hint="run the same command again (it checks and deletes it), or "
+                               "delete that object")
 
 
-def _put_all(fs: Any, remote: Remote, bag: Path, hashes: dict[str, str], paths: list[str],
-             done: list[str]) -> None:
-    """Put ``paths`` UPLOAD_WORKERS at a time, each one put appended to ``done``. The first
-    failure (or Ctrl-C) cancels what has not started, waits for what has, and is raised."""
+def remove_stale_bagit(fs: Any, remote: Remote, found: dict[str, int]) -> None:
+    """A run cut after putting ``bagit.txt``, before removing MARKER: its tag files are about
+    to be replaced by this build's, so the prefix must stop claiming to be a bag first."""
+    if "bagit.txt" in found:
+        if remove(fs, remote, ["bagit.txt"]):
+            raise SfexitError(f"{remote.url}: cannot delete the bagit.txt of the cut upload",
+                              hint="check the credentials' permissions (delete)")
+        del found["bagit.txt"]
+
+
+def send(fs: Any, remote: Remote, bag: Path, relative: str, sha256: str,
+         found: dict[str, int]) -> bool:
+    """Put one file unless the prefix has it already: of its size, and with the SHA-256 the
+    store checked on its arrival (an object without one, of another size, or whose bytes
+    are another file's, is sent again: nothing in the bucket is trusted on its name).
+    True when it was sent."""
+    if (found.get(relative) == (bag / relative).stat().st_size
+            and stored_sha256(fs, remote, relative) == sha256):
+        return False
+    put(fs, remote, bag / relative, relative, sha256)
+    return True
+
+
+def _put_all(fs: Any, remote: Remote, bag: Path, hashes: dict[str, str],
+             found: dict[str, int], paths: list[str]) -> None:
+    """``send`` ``paths`` UPLOAD_WORKERS at a time. The first failure (or Ctrl-C) cancels what
+    has not started, waits for what has, and is raised."""
     pool = ThreadPoolExecutor(UPLOAD_WORKERS, thread_name_prefix="sfexit-upload")
-    futures = {pool.submit(put, fs, remote, bag / p, p, hashes[p]): p for p in paths}
+    futures = [pool.submit(send, fs, remote, bag, p, hashes[p], found) for p in paths]
     try:
         for future in as_completed(futures):
             future.result()
@@ -181,8 +265,6 @@ def _put_all(fs: Any, remote: Remote, bag: Path, hashes: dict[str, str], paths: 
         raise
     finally:
         pool.shutdown(wait=True)
-        done += [p for f, p in futures.items()
-                 if f.done() and not f.cancelled() and f.exception() is None]
 
 
 def upload_order(hashes: dict[str, str]) -> list[str]:
@@ -201,34 +283,32 @@ def bag_hashes(bag: Path) -> dict[str, str]:
     for path in sorted(p for p in bag.rglob("*") if p.is_file()):
         relative = path.relative_to(bag).as_posix()
         known = entries.get(relative, {}).get(ALGORITHM)
-        out[relative] = known or _sha256(path)
+        out[relative] = known or file_sha256(path)
     return out
 
 
 def check_upload(bag: Path, fs: Any, remote: Remote, hashes: dict[str, str]) -> None:
-    """The prefix holds exactly the bag's files, each of its size; the bag's own files read
-    back have their SHA-256. Raises SfexitError naming the first difference."""
+    """Before ``bagit.txt``: the prefix holds exactly the bag's other files and MARKER, each
+    of its size; the bag's own files read back have their SHA-256. Raises SfexitError naming
+    the first difference."""
     found = listing(fs, remote)
-    for relative in sorted(set(hashes) | set(found)):
+    found.pop(MARKER, None)
+    for relative in sorted((set(hashes) | set(found)) - {"bagit.txt"}):
         size = (bag / relative).stat().st_size if relative in hashes else None
         if found.get(relative) != size:
             raise SfexitError(f"the upload to {remote.url} does not match the bag: "
                               f"{relative}: {size} bytes in the bag, "
                               f"{found.get(relative)} in the bucket")
     for relative in READ_BACK:
-        digest = hashlib.sha256(read(fs, remote, relative)).hexdigest()
-        if digest != hashes[relative]:
-            raise SfexitError(f"the upload to {remote.url} does not match the bag: "
-                              f"{relative}: SHA-256 {digest} read back, {hashes[relative]} "
-                              "in the bag")
+        if relative != "bagit.txt":
+            check_read_back(fs, remote, relative, hashes[relative])
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def check_read_back(fs: Any, remote: Remote, relative: str, sha256: str) -> None:
+    digest = hashlib.sha256(read(fs, remote, relative)).hexdigest()
+    if digest != sha256:
+        raise SfexitError(f"the upload to {remote.url} does not match the bag: "
+                          f"{relative}: SHA-256 {digest} read back, {sha256} in the bag")
 
 
 def _work_dir(work_dir: Path | None) -> Path:

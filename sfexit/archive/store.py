@@ -149,14 +149,43 @@ def listing(fs: Any, remote: Remote) -> dict[str, int]:
 
 def put(fs: Any, remote: Remote, local: Path, relative: str, sha256: str) -> None:
     """Upload one file; for S3 with its SHA-256 (``x-amz-checksum-sha256``), which S3 checks
-    on arrival and refuses on a mismatch (AWS S3 User Guide, "Checking object integrity").
+    on arrival, refuses on a mismatch and keeps with the object, returned by HeadObject with
+    ``ChecksumMode=ENABLED`` (AWS S3 User Guide, "Checking object integrity in Amazon S3":
+    "Using supported checksum algorithms", "Retrieving checksums"): ``stored_sha256``.
+    ``ChecksumAlgorithm`` names the algorithm (``x-amz-sdk-checksum-algorithm``); without it
+    some S3-compatible stores (moto) check nothing and keep nothing.
     Only single-request uploads carry it: s3fs sends files of 100 MiB and more in parts, each
     part with botocore's default per-request checksum instead."""
     extra: dict[str, Any] = {}
     if remote.scheme == "s3" and local.stat().st_size < SINGLE_PUT_LIMIT:
+        extra["ChecksumAlgorithm"] = "SHA256"
         extra["ChecksumSHA256"] = base64.b64encode(bytes.fromhex(sha256)).decode("ascii")
     with storage_errors(remote, f"uploading {relative}"):
         fs.put_file(str(local), remote.key(relative), **extra)
+
+
+def stored_sha256(fs: Any, remote: Remote, relative: str) -> str | None:
+    """The SHA-256 (hex) the store checked when ``relative`` arrived (``put``), or None when
+    it keeps none: not S3, an object put without it, or one put in parts (its checksum is
+    then of the parts' checksums, ``…-N``, not of the object's bytes). A HEAD, no bytes read.
+    """
+    if remote.scheme != "s3":
+        return None
+    bucket, _, key = remote.key(relative).partition("/")
+    with storage_errors(remote, f"reading the checksum of {relative}"):
+        head = fs.call_s3("head_object", Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    value = head.get("ChecksumSHA256")
+    if not value or "-" in value:
+        return None
+    try:
+        return base64.b64decode(value, validate=True).hex()
+    except ValueError:
+        return None
+
+
+def write(fs: Any, remote: Remote, relative: str, data: bytes) -> None:
+    with storage_errors(remote, f"uploading {relative}"):
+        fs.pipe_file(remote.key(relative), data)
 
 
 # s3fs puts a file in one request below twice its 50 MiB part size (s3fs.core._put_file).

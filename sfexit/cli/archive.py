@@ -63,7 +63,9 @@ def build(app: AppContext, backup_dir: Path, out: str, lang: str | None,
     upload checked. Contract dates come from the config's [contract] when set. Exit 2 when
     BACKUP_DIR is not a finished, complete backup, ARCHIVE is not empty or its bucket does
     not exist; 3 when the storage refuses the credentials; 1 when a file's SHA-256 or a CSV's
-    row count is not the manifest's, or the upload fails. Nothing is left half-written.
+    row count is not the manifest's, or the upload fails. Nothing is left half-written: an
+    upload cut short keeps what it sent, without bagit.txt (no bag), and the same command
+    resumes it.
     """
     from sfexit.archive.destination import parse_destination
     from sfexit.report.i18n import check_lang

@@ -8,6 +8,7 @@ never with the archive code's own upload bookkeeping.
 from __future__ import annotations
 
 import itertools
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -146,17 +147,18 @@ def test_tampering_with_an_object_in_the_bucket_fails_verify_naming_it(
     assert "data/data/Account.csv" in checked.stdout + checked.stderr
 
 
-# --- a failed upload leaves no bag ----------------------------------------------------------
+# --- a failed upload leaves no bag, keeps the rest, and the same command resumes -----------
 
-def failing_put(monkeypatch: pytest.MonkeyPatch, when: Any) -> list[str]:
-    """A storage fault: s3fs's upload raises for the keys ``when`` picks; the keys put."""
+def failing_put(monkeypatch: pytest.MonkeyPatch, when: Any) -> list[str | None]:
+    """A storage fault: s3fs's upload raises for the keys ``when`` picks, until the list
+    returned (the keys put) is given an item None (the fault is repaired)."""
     import s3fs
 
     real = s3fs.S3FileSystem._put_file
-    put: list[str] = []
+    put: list[str | None] = []
 
     async def put_file(self: Any, lpath: str, rpath: str, *args: Any, **kwargs: Any) -> Any:
-        if when(rpath, len(put)):
+        if None not in put and when(rpath, len(put)):
             raise ConnectionResetError("connection reset by peer")
         put.append(rpath)
         return await real(self, lpath, rpath, *args, **kwargs)
@@ -165,37 +167,64 @@ def failing_put(monkeypatch: pytest.MonkeyPatch, when: Any) -> list[str]:
     return put
 
 
-def test_an_upload_cut_midway_deletes_what_it_put_and_leaves_no_bag(
-        export_dir: Path, s3: Any, s3_endpoint: str, bucket: str,
+def puts_on_the_server(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every PutObject the S3 server receives (its key), whoever sends it."""
+    from moto.s3.responses import S3Response
+
+    real = S3Response.put_object
+    keys: list[str] = []
+
+    def counted(self: Any) -> Any:
+        keys.append(self.parse_key_name())
+        return real(self)
+
+    monkeypatch.setattr(S3Response, "put_object", counted)
+    return keys
+
+
+def build(export_dir: Path, url: str, s3_endpoint: str) -> Any:
+    return run("archive", "build", str(export_dir), "--out", url, "--endpoint-url", s3_endpoint)
+
+
+def assert_a_valid_archive(s3: Any, s3_endpoint: str, root: str, into: Path) -> None:
+    bagit.Bag(str(download(s3, root, into))).validate()       # no marker left, every SHA-256
+    checked = run("archive", "verify", f"s3://{root}", "--endpoint-url", s3_endpoint)
+    assert checked.exit_code == 0, checked.output + checked.stderr
+
+
+def test_an_upload_cut_midway_keeps_what_it_put_and_the_same_command_resumes_it(
+        export_dir: Path, s3: Any, s3_endpoint: str, bucket: str, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     put = failing_put(monkeypatch, lambda _key, done: done == 5)
-    result = run("archive", "build", str(export_dir), "--out", f"s3://{bucket}/cut",
-                 "--endpoint-url", s3_endpoint)
+    url = f"s3://{bucket}/cut"
+    result = build(export_dir, url, s3_endpoint)
     assert result.exit_code == 1
     line = one_line(result)
     assert "uploading " in line and "ConnectionResetError" in line
-    assert "the 5 objects uploaded were deleted" in line
+    assert f"what was uploaded is kept in {url}, without bagit.txt (no bag): run the same " \
+           "command again to resume" in line
     assert len(put) == 5 and all("/cut/data/" in key for key in put)   # the payload first
-    assert objects(s3, f"{bucket}/cut") == {}
+    left = objects(s3, f"{bucket}/cut")
+    assert "bagit.txt" not in left and ".sfexit-upload.json" in left
+    assert {f"{bucket}/cut/{k}" for k in left if k.startswith("data/")} == set(put)
+
+    first = {key.partition("/")[2] for key in put if key}
+    put.append(None)                                                  # the fault is repaired
+    sent = puts_on_the_server(monkeypatch)
+    again = build(export_dir, url, s3_endpoint)
+    assert again.exit_code == 0, again.output + again.stderr
+    assert not set(sent) & first                                      # not sent twice
+    assert sent[-1] == "cut/bagit.txt"
+    assert_a_valid_archive(s3, s3_endpoint, f"{bucket}/cut", tmp_path / "down")
 
 
-def test_an_upload_cut_before_bagit_txt_is_no_bag_even_when_nothing_could_be_deleted(
+def test_an_upload_cut_before_bagit_txt_is_no_bag_and_the_rerun_finishes_it(
         export_dir: Path, s3: Any, s3_endpoint: str, bucket: str, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import s3fs
-
-    failing_put(monkeypatch, lambda key, _done: key.endswith("/bagit.txt"))
-
-    async def cannot_delete(self: Any, path: str, **kwargs: Any) -> None:
-        raise PermissionError("Access Denied")
-
-    monkeypatch.setattr(s3fs.S3FileSystem, "_rm_file", cannot_delete)
+    put = failing_put(monkeypatch, lambda key, _done: key.endswith("/bagit.txt"))
     url = f"s3://{bucket}/stuck"
-    result = run("archive", "build", str(export_dir), "--out", url,
-                 "--endpoint-url", s3_endpoint)
-    assert result.exit_code == 1
-    assert "could not be deleted (no bagit.txt among them: the prefix is no bag)" in \
-        one_line(result)
+    result = build(export_dir, url, s3_endpoint)
+    assert result.exit_code == 1 and "run the same command again to resume" in one_line(result)
     left = objects(s3, f"{bucket}/stuck")
     assert "tagmanifest-sha256.txt" in left and "bagit.txt" not in left   # all but the last
     with pytest.raises(bagit.BagError):
@@ -204,12 +233,19 @@ def test_an_upload_cut_before_bagit_txt_is_no_bag_even_when_nothing_could_be_del
     assert refused.exit_code == 2
     assert "is not an sfexit archive" in one_line(refused)
 
+    put.append(None)
+    sent = puts_on_the_server(monkeypatch)
+    assert build(export_dir, url, s3_endpoint).exit_code == 0
+    # The payload is there with its checksum; only this build's own tag files differ.
+    assert not [key for key in sent if "/data/" in key]
+    assert_a_valid_archive(s3, s3_endpoint, f"{bucket}/stuck", tmp_path / "down")
 
-def test_an_upload_that_arrives_different_is_caught_and_deleted(
-        export_dir: Path, s3: Any, s3_endpoint: str, bucket: str,
+
+def test_an_upload_that_arrives_different_is_caught_before_bagit_txt(
+        export_dir: Path, s3: Any, s3_endpoint: str, bucket: str, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A store that silently keeps other bytes than sent (moto checks no checksum): the
-    read-back of the bag's own files catches it, and nothing is left."""
+    read-back of the bag's own files catches it before bagit.txt is put."""
     import s3fs
 
     real = s3fs.S3FileSystem._put_file
@@ -221,20 +257,24 @@ def test_an_upload_that_arrives_different_is_caught_and_deleted(
         return await real(self, lpath, rpath, *args, **kwargs)
 
     monkeypatch.setattr(s3fs.S3FileSystem, "_put_file", corrupting)
-    result = run("archive", "build", str(export_dir), "--out", f"s3://{bucket}/bent",
-                 "--endpoint-url", s3_endpoint)
+    url = f"s3://{bucket}/bent"
+    result = build(export_dir, url, s3_endpoint)
     assert result.exit_code == 1
     line = one_line(result)
     assert "does not match the bag: bag-info.txt: SHA-256" in line
-    assert "objects uploaded were deleted" in line
-    assert objects(s3, f"{bucket}/bent") == {}
+    assert "without bagit.txt (no bag)" in line
+    assert "bagit.txt" not in objects(s3, f"{bucket}/bent")
+    monkeypatch.setattr(s3fs.S3FileSystem, "_put_file", real)
+    assert build(export_dir, url, s3_endpoint).exit_code == 0
+    assert_a_valid_archive(s3, s3_endpoint, f"{bucket}/bent", tmp_path / "down")
 
 
-def test_a_build_killed_during_the_upload_leaves_no_bag_and_the_prefix_is_refused_after(
+def test_a_build_killed_during_the_upload_is_resumed_by_the_same_command(
         export_dir: Path, s3: Any, s3_endpoint: str, bucket: str, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """SIGKILL, so no clean-up runs: the S3 server holds the upload of archive.sqlite (after
-    the payload, before the bag files) until the process is dead."""
+    the payload, before the bag files) until the process is dead. The rerun sends only what
+    is missing or not what the bag says (an object changed in the bucket meanwhile)."""
     import os
     import signal
     import subprocess
@@ -250,10 +290,11 @@ def test_a_build_killed_during_the_upload_leaves_no_bag_and_the_prefix_is_refuse
         if self.parse_key_name().endswith("archive.sqlite"):
             reached.set()
             release.wait(timeout=120)
+            raise ConnectionResetError("the client is gone")    # nothing stored
         return real(self)
 
     monkeypatch.setattr(S3Response, "put_object", held)
-    url = f"s3://{bucket}/killed"
+    url, root = f"s3://{bucket}/killed", f"{bucket}/killed"
     child = subprocess.Popen([sys.executable, "-m", "sfexit", "archive", "build",
                               str(export_dir), "--out", url, "--endpoint-url", s3_endpoint,
                               "--work-dir", str(tmp_path / "work")],
@@ -268,14 +309,48 @@ def test_a_build_killed_during_the_upload_leaves_no_bag_and_the_prefix_is_refuse
         if child.poll() is None:
             child.kill()
             child.wait()
-    left = objects(s3, f"{bucket}/killed")
+    monkeypatch.setattr(S3Response, "put_object", real)
+    left = objects(s3, root)
     assert "data/manifest.json" in left and "bagit.txt" not in left
     with pytest.raises(bagit.BagError):
-        bagit.Bag(str(download(s3, f"{bucket}/killed", tmp_path / "killed")))
+        bagit.Bag(str(download(s3, root, tmp_path / "killed")))
     refused = run("archive", "verify", url, "--endpoint-url", s3_endpoint)
     assert refused.exit_code == 2 and "is not an sfexit archive" in one_line(refused)
-    again = run("archive", "build", str(export_dir), "--out", url, "--endpoint-url", s3_endpoint)
+
+    # Someone changes an uploaded file body: same size, other bytes (and no checksum of S3).
+    tampered = "data/data/Account.csv"
+    body = left[tampered]
+    s3.pipe_file(f"{root}/{tampered}", body[:-2] + bytes([body[-2] ^ 1]) + body[-1:])
+
+    # Another export (its manifest.json differs) may not be uploaded into that prefix.
+    other = tmp_path / "other"
+    shutil.copytree(export_dir, other)
+    with open(other / "manifest.json", "a", encoding="utf-8") as fh:
+        fh.write("\n")
+    foreign = build(other, url, s3_endpoint)
+    assert foreign.exit_code == 2
+    assert "holds an unfinished upload of another export" in one_line(foreign)
+
+    sent = puts_on_the_server(monkeypatch)
+    again = build(export_dir, url, s3_endpoint)
+    assert again.exit_code == 0, again.output + again.stderr
+    assert "resuming the upload" in again.stderr
+    resent = {key.partition("/")[2] for key in sent}
+    assert tampered in resent and "archive.sqlite" in resent
+    payload_before = {k for k in left if k.startswith("data/")}
+    assert resent & payload_before == {tampered}          # the others were not sent again
+    assert_a_valid_archive(s3, s3_endpoint, root, tmp_path / "down")
+    assert objects(s3, root)[tampered] == (export_dir / "data" / "Account.csv").read_bytes()
+
+
+def test_a_prefix_holding_a_built_archive_is_refused(
+        export_dir: Path, s3: Any, s3_endpoint: str, bucket: str) -> None:
+    url = f"s3://{bucket}/done"
+    assert build(export_dir, url, s3_endpoint).exit_code == 0
+    before = objects(s3, f"{bucket}/done")
+    again = build(export_dir, url, s3_endpoint)
     assert again.exit_code == 2 and "is not empty" in one_line(again)
+    assert objects(s3, f"{bucket}/done") == before
 
 
 def test_a_prefix_written_to_while_the_archive_was_built_is_not_uploaded_into(
@@ -407,8 +482,8 @@ def test_export_bulk_whose_archive_upload_fails_says_the_export_is_complete(
     assert done.body["message"].startswith(
         f"the export in {tmp_path / 'out'} is complete, but no archive was built: "
         f"s3://{bucket}/exit: uploading ")          # which file: 8 go up at a time
-    assert "the 2 objects uploaded were deleted" in done.body["message"]
-    assert objects(s3, f"{bucket}/exit") == {}
+    assert "run the same command again to resume" in done.body["message"]
+    assert "bagit.txt" not in objects(s3, f"{bucket}/exit")
     assert run("export", "verify", str(tmp_path / "out")).exit_code == 0
 
 
