@@ -30,7 +30,8 @@ from sfexit.archive.browse import METADATA_NAME, metadata
 from sfexit.archive.chain import Chain, apply_delta, delta_prefix, open_chain
 from sfexit.archive.database import DATABASE_NAME, build_database
 from sfexit.archive.page import PAGE_NAME, PageFacts, render_index
-from sfexit.archive.payload import check_sizes, copy_payload, differs, rows_differences
+from sfexit.archive.payload import (Copied, check_sizes, copy_payload, differs, exported_paths,
+                                    listed_payload, rows_differences)
 from sfexit.archive.source import ExportSource
 from sfexit.errors import UsageError
 from sfexit.export.manifest import MANIFEST_NAME, utc_now
@@ -57,8 +58,14 @@ class ArchiveSummary:
 
 def build_archive(backup_dir: Path, out: Path, *, lang: str | None = None,
                   contract_start: dt.date | None = None, contract_end: dt.date | None = None,
-                  on_step: Callable[[str], None] | None = None) -> ArchiveSummary:
+                  on_step: Callable[[str], None] | None = None,
+                  stage_payload: bool = True) -> ArchiveSummary:
     """Build the archive of the export in ``backup_dir`` at ``out``.
+
+    ``stage_payload=False`` (a cloud archive, destination.py) writes the tag files only: the
+    payload is not copied to ``out/data`` but listed in ``manifest-sha256.txt`` with the
+    export's own hashes (payload.listed_payload), and the database reads the export itself;
+    ``payload_files`` says where each payload file is read from to be sent.
 
     Raises UsageError for bad input (see the module's docstring), before writing anything;
     SfexitError when the bytes or rows read are not the manifest's.
@@ -75,16 +82,13 @@ def build_archive(backup_dir: Path, out: Path, *, lang: str | None = None,
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".building", dir=out.parent))
     try:
         bag_dir = work / "bag"
-        step("copying the export, checking every SHA-256 against manifest.json")
-        copied = copy_payload(source, bag_dir / PAYLOAD)
-        for n, delta in enumerate(chain.deltas, 1):
-            copied.update({delta_prefix(n) + path: c for path, c in
-                           copy_payload(delta, bag_dir / PAYLOAD / delta_prefix(n)).items()})
-        staged = ExportSource(bag_dir / PAYLOAD, source.manifest)
+        bag_dir.mkdir()
+        copied, read_from = _payload(chain, bag_dir, stage_payload, step)
+        staged = read_from[0]
         step(f"writing {DATABASE_NAME}, checking every row count against manifest.json")
         database = build_database(staged, bag_dir / DATABASE_NAME, bag_prefix=f"{PAYLOAD}/")
         differs(source, rows_differences(source, database.tables))
-        tables = _apply_deltas(chain, bag_dir, staged, database.tables)
+        tables = _apply_deltas(chain, read_from, bag_dir, database.tables)
         proof = _proof(source, copied[MANIFEST_NAME].sha256)
         facts = PageFacts(built_at=utc_now(), tool_version=__version__,
                           edition=source.edition(),
@@ -109,14 +113,45 @@ def build_archive(backup_dir: Path, out: Path, *, lang: str | None = None,
                           skipped=len(m.skipped), manifest_sha256=proof.manifest_sha256)
 
 
-def _apply_deltas(chain: Chain, bag_dir: Path, staged: ExportSource,
+def _payload(chain: Chain, bag_dir: Path, stage: bool, step: Callable[[str], None]
+             ) -> tuple[dict[str, Copied], list[ExportSource]]:
+    """The payload's files (path under data/ → size, SHA-256), copied into the bag or only
+    listed (``stage``), and each export of the chain where the database reads it."""
+    if stage:
+        step("copying the export, checking every SHA-256 against manifest.json")
+    copied: dict[str, Copied] = {}
+    read_from = []
+    for n, export in enumerate(chain.exports):
+        prefix = delta_prefix(n) if n else ""
+        if stage:
+            into = bag_dir / PAYLOAD / prefix
+            copied.update({prefix + path: c for path, c in copy_payload(export, into).items()})
+            read_from.append(ExportSource(into, export.manifest))
+        else:
+            copied.update({prefix + path: c for path, c in listed_payload(export).items()})
+            read_from.append(export)
+    return copied, read_from
+
+
+def payload_files(backup_dir: Path) -> dict[str, Path]:
+    """Every payload file of the archive of ``backup_dir`` (its path in the bag) → the file
+    of the export it is (``stage_payload=False``: sent from there). Raises as open_chain."""
+    chain = open_chain(Path(backup_dir))
+    out = {}
+    for n, export in enumerate(chain.exports):
+        prefix = f"{PAYLOAD}/{delta_prefix(n) if n else ''}"
+        out.update({prefix + path: export.directory / path for path in exported_paths(export)})
+    return out
+
+
+def _apply_deltas(chain: Chain, read_from: list[ExportSource], bag_dir: Path,
                   tables: dict[str, int]) -> dict[str, int]:
     """Every delta of the chain applied to the database, oldest first (chain.py), each CSV's
-    rows read checked against its manifest; the row counts of the tables after them."""
+    rows read checked against its manifest; the row counts of the tables after them.
+    ``read_from``: the full export, then each delta, where their CSVs are read."""
     tables = dict(tables)
-    for n, delta in enumerate(chain.deltas, 1):
-        in_bag = ExportSource(bag_dir / PAYLOAD / delta_prefix(n), delta.manifest)
-        applied = apply_delta(bag_dir / DATABASE_NAME, in_bag, n, staged.manifest.files,
+    for n, (delta, read) in enumerate(zip(chain.deltas, read_from[1:], strict=True), 1):
+        applied = apply_delta(bag_dir / DATABASE_NAME, read, n, read_from[0].manifest.files,
                               f"{PAYLOAD}/")
         differs(delta, rows_differences(delta, applied.rows_read))
         tables.update(applied.tables)

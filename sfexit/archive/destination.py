@@ -1,9 +1,12 @@
 """Where an archive is built and verified: a directory, or a cloud URL (``s3://bucket/prefix``,
 ``gs://…``, ``az://…``; docs/archive.md, "Cloud destinations").
 
-A cloud archive is built as a local one first, in a temporary directory under ``work_dir``
-(default: the system's temporary directory, ``TMPDIR``), validated there with the stock BagIt
-checks, then uploaded and the upload checked; only then is it reported built:
+For a cloud archive only the tag files (the bag's own files, ``archive.sqlite``, ``index.html``,
+``metadata.json``) are built locally, in a temporary directory under ``work_dir`` (default:
+the system's temporary directory, ``TMPDIR``); the payload is never copied there: each file
+is sent from the export itself, its SHA-256 computed as it is read to be sent and compared
+with the bag's manifest (the export's own hashes) before it is stored (store.put). Then the
+upload is checked; only then is the archive reported built:
 
 1. before anything is built: the URL, the provider's package, the bucket and the credentials
    are checked by listing the prefix, which must hold nothing, or the unfinished upload of
@@ -40,8 +43,8 @@ from typing import Any
 
 import bagit
 
-from sfexit.archive.bag import ALGORITHM, validate
-from sfexit.archive.build import ArchiveSummary, build_archive, check_out
+from sfexit.archive.bag import ALGORITHM
+from sfexit.archive.build import ArchiveSummary, build_archive, check_out, payload_files
 from sfexit.archive.store import (Remote, get, listing, open_store, parse_remote, put, read,
                                   remove, stored_sha256, write)
 from sfexit.archive.verify import ArchiveVerifyReport, verify_archive
@@ -143,17 +146,19 @@ def build_to(dest: Destination, backup_dir: Path, *, work_dir: Path | None = Non
     check_destination(dest, backup_dir)
     work = _work_dir(work_dir)
     try:
-        bag = work / "ARCHIVE"
-        summary = build_archive(backup_dir, bag, on_step=step, **options)
-        step("validating the bag before uploading it (every SHA-256)")
-        problems = validate(bag)
-        if problems:
-            raise SfexitError(f"the archive built in {bag} is not a valid bag: "
-                              f"{problems[0][0]} {problems[0][1]}")
-        step(f"uploading to {dest.text}")
+        bag = work / "ARCHIVE"      # the tag files only: the payload is sent from the export
+        summary = build_archive(backup_dir, bag, on_step=step, stage_payload=False, **options)
+        hashes, files = bag_hashes(bag), {**payload_files(backup_dir), **tag_files(bag)}
+        if set(hashes) != set(files):
+            raise SfexitError(f"the export in {backup_dir} changed while the archive was "
+                              "being built (its files are not the bag's manifest's)",
+                              hint="let the export finish, then build the archive again")
         identity = export_identity(backup_dir)
         assert identity is not None      # build_archive read it
-        upload_bag(bag, open_store(dest.remote), dest.remote, identity, on_step=step)
+        step(f"uploading to {dest.text}: the payload from {backup_dir}, every SHA-256 "
+             "checked as it is sent")
+        upload_bag(files, hashes, open_store(dest.remote), dest.remote, identity,
+                   on_step=step)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return dataclasses.replace(summary, archive=dest.text)
@@ -183,12 +188,14 @@ def verify_at(dest: Destination, *, work_dir: Path | None = None,
     return dataclasses.replace(report, archive=dest.text)
 
 
-def upload_bag(bag: Path, fs: Any, remote: Remote, identity: str,
-               on_step: Callable[[str], None] | None = None) -> None:
-    """Upload the bag in ``bag`` under ``remote`` and check the upload (module docstring),
-    resuming the unfinished upload of the export ``identity`` found there. On any failure or
-    interruption, keep what was uploaded (but an unchecked ``bagit.txt``) and raise."""
-    hashes, step = bag_hashes(bag), on_step or (lambda _s: None)
+def upload_bag(files: dict[str, Path], hashes: dict[str, str], fs: Any, remote: Remote,
+               identity: str, on_step: Callable[[str], None] | None = None) -> None:
+    """Upload the bag's ``files`` (path in the bag → the local file it is sent from) under
+    ``remote`` and check the upload (module docstring), resuming the unfinished upload of the
+    export ``identity`` found there; ``hashes``: path → SHA-256, from the bag's manifests.
+    On any failure or interruption, keep what was uploaded (but an unchecked ``bagit.txt``)
+    and raise."""
+    step = on_step or (lambda _s: None)
     found = listing(fs, remote)   # checked before the build; someone may have written since
     check_resumable(fs, remote, found, identity, "is no longer empty")
     strangers = sorted(set(found) - set(hashes) - {MARKER})
@@ -204,11 +211,11 @@ def upload_bag(bag: Path, fs: Any, remote: Remote, identity: str,
         else:
             write(fs, remote, MARKER, _marker(identity))
         order = [p for p in upload_order(hashes) if p != "bagit.txt"]
-        _put_all(fs, remote, bag, hashes, found, [p for p in order if p not in LAST])
+        _put_all(fs, remote, files, hashes, found, [p for p in order if p not in LAST])
         for relative in [p for p in order if p in LAST]:   # one at a time, in LAST's order
-            send(fs, remote, bag, relative, hashes[relative], found)
-        check_upload(bag, fs, remote, hashes)
-        put(fs, remote, bag / "bagit.txt", "bagit.txt", hashes["bagit.txt"])
+            send(fs, remote, files[relative], relative, hashes[relative], found)
+        check_upload(files, fs, remote, hashes)
+        put(fs, remote, files["bagit.txt"], "bagit.txt", hashes["bagit.txt"])
         sealed = True
         check_read_back(fs, remote, "bagit.txt", hashes["bagit.txt"])
     except BaseException as exc:
@@ -237,25 +244,25 @@ def remove_stale_bagit(fs: Any, remote: Remote, found: dict[str, int]) -> None:
         del found["bagit.txt"]
 
 
-def send(fs: Any, remote: Remote, bag: Path, relative: str, sha256: str,
+def send(fs: Any, remote: Remote, local: Path, relative: str, sha256: str,
          found: dict[str, int]) -> bool:
     """Put one file unless the prefix has it already: of its size, and with the SHA-256 the
     store checked on its arrival (an object without one, of another size, or whose bytes
     are another file's, is sent again: nothing in the bucket is trusted on its name).
     True when it was sent."""
-    if (found.get(relative) == (bag / relative).stat().st_size
+    if (found.get(relative) == local.stat().st_size
             and stored_sha256(fs, remote, relative) == sha256):
         return False
-    put(fs, remote, bag / relative, relative, sha256)
+    put(fs, remote, local, relative, sha256)
     return True
 
 
-def _put_all(fs: Any, remote: Remote, bag: Path, hashes: dict[str, str],
+def _put_all(fs: Any, remote: Remote, files: dict[str, Path], hashes: dict[str, str],
              found: dict[str, int], paths: list[str]) -> None:
     """``send`` ``paths`` UPLOAD_WORKERS at a time. The first failure (or Ctrl-C) cancels what
     has not started, waits for what has, and is raised."""
     pool = ThreadPoolExecutor(UPLOAD_WORKERS, thread_name_prefix="sfexit-upload")
-    futures = [pool.submit(send, fs, remote, bag, p, hashes[p], found) for p in paths]
+    futures = [pool.submit(send, fs, remote, files[p], p, hashes[p], found) for p in paths]
     try:
         for future in as_completed(futures):
             future.result()
@@ -277,24 +284,30 @@ def upload_order(hashes: dict[str, str]) -> list[str]:
 
 def bag_hashes(bag: Path) -> dict[str, str]:
     """Every file of the bag (posix path relative to it) → its SHA-256: from the bag's two
-    manifests (nothing is hashed again), ``tagmanifest-sha256.txt`` itself hashed here."""
-    entries = bagit.Bag(str(bag)).entries
-    out = {}
-    for path in sorted(p for p in bag.rglob("*") if p.is_file()):
-        relative = path.relative_to(bag).as_posix()
-        known = entries.get(relative, {}).get(ALGORITHM)
-        out[relative] = known or file_sha256(path)
-    return out
+    manifests (nothing is hashed again), ``tagmanifest-sha256.txt`` itself hashed here. The
+    payload need not be in ``bag``: ``manifest-sha256.txt`` lists it."""
+    out = {relative: entry[ALGORITHM] for relative, entry in bagit.Bag(str(bag)).entries.items()
+           if ALGORITHM in entry}
+    for relative in tag_files(bag):
+        out.setdefault(relative, file_sha256(bag / relative))
+    return dict(sorted(out.items()))
 
 
-def check_upload(bag: Path, fs: Any, remote: Remote, hashes: dict[str, str]) -> None:
+def tag_files(bag: Path) -> dict[str, Path]:
+    """The files built locally (everything in ``bag`` but a payload): path in the bag → file."""
+    return {path.relative_to(bag).as_posix(): path for path in sorted(bag.rglob("*"))
+            if path.is_file() and not path.relative_to(bag).as_posix().startswith("data/")}
+
+
+def check_upload(files: dict[str, Path], fs: Any, remote: Remote, hashes: dict[str, str]
+                 ) -> None:
     """Before ``bagit.txt``: the prefix holds exactly the bag's other files and MARKER, each
     of its size; the bag's own files read back have their SHA-256. Raises SfexitError naming
     the first difference."""
     found = listing(fs, remote)
     found.pop(MARKER, None)
     for relative in sorted((set(hashes) | set(found)) - {"bagit.txt"}):
-        size = (bag / relative).stat().st_size if relative in hashes else None
+        size = files[relative].stat().st_size if relative in hashes else None
         if found.get(relative) != size:
             raise SfexitError(f"the upload to {remote.url} does not match the bag: "
                               f"{relative}: {size} bytes in the bag, "

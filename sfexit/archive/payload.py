@@ -96,6 +96,21 @@ def copy_payload(source: ExportSource, payload: Path) -> dict[str, Copied]:
     return copied
 
 
+def listed_payload(source: ExportSource) -> dict[str, Copied]:
+    """The payload without copying it (a cloud archive: its payload is sent from the export
+    itself, destination.py): path → (size, SHA-256) as manifest.json lists them, manifest.json
+    and the describes hashed here. Every byte is checked against these as it is sent
+    (store.put): a file that differs is never stored under them. Raises SfexitError when
+    manifest.json changed since it was read."""
+    listed = {path: Copied(e.size, e.sha256) for path, e in expected(source).items()}
+    out = {relative: listed.get(relative) or Copied(*file_digest(source.directory / relative))
+           for relative in exported_paths(source)}
+    if ManifestStore.load(source.directory).snapshot() != source.manifest:
+        raise SfexitError(f"{MANIFEST_NAME} changed while the archive was being built",
+                          hint="let the export finish, then build the archive again")
+    return out
+
+
 def copy_hashing(source: Path, target: Path) -> Copied:
     """Copy ``source`` to ``target`` in the kernel (``shutil.copyfile``: sendfile, no bytes
     through Python), then hash ``target``, still in the page cache: the hash is of the bag's

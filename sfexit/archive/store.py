@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
+import os
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
 from sfexit.errors import AuthError, SfexitError, UsageError
 
@@ -148,20 +150,72 @@ def listing(fs: Any, remote: Remote) -> dict[str, int]:
 
 
 def put(fs: Any, remote: Remote, local: Path, relative: str, sha256: str) -> None:
-    """Upload one file; for S3 with its SHA-256 (``x-amz-checksum-sha256``), which S3 checks
+    """Send ``local`` as ``relative``, hashing the bytes as they are read to be sent: when
+    their SHA-256 is not ``sha256`` (the bag's manifests'), nothing is stored and
+    SfexitError (exit 1) is raised, so the bucket never holds other bytes under the bag's
+    hash. Memory stays flat: a file under PART is one request of its bytes, a larger one
+    is sent in parts of PART (S3 multipart: at most 10,000 parts, 5 MiB to 5 GiB each, AWS
+    S3 User Guide, "Amazon S3 multipart upload limits"), completed only when the hash
+    matches and aborted otherwise.
+
+    A single request to S3 carries the SHA-256 (``x-amz-checksum-sha256``), which S3 checks
     on arrival, refuses on a mismatch and keeps with the object, returned by HeadObject with
     ``ChecksumMode=ENABLED`` (AWS S3 User Guide, "Checking object integrity in Amazon S3":
     "Using supported checksum algorithms", "Retrieving checksums"): ``stored_sha256``.
     ``ChecksumAlgorithm`` names the algorithm (``x-amz-sdk-checksum-algorithm``); without it
-    some S3-compatible stores (moto) check nothing and keep nothing.
-    Only single-request uploads carry it: s3fs sends files of 100 MiB and more in parts, each
-    part with botocore's default per-request checksum instead."""
-    extra: dict[str, Any] = {}
-    if remote.scheme == "s3" and local.stat().st_size < SINGLE_PUT_LIMIT:
-        extra["ChecksumAlgorithm"] = "SHA256"
-        extra["ChecksumSHA256"] = base64.b64encode(bytes.fromhex(sha256)).decode("ascii")
-    with storage_errors(remote, f"uploading {relative}"):
-        fs.put_file(str(local), remote.key(relative), **extra)
+    some S3-compatible stores (moto) check nothing and keep nothing. A multipart upload's
+    checksum is of its parts' checksums, not the object's: a resume sends such a file again.
+    """
+    try:
+        fh = open(local, "rb")
+    except OSError as exc:
+        raise SfexitError(f"cannot read {local} to upload it ({_why(exc)})",
+                          hint="the export changed while the archive was being built: "
+                               "run `sfexit export verify` on it") from exc
+    with fh:
+        if os.fstat(fh.fileno()).st_size < PART:
+            data = fh.read()
+            _same(remote, relative, hashlib.sha256(data).hexdigest(), sha256)
+            with storage_errors(remote, f"uploading {relative}"):
+                fs.pipe_file(remote.key(relative), data, **_checksum(remote, sha256))
+        else:
+            with storage_errors(remote, f"uploading {relative}"):
+                _put_parts(fs, remote, fh, relative, sha256)
+
+
+def _put_parts(fs: Any, remote: Remote, fh: BinaryIO, relative: str, sha256: str) -> None:
+    digest = hashlib.sha256()
+    target = fs.open(remote.key(relative), "wb", block_size=PART, autocommit=False)
+    try:
+        while block := fh.read(PART):
+            digest.update(block)
+            target.write(block)
+        target.close()           # the last part goes up; not completed (autocommit=False)
+        _same(remote, relative, digest.hexdigest(), sha256)
+        target.commit()
+    except BaseException:
+        target.discard()         # aborts the multipart upload: no object
+        raise
+
+
+def _checksum(remote: Remote, sha256: str) -> dict[str, str]:
+    if remote.scheme != "s3":
+        return {}
+    return {"ChecksumAlgorithm": "SHA256",
+            "ChecksumSHA256": base64.b64encode(bytes.fromhex(sha256)).decode("ascii")}
+
+
+def _same(remote: Remote, relative: str, read: str, sha256: str) -> None:
+    if read != sha256:
+        raise SfexitError(f"{remote.url}: not uploading {relative}: SHA-256 {read} of the "
+                          f"bytes read to send, {sha256} in the bag's manifest",
+                          hint="the export changed after it was made or while the archive "
+                               "was being built: run `sfexit export verify` on it, then "
+                               "export again")
+
+
+# One request up to this size (its bytes in memory, per upload worker); parts of it above.
+PART = 16 * 2**20
 
 
 def stored_sha256(fs: Any, remote: Remote, relative: str) -> str | None:
@@ -186,10 +240,6 @@ def stored_sha256(fs: Any, remote: Remote, relative: str) -> str | None:
 def write(fs: Any, remote: Remote, relative: str, data: bytes) -> None:
     with storage_errors(remote, f"uploading {relative}"):
         fs.pipe_file(remote.key(relative), data)
-
-
-# s3fs puts a file in one request below twice its 50 MiB part size (s3fs.core._put_file).
-SINGLE_PUT_LIMIT = 100 * 2**20
 
 
 def read(fs: Any, remote: Remote, relative: str) -> bytes:

@@ -39,8 +39,9 @@ def endpoint_option(f: Callable[..., Any]) -> Callable[..., Any]:
 def work_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--work-dir", type=click.Path(path_type=Path, file_okay=False),
-        help="For s3://, gs://, az:// URLs: where the archive is staged locally (needs its "
-             "whole size; default: the system's temporary directory).")(f)
+        help="For s3://, gs://, az:// URLs: where build writes the database and the other "
+             "tag files (the payload goes from BACKUP_DIR to the bucket) and verify downloads "
+             "the archive (its whole size); default: the system's temporary directory.")(f)
 
 
 @archive.command("build")
@@ -59,8 +60,9 @@ def build(app: AppContext, backup_dir: Path, out: str, lang: str | None,
 
     Writes ARCHIVE as a BagIt bag (RFC 8493): the backup as downloaded in data/, and beside it
     archive.sqlite (one table per object), metadata.json (Datasette labels) and index.html.
-    A cloud ARCHIVE is built and validated locally, uploaded with bagit.txt last, and the
-    upload checked. Contract dates come from the config's [contract] when set. Exit 2 when
+    For a cloud ARCHIVE only those files are written locally: the backup's files are sent
+    from BACKUP_DIR, each SHA-256 checked as it is sent, bagit.txt last, and the upload
+    checked. Contract dates come from the config's [contract] when set. Exit 2 when
     BACKUP_DIR is not a finished, complete backup, ARCHIVE is not empty or its bucket does
     not exist; 3 when the storage refuses the credentials; 1 when a file's SHA-256 or a CSV's
     row count is not the manifest's, or the upload fails. Nothing is left half-written: an

@@ -17,7 +17,7 @@ import bagit
 import pytest
 from auth_support import invoke, on_org_clock, password_env, password_profile, write_config
 from click.testing import CliRunner
-from export_support import clock_sleep, session_for
+from export_support import backup, clock_sleep, session_for
 
 from sfexit.cli import cli
 from sfexit.export.backup import run_backup
@@ -147,23 +147,131 @@ def test_tampering_with_an_object_in_the_bucket_fails_verify_naming_it(
     assert "data/data/Account.csv" in checked.stdout + checked.stderr
 
 
+# --- the payload goes from the export to the bucket, never through the work dir ------------
+
+def test_a_cloud_archive_is_the_local_archive_byte_for_byte_without_staging_the_payload(
+        export_dir: Path, s3: Any, s3_endpoint: str, bucket: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sfexit.archive.build as build_module
+    import sfexit.archive.destination as destination
+
+    monkeypatch.setattr(build_module, "utc_now", lambda: "2026-12-07T10:00:00Z")
+    assert run("archive", "build", str(export_dir), "--out",
+               str(tmp_path / "LOCAL")).exit_code == 0
+    work, seen = tmp_path / "work", {}
+    real = destination.upload_bag
+
+    def looking(files: dict[str, Path], *args: Any, **kwargs: Any) -> Any:
+        seen["staged"] = sorted(p for p in work.rglob("*") if p.is_file())
+        seen["payload"] = {p: f for p, f in files.items() if p.startswith("data/")}
+        return real(files, *args, **kwargs)
+
+    monkeypatch.setattr(destination, "upload_bag", looking)
+    url = f"s3://{bucket}/same"
+    built = run("archive", "build", str(export_dir), "--out", url, "--endpoint-url",
+                s3_endpoint, "--work-dir", str(work))
+    assert built.exit_code == 0, built.output + built.stderr
+    # Only the tag files were written locally; every payload file is sent from the export.
+    assert {p.name for p in seen["staged"]} == {
+        "bagit.txt", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt",
+        "archive.sqlite", "index.html", "metadata.json"}
+    assert seen["payload"] and all(f.is_relative_to(export_dir)
+                                   for f in seen["payload"].values())
+    local = {p.relative_to(tmp_path / "LOCAL").as_posix(): p.read_bytes()
+             for p in (tmp_path / "LOCAL").rglob("*") if p.is_file()}
+    assert objects(s3, f"{bucket}/same") == local           # every path, every byte
+
+
+def test_a_delta_chain_in_the_bucket_is_its_local_archive_byte_for_byte(
+        fresh_emulator: Any, s3: Any, s3_endpoint: str, bucket: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sfexit.archive.build as build_module
+    from sfexit.export.delta import OVERLAP, open_base
+
+    objects_ = ("Account", "Contact", "User")
+    assert not backup(fresh_emulator, tmp_path / "base", objects=objects_).failed
+    fresh_emulator.clock.advance(OVERLAP.total_seconds() * 2)
+    delta = tmp_path / "delta"
+    assert not backup(fresh_emulator, delta, objects=objects_,
+                      since=open_base(tmp_path / "base")).failed
+    monkeypatch.setattr(build_module, "utc_now", lambda: "2026-12-07T10:00:00Z")
+    assert run("archive", "build", str(delta), "--out", str(tmp_path / "LOCAL")).exit_code == 0
+    built = build(delta, f"s3://{bucket}/chain", s3_endpoint)
+    assert built.exit_code == 0, built.output + built.stderr
+    local = {p.relative_to(tmp_path / "LOCAL").as_posix(): p.read_bytes()
+             for p in (tmp_path / "LOCAL").rglob("*") if p.is_file()}
+    assert any(k.startswith("data/deltas/1/") for k in local)
+    assert objects(s3, f"{bucket}/chain") == local
+
+
+def test_a_payload_file_that_changed_since_the_build_read_it_is_never_uploaded(
+        export_dir: Path, s3: Any, s3_endpoint: str, bucket: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sfexit.archive.destination as destination
+
+    export = tmp_path / "backup"
+    shutil.copytree(export_dir, export)
+    real = destination.upload_bag
+
+    def changing(*args: Any, **kwargs: Any) -> Any:
+        csv = export / "data" / "Account.csv"
+        body = csv.read_bytes()
+        csv.write_bytes(body[:-2] + bytes([body[-2] ^ 1]) + body[-1:])    # same size
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(destination, "upload_bag", changing)
+    result = build(export, f"s3://{bucket}/changed", s3_endpoint)
+    assert result.exit_code == 1
+    line = one_line(result)
+    assert "not uploading data/data/Account.csv: SHA-256 " in line
+    assert "in the bag's manifest" in line and "without bagit.txt (no bag)" in line
+    left = objects(s3, f"{bucket}/changed")
+    assert "data/data/Account.csv" not in left and "bagit.txt" not in left
+
+
+def test_a_large_file_goes_up_in_parts_and_only_when_its_bytes_are_the_manifests(
+        s3: Any, s3_endpoint: str, bucket: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+
+    from sfexit.archive import store
+    from sfexit.errors import SfexitError
+
+    monkeypatch.setattr(store, "PART", 5 * 2**20)         # S3's smallest part
+    big = tmp_path / "big.bin"
+    big.write_bytes(bytes(range(256)) * (12 * 2**20 // 256))
+    sha = hashlib.sha256(big.read_bytes()).hexdigest()
+    remote = store.parse_remote(f"s3://{bucket}/big", s3_endpoint)
+    assert remote is not None
+    fs = store.open_store(remote)
+    with pytest.raises(SfexitError, match="not uploading data/big.bin: SHA-256"):
+        store.put(fs, remote, big, "data/big.bin", "0" * 64)
+    assert objects(s3, f"{bucket}/big") == {}
+    assert not s3.call_s3("list_multipart_uploads", Bucket=bucket).get("Uploads")
+    store.put(fs, remote, big, "data/big.bin", sha)
+    assert objects(s3, f"{bucket}/big") == {"data/big.bin": big.read_bytes()}
+    assert store.stored_sha256(fs, remote, "data/big.bin") is None   # parts: sent again
+
+
 # --- a failed upload leaves no bag, keeps the rest, and the same command resumes -----------
 
 def failing_put(monkeypatch: pytest.MonkeyPatch, when: Any) -> list[str | None]:
-    """A storage fault: s3fs's upload raises for the keys ``when`` picks, until the list
-    returned (the keys put) is given an item None (the fault is repaired)."""
+    """A storage fault: s3fs's upload of a bag's file raises for the keys ``when`` picks,
+    until the list returned (the keys put) is given an item None (the fault is repaired)."""
     import s3fs
 
-    real = s3fs.S3FileSystem._put_file
+    real = s3fs.S3FileSystem._pipe_file
     put: list[str | None] = []
 
-    async def put_file(self: Any, lpath: str, rpath: str, *args: Any, **kwargs: Any) -> Any:
-        if None not in put and when(rpath, len(put)):
+    async def pipe_file(self: Any, path: str, data: bytes, *args: Any, **kwargs: Any) -> Any:
+        if path.endswith("/.sfexit-upload.json"):
+            return await real(self, path, data, *args, **kwargs)
+        if None not in put and when(path, len(put)):
             raise ConnectionResetError("connection reset by peer")
-        put.append(rpath)
-        return await real(self, lpath, rpath, *args, **kwargs)
+        put.append(path)
+        return await real(self, path, data, *args, **kwargs)
 
-    monkeypatch.setattr(s3fs.S3FileSystem, "_put_file", put_file)
+    monkeypatch.setattr(s3fs.S3FileSystem, "_pipe_file", pipe_file)
     return put
 
 
@@ -248,15 +356,14 @@ def test_an_upload_that_arrives_different_is_caught_before_bagit_txt(
     read-back of the bag's own files catches it before bagit.txt is put."""
     import s3fs
 
-    real = s3fs.S3FileSystem._put_file
+    real = s3fs.S3FileSystem._pipe_file
 
-    async def corrupting(self: Any, lpath: str, rpath: str, *args: Any, **kwargs: Any) -> Any:
-        if rpath.endswith("/bag-info.txt"):
-            await self._pipe_file(rpath, Path(lpath).read_bytes().replace(b"sfexit", b"sfexiT"))
-            return None
-        return await real(self, lpath, rpath, *args, **kwargs)
+    async def corrupting(self: Any, path: str, data: bytes, *args: Any, **kwargs: Any) -> Any:
+        if path.endswith("/bag-info.txt"):
+            return await real(self, path, data.replace(b"sfexit", b"sfexiT"))
+        return await real(self, path, data, *args, **kwargs)
 
-    monkeypatch.setattr(s3fs.S3FileSystem, "_put_file", corrupting)
+    monkeypatch.setattr(s3fs.S3FileSystem, "_pipe_file", corrupting)
     url = f"s3://{bucket}/bent"
     result = build(export_dir, url, s3_endpoint)
     assert result.exit_code == 1
@@ -264,7 +371,7 @@ def test_an_upload_that_arrives_different_is_caught_before_bagit_txt(
     assert "does not match the bag: bag-info.txt: SHA-256" in line
     assert "without bagit.txt (no bag)" in line
     assert "bagit.txt" not in objects(s3, f"{bucket}/bent")
-    monkeypatch.setattr(s3fs.S3FileSystem, "_put_file", real)
+    monkeypatch.setattr(s3fs.S3FileSystem, "_pipe_file", real)
     assert build(export_dir, url, s3_endpoint).exit_code == 0
     assert_a_valid_archive(s3, s3_endpoint, f"{bucket}/bent", tmp_path / "down")
 
@@ -358,13 +465,13 @@ def test_a_prefix_written_to_while_the_archive_was_built_is_not_uploaded_into(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import sfexit.archive.destination as destination
 
-    real = destination.validate
+    real = destination.build_archive
 
-    def someone_writes(bag: Path) -> Any:
+    def someone_writes(*args: Any, **kwargs: Any) -> Any:
         s3.pipe_file(f"{bucket}/raced/theirs.txt", b"theirs")
-        return real(bag)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(destination, "validate", someone_writes)
+    monkeypatch.setattr(destination, "build_archive", someone_writes)
     result = run("archive", "build", str(export_dir), "--out", f"s3://{bucket}/raced",
                  "--endpoint-url", s3_endpoint)
     assert result.exit_code == 2

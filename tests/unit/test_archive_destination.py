@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sfexit.archive.destination import parse_destination, upload_order
+from sfexit.archive.bag import seal, write_bag
+from sfexit.archive.destination import bag_hashes, parse_destination, tag_files, upload_order
 from sfexit.errors import UsageError
 
 
@@ -68,3 +69,16 @@ def test_an_endpoint_the_archive_would_cross_a_network_in_clear_to_is_refused(
 def test_https_or_loopback_endpoints_are_taken(endpoint: str) -> None:
     remote = parse_destination("s3://b/x", endpoint_url=endpoint).remote
     assert remote is not None and remote.endpoint_url == endpoint
+
+
+def test_a_bag_without_its_payload_lists_it_from_its_manifest(tmp_path: Path) -> None:
+    """A cloud build writes the tag files only: the payload's hashes come from
+    manifest-sha256.txt, the tag files are the only local files sent."""
+    write_bag(tmp_path, {"Source-Organization": "Acme"}, {"data/Account.csv": (3, "a" * 64)})
+    (tmp_path / "index.html").write_text("<p>", encoding="utf-8")
+    seal(tmp_path)
+    hashes = bag_hashes(tmp_path)
+    assert hashes["data/data/Account.csv"] == "a" * 64
+    assert set(hashes) == {"data/data/Account.csv", *tag_files(tmp_path)}
+    assert set(tag_files(tmp_path)) == {"bagit.txt", "bag-info.txt", "manifest-sha256.txt",
+                                        "tagmanifest-sha256.txt", "index.html"}
