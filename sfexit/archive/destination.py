@@ -223,7 +223,7 @@ def upload_bag(files: dict[str, Path], hashes: dict[str, str], fs: Any, remote: 
             kept = "; bagit.txt could not be deleted"
         else:
             kept = (f"; what was uploaded is kept in {remote.url}, without bagit.txt (no "
-                    "bag): run the same command again to resume")
+                    "bag): `sfexit archive build` of the same export to it resumes the upload")
         if isinstance(exc, SfexitError):
             exc.message += kept    # the same error (class, exit code), told what is left
         raise

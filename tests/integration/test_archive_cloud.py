@@ -309,8 +309,8 @@ def test_an_upload_cut_midway_keeps_what_it_put_and_the_same_command_resumes_it(
     assert result.exit_code == 1
     line = one_line(result)
     assert "uploading " in line and "ConnectionResetError" in line
-    assert f"what was uploaded is kept in {url}, without bagit.txt (no bag): run the same " \
-           "command again to resume" in line
+    assert f"what was uploaded is kept in {url}, without bagit.txt (no bag): `sfexit " \
+           "archive build` of the same export to it resumes the upload" in line
     assert len(put) == 5 and all("/cut/data/" in key for key in put)   # the payload first
     left = objects(s3, f"{bucket}/cut")
     assert "bagit.txt" not in left and ".sfexit-upload.json" in left
@@ -332,7 +332,8 @@ def test_an_upload_cut_before_bagit_txt_is_no_bag_and_the_rerun_finishes_it(
     put = failing_put(monkeypatch, lambda key, _done: key.endswith("/bagit.txt"))
     url = f"s3://{bucket}/stuck"
     result = build(export_dir, url, s3_endpoint)
-    assert result.exit_code == 1 and "run the same command again to resume" in one_line(result)
+    assert result.exit_code == 1
+    assert "of the same export to it resumes the upload" in one_line(result)
     left = objects(s3, f"{bucket}/stuck")
     assert "tagmanifest-sha256.txt" in left and "bagit.txt" not in left   # all but the last
     with pytest.raises(bagit.BagError):
@@ -583,15 +584,19 @@ def test_export_bulk_whose_archive_upload_fails_says_the_export_is_complete(
         fresh_emulator: Any, tmp_path: Path, s3: Any, s3_endpoint: str, bucket: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
-    failing_put(monkeypatch, lambda _key, done: done == 2)
+    put = failing_put(monkeypatch, lambda _key, done: done == 2)
     done = _export(fresh_emulator, tmp_path, "--archive", f"s3://{bucket}/exit")
     assert done.code == 1
     assert done.body["message"].startswith(
         f"the export in {tmp_path / 'out'} is complete, but no archive was built: "
         f"s3://{bucket}/exit: uploading ")          # which file: 8 go up at a time
-    assert "run the same command again to resume" in done.body["message"]
+    assert "of the same export to it resumes the upload" in done.body["message"]
     assert "bagit.txt" not in objects(s3, f"{bucket}/exit")
     assert run("export", "verify", str(tmp_path / "out")).exit_code == 0
+    put.append(None)                                          # the fault is repaired
+    resumed = run("archive", "build", str(tmp_path / "out"), "--out", f"s3://{bucket}/exit")
+    assert resumed.exit_code == 0, resumed.output + resumed.stderr
+    assert run("archive", "verify", f"s3://{bucket}/exit").exit_code == 0
 
 
 def test_export_bulk_archive_to_a_local_directory(fresh_emulator: Any, tmp_path: Path) -> None:
