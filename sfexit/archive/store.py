@@ -17,6 +17,7 @@ import base64
 import contextlib
 import hashlib
 import os
+import threading
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -179,7 +180,7 @@ def put(fs: Any, remote: Remote, local: Path, relative: str, sha256: str) -> Non
             with storage_errors(remote, f"uploading {relative}"):
                 fs.pipe_file(remote.key(relative), data, **_checksum(remote, sha256))
         else:
-            with storage_errors(remote, f"uploading {relative}"):
+            with LARGE_AT_ONCE, storage_errors(remote, f"uploading {relative}"):
                 _put_parts(fs, remote, fh, relative, sha256)
 
 
@@ -216,6 +217,10 @@ def _same(remote: Remote, relative: str, read: str, sha256: str) -> None:
 
 # One request up to this size (its bytes in memory, per upload worker); parts of it above.
 PART = 16 * 2**20
+# A file sent in parts holds about 6 parts' worth of memory while it goes (s3fs's buffer, the
+# part, botocore's request: ~95 MiB measured, whatever the file's size), so at most this many
+# go at once, whatever the number of upload workers.
+LARGE_AT_ONCE = threading.BoundedSemaphore(2)
 
 
 def stored_sha256(fs: Any, remote: Remote, relative: str) -> str | None:
