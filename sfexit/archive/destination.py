@@ -211,9 +211,12 @@ def upload_bag(files: dict[str, Path], hashes: dict[str, str], fs: Any, remote: 
         else:
             write(fs, remote, MARKER, _marker(identity))
         order = [p for p in upload_order(hashes) if p != "bagit.txt"]
-        _put_all(fs, remote, files, hashes, found, [p for p in order if p not in LAST])
+        sent = _put_all(fs, remote, files, hashes, found, [p for p in order if p not in LAST])
         for relative in [p for p in order if p in LAST]:   # one at a time, in LAST's order
-            send(fs, remote, files[relative], relative, hashes[relative], found)
+            sent += send(fs, remote, files[relative], relative, hashes[relative], found)
+        if MARKER in found:
+            step(f"{len(order) - sent} of {len(order) + 1} files were already there with "
+                 "their SHA-256, not sent again")
         check_upload(files, fs, remote, hashes)
         put(fs, remote, files["bagit.txt"], "bagit.txt", hashes["bagit.txt"])
         sealed = True
@@ -258,14 +261,13 @@ def send(fs: Any, remote: Remote, local: Path, relative: str, sha256: str,
 
 
 def _put_all(fs: Any, remote: Remote, files: dict[str, Path], hashes: dict[str, str],
-             found: dict[str, int], paths: list[str]) -> None:
-    """``send`` ``paths`` UPLOAD_WORKERS at a time. The first failure (or Ctrl-C) cancels what
-    has not started, waits for what has, and is raised."""
+             found: dict[str, int], paths: list[str]) -> int:
+    """``send`` ``paths`` UPLOAD_WORKERS at a time; how many were sent. The first failure (or
+    Ctrl-C) cancels what has not started, waits for what has, and is raised."""
     pool = ThreadPoolExecutor(UPLOAD_WORKERS, thread_name_prefix="sfexit-upload")
     futures = [pool.submit(send, fs, remote, files[p], p, hashes[p], found) for p in paths]
     try:
-        for future in as_completed(futures):
-            future.result()
+        return sum(future.result() for future in as_completed(futures))
     except BaseException:
         for future in futures:
             future.cancel()

@@ -443,6 +443,7 @@ def test_a_build_killed_during_the_upload_is_resumed_by_the_same_command(
     again = build(export_dir, url, s3_endpoint)
     assert again.exit_code == 0, again.output + again.stderr
     assert "resuming the upload" in again.stderr
+    assert "files were already there with their SHA-256, not sent again" in again.stderr
     resent = {key.partition("/")[2] for key in sent}
     assert tampered in resent and "archive.sqlite" in resent
     payload_before = {k for k in left if k.startswith("data/")}
