@@ -17,6 +17,7 @@ import base64
 import contextlib
 import hashlib
 import os
+import re
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -60,6 +61,10 @@ def parse_remote(text: str, endpoint_url: str | None = None) -> Remote | None:
     segments, or ``--endpoint-url`` with anything but ``s3://``."""
     scheme, sep, rest = text.partition("://")
     if not sep:
+        # "s3:/bucket", "S3:bucket": a URL mistyped, not a folder "s3:" to create here.
+        if (typo := re.match(r"([A-Za-z0-9]+):", text)) and typo[1].lower() in PROVIDERS:
+            raise UsageError(f"{text}: not a storage URL (it would be a folder named "
+                             f"{typo[0]})", hint=f"give {typo[1].lower()}://BUCKET/PREFIX")
         return None
     if scheme.lower() not in PROVIDERS:
         raise UsageError(f"{text}: unknown storage scheme {scheme!r}",

@@ -77,7 +77,7 @@ def build(app: AppContext, backup_dir: Path, out: str, lang: str | None,
     if dest.local is not None:
         require_writable_dir(dest.local, "--out")
     summary = build_into(app, dest, backup_dir, lang=chosen, work_dir=work_dir)
-    app.out.result(to_jsonable(summary), lambda: built_text(summary))
+    app.out.result(to_jsonable(summary), lambda: built_text(summary, endpoint_url))
     return 0
 
 
@@ -93,15 +93,17 @@ def build_into(app: AppContext, dest: Destination, backup_dir: Path, *, lang: st
                     contract_end=settings.contract.end)
 
 
-def built_text(summary: ArchiveSummary) -> str:
+def built_text(summary: ArchiveSummary, endpoint_url: str | None = None) -> str:
+    """The summary line, then how to open and check it (the same endpoint, when one was given:
+    the verify command it prints must work as printed)."""
     index = (f"{summary.archive}/index.html" if "://" in summary.archive
              else Path(summary.archive) / "index.html")
     return (f"Archive of {summary.org_name or summary.org_id} written to {summary.archive}: "
             f"{plural(len(summary.tables), 'table')} ({plural(summary.rows, 'row')}), "
             f"{plural(summary.files, 'file')}, {plural(summary.weekly_parts, 'weekly part')}, "
             f"{plural(summary.skipped, 'object')} skipped by Salesforce.\nOpen {index}; "
-            f"check it with "
-            f"`sfexit archive verify {summary.archive}`.")
+            f"check it with `sfexit archive verify {summary.archive}"
+            + (f" --endpoint-url {endpoint_url}`." if endpoint_url else "`."))
 
 
 @archive.command("verify")

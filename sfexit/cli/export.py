@@ -233,7 +233,7 @@ def _archive_after_export(app: AppContext, archive_dest: Destination, backup_dir
                       f"{exc.message}"
         raise
     result["archive"] = to_jsonable(built)
-    return built_text(built)
+    return built_text(built, archive_dest.remote.endpoint_url if archive_dest.remote else None)
 
 
 def _summary_json(summary: BackupSummary) -> dict[str, Any]:

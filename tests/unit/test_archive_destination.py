@@ -14,6 +14,14 @@ from sfexit.errors import UsageError
 def test_a_path_without_a_scheme_is_a_local_directory() -> None:
     dest = parse_destination("backups/ARCHIVE")
     assert dest.local == Path("backups/ARCHIVE") and dest.remote is None
+    assert parse_destination("C:/exits/ARCHIVE").local == Path("C:/exits/ARCHIVE")
+    assert parse_destination("exit:2026").local == Path("exit:2026")
+
+
+@pytest.mark.parametrize("text", ["s3:/bucket/x", "S3:bucket", "gs:/b", "az:c/x"])
+def test_a_mistyped_url_is_refused_not_made_a_folder(text: str) -> None:
+    with pytest.raises(UsageError, match="not a storage URL"):
+        parse_destination(text)
 
 
 @pytest.mark.parametrize("text, bucket, prefix, root", [

@@ -22,3 +22,10 @@ def test_one_of_each_is_said_in_the_singular() -> None:
 def test_many_are_said_in_the_plural_with_separators() -> None:
     text = built_text(_summary(2, 1200, 0, 3))
     assert "2 tables (2 rows), 1,200 files, 0 weekly parts, 3 objects skipped" in text
+
+
+def test_the_verify_command_it_prints_carries_the_endpoint_it_was_given() -> None:
+    summary = _summary(1, 1, 0, 0)
+    assert built_text(summary).endswith("`sfexit archive verify /x/ARCHIVE`.")
+    assert built_text(summary, "https://s3.example:9000").endswith(
+        "`sfexit archive verify /x/ARCHIVE --endpoint-url https://s3.example:9000`.")
