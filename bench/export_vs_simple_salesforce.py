@@ -24,8 +24,8 @@ objects (sfexit's runs overlap, so its split sums can exceed its wall clock).
 Two settings of the same running emulator, one after the other (``POST /__emulator__/faults``):
 - cost model OFF: today's emulator, whose REST pages and Bulk jobs cost OUR CPU (~18 µs a REST
   row, ~10-15 µs a Bulk row) and whose jobs follow bulk_jobs.START_DELAY & co;
-- cost model ON (emulator/src/sfexit_emulator/costs.py: Salesforce's server time as waits; every ms figure
-  there is an assumption, UNCONF), then its sensitivity: query_all and sfexit again with the
+- cost model ON (emulator/src/sfexit_emulator/costs.py: Salesforce's server time as waits, its
+  figures and sources in emulator/README.md "Server-time model"), then its sensitivity: query_all and sfexit again with the
   synchronous times (calls, REST pages) and the Bulk job times at half and double
   (``cost_rest_scale``, ``cost_bulk_scale``). query_all only uses REST pages, so its time is
   measured once per REST scale and reused across Bulk scales.
@@ -330,9 +330,9 @@ def compare(records: int, how_many: int, latency_ms: float, with_sensitivity: bo
             say("COST MODEL OFF (today's emulator: server work is our CPU):")
             set_costs(url, ca, False)
             off = one_setting("off", url, token, ca, objects, tmp, say, with_bulk2=with_bulk2)
-            say("COST MODEL ON (emulator/src/sfexit_emulator/costs.py; every ms figure an assumption, "
-                "UNCONF: 30 ms a call, 70 ms + 3 µs x rows x fields a REST page, Bulk job "
-                "queued 2 s then 10,000 rows/s per 100,000-row chunk, 4 chunks at once):")
+            say("COST MODEL ON (emulator/README.md 'Server-time model', central profile: 30 ms "
+                "a call, 0.8 s a REST page, Bulk job 3 s then 31.6 MB/s of CSV, results "
+                "25.7 MB/s a stream):")
             set_costs(url, ca, True)
             on = one_setting("on", url, token, ca, objects, tmp, say, off["queries"],
                              with_bulk2=with_bulk2)

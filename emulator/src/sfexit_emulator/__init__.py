@@ -76,10 +76,11 @@ class Emulator:
     made. ``store_dir`` holds the org's SQLite file (default: a private temp dir, removed on
     stop). ``session_seconds`` is the inactivity timeout of OAuth/SOAP sessions on the
     emulator clock. ``cost_model`` turns on the model of Salesforce's server time (costs.py;
-    off: today's timing), its assumed times multiplied by ``cost_rest_scale`` (calls, REST
-    query pages) and ``cost_bulk_scale`` (Bulk query jobs). ``schema_file``: custom objects and
-    fields to add (JSON or YAML, schema_custom.py). Raises ValueError for a non-loopback
-    ``host``, a scale that is not > 0 or a schema file that cannot be used (SchemaFileError).
+    off: today's timing) at ``cost_profile`` (low, central, high: the REST page time), its
+    times multiplied by ``cost_rest_scale`` (calls, REST query pages) and ``cost_bulk_scale``
+    (Bulk query jobs and results). ``schema_file``: custom objects and fields to add (JSON or
+    YAML, schema_custom.py). Raises ValueError for a non-loopback ``host``, a scale that is
+    not > 0, an unknown profile or a schema file that cannot be used (SchemaFileError).
     """
 
     def __init__(self, records: int = 2000, seed: int = 1, latency_ms: float = 0,
@@ -88,7 +89,8 @@ class Emulator:
                  host: str = "127.0.0.1", port: int = 0, session_seconds: int = 7200,
                  daily_api_max: int = 100_000, now: dt.datetime | None = None,
                  cost_model: bool = False, cost_rest_scale: float = 1.0,
-                 cost_bulk_scale: float = 1.0, schema_file: str | Path | None = None) -> None:
+                 cost_bulk_scale: float = 1.0, schema_file: str | Path | None = None,
+                 cost_profile: str = "central") -> None:
         from sfexit_emulator.server import is_loopback
 
         if not is_loopback(host):
@@ -98,8 +100,12 @@ class Emulator:
         self._latency_ms, self._daily_api_max = latency_ms, daily_api_max
         if not (cost_rest_scale > 0 and cost_bulk_scale > 0):
             raise ValueError("cost_rest_scale and cost_bulk_scale must be > 0")
+        from sfexit_emulator.faults import COST_PROFILES
+
+        if cost_profile not in COST_PROFILES:
+            raise ValueError(f"cost_profile must be one of {', '.join(COST_PROFILES)}")
         self._costs = {"cost_model": cost_model, "cost_rest_scale": cost_rest_scale,
-                       "cost_bulk_scale": cost_bulk_scale}
+                       "cost_bulk_scale": cost_bulk_scale, "cost_profile": cost_profile}
         self._admin_token_arg = admin_token
         self._ca_file_arg = Path(ca_file) if ca_file else None
         self._store_dir_arg = Path(store_dir) if store_dir else None

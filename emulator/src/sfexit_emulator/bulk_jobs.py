@@ -29,6 +29,7 @@ import binascii
 import dataclasses
 import datetime as dt
 import itertools
+import math
 import os
 import shutil
 import tempfile
@@ -176,10 +177,12 @@ class QueryJob:
     error_message: str | None = None
     result: ResultFile | None = None
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
-    # With the cost model (costs.py) the job's queued and running times come from it, and its
-    # result file is written by a worker while it runs (``writing``); None: today's timing.
+    # With the cost model (costs.py) the job's queued time and its rate come from it, and its
+    # result file is written by a worker while it runs (``writing``); the running time is that
+    # file's bytes at ``bytes_per_second``, known once it is written. None: today's timing.
     queued_seconds: float | None = None
     running_seconds: float | None = None
+    bytes_per_second: float | None = None
     writing: Future[ResultFile] | None = dataclasses.field(default=None, repr=False)
 
     @property
@@ -189,9 +192,25 @@ class QueryJob:
 
     @property
     def complete_at(self) -> float:
+        if self.running_seconds is None and self.bytes_per_second is not None:
+            self.running_seconds = self._modelled_run()
+            if self.running_seconds is None:
+                return math.inf   # its result is still being written: InProgress
         if self.running_seconds is not None:
             return self.in_progress_at + self.running_seconds
         return self.in_progress_at + run_seconds(self.expected_rows, QUERY_ROWS_PER_SECOND)
+
+    def _modelled_run(self) -> float | None:
+        """The result file's bytes (header included) at the modelled rate; None until the
+        worker has written it (a failed write runs 0 s and fails in :func:`ensure_result`)."""
+        writing = self.writing
+        if writing is None or not writing.done():
+            return None
+        if writing.cancelled() or writing.exception() is not None:
+            return 0.0
+        result = writing.result()
+        assert self.bytes_per_second is not None
+        return (result.size + len(result.header)) / self.bytes_per_second
 
     def state(self, now: float) -> str:
         if self.aborted_at is not None:
@@ -356,11 +375,12 @@ def _close_written(done: Future[ResultFile]) -> None:
 def start_writing(app: EmulatorApp, job: QueryJob) -> None:
     """Write the job's result file in a worker from now on (cost model on: Salesforce writes it
     while the job runs); :func:`ensure_result` picks it up when the job is complete."""
-    job.writing = registry(app).submit_write(lambda: _write_job_result(app, job))
+    at = job.in_progress_at   # its rows as of when it starts running (its end is not known yet)
+    job.writing = registry(app).submit_write(lambda: _write_job_result(app, job, at))
 
 
-def _write_job_result(app: EmulatorApp, job: QueryJob) -> ResultFile:
-    when = dt.datetime.fromtimestamp(job.complete_at, tz=dt.timezone.utc)
+def _write_job_result(app: EmulatorApp, job: QueryJob, at: float | None = None) -> ResultFile:
+    when = dt.datetime.fromtimestamp(job.complete_at if at is None else at, tz=dt.timezone.utc)
     cursor = app.store.query(job.soql, include_deleted=job.operation == "queryAll",
                              now=when, user_id=job.created_by)
     try:

@@ -79,10 +79,14 @@ def main() -> None:
 @click.option("--cost-model", is_flag=True,
               help="Wait a model of Salesforce's server time per call, REST query page and "
                    "Bulk query job (for benchmarks; see emulator/src/sfexit_emulator/costs.py).")
+@click.option("--cost-profile", type=click.Choice(["low", "central", "high"]),
+              default="central", show_default=True,
+              help="With --cost-model: the REST query page time, 0.3, 0.8 or 2 s (no source "
+                   "gives it; see emulator/README.md).")
 @click.option("--cost-rest-scale", default=1.0, type=float, show_default=True,
               help="With --cost-model: multiply the per-call and REST query page times.")
 @click.option("--cost-bulk-scale", default=1.0, type=float, show_default=True,
-              help="With --cost-model: multiply the Bulk query job times.")
+              help="With --cost-model: multiply the Bulk query job and result times.")
 @click.option("--schema", "schema_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Custom objects and fields to add (JSON, or YAML with PyYAML).")
 @click.option("--weekly-export-seconds", default=600.0, type=float, show_default=True,
@@ -90,8 +94,8 @@ def main() -> None:
                                 "(emulator time) before its files are ready.")
 def serve(host: str, port: int, records: int, seed: int, latency_ms: float,
           admin_token: str | None, ca_file: Path | None, no_tls: bool, cost_model: bool,
-          cost_rest_scale: float, cost_bulk_scale: float, schema_file: Path | None,
-          weekly_export_seconds: float) -> None:
+          cost_profile: str, cost_rest_scale: float, cost_bulk_scale: float,
+          schema_file: Path | None, weekly_export_seconds: float) -> None:
     """Serve an emulated org on loopback until interrupted."""
     from sfexit_emulator import Emulator
     from sfexit_emulator.server import is_loopback
@@ -111,7 +115,8 @@ def serve(host: str, port: int, records: int, seed: int, latency_ms: float,
         org = Emulator(records=records, seed=seed, latency_ms=latency_ms, tls=not no_tls,
                        admin_token=admin_token, ca_file=ca_file, host=host, port=port,
                        cost_model=cost_model, cost_rest_scale=cost_rest_scale,
-                       cost_bulk_scale=cost_bulk_scale, schema_file=schema_file)
+                       cost_bulk_scale=cost_bulk_scale, schema_file=schema_file,
+                       cost_profile=cost_profile)
     except SchemaFileError as exc:
         raise _Refused(f"--schema: {exc}") from None
     stop = threading.Event()

@@ -1,8 +1,8 @@
 """Fault injection: latency, 503s, mid-body resets, truncated Bulk result pages, session
 expiry, spent daily limit, and more.
 
-Also the switch and scales of the server-time model (costs.py: ``cost_model``,
-``cost_rest_scale``, ``cost_bulk_scale``), so one running emulator can be measured with and
+Also the switch, profile and scales of the server-time model (costs.py: ``cost_model``,
+``cost_profile``, ``cost_rest_scale``, ``cost_bulk_scale``), so one running emulator can be measured with and
 without it. Set at start (``Emulator(latency_ms=…)``, ``sfexit emulator serve --latency-ms``),
 from Python (``org.faults.error_503_rate = 0.2`` or ``org.faults.update({...})``) or over HTTP
 (``POST /__emulator__/faults``). Random decisions come from one ``random.Random(fault_seed)``,
@@ -16,6 +16,8 @@ import random
 import threading
 from typing import Any
 
+# costs.PROFILES' names (kept here so faults imports nothing; a test checks they agree).
+COST_PROFILES = ("low", "central", "high")
 # Fields that are fractions of requests (0.0 … 1.0).
 _RATES = ("error_503_rate", "reset_rate", "lock_row_rate", "truncate_page_rate")
 
@@ -47,9 +49,11 @@ class FaultSettings:
     # support does (Salesforce's support is undocumented; routes/sobjects.py answers 206).
     ignore_range: bool = False
     fault_seed: int = 0
-    # The server-time model of costs.py (off: today's timing). The scales multiply its assumed
-    # times: REST/synchronous ones and Bulk job ones, for sensitivity runs.
+    # The server-time model of costs.py (off: today's timing). The profile picks the REST page
+    # time in its range (costs.PROFILES); the scales multiply its times: REST/synchronous ones
+    # and Bulk ones, for sensitivity runs.
     cost_model: bool = False
+    cost_profile: str = "central"
     cost_rest_scale: float = 1.0
     cost_bulk_scale: float = 1.0
 
@@ -162,6 +166,11 @@ def _coerce(key: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ValueError(f"{key} must be true or false")
         return value
+    if key == "cost_profile":
+        if value not in COST_PROFILES:
+            raise ValueError(f"cost_profile must be one of {', '.join(COST_PROFILES)}, "
+                             f"got {value!r}")
+        return str(value)
     if key == "fault_seed":
         return int(value)
     raise ValueError(f"unknown fault {key!r}")

@@ -142,7 +142,8 @@ def create_job(call: Call) -> Response:
                    column_delimiter=delimiter, expected_rows=rows)
     model = costs.active(app)
     if model is not None:
-        job.queued_seconds, job.running_seconds = model.bulk_seconds(rows)
+        job.queued_seconds = model.bulk_queue_seconds()
+        job.bytes_per_second = model.bulk_bytes_per_second
         bulk_jobs.start_writing(app, job)
     reg.add_query(job)
     # Creating a query job is not a write (issue 10, stats).
@@ -279,11 +280,22 @@ def results(call: Call) -> Response:
         # Compressed per request (pages depend on maxRecords), level 1: ~5x smaller, fast.
         body = _gzip(itertools.chain([result.header], result.chunks(first, end)))
         headers += [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")]
-        return Response(body=body, content_type=CSV_TYPE, headers=headers, is_write=wrote)
+        return _charged(call, Response(body=body, content_type=CSV_TYPE, headers=headers,
+                                       is_write=wrote), len(result.header) + (end - first))
     length = len(result.header) + (end - first)
     stream: Iterator[bytes] = itertools.chain([result.header], result.chunks(first, end))
-    return Response(body=b"", content_type=CSV_TYPE, headers=headers, stream=stream,
-                    content_length=length, is_write=wrote)
+    response = Response(body=b"", content_type=CSV_TYPE, headers=headers, stream=stream,
+                        content_length=length, is_write=wrote)
+    return _charged(call, response, length)
+
+
+def _charged(call: Call, response: Response, csv_bytes: int) -> Response:
+    """With the cost model on, the page's server time is its CSV bytes (uncompressed) at the
+    per-stream download rate (costs.py); waited by dispatch."""
+    model = costs.active(call.app)
+    if model is not None:
+        response.server_seconds = model.download_seconds(csv_bytes)
+    return response
 
 
 def _truncated_end(call: Call, result: bulk_jobs.ResultFile, start: int, rows: int, first: int,
