@@ -42,7 +42,6 @@ import csv
 import datetime as dt
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import threading
@@ -51,7 +50,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -59,6 +57,7 @@ sys.path.insert(0, str(ROOT))
 from simple_salesforce import Salesforce  # noqa: E402
 from simple_salesforce.bulk2 import _Bulk2Client  # noqa: E402
 
+from bench.common import served, set_costs, simple_sf, verdict  # noqa: E402
 from sfexit.export import backup as export_backup  # noqa: E402
 from sfexit.export import bulk as export_bulk  # noqa: E402
 from sfexit.export.backup import run_backup  # noqa: E402
@@ -70,29 +69,6 @@ from sfexit.org.session import OrgSession  # noqa: E402
 
 BULK2_TARGET = 3.0
 QUERY_ALL_TARGET = 10.0
-
-
-@contextlib.contextmanager
-def served(records: int, latency_ms: float, ca_file: Path) -> Iterator[tuple[str, str]]:
-    """(base URL, admin token) of ``sfexit emulator serve`` running in its own process."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sfexit", "emulator", "serve", "--records", str(records),
-         "--latency-ms", str(latency_ms), "--ca-file", str(ca_file)],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        fields: dict[str, str] = {}
-        while "admin_token" not in fields:
-            line = process.stdout.readline()
-            if not line:
-                raise SystemExit("the emulator stopped before it printed its admin token")
-            name, _, value = line.strip().partition(": ")
-            fields[name] = value
-        yield url, fields["admin_token"]
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def largest_objects(session: OrgSession, how_many: int) -> list[tuple[str, int]]:
@@ -162,13 +138,6 @@ def run_sfexit(url: str, token: str, ca: Path, objects: list[str], dest: Path
             "methods": sorted({manifest.objects[n].method for n in objects})}
 
 
-def simple_sf(url: str, token: str, ca: Path, api_version: str) -> Salesforce:
-    http = requests.Session()
-    http.verify = str(ca)
-    http.trust_env = False
-    return Salesforce(instance_url=url, session_id=token, session=http, version=api_version)
-
-
 def run_bulk2(sf: Salesforce, queries: dict[str, str], dest: Path) -> dict[str, Any]:
     wait, pages = Timer(), Timer()
     rows: dict[str, int] = {}
@@ -222,18 +191,6 @@ def bulk_floor(url: str, token: str, ca: Path, queries: dict[str, str]) -> float
     for thread in threads:
         thread.join()
     return time.perf_counter() - started
-
-
-def verdict(ratio: float, target: float) -> str:
-    return "PASS" if ratio >= target else "FAIL"
-
-
-def set_costs(url: str, ca: Path, on: bool, rest: float = 1.0, bulk: float = 1.0) -> None:
-    """Switch the running emulator's cost model (admin route, loopback only)."""
-    answer = requests.post(f"{url}/__emulator__/faults", timeout=30, verify=str(ca),
-                           json={"cost_model": on, "cost_rest_scale": rest,
-                                 "cost_bulk_scale": bulk})
-    answer.raise_for_status()
 
 
 def check_rows(expected: dict[str, int], label: str, got: dict[str, int]) -> None:
