@@ -117,6 +117,7 @@ class ExportSettings:
     objects: tuple[str, ...] | None = None
     all_versions: bool = False
     reserve: float = DEFAULT_RESERVE_PCT
+    rest_below: int | None = None    # export.schedule: None = the cost model's threshold
 
 
 @dataclass(frozen=True)
@@ -443,6 +444,9 @@ def _export(v: Validator, raw: Mapping[str, Any]) -> ExportSettings:
         raise ConfigError(f"{v.where}: export.parallel: must be between 1 and 32 "
                           f"(got {parallel})")
     objects = v.opt_str_list(raw, "objects", "export.objects")
+    rest_below = v.opt_int(raw, "rest_below", "export.rest_below")
+    if rest_below is not None and rest_below < 0:
+        raise ConfigError(f"{v.where}: export.rest_below: must be 0 or more (got {rest_below})")
     return ExportSettings(
         dest=v.opt_path(raw, "dest", "export.dest"),
         parallel=parallel or 4,
@@ -451,6 +455,7 @@ def _export(v: Validator, raw: Mapping[str, Any]) -> ExportSettings:
         all_versions=bool(v.opt_bool(raw, "all_versions", "export.all_versions")),
         reserve=(DEFAULT_RESERVE_PCT if raw.get("reserve") is None
                  else _reserve(v, raw["reserve"])),
+        rest_below=rest_below,
     )
 
 

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sfexit import errors
-from sfexit.cli.context import (AppContext, json_option, org_option, pass_app,
-                                require_writable_dir)
+from sfexit.cli.context import AppContext, json_option, org_option, pass_app
 from sfexit.cli.output import table
 from sfexit.config import parse_reserve
 from sfexit.jsonable import to_jsonable
@@ -62,6 +61,9 @@ def _objects(value: str | None) -> tuple[str, ...] | None:
               help="Also export deleted and archived rows (queryAll).")
 @click.option("--parallel", type=click.IntRange(1, 32), default=None,
               help="Objects exported at once (default: [export] parallel, 4).")
+@click.option("--rest-below", type=click.IntRange(min=0), default=None, metavar="ROWS",
+              help="Read objects with fewer rows over REST query, the rest by Bulk (default: "
+                   "[export] rest_below, else the cost model's crossing point; 0: all Bulk).")
 @click.option("--reserve", "reserve", metavar="PCT",
               help="Of each daily API limit, the percentage left for the org's other users "
                    "(default: [export] reserve, 10). An export that needs more than the rest "
@@ -90,7 +92,8 @@ def _objects(value: str | None) -> tuple[str, ...] | None:
 @org_option
 @pass_app
 def bulk(app: AppContext, dest: Path | None, objects: str | None,
-         include_deleted: bool | None, parallel: int | None, reserve: str | None,
+         include_deleted: bool | None, parallel: int | None, rest_below: int | None,
+         reserve: str | None,
          resume: bool, force: bool, no_files: bool, dry_run: bool, all_versions: bool | None,
          since: Path | None, archive_to: str | None) -> int:
     """Back up every queryable object (Bulk API 2.0, REST where Bulk refuses) into DEST.
@@ -124,7 +127,8 @@ def bulk(app: AppContext, dest: Path | None, objects: str | None,
     options = ExportOptions(
         dest=Path(target), objects=_objects(objects) or cfg.objects,
         include_deleted=cfg.include_deleted if include_deleted is None else include_deleted,
-        parallel=parallel or cfg.parallel, since=base)
+        parallel=parallel or cfg.parallel, since=base,
+        rest_below=cfg.rest_below if rest_below is None else rest_below)
     reserve_pct = cfg.reserve if reserve_pct is None else reserve_pct
     session = connect_read_only(app)
     if dry_run:

@@ -98,7 +98,8 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
     describes = DescribeCache()
     report = preflight(session, me.user_id, selection.objects,
                        include_deleted=options.include_deleted, include_files=files,
-                       max_records=options.max_records, describes=describes)
+                       max_records=options.max_records, rest_below=options.rest_below,
+                       describes=describes)
     store.set_permissions(report.permissions)
     left = left_forecast(report, store.snapshot(), options.max_records)
     plan = plan_budget(export_need(left), report.limits, reserve_pct, now(),

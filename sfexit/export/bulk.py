@@ -12,15 +12,23 @@ Per object (export-pitfalls.md A–D, G):
    ContentDocumentLink) read it over REST per parent id with ``soql.select_in_chunks``;
 5. only what cannot be read at all (``INVALID_TYPE_FOR_OPERATION``, ``INVALID_TYPE``, no access)
    is skipped, with Salesforce's reason in the manifest.
-Pages stream into ``data/<Object>.csv.part`` (hashed in the same pass), renamed when complete,
+Pages stream into ``data/<Object>.csv.part`` (hashed in the same pass; several pages of one job
+side by side where the org lists them: bulk_pages.py), renamed when complete,
 then the manifest entry is written: memory stays flat whatever the org's size.
+
+Paths (``schedule.py``): an object the preflight counted below the cost model's crossing point
+(or ``rest_below``) is read over REST query instead of step 3, ``schedule.REST_CURSORS`` such
+objects side by side, beside the Bulk jobs; its CSV has the bytes Bulk would have served
+(rest_read.py), and the manifest's ``method`` says which path read it.
 
 Schedule: steps 1-3 up to the job's creation run ahead of the reads (``parallel`` at a time,
 largest first, at most ``JOBS_AHEAD_PER_READER`` × ``parallel`` jobs created and not yet read),
 so Salesforce processes the jobs side by side ("Bulk API 2.0 query
 jobs automatically determine the best way to divide your query job into smaller chunks",
 sub-batches run in parallel: dev.sf api_asynch queries.htm); ``parallel`` then bounds the
-objects being waited for and downloaded, still largest first, each as soon as its job is done.
+objects being waited for and downloaded, in the order their jobs were created (largest first),
+each as soon as its job is done. A small object whose long text takes it over its threshold
+gets its job from the REST pool and joins the same readers (its REST cursor is not held).
 The job count is the same either way (one per object against ``DailyBulkV2QueryJobs``,
 limits.md); an interrupted run leaves the jobs it created but did not read, as before for the
 ones it was waiting on (a rerun creates new ones).
@@ -30,13 +38,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, replace
-from typing import Any
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 
 from sfexit import errors
-from sfexit.export.csvshape import RecordCounter
-from sfexit.export.csvsink import HeaderOnce, PartFile, header_line
+from sfexit.export.bulk_pages import IncompleteResult, stream_pages
 from sfexit.export.data_run import (PER_PARENT, UNREADABLE_CODES, DataExportResult,
                                     ExportOptions, ExportRun, ObjectProgress, ObjectResult,
                                     ProgressCallback, finish, needs_filter, reason, sink, skip)
@@ -45,6 +51,7 @@ from sfexit.export.manifest import ManifestStore, ObjectEntry
 from sfexit.export.objects import (DescribeCache, ObjectPlan, Selection, describe_and_save,
                                    select_objects)
 from sfexit.export.rest_read import read_per_parent, read_rest
+from sfexit.export.schedule import MODEL, REST_CURSORS, Routing
 from sfexit.ondisk import file_digest
 from sfexit.org import bulk2
 from sfexit.org.session import OrgSession
@@ -53,18 +60,17 @@ __all__ = ["PER_PARENT", "UNREADABLE_CODES", "DataExportResult", "ExportOptions"
            "ObjectProgress", "ObjectResult", "ProgressCallback", "export_data", "largest_first",
            "query_poll_delays"]
 
-# Query-job status polls: the first read 0.5 s after create (a job is never done at creation:
-# one call saved), then every 0.5 s up to 2 s, then bulk2's back-off (x1.5, capped at 15 s).
-# bulk2's default (read at 0, 0.5, 1.25, 2.4, 4.1 s) saw a job done at ~1.3 s only at 2.4 s:
-# ~1 s lost per object and per wave of ``parallel`` jobs (bench/export_vs_simple_salesforce.py,
-# bench/RESULTS.md 2026-11-22). No more reads than before for a job done within 2 s, two more
-# over a long job; the forecast's POLLS_PER_JOB is unchanged.
-QUERY_POLL_FIRST = 0.5
-QUERY_POLL_QUICK = (0.5, 0.5, 0.5)
+# Query-job status polls. The first read when the cost model (schedule.py) expects the job done,
+# counted from its creation (jobs are created ahead, so a reader often finds its job already
+# due): a Bulk query job takes ~3 s however small (amp-labs/connectors#131), so reads before
+# that are calls spent for nothing on Salesforce. Then every 0.25 s up to 1 s past the
+# estimate (a job done just after it is seen within 0.25 s), then bulk2's back-off (x1.5,
+# capped at 15 s). Fewer reads than the forecast's POLLS_PER_JOB for a job done on time.
+QUERY_POLL_QUICK = (0.25, 0.25, 0.25, 0.25)
 
 
 def query_poll_delays() -> Iterator[float]:
-    """Waits between status reads of a query job, after :data:`QUERY_POLL_FIRST`."""
+    """Waits between status reads of a query job, after the first (:func:`_first_poll`)."""
     yield from QUERY_POLL_QUICK
     yield from bulk2.poll_delays(first=0.75)
 
@@ -84,6 +90,9 @@ class _Started:
     query: str
     job: bulk2.JobInfo | None = None
     error: errors.SalesforceError | None = None
+    rest: bool = False           # the schedule sends it to REST: no job was created
+    rows: int | None = None      # the preflight's count (the job's expected time)
+    created: float = 0.0         # time.monotonic() when the job was created
 
 
 def export_data(session: OrgSession, store: ManifestStore, options: ExportOptions, *,
@@ -112,25 +121,40 @@ def export_data(session: OrgSession, store: ManifestStore, options: ExportOption
         store.add_skipped(skipped)
         results.append(ObjectResult(skipped.name, "skipped", None, reason=skipped.reason))
     order = largest_first(selection.objects, row_counts)
+    routing = Routing(options.rest_below)
+    counts = row_counts or {}
+    small = [name for name in order if routing.may_rest(counts.get(name))]
+    large = [name for name in order if not routing.may_rest(counts.get(name))]
     workers = max(1, options.parallel)
-    # Two pools, FIFO each: submission order is start order, and neither waits on the other's
-    # queue (a reader blocks on its own object's start only), so they cannot deadlock.
+    # Three pools, FIFO each. Starters describe the large objects and create their jobs; the
+    # REST pool describes the small ones and reads those its model sends to REST; a Bulk job
+    # from either goes to the readers only once it exists, so no reader waits on a start and no
+    # REST cursor waits on a Bulk job (a small long-text object over its threshold gets a job).
+    # Every created job gets a read, which frees its place in the window: no deadlock.
     with ThreadPoolExecutor(workers, thread_name_prefix="sfexit-export-start") as starters, \
-            ThreadPoolExecutor(workers, thread_name_prefix="sfexit-export") as readers:
-        starts = [starters.submit(_start, run, name, describes) for name in order]
-        reads = [readers.submit(_read, run, start) for start in starts]
-        every: list[Future[Any]] = [*starts, *reads]
-        read_set: set[Future[Any]] = set(reads)
+            ThreadPoolExecutor(workers, thread_name_prefix="sfexit-export") as readers, \
+            ThreadPoolExecutor(REST_CURSORS, thread_name_prefix="sfexit-export-rest") as rests:
+        # Futures in submission order (a dict): what finished together is handled in that
+        # order, so reads queue largest first as their jobs were created.
+        pending: dict[Future[ObjectResult | _Started], None] = dict.fromkeys([
+            *(starters.submit(_start, run, name, describes, counts.get(name))
+              for name in large),
+            *(rests.submit(_small, run, name, describes, routing, counts.get(name))
+              for name in small)])
         try:
-            # Any stage's run-wide error surfaces at once; only the readers give the results.
-            for future in as_completed(every):
-                outcome = future.result()
-                if future in read_set:
-                    results.append(outcome)
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in [f for f in pending if f in finished]:
+                    del pending[future]
+                    outcome = future.result()   # a run-wide error surfaces at once
+                    if isinstance(outcome, _Started):
+                        pending[readers.submit(_read_started, run, outcome)] = None
+                    else:   # read, or nothing to read (kept, skipped, describe failed)
+                        results.append(_reported(run, outcome))
         except BaseException:
             run.cancel.set()
-            for pending in every:
-                pending.cancel()
+            for left in pending:
+                left.cancel()
             raise
     results.sort(key=lambda r: r.name)
     return DataExportResult(tuple(results), run.bulk_jobs)
@@ -138,10 +162,22 @@ def export_data(session: OrgSession, store: ManifestStore, options: ExportOption
 
 # --- one object: start (describe, resume, create the job) --------------------------------------
 
-def _start(run: ExportRun, name: str, describes: DescribeCache | None
-           ) -> ObjectResult | _Started:
-    """Describe the object and create its Bulk job; a final result when there is nothing to
-    read (kept, skipped, describe failed). Run-wide errors are raised."""
+def _small(run: ExportRun, name: str, describes: DescribeCache | None, routing: Routing,
+           rows: int | None) -> ObjectResult | _Started:
+    """An object the schedule may read over REST: described, and read here when its fields
+    keep it under the threshold; else its Bulk job (or the refusal), for a reader."""
+    started = _start(run, name, describes, rows,
+                     lambda plan: routing.by_rest(rows, plan.long_text))
+    if isinstance(started, _Started) and started.rest:
+        return _read_started(run, started)
+    return started
+
+
+def _start(run: ExportRun, name: str, describes: DescribeCache | None, rows: int | None,
+           by_rest: Callable[[ObjectPlan], bool] | None = None) -> ObjectResult | _Started:
+    """Describe the object and create its Bulk job (none when ``by_rest`` sends it to REST);
+    a final result when there is nothing to read (resumed, skipped, describe failed).
+    Run-wide errors are raised."""
     run.check()
     try:
         plan = describe_and_save(run.rest, name, run.options.dest, describes)
@@ -156,6 +192,8 @@ def _start(run: ExportRun, name: str, describes: DescribeCache | None
     if run.options.budget is not None and not run.options.budget.admit_object(name):
         return ObjectResult(name, "paused", None, reason="paused for limits")
     run.store.remove_object(name)
+    if by_rest is not None and by_rest(plan):
+        return _Started(plan, query, rest=True)
     run.wait_for_room()
     try:
         job = bulk2.create_query_job(run.session, query,
@@ -167,7 +205,7 @@ def _start(run: ExportRun, name: str, describes: DescribeCache | None
         _raise_if_limit(name, exc)  # at once: no other object's job may be created either
         return _Started(plan, query, error=exc)
     run.count_job()
-    return _Started(plan, query, job=job)
+    return _Started(plan, query, job=job, rows=rows, created=time.monotonic())
 
 
 def _resumable(run: ExportRun, name: str, query: str) -> ObjectEntry | None:
@@ -195,34 +233,42 @@ def _raise_if_limit(name: str, exc: errors.SalesforceError) -> None:
 
 # --- one object: read (wait for the job, download; or the fallbacks) ---------------------------
 
-def _read(run: ExportRun, start: Future[ObjectResult | _Started]) -> ObjectResult:
-    """Progress is reported from here, in the readers' order (largest first), as before jobs
-    were created ahead: an object "starts" when it is waited for, not when its job is made."""
-    started = start.result()
-    if isinstance(started, ObjectResult):
-        if started.status == "kept":
-            run.on_progress(ObjectProgress(started.name, started.rows, started.rows, True,
-                                           started.method or ""))
-        return started
+def _reported(run: ExportRun, result: ObjectResult) -> ObjectResult:
+    """A kept object shows as complete in the progress (a read one reported as it went)."""
+    if result.status == "kept":
+        run.on_progress(ObjectProgress(result.name, result.rows, result.rows, True,
+                                       result.method or ""))
+    return result
+
+
+def _read_started(run: ExportRun, started: _Started) -> ObjectResult:
     plan, query = started.plan, started.query
     run.check()
+    if started.rest:
+        return read_rest(run, plan, query, "read over REST (a small object: schedule.py)")
     if started.job is None:
         assert started.error is not None
         return _after_bulk_error(run, plan, query, started.error)
     run.on_progress(ObjectProgress(plan.name, 0, None, False, "bulk"))
     try:
-        return _wait_and_download(run, plan, query, started.job)
+        return _wait_and_download(run, plan, query, started.job, _first_poll(started))
     finally:
         run.job_read()
 
 
-def _wait_and_download(run: ExportRun, plan: ObjectPlan, query: str, job: bulk2.JobInfo
-                       ) -> ObjectResult:
+def _first_poll(started: _Started) -> float:
+    """Seconds until the cost model expects the job done, from its creation (QUERY_POLL_QUICK)."""
+    due = started.created + MODEL.bulk_ready_seconds(started.rows or 0)
+    return max(0.0, due - time.monotonic())
+
+
+def _wait_and_download(run: ExportRun, plan: ObjectPlan, query: str, job: bulk2.JobInfo,
+                       first_poll: float) -> ObjectResult:
     try:
         done = bulk2.wait_for_job(run.session, job.id, sleep=run.pause,
                                   timeout=run.options.poll_timeout,
                                   on_poll=lambda _info: run.check(),
-                                  initial_delay=QUERY_POLL_FIRST, delays=query_poll_delays())
+                                  initial_delay=first_poll, delays=query_poll_delays())
         return _download(run, plan, query, done)
     except errors.SalesforceError as exc:
         return _after_bulk_error(run, plan, query, exc)
@@ -249,7 +295,7 @@ def _download(run: ExportRun, plan: ObjectPlan, query: str, done: bulk2.JobInfo
               ) -> ObjectResult:
     part = sink(run, plan.name)
     try:
-        rows = _stream_pages(run, plan, done, part)
+        rows = stream_pages(run, plan, done, part)
         if rows != done.records_processed:
             raise IncompleteResult(
                 f"Bulk job {done.id} for {plan.name} reported {done.records_processed} rows "
@@ -257,76 +303,3 @@ def _download(run: ExportRun, plan: ObjectPlan, query: str, done: bulk2.JobInfo
         return finish(run, plan, query, "bulk", part, rows, [done.id])
     finally:
         part.close()
-
-
-class IncompleteResult(errors.SfexitError):
-    """A result page (or the job's pages together) held other records than the org said, or
-    a malformed record, on every try: the object fails; nothing of it is marked complete."""
-
-    name = "IncompleteBulkResult"
-
-
-def _stream_pages(run: ExportRun, plan: ObjectPlan, job: bulk2.JobInfo, part: PartFile) -> int:
-    header = HeaderOnce(part)
-    rows = 0
-    locator: str | None = None
-    while True:
-        page = _one_page(run, job.id, locator, len(plan.fields), header, part)
-        rows += page.records or 0   # the records counted (_one_page)
-        run.on_progress(ObjectProgress(plan.name, rows, job.records_processed, False, "bulk"))
-        if page.next_locator is None:
-            break
-        locator = page.next_locator
-    if part.size == 0:
-        part.write(header_line(plan.fields))  # no page at all: still a header line
-    return rows
-
-
-def _one_page(run: ExportRun, job_id: str, locator: str | None, columns: int,
-              header: HeaderOnce, part: PartFile) -> bulk2.ResultPage:
-    """Fetch one page into the sink, counting its records and their columns as it streams
-    (csvshape.RecordCounter). A page broken in transit, cut short (its records differ from
-    ``Sforce-NumberOfRecords``, or it ends inside a quoted value or a record) or holding a
-    record of another width is rewound and fetched again by the same locator (locators stay
-    valid while the job exists: query_get_job_results). Returns the page with the records
-    counted. Raises ConnectionFailed when the transport broke on every try, IncompleteResult
-    when the body was wrong on every try."""
-    mark, pages = part.mark(), header.pages
-    for attempt in range(1, bulk2.PAGE_ATTEMPTS + 1):
-        run.check()
-        page, response = bulk2.open_result_page(run.session, job_id, locator,
-                                                max_records=run.options.max_records,
-                                                gzip=run.options.gzip)
-        header.pages = pages
-        header.start_page()
-        counter = RecordCounter(columns)
-        try:
-            for chunk in bulk2.page_chunks(response):
-                run.check()
-                counter.feed(chunk)
-                header.feed(chunk)
-        except bulk2.BODY_ERRORS as exc:
-            part.rewind(mark)
-            if attempt == bulk2.PAGE_ATTEMPTS:
-                raise errors.ConnectionFailed(
-                    f"result page of Bulk job {job_id} broke {attempt} times: "
-                    f"{type(exc).__name__}", hint="run the export again; it resumes") from None
-            continue
-        problem = _page_problem(counter, page)
-        if problem is None:
-            return replace(page, records=counter.data_records)
-        part.rewind(mark)
-        if attempt == bulk2.PAGE_ATTEMPTS:
-            raise IncompleteResult(f"result page of Bulk job {job_id} {problem}, "
-                                   f"{attempt} times", hint="run the export again")
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _page_problem(counter: RecordCounter, page: bulk2.ResultPage) -> str | None:
-    problem = counter.problem()
-    if problem is not None:
-        return problem
-    if page.records is not None and counter.data_records != page.records:
-        return (f"held {counter.data_records} records where Sforce-NumberOfRecords said "
-                f"{page.records}")
-    return None

@@ -51,6 +51,9 @@ class ExportOptions:
     poll_timeout: float = 6 * 3600.0
     since: DeltaBase | None = None   # a delta export (delta.py); implies include_deleted
     budget: BudgetGate | None = None  # admits each object within the limits (budget_gate.py)
+    # Objects with fewer rows than this are read over REST (schedule.py); None: the cost
+    # model's crossing point; 0: every object by Bulk.
+    rest_below: int | None = None
 
 
 @dataclass(frozen=True)

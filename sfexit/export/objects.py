@@ -41,6 +41,7 @@ class ObjectPlan:
     fields: tuple[str, ...]
     skipped_fields: tuple[SkippedField, ...]
     kinds: tuple[str, ...] = ()     # describe type of each field, in order (csvsink.csv_field)
+    long_text: bool = False         # a long-text/rich-text field is selected: REST pages of 200
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ def plan_fields(describe: dict[str, Any]) -> ObjectPlan:
     fields: list[str] = []
     kinds: list[str] = []
     skipped: list[SkippedField] = []
+    long_text = False
     for f in describe.get("fields", []):
         name, kind = str(f["name"]), str(f.get("type", ""))
         if kind in COMPOUND_TYPES:
@@ -92,7 +94,15 @@ def plan_fields(describe: dict[str, Any]) -> ObjectPlan:
         else:
             fields.append(name)
             kinds.append(kind)
-    return ObjectPlan(str(describe["name"]), tuple(fields), tuple(skipped), tuple(kinds))
+            long_text = long_text or is_long_text(f)
+    return ObjectPlan(str(describe["name"]), tuple(fields), tuple(skipped), tuple(kinds),
+                      long_text)
+
+
+def is_long_text(field: dict[str, Any]) -> bool:
+    """A Long Text Area or Rich Text Area: a ``textarea`` longer than 255 characters (a query
+    selecting one is paged by 200 rows: schedule.REST_PAGE_ROWS_LONG_TEXT)."""
+    return field.get("type") == "textarea" and int(field.get("length") or 0) > 255
 
 
 class DescribeCache:

@@ -27,6 +27,7 @@ from typing import TypeVar
 
 from sfexit import errors
 from sfexit.export.csvsink import csv_line
+from sfexit.export import schedule
 from sfexit.export.objects import DescribeCache
 from sfexit.org import permissions as org_permissions
 from sfexit.org import soql
@@ -43,7 +44,6 @@ MISSED_WITHOUT = {
                      "not returned",
     "ApiEnabled": "the REST and Bulk APIs refuse this user: nothing can be exported",
 }
-REST_PAGE_ROWS = 2000          # REST query page (limits.md)
 POLLS_PER_JOB = 4              # create + a few status polls per Bulk job
 SAMPLE_OBJECTS = 3             # largest objects sampled for the row width
 SAMPLE_ROWS = 50
@@ -179,24 +179,31 @@ def object_calls(rows: int, page_rows: int) -> int:
 
 def forecast(objects: Sequence[str], counts: Mapping[str, int], row_bytes: int,
              limits: Mapping[str, Limit], *, include_files: bool,
-             max_records: int | None) -> Forecast:
-    """The forecast from what the preflight read (pure)."""
-    page_rows = max_records or 50_000
+             max_records: int | None, rest_below: int | None = None) -> Forecast:
+    """The forecast from what the preflight read (pure). Objects the schedule may read over
+    REST (``schedule.Routing``: the cost model's threshold, or ``rest_below``) cost their
+    REST pages instead of a Bulk job; each object counts its costlier possible route."""
     files = sum(counts.get(n, 0) for n in FILE_OBJECTS) if include_files else 0
     rows = sum(counts.values())
-    # describe global + each object's calls (object_calls), plus one GET per file body.
-    calls = 1 + sum(object_calls(counts.get(name, 0), page_rows) for name in objects) + files
+    # Objects the preflight did not count are read by Bulk (bulk.export_data).
+    counted = {name: counts.get(name, 0) for name in objects} if objects else dict(counts)
+    use = schedule.usage(counted, schedule.Routing(rest_below), job_calls=POLLS_PER_JOB,
+                         bulk_page_rows=max_records or 50_000)
+    # describe global + one describe per object + the reads (schedule.usage), plus one GET
+    # per file body.
+    calls = 1 + len(objects) + use.calls + files
     remaining: dict[str, int] = {name: limits[name].remaining for name in
                  ("DailyApiRequests", "DailyBulkV2QueryJobs", "DailyBulkV2QueryFileStorageMB")
                  if name in limits}
     return Forecast(objects=len(objects), rows=rows, row_bytes=row_bytes, api_calls=calls,
-                    bulk_jobs=len(objects), result_mb=math.ceil(rows * row_bytes / MB),
+                    bulk_jobs=use.bulk_jobs,
+                    result_mb=math.ceil(use.bulk_rows * row_bytes / MB),
                     files=files, remaining=remaining)
 
 
 def preflight(session: OrgSession, user_id: str, objects: Sequence[str], *,
               include_deleted: bool = False, include_files: bool = True,
-              max_records: int | None = None,
+              max_records: int | None = None, rest_below: int | None = None,
               describes: DescribeCache | None = None) -> PreflightReport:
     """Permissions and forecast, the reads side by side; the describes it makes are kept in
     ``describes`` for the data step.
@@ -222,6 +229,7 @@ def preflight(session: OrgSession, user_id: str, objects: Sequence[str], *,
     missing = {k: MISSED_WITHOUT[k] for k, ok in granted.items() if not ok}
     return PreflightReport(user_id, granted, missing,
                            forecast(objects, counts, width, remaining,
-                                    include_files=include_files, max_records=max_records),
+                                    include_files=include_files, max_records=max_records,
+                                    rest_below=rest_below),
                            row_counts=counts, limits=remaining)
 

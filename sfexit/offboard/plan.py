@@ -17,6 +17,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from sfexit.export import schedule
 from sfexit.offboard.notes import Note, note
 
 STEPS = ("preflight", "dates", "export", "verify", "freeze", "reassign", "deactivate", "report")
@@ -106,6 +107,7 @@ class Counts:
     deactivate_users: int = 0
     reads: Mapping[str, int] = field(default_factory=dict)
     remaining: Mapping[str, int] = field(default_factory=dict)  # /limits name → remaining
+    rest_below: int | None = None   # [export] rest_below (export.schedule.Routing)
 
 
 @dataclass(frozen=True)
@@ -148,13 +150,14 @@ class Forecast:
 
 
 def export_usage(counts: Counts) -> Usage:
+    """Small objects are read over REST (their pages), the others by Bulk: export.schedule."""
     rows = counts.rows
-    pages = sum(max(1, math.ceil(n / max(1, counts.max_records))) for n in rows.values())
-    calls = (counts.reads.get("export", 0)
-             + len(rows) * EXPORT_CALLS_PER_OBJECT + math.ceil(len(rows) * POLLS_PER_JOB)
-             + pages + counts.files)
-    mb = math.ceil(sum(rows.values()) * counts.row_bytes / MB)
-    return Usage(calls, len(rows), mb, 0)
+    read = schedule.usage(rows, schedule.Routing(counts.rest_below),
+                          job_calls=EXPORT_CALLS_PER_OBJECT - 1 + POLLS_PER_JOB,
+                          bulk_page_rows=max(1, counts.max_records))
+    calls = counts.reads.get("export", 0) + len(rows) + read.calls + counts.files
+    mb = math.ceil(read.bulk_rows * counts.row_bytes / MB)
+    return Usage(calls, read.bulk_jobs, mb, 0)
 
 
 def reassign_usage(counts: Counts) -> Usage:

@@ -131,7 +131,8 @@ def run_export(ctx: RunContext) -> StepResult:
 
     cfg = ctx.settings.export
     options = ExportOptions(dest=ctx.run.export_dir, objects=cfg.objects,
-                            include_deleted=cfg.include_deleted, parallel=cfg.parallel)
+                            include_deleted=cfg.include_deleted, parallel=cfg.parallel,
+                            rest_below=cfg.rest_below)
     summary = run_backup(ctx.session, options, force=ctx.force, files=True,
                          all_versions=cfg.all_versions,
                          on_progress=lambda p: ctx.on_progress("export", p),

@@ -96,6 +96,7 @@ def survey(ctx: RunContext, decisions: tuple[planning.StepDecision, ...]) -> Sur
                      for w in (*ownership.refusals, *ownership.warnings)]
     counts = planning.Counts(
         rows=rows if "export" in runs else {}, row_bytes=width, files=files,
+        rest_below=cfg.rest_below,
         file_bytes=file_bytes, freeze_users=len(fplan.changes),
         moves=moves,
         deactivate_users=sum(i.status != "blocked" for i in deact[0]) if deact else 0,

@@ -29,6 +29,10 @@ def session_for(org: Any, **kw: Any) -> OrgSession:
 
 
 def backup(org: Any, dest: Path, **options: Any) -> BackupSummary:
+    """A library backup. Every object by Bulk unless ``rest_below`` is given: these tests are
+    about the Bulk path, and the seeded org is small enough that the schedule would read
+    nearly all of it over REST (test_export_paths.py tests the schedule)."""
+    options.setdefault("rest_below", 0)
     force = options.pop("force", False)
     session = options.pop("session", None) or session_for(org)
     on_progress = options.pop("on_progress", None)

@@ -224,7 +224,8 @@ def test_cli_full_backup_with_files_then_verify_against_org(fresh_emulator: Emul
     dest = tmp_path / "full"
     result = CliRunner().invoke(cli, ["--config", str(config), "export", "bulk", "--dest",
                                       str(dest), "--objects",
-                                      "Account,ContentVersion,ContentDocumentLink,Attachment"],
+                                      "Account,ContentVersion,ContentDocumentLink,Attachment",
+                                      "--rest-below", "0"],
                                 env=env, obj=on_org_clock(fresh_emulator))
     assert result.exit_code == 0, result.output
     assert "Account: " in result.stderr and "rows (bulk)" in result.stderr  # progress lines
@@ -328,7 +329,7 @@ def test_a_quick_bulk_job_is_read_after_half_a_second_and_seen_done_within_half_
         org.clock.advance(seconds)
 
     summary = run_backup(session_for(org), ExportOptions(dest=tmp_path, objects=("Account",),
-                                                         parallel=1),
+                                                         parallel=1, rest_below=0),
                          files=False, sleep=sleep)
     assert [o.method for o in summary.objects] == ["bulk"]
     assert waits == [0.5, 0.5, 0.5]

@@ -259,13 +259,30 @@ def test_the_forecast_is_the_same_pure_function_of_what_was_read() -> None:
     fc = preflight_module.forecast(
         ["Account", "ContentVersion"], {"Account": 120_000, "ContentVersion": 3}, 400,
         {"DailyApiRequests": Limit("DailyApiRequests", 100, 10)},
-        include_files=True, max_records=50_000)
+        include_files=True, max_records=50_000, rest_below=0)
     # 1 describe global + 2 x (describe + 4 polls) + pages 3 + 1 + 3 file bodies
     assert fc.api_calls == 1 + 2 * 5 + 4 + 3
     assert fc.files == 3 and fc.rows == 120_003 and fc.result_mb == 46
     assert fc.problems() == ["DailyApiRequests: needs about 18, 10 remaining"]
     report = PreflightReport("005", {}, {}, fc)
     assert not report.fits
+
+
+def test_the_forecast_counts_rest_pages_and_no_job_for_the_objects_read_over_rest() -> None:
+    from sfexit.org.rest import Limit
+
+    fc = preflight_module.forecast(
+        ["Account", "ContentVersion"], {"Account": 120_000, "ContentVersion": 3}, 400,
+        {"DailyBulkV2QueryJobs": Limit("DailyBulkV2QueryJobs", 100, 1)},
+        include_files=True, max_records=50_000)
+    # ContentVersion (3 rows) is one REST page and no job: 1 + 2 describes + Account's
+    # (4 polls + 3 pages) + 1 page + 3 file bodies
+    assert fc.api_calls == 1 + 2 + (4 + 3) + 1 + 3
+    assert fc.bulk_jobs == 1 and fc.problems() == []
+    # A REST page of 200 rows when the object selects long text: the costlier route counts.
+    wide = preflight_module.forecast(["Note"], {"Note": 599}, 400, {}, include_files=False,
+                                     max_records=50_000)
+    assert wide.api_calls == 1 + 1 + 3 and wide.bulk_jobs == 0
 
 
 def test_threads_asking_for_the_api_version_at_once_negotiate_it_once(

@@ -47,8 +47,8 @@ def test_a_page_cut_on_every_try_fails_the_object_with_exit_5_and_nothing_comple
     org.faults.update({"truncate_page_rate": 1.0, "fault_seed": 3})
     dest = tmp_path / "out"
     run = invoke(["--config", str(config), "export", "bulk", "--dest", str(dest),
-                  "--objects", "Contact,Account", "--no-files"], env=password_env(org),
-                 app=on_org_clock(org))
+                  "--objects", "Contact,Account", "--no-files", "--rest-below", "0"],
+                 env=password_env(org), app=on_org_clock(org))
     org.faults.update({"truncate_page_rate": 0.0})
     assert run.code == 5, run.output
     assert run.body["name"] == "PartialFailure"

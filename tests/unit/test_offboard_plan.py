@@ -44,13 +44,25 @@ def test_unknown_step_names_are_found() -> None:
 
 def test_export_forecast_counts_jobs_pages_files_and_storage() -> None:
     counts = Counts(rows={"Account": 120_000, "Contact": 10}, row_bytes=1000, files=7,
-                    max_records=50_000, reads={"export": 20})
+                    max_records=50_000, reads={"export": 20}, rest_below=0)
     usage = plan.step_usage("export", counts)
     pages = 3 + 1
     assert usage.rest_calls == (20 + 2 * plan.EXPORT_CALLS_PER_OBJECT
                                 + math.ceil(2 * plan.POLLS_PER_JOB) + pages + 7)
     assert usage.bulk_query_jobs == 2
     assert usage.bulk_result_mb == math.ceil(120_010 * 1000 / (1024 * 1024))
+
+
+def test_export_forecast_counts_rest_pages_for_the_objects_the_schedule_reads_over_rest(
+        ) -> None:
+    counts = Counts(rows={"Account": 120_000, "Contact": 10}, row_bytes=1000, files=7,
+                    max_records=50_000, reads={"export": 20})
+    usage = plan.step_usage("export", counts)
+    # Contact (10 rows) is one REST page and no job, Account a job with 3 result pages.
+    job = plan.EXPORT_CALLS_PER_OBJECT - 1 + plan.POLLS_PER_JOB
+    assert usage.rest_calls == 20 + 2 + math.ceil(job + 3 + 1) + 7
+    assert usage.bulk_query_jobs == 1
+    assert usage.bulk_result_mb == math.ceil(120_000 * 1000 / (1024 * 1024))
 
 
 def test_reassign_uses_collections_for_small_objects_and_bulk_ingest_above_2000() -> None:
@@ -86,7 +98,8 @@ def test_forecast_sums_only_the_steps_that_run() -> None:
 
 def test_forecast_that_does_not_fit_names_the_limit_and_the_numbers() -> None:
     counts = Counts(rows={f"O{i}": 10 for i in range(100)}, reads={"preflight": 10},
-                    remaining={"DailyApiRequests": 300, "DailyBulkV2QueryJobs": 50})
+                    remaining={"DailyApiRequests": 300, "DailyBulkV2QueryJobs": 50},
+                    rest_below=0)
     fc = forecast(decide_steps(EVERYTHING), counts)
     assert not fc.fits
     bad = [line for line in fc.lines if "NOT" in line]

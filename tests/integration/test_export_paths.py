@@ -1,0 +1,112 @@
+"""Which path reads an object (sfexit/export/schedule.py): objects the preflight counted below
+the threshold go over REST query, the others by Bulk jobs; the bytes do not depend on it, the
+manifest says which path read each object, the forecast counts each path's calls, and a
+rerun resumes whichever path wrote an object."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from auth_support import invoke, on_org_clock, password_env, password_profile, write_config
+from export_support import backup
+from sfexit.export.manifest import ManifestStore
+from sfexit.export.schedule import Routing
+from sfexit_emulator import Emulator, testing
+
+# Largest to smallest on the seeded org (records=2000): Task, Contact, Account … CaseStatus.
+OBJECTS = ("Account", "Contact", "Opportunity", "Task", "CaseStatus", "Lead", "Case")
+
+
+def _routes(org: Emulator) -> dict[str, int]:
+    return dict(org.stats()["requests_by_route"])
+
+
+def _delta(before: dict[str, int], after: dict[str, int], *names: str) -> int:
+    return sum(after.get(n, 0) - before.get(n, 0) for n in names)
+
+
+def _methods_and_hashes(dest: Path) -> dict[str, tuple[str, str]]:
+    out = {}
+    for name, entry in ManifestStore.load(dest).manifest.objects.items():
+        sha = hashlib.sha256((dest / entry.file).read_bytes()).hexdigest()
+        assert sha == entry.sha256, name
+        out[name] = (entry.method, sha)
+    return out
+
+
+def _counts(org: Emulator) -> dict[str, int]:
+    return {name: testing.count(org, f"SELECT Id FROM {name}") for name in OBJECTS}
+
+
+def test_small_objects_go_over_rest_and_large_ones_by_bulk_with_identical_bytes(
+        fresh_emulator: Emulator, tmp_path: Path) -> None:
+    org = fresh_emulator
+    counts = _counts(org)
+    ordered = sorted(counts.values())
+    # A threshold between the third and fourth smallest objects: 3 by REST, 4 by Bulk.
+    threshold = ordered[2] + 1
+    assert ordered[3] >= threshold, counts
+    small = {n for n, c in counts.items() if c < threshold}
+
+    before = _routes(org)
+    backup(org, tmp_path / "bulk", objects=OBJECTS, rest_below=0)
+    middle = _routes(org)
+    scheduled = backup(org, tmp_path / "scheduled", objects=OBJECTS, rest_below=threshold)
+    after = _routes(org)
+
+    # Forced Bulk: every object asks for a job (Bulk refuses CaseStatus: REST reads it).
+    assert _delta(before, middle, "bulk_query_create") == len(OBJECTS)
+    assert scheduled.bulk_jobs == len(OBJECTS) - len(small)
+    assert _delta(middle, after, "bulk_query_create") == len(OBJECTS) - len(small)
+    by_bulk, by_schedule = (_methods_and_hashes(tmp_path / d) for d in ("bulk", "scheduled"))
+    # The REST reads: one page each (all under 2,000 rows) on top of the preflight's queries
+    # and of the forced run's fallbacks.
+    fallbacks = sum(m == "rest" for m, _ in by_bulk.values())
+    rest_reads = _delta(middle, after, "query", "query_more") - _delta(before, middle, "query",
+                                                                         "query_more")
+    assert rest_reads == len(small) - fallbacks
+    assert {n: m for n, (m, _) in by_schedule.items()} == {
+        n: ("rest" if n in small else "bulk") for n in OBJECTS}
+    assert {n for n, (m, _) in by_bulk.items() if m == "bulk"} >= set(OBJECTS) - small
+    assert {n: s for n, (_, s) in by_schedule.items()} == {n: s for n, (_, s) in by_bulk.items()}
+
+
+def test_the_cost_model_s_threshold_reads_the_whole_small_org_over_rest(
+        fresh_emulator: Emulator, tmp_path: Path) -> None:
+    """Without --rest-below the model decides: every object of this org is under its crossing
+    point (6,000 rows; 600 with long text): no Bulk job at all, none forecast."""
+    org = fresh_emulator
+    counts = _counts(org)
+    assert all(Routing().by_rest(c, True) for c in counts.values()), counts
+    summary = backup(org, tmp_path, objects=OBJECTS, rest_below=None)
+    methods = {n: m for n, (m, _) in _methods_and_hashes(tmp_path).items()}
+    assert methods == {n: "rest" for n in OBJECTS}
+    assert summary.bulk_jobs == 0
+    assert {o.status for o in summary.objects} == {"exported"}
+    assert summary.preflight is not None and summary.preflight.forecast.bulk_jobs == 0
+
+
+def test_a_rerun_resumes_what_either_path_wrote_even_with_another_threshold(
+        fresh_emulator: Emulator, tmp_path: Path) -> None:
+    org = fresh_emulator
+    first = backup(org, tmp_path, objects=OBJECTS, rest_below=10_000_000)
+    assert first.bulk_jobs == 0
+    again = backup(org, tmp_path, objects=OBJECTS, rest_below=0)
+    assert again.bulk_jobs == 0
+    assert {o.status for o in again.objects} == {"resumed"}
+    assert {o.method for o in again.objects} == {"rest"}
+
+
+def test_the_cli_takes_rest_below_and_the_config_key(fresh_emulator: Emulator, tmp_path: Path,
+                                                    ) -> None:
+    org = fresh_emulator
+    config = write_config(tmp_path, org, **password_profile(org))
+    run = invoke(["--config", str(config), "export", "bulk", "--dest", str(tmp_path / "a"),
+                  "--objects", "Account,CaseStatus", "--no-files", "--rest-below", "1000000"],
+                 env=password_env(org), app=on_org_clock(org))
+    assert run.code == 0, run.output
+    assert run.body["result"]["bulk_jobs"] == 0
+    bad = invoke(["--config", str(config), "export", "bulk", "--dest", str(tmp_path / "b"),
+                  "--rest-below", "-1"], env=password_env(org), app=on_org_clock(org))
+    assert bad.code == 2
