@@ -9,7 +9,7 @@ import hashlib
 from pathlib import Path
 
 from auth_support import invoke, on_org_clock, password_env, password_profile, write_config
-from export_support import backup
+from export_support import SPECIAL_NAME, backup
 from sfexit.export.manifest import ManifestStore
 from sfexit.export.schedule import Routing
 from sfexit_emulator import Emulator, testing
@@ -110,3 +110,47 @@ def test_the_cli_takes_rest_below_and_the_config_key(fresh_emulator: Emulator, t
     bad = invoke(["--config", str(config), "export", "bulk", "--dest", str(tmp_path / "b"),
                   "--rest-below", "-1"], env=password_env(org), app=on_org_clock(org))
     assert bad.code == 2
+
+
+def _entries_but_path(dest: Path) -> dict[str, dict[str, object]]:
+    """The manifest's object entries without what names the path (method, job ids)."""
+    objects = ManifestStore.load(dest).manifest.objects
+    return {name: {k: v for k, v in vars(entry).items() if k not in ("method", "job_ids")}
+            for name, entry in objects.items()}
+
+
+def test_rest_and_bulk_write_the_same_bytes_and_entries_for_awkward_rows(
+        fresh_emulator: Emulator, tmp_path: Path) -> None:
+    """Deleted rows, long text over several REST pages (200 rows each), nulls, dates, decimals,
+    quotes, newlines and unicode: the same CSV bytes and manifest entries by either path."""
+    org = fresh_emulator
+    admin = testing.admin_id(org)
+    long_text = ("Ünïcødé 日本語 \"quoted\", comma\r\nline two\n" * 200)[:31_000]
+    kept = testing.create(org, "Account", {"Name": SPECIAL_NAME, "Description": long_text,
+                                           "AnnualRevenue": 1234567.89}, as_user=admin)
+    gone = testing.create(org, "Account", {"Name": "to delete ✂", "Description": "x" * 300},
+                          as_user=admin)
+    testing.create(org, "Contact", {"LastName": "Nülls", "AccountId": kept,
+                                    "Birthdate": "1970-01-01", "Description": None},
+                   as_user=admin)
+    dead = testing.create(org, "Contact", {"LastName": "Deleted 🗑", "Birthdate": "2000-02-29"},
+                          as_user=admin)
+    testing.delete(org, "Account", gone, as_user=admin)
+    testing.delete(org, "Contact", dead, as_user=admin)
+    objects = ("Account", "Contact")
+    assert testing.count(org, "SELECT Id FROM Contact") > 200   # long text: several REST pages
+
+    by_rest = backup(org, tmp_path / "rest", objects=objects, include_deleted=True,
+                     rest_below=10_000_000)
+    by_bulk = backup(org, tmp_path / "bulk", objects=objects, include_deleted=True,
+                     rest_below=0)
+
+    assert {o.method for o in by_rest.objects} == {"rest"}
+    assert {o.method for o in by_bulk.objects} == {"bulk"}
+    for name in objects:
+        rest_csv = (tmp_path / "rest" / "data" / f"{name}.csv").read_bytes()
+        assert rest_csv == (tmp_path / "bulk" / "data" / f"{name}.csv").read_bytes(), name
+    assert _entries_but_path(tmp_path / "rest") == _entries_but_path(tmp_path / "bulk")
+    text = (tmp_path / "rest" / "data" / "Account.csv").read_text(encoding="utf-8")
+    assert gone in text and "1234567.89" in text and "日本語" in text
+    assert dead in (tmp_path / "rest" / "data" / "Contact.csv").read_text(encoding="utf-8")
