@@ -3,36 +3,56 @@
 A Bulk job costs a fixed server time however few rows it holds; REST query costs one page call
 per ``page_rows`` rows. REST is the cheaper path below the row count where the REST pages an
 object needs start to cost more than one Bulk job (issue 23, "A scheduler that picks the
-cheapest path per object"). The model's figures, each with its source:
+cheapest path per object"). This is sfexit's OWN estimate of Salesforce's server time, from the
+published measurements (the emulator's benchmark model, emulator/src/sfexit_emulator/costs.py,
+cites the same sources; neither imports the other). The figures, each with its source:
 
-- :attr:`CostModel.bulk_job_s` ≈ 3 s from create to JobComplete for a tiny query
-  (amp-labs/connectors PR #131, a Go client's log; single source);
-- :attr:`CostModel.bulk_bytes_per_s` ≈ 31.6 MB/s of CSV processed (forcedotcom/cli#3507:
-  777,650 rows, 14.0 GB in 7 m 23 s; single source), :attr:`CostModel.download_bytes_per_s`
-  ≈ 25.7 MB/s per result stream (same source);
-- :attr:`CostModel.rest_page_s`: no source gives a REST query page's server time; 0.3–2 s is
-  the range assumed in issue 23, the central 1.0 s is used here;
+- :attr:`CostModel.bulk_job_s` 3 s from create to JobComplete for a tiny query, SINGLE SOURCE:
+  a Go client's log of a 10-row Bulk 2.0 query, amp-labs/connectors PR #131 (2.4-3.4 s,
+  polls included);
+- :attr:`CostModel.bulk_bytes_per_s` 31.6 MB/s of CSV processed, SINGLE SOURCE:
+  forcedotcom/cli#3507 ("processing the job 7m 23.24s" for 777,650 rows, 13,998,730,299 bytes:
+  1,755 rows/s at 18 KB a row), per byte rather than per row;
+- :attr:`CostModel.download_bytes_per_s` 25.7 MB/s per result stream, SINGLE SOURCE, the same
+  run ("exporting records 9m 4.53s" for the same bytes);
+- :attr:`CostModel.rest_page_s`, NO SOURCE: no published measurement of a REST query page's
+  server time exists (searched 2026-11-22 and 2026-12-07); issue 23 states it as 0.3-2 s.
+  :data:`PROFILES` holds the low (0.3 s), central (0.8 s, about the geometric middle) and high
+  (2 s) ends; sfexit schedules at the central one;
 - REST pages hold 2,000 rows, at most 200 when a long-text or rich-text field is selected
-  (SOQL and SOSL Reference, "Change the Batch Size in Queries"; the emulator pages the same way:
-  emulator routes/query.py ``page_size``).
+  (SOQL and SOSL Reference, "Change the Batch Size in Queries"; limits.md "REST query").
 
-At the central figures REST reads objects of up to 6,000 rows (3 pages), 600 with long text.
-``--rest-below ROWS`` replaces the model's threshold (``0``: every object by Bulk).
+THE THRESHOLD (:func:`crossing_rows`): the smallest row count where ``pages x rest_page_s``
+exceeds one Bulk job of as many rows (its fixed cost plus its bytes processed and downloaded,
+at :data:`DEFAULT_ROW_BYTES` a row unless sampled); objects with fewer rows go over REST.
+Per profile, without / with a long-text field:
+
+  ====================  ==================  ==================
+  profile (REST page)   Bulk from           with long text
+  ====================  ==================  ==================
+  low (0.3 s)           24,001 rows         2,001 rows
+  central (0.8 s)       6,001 rows          601 rows
+  high (2 s)            2,001 rows          201 rows
+  ====================  ==================  ==================
+
+(tests/unit/test_export_schedule_model.py checks this table.) ``--rest-below ROWS`` (config
+``[export] rest_below``) replaces the model's threshold; ``0`` sends every object to Bulk.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 REST_PAGE_ROWS = 2000          # REST query page (limits.md "REST query")
 REST_PAGE_ROWS_LONG_TEXT = 200  # with a long-text / rich-text field selected
 DEFAULT_ROW_BYTES = 400        # preflight.DEFAULT_ROW_BYTES: the width assumed when unsampled
-# REST cursors read side by side. Salesforce allows 25 long-running (> 20 s) requests at once
-# per org (limits.md "Concurrent long-running requests"); these plus the Bulk readers
-# (``--parallel``, 4 by default) stay well below it, and a REST page of a small object is short.
-REST_CURSORS = 8
+# REST cursors read side by side. Salesforce allows at most 25 requests running >= 20 s at once
+# per org (limits.md "concurrency", the API limits cheatsheet; short requests have no limit): a
+# REST page of a small object is short, and these plus the Bulk starters and readers
+# (``--parallel`` each, 4 by default) stay within 25 even if every one of them were long.
+REST_CURSORS = 16
 # The most REST pages the model lets one object take: one cursor is read a page at a time, so
 # a long one would make that object the run's longest chain whatever the model says.
 MAX_REST_PAGES = 50
@@ -40,13 +60,19 @@ MAX_REST_PAGES = 50
 
 @dataclass(frozen=True)
 class CostModel:
-    bulk_job_s: float = 3.0
-    bulk_bytes_per_s: float = 31.6e6
-    download_bytes_per_s: float = 25.7e6
-    rest_page_s: float = 1.0
+    """Salesforce's server time (module docstring: each figure's source)."""
+
+    bulk_job_s: float = 3.0              # amp-labs/connectors#131 (single source)
+    bulk_bytes_per_s: float = 31.6e6     # forcedotcom/cli#3507 (single source)
+    download_bytes_per_s: float = 25.7e6  # forcedotcom/cli#3507 (single source), per stream
+    rest_page_s: float = 0.8             # no source: central of issue 23's 0.3-2 s
 
     def rest_seconds(self, rows: int, page_rows: int) -> float:
         return rest_pages(rows, page_rows) * self.rest_page_s
+
+    def bulk_ready_seconds(self, rows: int, row_bytes: int = DEFAULT_ROW_BYTES) -> float:
+        """From a query job's creation to JobComplete: its fixed cost and its bytes processed."""
+        return self.bulk_job_s + max(0, rows) * max(1, row_bytes) / self.bulk_bytes_per_s
 
     def bulk_seconds(self, rows: int, row_bytes: int = DEFAULT_ROW_BYTES) -> float:
         size = max(0, rows) * max(1, row_bytes)
@@ -54,6 +80,9 @@ class CostModel:
 
 
 MODEL = CostModel()
+# The one unsourced figure at the ends and middle of its range (bench/peers.py reports all three).
+PROFILES = {"low": replace(MODEL, rest_page_s=0.3), "central": MODEL,
+            "high": replace(MODEL, rest_page_s=2.0)}
 
 
 def rest_pages(rows: int, page_rows: int) -> int:

@@ -19,6 +19,7 @@ from sfexit_emulator import Emulator, testing
 from sfexit.export.backup import BackupSummary, run_backup
 from sfexit.export.bulk import ExportOptions, largest_first, query_poll_delays
 from sfexit.export.manifest import ManifestStore
+from sfexit.export.schedule import MODEL
 from sfexit.export.verify import verify_backup
 
 
@@ -317,27 +318,31 @@ def test_cli_a_file_that_does_not_verify_exits_5_and_the_files_step_gets_the_opt
     assert [f["id"] for f in run.body["result"]["files"]["failed"]] == [rid]
 
 
-def test_a_quick_bulk_job_is_read_after_half_a_second_and_seen_done_within_half_a_second(
+def test_a_bulk_job_is_first_read_when_the_cost_model_expects_it_done(
         org: Emulator, tmp_path: Path) -> None:
-    # The emulator finishes a small query job 1.25 s after creating it (START_DELAY 1 s + 0.25 s
-    # run): read at 0.5, 1.0 and 1.5 s, never at creation, and done by the third read. bulk2's
-    # default back-off (0, 0.5, 1.25, 2.4 s) lost ~1 s per object on such jobs.
+    # A Bulk query job takes ~3 s however small (schedule.py, amp-labs/connectors#131): the
+    # first status read waits for the model's estimate from the job's creation instead of
+    # reading at 0.5, 1.0, 1.5 s (calls spent for nothing). The emulator (no cost model)
+    # finishes this job in 1.25 s: one read sees it done.
     waits: list[float] = []
 
     def sleep(seconds: float) -> None:
         waits.append(seconds)
         org.clock.advance(seconds)
 
+    before = org.stats()["requests_by_route"].get("bulk_query_job", 0)
     summary = run_backup(session_for(org), ExportOptions(dest=tmp_path, objects=("Account",),
                                                          parallel=1, rest_below=0),
                          files=False, sleep=sleep)
     assert [o.method for o in summary.objects] == ["bulk"]
-    assert waits == [0.5, 0.5, 0.5]
+    assert 2.5 < sum(waits) <= MODEL.bulk_ready_seconds(
+        testing.count(org, "SELECT Id FROM Account"))
+    assert org.stats()["requests_by_route"]["bulk_query_job"] - before == 1
 
 
 def test_long_bulk_jobs_back_off_to_fifteen_seconds_between_reads() -> None:
     delays = list(itertools.islice(query_poll_delays(), 30))
-    assert delays[:4] == [0.5, 0.5, 0.5, 0.75]
+    assert delays[:5] == [0.25, 0.25, 0.25, 0.25, 0.75]
     assert all(b >= a for a, b in zip(delays, delays[1:]))
     assert delays[-1] == 15.0
 
