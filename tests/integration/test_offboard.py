@@ -277,9 +277,13 @@ def test_force_goes_past_a_forecast_refusal_and_records_it_as_a_warning(
     reserve (issue 23), with it the run goes ahead."""
     org = fresh_emulator
     config = offboard_config(tmp_path, org)
+    # Every object by Bulk: on this small org the schedule would read them all over REST.
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "[export]\n", "[export]\nrest_below = 0\n"), encoding="utf-8")
     dry = offboard(config, org, "--dry-run", "--run-dir", str(tmp_path / "dry"))
     assert dry.code == 0, dry.output
     wanted = run_json(tmp_path / "dry")["forecast"]["bulk_query_jobs"]
+    assert wanted > 0
     name = "DailyBulkV2QueryJobs"
     assert testing.spend_limit(org, name, testing.limit_max(name) - wanted + 1)
     refused = offboard(config, org, "--yes", "--run-dir", str(tmp_path / "refused"))
