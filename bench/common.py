@@ -22,11 +22,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @contextlib.contextmanager
-def served(records: int, latency_ms: float, ca_file: Path) -> Iterator[tuple[str, str]]:
-    """(base URL, admin token) of ``sfexit emulator serve`` running in its own process."""
+def served(records: int, latency_ms: float, ca_file: Path,
+           schema: Path | None = None) -> Iterator[tuple[str, str]]:
+    """(base URL, admin token) of ``sfexit emulator serve`` running in its own process, with
+    the custom objects of ``schema`` (emulator schema_custom.py) when given."""
     process = subprocess.Popen(
         [sys.executable, "-m", "sfexit", "emulator", "serve", "--records", str(records),
-         "--latency-ms", str(latency_ms), "--ca-file", str(ca_file)],
+         "--latency-ms", str(latency_ms), "--ca-file", str(ca_file),
+         *(["--schema", str(schema)] if schema is not None else [])],
         stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         assert process.stdout is not None

@@ -1,17 +1,20 @@
 """sfexit's ``export bulk`` against every peer on the same org, one command (issue 23 table).
 
-    .venv/bin/python bench/peers.py [--records 20000] [--runs 3] [--latency-ms 20]
+    .venv/bin/python bench/peers.py [--size 20k|200k|1m] [--runs 3] [--latency-ms 20]
         [--profiles central,low,high] [--results bench/RESULTS.md]
+
+The org sizes and the ideal schedule line: bench/peers_org.py.
 
 Like with like:
 - one emulator in its OWN process (``sfexit emulator serve --latency-ms 20``), the server-time
   model on (emulator/README.md "Server-time model"), switched between profiles over its admin
   route; every tool is a child process of this script, measured by wait4 (wall, peak RSS of
   its largest process, CPU);
-- the same objects and SOQL: a first sfexit run (not timed) fixes them: every object sfexit
-  exports, with its query from sfexit's manifest. The Bulk peers get only the objects Bulk
-  accepts (sfexit's manifest method "bulk"; the others, a few small objects Bulk refuses, are
-  left out for them, which only makes them faster); ``query_all`` gets every object;
+- the same objects and SOQL: a first sfexit run (not timed, ``--rest-below 0``: every object
+  by Bulk where Bulk accepts it) fixes them: every object sfexit exports, with its query from
+  sfexit's manifest. The Bulk peers get only the objects Bulk accepts (that run's manifest
+  method "bulk"; the others, a few small objects Bulk refuses, are left out for them, which
+  only makes them faster); ``query_all`` gets every object;
 - rows counted with ``csv.reader`` in every tool's output, checked equal to sfexit's per object;
 - runs interleaved: each round runs every tool once, in an order rotated per round; the
   figure is the median over rounds. Each round at the central profile runs every tool; the low
@@ -48,12 +51,11 @@ sys.path.insert(0, str(ROOT / "emulator" / "tests"))
 
 from bench.common import (Measured, csv_rows, machine, measured, served,  # noqa: E402
                           set_costs, simple_sf, uptime, verdict)
+from bench.peers_org import (IDEAL_TARGET, SIZES, TARGETS, fill, ideal,  # noqa: E402
+                             schema)
 
 SFCLI = ROOT / "emulator" / "tests" / "sfcli"
 JSFORCE = ROOT / "emulator" / "tests" / "js"
-# The issue's targets: sfexit this many times faster than each peer (20k / 200k rows).
-TARGETS = {20_000: {"sf_seq": 5, "sf_x4": 2, "jsforce": 3, "ssf_bulk2": 5, "query_all": 1.5},
-           200_000: {"sf_seq": 5, "sf_x4": 2, "jsforce": 4, "ssf_bulk2": 4, "query_all": 4}}
 LABELS = {"sfexit": "sfexit export bulk", "sf_seq": "sf data export bulk, sequential",
           "sf_x4": "sf data export bulk, 4 at a time", "jsforce": "jsforce bulk2",
           "ssf_bulk2": "simple-salesforce bulk2", "query_all": "simple-salesforce query_all → CSV"}
@@ -95,11 +97,12 @@ def check(tool: str, done: Measured, log: Path) -> None:
         raise SystemExit(f"{tool} exited {done.returncode}:\n{log.read_text()[-3000:]}")
 
 
-def run_sfexit(org: Org) -> tuple[Measured, dict[str, int], Path]:
+def run_sfexit(org: Org, *extra: str) -> tuple[Measured, dict[str, int], Path]:
     out = org.folder("sfexit")
     log = out / "log.txt"
     done = measured([str(ROOT / ".venv" / "bin" / "sfexit"), "export", "bulk", "--dest",
-                     str(out / "backup"), "--no-files", "--json"], org.sfexit_env, out, log)
+                     str(out / "backup"), "--no-files", "--json", *extra], org.sfexit_env,
+                    out, log)
     check("sfexit", done, log)
     rows = {p.stem: csv_rows(p) for p in (out / "backup" / "data").glob("*.csv")}
     return done, rows, out / "backup"
@@ -192,16 +195,17 @@ def _now() -> float:
     return time.perf_counter()
 
 
-def plan(org: Org) -> tuple[dict[str, str], dict[str, str], dict[str, int], str, int]:
-    """An untimed sfexit run fixes the objects, queries and rows: (all queries, the Bulk
-    ones, rows per object, API version, CSV bytes)."""
-    _done, rows, backup = run_sfexit(org)
+def plan(org: Org) -> tuple[dict[str, str], dict[str, str], dict[str, int], str, int, Path]:
+    """An untimed sfexit run, every object by Bulk where Bulk accepts it, fixes the objects,
+    queries and rows: (all queries, the Bulk ones, rows per object, API version, CSV bytes,
+    the backup)."""
+    _done, rows, backup = run_sfexit(org, "--rest-below", "0")
     manifest = json.loads((backup / "manifest.json").read_text())
     objects = manifest["objects"]
     every = {n: o["query"] for n, o in objects.items()}
     bulk = {n: o["query"] for n, o in objects.items() if o["method"] == "bulk"}
     size = sum(int(o["bytes"]) for o in objects.values())
-    return every, bulk, rows, str(manifest["api_version"]), size
+    return every, bulk, rows, str(manifest["api_version"]), size, backup
 
 
 def one_round(org: Org, tools: list[str], queries: dict[str, str], bulk: dict[str, str],
@@ -227,18 +231,25 @@ def one_round(org: Org, tools: list[str], queries: dict[str, str], bulk: dict[st
     return times
 
 
-def measure(records: int, runs: int, latency: float, profiles: list[str],
+def measure(size_name: str, runs: int, latency: float, profiles: list[str],
             tools: list[str], once: set[str], dump: Path | None) -> dict[str, Any]:
-    report: dict[str, Any] = {"records": records, "runs": runs, "latency_ms": latency,
-                              "machine": machine(), "uptime_before": uptime(),
-                              "started": dt.datetime.now(dt.timezone.utc).isoformat(
-                                  timespec="minutes"), "profiles": {}}
+    size_spec = SIZES[size_name]
+    report: dict[str, Any] = {"size": size_name, "records": size_spec.records, "runs": runs,
+                              "latency_ms": latency, "machine": machine(),
+                              "uptime_before": uptime(),
+                              "started": dt.datetime.now(dt.UTC).isoformat(
+                                  timespec="minutes"), "profiles": {}, "ideal": {}}
     with tempfile.TemporaryDirectory(prefix="peers-") as tmp:
         work = Path(tmp)
-        with served(records, latency, work / "ca.pem") as (url, token):
+        (work / "schema.json").write_text(json.dumps(schema(size_spec)))
+        with served(size_spec.records, latency, work / "ca.pem", work / "schema.json") \
+                as (url, token):
             org = Org(url, token, work / "ca.pem", work)
+            fill(url, token, org.ca, size_spec)
             set_costs(url, org.ca, True, profile="central")
-            queries, bulk, expected, api, size = plan(org)
+            queries, bulk, expected, api, size, backup = plan(org)
+            for profile in profiles:
+                report["ideal"][profile] = vars(ideal(backup, set(bulk), profile, latency))
             report.update(objects=len(queries), bulk_objects=len(bulk),
                           rows=sum(expected.values()), csv_bytes=size)
             print(f"{len(queries)} objects ({len(bulk)} by Bulk), {sum(expected.values()):,} "
@@ -273,12 +284,14 @@ def med(report: dict[str, Any], profile: str, tool: str, key: str = "wall") -> f
 
 
 def markdown(report: dict[str, Any], command: str) -> str:
-    targets = TARGETS.get(report["records"], TARGETS[20_000])
+    targets = TARGETS[report["size"]]
     m = report["machine"]
+    gb = report["csv_bytes"] / 1e9
     lines = [f"## bench/peers.py — {report['started']} ({m['uname']}; nproc {m['nproc']}; "
              f"Python {m['python']}; shared machine)", "",
              f"Command: `{command}`", "",
-             f"- org: `--records {report['records']:,}`, {report['objects']} objects "
+             f"- org: size {report['size']} (`--records {report['records']:,}` plus custom "
+             f"objects, bench/peers_org.py), {report['objects']} objects "
              f"({report['bulk_objects']} through Bulk for the Bulk peers), {report['rows']:,} "
              f"rows, {report['csv_bytes']:,} CSV bytes; {report['latency_ms']:g} ms latency; "
              f"server-time model on (emulator/README.md 'Server-time model'); medians of "
@@ -289,13 +302,15 @@ def markdown(report: dict[str, Any], command: str) -> str:
              f"- load before: `{report['uptime_before']}`",
              f"- load after: `{report['uptime_after']}`", ""]
     tools = [t for t in LABELS if t != "sfexit" and med(report, "central", t) is not None]
-    head = "| profile (REST page) | sfexit | " + " | ".join(LABELS[t] for t in tools) + " |"
-    lines += [head, "|" + "---|" * (len(tools) + 2)]
+    head = ("| profile (REST page) | ideal schedule | sfexit (÷ ideal) | "
+            + " | ".join(LABELS[t] for t in tools) + " |")
+    lines += [head, "|" + "---|" * (len(tools) + 3)]
     page = {"low": "0.3 s", "central": "0.8 s", "high": "2 s"}
     for profile in ("central", "low", "high"):
         ours = med(report, profile, "sfexit")
         if ours is None:
             continue
+        best = report["ideal"][profile]["seconds"]
         cells = []
         for tool in tools:
             theirs = med(report, profile, tool)
@@ -303,20 +318,28 @@ def markdown(report: dict[str, Any], command: str) -> str:
             ratio = theirs / ours
             cells.append(f"{theirs:.1f} s = **{ratio:.2f}×** (≥ {targets[tool]}× "
                          f"{verdict(ratio, targets[tool])})")
-        lines.append(f"| {profile} ({page[profile]}) | {ours:.1f} s | " + " | ".join(cells) + " |")
-    lines += ["", "Peak RSS (MB, median; sf x4: the largest of its processes) and CPU seconds "
-              "(central):", ""]
+        to_ideal = ours / best
+        lines.append(f"| {profile} ({page[profile]}) | {best:.1f} s | {ours:.1f} s "
+                     f"({to_ideal:.2f}× ≤ {IDEAL_TARGET}: "
+                     f"{'PASS' if to_ideal <= IDEAL_TARGET else 'FAIL'}) | "
+                     + " | ".join(cells) + " |")
+    central = report["ideal"].get("central")
+    if central:
+        lines += ["", f"Ideal schedule (central; bench/peers_org.py): max(largest object "
+                  f"{central['largest']} {central['largest_seconds']:.2f} s, total work "
+                  f"{central['work']:.1f} s ÷ 25) = {central['seconds']:.2f} s."]
+    lines += ["", "Peak RSS (MB, median; sf x4: the largest of its processes) and CPU "
+              "(central; CPU s per GB of CSV, process start included):", ""]
     for tool in ["sfexit", *tools]:
         rss, cpu = med(report, "central", tool, "rss_mb"), med(report, "central", tool, "cpu")
         if rss is None or cpu is None:
             continue
         extra = ""
         if tool == "sfexit":
-            per_gb = cpu / (report["csv_bytes"] / 1e9)
-            extra = (f"; {per_gb:.0f} CPU s per GB (target ≤ 1.5: "
-                     f"{'PASS' if per_gb <= 1.5 else 'FAIL'}); RSS target ≤ 100 MB: "
-                     f"{'PASS' if rss <= 100 else 'FAIL'}")
-        lines.append(f"- {LABELS[tool]}: {rss:.0f} MB, {cpu:.2f} CPU s{extra}")
+            extra = (f" (targets: ≤ 1.5 CPU s/GB {'PASS' if cpu / gb <= 1.5 else 'FAIL'}, "
+                     f"≤ 100 MB {'PASS' if rss <= 100 else 'FAIL'})")
+        lines.append(f"- {LABELS[tool]}: {rss:.0f} MB, {cpu:.2f} CPU s = "
+                     f"{cpu / gb:.1f} CPU s/GB{extra}")
     lines.append("")
     return "\n".join(lines)
 
@@ -326,7 +349,8 @@ def main() -> None:
         tool_main(sys.argv[2], sys.argv[3])
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=20_000)
+    parser.add_argument("--size", choices=list(SIZES), default="20k",
+                        help="the org (bench/peers_org.py SIZES)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--profiles", default="central,low,high")
@@ -340,7 +364,7 @@ def main() -> None:
     tools = [t for t in args.tools.split(",") if t]
     if "sfexit" not in tools or any(t not in LABELS for t in tools):
         raise SystemExit(f"--tools: sfexit plus any of {', '.join(LABELS)}")
-    report = measure(args.records, args.runs, args.latency_ms, args.profiles.split(","), tools,
+    report = measure(args.size, args.runs, args.latency_ms, args.profiles.split(","), tools,
                      set(filter(None, args.once.split(","))), args.json)
     report["once"] = args.once
     if args.json:
