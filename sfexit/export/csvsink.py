@@ -92,6 +92,10 @@ class PartFile:
         self._hash = mark.hasher.copy()
         self.size = mark.offset
 
+    def flush(self) -> None:
+        """Make what was written readable from ``part`` (a spill appended to another file)."""
+        self._fh.flush()
+
     @property
     def sha256(self) -> str:
         return self._hash.hexdigest()

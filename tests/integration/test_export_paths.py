@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
+
 from auth_support import invoke, on_org_clock, password_env, password_profile, write_config
 from export_support import SPECIAL_NAME, backup
 from sfexit.export.manifest import ManifestStore
@@ -154,3 +156,26 @@ def test_rest_and_bulk_write_the_same_bytes_and_entries_for_awkward_rows(
     text = (tmp_path / "rest" / "data" / "Account.csv").read_text(encoding="utf-8")
     assert gone in text and "1234567.89" in text and "日本語" in text
     assert dead in (tmp_path / "rest" / "data" / "Contact.csv").read_text(encoding="utf-8")
+
+
+def test_a_job_of_several_pages_is_fetched_side_by_side_with_the_same_bytes(
+        fresh_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the org lists a job's result pages (resultPages), they are fetched at once
+    (bulk_pages.py) and appended in order: the same CSV as one stream following locators."""
+    org = fresh_emulator
+    from sfexit_emulator.routes import bulk_query
+
+    monkeypatch.setattr(bulk_query, "DEFAULT_PAGE_ROWS", 100)   # the org lists 100-row pages
+    rows = testing.count(org, "SELECT Id FROM Contact")
+    assert rows > 200
+    one = backup(org, tmp_path / "one", objects=("Contact",), max_records=None)
+    before = _routes(org)
+    several = backup(org, tmp_path / "several", objects=("Contact",), max_records=100)
+    after = _routes(org)
+
+    assert _delta(before, after, "bulk_query_result_pages") >= 1
+    assert _delta(before, after, "bulk_query_results") == -(-rows // 100)
+    assert [o.rows for o in several.objects] == [rows] == [o.rows for o in one.objects]
+    data = Path("data") / "Contact.csv"
+    assert (tmp_path / "several" / data).read_bytes() == (tmp_path / "one" / data).read_bytes()
+    assert not list((tmp_path / "several" / "data").glob("*.csv.*"))   # no spill left
