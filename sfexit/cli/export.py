@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sfexit import errors
-from sfexit.cli.context import AppContext, json_option, org_option, pass_app
+from sfexit.cli.context import (AppContext, json_option, org_option, pass_app,
+                                require_writable_dir)
 from sfexit.cli.output import table
 from sfexit.config import parse_reserve
 from sfexit.jsonable import to_jsonable

@@ -25,6 +25,7 @@ from sfexit.export.files import export_files
 from sfexit.export.manifest import ManifestStore, SkippedObject
 from sfexit.export.objects import DescribeCache, select_objects
 from sfexit.export.backup_plan import left_forecast
+from sfexit.export.schedule import Routing
 from sfexit.export.preflight import PreflightReport, preflight
 from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession
@@ -106,12 +107,13 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
         selection = asked_objects.result()
         report = checked.result()
     store.set_permissions(report.permissions)
-    left = left_forecast(report, store.snapshot(), options.max_records)
+    left = left_forecast(report, store.snapshot(), options.max_records, options.rest_below)
     plan = plan_budget(export_need(left), report.limits, reserve_pct, now(),
                        setup_calls=session.calls - calls_before)
     if not force:
         options = dataclasses.replace(options, budget=BudgetGate(
-            plan, report.row_counts, report.forecast.row_bytes, session))
+            plan, report.row_counts, report.forecast.row_bytes, session,
+            routing=Routing(options.rest_below), max_records=options.max_records))
     if on_plan is not None:
         on_plan({name: report.row_counts.get(name, 0) for name in selection.objects})
     data: DataExportResult | None = None

@@ -9,8 +9,9 @@ Counted against each limit's line (Max - reserve):
   clients of the org spent since (the header's growth beyond this session's own ``calls``);
 - Bulk query jobs (one per object) and result MB (rows × the sampled row width), from the
   ``/limits`` read by the preflight plus what was admitted.
-An object's calls are estimated with ``preflight.object_calls`` at the REST page size: whichever
-path reads it (Bulk, REST, per parent), that bounds its pages.
+An object's calls and Bulk job are estimated as the forecast does (``preflight.object_calls``,
+``schedule.usage``: the schedule's costlier possible route), so the gate pauses where the plan
+said it would.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from typing import NoReturn
 from sfexit.export.budget import (DEFAULT_RESERVE_PCT, BudgetPlan, LimitBudget, Pause,
                                   export_need, plan_budget)
 from sfexit.export.manifest import ManifestStore
-from sfexit.export.preflight import MB, REST_PAGE_ROWS, Forecast, object_calls
+from sfexit.export import schedule
+from sfexit.export.preflight import MB, POLLS_PER_JOB, Forecast, object_calls
 from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession
 
@@ -48,8 +50,11 @@ class BudgetGate:
     """Thread-safe: the export's workers ask it side by side."""
 
     def __init__(self, plan: BudgetPlan, row_counts: Mapping[str, int], row_bytes: int,
-                 session: OrgSession) -> None:
+                 session: OrgSession, *, routing: schedule.Routing | None = None,
+                 max_records: int | None = None) -> None:
         self.plan = plan
+        self.routing = routing or schedule.Routing()
+        self.max_records = max_records
         self.row_counts = dict(row_counts)
         self.row_bytes = row_bytes
         self.session = session
@@ -66,8 +71,10 @@ class BudgetGate:
 
     def admit_object(self, name: str) -> bool:
         rows = max(0, self.row_counts.get(name, 0))
-        calls = object_calls(rows, REST_PAGE_ROWS)
-        return self._admit({API: calls, JOBS: 1}, rows * self.row_bytes)
+        calls = object_calls(rows, self.routing, self.max_records)
+        jobs = schedule.usage({name: rows}, self.routing, job_calls=POLLS_PER_JOB,
+                              bulk_page_rows=self.max_records or 50_000).bulk_jobs
+        return self._admit({API: calls, JOBS: jobs}, rows * self.row_bytes)
 
     def admit_files_step(self) -> bool:
         return self._admit({API: FILES_STEP_CALLS}, 0)

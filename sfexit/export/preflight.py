@@ -171,10 +171,14 @@ def side_by_side(workers: int) -> Iterator[ThreadPoolExecutor]:
     pool.shutdown(wait=True)
 
 
-def object_calls(rows: int, page_rows: int) -> int:
-    """API calls to export one object of ``rows`` rows read ``page_rows`` at a time: its
-    describe, its Bulk job's create and polls, one call per page (at least one)."""
-    return 1 + POLLS_PER_JOB + max(1, math.ceil(rows / page_rows))
+def object_calls(rows: int, routing: schedule.Routing, max_records: int | None) -> int:
+    """API calls to export one object of ``rows`` rows: its describe, then its reads by the
+    schedule's costlier possible route (``schedule.usage``: REST pages, or a Bulk job's create,
+    polls and result pages). The forecast and the budget gate both count this, so the gate
+    pauses where the plan said it would."""
+    use = schedule.usage({"": rows}, routing, job_calls=POLLS_PER_JOB,
+                         bulk_page_rows=max_records or 50_000)
+    return 1 + use.calls
 
 
 def forecast(objects: Sequence[str], counts: Mapping[str, int], row_bytes: int,
@@ -185,13 +189,12 @@ def forecast(objects: Sequence[str], counts: Mapping[str, int], row_bytes: int,
     REST pages instead of a Bulk job; each object counts its costlier possible route."""
     files = sum(counts.get(n, 0) for n in FILE_OBJECTS) if include_files else 0
     rows = sum(counts.values())
-    # Objects the preflight did not count are read by Bulk (bulk.export_data).
+    routing = schedule.Routing(rest_below)
     counted = {name: counts.get(name, 0) for name in objects} if objects else dict(counts)
-    use = schedule.usage(counted, schedule.Routing(rest_below), job_calls=POLLS_PER_JOB,
+    use = schedule.usage(counted, routing, job_calls=POLLS_PER_JOB,
                          bulk_page_rows=max_records or 50_000)
-    # describe global + one describe per object + the reads (schedule.usage), plus one GET
-    # per file body.
-    calls = 1 + len(objects) + use.calls + files
+    # describe global + each object's calls (object_calls), plus one GET per file body.
+    calls = 1 + sum(object_calls(n, routing, max_records) for n in counted.values()) + files
     remaining: dict[str, int] = {name: limits[name].remaining for name in
                  ("DailyApiRequests", "DailyBulkV2QueryJobs", "DailyBulkV2QueryFileStorageMB")
                  if name in limits}

@@ -96,7 +96,7 @@ def test_a_rerun_resumes_what_either_path_wrote_even_with_another_threshold(
     assert first.bulk_jobs == 0
     again = backup(org, tmp_path, objects=OBJECTS, rest_below=0)
     assert again.bulk_jobs == 0
-    assert {o.status for o in again.objects} == {"resumed"}
+    assert {o.status for o in again.objects} == {"kept"}
     assert {o.method for o in again.objects} == {"rest"}
 
 

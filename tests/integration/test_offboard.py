@@ -184,6 +184,10 @@ def test_a_run_larger_than_a_day_is_not_refused_its_export_pauses_and_resume_con
     org = fresh_emulator
     org.faults = {"daily_api_max": 250}
     config = offboard_config(tmp_path, org)
+    # Every object by Bulk (the call counts 250 is built on): the schedule would read this
+    # small org over REST in far fewer calls (export/schedule.py).
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "[export]\n", "[export]\nrest_below = 0\n"), encoding="utf-8")
     before = writes(org)
     run = offboard(config, org, "--yes", "--run-dir", str(tmp_path / "r"))
     assert run.code == 4, run.output

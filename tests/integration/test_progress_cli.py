@@ -40,7 +40,8 @@ def test_export_bulk_without_a_terminal_logs_progress_lines(
     assert logged, run.stderr
     assert all("objects " in line and "/3" in line and " rows" in line for line in logged)
     assert any("ETA" in line for line in logged) or len(logged) < 3
-    assert "Account: " in run.stderr and "(bulk)" in run.stderr
+    # A small org: the schedule reads these objects over REST (schedule.py), and says so.
+    assert "Account: " in run.stderr and "(rest)" in run.stderr
     # again: nothing is redone, and the summary says kept
     again = CliRunner().invoke(cli, ["--config", str(config), "export", "bulk", "--dest",
                                      str(tmp_path / "b"), "--objects", "Account,Contact,Lead",

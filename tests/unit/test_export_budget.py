@@ -13,6 +13,7 @@ from sfexit.export.budget import (LimitBudget, export_need, plan_budget, reserve
                                   resume_after)
 from sfexit.export.budget_gate import BudgetGate
 from sfexit.export.preflight import Forecast, object_calls
+from sfexit.export.schedule import Routing
 from sfexit.org.rest import Limit
 
 NOW = dt.datetime(2026, 12, 7, 9, 30, tzinfo=dt.UTC)
@@ -87,7 +88,7 @@ def _gate(session: _Session, rows: dict[str, int], left: int = 1000) -> BudgetGa
 
 
 def test_the_gate_admits_objects_until_the_reserve_then_nothing_more() -> None:
-    per_object = object_calls(10, 2000)
+    per_object = object_calls(10, Routing(), None)
     session = _Session(used=900 - 3 * per_object)
     gate = _gate(session, {"A": 10, "B": 10, "C": 10, "D": 10, "E": 0})
     assert [gate.admit_object(n) for n in "ABC"] == [True, True, True]

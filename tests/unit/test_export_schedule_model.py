@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sfexit.export.schedule import (MAX_REST_PAGES, MODEL, CostModel, Routing, crossing_rows, rest_pages,
-                                    usage)
+from sfexit.export.schedule import (MAX_REST_PAGES, MODEL, PROFILES, CostModel, Routing,
+                                    crossing_rows, rest_pages, usage)
 
 
 def test_rest_pages_are_2000_rows_or_200_with_long_text_and_at_least_one() -> None:
@@ -13,11 +13,19 @@ def test_rest_pages_are_2000_rows_or_200_with_long_text_and_at_least_one() -> No
 
 
 def test_the_crossing_is_where_one_bulk_job_costs_what_the_rest_pages_it_saves() -> None:
-    # 3 s of Bulk fixed cost = 3 REST pages of 1 s: up to 3 pages go REST.
+    # 3 s of Bulk fixed cost + its bytes > 3 REST pages of 0.8 s, < 4: up to 3 pages go REST.
     assert crossing_rows(2000) == 3 * 2000 + 1
     assert crossing_rows(200) == 3 * 200 + 1
     assert MODEL.rest_seconds(6000, 2000) <= MODEL.bulk_seconds(6000)
     assert MODEL.rest_seconds(6001, 2000) > MODEL.bulk_seconds(6001)
+
+
+def test_the_documented_thresholds_per_profile() -> None:
+    """The table in schedule.py's docstring."""
+    table = {name: (crossing_rows(2000, model=m), crossing_rows(200, model=m))
+             for name, m in PROFILES.items()}
+    assert table == {"low": (24_001, 2_001), "central": (6_001, 601), "high": (2_001, 201)}
+    assert PROFILES["central"] == MODEL and MODEL.rest_page_s == 0.8
 
 
 def test_the_crossing_follows_the_model_s_figures() -> None:
