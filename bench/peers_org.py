@@ -26,7 +26,7 @@ from typing import Any
 
 import requests
 
-from sfexit_emulator.costs import PROFILES
+from sfexit_emulator import testing
 
 CONCURRENCY = 25          # long-running requests at once (limits.md "concurrency")
 REST_PAGE = 2000          # rows per REST page; 200 with a long-text field (routes/query.py)
@@ -95,7 +95,7 @@ class Ideal:
 def ideal(backup: Path, bulk_objects: set[str], profile: str, latency_ms: float) -> Ideal:
     """The ideal schedule for the objects of sfexit's ``backup`` (its manifest's rows and
     bytes, its schema/ describes for long text); ``bulk_objects`` are those Bulk accepts."""
-    model = PROFILES[profile]
+    model = testing.cost_profile(profile)
     trip = latency_ms / 1000 + model.call_seconds()
     manifest = json.loads((backup / "manifest.json").read_text())
     cheapest: dict[str, float] = {}

@@ -8,8 +8,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import pytest
-
 from auth_support import invoke, on_org_clock, password_env, password_profile, write_config
 from export_support import SPECIAL_NAME, backup
 from sfexit.export.manifest import ManifestStore
@@ -159,19 +157,17 @@ def test_rest_and_bulk_write_the_same_bytes_and_entries_for_awkward_rows(
 
 
 def test_a_job_of_several_pages_is_fetched_side_by_side_with_the_same_bytes(
-        fresh_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        fresh_emulator: Emulator, tmp_path: Path) -> None:
     """Where the org lists a job's result pages (resultPages), they are fetched at once
     (bulk_pages.py) and appended in order: the same CSV as one stream following locators."""
     org = fresh_emulator
-    from sfexit_emulator.routes import bulk_query
-
-    monkeypatch.setattr(bulk_query, "DEFAULT_PAGE_ROWS", 100)   # the org lists 100-row pages
     rows = testing.count(org, "SELECT Id FROM Contact")
     assert rows > 200
-    one = backup(org, tmp_path / "one", objects=("Contact",), max_records=None)
-    before = _routes(org)
-    several = backup(org, tmp_path / "several", objects=("Contact",), max_records=100)
-    after = _routes(org)
+    with testing.bulk_result_page_rows(100):   # the org lists 100-row pages
+        one = backup(org, tmp_path / "one", objects=("Contact",), max_records=None)
+        before = _routes(org)
+        several = backup(org, tmp_path / "several", objects=("Contact",), max_records=100)
+        after = _routes(org)
 
     assert _delta(before, after, "bulk_query_result_pages") >= 1
     assert _delta(before, after, "bulk_query_results") == -(-rows // 100)

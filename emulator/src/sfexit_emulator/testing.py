@@ -31,6 +31,7 @@ from sfexit_emulator.store_fault import SalesforceFault
 
 if TYPE_CHECKING:
     from sfexit_emulator import Emulator
+    from sfexit_emulator.costs import CostModel
     from sfexit_emulator.dataexport import DataExportService, ExportRun
     from sfexit_emulator.store import OrgStore, WriteBatch
 
@@ -304,3 +305,27 @@ def seed_export(org: Emulator, requested_at: dt.datetime, **options: Any) -> Exp
     from sfexit_emulator.dataexport import ExportOptions
 
     return dataexport(org).seed_export(requested_at, ExportOptions(**options))
+
+
+# --- Bulk result pages and the server-time model --------------------------------------------
+@contextlib.contextmanager
+def bulk_result_page_rows(rows: int) -> Iterator[None]:
+    """Bulk query results paged by ``rows`` rows (a page without ``maxRecords``, and the pages
+    ``resultPages`` lists) instead of 50,000, while the block runs: a small org can then test
+    a client reading several pages. Process-wide, like the default it replaces."""
+    from sfexit_emulator.routes import bulk_query
+
+    before = bulk_query.DEFAULT_PAGE_ROWS
+    bulk_query.DEFAULT_PAGE_ROWS = rows
+    try:
+        yield
+    finally:
+        bulk_query.DEFAULT_PAGE_ROWS = before
+
+
+def cost_profile(name: str) -> CostModel:
+    """The server-time model at profile ``name`` ("low", "central", "high"; costs.py), for a
+    benchmark that computes what the model makes the ideal client take."""
+    from sfexit_emulator.costs import PROFILES
+
+    return PROFILES[name]
