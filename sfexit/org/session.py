@@ -130,6 +130,9 @@ class BearerAuth(requests.auth.AuthBase):
         return "BearerAuth([REDACTED])"
 
 
+POOL_SIZE = 48
+
+
 class _Http(requests.Session):
     """requests.Session whose every request (also simple-salesforce's) goes through OrgSession."""
 
@@ -137,6 +140,12 @@ class _Http(requests.Session):
         super().__init__()
         self.owner = owner
         self.pinned_verify = verify
+        # One kept-alive connection per thread that may call at once: an export runs up to
+        # 16 REST cursors, 4 starters, 4 readers and 16 result downloads (export/schedule.py,
+        # bulk_pages.py). requests keeps 10 by default and drops the rest after each call,
+        # so every further call paid a new TLS handshake ("Connection pool is full").
+        for prefix in ("https://", "http://"):
+            self.mount(prefix, requests.adapters.HTTPAdapter(pool_maxsize=POOL_SIZE))
 
     def request(self, method: str | bytes, url: str | bytes,
                 *args: Any, **kwargs: Any) -> requests.Response:
