@@ -9,10 +9,15 @@ The Profile row is read as well, for orgs or API versions where that assignment 
 (export-pitfalls.md I; research/users-protocol.md §2-4). A permission granted by any counts.
 
 The reading is two independent halves (``HALVES``), so a caller with a thread pool runs them side
-by side and pays for the longer one only (the export preflight, issue 12):
-- the profile: (the User row's ProfileId, unless the caller knows it) → describe Profile →
-  the Profile row;
-- the permission sets: PermissionSetAssignment → describe PermissionSet → the sets (chunked).
+by side and pays for the longer one only (the export preflight, issue 12). Each is a describe
+(to know which permission fields the org's API shows) and then ONE query: a query page is the
+costly call on Salesforce (~0.3-2 s, export/schedule.py), so the parent rows come through
+relationship fields rather than a second query (SOQL and SOSL Reference, "Relationship
+Queries": child-to-parent dot notation; issue 23):
+- the profile: describe Profile → ``SELECT Profile.Id, Profile.Permissions… FROM User`` (or the
+  Profile row by Id when the caller knows it);
+- the permission sets: describe PermissionSet → ``SELECT PermissionSet.… FROM
+  PermissionSetAssignment WHERE AssigneeId = …``.
 A permission field the PermissionSet describe does not show is unknown, never granted; a refused read raises
 (``SalesforceError``) and the caller decides (``nothing_known``: every permission unknown).
 
@@ -140,15 +145,21 @@ def read(rest: RestClient, user_id: str, *, profile_id: str | None = None,
 
 def profile_half(rest: RestClient, user_id: str, describe: Describe, profile_id: str | None,
                  from_user: bool) -> Half:
-    """The Profile's permissions: (the User row) → describe Profile → the Profile row."""
-    if profile_id is None and from_user:
-        rows = list(rest.query_iter(soql.select("User", ["ProfileId"],
-                                                where=[soql.condition("Id", "=", user_id)])))
-        profile_id = str(rows[0]["ProfileId"]) if rows and rows[0].get("ProfileId") else None
-    if not profile_id:
+    """The Profile's permissions: describe Profile → its row, through the User row's Profile
+    relationship when the caller does not know the profile."""
+    if profile_id is None and not from_user:
         return Half()
     shown = _shown(describe, "Profile")
     cols = [f"Permissions{k}" for k in PERMISSIONS if k in shown]
+    if profile_id is None:
+        rows = list(rest.query_iter(soql.select("User", [
+            "ProfileId", *(f"Profile.{c}" for c in cols)], where=[
+                soql.condition("Id", "=", user_id)])))
+        if not rows or not rows[0].get("ProfileId"):
+            return Half()
+        profile_id = str(rows[0]["ProfileId"])
+        profile = rows[0].get("Profile") or {}
+        return Half(frozenset(_true_keys(profile, cols)), shown, profile_id=profile_id)
     granted: set[str] = set()
     if cols:
         for row in rest.query_iter(soql.select("Profile", ["Id", *cols], where=[
@@ -158,27 +169,27 @@ def profile_half(rest: RestClient, user_id: str, describe: Describe, profile_id:
 
 
 def permission_set_half(rest: RestClient, user_id: str, describe: Describe) -> Half:
-    """The assigned permission sets' permissions: PermissionSetAssignment → describe
-    PermissionSet → the sets (one query per chunk of ids). No assignment: nothing more read."""
-    ids = list(dict.fromkeys(str(row["PermissionSetId"]) for row in rest.query_iter(soql.select(
-        "PermissionSetAssignment", ["PermissionSetId"],
-        where=[soql.condition("AssigneeId", "=", user_id)])) if row.get("PermissionSetId")))
-    if not ids:
-        return Half()
+    """The assigned permission sets' permissions: describe PermissionSet → the assignments
+    with their sets' fields (one query)."""
     fields = {str(f["name"]) for f in describe("PermissionSet").get("fields", [])}
     shown = frozenset(k for k in PERMISSIONS if f"Permissions{k}" in fields)
     cols = [f"Permissions{k}" for k in PERMISSIONS if k in shown]
     owned = ["IsOwnedByProfile"] if "IsOwnedByProfile" in fields else []
+    sets: dict[str, Mapping[str, Any]] = {}
+    for row in rest.query_iter(soql.select("PermissionSetAssignment", [
+            "PermissionSetId", *(f"PermissionSet.{c}" for c in ["Label", *owned, *cols])],
+            where=[soql.condition("AssigneeId", "=", user_id)])):
+        if row.get("PermissionSetId"):
+            sets.setdefault(str(row["PermissionSetId"]), row.get("PermissionSet") or {})
+    if not sets:
+        return Half()
     granted: set[str] = set()
-    sources: list[str] = []
     seen = not owned   # without the field, assume the profile's set was among them
-    for query in soql.select_in_chunks("PermissionSet", ["Id", "Label", *owned, *cols], "Id",
-                                       ids):
-        for row in rest.query_iter(query):
-            sources.append(str(row.get("Label") or row["Id"]))
-            granted |= _true_keys(row, cols)
-            seen = seen or row.get("IsOwnedByProfile") is True
-    return Half(frozenset(granted), shown, tuple(sources), tuple(ids), seen)
+    for one in sets.values():
+        granted |= _true_keys(one, cols)
+        seen = seen or one.get("IsOwnedByProfile") is True
+    sources = tuple(str(one.get("Label") or set_id) for set_id, one in sets.items())
+    return Half(frozenset(granted), shown, sources, tuple(sets), seen)
 
 
 def merge(user_id: str, profile: Half, sets: Half) -> UserPermissions:

@@ -31,8 +31,9 @@ def test_the_halves_side_by_side_read_what_one_after_the_other_reads(emulator: E
         before = _routes(emulator)
         together = permissions.start(rest, me, profile_from_user=True, pool=pool)()
     assert _routes(emulator) - before == one_by_one
-    # User, PermissionSetAssignment, the two describes, Profile, the permission sets
-    assert sum(one_by_one.values()) == 6 and one_by_one["sobject_describe"] == 2
+    # The two describes, then one query a half: User with its Profile, PermissionSetAssignment
+    # with its sets (relationship fields: a query page is the costly call, issue 23)
+    assert one_by_one == {"sobject_describe": 2, "query": 2}
     assert together == alone
     # the demo admin: a System Administrator
     assert {"ModifyAllData", "ManageUsers", "ViewAllData", "ApiEnabled"} <= alone.granted
