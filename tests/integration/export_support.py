@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sfexit.export.bulk import ExportOptions
 from sfexit.export.backup import BackupSummary, run_backup
+from sfexit.export.manifest import ManifestStore
 from sfexit.org.session import OrgSession, RetryPolicy
 from sfexit_emulator import testing
 
@@ -65,3 +67,13 @@ def add_special_account(org: Any) -> str:
 
 def csv_text(path: Path) -> str:
     return open(path, encoding="utf-8", newline="").read()
+
+
+def methods_and_hashes(dest: Path) -> dict[str, tuple[str, str]]:
+    """Per object: (method, sha256 of its CSV), the sha256 checked against the manifest's."""
+    out = {}
+    for name, entry in ManifestStore.load(dest).manifest.objects.items():
+        sha = hashlib.sha256((dest / entry.file).read_bytes()).hexdigest()
+        assert sha == entry.sha256, name
+        out[name] = (entry.method, sha)
+    return out

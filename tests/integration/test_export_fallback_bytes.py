@@ -6,26 +6,14 @@ REST JSON differs from its Bulk CSV where Salesforce's does: datetimes ``.000+00
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from export_support import backup
+from export_support import backup, methods_and_hashes
 from sfexit import errors
-from sfexit.export.manifest import ManifestStore
 from sfexit_emulator import Emulator
-
-
-def _hashes(dest: Path) -> dict[str, tuple[str, str]]:
-    """Per object: (method, sha256 of its CSV), the sha256 checked against the manifest's."""
-    out = {}
-    for name, entry in ManifestStore.load(dest).manifest.objects.items():
-        sha = hashlib.sha256((dest / entry.file).read_bytes()).hexdigest()
-        assert sha == entry.sha256, name
-        out[name] = (entry.method, sha)
-    return out
 
 
 def test_every_object_read_over_rest_is_byte_identical_to_bulk(
@@ -41,7 +29,7 @@ def test_every_object_read_over_rest_is_byte_identical_to_bulk(
 
     monkeypatch.setattr(bulk2, "create_query_job", refused)
     backup(org, tmp_path / "rest", max_records=500)
-    bulk, rest = _hashes(tmp_path / "bulk"), _hashes(tmp_path / "rest")
+    bulk, rest = methods_and_hashes(tmp_path / "bulk"), methods_and_hashes(tmp_path / "rest")
     assert set(bulk) == set(rest)
     read_by_bulk = sorted(n for n, (method, _) in bulk.items() if method == "bulk")
     assert len(read_by_bulk) >= 20 and "Opportunity" in read_by_bulk

@@ -5,11 +5,10 @@ rerun resumes whichever path wrote an object."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from auth_support import invoke, on_org_clock, password_env, password_profile, write_config
-from export_support import SPECIAL_NAME, backup
+from export_support import SPECIAL_NAME, backup, methods_and_hashes
 from sfexit.export.manifest import ManifestStore
 from sfexit.export.schedule import Routing
 from sfexit_emulator import Emulator, testing
@@ -24,15 +23,6 @@ def _routes(org: Emulator) -> dict[str, int]:
 
 def _delta(before: dict[str, int], after: dict[str, int], *names: str) -> int:
     return sum(after.get(n, 0) - before.get(n, 0) for n in names)
-
-
-def _methods_and_hashes(dest: Path) -> dict[str, tuple[str, str]]:
-    out = {}
-    for name, entry in ManifestStore.load(dest).manifest.objects.items():
-        sha = hashlib.sha256((dest / entry.file).read_bytes()).hexdigest()
-        assert sha == entry.sha256, name
-        out[name] = (entry.method, sha)
-    return out
 
 
 def _counts(org: Emulator) -> dict[str, int]:
@@ -59,7 +49,7 @@ def test_small_objects_go_over_rest_and_large_ones_by_bulk_with_identical_bytes(
     assert _delta(before, middle, "bulk_query_create") == len(OBJECTS)
     assert scheduled.bulk_jobs == len(OBJECTS) - len(small)
     assert _delta(middle, after, "bulk_query_create") == len(OBJECTS) - len(small)
-    by_bulk, by_schedule = (_methods_and_hashes(tmp_path / d) for d in ("bulk", "scheduled"))
+    by_bulk, by_schedule = (methods_and_hashes(tmp_path / d) for d in ("bulk", "scheduled"))
     # The REST reads: one page each (all under 2,000 rows) on top of the preflight's queries
     # and of the forced run's fallbacks.
     fallbacks = sum(m == "rest" for m, _ in by_bulk.values())
@@ -80,7 +70,7 @@ def test_the_cost_model_s_threshold_reads_the_whole_small_org_over_rest(
     counts = _counts(org)
     assert all(Routing().by_rest(c, True) for c in counts.values()), counts
     summary = backup(org, tmp_path, objects=OBJECTS, rest_below=None)
-    methods = {n: m for n, (m, _) in _methods_and_hashes(tmp_path).items()}
+    methods = {n: m for n, (m, _) in methods_and_hashes(tmp_path).items()}
     assert methods == {n: "rest" for n in OBJECTS}
     assert summary.bulk_jobs == 0
     assert {o.status for o in summary.objects} == {"exported"}
