@@ -1,7 +1,8 @@
-"""Cloud storage for the archive: ``s3://``, ``gs://`` and ``az://`` through fsspec
-(docs/archive.md, "Cloud destinations").
+"""Cloud storage: ``s3://``, ``gs://`` and ``az://`` through fsspec, for the archive
+(docs/archive.md, "Cloud destinations") and the export (docs/cloud-export.md). Both use it,
+so it sits below both (the export never imports the archive: pyproject.toml's contracts).
 
-Cloud storage is not the org: this is the archive's own I/O, and it goes through fsspec and
+Cloud storage is not the org: this is sfexit's own I/O to its destinations, and it goes through fsspec and
 its per-provider packages (s3fs, gcsfs, adlfs; each an extra: ``pip install 'sfexit[s3]'``),
 never through ``sfexit.org``. Credentials come from each provider's usual chain (for S3 the
 AWS chain: environment, ``~/.aws`` profiles, instance roles), read by the provider's own
@@ -245,6 +246,15 @@ def stored_sha256(fs: Any, remote: Remote, relative: str) -> str | None:
         return base64.b64decode(value, validate=True).hex()
     except ValueError:
         return None
+
+
+def holds(fs: Any, remote: Remote, found: dict[str, int], relative: str, size: int,
+          sha256: str) -> bool:
+    """Whether the prefix has ``relative`` already: of ``size`` (``found``: ``listing``), and
+    with the SHA-256 the store checked on its arrival (``put``). An object without one, of
+    another size, or whose bytes are another file's, is not: nothing in the bucket is trusted
+    on its name. A HEAD at most, no bytes read."""
+    return found.get(relative) == size and stored_sha256(fs, remote, relative) == sha256
 
 
 def write(fs: Any, remote: Remote, relative: str, data: bytes) -> None:
