@@ -33,8 +33,8 @@ from sfexit.org.session import OrgSession
 
 @dataclass(frozen=True)
 class BackupSummary:
-    dest: Path
-    manifest: Path
+    dest: Path | str             # a directory, or a cloud URL (export/cloud.py)
+    manifest: Path | str
     manifest_sha256: str
     objects: tuple[ObjectResult, ...]
     rows: int

@@ -1,0 +1,147 @@
+"""``export bulk --dest s3://…``: the export written to cloud storage through a bounded local
+spool (docs/cloud-export.md).
+
+Each object's CSV is written and verified in the spool as for a local export, then uploaded
+with its SHA-256 checked (``storage.put``), recorded in the manifest, the manifest uploaded,
+and the local CSV deleted: local disk holds the objects in flight, never the export. The
+bucket's manifest only ever lists objects whose CSV is in the bucket, so a rerun resumes from
+it; an object is kept when the bucket holds its CSV with the listed size and the SHA-256 the
+store checked on its arrival (``storage.holds``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from sfexit.errors import UsageError
+from sfexit.export.backup import BackupSummary, run_backup
+from sfexit.export.data_run import ExportOptions
+from sfexit.export.finished import SCHEMA_DIR
+from sfexit.export.manifest import MANIFEST_NAME, ManifestStore, ObjectEntry
+from sfexit.ondisk import file_digest
+from sfexit.org.session import OrgSession
+from sfexit.storage import Remote, get, holds, listing, open_store, parse_remote, put
+
+
+@dataclass(frozen=True)
+class CloudDest:
+    """A checked cloud ``--dest``: its URL, its filesystem, what its prefix held when opened."""
+
+    remote: Remote
+    fs: Any
+    found: dict[str, int]
+
+
+def open_cloud_dest(text: str, endpoint_url: str | None = None) -> CloudDest | None:
+    """``text`` as a cloud destination, checked (call it before the org is asked), or None
+    when it is a local path.
+
+    Raises UsageError (exit 2): a malformed URL, an unknown scheme, the provider's package
+    missing, no such bucket, a prefix holding objects but no export (sfexit never writes into
+    a prefix it did not make); AuthError (exit 3): no or refused credentials."""
+    remote = parse_remote(text, endpoint_url)
+    if remote is None:
+        if endpoint_url:
+            raise UsageError("--endpoint-url is for s3:// destinations",
+                             hint=f"--dest {text} is a local directory")
+        return None
+    fs = open_store(remote)
+    found = listing(fs, remote)
+    if found and MANIFEST_NAME not in found:
+        raise UsageError(f"--dest {remote.url} holds {len(found)} objects but no "
+                         f"{MANIFEST_NAME} (not an sfexit export)",
+                         hint="give a new prefix, or the one of an export to continue")
+    return CloudDest(remote, fs, found)
+
+
+class CloudPublisher:
+    """Sends an export's finished files from the spool to the bucket (module docstring).
+    Shared by the export's threads."""
+
+    def __init__(self, dest: CloudDest, spool: Path) -> None:
+        self.dest = dest
+        self.spool = spool
+        self._manifest_lock = threading.Lock()
+        self._schema_sent: set[tuple[str, str]] = set()
+
+    @classmethod
+    def start(cls, dest: CloudDest) -> CloudPublisher:
+        """A new spool (under TMPDIR), holding the bucket's manifest when it has one (the
+        export resumes from it as from a directory's)."""
+        spool = Path(tempfile.mkdtemp(prefix=".sfexit-export.", suffix=".spool"))
+        if MANIFEST_NAME in dest.found:
+            get(dest.fs, dest.remote, MANIFEST_NAME, spool)
+        return cls(dest, spool)
+
+    def close(self) -> None:
+        shutil.rmtree(self.spool, ignore_errors=True)
+
+    def holds(self, entry: ObjectEntry) -> bool:
+        """Whether the bucket has the CSV ``entry`` lists, of its size and SHA-256."""
+        return holds(self.dest.fs, self.dest.remote, self.dest.found, entry.file,
+                     entry.bytes, entry.sha256)
+
+    def record_object(self, store: ManifestStore, entry: ObjectEntry) -> None:
+        """Upload the finished CSV (its SHA-256 checked while sending) and its describe, then
+        record it and upload the manifest, then delete the local CSV: the bucket's manifest
+        never lists a CSV the bucket does not hold. Raises SfexitError/AuthError (storage)."""
+        local = self.spool / entry.file
+        put(self.dest.fs, self.dest.remote, local, entry.file, entry.sha256)
+        self._put_schema(entry.name)
+        store.put_object(entry)
+        self.put_manifest()
+        local.unlink(missing_ok=True)
+
+    def put_manifest(self) -> None:
+        """Upload the spool's manifest as it is now. Under a lock and read after the write
+        that called it, so the last upload carries every object recorded before it."""
+        with self._manifest_lock:
+            path = self.spool / MANIFEST_NAME
+            put(self.dest.fs, self.dest.remote, path, MANIFEST_NAME, file_digest(path)[1])
+
+    def finish(self) -> None:
+        """Every describe not already in the bucket (a failed object's too: the export's
+        completeness check compares them with the manifest), then the manifest."""
+        for path in sorted((self.spool / SCHEMA_DIR).glob("*.json")):
+            self._put_schema(path.stem)
+        self.put_manifest()
+
+    def _put_schema(self, name: str) -> None:
+        relative = f"{SCHEMA_DIR}/{name}.json"
+        path = self.spool / relative
+        if not path.is_file():
+            return
+        size, sha256 = file_digest(path)
+        if (relative, sha256) in self._schema_sent:
+            return
+        if not holds(self.dest.fs, self.dest.remote, self.dest.found, relative, size, sha256):
+            put(self.dest.fs, self.dest.remote, path, relative, sha256)
+        self._schema_sent.add((relative, sha256))
+
+
+def run_backup_to_cloud(session: OrgSession, options: ExportOptions, *, dest: CloudDest,
+                        **kwargs: Any) -> BackupSummary:
+    """``run_backup`` into ``dest`` through a spool (``options.dest`` is replaced by it);
+    the summary names the URL. Raises as run_backup, and SfexitError/AuthError for storage.
+    On a failure what was uploaded is kept, with a manifest listing only what the bucket
+    holds (best effort to upload the latest one, without hiding the first error)."""
+    publisher = CloudPublisher.start(dest)
+    try:
+        try:
+            summary = run_backup(session, replace(options, dest=publisher.spool,
+                                                  publisher=publisher), **kwargs)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                publisher.finish()
+            raise
+        publisher.finish()
+    finally:
+        publisher.close()
+    return replace(summary, dest=dest.remote.url,
+                   manifest=dest.remote.url + "/" + MANIFEST_NAME)

@@ -1,0 +1,144 @@
+"""``sfexit export bulk --dest s3://…`` end to end on loopback (docs/cloud-export.md): the
+emulated org, moto's S3 server, the CLI. What the bucket holds is read back with s3fs and
+compared with a local export of the same org, never with the export's own bookkeeping.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from auth_support import (invoke, on_org_clock, password_env, password_profile, requests_total,
+                          write_config)
+from s3_support import objects, puts_on_the_server
+
+# Not User: each login moves the running user's LastLoginDate, so two runs differ there.
+OBJECTS = "Account,CaseStatus,Contact,Opportunity"
+
+
+@pytest.fixture(autouse=True)
+def aws(aws_env: None) -> None:
+    """Credentials the AWS way (s3_support.py) for every test here."""
+
+
+@pytest.fixture(autouse=True)
+def spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The system's temporary directory (TMPDIR), where the export spools, watched."""
+    where = tmp_path / "tmp"
+    where.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(where))
+    return where
+
+
+def export(org: Any, tmp_path: Path, dest: str, *extra: str) -> Any:
+    config = write_config(tmp_path / "cfg", org, **password_profile(org))
+    return invoke(["--config", str(config), "export", "bulk", "--dest", dest,
+                   "--objects", OBJECTS, "--no-files", *extra],
+                  env=password_env(org), app=on_org_clock(org))
+
+
+def written(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in root.rglob("*") if p.is_file()}
+
+
+def without_job_ids(entries: dict[str, Any]) -> dict[str, Any]:
+    """Manifest entries as the bytes prove them: each run makes its own Bulk jobs."""
+    return {name: {k: v for k, v in e.items() if k != "job_ids"} for name, e in entries.items()}
+
+
+def test_an_export_to_s3_is_the_local_export_byte_for_byte_and_spools_nothing_left(
+        fresh_emulator: Any, tmp_path: Path, s3: Any, s3_endpoint: str, bucket: str,
+        spool: Path) -> None:
+    local = export(fresh_emulator, tmp_path, str(tmp_path / "LOCAL"))
+    assert local.code == 0, local.output
+    url = f"s3://{bucket}/exits/acme"
+    cloud = export(fresh_emulator, tmp_path, url, "--endpoint-url", s3_endpoint)
+    assert cloud.code == 0, cloud.output
+    assert cloud.body["result"]["dest"] == url
+    assert cloud.body["result"]["manifest"] == f"{url}/manifest.json"
+    assert not list(spool.glob(".sfexit-export.*"))          # the spool is gone
+    held, mine = objects(s3, f"{bucket}/exits/acme"), written(tmp_path / "LOCAL")
+    assert set(held) == set(mine)                            # the same files, no more
+    for name in mine:
+        if name != "manifest.json":
+            assert held[name] == mine[name], name            # every byte of every CSV
+    theirs, ours = json.loads(held["manifest.json"]), json.loads(mine["manifest.json"])
+    assert theirs["finished_at"]
+    assert without_job_ids(theirs["objects"]) == without_job_ids(ours["objects"])
+    assert sorted(theirs["objects"]) == sorted(OBJECTS.split(","))
+
+
+def test_a_rerun_sends_no_object_again_and_an_upload_cut_midway_resumes(
+        fresh_emulator: Any, tmp_path: Path, s3: Any, s3_endpoint: str, bucket: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import s3fs
+
+    url, root = f"s3://{bucket}/cut", f"{bucket}/cut"
+    real = s3fs.S3FileSystem._pipe_file
+
+    async def failing(self: Any, path: str, data: bytes, *args: Any, **kwargs: Any) -> Any:
+        if path.endswith("data/CaseStatus.csv"):
+            raise ConnectionResetError("connection reset by peer")
+        return await real(self, path, data, *args, **kwargs)
+
+    monkeypatch.setattr(s3fs.S3FileSystem, "_pipe_file", failing)
+    cut = export(fresh_emulator, tmp_path, url, "--endpoint-url", s3_endpoint,
+                 "--parallel", "1")
+    assert cut.code == 1
+    assert "uploading data/CaseStatus.csv" in cut.body["message"]
+    assert "ConnectionResetError" in cut.body["message"]
+    held = objects(s3, root)
+    manifest = json.loads(held["manifest.json"])
+    assert not manifest["finished_at"] and "CaseStatus" not in manifest["objects"]
+    assert "data/CaseStatus.csv" not in held
+    done_before = set(manifest["objects"])
+    assert done_before and all(f"data/{n}.csv" in held for n in done_before)
+
+    monkeypatch.setattr(s3fs.S3FileSystem, "_pipe_file", real)   # the fault is repaired
+    sent = puts_on_the_server(monkeypatch)
+    again = export(fresh_emulator, tmp_path, url, "--endpoint-url", s3_endpoint, "--resume")
+    assert again.code == 0, again.output
+    csvs = {k.rpartition("/")[2] for k in sent if "/data/" in k}
+    assert csvs == {f"{n}.csv" for n in OBJECTS.split(",")} - {f"{n}.csv" for n in done_before}
+    assert json.loads(objects(s3, root)["manifest.json"])["finished_at"]
+
+    sent.clear()
+    third = export(fresh_emulator, tmp_path, url, "--endpoint-url", s3_endpoint)
+    assert third.code == 0, third.output
+    assert set(sent) == {"cut/manifest.json"}                # nothing but the manifest
+
+
+@pytest.mark.parametrize("dest, extra, code, says", [
+    ("s3:/bucket/x", (), 2, "not a storage URL"),
+    ("s3://no-such-bucket/x", (), 2, "no such bucket"),
+    ("s3://{bucket}/x", ("--files",), 2, "does not take file bodies (pass --no-files) yet"),
+    ("s3://{bucket}/x", ("--dry-run",), 2, "does not take --dry-run yet"),
+    ("s3://{bucket}/taken", (), 2, "holds 1 objects but no manifest.json"),
+    ("s3://{bucket}/empty", ("--resume",), 2, "holds no export to continue"),
+    ("s3://{bucket}/x", ("--no-credentials",), 3, "no usable credentials"),
+])
+def test_a_bad_cloud_dest_is_one_line_before_the_org_is_asked(
+        fresh_emulator: Any, tmp_path: Path, s3: Any, s3_endpoint: str, bucket: str,
+        monkeypatch: pytest.MonkeyPatch, dest: str, extra: tuple[str, ...], code: int,
+        says: str) -> None:
+    s3.pipe_file(f"{bucket}/taken/notes.txt", b"mine")
+    if "--no-credentials" in extra:
+        monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+        monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+        monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")   # no instance role to wait for
+    config = write_config(tmp_path / "cfg", fresh_emulator, **password_profile(fresh_emulator))
+    before = requests_total(fresh_emulator)
+    files = [] if "--files" in extra else ["--no-files"]
+    run = invoke(["--config", str(config), "export", "bulk", "--dest",
+                  dest.format(bucket=bucket), "--endpoint-url", s3_endpoint, *files,
+                  *[e for e in extra if e not in ("--files", "--no-credentials")]],
+                 env=password_env(fresh_emulator), app=on_org_clock(fresh_emulator))
+    assert run.code == code, run.output
+    assert says in run.body["message"]
+    assert "Traceback" not in run.output
+    assert requests_total(fresh_emulator) == before            # the org was never asked
+    assert set(objects(s3, bucket)) == {"taken/notes.txt"}     # nothing written
