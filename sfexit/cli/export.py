@@ -57,8 +57,8 @@ def _objects(value: str | None) -> tuple[str, ...] | None:
 
 @export.command("bulk")
 @click.option("--dest", metavar="DIR|URL",
-              help="Backup directory, or an s3://BUCKET/PREFIX URL (with --no-files; "
-                   "docs/cloud-export.md) (default: [export] dest in the config).")
+              help="Backup directory, or an s3://BUCKET/PREFIX URL (docs/cloud-export.md) "
+                   "(default: [export] dest in the config).")
 @click.option("--objects", "objects", metavar="A,B",
               help="Only these objects (API names, comma-separated).")
 @click.option("--include-deleted", is_flag=True, default=None,
@@ -125,7 +125,7 @@ def bulk(app: AppContext, dest: str | None, objects: str | None,
     if target is None:
         raise errors.UsageError("no backup directory: pass --dest DIR or set [export] dest "
                                 "in the config")
-    cloud = _cloud_destination(str(target), endpoint_url, files=not no_files, since=since,
+    cloud = _cloud_destination(str(target), endpoint_url, since=since,
                                archive_to=archive_to, dry_run=dry_run)   # before the org
     if cloud is None:
         require_writable_dir(Path(target), "--dest")
@@ -187,7 +187,7 @@ def bulk(app: AppContext, dest: str | None, objects: str | None,
     return 0
 
 
-def _cloud_destination(target: str, endpoint_url: str | None, *, files: bool,
+def _cloud_destination(target: str, endpoint_url: str | None, *,
                        since: Path | None, archive_to: str | None, dry_run: bool
                        ) -> CloudDest | None:
     """``--dest`` as a checked cloud destination (URL, bucket, credentials: exit 2 or 3), or
@@ -196,8 +196,7 @@ def _cloud_destination(target: str, endpoint_url: str | None, *, files: bool,
     from sfexit.storage import parse_remote
 
     if parse_remote(target, endpoint_url) is not None:
-        later = [what for what, given in (("file bodies (pass --no-files)", files),
-                                          ("--since", since is not None),
+        later = [what for what, given in (("--since", since is not None),
                                           ("--archive", archive_to is not None),
                                           ("--dry-run", dry_run)) if given]
         if later:

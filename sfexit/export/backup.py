@@ -156,5 +156,6 @@ def _files_step(session: OrgSession, store: ManifestStore, options: ExportOption
         return {"paused": expected}   # not even the listing fits: a rerun lists them
     result = export_files(session, options.dest, store, on_progress=on_progress,
                           all_versions=all_versions, include_deleted=options.include_deleted,
-                          parallel=min(options.parallel, MAX_FILE_DOWNLOADS), budget=budget)
+                          parallel=min(options.parallel, MAX_FILE_DOWNLOADS), budget=budget,
+                          publisher=options.publisher)
     return dataclasses.asdict(result)

@@ -98,6 +98,16 @@ class CloudPublisher:
         self.put_manifest()
         local.unlink(missing_ok=True)
 
+    def holds_file(self, relative: str, size: int, sha256: str) -> bool:
+        return holds(self.dest.fs, self.dest.remote, self.dest.found, relative, size, sha256)
+
+    def send_file(self, relative: str, sha256: str) -> None:
+        """Upload a finished file body from the spool (its SHA-256 checked while sending:
+        ``storage.put``), then delete it: the spool holds only the bodies in flight."""
+        local = self.spool / relative
+        put(self.dest.fs, self.dest.remote, local, relative, sha256)
+        local.unlink(missing_ok=True)
+
     def put_manifest(self) -> None:
         """Upload the spool's manifest as it is now. Under a lock and read after the write
         that called it, so the last upload carries every object recorded before it."""

@@ -52,6 +52,18 @@ class Publisher(Protocol):
         """Send the file, then ``store.put_object(entry)``; the local file may go."""
         ...
 
+    def holds_file(self, relative: str, size: int, sha256: str) -> bool:
+        """Whether the destination has ``relative`` (a file body) of that size and SHA-256."""
+        ...
+
+    def send_file(self, relative: str, sha256: str) -> None:
+        """Send ``dest/relative`` (a finished file body), then delete it locally."""
+        ...
+
+    def put_manifest(self) -> None:
+        """Send the manifest as it is now (after the files step records a batch)."""
+        ...
+
 
 @dataclass(frozen=True)
 class ExportOptions:

@@ -33,10 +33,10 @@ def spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return where
 
 
-def export(org: Any, tmp_path: Path, dest: str, *extra: str) -> Any:
+def export(org: Any, tmp_path: Path, dest: str, *extra: str, files: bool = False) -> Any:
     config = write_config(tmp_path / "cfg", org, **password_profile(org))
     return invoke(["--config", str(config), "export", "bulk", "--dest", dest,
-                   "--objects", OBJECTS, "--no-files", *extra],
+                   "--objects", OBJECTS, *([] if files else ["--no-files"]), *extra],
                   env=password_env(org), app=on_org_clock(org))
 
 
@@ -70,6 +70,41 @@ def test_an_export_to_s3_is_the_local_export_byte_for_byte_and_spools_nothing_le
     assert theirs["finished_at"]
     assert without_job_ids(theirs["objects"]) == without_job_ids(ours["objects"])
     assert sorted(theirs["objects"]) == sorted(OBJECTS.split(","))
+
+
+def test_file_bodies_go_to_s3_one_by_one_and_a_rerun_sends_none_again(
+        fresh_emulator: Any, tmp_path: Path, s3: Any, s3_endpoint: str, bucket: str,
+        spool: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    local = export(fresh_emulator, tmp_path, str(tmp_path / "LOCAL"), files=True)
+    assert local.code == 0, local.output
+    url, root = f"s3://{bucket}/withfiles", f"{bucket}/withfiles"
+    import sfexit.export.cloud as cloud_module
+
+    in_spool: list[int] = []
+    real_send = cloud_module.CloudPublisher.send_file
+
+    def watching(self: Any, relative: str, sha256: str) -> None:
+        in_spool.append(sum(1 for p in (self.spool / "files").rglob("*") if p.is_file()))
+        real_send(self, relative, sha256)
+
+    monkeypatch.setattr(cloud_module.CloudPublisher, "send_file", watching)
+    cloud = export(fresh_emulator, tmp_path, url, "--endpoint-url", s3_endpoint, "--parallel",
+                   "1", files=True)
+    assert cloud.code == 0, cloud.output
+    mine = written(tmp_path / "LOCAL")
+    bodies = sorted(k for k in mine if k.startswith("files/"))
+    assert bodies and max(in_spool) == 1         # one body on local disk at a time (parallel 1)
+    held = objects(s3, root)
+    assert set(held) == set(mine)
+    assert all(held[k] == mine[k] for k in mine if k != "manifest.json")
+    theirs = json.loads(held["manifest.json"])
+    assert theirs["files"] == json.loads(mine["manifest.json"])["files"]
+    assert not list(spool.glob(".sfexit-export.*"))
+
+    sent = puts_on_the_server(monkeypatch)
+    again = export(fresh_emulator, tmp_path, url, "--endpoint-url", s3_endpoint, files=True)
+    assert again.code == 0, again.output
+    assert set(sent) == {"withfiles/manifest.json"}          # no CSV, no body sent again
 
 
 def test_a_rerun_sends_no_object_again_and_an_upload_cut_midway_resumes(
@@ -115,7 +150,7 @@ def test_a_rerun_sends_no_object_again_and_an_upload_cut_midway_resumes(
 @pytest.mark.parametrize("dest, extra, code, says", [
     ("s3:/bucket/x", (), 2, "not a storage URL"),
     ("s3://no-such-bucket/x", (), 2, "no such bucket"),
-    ("s3://{bucket}/x", ("--files",), 2, "does not take file bodies (pass --no-files) yet"),
+    ("s3://{bucket}/x", ("--archive", "{tmp}/A"), 2, "does not take --archive yet"),
     ("s3://{bucket}/x", ("--dry-run",), 2, "does not take --dry-run yet"),
     ("s3://{bucket}/taken", (), 2, "holds 1 objects but no manifest.json"),
     ("s3://{bucket}/empty", ("--resume",), 2, "holds no export to continue"),
@@ -132,10 +167,9 @@ def test_a_bad_cloud_dest_is_one_line_before_the_org_is_asked(
         monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")   # no instance role to wait for
     config = write_config(tmp_path / "cfg", fresh_emulator, **password_profile(fresh_emulator))
     before = requests_total(fresh_emulator)
-    files = [] if "--files" in extra else ["--no-files"]
     run = invoke(["--config", str(config), "export", "bulk", "--dest",
-                  dest.format(bucket=bucket), "--endpoint-url", s3_endpoint, *files,
-                  *[e for e in extra if e not in ("--files", "--no-credentials")]],
+                  dest.format(bucket=bucket), "--endpoint-url", s3_endpoint, "--no-files",
+                  *[e.format(tmp=tmp_path) for e in extra if e != "--no-credentials"]],
                  env=password_env(fresh_emulator), app=on_org_clock(fresh_emulator))
     assert run.code == code, run.output
     assert says in run.body["message"]
