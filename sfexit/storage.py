@@ -258,8 +258,11 @@ def holds(fs: Any, remote: Remote, found: dict[str, int], relative: str, size: i
 
 
 def write(fs: Any, remote: Remote, relative: str, data: bytes) -> None:
+    """Store ``data`` as ``relative`` in one request, with its SHA-256 for S3 to check and
+    keep (as ``put`` does for a file: ``stored_sha256``)."""
+    sha256 = hashlib.sha256(data).hexdigest()
     with storage_errors(remote, f"uploading {relative}"):
-        fs.pipe_file(remote.key(relative), data)
+        fs.pipe_file(remote.key(relative), data, **_checksum(remote, sha256))
 
 
 def read(fs: Any, remote: Remote, relative: str) -> bytes:

@@ -108,9 +108,11 @@ def bulk(app: AppContext, dest: str | None, objects: str | None,
     An export larger than the org's daily limits (above --reserve) runs until the reserve,
     then stops with exit 4 "paused for limits, resume after <time>" (Salesforce's limits
     are a rolling 24-hour window); the same command then continues it.
-    Exit 0 when all is exported, 2 when --archive is not a usable destination (checked
-    before the org is asked), 4 when paused for limits (or a limit was spent),
-    5 when some objects failed (listed).
+    DEST may be an s3:// URL: each file goes to the bucket as it completes, its SHA-256
+    checked; the local disk holds only what is in flight.
+    Exit 0 when all is exported, 2 when --archive or an s3:// DEST is not usable, 3 when
+    the storage refuses the credentials (both checked before the org is asked), 4 when
+    paused for limits (or a limit was spent), 5 when some objects failed (listed).
     """
     from sfexit.export.backup import run_backup
     from sfexit.export.bulk import ExportOptions

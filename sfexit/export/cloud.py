@@ -15,6 +15,7 @@ import contextlib
 import shutil
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,12 @@ from sfexit.export.finished import SCHEMA_DIR
 from sfexit.export.manifest import MANIFEST_NAME, ManifestStore, ObjectEntry
 from sfexit.ondisk import file_digest
 from sfexit.org.session import OrgSession
-from sfexit.storage import Remote, get, holds, listing, open_store, parse_remote, put
+from sfexit.storage import (Remote, get, holds, listing, open_store, parse_remote, put,
+                            write)
+
+
+# Seconds between two uploads of the manifest while file bodies are recorded (put_manifest).
+MANIFEST_EVERY = 30.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,8 @@ class CloudPublisher:
         self.spool = spool
         self._manifest_lock = threading.Lock()
         self._schema_sent: set[tuple[str, str]] = set()
+        self._clock = time.monotonic
+        self._manifest_sent = self._clock()
 
     @classmethod
     def start(cls, dest: CloudDest) -> CloudPublisher:
@@ -95,7 +103,7 @@ class CloudPublisher:
         put(self.dest.fs, self.dest.remote, local, entry.file, entry.sha256)
         self._put_schema(entry.name)
         store.put_object(entry)
-        self.put_manifest()
+        self.send_manifest()
         local.unlink(missing_ok=True)
 
     def holds_file(self, relative: str, size: int, sha256: str) -> bool:
@@ -109,18 +117,28 @@ class CloudPublisher:
         local.unlink(missing_ok=True)
 
     def put_manifest(self) -> None:
+        """After the files step records a batch: the manifest, at most every
+        MANIFEST_EVERY seconds (it grows with every body, ~400 bytes each: sent after each
+        batch of 64 it would be sent quadratically). A cut run loses at most that window's
+        records; those bodies are fetched again."""
+        if self._clock() - self._manifest_sent >= MANIFEST_EVERY:
+            self.send_manifest()
+
+    def send_manifest(self) -> None:
         """Upload the spool's manifest as it is now. Under a lock and read after the write
-        that called it, so the last upload carries every object recorded before it."""
+        that called it, so the last upload carries every object recorded before it. Read
+        once and sent from memory: another thread may replace the file meanwhile."""
         with self._manifest_lock:
-            path = self.spool / MANIFEST_NAME
-            put(self.dest.fs, self.dest.remote, path, MANIFEST_NAME, file_digest(path)[1])
+            data = (self.spool / MANIFEST_NAME).read_bytes()
+            write(self.dest.fs, self.dest.remote, MANIFEST_NAME, data)
+            self._manifest_sent = self._clock()
 
     def finish(self) -> None:
         """Every describe not already in the bucket (a failed object's too: the export's
         completeness check compares them with the manifest), then the manifest."""
         for path in sorted((self.spool / SCHEMA_DIR).glob("*.json")):
             self._put_schema(path.stem)
-        self.put_manifest()
+        self.send_manifest()
 
     def _put_schema(self, name: str) -> None:
         relative = f"{SCHEMA_DIR}/{name}.json"

@@ -61,7 +61,7 @@ class Publisher(Protocol):
         ...
 
     def put_manifest(self) -> None:
-        """Send the manifest as it is now (after the files step records a batch)."""
+        """The files step recorded a batch: send the manifest (now or soon)."""
         ...
 
 

@@ -88,6 +88,7 @@ def test_file_bodies_go_to_s3_one_by_one_and_a_rerun_sends_none_again(
         real_send(self, relative, sha256)
 
     monkeypatch.setattr(cloud_module.CloudPublisher, "send_file", watching)
+    sent = puts_on_the_server(monkeypatch)
     cloud = export(fresh_emulator, tmp_path, url, "--endpoint-url", s3_endpoint, "--parallel",
                    "1", files=True)
     assert cloud.code == 0, cloud.output
@@ -100,8 +101,11 @@ def test_file_bodies_go_to_s3_one_by_one_and_a_rerun_sends_none_again(
     theirs = json.loads(held["manifest.json"])
     assert theirs["files"] == json.loads(mine["manifest.json"])["files"]
     assert not list(spool.glob(".sfexit-export.*"))
+    # The manifest after each object and at the end; not after each batch of bodies (it
+    # grows with every body): at most every MANIFEST_EVERY seconds, not reached here.
+    assert sent.count("withfiles/manifest.json") == len(OBJECTS.split(",")) + 1
 
-    sent = puts_on_the_server(monkeypatch)
+    sent.clear()
     again = export(fresh_emulator, tmp_path, url, "--endpoint-url", s3_endpoint, files=True)
     assert again.code == 0, again.output
     assert set(sent) == {"withfiles/manifest.json"}          # no CSV, no body sent again
