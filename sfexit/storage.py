@@ -249,12 +249,29 @@ def stored_sha256(fs: Any, remote: Remote, relative: str) -> str | None:
 
 
 def holds(fs: Any, remote: Remote, found: dict[str, int], relative: str, size: int,
-          sha256: str) -> bool:
+          sha256: str, *, read_back: bool = False) -> bool:
     """Whether the prefix has ``relative`` already: of ``size`` (``found``: ``listing``), and
     with the SHA-256 the store checked on its arrival (``put``). An object without one, of
     another size, or whose bytes are another file's, is not: nothing in the bucket is trusted
-    on its name. A HEAD at most, no bytes read."""
-    return found.get(relative) == size and stored_sha256(fs, remote, relative) == sha256
+    on its name. A HEAD at most, no bytes read; with ``read_back``, an object of the size
+    but without a stored SHA-256 (sent in parts; gs://, az://) is read back and hashed
+    (``read_sha256``): bandwidth out of the store instead of doing the work again."""
+    if found.get(relative) != size:
+        return False
+    stored = stored_sha256(fs, remote, relative)
+    if stored is None and read_back:
+        stored = read_sha256(fs, remote, relative)
+    return stored == sha256
+
+
+def read_sha256(fs: Any, remote: Remote, relative: str) -> str:
+    """The SHA-256 of an object's bytes, streamed in blocks of PART (memory stays flat)."""
+    digest = hashlib.sha256()
+    with storage_errors(remote, f"reading {relative}"), \
+            fs.open(remote.key(relative), "rb", block_size=PART) as fh:
+        while block := fh.read(PART):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write(fs: Any, remote: Remote, relative: str, data: bytes) -> None:

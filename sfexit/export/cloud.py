@@ -6,7 +6,9 @@ with its SHA-256 checked (``storage.put``), recorded in the manifest, the manife
 and the local CSV deleted: local disk holds the objects in flight, never the export. The
 bucket's manifest only ever lists objects whose CSV is in the bucket, so a rerun resumes from
 it; an object is kept when the bucket holds its CSV with the listed size and the SHA-256 the
-store checked on its arrival (``storage.holds``).
+store checked on its arrival (``storage.holds``), or, for a file sent in parts (whose S3
+checksum is of its parts), the SHA-256 of its bytes read back from the bucket: downloading
+a large CSV costs bandwidth, exporting it again costs the org's daily API limits.
 """
 
 from __future__ import annotations
@@ -93,7 +95,7 @@ class CloudPublisher:
     def holds(self, entry: ObjectEntry) -> bool:
         """Whether the bucket has the CSV ``entry`` lists, of its size and SHA-256."""
         return holds(self.dest.fs, self.dest.remote, self.dest.found, entry.file,
-                     entry.bytes, entry.sha256)
+                     entry.bytes, entry.sha256, read_back=True)
 
     def record_object(self, store: ManifestStore, entry: ObjectEntry) -> None:
         """Upload the finished CSV (its SHA-256 checked while sending) and its describe, then
@@ -107,7 +109,8 @@ class CloudPublisher:
         local.unlink(missing_ok=True)
 
     def holds_file(self, relative: str, size: int, sha256: str) -> bool:
-        return holds(self.dest.fs, self.dest.remote, self.dest.found, relative, size, sha256)
+        return holds(self.dest.fs, self.dest.remote, self.dest.found, relative, size, sha256,
+                     read_back=True)
 
     def send_file(self, relative: str, sha256: str) -> None:
         """Upload a finished file body from the spool (its SHA-256 checked while sending:

@@ -180,3 +180,30 @@ def test_a_bad_cloud_dest_is_one_line_before_the_org_is_asked(
     assert "Traceback" not in run.output
     assert requests_total(fresh_emulator) == before            # the org was never asked
     assert set(objects(s3, bucket)) == {"taken/notes.txt"}     # nothing written
+
+
+def test_a_file_sent_in_parts_is_proven_on_resume_by_reading_its_bytes_back(
+        s3: Any, s3_endpoint: str, bucket: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """S3's checksum of a multipart object is of its parts: the export's resume reads the
+    object back rather than exporting it again from the org (its daily limits)."""
+    import hashlib
+
+    from sfexit import storage
+    from sfexit.export.cloud import CloudDest, CloudPublisher, open_cloud_dest
+
+    monkeypatch.setattr(storage, "PART", 5 * 2**20)                  # S3's smallest part
+    big = tmp_path / "spool" / "data" / "Big.csv"
+    big.parent.mkdir(parents=True)
+    big.write_bytes(bytes(range(256)) * (12 * 2**20 // 256))
+    sha, size = hashlib.sha256(big.read_bytes()).hexdigest(), big.stat().st_size
+    dest = open_cloud_dest(f"s3://{bucket}/big", s3_endpoint)
+    assert dest is not None
+    CloudPublisher(dest, tmp_path / "spool").send_file("data/Big.csv", sha)
+    assert not big.exists()                                          # gone from the spool
+    again = CloudDest(dest.remote, dest.fs, storage.listing(dest.fs, dest.remote))  # a rerun
+    assert again.found == {"data/Big.csv": size}
+    assert storage.stored_sha256(again.fs, again.remote, "data/Big.csv") is None
+    publisher = CloudPublisher(again, tmp_path / "spool")
+    assert publisher.holds_file("data/Big.csv", size, sha)
+    assert not publisher.holds_file("data/Big.csv", size, "0" * 64)  # other bytes: not held
