@@ -379,21 +379,32 @@ def _changed_advice(report: Any) -> str | None:
 
 
 @export.command("verify")
-@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("directory", metavar="DIRECTORY|URL")
 @click.option("--against-org", is_flag=True,
               help="Also compare row counts and file totals with the org.")
+@endpoint_option
 @json_option
 @org_option
 @pass_app
-def verify(app: AppContext, directory: Path, against_org: bool) -> int:
+def verify(app: AppContext, directory: str, against_org: bool,
+           endpoint_url: str | None) -> int:
     """Prove a backup: recompute every hash and row count and compare with manifest.json.
+
+    DIRECTORY may be the s3:// URL of `export bulk --dest`: each file is downloaded,
+    checked and deleted in turn.
 
     Exit 0 when everything matches, 1 when anything differs (a table of differences).
     """
+    from sfexit.export.cloud import open_cloud_dest, verify_cloud
     from sfexit.export.verify import verify_backup
 
+    cloud = open_cloud_dest(directory, endpoint_url)      # before the org is asked
+    if cloud is None and Path(directory).is_file():
+        raise errors.UsageError(f"{directory} is a file",
+                                hint="give the directory of a backup, or its s3:// URL")
     session = connect_read_only(app) if against_org else None
-    report = verify_backup(directory, session=session)
+    report = (verify_backup(Path(directory), session=session) if cloud is None
+              else verify_cloud(cloud, session=session))
     result = to_jsonable(report)
     result["ok"] = report.ok
 

@@ -18,6 +18,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 from sfexit.errors import UsageError
 from sfexit.export.backup import BackupSummary, run_backup
 from sfexit.export.data_run import ExportOptions
+from sfexit.export.verify import VerifyReport, verify_backup
 from sfexit.export.finished import SCHEMA_DIR
 from sfexit.export.manifest import MANIFEST_NAME, ManifestStore, ObjectEntry
 from sfexit.ondisk import file_digest
@@ -176,3 +178,30 @@ def run_backup_to_cloud(session: OrgSession, options: ExportOptions, *, dest: Cl
         publisher.close()
     return replace(summary, dest=dest.remote.url,
                    manifest=dest.remote.url + "/" + MANIFEST_NAME)
+
+
+def verify_cloud(dest: CloudDest, **kwargs: Any) -> VerifyReport:
+    """``verify_backup`` of the export in ``dest``: its manifest, then each file it lists
+    downloaded into a spool, checked, and deleted, one at a time (local disk: the largest
+    file; every byte re-read from the bucket). ``kwargs`` as verify_backup's. Raises
+    UsageError when the prefix holds no manifest.json, storage errors as one line."""
+    if MANIFEST_NAME not in dest.found:
+        raise UsageError(f"{dest.remote.url} holds no sfexit export (no {MANIFEST_NAME})",
+                         hint="give the --dest of `sfexit export bulk`")
+    spool = Path(tempfile.mkdtemp(prefix=".sfexit-verify.", suffix=".spool"))
+
+    @contextlib.contextmanager
+    def fetched(relative: str) -> Iterator[None]:
+        if relative in dest.found:        # absent: verify_backup names it missing
+            get(dest.fs, dest.remote, relative, spool)
+        try:
+            yield
+        finally:
+            (spool / relative).unlink(missing_ok=True)
+
+    try:
+        get(dest.fs, dest.remote, MANIFEST_NAME, spool)
+        report = verify_backup(spool, fetch=fetched, **kwargs)
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)
+    return replace(report, directory=dest.remote.url)

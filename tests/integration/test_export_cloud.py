@@ -207,3 +207,27 @@ def test_a_file_sent_in_parts_is_proven_on_resume_by_reading_its_bytes_back(
     publisher = CloudPublisher(again, tmp_path / "spool")
     assert publisher.holds_file("data/Big.csv", size, sha)
     assert not publisher.holds_file("data/Big.csv", size, "0" * 64)  # other bytes: not held
+
+
+def test_export_verify_of_the_bucket_rereads_every_file_and_names_what_changed(
+        fresh_emulator: Any, tmp_path: Path, s3: Any, s3_endpoint: str, bucket: str,
+        spool: Path) -> None:
+    url, root = f"s3://{bucket}/v", f"{bucket}/v"
+    made = export(fresh_emulator, tmp_path, url, "--endpoint-url", s3_endpoint, files=True)
+    assert made.code == 0, made.output
+    checked = invoke(["export", "verify", url, "--endpoint-url", s3_endpoint])
+    assert checked.code == 0, checked.output
+    assert checked.body["result"]["ok"] and checked.body["result"]["directory"] == url
+    assert checked.body["result"]["objects_checked"] == len(OBJECTS.split(","))
+    assert checked.body["result"]["files_checked"] > 0
+
+    body = s3.cat_file(f"{root}/data/Account.csv")
+    s3.pipe_file(f"{root}/data/Account.csv", body[:-2] + bytes([body[-2] ^ 1]) + body[-1:])
+    gone = next(k for k in objects(s3, root) if k.startswith("files/"))
+    s3.rm_file(f"{root}/{gone}")
+    failed = invoke(["export", "verify", url, "--endpoint-url", s3_endpoint])
+    assert failed.code == 1, failed.output
+    found = {(d["name"], d["what"]) for d in failed.body["result"]["differences"]}
+    assert ("Account", "sha256") in found
+    assert any(what == "missing" for _name, what in found)
+    assert not list(spool.glob(".sfexit-verify.*"))             # nothing left behind
