@@ -5,7 +5,7 @@ For a cloud archive only the tag files (the bag's own files, ``archive.sqlite``,
 ``metadata.json``) are built locally, in a temporary directory under ``work_dir`` (default:
 the system's temporary directory, ``TMPDIR``); the payload is never copied there: each file
 is sent from the export itself, its SHA-256 computed as it is read to be sent and compared
-with the bag's manifest (the export's own hashes) before it is stored (store.put). Then the
+with the bag's manifest (the export's own hashes) before it is stored (storage.put). Then the
 upload is checked; only then is the archive reported built:
 
 1. before anything is built: the URL, the provider's package, the bucket and the credentials
@@ -15,8 +15,8 @@ upload is checked; only then is the archive reported built:
 2. MARKER is written first, then the payload (``data/``) and the other tag files
    (UPLOAD_WORKERS at a time), then one by one ``manifest-sha256.txt``, ``bag-info.txt``,
    ``tagmanifest-sha256.txt``; an object already there with the file's size and the SHA-256
-   S3 checked on its arrival (store.stored_sha256) is not sent again: that is the resume;
-3. S3 checks the SHA-256 of every single-request upload on arrival (store.put);
+   S3 checked on its arrival (storage.stored_sha256) is not sent again: that is the resume;
+3. S3 checks the SHA-256 of every single-request upload on arrival (storage.put);
 4. the prefix then holds exactly the bag's files but ``bagit.txt``, and MARKER, each of its
    size, and the bag's own files read back have the local bag's SHA-256; ``bagit.txt`` goes
    last (RFC 8493 §2.1.1: a bag MUST have it, so until it is there no tool takes the prefix
@@ -45,12 +45,12 @@ import bagit
 
 from sfexit.archive.bag import ALGORITHM
 from sfexit.archive.build import ArchiveSummary, build_archive, check_out, payload_files
-from sfexit.archive.store import (Remote, get, listing, open_store, parse_remote, put, read,
-                                  remove, stored_sha256, write)
 from sfexit.archive.verify import ArchiveVerifyReport, verify_archive
 from sfexit.errors import SfexitError, UsageError
 from sfexit.export.manifest import MANIFEST_NAME
 from sfexit.ondisk import file_sha256
+from sfexit.storage import (Remote, get, holds, listing, open_store, parse_remote, put, read,
+                            remove, write)
 
 # Uploaded last, in this order: the bag's own files, so that an upload cut short anywhere
 # before the end leaves no bagit.txt, hence no bag (module docstring).
@@ -253,8 +253,7 @@ def send(fs: Any, remote: Remote, local: Path, relative: str, sha256: str,
     store checked on its arrival (an object without one, of another size, or whose bytes
     are another file's, is sent again: nothing in the bucket is trusted on its name).
     True when it was sent."""
-    if (found.get(relative) == local.stat().st_size
-            and stored_sha256(fs, remote, relative) == sha256):
+    if holds(fs, remote, found, relative, local.stat().st_size, sha256):
         return False
     put(fs, remote, local, relative, sha256)
     return True

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sfexit import errors
-from sfexit.cli.context import AppContext, json_option, pass_app, require_writable_dir
+from sfexit.cli.context import (AppContext, endpoint_option, json_option, pass_app,
+                                require_writable_dir)
 from sfexit.cli.output import table
 from sfexit.jsonable import to_jsonable
 from sfexit.units import plural
@@ -27,13 +28,6 @@ LANG_HELP = ("Language of index.html: en, da, de, fr, it or nl "
 @click.group()
 def archive() -> None:
     """The exit archive: a BagIt bag of a backup with one SQLite database of the whole org."""
-
-
-def endpoint_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--endpoint-url", metavar="URL",
-        help="S3-compatible store's endpoint for s3:// URLs, https:// (http:// on loopback "
-             "only; default: the AWS chain's, e.g. AWS_ENDPOINT_URL).")(f)
 
 
 def work_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:

@@ -116,6 +116,14 @@ def require_writable_dir(path: Path, option: str) -> Path:
     return path
 
 
+def endpoint_option(f: Any) -> Any:
+    """``--endpoint-url`` of a cloud destination (sfexit/storage.py, check_endpoint)."""
+    return click.option(
+        "--endpoint-url", metavar="URL",
+        help="S3-compatible store's endpoint for s3:// URLs, https:// (http:// on loopback "
+             "only; default: the AWS chain's, e.g. AWS_ENDPOINT_URL).")(f)
+
+
 def json_option(f: Any) -> Any:
     """``--json`` on a command as well as on the group (``sfexit whoami --json`` works)."""
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from sfexit import errors
-from sfexit.cli.context import (AppContext, json_option, org_option, pass_app,
-                                require_writable_dir)
+from sfexit.cli.context import (AppContext, endpoint_option, json_option, org_option,
+                                pass_app, require_writable_dir)
 from sfexit.cli.output import table
 from sfexit.config import parse_reserve
 from sfexit.jsonable import to_jsonable
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from sfexit.archive.destination import Destination
     from sfexit.export.backup import BackupSummary
     from sfexit.export.budget import BudgetPlan
+    from sfexit.export.cloud import CloudDest
     from sfexit.export.data_run import ExportOptions
     from sfexit.export.data_run import ObjectProgress
     from sfexit.export.files import FileProgress
@@ -54,8 +56,9 @@ def _objects(value: str | None) -> tuple[str, ...] | None:
 
 
 @export.command("bulk")
-@click.option("--dest", type=click.Path(path_type=Path, file_okay=False),
-              help="Backup directory (default: [export] dest in the config).")
+@click.option("--dest", metavar="DIR|URL",
+              help="Backup directory, or an s3://BUCKET/PREFIX URL (docs/cloud-export.md) "
+                   "(default: [export] dest in the config).")
 @click.option("--objects", "objects", metavar="A,B",
               help="Only these objects (API names, comma-separated).")
 @click.option("--include-deleted", is_flag=True, default=None,
@@ -89,14 +92,15 @@ def _objects(value: str | None) -> tuple[str, ...] | None:
               help="After a complete export, build the exit archive of DEST there, as "
                    "`sfexit archive build` does (a new directory, or an s3://, gs:// or az:// "
                    "URL; endpoint and credentials from the provider's usual chain).")
+@endpoint_option
 @json_option
 @org_option
 @pass_app
-def bulk(app: AppContext, dest: Path | None, objects: str | None,
+def bulk(app: AppContext, dest: str | None, objects: str | None,
          include_deleted: bool | None, parallel: int | None, rest_below: int | None,
          reserve: str | None,
          resume: bool, force: bool, no_files: bool, dry_run: bool, all_versions: bool | None,
-         since: Path | None, archive_to: str | None) -> int:
+         since: Path | None, archive_to: str | None, endpoint_url: str | None) -> int:
     """Back up every queryable object (Bulk API 2.0, REST where Bulk refuses) into DEST.
 
     Writes data/<Object>.csv, schema/<Object>.json and manifest.json; a rerun resumes.
@@ -104,12 +108,15 @@ def bulk(app: AppContext, dest: Path | None, objects: str | None,
     An export larger than the org's daily limits (above --reserve) runs until the reserve,
     then stops with exit 4 "paused for limits, resume after <time>" (Salesforce's limits
     are a rolling 24-hour window); the same command then continues it.
-    Exit 0 when all is exported, 2 when --archive is not a usable destination (checked
-    before the org is asked), 4 when paused for limits (or a limit was spent),
-    5 when some objects failed (listed).
+    DEST may be an s3:// URL: each file goes to the bucket as it completes, its SHA-256
+    checked; the local disk holds only what is in flight.
+    Exit 0 when all is exported, 2 when --archive or an s3:// DEST is not usable, 3 when
+    the storage refuses the credentials (both checked before the org is asked), 4 when
+    paused for limits (or a limit was spent), 5 when some objects failed (listed).
     """
     from sfexit.export.backup import run_backup
     from sfexit.export.bulk import ExportOptions
+    from sfexit.export.cloud import run_backup_to_cloud
     from sfexit.export.delta import open_base
 
     base = open_base(since) if since is not None else None   # before the org is asked
@@ -120,11 +127,17 @@ def bulk(app: AppContext, dest: Path | None, objects: str | None,
     if target is None:
         raise errors.UsageError("no backup directory: pass --dest DIR or set [export] dest "
                                 "in the config")
-    require_writable_dir(target, "--dest")
-    if resume and not (Path(target) / "manifest.json").is_file():
+    cloud = _cloud_destination(str(target), endpoint_url, since=since,
+                               archive_to=archive_to, dry_run=dry_run)   # before the org
+    if cloud is None:
+        require_writable_dir(Path(target), "--dest")
+    held = ("manifest.json" in cloud.found if cloud is not None
+            else (Path(target) / "manifest.json").is_file())
+    if resume and not held:
         raise errors.UsageError(f"--resume: {target} holds no export to continue (no "
                                 "manifest.json); leave out --resume to start one there")
-    archive_dest = _archive_destination(archive_to, Path(target))   # before the org too
+    archive_dest = (_archive_destination(archive_to, Path(target))   # before the org too
+                    if cloud is None else None)
     options = ExportOptions(
         dest=Path(target), objects=_objects(objects) or cfg.objects,
         include_deleted=cfg.include_deleted if include_deleted is None else include_deleted,
@@ -136,8 +149,9 @@ def bulk(app: AppContext, dest: Path | None, objects: str | None,
         return _dry_run(app, session, options, files=not no_files and base is None,
                         reserve_pct=reserve_pct)
     progress = _Progress(app)
+    backup = run_backup if cloud is None else partial(run_backup_to_cloud, dest=cloud)
     try:
-        summary = run_backup(session, options, force=force, files=not no_files,
+        summary = backup(session, options, force=force, files=not no_files,
                              all_versions=cfg.all_versions if all_versions is None
                              else all_versions, on_progress=progress.update,
                              on_file_progress=progress.files, sleep=app.sleep,
@@ -173,6 +187,26 @@ def bulk(app: AppContext, dest: Path | None, objects: str | None,
         text = _archive_after_export(app, archive_dest, Path(target), result)
     app.out.result(result, lambda: text)
     return 0
+
+
+def _cloud_destination(target: str, endpoint_url: str | None, *,
+                       since: Path | None, archive_to: str | None, dry_run: bool
+                       ) -> CloudDest | None:
+    """``--dest`` as a checked cloud destination (URL, bucket, credentials: exit 2 or 3), or
+    None for a directory. What the first slice does not do yet is refused with exit 2."""
+    from sfexit.export.cloud import open_cloud_dest
+    from sfexit.storage import parse_remote
+
+    if parse_remote(target, endpoint_url) is not None:
+        later = [what for what, given in (("--since", since is not None),
+                                          ("--archive", archive_to is not None),
+                                          ("--dry-run", dry_run)) if given]
+        if later:
+            raise errors.UsageError(f"--dest {target}: a cloud export does not take "
+                                    f"{', '.join(later)} yet",
+                                    hint="export to a directory for those, or see "
+                                         "docs/cloud-export.md")
+    return open_cloud_dest(target, endpoint_url)
 
 
 def _dry_run(app: AppContext, session: OrgSession, options: ExportOptions, *, files: bool,
@@ -345,21 +379,32 @@ def _changed_advice(report: Any) -> str | None:
 
 
 @export.command("verify")
-@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("directory", metavar="DIRECTORY|URL")
 @click.option("--against-org", is_flag=True,
               help="Also compare row counts and file totals with the org.")
+@endpoint_option
 @json_option
 @org_option
 @pass_app
-def verify(app: AppContext, directory: Path, against_org: bool) -> int:
+def verify(app: AppContext, directory: str, against_org: bool,
+           endpoint_url: str | None) -> int:
     """Prove a backup: recompute every hash and row count and compare with manifest.json.
+
+    DIRECTORY may be the s3:// URL of `export bulk --dest`: each file is downloaded,
+    checked and deleted in turn.
 
     Exit 0 when everything matches, 1 when anything differs (a table of differences).
     """
+    from sfexit.export.cloud import open_cloud_dest, verify_cloud
     from sfexit.export.verify import verify_backup
 
+    cloud = open_cloud_dest(directory, endpoint_url)      # before the org is asked
+    if cloud is None and Path(directory).is_file():
+        raise errors.UsageError(f"{directory} is a file",
+                                hint="give the directory of a backup, or its s3:// URL")
     session = connect_read_only(app) if against_org else None
-    report = verify_backup(directory, session=session)
+    report = (verify_backup(Path(directory), session=session) if cloud is None
+              else verify_cloud(cloud, session=session))
     result = to_jsonable(report)
     result["ok"] = report.ok
 

@@ -33,8 +33,8 @@ from sfexit.org.session import OrgSession
 
 @dataclass(frozen=True)
 class BackupSummary:
-    dest: Path
-    manifest: Path
+    dest: Path | str             # a directory, or a cloud URL (export/cloud.py)
+    manifest: Path | str
     manifest_sha256: str
     objects: tuple[ObjectResult, ...]
     rows: int
@@ -156,5 +156,6 @@ def _files_step(session: OrgSession, store: ManifestStore, options: ExportOption
         return {"paused": expected}   # not even the listing fits: a rerun lists them
     result = export_files(session, options.dest, store, on_progress=on_progress,
                           all_versions=all_versions, include_deleted=options.include_deleted,
-                          parallel=min(options.parallel, MAX_FILE_DOWNLOADS), budget=budget)
+                          parallel=min(options.parallel, MAX_FILE_DOWNLOADS), budget=budget,
+                          publisher=options.publisher)
     return dataclasses.asdict(result)

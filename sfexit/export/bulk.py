@@ -217,6 +217,8 @@ def _resumable(run: ExportRun, name: str, query: str) -> ObjectEntry | None:
     if entry is None or not entry.complete or entry.query != query \
             or entry.include_deleted != run.options.include_deleted:
         return None
+    if run.options.publisher is not None:   # the file is in the bucket, not in dest
+        return entry if run.options.publisher.holds(entry) else None
     path = run.options.dest / entry.file
     if not path.is_file():
         return None

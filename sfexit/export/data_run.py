@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from sfexit import errors
 from sfexit.export.budget_gate import BudgetGate
@@ -40,6 +41,30 @@ PAUSE_SLICE = 1.0
 JOBS_AHEAD_PER_READER = 4
 
 
+class Publisher(Protocol):
+    """Where finished files go beyond ``dest`` (a cloud destination: export/cloud.py)."""
+
+    def holds(self, entry: ObjectEntry) -> bool:
+        """Whether the destination has the file ``entry`` lists, of its size and SHA-256."""
+        ...
+
+    def record_object(self, store: ManifestStore, entry: ObjectEntry) -> None:
+        """Send the file, then ``store.put_object(entry)``; the local file may go."""
+        ...
+
+    def holds_file(self, relative: str, size: int, sha256: str) -> bool:
+        """Whether the destination has ``relative`` (a file body) of that size and SHA-256."""
+        ...
+
+    def send_file(self, relative: str, sha256: str) -> None:
+        """Send ``dest/relative`` (a finished file body), then delete it locally."""
+        ...
+
+    def put_manifest(self) -> None:
+        """The files step recorded a batch: send the manifest (now or soon)."""
+        ...
+
+
 @dataclass(frozen=True)
 class ExportOptions:
     dest: Path
@@ -54,6 +79,7 @@ class ExportOptions:
     # Objects with fewer rows than this are read over REST (schedule.py); None: the cost
     # model's crossing point; 0: every object by Bulk.
     rest_below: int | None = None
+    publisher: Publisher | None = None  # sends finished files on (a cloud --dest: cloud.py)
 
 
 @dataclass(frozen=True)
@@ -167,12 +193,16 @@ def sink(run: ExportRun, name: str) -> PartFile:
 def finish(run: ExportRun, plan: ObjectPlan, query: str, method: str, part: PartFile,
            rows: int, job_ids: list[str]) -> ObjectResult:
     part.commit()
-    run.store.put_object(ObjectEntry(
+    entry = ObjectEntry(
         name=plan.name, method=method, query=query, job_ids=job_ids, rows=rows,
         bytes=part.size, sha256=part.sha256, file=f"data/{plan.name}.csv",
         skipped_fields=list(plan.skipped_fields), complete=True,
         include_deleted=run.options.include_deleted,
         # per-parent reads every row of its parents (no window on the IN-list queries)
-        since=since(plan.fields, run.options.since) if method != "per-parent" else None))
+        since=since(plan.fields, run.options.since) if method != "per-parent" else None)
+    if run.options.publisher is None:
+        run.store.put_object(entry)
+    else:
+        run.options.publisher.record_object(run.store, entry)
     run.on_progress(ObjectProgress(plan.name, rows, rows, True, method))
     return ObjectResult(plan.name, "exported", method, rows, part.size)

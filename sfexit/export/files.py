@@ -31,6 +31,7 @@ from pathlib import Path
 
 from sfexit import errors
 from sfexit.export.budget_gate import BudgetGate
+from sfexit.export.data_run import Publisher
 from sfexit.export.files_listing import FileRecord, count_files, list_files
 from sfexit.export.manifest import FileEntry, ManifestStore
 from sfexit.export.safe_names import safe_file_name
@@ -84,7 +85,8 @@ class FilesSummary:
 def export_files(session: OrgSession, dest: Path, manifest: ManifestStore, *,
                  all_versions: bool = False, include_deleted: bool = False, parallel: int = 8,
                  on_progress: Callable[[FileProgress], None] | None = None,
-                 budget: BudgetGate | None = None) -> FilesSummary:
+                 budget: BudgetGate | None = None,
+                 publisher: Publisher | None = None) -> FilesSummary:
     """Download every body into ``dest/files``, verified, recorded in ``manifest``.
 
     Per-file failures (mismatch after a retry, access refused) are in the summary; the run
@@ -92,6 +94,9 @@ def export_files(session: OrgSession, dest: Path, manifest: ManifestStore, *,
     ConnectionFailed, and whatever ``on_progress`` raises (files in flight stay ``.part``).
     With ``budget`` (budget_gate.py) no body is started once the limits' reserve would be
     crossed: the summary says ``paused`` and a rerun fetches the rest.
+    With ``publisher`` (a cloud --dest, cloud.py) each verified body is sent on and deleted
+    from ``dest`` before it is recorded, and the manifest sent after each batch; a rerun skips
+    a body the destination holds with the listed size and SHA-256.
     Raises UsageError when ``parallel`` is outside 1–20.
     """
     if not 1 <= parallel <= MAX_PARALLEL:
@@ -100,7 +105,7 @@ def export_files(session: OrgSession, dest: Path, manifest: ManifestStore, *,
     # The total is only for a progress bar: without one, spare the COUNT() calls.
     total = count_files(session, all_versions=all_versions,
                         include_deleted=include_deleted) if on_progress else 0
-    run = _Run(session, Path(dest), manifest, total, on_progress)
+    run = _Run(session, Path(dest), manifest, total, on_progress, publisher)
     run.budget = budget
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="sfexit-files") as pool:
         pending: set[Future[None]] = set()
@@ -144,8 +149,10 @@ class _Recorder:
     BATCH = 64
 
     def __init__(self, manifest: ManifestStore, max_delay: float = 0.5,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 after_write: Callable[[], None] | None = None) -> None:
         self.manifest = manifest
+        self.after_write = after_write
         self.max_delay, self.clock = max_delay, clock
         self.pending: list[FileEntry] = []
         self.lock = threading.Lock()
@@ -166,6 +173,8 @@ class _Recorder:
                 self.last = self.clock()
             if batch:
                 self.manifest.put_files(batch)
+                if self.after_write is not None:
+                    self.after_write()
 
 
 class _Stopped(Exception):
@@ -189,13 +198,16 @@ class _Run:
     """State shared by the workers of one export_files call."""
 
     def __init__(self, session: OrgSession, dest: Path, manifest: ManifestStore, total: int,
-                 on_progress: Callable[[FileProgress], None] | None) -> None:
+                 on_progress: Callable[[FileProgress], None] | None,
+                 publisher: Publisher | None = None) -> None:
         self.session, self.dest, self.manifest, self.total = session, dest, manifest, total
         self.on_progress = on_progress
+        self.publisher = publisher
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.tally = _Tally()
-        self.recorder = _Recorder(manifest)
+        self.recorder = _Recorder(manifest, after_write=publisher.put_manifest
+                                  if publisher is not None else None)
         self.budget: BudgetGate | None = None
 
     def summary(self) -> FilesSummary:
@@ -212,7 +224,8 @@ class _Run:
             self.tally.listed += 1
         relative = Path(FILES_DIR, record.object, safe_file_name(record.id, record.name))
         final = self.dest / relative
-        if _still_verified(self.manifest.file_entry(record.key), final, relative, record):
+        if self._still_verified(self.manifest.file_entry(record.key), final, relative,
+                                record):
             self._finish(record, "skipped")
             return
         if self.budget is not None and not self.budget.admit_file():
@@ -230,12 +243,21 @@ class _Run:
             problem = FileProblem(record.object, record.id, record.name, reason)
             self._finish(record, "unavailable" if gone else "failed", problem)
             return
+        if self.publisher is not None:   # sent (and gone from dest) before it is recorded
+            self.publisher.send_file(entry.path, entry.sha256)
         self.recorder.add(entry)
         if entry.complete:
             self._finish(record, "done")
         else:
             self._finish(record, "failed", FileProblem(
                 record.object, record.id, record.name, _mismatch_reason(entry, record)))
+
+    def _still_verified(self, entry: FileEntry | None, final: Path, relative: Path,
+                        record: FileRecord) -> bool:
+        if self.publisher is None:
+            return _still_verified(entry, final, relative, record)
+        return (_same_metadata(entry, relative, record) and entry is not None
+                and self.publisher.holds_file(entry.path, entry.size, entry.sha256))
 
     def _download_verified(self, record: FileRecord, final: Path, relative: str) -> FileEntry:
         part = final.with_name(final.name + ".part")
@@ -338,18 +360,24 @@ class _HashingFile:
 def _still_verified(entry: FileEntry | None, final: Path, relative: Path,
                     record: FileRecord) -> bool:
     """A complete manifest entry for the same org metadata whose file still hashes the same."""
-    if entry is None or not entry.complete or entry.path != relative.as_posix():
+    if not _same_metadata(entry, relative, record):
         return False
-    if record.size is not None and entry.size != record.size:
-        return False  # the org's file changed since (a new size): fetch it again
-    if record.md5 is not None and entry.md5 != record.md5:
-        return False
+    assert entry is not None
     try:
         if final.stat().st_size != entry.size:
             return False
         return file_sha256(final) == entry.sha256
     except OSError:
         return False
+
+
+def _same_metadata(entry: FileEntry | None, relative: Path, record: FileRecord) -> bool:
+    """A complete manifest entry for the org's file as it is now listed."""
+    if entry is None or not entry.complete or entry.path != relative.as_posix():
+        return False
+    if record.size is not None and entry.size != record.size:
+        return False  # the org's file changed since (a new size): fetch it again
+    return record.md5 is None or entry.md5 == record.md5
 
 
 def _mismatch_reason(entry: FileEntry, record: FileRecord) -> str:

@@ -13,8 +13,10 @@ is what it says, but no longer the org's present state.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +48,7 @@ class Difference:
 
 @dataclass(frozen=True)
 class VerifyReport:
-    directory: Path
+    directory: Path | str        # a directory, or a cloud URL (export/cloud.py)
     manifest_sha256: str
     objects_checked: int
     files_checked: int
@@ -77,13 +79,21 @@ class VerifyReport:
 APPEND_ONLY_LOGS = frozenset({"LoginHistory", "SetupAuditTrail"})
 
 
+def _on_disk(_relative: str) -> AbstractContextManager[None]:
+    return contextlib.nullcontext()
+
+
 def verify_backup(directory: Path, *, session: OrgSession | None = None,
                   on_progress: Callable[[str], None] | None = None,
-                  changes: bool = True) -> VerifyReport:
+                  changes: bool = True,
+                  fetch: Callable[[str], AbstractContextManager[None]] = _on_disk
+                  ) -> VerifyReport:
     """``changes``: with a session, also count the records changed since the export started
     (one COUNT() per object; the offboard, verifying the export it has just made, leaves it
-    out). Raises UsageError when ``directory`` holds no readable manifest; org errors with a
-    session (AuthError, ConnectionFailed, ApiLimitError)."""
+    out). ``fetch(relative)`` puts ``directory / relative`` there while it is checked (a cloud
+    export: export/cloud.py; one file at a time). Raises UsageError when ``directory`` holds
+    no readable manifest; org errors with a session (AuthError, ConnectionFailed,
+    ApiLimitError)."""
     store = ManifestStore.load(directory)
     manifest = store.snapshot()
     note = on_progress or (lambda _name: None)
@@ -92,11 +102,14 @@ def verify_backup(directory: Path, *, session: OrgSession | None = None,
     for entry in manifest.objects.values():
         note(entry.file)
         rows += entry.rows
-        diffs += _check_object(Path(directory), entry)
+        with fetch(entry.file):
+            diffs += _check_object(Path(directory), entry)
     for f in manifest.files.values():
-        diffs += _check_blob(Path(directory), "file", f.key, f.path, f.size, f.sha256)
+        with fetch(f.path):
+            diffs += _check_blob(Path(directory), "file", f.key, f.path, f.size, f.sha256)
     for w in manifest.weekly:
-        diffs += _check_blob(Path(directory), "weekly", w.name, w.path, w.size, w.sha256)
+        with fetch(w.path):
+            diffs += _check_blob(Path(directory), "weekly", w.name, w.path, w.size, w.sha256)
     notes: list[str] = []
     changed: dict[str, int | None] | None = None
     if session is not None:

@@ -7,9 +7,7 @@ never with the archive code's own upload bookkeeping.
 
 from __future__ import annotations
 
-import itertools
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,50 +16,15 @@ import pytest
 from auth_support import invoke, on_org_clock, password_env, password_profile, write_config
 from click.testing import CliRunner
 from export_support import backup, clock_sleep, session_for
+from s3_support import objects, puts_on_the_server
 
 from sfexit.cli import cli
 from sfexit.export.backup import run_backup
 from sfexit.export.bulk import ExportOptions
 
-fsspec = pytest.importorskip("fsspec")
-pytest.importorskip("s3fs")
-moto_server = pytest.importorskip("moto.server")
-
-_buckets = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    """An S3 server on loopback for this module (moto's ThreadedMotoServer)."""
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture(autouse=True)
-def aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Credentials the AWS way (the environment), none of the machine's own profiles."""
-    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-
-
-@pytest.fixture
-def s3(s3_endpoint: str) -> Any:
-    return fsspec.filesystem("s3", endpoint_url=s3_endpoint, skip_instance_cache=True)
-
-
-@pytest.fixture
-def bucket(s3: Any) -> str:
-    name = f"exit-archives-{next(_buckets)}"
-    s3.mkdir(name)
-    return name
+def aws(aws_env: None) -> None:
+    """Credentials the AWS way (s3_support.py) for every test here."""
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +38,6 @@ def export_dir(emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def run(*args: str) -> Any:
     return CliRunner().invoke(cli, list(args))
-
-
-def objects(s3: Any, root: str) -> dict[str, bytes]:
-    s3.invalidate_cache()
-    cut = len(root) + 1
-    return {name[cut:]: s3.cat_file(name) for name in s3.find(root)}
 
 
 def download(s3: Any, root: str, into: Path) -> Path:
@@ -234,7 +191,7 @@ def test_a_large_file_goes_up_in_parts_and_only_when_its_bytes_are_the_manifests
         monkeypatch: pytest.MonkeyPatch) -> None:
     import hashlib
 
-    from sfexit.archive import store
+    from sfexit import storage as store
     from sfexit.errors import SfexitError
 
     monkeypatch.setattr(store, "PART", 5 * 2**20)         # S3's smallest part
@@ -273,21 +230,6 @@ def failing_put(monkeypatch: pytest.MonkeyPatch, when: Any) -> list[str | None]:
 
     monkeypatch.setattr(s3fs.S3FileSystem, "_pipe_file", pipe_file)
     return put
-
-
-def puts_on_the_server(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every PutObject the S3 server receives (its key), whoever sends it."""
-    from moto.s3.responses import S3Response
-
-    real = S3Response.put_object
-    keys: list[str] = []
-
-    def counted(self: Any) -> Any:
-        keys.append(self.parse_key_name())
-        return real(self)
-
-    monkeypatch.setattr(S3Response, "put_object", counted)
-    return keys
 
 
 def build(export_dir: Path, url: str, s3_endpoint: str) -> Any:

@@ -1,7 +1,8 @@
-"""Cloud storage for the archive: ``s3://``, ``gs://`` and ``az://`` through fsspec
-(docs/archive.md, "Cloud destinations").
+"""Cloud storage: ``s3://``, ``gs://`` and ``az://`` through fsspec, for the archive
+(docs/archive.md, "Cloud destinations") and the export (docs/cloud-export.md). Both use it,
+so it sits below both (the export never imports the archive: pyproject.toml's contracts).
 
-Cloud storage is not the org: this is the archive's own I/O, and it goes through fsspec and
+Cloud storage is not the org: this is sfexit's own I/O to its destinations, and it goes through fsspec and
 its per-provider packages (s3fs, gcsfs, adlfs; each an extra: ``pip install 'sfexit[s3]'``),
 never through ``sfexit.org``. Credentials come from each provider's usual chain (for S3 the
 AWS chain: environment, ``~/.aws`` profiles, instance roles), read by the provider's own
@@ -247,9 +248,38 @@ def stored_sha256(fs: Any, remote: Remote, relative: str) -> str | None:
         return None
 
 
+def holds(fs: Any, remote: Remote, found: dict[str, int], relative: str, size: int,
+          sha256: str, *, read_back: bool = False) -> bool:
+    """Whether the prefix has ``relative`` already: of ``size`` (``found``: ``listing``), and
+    with the SHA-256 the store checked on its arrival (``put``). An object without one, of
+    another size, or whose bytes are another file's, is not: nothing in the bucket is trusted
+    on its name. A HEAD at most, no bytes read; with ``read_back``, an object of the size
+    but without a stored SHA-256 (sent in parts; gs://, az://) is read back and hashed
+    (``read_sha256``): bandwidth out of the store instead of doing the work again."""
+    if found.get(relative) != size:
+        return False
+    stored = stored_sha256(fs, remote, relative)
+    if stored is None and read_back:
+        stored = read_sha256(fs, remote, relative)
+    return stored == sha256
+
+
+def read_sha256(fs: Any, remote: Remote, relative: str) -> str:
+    """The SHA-256 of an object's bytes, streamed in blocks of PART (memory stays flat)."""
+    digest = hashlib.sha256()
+    with storage_errors(remote, f"reading {relative}"), \
+            fs.open(remote.key(relative), "rb", block_size=PART) as fh:
+        while block := fh.read(PART):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def write(fs: Any, remote: Remote, relative: str, data: bytes) -> None:
+    """Store ``data`` as ``relative`` in one request, with its SHA-256 for S3 to check and
+    keep (as ``put`` does for a file: ``stored_sha256``)."""
+    sha256 = hashlib.sha256(data).hexdigest()
     with storage_errors(remote, f"uploading {relative}"):
-        fs.pipe_file(remote.key(relative), data)
+        fs.pipe_file(remote.key(relative), data, **_checksum(remote, sha256))
 
 
 def read(fs: Any, remote: Remote, relative: str) -> bytes:

@@ -1,0 +1,207 @@
+"""``export bulk --dest s3://…``: the export written to cloud storage through a bounded local
+spool (docs/cloud-export.md).
+
+Each object's CSV is written and verified in the spool as for a local export, then uploaded
+with its SHA-256 checked (``storage.put``), recorded in the manifest, the manifest uploaded,
+and the local CSV deleted: local disk holds the objects in flight, never the export. The
+bucket's manifest only ever lists objects whose CSV is in the bucket, so a rerun resumes from
+it; an object is kept when the bucket holds its CSV with the listed size and the SHA-256 the
+store checked on its arrival (``storage.holds``), or, for a file sent in parts (whose S3
+checksum is of its parts), the SHA-256 of its bytes read back from the bucket: downloading
+a large CSV costs bandwidth, exporting it again costs the org's daily API limits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from sfexit.errors import UsageError
+from sfexit.export.backup import BackupSummary, run_backup
+from sfexit.export.data_run import ExportOptions
+from sfexit.export.verify import VerifyReport, verify_backup
+from sfexit.export.finished import SCHEMA_DIR
+from sfexit.export.manifest import MANIFEST_NAME, ManifestStore, ObjectEntry
+from sfexit.ondisk import file_digest
+from sfexit.org.session import OrgSession
+from sfexit.storage import (Remote, get, holds, listing, open_store, parse_remote, put,
+                            write)
+
+
+# Seconds between two uploads of the manifest while file bodies are recorded (put_manifest).
+MANIFEST_EVERY = 30.0
+
+
+@dataclass(frozen=True)
+class CloudDest:
+    """A checked cloud ``--dest``: its URL, its filesystem, what its prefix held when opened."""
+
+    remote: Remote
+    fs: Any
+    found: dict[str, int]
+
+
+def open_cloud_dest(text: str, endpoint_url: str | None = None) -> CloudDest | None:
+    """``text`` as a cloud destination, checked (call it before the org is asked), or None
+    when it is a local path.
+
+    Raises UsageError (exit 2): a malformed URL, an unknown scheme, the provider's package
+    missing, no such bucket, a prefix holding objects but no export (sfexit never writes into
+    a prefix it did not make); AuthError (exit 3): no or refused credentials."""
+    remote = parse_remote(text, endpoint_url)
+    if remote is None:
+        if endpoint_url:
+            raise UsageError("--endpoint-url is for s3:// destinations",
+                             hint=f"--dest {text} is a local directory")
+        return None
+    fs = open_store(remote)
+    found = listing(fs, remote)
+    if found and MANIFEST_NAME not in found:
+        raise UsageError(f"--dest {remote.url} holds {len(found)} objects but no "
+                         f"{MANIFEST_NAME} (not an sfexit export)",
+                         hint="give a new prefix, or the one of an export to continue")
+    return CloudDest(remote, fs, found)
+
+
+class CloudPublisher:
+    """Sends an export's finished files from the spool to the bucket (module docstring).
+    Shared by the export's threads."""
+
+    def __init__(self, dest: CloudDest, spool: Path) -> None:
+        self.dest = dest
+        self.spool = spool
+        self._manifest_lock = threading.Lock()
+        self._schema_sent: set[tuple[str, str]] = set()
+        self._clock = time.monotonic
+        self._manifest_sent = self._clock()
+
+    @classmethod
+    def start(cls, dest: CloudDest) -> CloudPublisher:
+        """A new spool (under TMPDIR), holding the bucket's manifest when it has one (the
+        export resumes from it as from a directory's)."""
+        spool = Path(tempfile.mkdtemp(prefix=".sfexit-export.", suffix=".spool"))
+        if MANIFEST_NAME in dest.found:
+            get(dest.fs, dest.remote, MANIFEST_NAME, spool)
+        return cls(dest, spool)
+
+    def close(self) -> None:
+        shutil.rmtree(self.spool, ignore_errors=True)
+
+    def holds(self, entry: ObjectEntry) -> bool:
+        """Whether the bucket has the CSV ``entry`` lists, of its size and SHA-256."""
+        return holds(self.dest.fs, self.dest.remote, self.dest.found, entry.file,
+                     entry.bytes, entry.sha256, read_back=True)
+
+    def record_object(self, store: ManifestStore, entry: ObjectEntry) -> None:
+        """Upload the finished CSV (its SHA-256 checked while sending) and its describe, then
+        record it and upload the manifest, then delete the local CSV: the bucket's manifest
+        never lists a CSV the bucket does not hold. Raises SfexitError/AuthError (storage)."""
+        local = self.spool / entry.file
+        put(self.dest.fs, self.dest.remote, local, entry.file, entry.sha256)
+        self._put_schema(entry.name)
+        store.put_object(entry)
+        self.send_manifest()
+        local.unlink(missing_ok=True)
+
+    def holds_file(self, relative: str, size: int, sha256: str) -> bool:
+        return holds(self.dest.fs, self.dest.remote, self.dest.found, relative, size, sha256,
+                     read_back=True)
+
+    def send_file(self, relative: str, sha256: str) -> None:
+        """Upload a finished file body from the spool (its SHA-256 checked while sending:
+        ``storage.put``), then delete it: the spool holds only the bodies in flight."""
+        local = self.spool / relative
+        put(self.dest.fs, self.dest.remote, local, relative, sha256)
+        local.unlink(missing_ok=True)
+
+    def put_manifest(self) -> None:
+        """After the files step records a batch: the manifest, at most every
+        MANIFEST_EVERY seconds (it grows with every body, ~400 bytes each: sent after each
+        batch of 64 it would be sent quadratically). A cut run loses at most that window's
+        records; those bodies are fetched again."""
+        if self._clock() - self._manifest_sent >= MANIFEST_EVERY:
+            self.send_manifest()
+
+    def send_manifest(self) -> None:
+        """Upload the spool's manifest as it is now. Under a lock and read after the write
+        that called it, so the last upload carries every object recorded before it. Read
+        once and sent from memory: another thread may replace the file meanwhile."""
+        with self._manifest_lock:
+            data = (self.spool / MANIFEST_NAME).read_bytes()
+            write(self.dest.fs, self.dest.remote, MANIFEST_NAME, data)
+            self._manifest_sent = self._clock()
+
+    def finish(self) -> None:
+        """Every describe not already in the bucket (a failed object's too: the export's
+        completeness check compares them with the manifest), then the manifest."""
+        for path in sorted((self.spool / SCHEMA_DIR).glob("*.json")):
+            self._put_schema(path.stem)
+        self.send_manifest()
+
+    def _put_schema(self, name: str) -> None:
+        relative = f"{SCHEMA_DIR}/{name}.json"
+        path = self.spool / relative
+        if not path.is_file():
+            return
+        size, sha256 = file_digest(path)
+        if (relative, sha256) in self._schema_sent:
+            return
+        if not holds(self.dest.fs, self.dest.remote, self.dest.found, relative, size, sha256):
+            put(self.dest.fs, self.dest.remote, path, relative, sha256)
+        self._schema_sent.add((relative, sha256))
+
+
+def run_backup_to_cloud(session: OrgSession, options: ExportOptions, *, dest: CloudDest,
+                        **kwargs: Any) -> BackupSummary:
+    """``run_backup`` into ``dest`` through a spool (``options.dest`` is replaced by it);
+    the summary names the URL. Raises as run_backup, and SfexitError/AuthError for storage.
+    On a failure what was uploaded is kept, with a manifest listing only what the bucket
+    holds (best effort to upload the latest one, without hiding the first error)."""
+    publisher = CloudPublisher.start(dest)
+    try:
+        try:
+            summary = run_backup(session, replace(options, dest=publisher.spool,
+                                                  publisher=publisher), **kwargs)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                publisher.finish()
+            raise
+        publisher.finish()
+    finally:
+        publisher.close()
+    return replace(summary, dest=dest.remote.url,
+                   manifest=dest.remote.url + "/" + MANIFEST_NAME)
+
+
+def verify_cloud(dest: CloudDest, **kwargs: Any) -> VerifyReport:
+    """``verify_backup`` of the export in ``dest``: its manifest, then each file it lists
+    downloaded into a spool, checked, and deleted, one at a time (local disk: the largest
+    file; every byte re-read from the bucket). ``kwargs`` as verify_backup's. Raises
+    UsageError when the prefix holds no manifest.json, storage errors as one line."""
+    if MANIFEST_NAME not in dest.found:
+        raise UsageError(f"{dest.remote.url} holds no sfexit export (no {MANIFEST_NAME})",
+                         hint="give the --dest of `sfexit export bulk`")
+    spool = Path(tempfile.mkdtemp(prefix=".sfexit-verify.", suffix=".spool"))
+
+    @contextlib.contextmanager
+    def fetched(relative: str) -> Iterator[None]:
+        if relative in dest.found:        # absent: verify_backup names it missing
+            get(dest.fs, dest.remote, relative, spool)
+        try:
+            yield
+        finally:
+            (spool / relative).unlink(missing_ok=True)
+
+    try:
+        get(dest.fs, dest.remote, MANIFEST_NAME, spool)
+        report = verify_backup(spool, fetch=fetched, **kwargs)
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)
+    return replace(report, directory=dest.remote.url)
