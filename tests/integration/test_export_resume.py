@@ -101,11 +101,12 @@ def _password_session(org: Emulator, events: list[str]) -> Any:
 
 
 # Faults are drawn from ONE seeded random sequence in request order (emulator/faults.py). The
-# preflight runs one read at a time here (PARALLEL = 1), so for this seed its draws are the same
-# on every run: both kinds are injected there whatever the machine load. The data step's requests
-# interleave with the workers and the job polls (wall-clock bound), so its draws vary from run to
-# run: ~60 requests at 19% each make "no fault at all" a 1-in-300,000 event, and 8 tries per
-# request make 8 faults in a row on one request (which would fail the export) ~1 in 7,000.
+# export's first reads (identity, Organization, the object list, the preflight) run side by
+# side (export/backup.py, issue 23), so which of them draws which fault varies from run to run
+# even with the preflight's own reads one at a time (PARALLEL = 1): the test asks for faults in
+# the preflight (either kind) and in the data step, and for both kinds retried over the run. The
+# data step's ~60 requests at 19% each make "no fault at all" a 1-in-300,000 event, and 8 tries
+# per request make 8 faults in a row on one request (which would fail the export) ~1 in 7,000.
 FAULTS = {"error_503_rate": 0.1, "reset_rate": 0.1, "fault_seed": 5}
 
 
@@ -137,7 +138,7 @@ def test_503s_and_resets_leave_the_result_byte_identical(fresh_emulator: Emulato
     kinds = ("error_503", "reset")
     in_preflight = {k: before_data.get(k, 0) - start.get(k, 0) for k in kinds}
     in_data = {k: after.get(k, 0) - before_data.get(k, 0) for k in kinds}
-    assert in_preflight["error_503"] >= 1 and in_preflight["reset"] >= 1, in_preflight
+    assert sum(in_preflight.values()) >= 1, in_preflight
     assert sum(in_data.values()) >= 1, in_data
     assert any(e.startswith("retrying") and " 503 " in e for e in events), events
     assert any(e.startswith("retrying") and "Connection broken" in e for e in events), events
