@@ -23,11 +23,10 @@ from sfexit.offboard.notes import Note, note
 STEPS = ("preflight", "dates", "export", "verify", "freeze", "reassign", "deactivate", "report")
 MB = 1024 * 1024
 # The export (sfexit.export.bulk): per object one describe, one job create, its status polls
-# and one call per result page; REST fallbacks read 2,000-row pages (limits.md).
+# and one call per result page; REST reads 2,000-row pages (schedule.REST_PAGE_ROWS).
 EXPORT_CALLS_PER_OBJECT = 2
 POLLS_PER_JOB = 1.2            # measured against the emulator: 45 polls for 40 jobs (jobs are
                                # created ahead of the reads: most are done at their first poll)
-REST_PAGE_ROWS = 2000
 DEFAULT_MAX_RECORDS = 50_000   # Bulk result page (``maxRecords``)
 # People writes: sObject Collections take 200 rows per call (users-protocol.md §2).
 COLLECTION_ROWS = 200
@@ -170,7 +169,7 @@ def reassign_usage(counts: Counts) -> Usage:
             ingest += n
             jobs += 1
         else:
-            calls += math.ceil(n / REST_PAGE_ROWS) + math.ceil(n / COLLECTION_ROWS)
+            calls += math.ceil(n / schedule.REST_PAGE_ROWS) + math.ceil(n / COLLECTION_ROWS)
     return Usage(calls, jobs, 0, ingest)
 
 
