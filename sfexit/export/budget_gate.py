@@ -10,7 +10,7 @@ Counted against each limit's line (Max - reserve):
 - Bulk query jobs (one per object) and result MB (rows × the sampled row width), from the
   ``/limits`` read by the preflight plus what was admitted.
 An object's calls and Bulk job are estimated as the forecast does (``preflight.object_calls``,
-``schedule.usage``: the schedule's costlier possible route), so the gate pauses where the plan
+``preflight.export_usage``: the schedule's costlier possible route), so the gate pauses where the plan
 said it would.
 """
 
@@ -26,7 +26,7 @@ from sfexit.export.budget import (DEFAULT_RESERVE_PCT, BudgetPlan, LimitBudget, 
                                   export_need, plan_budget)
 from sfexit.export.manifest import ManifestStore
 from sfexit.export import schedule
-from sfexit.export.preflight import MB, POLLS_PER_JOB, Forecast, object_calls
+from sfexit.export.preflight import MB, Forecast, export_usage, object_calls
 from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession
 
@@ -71,10 +71,9 @@ class BudgetGate:
 
     def admit_object(self, name: str) -> bool:
         rows = max(0, self.row_counts.get(name, 0))
-        calls = object_calls(rows, self.routing, self.max_records)
-        jobs = schedule.usage({name: rows}, self.routing, job_calls=POLLS_PER_JOB,
-                              bulk_page_rows=self.max_records or 50_000).bulk_jobs
-        return self._admit({API: calls, JOBS: jobs}, rows * self.row_bytes)
+        jobs = export_usage({name: rows}, self.routing, self.max_records).bulk_jobs
+        return self._admit({API: object_calls(rows, self.routing, self.max_records), JOBS: jobs},
+                           rows * self.row_bytes)
 
     def admit_files_step(self) -> bool:
         return self._admit({API: FILES_STEP_CALLS}, 0)

@@ -29,6 +29,7 @@ from sfexit import errors
 from sfexit.export.csvsink import csv_line
 from sfexit.export import schedule
 from sfexit.export.objects import DescribeCache
+from sfexit.org import bulk2
 from sfexit.org import permissions as org_permissions
 from sfexit.org import soql
 from sfexit.org.rest import Limit, RestClient
@@ -171,14 +172,20 @@ def side_by_side(workers: int) -> Iterator[ThreadPoolExecutor]:
     pool.shutdown(wait=True)
 
 
-def object_calls(rows: int, routing: schedule.Routing, max_records: int | None) -> int:
-    """API calls to export one object of ``rows`` rows: its describe, then its reads by the
-    schedule's costlier possible route (``schedule.usage``: REST pages, or a Bulk job's create,
-    polls and result pages). The forecast and the budget gate both count this, so the gate
+def export_usage(counts: Mapping[str, int], routing: schedule.Routing,
+                 max_records: int | None) -> schedule.Usage:
+    """What the export's reads of ``counts`` cost, by the schedule's costlier possible route
+    (``schedule.usage``: REST pages, or a Bulk job's create, polls and result pages of
+    ``max_records`` rows). The forecast and the budget gate both count this, so the gate
     pauses where the plan said it would."""
-    use = schedule.usage({"": rows}, routing, job_calls=POLLS_PER_JOB,
-                         bulk_page_rows=max_records or 50_000)
-    return 1 + use.calls
+    return schedule.usage(counts, routing, job_calls=POLLS_PER_JOB,
+                          bulk_page_rows=max_records or bulk2.DEFAULT_MAX_RECORDS)
+
+
+def object_calls(rows: int, routing: schedule.Routing, max_records: int | None) -> int:
+    """API calls to export one object of ``rows`` rows: its describe, then its reads
+    (``export_usage``)."""
+    return 1 + export_usage({"": rows}, routing, max_records).calls
 
 
 def forecast(objects: Sequence[str], counts: Mapping[str, int], row_bytes: int,
@@ -191,8 +198,7 @@ def forecast(objects: Sequence[str], counts: Mapping[str, int], row_bytes: int,
     rows = sum(counts.values())
     routing = schedule.Routing(rest_below)
     counted = {name: counts.get(name, 0) for name in objects} if objects else dict(counts)
-    use = schedule.usage(counted, routing, job_calls=POLLS_PER_JOB,
-                         bulk_page_rows=max_records or 50_000)
+    use = export_usage(counted, routing, max_records)
     # describe global + each object's calls (object_calls), plus one GET per file body.
     calls = 1 + sum(object_calls(n, routing, max_records) for n in counted.values()) + files
     remaining: dict[str, int] = {name: limits[name].remaining for name in
