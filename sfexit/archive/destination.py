@@ -31,7 +31,6 @@ runs every check of ``sfexit archive verify`` on it: everything is re-read from 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import shutil
 import tempfile
@@ -50,7 +49,7 @@ from sfexit.errors import SfexitError, UsageError
 from sfexit.export.manifest import MANIFEST_NAME
 from sfexit.ondisk import file_sha256
 from sfexit.storage import (Remote, get, holds, listing, open_store, parse_remote, put, read,
-                            remove, write)
+                            read_sha256, remove, write)
 
 # Uploaded last, in this order: the bag's own files, so that an upload cut short anywhere
 # before the end leaves no bagit.txt, hence no bag (module docstring).
@@ -319,7 +318,7 @@ def check_upload(files: dict[str, Path], fs: Any, remote: Remote, hashes: dict[s
 
 
 def check_read_back(fs: Any, remote: Remote, relative: str, sha256: str) -> None:
-    digest = hashlib.sha256(read(fs, remote, relative)).hexdigest()
+    digest = read_sha256(fs, remote, relative)
     if digest != sha256:
         raise SfexitError(f"the upload to {remote.url} does not match the bag: "
                           f"{relative}: SHA-256 {digest} read back, {sha256} in the bag")
