@@ -49,6 +49,9 @@ class FaultSettings:
     # support does (Salesforce's support is undocumented; routes/sobjects.py answers 206).
     ignore_range: bool = False
     fault_seed: int = 0
+    # The HTTP methods the 503 and reset faults may hit ("GET,PATCH"); empty: every method.
+    # For tests of a client's retries, which by design cover only idempotent requests.
+    fault_methods: str = ""
     # The server-time model of costs.py (off: today's timing). The profile picks the REST page
     # time in its range (costs.PROFILES); the scales multiply its times: REST/synchronous ones
     # and Bulk ones, for sensitivity runs.
@@ -113,11 +116,15 @@ class Faults:
         with self._lock:
             return dataclasses.asdict(self._settings)
 
-    def roll(self, rate_name: str) -> bool:
-        """True with probability ``rate_name``; draws from the seeded source only when rate > 0."""
+    def roll(self, rate_name: str, method: str | None = None) -> bool:
+        """True with probability ``rate_name``; draws from the seeded source only when rate > 0
+        and ``method`` (when given) is one of ``fault_methods`` (when set)."""
         with self._lock:
             rate = float(getattr(self._settings, rate_name))
             if rate <= 0.0:
+                return False
+            only = {m.strip().upper() for m in self._settings.fault_methods.split(",") if m.strip()}
+            if method is not None and only and method.upper() not in only:
                 return False
             return self._random.random() < rate
 
@@ -173,4 +180,8 @@ def _coerce(key: str, value: Any) -> Any:
         return str(value)
     if key == "fault_seed":
         return int(value)
+    if key == "fault_methods":
+        if not isinstance(value, str):
+            raise ValueError("fault_methods must be a comma-separated list of HTTP methods")
+        return value.upper()
     raise ValueError(f"unknown fault {key!r}")

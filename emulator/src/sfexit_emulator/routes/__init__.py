@@ -72,7 +72,7 @@ def dispatch(app: EmulatorApp, request: Request) -> tuple[Response, str]:
     from sfexit_emulator.server import latency_sleep
 
     latency_sleep(faults.latency_ms)
-    if faults.roll("error_503_rate"):
+    if faults.roll("error_503_rate", request.method):
         app.stats.count_fault("error_503")
         if is_ui_path(request.path):
             return unavailable_page(), route.name
@@ -115,7 +115,7 @@ def dispatch(app: EmulatorApp, request: Request) -> tuple[Response, str]:
         # The modelled server time of this call, waited in this thread (not computed).
         costs.pay(app, started, model.call_seconds() + response.server_seconds)
     response = _finish(app, route.api, response)
-    if route.auth != "admin" and faults.roll("reset_rate"):
+    if route.auth != "admin" and faults.roll("reset_rate", request.method):
         length = response.content_length if response.stream is not None else len(response.body)
         if length and length > 1:
             app.stats.count_fault("reset")
