@@ -144,7 +144,7 @@ def reassign_locks(tmp: Path, _clean: dict[str, Any], seed: int) -> dict[str, An
     ends with the successor and no record is journaled as moved twice."""
     from sfexit.journal import Journal, read_journal
     from sfexit.org.session import OrgSession
-    from sfexit.people import ownership_io
+    from sfexit.people import ownership_read, ownership_transfer
 
     with Emulator(records=SESSION_RECORDS, seed=SESSION_SEED) as org:
         departing, successor = testing.user_id(org, DEPARTING), testing.user_id(org, SUCCESSOR)
@@ -158,12 +158,12 @@ def reassign_locks(tmp: Path, _clean: dict[str, Any], seed: int) -> dict[str, An
         runs, retried, moved = 0, 0, 0
         while runs < RESUMES + 1:
             runs += 1
-            plan = ownership_io.build_plan(session, [(DEPARTING, SUCCESSOR)],
-                                           ["Lead"])
+            plan = ownership_read.build_plan(session, [(DEPARTING, SUCCESSOR)],
+                                             ["Lead"])
             if plan.total == 0:
                 break
-            done = ownership_io.transfer(session, plan, journal, sleep=org.clock.advance,
-                                         clock=_ticker())
+            done = ownership_transfer.transfer(session, plan, journal, sleep=org.clock.advance,
+                                               clock=_ticker())
             retried += sum(o.lock_retried for o in done.objects)
             moved += sum(o.moved for o in done.objects)
         faults = _faults(org)

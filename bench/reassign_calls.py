@@ -26,7 +26,7 @@ from typing import Any
 from sfexit_emulator import Emulator, testing
 from sfexit.journal import Journal
 from sfexit.org.session import OrgSession
-from sfexit.people import ownership_io
+from sfexit.people import ownership_read, ownership_transfer, ownership_undo
 
 DEPARTING = "departing.user@sfexit-demo.example"
 SUCCESSOR = "standard.user@sfexit-demo.example"
@@ -63,22 +63,22 @@ def run(rows: int, undo: bool) -> dict[str, Any]:
         seeded = time.perf_counter() - started
         session = OrgSession(org.url, org.token, verify=str(org.ca_file))
         s0 = settled_stats(org)
-        plan = ownership_io.build_plan(session, [(DEPARTING, SUCCESSOR)], ["Lead"])
+        plan = ownership_read.build_plan(session, [(DEPARTING, SUCCESSOR)], ["Lead"])
         s1 = settled_stats(org)
         ticks = itertools.count()
         with tempfile.TemporaryDirectory() as tmp:
             journal = Journal.open(Path(tmp) / "reassign.jsonl")
             started = time.perf_counter()
-            done = ownership_io.transfer(session, plan, journal, sleep=org.clock.advance,
-                                         clock=lambda: float(next(ticks)))
+            done = ownership_transfer.transfer(session, plan, journal, sleep=org.clock.advance,
+                                               clock=lambda: float(next(ticks)))
             took = time.perf_counter() - started
             s2 = settled_stats(org)
             undo_routes: dict[str, int] = {}
             if undo:
-                ownership_io.undo_transfer(session, journal.path,
-                                           Journal.open(Path(tmp) / "undo.jsonl"),
-                                           sleep=org.clock.advance,
-                                           clock=lambda: float(next(ticks)))
+                ownership_undo.undo_transfer(session, journal.path,
+                                             Journal.open(Path(tmp) / "undo.jsonl"),
+                                             sleep=org.clock.advance,
+                                             clock=lambda: float(next(ticks)))
                 undo_routes = spent(s2, settled_stats(org))
         transfer_routes = spent(s1, s2)
         polls = sum(transfer_routes.get(r, 0) for r in POLL_ROUTES)

@@ -1,6 +1,6 @@
 """``sfexit reassign``: give a departing user's records to a successor, and ``--undo`` it.
 
-Thin: parse the options, build the plan (``people.ownership_io.build_plan``), show it, ask,
+Thin: parse the options, build the plan (``people.ownership_read.build_plan``), show it, ask,
 then one library call (``transfer`` or ``undo_transfer``). The org modules load inside the
 command so ``sfexit --help`` stays light.
 """
@@ -187,7 +187,8 @@ def reassign(app: AppContext, source: str | None, target: str | None, map_file: 
     if not dry_run:
         require_confirmation_possible(yes or app.yes, "reassigning records")
     session = app.connect(read_only=dry_run)
-    from sfexit.people.ownership_io import build_plan, transfer
+    from sfexit.people.ownership_read import build_plan
+    from sfexit.people.ownership_transfer import transfer
 
     plan = build_plan(session, pairs, only)
     for warning in plan.warnings:
@@ -252,7 +253,7 @@ def _preflight(app: AppContext, session: OrgSession, moves: dict[str, int],
 def _undo(app: AppContext, source: Path, journal_path: Path | None, dry_run: bool,
           yes: bool) -> int:
     from sfexit.journal import Journal, default_journal_path
-    from sfexit.people.ownership_io import plan_undo, preview_undo, undo_transfer
+    from sfexit.people.ownership_undo import plan_undo, preview_undo, undo_transfer
 
     # From the files every entry recorded (checked against their hashes): a resumed run has
     # several entries per object, and only the merge of all of them says what goes back.

@@ -30,7 +30,7 @@ POLLS_PER_JOB = 1.2            # measured against the emulator: 45 polls for 40 
 DEFAULT_MAX_RECORDS = 50_000   # Bulk result page (``maxRecords``)
 # People writes: sObject Collections take 200 rows per call (users-protocol.md §2).
 COLLECTION_ROWS = 200
-# Reassignment by Bulk above this many rows per object (people.ownership_io.BULK_THRESHOLD):
+# Reassignment by Bulk above this many rows per object (people.ownership_transfer.BULK_THRESHOLD):
 # a query job (create + polls + 1 page) and an ingest job (create + PUT + PATCH + polls + 1).
 BULK_THRESHOLD = 2000
 BULK_REASSIGN_CALLS = 12

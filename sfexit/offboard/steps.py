@@ -183,9 +183,10 @@ def run_freeze(ctx: RunContext) -> StepResult:
 
 
 def run_reassign(ctx: RunContext) -> StepResult:
-    """people.ownership_io: plan from the CURRENT owners (records moved before a crash are not
+    """people.ownership_read + ownership_transfer: plan from the CURRENT owners (records moved before a crash are not
     planned again), then transfer."""
-    from sfexit.people.ownership_io import build_plan, transfer
+    from sfexit.people.ownership_read import build_plan
+    from sfexit.people.ownership_transfer import transfer
 
     assert ctx.journal is not None
     everyone = list_users(ctx.session, UserFilter(active_only=False))

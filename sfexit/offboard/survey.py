@@ -189,7 +189,7 @@ def permission_result(checks: tuple[StepPermissions, ...]) -> list[dict[str, Any
 
 def _survey_ownership(ctx: RunContext, who: Selection, runs: set[str], base: int
                       ) -> tuple[Any | None, str | None, int]:
-    from sfexit.people.ownership_io import build_plan
+    from sfexit.people.ownership_read import build_plan
 
     if "reassign" not in runs:
         return None, None, 0

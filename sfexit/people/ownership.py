@@ -2,7 +2,7 @@
 
 Pure: counts and facts about users and queues in, an :class:`OwnershipPlan` out; no I/O. The
 acting code is ``ownership_read.py`` (discovery, counts) and ``ownership_transfer.py``
-(transfer, undo), both importable from ``ownership_io``.
+(transfer, team restore) and ``ownership_undo.py`` (the undo).
 
 Why the plan looks like this (users-protocol.md §4):
 - An owner change through the API does NOT cascade (help.sf KB 000383779; the cascading

@@ -3,7 +3,7 @@
 ``run.json`` is read defensively (a field of the wrong type becomes "unknown", never a crash):
 the report is what an auditor gets after something went wrong, so it must still render. The
 journal's change entries are authoritative for what was changed (people/freeze.py,
-people/deactivate.py and people/ownership_io.py journal each change with its before-state).
+people/deactivate.py and people/ownership_transfer.py journal each change with its before-state).
 """
 
 from __future__ import annotations
@@ -304,7 +304,7 @@ def ownership(result: Any, entries: list[Entry], who: dict[str, str]) -> Ownersh
 
     objects: dict[str, OwnershipObject] = {}
     moves: list[OwnershipMove] = []
-    for o in _l(r.get("objects")):            # ownership_io.TransferResult
+    for o in _l(r.get("objects")):            # ownership_transfer.TransferResult
         o = _d(o)
         sobject = str(o.get("object"))
         objects[sobject] = OwnershipObject(sobject, _i(o.get("rows")), _i(o.get("moved")),

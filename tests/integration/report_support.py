@@ -19,7 +19,8 @@ from sfexit.jsonable import to_jsonable
 from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession, RetryPolicy
 from sfexit.people import freeze
-from sfexit.people.ownership_io import build_plan, transfer
+from sfexit.people.ownership_read import build_plan
+from sfexit.people.ownership_transfer import transfer
 from sfexit.people.users import UserFilter, list_users
 
 DOMAIN = "@sfexit-demo.example"

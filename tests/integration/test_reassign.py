@@ -13,7 +13,7 @@ from auth_support import invoke, password_env, password_profile, write_config, w
 
 from sfexit.journal import Journal, read_journal, verify_journal
 from sfexit.org.session import OrgSession, RetryPolicy
-from sfexit.people import ownership_io
+from sfexit.people import ownership_read, ownership_transfer
 from sfexit_emulator import testing
 
 DOMAIN = "@sfexit-demo.example"
@@ -189,11 +189,12 @@ def test_a_target_deactivated_after_the_plan_fails_per_record_with_salesforces_m
         fresh_emulator: Any, tmp_path: Path) -> None:
     org = fresh_emulator
     session = session_for(org)
-    plan = ownership_io.build_plan(session, [(DEPARTING, STANDARD)], ["Case"])
+    plan = ownership_read.build_plan(session, [(DEPARTING, STANDARD)], ["Case"])
     std = user_id(org, STANDARD)
     testing.update(org, "User", std, {"IsActive": False})
     journal = Journal.open(tmp_path / "i.jsonl")
-    done = ownership_io.transfer(session, plan, journal, sleep=org.clock.advance, clock=ticker())
+    done = ownership_transfer.transfer(session, plan, journal, sleep=org.clock.advance,
+                                       clock=ticker())
     (case,) = done.objects
     assert case.failed == case.rows > 0
     with Path(case.failure_file or "").open(encoding="utf-8") as fh:
@@ -209,12 +210,12 @@ def test_bulk_path_moves_25000_leads_within_the_call_budget_and_retries_locks(
     add_leads(org, dep, 25_000)
     moving = owned_by(org, "Lead", dep, "WHERE IsConverted = FALSE")
     session = session_for(org)
-    plan = ownership_io.build_plan(session, [(DEPARTING, STANDARD)], ["Lead"])
+    plan = ownership_read.build_plan(session, [(DEPARTING, STANDARD)], ["Lead"])
     assert plan.total == len(moving) > 25_000
     org.faults.lock_row_rate = 0.02
     before = routes(org, session)
-    done = ownership_io.transfer(session, plan, Journal.open(tmp_path / "b.jsonl"),
-                                 sleep=org.clock.advance, clock=ticker())
+    done = ownership_transfer.transfer(session, plan, Journal.open(tmp_path / "b.jsonl"),
+                                       sleep=org.clock.advance, clock=ticker())
     spent = calls_since(before, routes(org, session))
     (lead,) = done.objects
     assert lead.transport == "bulk"
@@ -254,11 +255,11 @@ def test_100000_records_move_in_6_calls_and_at_most_10_polls(fresh_emulator: Any
     add_leads(org, dep, 100_000)
     session = session_for(org)
     before = routes(org, session)
-    plan = ownership_io.build_plan(session, [(DEPARTING, STANDARD)], ["Lead"])
+    plan = ownership_read.build_plan(session, [(DEPARTING, STANDARD)], ["Lead"])
     counted = calls_since(before, routes(org, session)).get("query", 0)
     before = routes(org, session)
-    done = ownership_io.transfer(session, plan, Journal.open(tmp_path / "b.jsonl"),
-                                 sleep=org.clock.advance, clock=ticker())
+    done = ownership_transfer.transfer(session, plan, Journal.open(tmp_path / "b.jsonl"),
+                                       sleep=org.clock.advance, clock=ticker())
     spent = calls_since(before, routes(org, session))
     polls = spent.pop("bulk_ingest_job", 0) + spent.pop("bulk_query_job", 0)
     assert done.moved == plan.total > 100_000 and done.failed == 0

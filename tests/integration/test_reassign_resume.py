@@ -16,7 +16,7 @@ import pytest
 from test_reassign import DEPARTING, STANDARD, owners, session_for, ticker, user_id
 
 from sfexit.journal import Journal, read_journal, verify_journal
-from sfexit.people import ownership_io, ownership_transfer
+from sfexit.people import ownership, ownership_read, ownership_transfer, ownership_undo
 
 TEAM_LEAD = "team.lead@sfexit-demo.example"
 OBJECTS = ["Account", "Case"]
@@ -45,9 +45,9 @@ def die_on_first_send(monkeypatch: pytest.MonkeyPatch, sobject: str, sent: int) 
 
 def run(org: Any, path: Path, pairs: list[tuple[str, str]], **kw: Any) -> Any:
     session = session_for(org)
-    plan = ownership_io.build_plan(session, pairs, OBJECTS)
-    return ownership_io.transfer(session, plan, Journal.open(path), sleep=org.clock.advance,
-                                 clock=ticker(), **kw)
+    plan = ownership_read.build_plan(session, pairs, OBJECTS)
+    return ownership_transfer.transfer(session, plan, Journal.open(path), sleep=org.clock.advance,
+                                       clock=ticker(), **kw)
 
 
 def snapshots(path: Path, sobject: str) -> list[Any]:
@@ -63,7 +63,7 @@ def assert_every_file_matches_its_entry(path: Path) -> None:
                           ("failure_file", "failure_sha256")):
             where = entry.target if name == "snapshot" else entry.info
             if where.get(name):
-                assert ownership_io.file_sha256(Path(where[name])) == where[sha], where[name]
+                assert ownership_transfer.file_sha256(Path(where[name])) == where[sha], where[name]
 
 
 def crash_resume_undo(org: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sent: int,
@@ -81,9 +81,9 @@ def crash_resume_undo(org: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert first.target["snapshot"] != second.target["snapshot"]
     assert_every_file_matches_its_entry(journal)
     assert {o: owners(org, o) for o in OBJECTS} != before
-    undone = ownership_io.undo_transfer(session_for(org), journal,
-                                        Journal.open(tmp_path / "u.jsonl"),
-                                        sleep=org.clock.advance, clock=ticker(), **kw)
+    undone = ownership_undo.undo_transfer(session_for(org), journal,
+                                          Journal.open(tmp_path / "u.jsonl"),
+                                          sleep=org.clock.advance, clock=ticker(), **kw)
     assert undone.failed == 0
     assert {o: owners(org, o) for o in OBJECTS} == before   # every record, original owner
     assert verify_journal(journal).ok and verify_journal(tmp_path / "u.jsonl").ok
@@ -135,14 +135,15 @@ def test_a_record_moved_then_seen_again_goes_back_to_its_first_owner(
 def test_undo_leaves_alone_a_record_whose_retry_failed() -> None:
     """The dead attempt never wrote 001B (the resumed run saw it again) and the resumed one
     was refused: it never moved and is left alone. 001A was not seen again: it had moved."""
-    rows = [ownership_io.Row("001A", "005D", "005S"), ownership_io.Row("001B", "005D", "005S")]
-    dead = ownership_io.Attempt(tuple(rows), None)
-    refused = ownership_io.Attempt(tuple(rows[1:]), frozenset({"001B"}))
-    assert ownership_io.undo_rows([dead, refused]) == [ownership_io.Row("001A", "005S", "005D")]
-    moved = ownership_io.Attempt(tuple(rows[1:]), frozenset())
-    assert [r.id for r in ownership_io.undo_rows([dead, moved])] == ["001A", "001B"]
+    Row = ownership_transfer.Row
+    rows = [Row("001A", "005D", "005S"), Row("001B", "005D", "005S")]
+    dead = ownership.Attempt(tuple(rows), None)
+    refused = ownership.Attempt(tuple(rows[1:]), frozenset({"001B"}))
+    assert ownership.undo_rows([dead, refused]) == [Row("001A", "005S", "005D")]
+    moved = ownership.Attempt(tuple(rows[1:]), frozenset())
+    assert [r.id for r in ownership.undo_rows([dead, moved])] == ["001A", "001B"]
     # and a dead attempt with no later one: any of its rows may have moved, all go back
-    assert [r.id for r in ownership_io.undo_rows([dead])] == ["001A", "001B"]
+    assert [r.id for r in ownership.undo_rows([dead])] == ["001A", "001B"]
 
 
 def _rows(path: str) -> list[dict[str, str]]:

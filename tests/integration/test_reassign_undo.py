@@ -13,7 +13,7 @@ from test_reassign import (DEPARTING, STANDARD, add_leads, cli_env, owners, sess
                            user_id, writes)
 
 from sfexit.journal import Journal, read_journal, verify_journal
-from sfexit.people import ownership_io
+from sfexit.people import ownership_read, ownership_transfer, ownership_undo
 from sfexit_emulator import testing
 
 OBJECTS = ("Account", "Contact", "Opportunity", "Case", "Lead", "Task", "Project__c")
@@ -48,13 +48,14 @@ def test_undo_of_the_bulk_path_restores_every_owner(fresh_emulator: Any, tmp_pat
     add_leads(org, user_id(org, "team.lead@sfexit-demo.example"), 500)
     before = owners(org, "Lead")
     session = session_for(org)
-    plan = ownership_io.build_plan(session, [(DEPARTING, STANDARD),
-                                             ("team.lead@sfexit-demo.example", STANDARD)], ["Lead"])
+    plan = ownership_read.build_plan(
+        session, [(DEPARTING, STANDARD), ("team.lead@sfexit-demo.example", STANDARD)], ["Lead"])
     journal = Journal.open(tmp_path / "r.jsonl")
-    done = ownership_io.transfer(session, plan, journal, sleep=org.clock.advance, clock=ticker())
+    done = ownership_transfer.transfer(session, plan, journal, sleep=org.clock.advance,
+                                       clock=ticker())
     assert done.objects[0].transport == "bulk" and done.failed == 0
-    undone = ownership_io.undo_transfer(session, journal.path, Journal.open(tmp_path / "u.jsonl"),
-                                        sleep=org.clock.advance, clock=ticker())
+    undone = ownership_undo.undo_transfer(session, journal.path, Journal.open(tmp_path / "u.jsonl"),
+                                          sleep=org.clock.advance, clock=ticker())
     assert undone.objects[0].transport == "bulk" and undone.failed == 0
     assert owners(org, "Lead") == before
 
@@ -155,10 +156,11 @@ def test_team_members_dropped_by_the_change_are_added_back(fresh_emulator: Any,
     dropped = dropping_team_members(org)
     assert dropped, "the seed should give the departing user's accounts some team members"
     session = session_for(org)
-    plan = ownership_io.build_plan(session, [(DEPARTING, STANDARD)], ["Account"])
+    plan = ownership_read.build_plan(session, [(DEPARTING, STANDARD)], ["Account"])
     journal = Journal.open(tmp_path / "t.jsonl")
     creates = create_routes(org, session)
-    done = ownership_io.transfer(session, plan, journal, sleep=org.clock.advance, clock=ticker())
+    done = ownership_transfer.transfer(session, plan, journal, sleep=org.clock.advance,
+                                       clock=ticker())
     assert done.objects[0].team_restored == len(dropped) and done.objects[0].team_failed == 0
     # re-added in sObject Collections calls of ≤ 200, never one POST per row
     after = create_routes(org, session)
