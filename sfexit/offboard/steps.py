@@ -183,8 +183,8 @@ def run_freeze(ctx: RunContext) -> StepResult:
 
 
 def run_reassign(ctx: RunContext) -> StepResult:
-    """people.ownership_read + ownership_transfer: plan from the CURRENT owners (records moved before a crash are not
-    planned again), then transfer."""
+    """Plan from the CURRENT owners (people.ownership_read: records moved before a crash are
+    not planned again), then transfer (people.ownership_transfer)."""
     from sfexit.people.ownership_read import build_plan
     from sfexit.people.ownership_transfer import transfer
 
