@@ -54,24 +54,31 @@ class ArchiveSummary:
     weekly_parts: int
     skipped: int
     manifest_sha256: str
+    linked: int = 0                   # payload files hard-linked from the export (--link)
+    link_fallbacks: int = 0           # --link: payload files copied (not on its file system)
 
 
 def build_archive(backup_dir: Path, out: Path, *, lang: str | None = None,
                   contract_start: dt.date | None = None, contract_end: dt.date | None = None,
                   on_step: Callable[[str], None] | None = None,
-                  stage_payload: bool = True) -> ArchiveSummary:
+                  stage_payload: bool = True, link: bool = False) -> ArchiveSummary:
     """Build the archive of the export in ``backup_dir`` at ``out``.
 
     ``stage_payload=False`` (a cloud archive, destination.py) writes the tag files only: the
     payload is not copied to ``out/data`` but listed in ``manifest-sha256.txt`` with the
     export's own hashes (payload.listed_payload), and the database reads the export itself;
-    ``payload_files`` says where each payload file is read from to be sent.
+    ``payload_files`` says where each payload file is read from to be sent. ``link``
+    hard-links each payload file from the export instead of copying it (payload.py:
+    read-only, one inode with the export's file), a copy where it cannot be linked.
 
     Raises UsageError for bad input (see the module's docstring), before writing anything;
     SfexitError when the bytes or rows read are not the manifest's.
     """
     step = on_step or (lambda _s: None)
     catalogue = load_catalogue(lang)
+    if link and not stage_payload:
+        raise UsageError("--link needs a local archive directory: a cloud archive's files "
+                         "are uploaded, not linked", hint="drop --link, or give a directory")
     backup_dir, out = Path(backup_dir), Path(out)
     chain = open_chain(backup_dir)   # the export, or a delta and every export below it
     source = chain.base
@@ -83,7 +90,7 @@ def build_archive(backup_dir: Path, out: Path, *, lang: str | None = None,
     try:
         bag_dir = work / "bag"
         bag_dir.mkdir()
-        copied, read_from = _payload(chain, bag_dir, stage_payload, step)
+        copied, read_from = _payload(chain, bag_dir, stage_payload, step, link)
         staged = read_from[0]
         step(f"writing {DATABASE_NAME}, checking every row count against manifest.json")
         database = build_database(staged, bag_dir / DATABASE_NAME, bag_prefix=f"{PAYLOAD}/")
@@ -110,22 +117,28 @@ def build_archive(backup_dir: Path, out: Path, *, lang: str | None = None,
                           lang=catalogue.lang, tables=tables,
                           rows=sum(tables.values()), files=len(m.files),
                           file_links=database.files, weekly_parts=len(m.weekly),
-                          skipped=len(m.skipped), manifest_sha256=proof.manifest_sha256)
+                          skipped=len(m.skipped), manifest_sha256=proof.manifest_sha256,
+                          linked=sum(c.linked for c in copied.values()),
+                          link_fallbacks=sum(not c.linked for c in copied.values()) if link
+                          else 0)
 
 
-def _payload(chain: Chain, bag_dir: Path, stage: bool, step: Callable[[str], None]
-             ) -> tuple[dict[str, Copied], list[ExportSource]]:
-    """The payload's files (path under data/ → size, SHA-256), copied into the bag or only
-    listed (``stage``), and each export of the chain where the database reads it."""
+def _payload(chain: Chain, bag_dir: Path, stage: bool, step: Callable[[str], None],
+             link: bool) -> tuple[dict[str, Copied], list[ExportSource]]:
+    """The payload's files (path under data/ → size, SHA-256), copied (or ``link``ed) into
+    the bag or only listed (``stage``), and each export of the chain where the database
+    reads it."""
     if stage:
-        step("copying the export, checking every SHA-256 against manifest.json")
+        step(f"{'linking' if link else 'copying'} the export, checking every SHA-256 against "
+             "manifest.json")
     copied: dict[str, Copied] = {}
     read_from = []
     for n, export in enumerate(chain.exports):
         prefix = delta_prefix(n) if n else ""
         if stage:
             into = bag_dir / PAYLOAD / prefix
-            copied.update({prefix + path: c for path, c in copy_payload(export, into).items()})
+            copied.update({prefix + path: c
+                           for path, c in copy_payload(export, into, link=link).items()})
             read_from.append(ExportSource(into, export.manifest))
         else:
             copied.update({prefix + path: c for path, c in listed_payload(export).items()})

@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 
 LANG_HELP = ("Language of index.html: en, da, de, fr, it or nl "
              "[config: report.lang; default en].")
+LINK_HELP = ("Hard-link the backup's files into ARCHIVE instead of copying them (no bytes "
+             "written; on the same file system, else each is copied). Linked files are made "
+             "read-only, in BACKUP_DIR too (one file, two names); sfexit never rewrites a "
+             "backup file in place, so resuming, verifying or deleting the backup leaves "
+             "ARCHIVE's bytes alone. A local ARCHIVE only.")
 
 
 @click.group()
@@ -44,11 +49,12 @@ def work_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
               help="New (or empty) directory for the archive, or an s3://, gs:// or az:// "
                    "URL (a new prefix; needs the extra: pip install 'sfexit[s3]').")
 @click.option("--lang", metavar="LANG", help=LANG_HELP)
+@click.option("--link", is_flag=True, help=LINK_HELP)
 @endpoint_option
 @work_dir_option
 @json_option
 @pass_app
-def build(app: AppContext, backup_dir: Path, out: str, lang: str | None,
+def build(app: AppContext, backup_dir: Path, out: str, lang: str | None, link: bool,
           endpoint_url: str | None, work_dir: Path | None) -> int:
     """Build the archive of the backup in BACKUP_DIR (a finished `sfexit export bulk`).
 
@@ -68,15 +74,25 @@ def build(app: AppContext, backup_dir: Path, out: str, lang: str | None,
 
     chosen = check_lang(lang) if lang is not None else None
     dest = parse_destination(out, endpoint_url=endpoint_url)
+    check_link(dest, link, "--out")
     if dest.local is not None:
         require_writable_dir(dest.local, "--out")
-    summary = build_into(app, dest, backup_dir, lang=chosen, work_dir=work_dir)
+    summary = build_into(app, dest, backup_dir, lang=chosen, work_dir=work_dir, link=link)
     app.out.result(to_jsonable(summary), lambda: built_text(summary, endpoint_url))
     return 0
 
 
+def check_link(dest: Destination, link: bool, option: str) -> None:
+    """``--link`` with a cloud archive: UsageError (exit 2), before anything is read or
+    written (a bucket holds copies; there is nothing to link)."""
+    if link and dest.remote is not None:
+        raise errors.UsageError(f"--link needs a local {option} directory, not {dest.text}: "
+                                "files are uploaded to a bucket, never linked",
+                                hint=f"drop --link, or give a directory as {option}")
+
+
 def build_into(app: AppContext, dest: Destination, backup_dir: Path, *, lang: str | None = None,
-               work_dir: Path | None = None) -> ArchiveSummary:
+               work_dir: Path | None = None, link: bool = False) -> ArchiveSummary:
     """The one way a command builds an archive (``archive build``, ``export bulk --archive``):
     language and contract dates from the config unless given."""
     from sfexit.archive.destination import build_to
@@ -84,7 +100,7 @@ def build_into(app: AppContext, dest: Destination, backup_dir: Path, *, lang: st
     settings = app.settings()
     return build_to(dest, backup_dir, work_dir=work_dir, on_step=app.out.info,
                     lang=lang or settings.report.lang, contract_start=settings.contract.start,
-                    contract_end=settings.contract.end)
+                    contract_end=settings.contract.end, link=link)
 
 
 def built_text(summary: ArchiveSummary, endpoint_url: str | None = None) -> str:
@@ -95,9 +111,22 @@ def built_text(summary: ArchiveSummary, endpoint_url: str | None = None) -> str:
     return (f"Archive of {summary.org_name or summary.org_id} written to {summary.archive}: "
             f"{plural(len(summary.tables), 'table')} ({plural(summary.rows, 'row')}), "
             f"{plural(summary.files, 'file')}, {plural(summary.weekly_parts, 'weekly part')}, "
-            f"{plural(summary.skipped, 'object')} skipped by Salesforce.\nOpen {index}; "
+            f"{plural(summary.skipped, 'object')} skipped by Salesforce.\n{linked_text(summary)}"
+            f"Open {index}; "
             f"check it with `sfexit archive verify {summary.archive}"
             + (f" --endpoint-url {endpoint_url}`." if endpoint_url else "`."))
+
+
+def linked_text(summary: ArchiveSummary) -> str:
+    """With --link: how many files were linked, and once, how many had to be copied."""
+    if not summary.linked and not summary.link_fallbacks:
+        return ""
+    text = (f"{plural(summary.linked, 'file')} hard-linked from the backup (now read-only "
+            "there too)")
+    if summary.link_fallbacks:
+        text += (f"; {plural(summary.link_fallbacks, 'file')} copied instead: they could not "
+                 "be linked (another file system than the backup's, or one without hard links)")
+    return text + ".\n"
 
 
 @archive.command("verify")

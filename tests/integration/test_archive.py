@@ -426,10 +426,10 @@ def test_an_export_changed_while_it_is_copied_fails_naming_the_file(
 
     copy_hashing = payload_module.copy_hashing
 
-    def change_then_copy(source: Path, target: Path) -> Any:
+    def change_then_copy(source: Path, target: Path, **options: Any) -> Any:
         if source.name == "Contact.csv":     # rewritten after the size check, before its copy
             _flip_last_byte_of_a_field(source)
-        return copy_hashing(source, target)
+        return copy_hashing(source, target, **options)
 
     backup = tmp_path / "backup"
     shutil.copytree(export_dir, backup)
