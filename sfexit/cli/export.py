@@ -92,6 +92,9 @@ def _objects(value: str | None) -> tuple[str, ...] | None:
               help="After a complete export, build the exit archive of DEST there, as "
                    "`sfexit archive build` does (a new directory, or an s3://, gs:// or az:// "
                    "URL; endpoint and credentials from the provider's usual chain).")
+@click.option("--link", is_flag=True,
+              help="With --archive: hard-link the backup's files into it instead of copying "
+                   "them, as `sfexit archive build --link` does (a local ARCHIVE only).")
 @endpoint_option
 @json_option
 @org_option
@@ -100,7 +103,8 @@ def bulk(app: AppContext, dest: str | None, objects: str | None,
          include_deleted: bool | None, parallel: int | None, rest_below: int | None,
          reserve: str | None,
          resume: bool, force: bool, no_files: bool, dry_run: bool, all_versions: bool | None,
-         since: Path | None, archive_to: str | None, endpoint_url: str | None) -> int:
+         since: Path | None, archive_to: str | None, link: bool,
+         endpoint_url: str | None) -> int:
     """Back up every queryable object (Bulk API 2.0, REST where Bulk refuses) into DEST.
 
     Writes data/<Object>.csv, schema/<Object>.json and manifest.json; a rerun resumes.
@@ -119,6 +123,8 @@ def bulk(app: AppContext, dest: str | None, objects: str | None,
     from sfexit.export.cloud import run_backup_to_cloud
     from sfexit.export.delta import open_base
 
+    if link and archive_to is None:
+        raise errors.UsageError("--link is for --archive: give both, or neither")
     base = open_base(since) if since is not None else None   # before the org is asked
     reserve_pct = parse_reserve(reserve) if reserve is not None else None
     settings = app.settings()
@@ -136,7 +142,7 @@ def bulk(app: AppContext, dest: str | None, objects: str | None,
     if resume and not held:
         raise errors.UsageError(f"--resume: {target} holds no export to continue (no "
                                 "manifest.json); leave out --resume to start one there")
-    archive_dest = (_archive_destination(archive_to, Path(target))   # before the org too
+    archive_dest = (_archive_destination(archive_to, Path(target), link)   # before the org
                     if cloud is None else None)
     options = ExportOptions(
         dest=Path(target), objects=_objects(objects) or cfg.objects,
@@ -184,7 +190,7 @@ def bulk(app: AppContext, dest: str | None, objects: str | None,
     text = _summary_text(summary)
     if archive_dest is not None:
         app.out.info(text)   # the export is done whatever happens to the archive
-        text = _archive_after_export(app, archive_dest, Path(target), result)
+        text = _archive_after_export(app, archive_dest, Path(target), result, link)
     app.out.result(result, lambda: text)
     return 0
 
@@ -244,14 +250,17 @@ def dry_run_text(objects: int, done: int, plan: BudgetPlan) -> str:
     return "\n".join(lines)
 
 
-def _archive_destination(archive_to: str | None, backup_dir: Path) -> Destination | None:
-    """``--archive`` parsed and checked (new or empty, bucket reachable): UsageError or
-    AuthError before the org is asked."""
+def _archive_destination(archive_to: str | None, backup_dir: Path,
+                         link: bool) -> Destination | None:
+    """``--archive`` parsed and checked (new or empty, bucket reachable, ``--link`` only with
+    a directory): UsageError or AuthError before the org is asked."""
     if archive_to is None:
         return None
     from sfexit.archive.destination import check_destination, parse_destination
+    from sfexit.cli.archive import check_link
 
     archive_dest = parse_destination(archive_to)
+    check_link(archive_dest, link, "--archive")
     if archive_dest.local is not None:
         require_writable_dir(archive_dest.local, "--archive")
     check_destination(archive_dest, backup_dir)
@@ -259,13 +268,13 @@ def _archive_destination(archive_to: str | None, backup_dir: Path) -> Destinatio
 
 
 def _archive_after_export(app: AppContext, archive_dest: Destination, backup_dir: Path,
-                          result: dict[str, Any]) -> str:
+                          result: dict[str, Any], link: bool) -> str:
     """Build the archive of the finished export (cli/archive.py's build_into, as `archive
     build`); a failure says the export itself is complete and keeps the build's exit code."""
     from sfexit.cli.archive import build_into, built_text
 
     try:
-        built = build_into(app, archive_dest, backup_dir)
+        built = build_into(app, archive_dest, backup_dir, link=link)
     except errors.SfexitError as exc:
         # The same error (class, exit code), told that the export itself is done.
         exc.message = f"the export in {backup_dir} is complete, but no archive was built: " \

@@ -17,6 +17,7 @@ from typing import Any
 
 import bagit
 import pytest
+from auth_support import invoke, on_org_clock, password_env, password_profile, write_config
 from click.testing import CliRunner
 from export_support import clock_sleep, session_for
 
@@ -236,3 +237,37 @@ def test_a_copy_error_that_is_no_refusal_fails_the_build_leaving_nothing(
     assert result.exit_code == 1, result.output
     assert "No space left on device" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["backup"]
+
+
+# --- export bulk --archive --link -----------------------------------------------------------
+
+def _export(org: Any, tmp_path: Path, *extra: str) -> Any:
+    config = write_config(tmp_path / "cfg", org, **password_profile(org))
+    return invoke(["--config", str(config), "export", "bulk", "--dest", str(tmp_path / "out"),
+                   "--objects", "Account,CaseStatus", "--no-files", *extra],
+                  env=password_env(org), app=on_org_clock(org))
+
+
+def test_export_bulk_archive_link_links_the_exported_files(fresh_emulator: Any,
+                                                           tmp_path: Path) -> None:
+    done = _export(fresh_emulator, tmp_path, "--archive", str(tmp_path / "ARCHIVE"), "--link")
+    assert done.code == 0, done.result.output
+    paths = payload(tmp_path / "out")
+    assert done.body["result"]["archive"]["linked"] == len(paths)
+    assert done.body["result"]["archive"]["link_fallbacks"] == 0
+    for relative in paths:
+        assert (tmp_path / "ARCHIVE" / "data" / relative).stat().st_ino == \
+            (tmp_path / "out" / relative).stat().st_ino
+    assert verified(tmp_path / "ARCHIVE").exit_code == 0
+
+
+def test_export_bulk_refuses_link_without_a_local_archive_before_asking_the_org(
+        fresh_emulator: Any, tmp_path: Path) -> None:
+    alone = _export(fresh_emulator, tmp_path, "--link")
+    assert alone.code == 2
+    assert alone.body["message"] == "--link is for --archive: give both, or neither"
+    cloud = _export(fresh_emulator, tmp_path, "--archive", "s3://some-bucket/exit", "--link")
+    assert cloud.code == 2
+    assert cloud.body["message"].startswith("--link needs a local --archive directory, not "
+                                            "s3://some-bucket/exit")
+    assert not (tmp_path / "out").exists()                 # the export never started
