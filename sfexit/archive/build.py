@@ -76,9 +76,7 @@ def build_archive(backup_dir: Path, out: Path, *, lang: str | None = None,
     """
     step = on_step or (lambda _s: None)
     catalogue = load_catalogue(lang)
-    if link and not stage_payload:
-        raise UsageError("--link needs a local archive directory: a cloud archive's files "
-                         "are uploaded, not linked", hint="drop --link, or give a directory")
+    check_link(link, None if stage_payload else "a cloud archive")
     backup_dir, out = Path(backup_dir), Path(out)
     chain = open_chain(backup_dir)   # the export, or a delta and every export below it
     source = chain.base
@@ -180,6 +178,15 @@ def _proof(source: ExportSource, manifest_sha256: str) -> VerifyReport:
                         weekly_checked=len(m.weekly),
                         rows=sum(o.rows for o in m.objects.values()), against_org=False,
                         differences=(), skipped=tuple(m.skipped))
+
+
+def check_link(link: bool, cloud: str | None, option: str = "--out") -> None:
+    """``link`` with a cloud archive (``cloud``: its URL): UsageError (exit 2), called before
+    anything is read or written. A bucket holds copies: nothing can be linked into it."""
+    if link and cloud is not None:
+        raise UsageError(f"--link needs a local {option} directory, not {cloud}: files are "
+                         "uploaded to a bucket, never linked",
+                         hint=f"drop --link, or give a directory as {option}")
 
 
 def check_out(backup_dir: Path, out: Path) -> None:

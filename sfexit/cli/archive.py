@@ -69,26 +69,18 @@ def build(app: AppContext, backup_dir: Path, out: str, lang: str | None, link: b
     upload cut short keeps what it sent, without bagit.txt (no bag), and the same command
     resumes it.
     """
+    from sfexit.archive.build import check_link
     from sfexit.archive.destination import parse_destination
     from sfexit.report.i18n import check_lang
 
     chosen = check_lang(lang) if lang is not None else None
     dest = parse_destination(out, endpoint_url=endpoint_url)
-    check_link(dest, link, "--out")
+    check_link(link, dest.text if dest.remote else None, "--out")
     if dest.local is not None:
         require_writable_dir(dest.local, "--out")
     summary = build_into(app, dest, backup_dir, lang=chosen, work_dir=work_dir, link=link)
     app.out.result(to_jsonable(summary), lambda: built_text(summary, endpoint_url))
     return 0
-
-
-def check_link(dest: Destination, link: bool, option: str) -> None:
-    """``--link`` with a cloud archive: UsageError (exit 2), before anything is read or
-    written (a bucket holds copies; there is nothing to link)."""
-    if link and dest.remote is not None:
-        raise errors.UsageError(f"--link needs a local {option} directory, not {dest.text}: "
-                                "files are uploaded to a bucket, never linked",
-                                hint=f"drop --link, or give a directory as {option}")
 
 
 def build_into(app: AppContext, dest: Destination, backup_dir: Path, *, lang: str | None = None,

@@ -256,11 +256,11 @@ def _archive_destination(archive_to: str | None, backup_dir: Path,
     a directory): UsageError or AuthError before the org is asked."""
     if archive_to is None:
         return None
+    from sfexit.archive.build import check_link
     from sfexit.archive.destination import check_destination, parse_destination
-    from sfexit.cli.archive import check_link
 
     archive_dest = parse_destination(archive_to)
-    check_link(archive_dest, link, "--archive")
+    check_link(link, archive_dest.text if archive_dest.remote else None, "--archive")
     if archive_dest.local is not None:
         require_writable_dir(archive_dest.local, "--archive")
     check_destination(archive_dest, backup_dir)

@@ -25,6 +25,7 @@ from sfexit.archive import build_archive
 from sfexit.archive.payload import exported_paths
 from sfexit.archive.source import open_export
 from sfexit.cli import cli
+from sfexit.errors import UsageError
 from sfexit.export.backup import run_backup
 from sfexit.export.bulk import ExportOptions
 from sfexit.export.manifest import ManifestStore
@@ -168,6 +169,14 @@ def test_link_with_a_cloud_out_is_refused_before_anything_is_written(
     assert {p: p.stat().st_mode for p in export_dir.rglob("*")} == modes
     assert list(tmp_path.iterdir()) == []
 
+
+
+def test_the_library_refuses_link_for_a_payload_it_does_not_stage(export_dir: Path,
+                                                                  tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="^--link needs a local --out directory, not a cloud "
+                                         "archive"):
+        build_archive(export_dir, tmp_path / "ARCHIVE", stage_payload=False, link=True)
+    assert list(tmp_path.iterdir()) == []
 
 # --- the copy without --link ------------------------------------------------------------------
 
