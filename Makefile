@@ -21,11 +21,13 @@ venv: $(BIN)/sfexit
 demo: venv
 	$(BIN)/sfexit demo --dir demo-out
 
-# The real JavaScript clients of emulator/tests (jsforce, the Salesforce CLI), each an npm
-# project with a committed package-lock.json. `npm ci` runs again only when a lock file changes
-# (npm writes node_modules/.package-lock.json). Without npm those tests skip and say why.
+# The real JavaScript clients of emulator/tests (jsforce, the Salesforce CLI) and Azurite, the
+# Azure Blob server of the az:// tests (tests/integration/azurite), each an npm project with a
+# committed package-lock.json. `npm ci` runs again only when a lock file changes (npm writes
+# node_modules/.package-lock.json). Without npm those tests skip and say why (in CI, CI=true,
+# the az:// tests fail instead: tests/integration/az_support.py).
 NPM := $(shell command -v npm 2>/dev/null)
-NODE_PROJECTS := emulator/tests/js emulator/tests/sfcli
+NODE_PROJECTS := emulator/tests/js emulator/tests/sfcli tests/integration/azurite
 NODE_STAMPS := $(addsuffix /node_modules/.package-lock.json,$(NODE_PROJECTS))
 
 $(NODE_STAMPS): %/node_modules/.package-lock.json: %/package-lock.json %/package.json

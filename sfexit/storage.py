@@ -5,8 +5,12 @@ so it sits below both (the export never imports the archive: pyproject.toml's co
 Cloud storage is not the org: this is sfexit's own I/O to its destinations, and it goes through fsspec and
 its per-provider packages (s3fs, gcsfs, adlfs; each an extra: ``pip install 'sfexit[s3]'``),
 never through ``sfexit.org``. Credentials come from each provider's usual chain (for S3 the
-AWS chain: environment, ``~/.aws`` profiles, instance roles), read by the provider's own
-library; sfexit never reads, stores or prints them.
+AWS chain: environment, ``~/.aws`` profiles, instance roles; for GCS Application Default
+Credentials; for Azure ``AZURE_STORAGE_CONNECTION_STRING`` or ``AZURE_STORAGE_ACCOUNT_NAME``
+with a key, a SAS or DefaultAzureCredential), read by the provider's own library; sfexit
+never reads, stores or prints them. The store's address likewise: ``--endpoint-url`` for s3://
+and gs://, the connection string's ``BlobEndpoint`` for az:// (docs/cloud-export.md,
+"Endpoints and credentials").
 
 Every storage error ends as one line with its exit code (``storage_errors``): a missing
 extra or bucket 2, refused credentials 3, anything else 1.
@@ -34,6 +38,10 @@ PROVIDERS = {
     "gs": ("gcs", "gcsfs", "gcs"),
     "az": ("abfs", "adlfs", "azure"),
 }
+# The schemes whose store's address --endpoint-url gives (s3fs's and gcsfs's endpoint_url). An
+# Azure store's address is its account's, from the connection string the Azure tools read
+# (AZURE_STORAGE_CONNECTION_STRING's BlobEndpoint: Azurite's documented way), read by adlfs.
+ENDPOINT_SCHEMES = ("s3", "gs")
 
 
 @dataclass(frozen=True)
@@ -59,7 +67,7 @@ def parse_remote(text: str, endpoint_url: str | None = None) -> Remote | None:
     """``text`` as a cloud URL, or None when it has no scheme (a local path).
 
     Raises UsageError for an unknown scheme, a URL without a bucket or with empty path
-    segments, or ``--endpoint-url`` with anything but ``s3://``."""
+    segments, or ``--endpoint-url`` with an ``az://`` URL."""
     scheme, sep, rest = text.partition("://")
     if not sep:
         # "s3:/bucket", "S3:bucket": a URL mistyped, not a folder "s3:" to create here.
@@ -82,14 +90,13 @@ def parse_remote(text: str, endpoint_url: str | None = None) -> Remote | None:
 
 
 def check_endpoint(endpoint_url: str, scheme: str) -> None:
-    """``--endpoint-url``: for s3:// only, and HTTPS unless on loopback (an S3 server in a
-    test, a local MinIO): as for the org, the archive never travels unencrypted over a
-    network (README, "Safety"). Raises UsageError."""
-    if scheme != "s3":
-        raise UsageError("--endpoint-url is for s3:// destinations (S3-compatible stores)")
+    """``--endpoint-url``: for s3:// and gs:// (ENDPOINT_SCHEMES), and HTTPS unless on
+    loopback (a store's emulator in a test, a local MinIO): as for the org, the archive never
+    travels unencrypted over a network (README, "Safety"). Raises UsageError."""
+    if scheme not in ENDPOINT_SCHEMES:
+        raise UsageError(ENDPOINT_MISUSED, hint=ENDPOINT_HINT)
     parsed = urllib.parse.urlsplit(endpoint_url)
-    loopback = parsed.hostname in ("localhost", "127.0.0.1", "::1")
-    if parsed.scheme != "https" and not (parsed.scheme == "http" and loopback):
+    if parsed.scheme != "https" and not (parsed.scheme == "http" and _loopback(endpoint_url)):
         raise UsageError(f"--endpoint-url {endpoint_url}: give an https:// URL",
                          hint="plain http:// is accepted only on loopback (127.0.0.1, "
                               "localhost)")
@@ -107,20 +114,36 @@ def storage_errors(remote: Remote, doing: str) -> Iterator[None]:
                          f"({_why(exc)})", hint="create it first, or check the URL") from exc
     except PermissionError as exc:
         raise AuthError(f"{remote.url}: {doing}: access denied ({_why(exc)})",
-                        hint="check the provider's credentials (for S3: AWS_PROFILE or "
-                             "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) and their "
-                             "permissions") from exc
+                        hint=f"check {CREDENTIALS[remote.scheme]} and their permissions"
+                        ) from exc
     except Exception as exc:
-        # botocore's NoCredentialsError, PartialCredentialsError, CredentialRetrievalError:
-        # matched by name so that sfexit does not import botocore for them.
-        if "Credential" in type(exc).__name__:
+        # botocore's NoCredentialsError, PartialCredentialsError, CredentialRetrievalError;
+        # azure's ClientAuthenticationError, CredentialUnavailableError: matched by name so
+        # that sfexit imports no provider's package for them.
+        if any(word in type(exc).__name__ for word in ("Credential", "Authentication")):
             raise AuthError(f"{remote.url}: {doing}: no usable credentials ({_why(exc)})",
-                            hint="set them the provider's usual way (for S3: AWS_PROFILE, "
-                                 "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or a role)"
-                            ) from exc
+                            hint=f"set {CREDENTIALS[remote.scheme]}") from exc
         raise SfexitError(f"{remote.url}: {doing} failed ({_why(exc)})",
                           hint="check the URL, the endpoint and the network, then run the "
                                "same command again") from exc
+
+
+# Where each provider's tools look for credentials first (the providers' own docs), for hints.
+CREDENTIALS = {
+    "s3": "the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or a "
+          "role)",
+    "gs": "the Google credentials (GOOGLE_APPLICATION_CREDENTIALS, or `gcloud auth "
+          "application-default login`)",
+    "az": "the Azure credentials (AZURE_STORAGE_CONNECTION_STRING, or "
+          "AZURE_STORAGE_ACCOUNT_NAME with AZURE_STORAGE_ACCOUNT_KEY, a SAS or `az login`)",
+}
+ENDPOINT_MISUSED = "--endpoint-url is for s3:// and gs:// destinations"
+ENDPOINT_HINT = ("an az:// store's address is the BlobEndpoint of "
+                 "AZURE_STORAGE_CONNECTION_STRING, as for the Azure tools")
+
+
+def _loopback(endpoint_url: str) -> bool:
+    return urllib.parse.urlsplit(endpoint_url).hostname in ("localhost", "127.0.0.1", "::1")
 
 
 def _why(exc: BaseException) -> str:
@@ -133,8 +156,7 @@ def open_store(remote: Remote) -> Any:
     install when its package is missing."""
     protocol, package, extra = PROVIDERS[remote.scheme]
     try:
-        import fsspec
-        cls = fsspec.get_filesystem_class(protocol)
+        cls = _filesystem_class(remote.scheme, protocol)
     except ImportError as exc:
         raise UsageError(f"{remote.url} needs {package}, which is not installed",
                          hint=f"pip install 'sfexit[{extra}]'") from exc
@@ -142,8 +164,26 @@ def open_store(remote: Remote) -> Any:
     if remote.endpoint_url:
         # Otherwise botocore reads AWS_ENDPOINT_URL(_S3) and the profile's endpoint_url itself.
         options["endpoint_url"] = remote.endpoint_url
+        if remote.scheme == "gs" and _loopback(remote.endpoint_url):
+            # A GCS emulator: no credentials, as google-cloud-storage sends none to
+            # STORAGE_EMULATOR_HOST (Client.__init__); the chain would first ask the GCE
+            # metadata server, off this machine.
+            options["token"] = "anon"
     with storage_errors(remote, "connecting"):
         return cls(**options)
+
+
+def _filesystem_class(scheme: str, protocol: str) -> Any:
+    """fsspec's class for ``protocol``; for gs:// gcsfs's JSON-API one. Since gcsfs 2025.x
+    the registered class is ExtendedGcsFileSystem (GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT, on by
+    default), which first asks the Storage Control API over gRPC for each bucket's layout;
+    an endpoint that does not speak it (every emulator) costs 60 s per bucket, retried on
+    every call. sfexit writes plain objects: the JSON API does all it needs."""
+    if scheme == "gs":
+        import gcsfs.core
+        return gcsfs.core.GCSFileSystem
+    import fsspec
+    return fsspec.get_filesystem_class(protocol)
 
 
 def listing(fs: Any, remote: Remote) -> dict[str, int]:
@@ -151,6 +191,9 @@ def listing(fs: Any, remote: Remote) -> dict[str, int]:
     fs.invalidate_cache()
     with storage_errors(remote, "listing"):
         found = fs.find(remote.root, detail=True)
+        if not found and remote.scheme == "az" and not fs.exists(remote.bucket):
+            # adlfs lists a missing container as empty; s3fs and gcsfs raise.
+            raise FileNotFoundError(remote.bucket)
     cut = len(remote.root) + 1
     return {name[cut:]: int(info.get("size") or 0) for name, info in found.items()
             if info.get("type") != "directory" and len(name) > cut}
@@ -196,12 +239,18 @@ def _put_parts(fs: Any, remote: Remote, fh: BinaryIO, relative: str, sha256: str
     try:
         while block := fh.read(PART):
             digest.update(block)
-            target.write(block)
-        target.close()           # the last part goes up; not completed (autocommit=False)
+            target.write(block)  # a full part goes up as it fills, not completed
+        # Checked before close: adlfs completes the blob on close (Put Block List), whatever
+        # autocommit says; s3fs and gcsfs complete it on commit.
         _same(remote, relative, digest.hexdigest(), sha256)
+        target.close()
         target.commit()
     except BaseException:
-        target.discard()         # aborts the multipart upload: no object
+        with contextlib.suppress(Exception):   # a failed abort must not hide why
+            target.discard()     # s3: aborts the multipart upload; gs: cancels the session
+        # Never closed after this: fsspec's __del__ would close, hence complete, the object.
+        # Azure drops uncommitted blocks itself (Put Block: "discarded after seven days").
+        target.closed = True
         raise
 
 

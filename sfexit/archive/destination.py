@@ -48,8 +48,8 @@ from sfexit.archive.verify import ArchiveVerifyReport, verify_archive
 from sfexit.errors import SfexitError, UsageError
 from sfexit.export.manifest import MANIFEST_NAME
 from sfexit.ondisk import file_sha256
-from sfexit.storage import (Remote, get, holds, listing, open_store, parse_remote, put, read,
-                            read_sha256, remove, write)
+from sfexit.storage import (ENDPOINT_MISUSED, Remote, get, holds, listing, open_store,
+                            parse_remote, put, read, read_sha256, remove, write)
 
 # Uploaded last, in this order: the bag's own files, so that an upload cut short anywhere
 # before the end leaves no bagit.txt, hence no bag (module docstring).
@@ -79,7 +79,7 @@ def parse_destination(text: str, *, endpoint_url: str | None = None) -> Destinat
     if remote is not None:
         return Destination(text=remote.url, remote=remote)
     if endpoint_url:
-        raise UsageError("--endpoint-url is for s3:// destinations (S3-compatible stores)")
+        raise UsageError(ENDPOINT_MISUSED)
     return Destination(text=str(text), local=Path(text))
 
 

@@ -120,8 +120,10 @@ def endpoint_option(f: Any) -> Any:
     """``--endpoint-url`` of a cloud destination (sfexit/storage.py, check_endpoint)."""
     return click.option(
         "--endpoint-url", metavar="URL",
-        help="S3-compatible store's endpoint for s3:// URLs, https:// (http:// on loopback "
-             "only; default: the AWS chain's, e.g. AWS_ENDPOINT_URL).")(f)
+        help="The store's endpoint for s3:// URLs (an S3-compatible store; default: the AWS "
+             "chain's, e.g. AWS_ENDPOINT_URL) and gs:// URLs (a GCS emulator on loopback is "
+             "sent no credentials); https://, http:// on loopback only. az:// takes its "
+             "endpoint from AZURE_STORAGE_CONNECTION_STRING.")(f)
 
 
 def json_option(f: Any) -> Any:

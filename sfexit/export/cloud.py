@@ -31,8 +31,8 @@ from sfexit.export.finished import SCHEMA_DIR
 from sfexit.export.manifest import MANIFEST_NAME, ManifestStore, ObjectEntry
 from sfexit.ondisk import file_digest
 from sfexit.org.session import OrgSession
-from sfexit.storage import (Remote, get, holds, listing, open_store, parse_remote, put,
-                            write)
+from sfexit.storage import (ENDPOINT_MISUSED, Remote, get, holds, listing, open_store,
+                            parse_remote, put, write)
 
 
 # Seconds between two uploads of the manifest while file bodies are recorded (put_manifest).
@@ -58,7 +58,7 @@ def open_cloud_dest(text: str, endpoint_url: str | None = None) -> CloudDest | N
     remote = parse_remote(text, endpoint_url)
     if remote is None:
         if endpoint_url:
-            raise UsageError("--endpoint-url is for s3:// destinations",
+            raise UsageError(ENDPOINT_MISUSED,
                              hint=f"--dest {text} is a local directory")
         return None
     fs = open_store(remote)

@@ -46,9 +46,10 @@ def test_a_url_sfexit_cannot_store_to_is_a_usage_error(text: str) -> None:
         parse_destination(text)
 
 
-def test_endpoint_url_is_only_for_s3() -> None:
+def test_endpoint_url_is_only_for_s3_and_gs() -> None:
     assert parse_destination("s3://b/x", endpoint_url="http://127.0.0.1:9000").remote
-    for text in ("gs://b/x", "ARCHIVE"):
+    assert parse_destination("gs://b/x", endpoint_url="http://127.0.0.1:9023").remote
+    for text in ("az://b/x", "ARCHIVE"):
         with pytest.raises(UsageError, match="--endpoint-url is for s3://"):
             parse_destination(text, endpoint_url="http://127.0.0.1:9000")
 
