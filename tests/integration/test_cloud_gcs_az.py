@@ -121,6 +121,41 @@ def test_an_archive_built_to_the_store_is_the_local_archive_byte_for_byte_and_ve
     assert "data/data/Account.csv" in caught.stdout + caught.stderr
 
 
+def cutting(monkeypatch: pytest.MonkeyPatch, store: Store, suffix: str) -> None:
+    """Every single-request upload of a path ending with ``suffix`` fails with a connection
+    reset, through the provider's own class (the one sfexit's storage opens too). adlfs binds
+    pipe_file to its _pipe_file at class creation; gcsfs makes it per instance from _pipe_file
+    unless the class has one: both are replaced."""
+    from fsspec.asyn import sync_wrapper
+
+    provider = type(store.fs)
+    real_pipe = provider._pipe_file
+
+    async def cut(self: Any, path: str, data: bytes, *args: Any, **kwargs: Any) -> Any:
+        if path.endswith(suffix):
+            raise ConnectionResetError("connection reset by peer")
+        return await real_pipe(self, path, data, *args, **kwargs)
+
+    monkeypatch.setattr(provider, "_pipe_file", cut)
+    monkeypatch.setattr(provider, "pipe_file", sync_wrapper(cut))
+
+
+def test_an_archive_upload_cut_midway_leaves_no_bag_and_the_same_command_finishes_it(
+        export_dir: Path, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = store.url("cut")
+    with monkeypatch.context() as fault:
+        cutting(fault, store, "data/data/Contact.csv")
+        first = run("archive", "build", str(export_dir), "--out", url, *store.flags)
+    assert first.exit_code == 1, first.output + first.stderr
+    assert "ConnectionResetError" in first.stderr
+    assert "bagit.txt" not in store.held("cut")             # no bag until it is whole
+    again = run("archive", "build", str(export_dir), "--out", url, *store.flags)
+    assert again.exit_code == 0, again.output + again.stderr
+    assert "bagit.txt" in store.held("cut")
+    checked = run("archive", "verify", url, *store.flags)
+    assert checked.exit_code == 0, checked.output + checked.stderr
+
+
 # --- export bulk --dest gs:// | az://, export verify ---------------------------------------
 
 def export(org: Any, tmp_path: Path, dest: str, *extra: str) -> Any:
@@ -167,24 +202,11 @@ def test_an_export_cut_midway_resumes_proving_what_the_store_holds_by_reading_it
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Neither store keeps a SHA-256 sfexit can read (storage.stored_sha256 is S3's): the
     rerun keeps an object only when its bytes, read back, have the manifest's SHA-256."""
-    from fsspec.asyn import sync_wrapper
-
     import sfexit.export.cloud as cloud_module
-
-    provider = type(store.fs)          # the class sfexit's storage opens too
-    real_pipe = provider._pipe_file
-
-    async def cut(self: Any, path: str, data: bytes, *args: Any, **kwargs: Any) -> Any:
-        if path.endswith("data/CaseStatus.csv"):
-            raise ConnectionResetError("connection reset by peer")
-        return await real_pipe(self, path, data, *args, **kwargs)
 
     url = store.url("cut")
     with monkeypatch.context() as fault:
-        # adlfs binds pipe_file to its own _pipe_file at class creation; gcsfs's is made
-        # per instance from _pipe_file unless the class has one: both are replaced.
-        fault.setattr(provider, "_pipe_file", cut)
-        fault.setattr(provider, "pipe_file", sync_wrapper(cut))
+        cutting(fault, store, "data/CaseStatus.csv")
         first = export(fresh_emulator, tmp_path, url, *store.flags, "--parallel", "1")
     assert first.code == 1, first.output
     assert "uploading data/CaseStatus.csv" in first.body["message"]
