@@ -84,10 +84,10 @@ def _objects(value: str | None) -> tuple[str, ...] | None:
                    "nothing.")
 @click.option("--all-versions", is_flag=True, default=None,
               help="Files step: every ContentVersion, not only the latest.")
-@click.option("--since", "since", type=click.Path(path_type=Path, file_okay=False),
-              metavar="BACKUP_DIR",
+@click.option("--since", "since", metavar="BASE",
               help="A delta: only rows changed or deleted since that finished backup of the "
-                   "same org began (SystemModstamp, minus 5 minutes; queryAll; no files).")
+                   "same org began (SystemModstamp, minus 5 minutes; queryAll; no files). "
+                   "BASE is its directory or its s3:// URL.")
 @click.option("--archive", "archive_to", metavar="ARCHIVE",
               help="After a complete export, build the exit archive of DEST there, as "
                    "`sfexit archive build` does (a new directory, or an s3://, gs:// or az:// "
@@ -103,7 +103,7 @@ def bulk(app: AppContext, dest: str | None, objects: str | None,
          include_deleted: bool | None, parallel: int | None, rest_below: int | None,
          reserve: str | None,
          resume: bool, force: bool, no_files: bool, dry_run: bool, all_versions: bool | None,
-         since: Path | None, archive_to: str | None, link: bool,
+         since: str | None, archive_to: str | None, link: bool,
          endpoint_url: str | None) -> int:
     """Back up every queryable object (Bulk API 2.0, REST where Bulk refuses) into DEST.
 
@@ -120,12 +120,12 @@ def bulk(app: AppContext, dest: str | None, objects: str | None,
     """
     from sfexit.export.backup import run_backup
     from sfexit.export.bulk import ExportOptions
-    from sfexit.export.cloud import run_backup_to_cloud
-    from sfexit.export.delta import open_base
+    from sfexit.export.cloud import open_base_at, run_backup_to_cloud
 
     if link and archive_to is None:
         raise errors.UsageError("--link is for --archive: give both, or neither")
-    base = open_base(since) if since is not None else None   # before the org is asked
+    base = (open_base_at(since, endpoint_url)          # before the org is asked
+            if since is not None else None)
     reserve_pct = parse_reserve(reserve) if reserve is not None else None
     settings = app.settings()
     cfg = settings.export
@@ -135,6 +135,9 @@ def bulk(app: AppContext, dest: str | None, objects: str | None,
                                 "in the config")
     cloud = _cloud_destination(str(target), endpoint_url, since=since,
                                archive_to=archive_to, dry_run=dry_run)   # before the org
+    if cloud is not None and base is not None and base.ref.path == cloud.remote.url:
+        raise errors.UsageError(f"--since: the delta cannot be written into its base "
+                                f"{cloud.remote.url}", hint="give a new --dest for the delta")
     if cloud is None:
         require_writable_dir(Path(target), "--dest")
     held = ("manifest.json" in cloud.found if cloud is not None
@@ -196,16 +199,19 @@ def bulk(app: AppContext, dest: str | None, objects: str | None,
 
 
 def _cloud_destination(target: str, endpoint_url: str | None, *,
-                       since: Path | None, archive_to: str | None, dry_run: bool
+                       since: str | None, archive_to: str | None, dry_run: bool
                        ) -> CloudDest | None:
     """``--dest`` as a checked cloud destination (URL, bucket, credentials: exit 2 or 3), or
-    None for a directory. What the first slice does not do yet is refused with exit 2."""
+    None for a directory. What is not done yet is refused with exit 2. ``--endpoint-url``
+    serves every s3:// URL of the command (``--dest``, ``--since``)."""
     from sfexit.export.cloud import open_cloud_dest
     from sfexit.storage import parse_remote
 
+    if since is not None and parse_remote(since) is not None \
+            and parse_remote(target) is None:
+        endpoint_url = None          # it was for --since's URL (checked there)
     if parse_remote(target, endpoint_url) is not None:
-        later = [what for what, given in (("--since", since is not None),
-                                          ("--archive", archive_to is not None),
+        later = [what for what, given in (("--archive", archive_to is not None),
                                           ("--dry-run", dry_run)) if given]
         if later:
             raise errors.UsageError(f"--dest {target}: a cloud export does not take "

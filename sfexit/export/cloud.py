@@ -26,6 +26,7 @@ from typing import Any
 from sfexit.errors import UsageError
 from sfexit.export.backup import BackupSummary, run_backup
 from sfexit.export.data_run import ExportOptions
+from sfexit.export.delta import DeltaBase, open_base
 from sfexit.export.verify import VerifyReport, verify_backup
 from sfexit.export.finished import SCHEMA_DIR
 from sfexit.export.manifest import MANIFEST_NAME, ManifestStore, ObjectEntry
@@ -68,6 +69,36 @@ def open_cloud_dest(text: str, endpoint_url: str | None = None) -> CloudDest | N
                          f"{MANIFEST_NAME} (not an sfexit export)",
                          hint="give a new prefix, or the one of an export to continue")
     return CloudDest(remote, fs, found)
+
+
+def open_base_at(text: str, endpoint_url: str | None = None) -> DeltaBase:
+    """``--since BASE``: a directory (``delta.open_base``), or the URL of an export in a
+    bucket: its manifest.json and describes (a few KB) are downloaded to a temporary
+    directory and checked exactly as a directory's (finished, complete); the delta records
+    the base by its URL. Call it before the org is asked.
+
+    Raises UsageError (no export there, unfinished, incomplete), AuthError (credentials)."""
+    remote = parse_remote(text, endpoint_url)
+    if remote is None:
+        return open_base(Path(text))
+    fs = open_store(remote)
+    found = listing(fs, remote)
+    if MANIFEST_NAME not in found:
+        raise UsageError(f"--since: {remote.url} holds no sfexit export (no {MANIFEST_NAME})",
+                         hint="give the --dest of a finished `sfexit export bulk`")
+    spool = Path(tempfile.mkdtemp(prefix=".sfexit-base.", suffix=".spool"))
+    try:
+        for relative in [MANIFEST_NAME, *sorted(k for k in found
+                                                if k.startswith(f"{SCHEMA_DIR}/"))]:
+            get(fs, remote, relative, spool)
+        try:
+            base = open_base(spool)
+        except UsageError as exc:
+            exc.message = exc.message.replace(str(spool), remote.url)
+            raise
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)
+    return DeltaBase(base.org_id, replace(base.ref, path=remote.url))
 
 
 class CloudPublisher:
