@@ -189,14 +189,15 @@ def check_link(link: bool, cloud: str | None, option: str = "--out") -> None:
                          hint=f"drop --link, or give a directory as {option}")
 
 
-def check_out(backup_dir: Path, out: Path) -> None:
-    """A local ``--out``: new or empty, and not inside the export. Raises UsageError."""
+def check_out(backup_dir: Path | None, out: Path) -> None:
+    """A local ``--out``: new or empty, and not inside the export (None: an export in a
+    bucket, `export bulk --dest s3://… --archive`). Raises UsageError."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file", hint="give a new directory for the archive")
     if out.is_dir() and any(out.iterdir()):
         raise UsageError(f"--out {out} is not empty",
                          hint="give a new or empty directory; an archive is never overwritten")
-    if out.resolve().is_relative_to(backup_dir.resolve()):
+    if backup_dir is not None and out.resolve().is_relative_to(backup_dir.resolve()):
         raise UsageError(f"--out {out} is inside the export {backup_dir}",
                          hint="build the archive beside the export, not in it")
 

@@ -83,15 +83,17 @@ def parse_destination(text: str, *, endpoint_url: str | None = None) -> Destinat
     return Destination(text=str(text), local=Path(text))
 
 
-def check_destination(dest: Destination, backup_dir: Path) -> None:
+def check_destination(dest: Destination, backup_dir: Path | None) -> None:
     """Everything about ``dest`` that can be known before building: raises UsageError (exit 2)
-    or AuthError (exit 3) with one line. Lists the bucket: call it before the org is asked."""
+    or AuthError (exit 3) with one line. Lists the bucket: call it before the org is asked.
+    ``backup_dir`` None: the export is not made yet, or not in a directory (a bucket)."""
     if dest.local is not None:
         check_out(backup_dir, dest.local)
         return
     assert dest.remote is not None
     fs = open_store(dest.remote)
-    check_resumable(fs, dest.remote, listing(fs, dest.remote), export_identity(backup_dir),
+    check_resumable(fs, dest.remote, listing(fs, dest.remote),
+                    export_identity(backup_dir) if backup_dir is not None else None,
                     "is not empty")
 
 

@@ -134,7 +134,7 @@ def bulk(app: AppContext, dest: str | None, objects: str | None,
         raise errors.UsageError("no backup directory: pass --dest DIR or set [export] dest "
                                 "in the config")
     cloud = _cloud_destination(str(target), endpoint_url, since=since,
-                               archive_to=archive_to, dry_run=dry_run)   # before the org
+                               archive_to=archive_to)   # before the org
     if cloud is not None and base is not None and base.ref.path == cloud.remote.url:
         raise errors.UsageError(f"--since: the delta cannot be written into its base "
                                 f"{cloud.remote.url}", hint="give a new --dest for the delta")
@@ -145,8 +145,8 @@ def bulk(app: AppContext, dest: str | None, objects: str | None,
     if resume and not held:
         raise errors.UsageError(f"--resume: {target} holds no export to continue (no "
                                 "manifest.json); leave out --resume to start one there")
-    archive_dest = (_archive_destination(archive_to, Path(target), link)   # before the org
-                    if cloud is None else None)
+    archive_dest = _archive_destination(archive_to, Path(target) if cloud is None else None,
+                                        link, cloud, endpoint_url)   # before the org too
     options = ExportOptions(
         dest=Path(target), objects=_objects(objects) or cfg.objects,
         include_deleted=cfg.include_deleted if include_deleted is None else include_deleted,
@@ -156,7 +156,7 @@ def bulk(app: AppContext, dest: str | None, objects: str | None,
     session = connect_read_only(app)
     if dry_run:
         return _dry_run(app, session, options, files=not no_files and base is None,
-                        reserve_pct=reserve_pct)
+                        reserve_pct=reserve_pct, cloud=cloud)
     progress = _Progress(app)
     backup = run_backup if cloud is None else partial(run_backup_to_cloud, dest=cloud)
     try:
@@ -193,39 +193,35 @@ def bulk(app: AppContext, dest: str | None, objects: str | None,
     text = _summary_text(summary)
     if archive_dest is not None:
         app.out.info(text)   # the export is done whatever happens to the archive
-        text = _archive_after_export(app, archive_dest, Path(target), result, link)
+        text = (_archive_after_export(app, archive_dest, Path(target), result, link)
+                if cloud is None else _archive_after_cloud_export(app, archive_dest, cloud,
+                                                                   result, link))
     app.out.result(result, lambda: text)
     return 0
 
 
-def _cloud_destination(target: str, endpoint_url: str | None, *,
-                       since: str | None, archive_to: str | None, dry_run: bool
-                       ) -> CloudDest | None:
+def _cloud_destination(target: str, endpoint_url: str | None, *, since: str | None,
+                       archive_to: str | None) -> CloudDest | None:
     """``--dest`` as a checked cloud destination (URL, bucket, credentials: exit 2 or 3), or
-    None for a directory. What is not done yet is refused with exit 2. ``--endpoint-url``
-    serves every s3:// URL of the command (``--dest``, ``--since``)."""
+    None for a directory. ``--endpoint-url`` serves every s3:// URL of the command
+    (``--dest``, ``--since``, ``--archive``); it is refused when none is one."""
     from sfexit.export.cloud import open_cloud_dest
     from sfexit.storage import parse_remote
 
-    if since is not None and parse_remote(since) is not None \
-            and parse_remote(target) is None:
-        endpoint_url = None          # it was for --since's URL (checked there)
-    if parse_remote(target, endpoint_url) is not None:
-        later = [what for what, given in (("--archive", archive_to is not None),
-                                          ("--dry-run", dry_run)) if given]
-        if later:
-            raise errors.UsageError(f"--dest {target}: a cloud export does not take "
-                                    f"{', '.join(later)} yet",
-                                    hint="export to a directory for those, or see "
-                                         "docs/cloud-export.md")
-    return open_cloud_dest(target, endpoint_url)
+    if endpoint_url and not any(text is not None and parse_remote(text) is not None
+                                for text in (target, since, archive_to)):
+        raise errors.UsageError("--endpoint-url is for s3:// URLs",
+                                hint=f"--dest {target} is a local directory")
+    return open_cloud_dest(target, endpoint_url if parse_remote(target) else None)
 
 
 def _dry_run(app: AppContext, session: OrgSession, options: ExportOptions, *, files: bool,
-             reserve_pct: float) -> int:
+             reserve_pct: float, cloud: CloudDest | None) -> int:
     from sfexit.export.backup_plan import plan_backup
+    from sfexit.export.cloud import plan_cloud
 
-    found = plan_backup(session, options, files=files, reserve_pct=reserve_pct, now=app.now)
+    plan = plan_backup if cloud is None else partial(plan_cloud, dest=cloud)
+    found = plan(session, options, files=files, reserve_pct=reserve_pct, now=app.now)
     result = {"dry_run": True, "dest": found.dest, "objects": found.objects,
               "objects_done": found.objects_done,
               "forecast": to_jsonable(found.report.forecast),
@@ -256,35 +252,59 @@ def dry_run_text(objects: int, done: int, plan: BudgetPlan) -> str:
     return "\n".join(lines)
 
 
-def _archive_destination(archive_to: str | None, backup_dir: Path,
-                         link: bool) -> Destination | None:
+def _archive_destination(archive_to: str | None, backup_dir: Path | None, link: bool,
+                         cloud: CloudDest | None, endpoint_url: str | None = None
+                         ) -> Destination | None:
     """``--archive`` parsed and checked (new or empty, bucket reachable, ``--link`` only with
-    a directory): UsageError or AuthError before the org is asked."""
+    a directory, neither inside the other when both are in a bucket): UsageError or
+    AuthError before the org is asked. ``backup_dir`` None: the export goes to ``cloud``."""
     if archive_to is None:
         return None
     from sfexit.archive.build import check_link
     from sfexit.archive.destination import check_destination, parse_destination
+    from sfexit.storage import parse_remote
 
-    archive_dest = parse_destination(archive_to)
+    archive_dest = parse_destination(archive_to, endpoint_url=endpoint_url
+                                     if parse_remote(archive_to) else None)
     check_link(link, archive_dest.text if archive_dest.remote else None, "--archive")
     if archive_dest.local is not None:
         require_writable_dir(archive_dest.local, "--archive")
+    if cloud is not None and archive_dest.remote is not None:
+        ours, theirs = cloud.remote.url + "/", archive_dest.remote.url + "/"
+        if ours.startswith(theirs) or theirs.startswith(ours):
+            raise errors.UsageError(f"--archive {archive_dest.text} and --dest "
+                                    f"{cloud.remote.url}: one is inside the other",
+                                    hint="give the archive a prefix of its own")
     check_destination(archive_dest, backup_dir)
     return archive_dest
 
 
+def _archive_after_cloud_export(app: AppContext, archive_dest: Destination, cloud: CloudDest,
+                                result: dict[str, Any], link: bool) -> str:
+    """The archive of the export just finished in the bucket: downloaded whole to a
+    temporary directory first (``archive build`` reads a directory; docs/cloud-export.md)."""
+    from sfexit.export.cloud import downloaded
+
+    app.out.info(f"downloading the export in {cloud.remote.url} to build its archive")
+    with downloaded(cloud) as backup_dir:
+        return _archive_after_export(app, archive_dest, backup_dir, result, link,
+                                     named=cloud.remote.url)
+
+
 def _archive_after_export(app: AppContext, archive_dest: Destination, backup_dir: Path,
-                          result: dict[str, Any], link: bool) -> str:
+                          result: dict[str, Any], link: bool, *,
+                          named: str | None = None) -> str:
     """Build the archive of the finished export (cli/archive.py's build_into, as `archive
-    build`); a failure says the export itself is complete and keeps the build's exit code."""
+    build`); a failure says the export itself is complete and keeps the build's exit code.
+    ``named``: what the export is called in that message (default: ``backup_dir``)."""
     from sfexit.cli.archive import build_into, built_text
 
     try:
         built = build_into(app, archive_dest, backup_dir, link=link)
     except errors.SfexitError as exc:
         # The same error (class, exit code), told that the export itself is done.
-        exc.message = f"the export in {backup_dir} is complete, but no archive was built: " \
-                      f"{exc.message}"
+        exc.message = f"the export in {named or backup_dir} is complete, but no archive " \
+                      f"was built: {exc.message}"
         raise
     result["archive"] = to_jsonable(built)
     return built_text(built, archive_dest.remote.endpoint_url if archive_dest.remote else None)

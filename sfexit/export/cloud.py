@@ -25,6 +25,7 @@ from typing import Any
 
 from sfexit.errors import UsageError
 from sfexit.export.backup import BackupSummary, run_backup
+from sfexit.export.backup_plan import BackupPlan, plan_backup
 from sfexit.export.data_run import ExportOptions
 from sfexit.export.delta import DeltaBase, open_base
 from sfexit.export.verify import VerifyReport, verify_backup
@@ -209,6 +210,39 @@ def run_backup_to_cloud(session: OrgSession, options: ExportOptions, *, dest: Cl
         publisher.close()
     return replace(summary, dest=dest.remote.url,
                    manifest=dest.remote.url + "/" + MANIFEST_NAME)
+
+
+def plan_cloud(session: OrgSession, options: ExportOptions, *, dest: CloudDest,
+               **kwargs: Any) -> BackupPlan:
+    """``plan_backup`` (``--dry-run``) of an export to ``dest``: the bucket's manifest, when
+    there is one, downloaded to a spool to count what is complete; nothing is written to
+    the bucket. ``kwargs`` as plan_backup's."""
+    publisher = CloudPublisher.start(dest)
+    try:
+        try:
+            found = plan_backup(session, replace(options, dest=publisher.spool), **kwargs)
+        except UsageError as exc:
+            exc.message = exc.message.replace(str(publisher.spool), dest.remote.url)
+            raise
+    finally:
+        publisher.close()
+    return replace(found, dest=dest.remote.url)
+
+
+@contextlib.contextmanager
+def downloaded(dest: CloudDest) -> Iterator[Path]:
+    """The export in ``dest`` downloaded whole into a temporary directory (under TMPDIR),
+    removed afterwards: what `export bulk --dest s3://… --archive` builds the archive from
+    (``archive build`` reads a directory; docs/cloud-export.md, "--archive"). Local disk
+    holds the export's whole size meanwhile. Raises storage errors as one line."""
+    found = listing(dest.fs, dest.remote)          # what the export just finished holds
+    spool = Path(tempfile.mkdtemp(prefix=".sfexit-export.", suffix=".download"))
+    try:
+        for relative in sorted(found):
+            get(dest.fs, dest.remote, relative, spool)
+        yield spool
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)
 
 
 def verify_cloud(dest: CloudDest, **kwargs: Any) -> VerifyReport:

@@ -154,8 +154,10 @@ def test_a_rerun_sends_no_object_again_and_an_upload_cut_midway_resumes(
 @pytest.mark.parametrize("dest, extra, code, says", [
     ("s3:/bucket/x", (), 2, "not a storage URL"),
     ("s3://no-such-bucket/x", (), 2, "no such bucket"),
-    ("s3://{bucket}/x", ("--archive", "{tmp}/A"), 2, "does not take --archive yet"),
-    ("s3://{bucket}/x", ("--dry-run",), 2, "does not take --dry-run yet"),
+    ("s3://{bucket}/x", ("--archive", "s3://{bucket}/x/archive"), 2,
+     "one is inside the other"),
+    ("s3://{bucket}/x", ("--archive", "s3://{bucket}/taken"), 2, "is not empty"),
+    ("s3://{bucket}/x", ("--since", "s3://{bucket}/x"), 2, "holds no sfexit export"),
     ("s3://{bucket}/taken", (), 2, "holds 1 objects but no manifest.json"),
     ("s3://{bucket}/empty", ("--resume",), 2, "holds no export to continue"),
     ("s3://{bucket}/x", ("--no-credentials",), 3, "no usable credentials"),
@@ -173,7 +175,8 @@ def test_a_bad_cloud_dest_is_one_line_before_the_org_is_asked(
     before = requests_total(fresh_emulator)
     run = invoke(["--config", str(config), "export", "bulk", "--dest",
                   dest.format(bucket=bucket), "--endpoint-url", s3_endpoint, "--no-files",
-                  *[e.format(tmp=tmp_path) for e in extra if e != "--no-credentials"]],
+                  *[e.format(tmp=tmp_path, bucket=bucket) for e in extra
+                    if e != "--no-credentials"]],
                  env=password_env(fresh_emulator), app=on_org_clock(fresh_emulator))
     assert run.code == code, run.output
     assert says in run.body["message"]

@@ -1,0 +1,91 @@
+"""``sfexit export bulk --dest s3://… --archive …`` and ``--dry-run`` (docs/cloud-export.md):
+the emulated org, moto's S3 server, the CLI; what the bucket holds read back with s3fs.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import bagit
+import pytest
+from auth_support import invoke, on_org_clock, password_env, password_profile, write_config
+from s3_support import objects, puts_on_the_server
+
+OBJECTS = "Account,CaseStatus,Contact"
+
+
+@pytest.fixture(autouse=True)
+def aws(aws_env: None) -> None:
+    """Credentials the AWS way (s3_support.py) for every test here."""
+
+
+@pytest.fixture(autouse=True)
+def spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The system's temporary directory (TMPDIR), where the export spools, watched."""
+    where = tmp_path / "tmp"
+    where.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(where))
+    return where
+
+
+def export(org: Any, tmp_path: Path, dest: str, *extra: str) -> Any:
+    config = write_config(tmp_path / "cfg", org, **password_profile(org))
+    return invoke(["--config", str(config), "export", "bulk", "--dest", dest,
+                   "--objects", OBJECTS, *extra], env=password_env(org),
+                  app=on_org_clock(org))
+
+
+@pytest.mark.parametrize("archive_in", ["bucket", "directory"])
+def test_an_export_to_s3_with_archive_builds_the_archive_of_what_the_bucket_holds(
+        fresh_emulator: Any, tmp_path: Path, s3: Any, s3_endpoint: str, bucket: str,
+        spool: Path, archive_in: str) -> None:
+    archive = (f"s3://{bucket}/archive" if archive_in == "bucket"
+               else str(tmp_path / "ARCHIVE"))
+    run = export(fresh_emulator, tmp_path, f"s3://{bucket}/export", "--archive", archive,
+                 "--endpoint-url", s3_endpoint)
+    assert run.code == 0, run.output
+    assert run.body["result"]["archive"]["archive"] == archive
+    checked = invoke(["archive", "verify", archive,
+                      *(("--endpoint-url", s3_endpoint) if archive_in == "bucket" else ())])
+    assert checked.code == 0, checked.output
+    assert checked.body["result"]["ok"]
+    held = objects(s3, f"{bucket}/export")
+    if archive_in == "directory":
+        bagit.Bag(archive).validate()
+        bagged = {p.relative_to(Path(archive) / "data").as_posix(): p.read_bytes()
+                  for p in (Path(archive) / "data").rglob("*") if p.is_file()}
+    else:
+        bagged = {k.removeprefix("data/"): v for k, v in objects(s3, f"{bucket}/archive").items()
+                  if k.startswith("data/")}
+    assert bagged == held                     # the archive's payload is the bucket's export
+    assert any(k.startswith("files/") for k in held)
+    assert not list(spool.glob(".sfexit-*"))          # no spool, no download left behind
+
+
+def test_a_dry_run_to_s3_plans_from_the_bucket_and_writes_nothing(
+        fresh_emulator: Any, tmp_path: Path, s3: Any, s3_endpoint: str, bucket: str,
+        spool: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"s3://{bucket}/plan"
+    empty = export(fresh_emulator, tmp_path, url, "--dry-run", "--endpoint-url", s3_endpoint)
+    assert empty.code == 0, empty.output
+    result = empty.body["result"]
+    assert result["dry_run"] and result["dest"] == url
+    assert result["objects"] == 3 and result["objects_done"] == 0
+    assert objects(s3, bucket) == {}                               # nothing written
+
+    made = export(fresh_emulator, tmp_path, url, "--no-files", "--endpoint-url", s3_endpoint)
+    assert made.code == 0, made.output
+    before = objects(s3, bucket)
+    sent = puts_on_the_server(monkeypatch)
+    again = export(fresh_emulator, tmp_path, url, "--dry-run", "--endpoint-url", s3_endpoint)
+    assert again.code == 0, again.output
+    assert again.body["result"]["objects_done"] == 3               # read from the bucket
+    assert sent == [] and objects(s3, bucket) == before
+    assert not list(spool.glob(".sfexit-*"))
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")                        # still checked
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    refused = export(fresh_emulator, tmp_path, url, "--dry-run", "--endpoint-url", s3_endpoint)
+    assert refused.code == 3, refused.output
