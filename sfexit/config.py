@@ -24,6 +24,7 @@ from typing import Any, Literal, cast, get_args
 
 from sfexit.config_values import SECRET_ENV, Validator
 from sfexit.errors import ConfigError, UsageError
+from sfexit.storage import parse_remote
 
 AuthMethod = Literal["jwt", "client_credentials", "web", "refresh_token", "password", "soap",
                      "sf", "session"]
@@ -112,6 +113,9 @@ def parse_reserve(value: object, where: str = "--reserve") -> float:
 @dataclass(frozen=True)
 class ExportSettings:
     dest: Path | None = None
+    # ``dest`` given as an s3://, gs:// or az:// URL (for ``export bulk`` only,
+    # docs/cloud-export.md); then ``dest`` is None. Not a key of its own.
+    dest_url: str | None = None
     parallel: int = 4
     include_deleted: bool = False
     objects: tuple[str, ...] | None = None
@@ -438,7 +442,8 @@ def _notice(v: Validator, raw: Mapping[str, Any]) -> NoticeSettings:
 
 
 def _export(v: Validator, raw: Mapping[str, Any]) -> ExportSettings:
-    v.check_keys(raw, "export", {f.name for f in dataclasses.fields(ExportSettings)})
+    v.check_keys(raw, "export",
+                 {f.name for f in dataclasses.fields(ExportSettings)} - {"dest_url"})
     parallel = v.opt_int(raw, "parallel", "export.parallel")
     if parallel is not None and not 1 <= parallel <= 32:
         raise ConfigError(f"{v.where}: export.parallel: must be between 1 and 32 "
@@ -447,8 +452,10 @@ def _export(v: Validator, raw: Mapping[str, Any]) -> ExportSettings:
     rest_below = v.opt_int(raw, "rest_below", "export.rest_below")
     if rest_below is not None and rest_below < 0:
         raise ConfigError(f"{v.where}: export.rest_below: must be 0 or more (got {rest_below})")
+    dest_url = _dest_url(v, v.opt_str(raw, "dest", "export.dest"))
     return ExportSettings(
-        dest=v.opt_path(raw, "dest", "export.dest"),
+        dest=None if dest_url else v.opt_path(raw, "dest", "export.dest"),
+        dest_url=dest_url,
         parallel=parallel or 4,
         include_deleted=bool(v.opt_bool(raw, "include_deleted", "export.include_deleted")),
         objects=objects,
@@ -457,6 +464,16 @@ def _export(v: Validator, raw: Mapping[str, Any]) -> ExportSettings:
                  else _reserve(v, raw["reserve"])),
         rest_below=rest_below,
     )
+
+
+def _dest_url(v: Validator, value: str | None) -> str | None:
+    """``[export] dest`` as a storage URL (normalized), None for a directory; a malformed URL
+    is the one line ``--dest`` gives (storage.parse_remote)."""
+    try:
+        remote = parse_remote(value) if value is not None else None
+    except UsageError as exc:
+        raise ConfigError(f"{v.where}: export.dest: {exc.message}") from None
+    return remote.url if remote is not None else None
 
 
 def _reserve(v: Validator, value: Any) -> float:

@@ -40,6 +40,16 @@ def connect_read_only(app: AppContext) -> OrgSession:
     return app.connect(read_only=True)
 
 
+def configured_dir(app: AppContext, command: str) -> Path | None:
+    """``[export] dest`` for a command that writes to a directory only: None when unset;
+    a URL there (for ``export bulk``) is refused with one line."""
+    cfg = app.settings().export
+    if cfg.dest_url is not None:
+        raise errors.UsageError(f"{command} writes to a directory, and [export] dest is "
+                                f"{cfg.dest_url}", hint="pass --dest DIR")
+    return cfg.dest
+
+
 @click.group()
 def export() -> None:
     """Back up the org: Bulk API 2.0 data, files, the weekly export; verify a backup."""
@@ -129,7 +139,7 @@ def bulk(app: AppContext, dest: str | None, objects: str | None,
     reserve_pct = parse_reserve(reserve) if reserve is not None else None
     settings = app.settings()
     cfg = settings.export
-    target = dest or cfg.dest
+    target = dest or cfg.dest_url or cfg.dest
     if target is None:
         raise errors.UsageError("no backup directory: pass --dest DIR or set [export] dest "
                                 "in the config")

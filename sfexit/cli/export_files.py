@@ -13,7 +13,7 @@ import click
 from sfexit import errors
 from sfexit.cli.context import (AppContext, json_option, org_option, pass_app,
                                 require_writable_dir)
-from sfexit.cli.export import connect_read_only
+from sfexit.cli.export import configured_dir, connect_read_only
 from sfexit.config import parse_reserve
 from sfexit.jsonable import to_jsonable
 from sfexit.units import size
@@ -55,7 +55,7 @@ def files(app: AppContext, dest: Path | None, all_versions: bool, include_delete
     from sfexit.org.rest import RestClient
 
     settings = app.settings()
-    target = dest or settings.export.dest
+    target = dest or configured_dir(app, "export files")
     if target is None:
         raise errors.UsageError("no backup directory: pass --dest DIR or set dest in [export]")
     require_writable_dir(target, "--dest")

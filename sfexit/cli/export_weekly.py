@@ -14,6 +14,7 @@ import click
 from sfexit import errors
 from sfexit.cli.context import (AppContext, json_option, org_option, pass_app,
                                 require_writable_dir)
+from sfexit.cli.export import configured_dir
 from sfexit.cli.output import table
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ def weekly(app: AppContext, dest: Path | None, status_only: bool, trigger: bool,
     if status_only and (trigger or extract):
         raise errors.UsageError("--status only reports; drop --trigger/--extract")
     settings = app.settings()
-    target = dest or settings.export.dest
+    target = dest or (None if status_only else configured_dir(app, "export weekly"))
     if target is None and not status_only:
         raise errors.UsageError("no backup directory: pass --dest DIR or set dest in [export]")
     workers = parallel if parallel is not None else min(settings.export.parallel, MAX_PARALLEL)

@@ -89,3 +89,23 @@ def test_a_dry_run_to_s3_plans_from_the_bucket_and_writes_nothing(
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     refused = export(fresh_emulator, tmp_path, url, "--dry-run", "--endpoint-url", s3_endpoint)
     assert refused.code == 3, refused.output
+
+
+def test_export_dest_in_the_config_may_be_a_url_for_export_bulk_only(
+        fresh_emulator: Any, tmp_path: Path, s3: Any, s3_endpoint: str, bucket: str) -> None:
+    config = write_config(tmp_path / "cfg", fresh_emulator, **password_profile(fresh_emulator))
+    with open(config, "a", encoding="utf-8") as fh:
+        fh.write(f'[export]\ndest = "s3://{bucket}/configured/"\n')
+
+    def run(*args: str) -> Any:
+        return invoke(["--config", str(config), "export", *args],
+                      env=password_env(fresh_emulator), app=on_org_clock(fresh_emulator))
+
+    made = run("bulk", "--objects", "Account", "--no-files", "--endpoint-url", s3_endpoint)
+    assert made.code == 0, made.output
+    assert made.body["result"]["dest"] == f"s3://{bucket}/configured"
+    assert "data/Account.csv" in objects(s3, f"{bucket}/configured")
+    files = run("files")
+    assert files.code == 2, files.output
+    assert files.body["message"] == (f"export files writes to a directory, and [export] dest "
+                                     f"is s3://{bucket}/configured (pass --dest DIR)")

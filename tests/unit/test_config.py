@@ -182,6 +182,12 @@ def test_example_config_is_valid() -> None:
     ('[notice]\nsigner = 5\n', "notice.signer: expected a non-empty string, got 5"),
     ('[notice]\nname = "x"\n', "notice.name: unknown key (allowed: company, signer, title)"),
     ('[export]\nparallel = 0\n', "export.parallel: must be between 1 and 32 (got 0)"),
+    ('[export]\ndest = "s3:/bucket/x"\n', "export.dest: s3:/bucket/x: not a storage URL (it "
+                                         "would be a folder named s3:)"),
+    ('[export]\ndest = "ftp://host/x"\n', "export.dest: ftp://host/x: unknown storage "
+                                         "scheme 'ftp'"),
+    ('[export]\ndest = "s3://b//x"\n', "export.dest: s3://b//x: no bucket, or an empty"),
+    ('[export]\ndest_url = "s3://b/x"\n', "export.dest_url: unknown key"),
     ('[users]\nkeep = "a@b.c"\n', "users.keep: expected a list of strings, got 'a@b.c'"),
     ('[orgs.x]\nauth = "oauth"\n', "orgs.x.auth: must be one of jwt, client_credentials, web, "
                                    "refresh_token, password, soap, sf, session (got 'oauth')"),
@@ -234,3 +240,16 @@ def test_login_url_default_is_production(tmp_path: Path) -> None:
     path = write(tmp_path, '[orgs.w]\nconsumer_key = "k"\n')
     org = load(path).org
     assert org is not None and org.auth == "web" and org.login_url == PRODUCTION_LOGIN_URL
+
+
+@pytest.mark.parametrize("dest, url", [("s3://Bucket/exits/acme/", "s3://Bucket/exits/acme"),
+                                       ("GS://b/x", "gs://b/x"), ("az://container", "az://container")])
+def test_export_dest_may_be_a_storage_url(tmp_path: Path, dest: str, url: str) -> None:
+    settings = load(write(tmp_path, f'[export]\ndest = "{dest}"\n'))
+    assert settings.export.dest_url == url and settings.export.dest is None
+
+
+def test_export_dest_as_a_directory_is_a_path(tmp_path: Path) -> None:
+    settings = load(write(tmp_path, '[export]\ndest = "~/backups"\n'))
+    assert settings.export.dest == Path("~/backups").expanduser()
+    assert settings.export.dest_url is None
