@@ -199,7 +199,34 @@ def listing(fs: Any, remote: Remote) -> dict[str, int]:
             if info.get("type") != "directory" and len(name) > cut}
 
 
-def put(fs: Any, remote: Remote, local: Path, relative: str, sha256: str) -> None:
+@dataclass(frozen=True)
+class Sent:
+    """A file sent in parts (``put``): its size and SHA-256 as checked while it was sent, and
+    the ETag the store gave the object it completed. S3 keeps no SHA-256 of such an object,
+    but computes its ETag itself, and a new one when the key is written again (AWS S3 API
+    Reference, "HeadObject": ETag, "an opaque identifier assigned by a web server to a
+    specific version of a resource"; for a multipart object the MD5 of its parts' MD5s,
+    ``…-N``, AWS S3 User Guide, "Checking object integrity": "Using part-level checksums"):
+    a HEAD giving the same size and ETag is the object sent, without reading it back."""
+
+    size: int
+    sha256: str
+    etag: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"size": self.size, "sha256": self.sha256, "etag": self.etag}
+
+    @classmethod
+    def from_json(cls, raw: Any) -> Sent | None:
+        """None for anything but a well-formed record (the bucket is not trusted)."""
+        try:
+            sent = cls(int(raw["size"]), str(raw["sha256"]), str(raw["etag"]))
+        except (TypeError, KeyError, ValueError):
+            return None
+        return sent if sent.etag else None
+
+
+def put(fs: Any, remote: Remote, local: Path, relative: str, sha256: str) -> Sent | None:
     """Send ``local`` as ``relative``, hashing the bytes as they are read to be sent: when
     their SHA-256 is not ``sha256`` (the bag's manifests'), nothing is stored and
     SfexitError (exit 1) is raised, so the bucket never holds other bytes under the bag's
@@ -214,7 +241,9 @@ def put(fs: Any, remote: Remote, local: Path, relative: str, sha256: str) -> Non
     "Using supported checksum algorithms", "Retrieving checksums"): ``stored_sha256``.
     ``ChecksumAlgorithm`` names the algorithm (``x-amz-sdk-checksum-algorithm``); without it
     some S3-compatible stores (moto) check nothing and keep nothing. A multipart upload's
-    checksum is of its parts' checksums, not the object's: a resume sends such a file again.
+    checksum is of its parts' checksums, not the object's: for such a file (on S3) the
+    ``Sent`` record is returned, which a caller keeps to recognise it later (``holds``);
+    None otherwise.
     """
     try:
         fh = open(local, "rb")
@@ -228,17 +257,21 @@ def put(fs: Any, remote: Remote, local: Path, relative: str, sha256: str) -> Non
             _same(remote, relative, hashlib.sha256(data).hexdigest(), sha256)
             with storage_errors(remote, f"uploading {relative}"):
                 fs.pipe_file(remote.key(relative), data, **_checksum(remote, sha256))
-        else:
-            with LARGE_AT_ONCE, storage_errors(remote, f"uploading {relative}"):
-                _put_parts(fs, remote, fh, relative, sha256)
+            return None
+        with LARGE_AT_ONCE, storage_errors(remote, f"uploading {relative}"):
+            size = _put_parts(fs, remote, fh, relative, sha256)
+    etag = _head(fs, remote, relative).get("ETag")
+    return Sent(size, sha256, etag) if etag else None
 
 
-def _put_parts(fs: Any, remote: Remote, fh: BinaryIO, relative: str, sha256: str) -> None:
-    digest = hashlib.sha256()
+def _put_parts(fs: Any, remote: Remote, fh: BinaryIO, relative: str, sha256: str) -> int:
+    """The bytes sent (their count), in parts; completed only when their SHA-256 matches."""
+    digest, size = hashlib.sha256(), 0
     target = fs.open(remote.key(relative), "wb", block_size=PART, autocommit=False)
     try:
         while block := fh.read(PART):
             digest.update(block)
+            size += len(block)
             target.write(block)  # a full part goes up as it fills, not completed
         # Checked before close: adlfs completes the blob on close (Put Block List), whatever
         # autocommit says; s3fs and gcsfs complete it on commit.
@@ -252,6 +285,7 @@ def _put_parts(fs: Any, remote: Remote, fh: BinaryIO, relative: str, sha256: str
         # Azure drops uncommitted blocks itself (Put Block: "discarded after seven days").
         target.closed = True
         raise
+    return size
 
 
 def _checksum(remote: Remote, sha256: str) -> dict[str, str]:
@@ -283,11 +317,21 @@ def stored_sha256(fs: Any, remote: Remote, relative: str) -> str | None:
     it keeps none: not S3, an object put without it, or one put in parts (its checksum is
     then of the parts' checksums, ``…-N``, not of the object's bytes). A HEAD, no bytes read.
     """
+    return _sha256_of(_head(fs, remote, relative))
+
+
+def _head(fs: Any, remote: Remote, relative: str) -> dict[str, Any]:
+    """HeadObject of ``relative`` with its checksums (``{}`` but on S3): one request."""
     if remote.scheme != "s3":
-        return None
+        return {}
     bucket, _, key = remote.key(relative).partition("/")
     with storage_errors(remote, f"reading the checksum of {relative}"):
-        head = fs.call_s3("head_object", Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        head: dict[str, Any] = fs.call_s3("head_object", Bucket=bucket, Key=key,
+                                          ChecksumMode="ENABLED")
+    return head
+
+
+def _sha256_of(head: dict[str, Any]) -> str | None:
     value = head.get("ChecksumSHA256")
     if not value or "-" in value:
         return None
@@ -298,16 +342,22 @@ def stored_sha256(fs: Any, remote: Remote, relative: str) -> str | None:
 
 
 def holds(fs: Any, remote: Remote, found: dict[str, int], relative: str, size: int,
-          sha256: str, *, read_back: bool = False) -> bool:
+          sha256: str, *, read_back: bool = False, sent: Sent | None = None) -> bool:
     """Whether the prefix has ``relative`` already: of ``size`` (``found``: ``listing``), and
-    with the SHA-256 the store checked on its arrival (``put``). An object without one, of
-    another size, or whose bytes are another file's, is not: nothing in the bucket is trusted
-    on its name. A HEAD at most, no bytes read; with ``read_back``, an object of the size
-    but without a stored SHA-256 (sent in parts; gs://, az://) is read back and hashed
-    (``read_sha256``): bandwidth out of the store instead of doing the work again."""
+    with the SHA-256 the store checked on its arrival (``put``), or, sent in parts, the
+    ETag it had when ``put`` completed it (``sent``, the caller's record of that ``put``, of
+    this size and SHA-256). An object without either, of another size, or whose bytes are
+    another file's, is not: nothing in the bucket is trusted on its name. A HEAD at most,
+    no bytes read; with ``read_back``, an object of the size but with neither (sent in parts
+    without a record; gs://, az://) is read back and hashed (``read_sha256``): bandwidth out
+    of the store instead of doing the work again."""
     if found.get(relative) != size:
         return False
-    stored = stored_sha256(fs, remote, relative)
+    head = _head(fs, remote, relative)
+    stored = _sha256_of(head)
+    if stored is None and sent is not None and head.get("ETag") == sent.etag \
+            and (sent.size, sent.sha256) == (size, sha256):
+        return True
     if stored is None and read_back:
         stored = read_sha256(fs, remote, relative)
     return stored == sha256

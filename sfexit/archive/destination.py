@@ -15,7 +15,8 @@ upload is checked; only then is the archive reported built:
 2. MARKER is written first, then the payload (``data/``) and the other tag files
    (UPLOAD_WORKERS at a time), then one by one ``manifest-sha256.txt``, ``bag-info.txt``,
    ``tagmanifest-sha256.txt``; an object already there with the file's size and the SHA-256
-   S3 checked on its arrival (storage.stored_sha256) is not sent again: that is the resume;
+   S3 checked on its arrival (storage.stored_sha256), or, sent in parts, the ETag MARKER
+   recorded when this upload completed it (Ledger), is not sent again: that is the resume;
 3. S3 checks the SHA-256 of every single-request upload on arrival (storage.put);
 4. the prefix then holds exactly the bag's files but ``bagit.txt``, and MARKER, each of its
    size, and the bag's own files read back have the local bag's SHA-256; ``bagit.txt`` goes
@@ -34,6 +35,7 @@ import dataclasses
 import json
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -48,7 +50,7 @@ from sfexit.archive.verify import ArchiveVerifyReport, verify_archive
 from sfexit.errors import SfexitError, UsageError
 from sfexit.export.manifest import MANIFEST_NAME
 from sfexit.ondisk import file_sha256
-from sfexit.storage import (ENDPOINT_MISUSED, Remote, get, holds, listing, open_store,
+from sfexit.storage import (ENDPOINT_MISUSED, Remote, Sent, get, holds, listing, open_store,
                             parse_remote, put, read, read_sha256, remove, write)
 
 # Uploaded last, in this order: the bag's own files, so that an upload cut short anywhere
@@ -121,9 +123,41 @@ def check_resumable(fs: Any, remote: Remote, found: dict[str, int], identity: st
                          hint="give a new prefix, or the export that upload was of")
 
 
-def _marker(identity: str) -> bytes:
-    return (json.dumps({"sfexit_upload": 1, "export_manifest_sha256": identity}, indent=2)
-            + "\n").encode("utf-8")
+class Ledger:
+    """MARKER's content: the export the upload is of, and a ``storage.Sent`` record of each
+    file sent in parts (S3 keeps no SHA-256 of those), MARKER rewritten after each: a rerun
+    of a cut upload recognises such a file by a HEAD giving the size and ETag recorded
+    (``storage.holds``) instead of sending it again. Shared by the upload's threads."""
+
+    def __init__(self, fs: Any, remote: Remote, identity: str,
+                 sent: dict[str, Sent] | None = None) -> None:
+        self.fs, self.remote, self.identity = fs, remote, identity
+        self.sent = dict(sent or {})
+        self._lock = threading.Lock()
+
+    @classmethod
+    def read(cls, fs: Any, remote: Remote, identity: str) -> Ledger:
+        """The ledger of the cut upload in ``remote`` (its MARKER, already checked to be of
+        ``identity``); a record that is not well-formed is ignored (the file is sent)."""
+        try:
+            raw = json.loads(read(fs, remote, MARKER)).get("sent") or {}
+        except (ValueError, AttributeError):
+            raw = {}
+        found = {k: Sent.from_json(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+        return cls(fs, remote, identity, {k: v for k, v in found.items() if v is not None})
+
+    def write(self) -> None:
+        with self._lock:
+            body = {"sfexit_upload": 1, "export_manifest_sha256": self.identity,
+                    "sent": {k: v.to_json() for k, v in sorted(self.sent.items())}}
+            write(self.fs, self.remote, MARKER,
+                  (json.dumps(body, indent=2) + "\n").encode("utf-8"))
+
+    def record(self, relative: str, sent: Sent | None) -> None:
+        if sent is not None:
+            with self._lock:
+                self.sent[relative] = sent
+            self.write()
 
 
 def _marker_identity(body: bytes) -> str | None:
@@ -209,12 +243,16 @@ def upload_bag(files: dict[str, Path], hashes: dict[str, str], fs: Any, remote: 
         if MARKER in found:
             step(f"resuming the upload: {len(found) - 1} objects already in {remote.url}")
             remove_stale_bagit(fs, remote, found)
+            ledger = Ledger.read(fs, remote, identity)
         else:
-            write(fs, remote, MARKER, _marker(identity))
+            ledger = Ledger(fs, remote, identity)
+            ledger.write()
         order = [p for p in upload_order(hashes) if p != "bagit.txt"]
-        sent = _put_all(fs, remote, files, hashes, found, [p for p in order if p not in LAST])
+        sent = _put_all(fs, remote, files, hashes, found, [p for p in order if p not in LAST],
+                        ledger)
         for relative in [p for p in order if p in LAST]:   # one at a time, in LAST's order
-            sent += send(fs, remote, files[relative], relative, hashes[relative], found)
+            sent += send(fs, remote, files[relative], relative, hashes[relative], found,
+                         ledger)
         if MARKER in found:
             step(f"{len(order) - sent} of {len(order) + 1} files were already there with "
                  "their SHA-256, not sent again")
@@ -249,23 +287,26 @@ def remove_stale_bagit(fs: Any, remote: Remote, found: dict[str, int]) -> None:
 
 
 def send(fs: Any, remote: Remote, local: Path, relative: str, sha256: str,
-         found: dict[str, int]) -> bool:
+         found: dict[str, int], ledger: Ledger) -> bool:
     """Put one file unless the prefix has it already: of its size, and with the SHA-256 the
-    store checked on its arrival (an object without one, of another size, or whose bytes
-    are another file's, is sent again: nothing in the bucket is trusted on its name).
-    True when it was sent."""
-    if holds(fs, remote, found, relative, local.stat().st_size, sha256):
+    store checked on its arrival, or (sent in parts) the ETag ``ledger`` recorded when this
+    upload completed it (an object with neither, of another size, or whose bytes are another
+    file's, is sent again: nothing in the bucket is trusted on its name). True when it was
+    sent."""
+    if holds(fs, remote, found, relative, local.stat().st_size, sha256,
+             sent=ledger.sent.get(relative)):
         return False
-    put(fs, remote, local, relative, sha256)
+    ledger.record(relative, put(fs, remote, local, relative, sha256))
     return True
 
 
 def _put_all(fs: Any, remote: Remote, files: dict[str, Path], hashes: dict[str, str],
-             found: dict[str, int], paths: list[str]) -> int:
+             found: dict[str, int], paths: list[str], ledger: Ledger) -> int:
     """``send`` ``paths`` UPLOAD_WORKERS at a time; how many were sent. The first failure (or
     Ctrl-C) cancels what has not started, waits for what has, and is raised."""
     pool = ThreadPoolExecutor(UPLOAD_WORKERS, thread_name_prefix="sfexit-upload")
-    futures = [pool.submit(send, fs, remote, files[p], p, hashes[p], found) for p in paths]
+    futures = [pool.submit(send, fs, remote, files[p], p, hashes[p], found, ledger)
+               for p in paths]
     try:
         return sum(future.result() for future in as_completed(futures))
     except BaseException:

@@ -72,3 +72,18 @@ def puts_on_the_server(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(S3Response, "put_object", counted)
     return keys
+
+
+def parts_on_the_server(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every UploadPart the S3 server receives (its key): a file sent in parts."""
+    from moto.s3.responses import S3Response
+
+    real = S3Response.upload_part
+    keys: list[str] = []
+
+    def counted(self: Any) -> Any:
+        keys.append(self.parse_key_name())
+        return real(self)
+
+    monkeypatch.setattr(S3Response, "upload_part", counted)
+    return keys

@@ -16,7 +16,7 @@ import pytest
 from auth_support import invoke, on_org_clock, password_env, password_profile, write_config
 from click.testing import CliRunner
 from export_support import backup, clock_sleep, session_for
-from s3_support import objects, puts_on_the_server
+from s3_support import objects, parts_on_the_server, puts_on_the_server
 
 from sfexit.cli import cli
 from sfexit.export.backup import run_backup
@@ -266,6 +266,52 @@ def test_an_upload_cut_midway_keeps_what_it_put_and_the_same_command_resumes_it(
     assert not set(sent) & first                                      # not sent twice
     assert sent[-1] == "cut/bagit.txt"
     assert_a_valid_archive(s3, s3_endpoint, f"{bucket}/cut", tmp_path / "down")
+
+
+def test_a_large_file_of_a_cut_upload_is_not_sent_again_unless_it_changed_in_the_bucket(
+        s3: Any, s3_endpoint: str, bucket: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """S3 keeps no SHA-256 of a file sent in parts: the upload's marker records the ETag S3
+    gave it, and a rerun skips it only when a HEAD gives that size and ETag."""
+    import hashlib
+
+    from sfexit import storage
+    from sfexit.archive import destination
+    from sfexit.errors import SfexitError
+
+    monkeypatch.setattr(storage, "PART", 5 * 2**20)                  # S3's smallest part
+    big = bytes(range(256)) * (12 * 2**20 // 256)
+    bodies = {"data/big.bin": big, "data/small.csv": b"Id\n1\n",
+              **{name: f"{name}\n".encode() for name in destination.LAST}}
+    files = {}
+    for relative, body in bodies.items():
+        files[relative] = tmp_path / "bag" / relative
+        files[relative].parent.mkdir(parents=True, exist_ok=True)
+        files[relative].write_bytes(body)
+    hashes = {k: hashlib.sha256(v).hexdigest() for k, v in bodies.items()}
+    remote = storage.parse_remote(f"s3://{bucket}/large", s3_endpoint)
+    assert remote is not None
+    put = failing_put(monkeypatch, lambda path, _done: path.endswith("/manifest-sha256.txt"))
+    fs, key = storage.open_store(remote), f"{bucket}/large/data/big.bin"   # after the patch
+
+    def upload() -> None:
+        destination.upload_bag(files, hashes, fs, remote, "a" * 64)
+
+    parts = parts_on_the_server(monkeypatch)
+    with pytest.raises(SfexitError, match="manifest-sha256.txt"):
+        upload()                                                     # cut before the end
+    assert len(parts) == 3 and s3.cat_file(key) == big               # sent in 3 parts
+    parts.clear()
+    sent = puts_on_the_server(monkeypatch)
+    with pytest.raises(SfexitError, match="manifest-sha256.txt"):
+        upload()                                                     # cut again
+    assert parts == [] and "large/data/big.bin" not in sent          # not sent again
+
+    s3.pipe_file(key, big[:-1] + b"!")                               # same size, other bytes
+    put.append(None)                                                 # the fault is repaired
+    upload()
+    assert len(parts) == 3 and s3.cat_file(key) == big               # sent again
+    assert ".sfexit-upload.json" not in objects(s3, f"{bucket}/large")
 
 
 def test_an_upload_cut_before_bagit_txt_is_no_bag_and_the_rerun_finishes_it(
