@@ -226,6 +226,15 @@ class Sent:
         return sent if sent.etag else None
 
 
+def sent_records(raw: Any) -> dict[str, Sent]:
+    """``{relative: Sent.to_json()}`` read back; anything malformed is dropped (the bucket
+    is not trusted: a file without a record is proven another way or sent again)."""
+    if not isinstance(raw, dict):
+        return {}
+    found = {str(k): Sent.from_json(v) for k, v in raw.items()}
+    return {k: v for k, v in found.items() if v is not None}
+
+
 def put(fs: Any, remote: Remote, local: Path, relative: str, sha256: str) -> Sent | None:
     """Send ``local`` as ``relative``, hashing the bytes as they are read to be sent: when
     their SHA-256 is not ``sha256`` (the bag's manifests'), nothing is stored and

@@ -51,7 +51,7 @@ from sfexit.errors import SfexitError, UsageError
 from sfexit.export.manifest import MANIFEST_NAME
 from sfexit.ondisk import file_sha256
 from sfexit.storage import (ENDPOINT_MISUSED, Remote, Sent, get, holds, listing, open_store,
-                            parse_remote, put, read, read_sha256, remove, write)
+                            parse_remote, put, read, read_sha256, remove, sent_records, write)
 
 # Uploaded last, in this order: the bag's own files, so that an upload cut short anywhere
 # before the end leaves no bagit.txt, hence no bag (module docstring).
@@ -140,11 +140,10 @@ class Ledger:
         """The ledger of the cut upload in ``remote`` (its MARKER, already checked to be of
         ``identity``); a record that is not well-formed is ignored (the file is sent)."""
         try:
-            raw = json.loads(read(fs, remote, MARKER)).get("sent") or {}
+            raw = json.loads(read(fs, remote, MARKER)).get("sent")
         except (ValueError, AttributeError):
-            raw = {}
-        found = {k: Sent.from_json(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
-        return cls(fs, remote, identity, {k: v for k, v in found.items() if v is not None})
+            raw = None
+        return cls(fs, remote, identity, sent_records(raw))
 
     def write(self) -> None:
         with self._lock:

@@ -14,6 +14,7 @@ a large CSV costs bandwidth, exporting it again costs the org's daily API limits
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import tempfile
 import threading
@@ -33,12 +34,16 @@ from sfexit.export.finished import SCHEMA_DIR
 from sfexit.export.manifest import MANIFEST_NAME, ManifestStore, ObjectEntry
 from sfexit.ondisk import file_digest
 from sfexit.org.session import OrgSession
-from sfexit.storage import (ENDPOINT_MISUSED, Remote, get, holds, listing, open_store,
-                            parse_remote, put, write)
+from sfexit.storage import (ENDPOINT_MISUSED, Remote, Sent, get, holds, listing, open_store,
+                            parse_remote, put, read, sent_records, write)
 
 
 # Seconds between two uploads of the manifest while file bodies are recorded (put_manifest).
 MANIFEST_EVERY = 30.0
+# Beside the manifest, only when a file went up in parts: its storage.Sent record (size,
+# SHA-256, the ETag S3 gave it), so that a rerun proves it by a HEAD, not by reading it back.
+# Not a file of the export (docs/cloud-export.md, "Resume of large files").
+SENT_NAME = ".sfexit-sent.json"
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,8 @@ class CloudPublisher:
         self._schema_sent: set[tuple[str, str]] = set()
         self._clock = time.monotonic
         self._manifest_sent = self._clock()
+        self._sent: dict[str, Sent] = {}
+        self._sent_lock = threading.Lock()
 
     @classmethod
     def start(cls, dest: CloudDest) -> CloudPublisher:
@@ -121,37 +128,54 @@ class CloudPublisher:
         spool = Path(tempfile.mkdtemp(prefix=".sfexit-export.", suffix=".spool"))
         if MANIFEST_NAME in dest.found:
             get(dest.fs, dest.remote, MANIFEST_NAME, spool)
-        return cls(dest, spool)
+        publisher = cls(dest, spool)
+        if SENT_NAME in dest.found:
+            with contextlib.suppress(ValueError):
+                publisher._sent = sent_records(json.loads(read(dest.fs, dest.remote,
+                                                               SENT_NAME)))
+        return publisher
 
     def close(self) -> None:
         shutil.rmtree(self.spool, ignore_errors=True)
 
     def holds(self, entry: ObjectEntry) -> bool:
         """Whether the bucket has the CSV ``entry`` lists, of its size and SHA-256."""
-        return holds(self.dest.fs, self.dest.remote, self.dest.found, entry.file,
-                     entry.bytes, entry.sha256, read_back=True)
+        return self.holds_file(entry.file, entry.bytes, entry.sha256)
 
     def record_object(self, store: ManifestStore, entry: ObjectEntry) -> None:
         """Upload the finished CSV (its SHA-256 checked while sending) and its describe, then
         record it and upload the manifest, then delete the local CSV: the bucket's manifest
         never lists a CSV the bucket does not hold. Raises SfexitError/AuthError (storage)."""
         local = self.spool / entry.file
-        put(self.dest.fs, self.dest.remote, local, entry.file, entry.sha256)
+        self._record(entry.file, put(self.dest.fs, self.dest.remote, local, entry.file,
+                                     entry.sha256))
         self._put_schema(entry.name)
         store.put_object(entry)
         self.send_manifest()
         local.unlink(missing_ok=True)
 
     def holds_file(self, relative: str, size: int, sha256: str) -> bool:
+        """Of its size, with the SHA-256 S3 checked on arrival, or sent in parts: the ETag
+        recorded when it was (SENT_NAME), else its bytes read back (``storage.holds``)."""
         return holds(self.dest.fs, self.dest.remote, self.dest.found, relative, size, sha256,
-                     read_back=True)
+                     read_back=True, sent=self._sent.get(relative))
 
     def send_file(self, relative: str, sha256: str) -> None:
         """Upload a finished file body from the spool (its SHA-256 checked while sending:
         ``storage.put``), then delete it: the spool holds only the bodies in flight."""
         local = self.spool / relative
-        put(self.dest.fs, self.dest.remote, local, relative, sha256)
+        self._record(relative, put(self.dest.fs, self.dest.remote, local, relative, sha256))
         local.unlink(missing_ok=True)
+
+    def _record(self, relative: str, sent: Sent | None) -> None:
+        """A file sent in parts: its record uploaded before the manifest can list it."""
+        if sent is None:
+            return
+        with self._sent_lock:
+            self._sent[relative] = sent
+            data = json.dumps({k: v.to_json() for k, v in sorted(self._sent.items())},
+                              indent=1).encode("utf-8")
+            write(self.dest.fs, self.dest.remote, SENT_NAME, data)
 
     def put_manifest(self) -> None:
         """After the files step records a batch: the manifest, at most every
@@ -238,7 +262,7 @@ def downloaded(dest: CloudDest) -> Iterator[Path]:
     found = listing(dest.fs, dest.remote)          # what the export just finished holds
     spool = Path(tempfile.mkdtemp(prefix=".sfexit-export.", suffix=".download"))
     try:
-        for relative in sorted(found):
+        for relative in sorted(set(found) - {SENT_NAME}):
             get(dest.fs, dest.remote, relative, spool)
         yield spool
     finally:

@@ -185,31 +185,56 @@ def test_a_bad_cloud_dest_is_one_line_before_the_org_is_asked(
     assert set(objects(s3, bucket)) == {"taken/notes.txt"}     # nothing written
 
 
-def test_a_file_sent_in_parts_is_proven_on_resume_by_reading_its_bytes_back(
+def test_a_file_sent_in_parts_is_proven_on_resume_by_its_etag_or_its_bytes_read_back(
         s3: Any, s3_endpoint: str, bucket: str, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """S3's checksum of a multipart object is of its parts: the export's resume reads the
+    """S3's checksum of a multipart object is of its parts: the export records the ETag S3
+    gave it (SENT_NAME) and a rerun compares it with a HEAD; without a record it reads the
     object back rather than exporting it again from the org (its daily limits)."""
     import hashlib
 
     from sfexit import storage
-    from sfexit.export.cloud import CloudDest, CloudPublisher, open_cloud_dest
+    from sfexit.export.cloud import SENT_NAME, CloudDest, CloudPublisher, open_cloud_dest
 
     monkeypatch.setattr(storage, "PART", 5 * 2**20)                  # S3's smallest part
     big = tmp_path / "spool" / "data" / "Big.csv"
     big.parent.mkdir(parents=True)
-    big.write_bytes(bytes(range(256)) * (12 * 2**20 // 256))
-    sha, size = hashlib.sha256(big.read_bytes()).hexdigest(), big.stat().st_size
+    body = bytes(range(256)) * (12 * 2**20 // 256)
+    big.write_bytes(body)
+    sha, size = hashlib.sha256(body).hexdigest(), len(body)
     dest = open_cloud_dest(f"s3://{bucket}/big", s3_endpoint)
     assert dest is not None
     CloudPublisher(dest, tmp_path / "spool").send_file("data/Big.csv", sha)
     assert not big.exists()                                          # gone from the spool
-    again = CloudDest(dest.remote, dest.fs, storage.listing(dest.fs, dest.remote))  # a rerun
-    assert again.found == {"data/Big.csv": size}
-    assert storage.stored_sha256(again.fs, again.remote, "data/Big.csv") is None
-    publisher = CloudPublisher(again, tmp_path / "spool")
-    assert publisher.holds_file("data/Big.csv", size, sha)
+
+    def rerun() -> CloudPublisher:
+        found = storage.listing(dest.fs, dest.remote)
+        return CloudPublisher.start(CloudDest(dest.remote, dest.fs, found))
+
+    real_read = storage.read_sha256
+
+    def no_read_back(*args: Any) -> str:
+        raise AssertionError("read back")
+
+    publisher = rerun()
+    assert publisher.dest.found == {"data/Big.csv": size, SENT_NAME: publisher.dest.found[
+        SENT_NAME]}
+    assert storage.stored_sha256(dest.fs, dest.remote, "data/Big.csv") is None
+    monkeypatch.setattr(storage, "read_sha256", no_read_back)
+    assert publisher.holds_file("data/Big.csv", size, sha)           # a HEAD: the ETag
+    publisher.close()
+
+    s3.pipe_file(f"{bucket}/big/data/Big.csv", body[:-1] + b"!")    # same size, other bytes
+    monkeypatch.setattr(storage, "read_sha256", real_read)
+    publisher = rerun()
+    assert not publisher.holds_file("data/Big.csv", size, sha)       # read back: changed
+    publisher.close()
+
+    s3.pipe_file(f"{bucket}/big/data/Big.csv", body)                 # no ETag record of it
+    publisher = rerun()
+    assert publisher.holds_file("data/Big.csv", size, sha)           # its bytes read back
     assert not publisher.holds_file("data/Big.csv", size, "0" * 64)  # other bytes: not held
+    publisher.close()
 
 
 def test_export_verify_of_the_bucket_rereads_every_file_and_names_what_changed(
