@@ -382,6 +382,44 @@ def read_sha256(fs: Any, remote: Remote, relative: str) -> str:
     return digest.hexdigest()
 
 
+# The largest object one CopyObject copies (AWS S3 API Reference, "CopyObject": "you can
+# create a copy of your object up to 5 GB in size in a single atomic action").
+COPY_MAX = 5 * 2**30
+
+
+def same_store(a: Remote, b: Remote) -> bool:
+    """Whether one S3 connection reaches both: a server-side ``copy`` between them works."""
+    return a.scheme == b.scheme == "s3" and a.endpoint_url == b.endpoint_url
+
+
+def copy(fs: Any, source: Remote, relative: str, target: Remote, to: str, size: int,
+         sha256: str) -> Sent | None:
+    """Copy ``source``'s ``relative`` to ``target``'s ``to`` inside S3 (``same_store``): the
+    bytes never leave it. Up to COPY_MAX, one CopyObject with ``ChecksumAlgorithm=SHA256``,
+    so S3 computes the copy's SHA-256 and keeps it; it is read back by a HEAD and the copy
+    deleted and SfexitError raised unless it is ``sha256``. Above, s3fs's copy in parts
+    (UploadPartCopy): checked against ``size`` only (the caller proved the source first),
+    and its ``Sent`` record returned, as ``put`` does for a file sent in parts."""
+    src_bucket, _, src_key = source.key(relative).partition("/")
+    bucket, _, key = target.key(to).partition("/")
+    with storage_errors(target, f"copying {relative} from {source.url}"):
+        if size < COPY_MAX:
+            fs.call_s3("copy_object", Bucket=bucket, Key=key, ChecksumAlgorithm="SHA256",
+                       CopySource={"Bucket": src_bucket, "Key": src_key})
+        else:
+            fs.copy(source.key(relative), target.key(to))
+    head = _head(fs, target, to)
+    got = _sha256_of(head)
+    if (size < COPY_MAX and got != sha256) or int(head.get("ContentLength", -1)) != size:
+        remove(fs, target, [to])
+        raise SfexitError(f"{target.url}: the copy of {source.url}/{relative} is not the "
+                          f"bag's {to} (SHA-256 {got}, {head.get('ContentLength')} bytes; "
+                          f"{sha256}, {size} in the bag's manifest)",
+                          hint="run `sfexit export verify` on the export, then build again")
+    etag = head.get("ETag")
+    return Sent(size, sha256, etag) if size >= COPY_MAX and etag else None
+
+
 def write(fs: Any, remote: Remote, relative: str, data: bytes) -> None:
     """Store ``data`` as ``relative`` in one request, with its SHA-256 for S3 to check and
     keep (as ``put`` does for a file: ``stored_sha256``)."""

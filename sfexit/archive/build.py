@@ -18,7 +18,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +61,8 @@ class ArchiveSummary:
 def build_archive(backup_dir: Path, out: Path, *, lang: str | None = None,
                   contract_start: dt.date | None = None, contract_end: dt.date | None = None,
                   on_step: Callable[[str], None] | None = None,
-                  stage_payload: bool = True, link: bool = False) -> ArchiveSummary:
+                  stage_payload: bool = True, link: bool = False,
+                  elsewhere: Mapping[str, int] | None = None) -> ArchiveSummary:
     """Build the archive of the export in ``backup_dir`` at ``out``.
 
     ``stage_payload=False`` (a cloud archive, destination.py) writes the tag files only: the
@@ -70,6 +71,8 @@ def build_archive(backup_dir: Path, out: Path, *, lang: str | None = None,
     ``payload_files`` says where each payload file is read from to be sent. ``link``
     hard-links each payload file from the export instead of copying it (payload.py:
     read-only, one inode with the export's file), a copy where it cannot be linked.
+    ``elsewhere`` (with ``stage_payload=False``): files of the export not in ``backup_dir``
+    but in a bucket, path → size listed there (copied inside the store, destination.py).
 
     Raises UsageError for bad input (see the module's docstring), before writing anything;
     SfexitError when the bytes or rows read are not the manifest's.
@@ -82,7 +85,7 @@ def build_archive(backup_dir: Path, out: Path, *, lang: str | None = None,
     source = chain.base
     for export in chain.exports:
         check_out(export.directory, out)
-        check_sizes(export)
+        check_sizes(export, elsewhere if export is source else None)
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".building", dir=out.parent))
     try:

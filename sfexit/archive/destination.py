@@ -36,7 +36,7 @@ import json
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,13 +45,15 @@ from typing import Any
 import bagit
 
 from sfexit.archive.bag import ALGORITHM
-from sfexit.archive.build import ArchiveSummary, build_archive, check_out, payload_files
+from sfexit.archive.build import (PAYLOAD, ArchiveSummary, build_archive, check_out,
+                                  payload_files)
 from sfexit.archive.verify import ArchiveVerifyReport, verify_archive
 from sfexit.errors import SfexitError, UsageError
 from sfexit.export.manifest import MANIFEST_NAME
 from sfexit.ondisk import file_sha256
-from sfexit.storage import (ENDPOINT_MISUSED, Remote, Sent, get, holds, listing, open_store,
-                            parse_remote, put, read, read_sha256, remove, sent_records, write)
+from sfexit.storage import (ENDPOINT_MISUSED, Remote, Sent, copy, get, holds, listing,
+                            open_store, parse_remote, put, read, read_sha256, remove,
+                            sent_records, write)
 
 # Uploaded last, in this order: the bag's own files, so that an upload cut short anywhere
 # before the end leaves no bagit.txt, hence no bag (module docstring).
@@ -64,6 +66,25 @@ MARKER = ".sfexit-upload.json"
 # The files before LAST go up this many at a time: an object store takes many requests at
 # once, and an export's file bodies are often thousands of small objects, each a round trip.
 UPLOAD_WORKERS = 8
+
+
+@dataclass(frozen=True)
+class InBucket:
+    """A payload file that is in a bucket, not in the export's directory (`export bulk
+    --dest s3://… --archive s3://…`: the file bodies): proven there, then copied inside the
+    store (storage.copy), never through the local disk."""
+
+    fs: Any
+    remote: Remote
+    relative: str                 # its path in the export
+    size: int
+    sent: Sent | None = None      # the export's record of it, when it went up in parts
+
+    def proven(self, sha256: str) -> bool:
+        """Its bytes are the manifest's: the SHA-256 S3 keeps, the ETag recorded, else read
+        back (storage.holds)."""
+        return holds(self.fs, self.remote, {self.relative: self.size}, self.relative,
+                     self.size, sha256, read_back=True, sent=self.sent)
 
 
 @dataclass(frozen=True)
@@ -168,8 +189,12 @@ def _marker_identity(body: bytes) -> str | None:
 
 
 def build_to(dest: Destination, backup_dir: Path, *, work_dir: Path | None = None,
-             on_step: Callable[[str], None] | None = None, **options: Any) -> ArchiveSummary:
+             on_step: Callable[[str], None] | None = None,
+             in_bucket: Mapping[str, InBucket] | None = None, **options: Any
+             ) -> ArchiveSummary:
     """``build_archive`` to ``dest``; ``options`` are build_archive's (lang, contract dates).
+    ``in_bucket`` (a cloud ``dest`` in the same store, a full export): its files that are
+    not in ``backup_dir``, by their path in the export, copied inside the store.
 
     Raises as build_archive does, and as check_destination; SfexitError when the upload or
     its check fails (nothing claiming to be an archive is left)."""
@@ -181,8 +206,12 @@ def build_to(dest: Destination, backup_dir: Path, *, work_dir: Path | None = Non
     work = _work_dir(work_dir)
     try:
         bag = work / "ARCHIVE"      # the tag files only: the payload is sent from the export
-        summary = build_archive(backup_dir, bag, on_step=step, stage_payload=False, **options)
-        hashes, files = bag_hashes(bag), {**payload_files(backup_dir), **tag_files(bag)}
+        elsewhere = {path: f.size for path, f in (in_bucket or {}).items()}
+        summary = build_archive(backup_dir, bag, on_step=step, stage_payload=False,
+                                elsewhere=elsewhere, **options)
+        hashes = bag_hashes(bag)
+        files: dict[str, Path | InBucket] = {**payload_files(backup_dir), **tag_files(bag)}
+        files.update({f"{PAYLOAD}/{path}": f for path, f in (in_bucket or {}).items()})
         if set(hashes) != set(files):
             raise SfexitError(f"the export in {backup_dir} changed while the archive was "
                               "being built (its files are not the bag's manifest's)",
@@ -222,7 +251,8 @@ def verify_at(dest: Destination, *, work_dir: Path | None = None,
     return dataclasses.replace(report, archive=dest.text)
 
 
-def upload_bag(files: dict[str, Path], hashes: dict[str, str], fs: Any, remote: Remote,
+def upload_bag(files: Mapping[str, Path | InBucket], hashes: dict[str, str], fs: Any,
+               remote: Remote,
                identity: str, on_step: Callable[[str], None] | None = None) -> None:
     """Upload the bag's ``files`` (path in the bag → the local file it is sent from) under
     ``remote`` and check the upload (module docstring), resuming the unfinished upload of the
@@ -256,7 +286,7 @@ def upload_bag(files: dict[str, Path], hashes: dict[str, str], fs: Any, remote: 
             step(f"{len(order) - sent} of {len(order) + 1} files were already there with "
                  "their SHA-256, not sent again")
         check_upload(files, fs, remote, hashes)
-        put(fs, remote, files["bagit.txt"], "bagit.txt", hashes["bagit.txt"])
+        put(fs, remote, _local(files["bagit.txt"]), "bagit.txt", hashes["bagit.txt"])
         sealed = True
         check_read_back(fs, remote, "bagit.txt", hashes["bagit.txt"])
     except BaseException as exc:
@@ -285,21 +315,40 @@ def remove_stale_bagit(fs: Any, remote: Remote, found: dict[str, int]) -> None:
         del found["bagit.txt"]
 
 
-def send(fs: Any, remote: Remote, local: Path, relative: str, sha256: str,
+def send(fs: Any, remote: Remote, local: Path | InBucket, relative: str, sha256: str,
          found: dict[str, int], ledger: Ledger) -> bool:
     """Put one file unless the prefix has it already: of its size, and with the SHA-256 the
     store checked on its arrival, or (sent in parts) the ETag ``ledger`` recorded when this
     upload completed it (an object with neither, of another size, or whose bytes are another
     file's, is sent again: nothing in the bucket is trusted on its name). True when it was
     sent."""
-    if holds(fs, remote, found, relative, local.stat().st_size, sha256,
+    if holds(fs, remote, found, relative, _size(local), sha256,
              sent=ledger.sent.get(relative)):
         return False
-    ledger.record(relative, put(fs, remote, local, relative, sha256))
+    if isinstance(local, Path):
+        ledger.record(relative, put(fs, remote, local, relative, sha256))
+        return True
+    if not local.proven(sha256):
+        raise SfexitError(f"not copying {local.remote.url}/{local.relative}: its bytes are "
+                          f"not the SHA-256 {sha256} of the bag's manifest",
+                          hint="the export changed in the bucket after it was made: run "
+                               "`sfexit export verify` on it, then export again")
+    ledger.record(relative, copy(fs, local.remote, local.relative, remote, relative,
+                                 local.size, sha256))
     return True
 
 
-def _put_all(fs: Any, remote: Remote, files: dict[str, Path], hashes: dict[str, str],
+def _size(file: Path | InBucket) -> int:
+    return file.stat().st_size if isinstance(file, Path) else file.size
+
+
+def _local(file: Path | InBucket) -> Path:
+    assert isinstance(file, Path)     # the bag's own files are built locally
+    return file
+
+
+def _put_all(fs: Any, remote: Remote, files: Mapping[str, Path | InBucket],
+             hashes: dict[str, str],
              found: dict[str, int], paths: list[str], ledger: Ledger) -> int:
     """``send`` ``paths`` UPLOAD_WORKERS at a time; how many were sent. The first failure (or
     Ctrl-C) cancels what has not started, waits for what has, and is raised."""
@@ -341,15 +390,15 @@ def tag_files(bag: Path) -> dict[str, Path]:
             if path.is_file() and not path.relative_to(bag).as_posix().startswith("data/")}
 
 
-def check_upload(files: dict[str, Path], fs: Any, remote: Remote, hashes: dict[str, str]
-                 ) -> None:
+def check_upload(files: Mapping[str, Path | InBucket], fs: Any, remote: Remote,
+                 hashes: dict[str, str]) -> None:
     """Before ``bagit.txt``: the prefix holds exactly the bag's other files and MARKER, each
     of its size; the bag's own files read back have their SHA-256. Raises SfexitError naming
     the first difference."""
     found = listing(fs, remote)
     found.pop(MARKER, None)
     for relative in sorted((set(hashes) | set(found)) - {"bagit.txt"}):
-        size = files[relative].stat().st_size if relative in hashes else None
+        size = _size(files[relative]) if relative in hashes else None
         if found.get(relative) != size:
             raise SfexitError(f"the upload to {remote.url} does not match the bag: "
                               f"{relative}: {size} bytes in the bag, "

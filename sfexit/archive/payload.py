@@ -77,13 +77,19 @@ def expected(source: ExportSource) -> dict[str, Expected]:
     return out
 
 
-def check_sizes(source: ExportSource) -> None:
+def check_sizes(source: ExportSource, elsewhere: Mapping[str, int] | None = None) -> None:
     """Every listed file exists with the manifest's size (a stat each, nothing read): what
-    can be refused before anything is written is. Raises UsageError naming the first."""
+    can be refused before anything is written is. ``elsewhere``: files not in the directory
+    but in a bucket (path → size listed there; destination.py's server-side copy). Raises
+    UsageError naming the first."""
     diffs = []
     for relative, e in expected(source).items():
         path = source.directory / relative
-        if not path.is_file():
+        if elsewhere is not None and relative in elsewhere:
+            if elsewhere[relative] != e.size:
+                diffs.append((relative, Difference(e.kind, e.name, "bytes", str(e.size),
+                                                   str(elsewhere[relative]))))
+        elif not path.is_file():
             diffs.append((relative, Difference(e.kind, e.name, "missing", relative,
                                                "no such file")))
         elif (size := path.stat().st_size) != e.size:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ from sfexit.units import plural
 
 if TYPE_CHECKING:
     from sfexit.archive.build import ArchiveSummary
-    from sfexit.archive.destination import Destination
+    from sfexit.archive.destination import Destination, InBucket
 
 LANG_HELP = ("Language of index.html: en, da, de, fr, it or nl "
              "[config: report.lang; default en].")
@@ -84,14 +84,16 @@ def build(app: AppContext, backup_dir: Path, out: str, lang: str | None, link: b
 
 
 def build_into(app: AppContext, dest: Destination, backup_dir: Path, *, lang: str | None = None,
-               work_dir: Path | None = None, link: bool = False) -> ArchiveSummary:
+               work_dir: Path | None = None, link: bool = False,
+               in_bucket: Mapping[str, InBucket] | None = None) -> ArchiveSummary:
     """The one way a command builds an archive (``archive build``, ``export bulk --archive``):
-    language and contract dates from the config unless given."""
+    language and contract dates from the config unless given. ``in_bucket``: build_to's."""
     from sfexit.archive.destination import build_to
 
     settings = app.settings()
     return build_to(dest, backup_dir, work_dir=work_dir, on_step=app.out.info,
-                    lang=lang or settings.report.lang, contract_start=settings.contract.start,
+                    in_bucket=in_bucket, lang=lang or settings.report.lang,
+                    contract_start=settings.contract.start,
                     contract_end=settings.contract.end, link=link)
 
 

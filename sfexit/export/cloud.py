@@ -253,18 +253,42 @@ def plan_cloud(session: OrgSession, options: ExportOptions, *, dest: CloudDest,
     return replace(found, dest=dest.remote.url)
 
 
+@dataclass(frozen=True)
+class Mirror:
+    """An export in a bucket, downloaded for ``archive build`` (``downloaded``)."""
+
+    directory: Path
+    # Left in the bucket (bodies=False): the file bodies and weekly parts the manifest
+    # lists, path → size listed there, and the Sent records of those sent in parts.
+    elsewhere: dict[str, int]
+    sent: dict[str, Sent]
+
+
 @contextlib.contextmanager
-def downloaded(dest: CloudDest) -> Iterator[Path]:
-    """The export in ``dest`` downloaded whole into a temporary directory (under TMPDIR),
-    removed afterwards: what `export bulk --dest s3://… --archive` builds the archive from
-    (``archive build`` reads a directory; docs/cloud-export.md, "--archive"). Local disk
-    holds the export's whole size meanwhile. Raises storage errors as one line."""
+def downloaded(dest: CloudDest, *, bodies: bool = True) -> Iterator[Mirror]:
+    """The export in ``dest`` downloaded into a temporary directory (under TMPDIR), removed
+    afterwards: what `export bulk --dest s3://… --archive` builds the archive from
+    (``archive build`` reads a directory; docs/cloud-export.md, "--archive"). With
+    ``bodies`` False, the file bodies and weekly parts stay in the bucket (``elsewhere``;
+    copied inside the store, archive/destination.py); the manifest, describes and CSVs, which
+    the database reads, are downloaded. Raises storage errors as one line."""
     found = listing(dest.fs, dest.remote)          # what the export just finished holds
     spool = Path(tempfile.mkdtemp(prefix=".sfexit-export.", suffix=".download"))
     try:
-        for relative in sorted(set(found) - {SENT_NAME}):
+        left: set[str] = set()
+        sent: dict[str, Sent] = {}
+        if not bodies and MANIFEST_NAME in found:
+            get(dest.fs, dest.remote, MANIFEST_NAME, spool)
+            manifest = ManifestStore.load(spool).snapshot()
+            left = ({f.path for f in manifest.files.values()}
+                    | {w.path for w in manifest.weekly}) & set(found)
+            if SENT_NAME in found:
+                with contextlib.suppress(ValueError):
+                    sent = sent_records(json.loads(read(dest.fs, dest.remote, SENT_NAME)))
+        for relative in sorted(set(found) - {SENT_NAME} - left):
             get(dest.fs, dest.remote, relative, spool)
-        yield spool
+        yield Mirror(spool, {k: found[k] for k in sorted(left)},
+                     {k: v for k, v in sent.items() if k in left})
     finally:
         shutil.rmtree(spool, ignore_errors=True)
 

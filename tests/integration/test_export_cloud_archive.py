@@ -40,9 +40,19 @@ def export(org: Any, tmp_path: Path, dest: str, *extra: str) -> Any:
 @pytest.mark.parametrize("archive_in", ["bucket", "directory"])
 def test_an_export_to_s3_with_archive_builds_the_archive_of_what_the_bucket_holds(
         fresh_emulator: Any, tmp_path: Path, s3: Any, s3_endpoint: str, bucket: str,
-        spool: Path, archive_in: str) -> None:
+        spool: Path, archive_in: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sfexit.export.cloud as cloud_module
+
     archive = (f"s3://{bucket}/archive" if archive_in == "bucket"
                else str(tmp_path / "ARCHIVE"))
+    fetched: list[str] = []
+    real_get = cloud_module.get
+
+    def get(fs: Any, remote: Any, relative: str, into: Path) -> None:
+        fetched.append(relative)
+        real_get(fs, remote, relative, into)
+
+    monkeypatch.setattr(cloud_module, "get", get)
     run = export(fresh_emulator, tmp_path, f"s3://{bucket}/export", "--archive", archive,
                  "--endpoint-url", s3_endpoint)
     assert run.code == 0, run.output
@@ -60,6 +70,11 @@ def test_an_export_to_s3_with_archive_builds_the_archive_of_what_the_bucket_hold
         bagged = {k.removeprefix("data/"): v for k, v in objects(s3, f"{bucket}/archive").items()
                   if k.startswith("data/")}
     assert bagged == held                     # the archive's payload is the bucket's export
+    bodies = {k for k in held if k.startswith("files/")}
+    # To a bucket of the same store the bodies are copied inside it, never downloaded; to a
+    # directory the export is downloaded whole.
+    assert bodies & set(fetched) == (set() if archive_in == "bucket" else bodies)
+    assert {k for k in held if k.startswith("data/")} <= set(fetched)
     assert any(k.startswith("files/") for k in held)
     assert not list(spool.glob(".sfexit-*"))          # no spool, no download left behind
 
@@ -109,3 +124,34 @@ def test_export_dest_in_the_config_may_be_a_url_for_export_bulk_only(
     assert files.code == 2, files.output
     assert files.body["message"] == (f"export files writes to a directory, and [export] dest "
                                      f"is s3://{bucket}/configured (pass --dest DIR)")
+
+
+def test_a_body_changed_in_the_bucket_before_the_archive_is_never_copied_into_it(
+        fresh_emulator: Any, tmp_path: Path, s3: Any, s3_endpoint: str, bucket: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import contextlib
+
+    import sfexit.export.cloud as cloud_module
+
+    real = cloud_module.downloaded
+    changed: list[str] = []
+
+    @contextlib.contextmanager
+    def tampering(dest: Any, **kwargs: Any) -> Any:
+        body = sorted(k for k in objects(s3, f"{bucket}/export") if k.startswith("files/"))[0]
+        data = s3.cat_file(f"{bucket}/export/{body}")
+        s3.pipe_file(f"{bucket}/export/{body}", data[:-1] + bytes([data[-1] ^ 1]))  # same size
+        changed.append(body)
+        with real(dest, **kwargs) as mirror:
+            yield mirror
+
+    monkeypatch.setattr(cloud_module, "downloaded", tampering)
+    run = export(fresh_emulator, tmp_path, f"s3://{bucket}/export", "--archive",
+                 f"s3://{bucket}/archive", "--endpoint-url", s3_endpoint)
+    assert run.code == 1, run.output
+    message = run.body["message"]
+    assert message.startswith(f"the export in s3://{bucket}/export is complete, but no "
+                              "archive was built: not copying ")
+    assert changed[0] in message and "without bagit.txt (no bag)" in message
+    left = objects(s3, f"{bucket}/archive")
+    assert f"data/{changed[0]}" not in left and "bagit.txt" not in left

@@ -118,3 +118,19 @@ def test_a_bad_cloud_base_is_one_line_before_the_org_is_asked(
     assert says in run.body["message"]
     assert tmp_path.as_posix() not in run.body["message"]     # the URL, not a spool, named
     assert requests_total(fresh_emulator) == before
+
+
+def test_export_bulk_refuses_to_archive_a_delta_whose_base_is_in_a_bucket(
+        fresh_emulator: Any, tmp_path: Path, s3: Any, s3_endpoint: str, bucket: str) -> None:
+    s3.pipe_file(f"{bucket}/base/manifest.json", json.dumps(
+        {"schema_version": SCHEMA_VERSION, "org_id": fresh_emulator.org_id,
+         "started_at": "2026-01-01T00:00:00+00:00",
+         "finished_at": "2026-01-01T01:00:00+00:00", "objects": {}}).encode())
+    before = requests_total(fresh_emulator)
+    run = export(fresh_emulator, tmp_path, f"s3://{bucket}/delta", "--since",
+                 f"s3://{bucket}/base", "--archive", str(tmp_path / "ARCHIVE"),
+                 "--endpoint-url", s3_endpoint)
+    assert run.code == 2, run.output
+    assert run.body["message"].startswith("--archive of a delta whose base is in a bucket")
+    assert requests_total(fresh_emulator) == before
+    assert set(objects(s3, bucket)) == {"base/manifest.json"}
