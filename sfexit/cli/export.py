@@ -101,7 +101,8 @@ def _objects(value: str | None) -> tuple[str, ...] | None:
 @click.option("--archive", "archive_to", metavar="ARCHIVE",
               help="After a complete export, build the exit archive of DEST there, as "
                    "`sfexit archive build` does (a new directory, or an s3://, gs:// or az:// "
-                   "URL; endpoint and credentials from the provider's usual chain).")
+                   "URL; credentials from the provider's usual chain). From an s3:// DEST to "
+                   "an s3:// ARCHIVE the file bodies are copied inside the store.")
 @click.option("--link", is_flag=True,
               help="With --archive: hard-link the backup's files into it instead of copying "
                    "them, as `sfexit archive build --link` does (a local ARCHIVE only).")
