@@ -20,6 +20,7 @@ from sfexit.units import plural
 if TYPE_CHECKING:
     from sfexit.archive.build import ArchiveSummary
     from sfexit.archive.destination import Destination, InBucket
+    from sfexit.export.cloud import CloudDest
 
 LANG_HELP = ("Language of index.html: en, da, de, fr, it or nl "
              "[config: report.lang; default en].")
@@ -44,7 +45,7 @@ def work_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @archive.command("build")
-@click.argument("backup_dir", type=click.Path(path_type=Path))
+@click.argument("backup_dir", metavar="BACKUP_DIR|URL")
 @click.option("--out", required=True, metavar="ARCHIVE",
               help="New (or empty) directory for the archive, or an s3://, gs:// or az:// "
                    "URL (a new prefix; needs the extra: pip install 'sfexit[s3]').")
@@ -54,9 +55,13 @@ def work_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
 @work_dir_option
 @json_option
 @pass_app
-def build(app: AppContext, backup_dir: Path, out: str, lang: str | None, link: bool,
+def build(app: AppContext, backup_dir: str, out: str, lang: str | None, link: bool,
           endpoint_url: str | None, work_dir: Path | None) -> int:
     """Build the archive of the backup in BACKUP_DIR (a finished `sfexit export bulk`).
+
+    BACKUP_DIR may be the s3:// URL of `export bulk --dest`: its manifest, describes and
+    CSVs are downloaded, its file bodies too unless ARCHIVE is in the same S3 store (then
+    copied inside it).
 
     Writes ARCHIVE as a BagIt bag (RFC 8493): the backup as downloaded in data/, and beside it
     archive.sqlite (one table per object), metadata.json (Datasette labels) and index.html.
@@ -71,14 +76,22 @@ def build(app: AppContext, backup_dir: Path, out: str, lang: str | None, link: b
     """
     from sfexit.archive.build import check_link
     from sfexit.archive.destination import parse_destination
+    from sfexit.export.cloud import open_cloud_dest
     from sfexit.report.i18n import check_lang
+    from sfexit.storage import parse_remote
 
     chosen = check_lang(lang) if lang is not None else None
-    dest = parse_destination(out, endpoint_url=endpoint_url)
+    from_url = parse_remote(backup_dir) is not None
+    dest = parse_destination(out, endpoint_url=endpoint_url if parse_remote(out) or not from_url
+                             else None)
     check_link(link, dest.text if dest.remote else None, "--out")
     if dest.local is not None:
         require_writable_dir(dest.local, "--out")
-    summary = build_into(app, dest, backup_dir, lang=chosen, work_dir=work_dir, link=link)
+    cloud = open_cloud_dest(backup_dir, endpoint_url) if from_url else None
+    summary = (build_into(app, dest, Path(backup_dir), lang=chosen, work_dir=work_dir,
+                          link=link) if cloud is None
+               else build_from_bucket(app, dest, cloud, lang=chosen, work_dir=work_dir,
+                                      link=link))
     app.out.result(to_jsonable(summary), lambda: built_text(summary, endpoint_url))
     return 0
 
@@ -95,6 +108,41 @@ def build_into(app: AppContext, dest: Destination, backup_dir: Path, *, lang: st
                     in_bucket=in_bucket, lang=lang or settings.report.lang,
                     contract_start=settings.contract.start,
                     contract_end=settings.contract.end, link=link)
+
+
+def build_from_bucket(app: AppContext, dest: Destination, cloud: CloudDest, *,
+                      lang: str | None = None, work_dir: Path | None = None,
+                      link: bool = False) -> ArchiveSummary:
+    """``build_into`` of the export in a bucket (docs/cloud-export.md, "--archive"): its
+    manifest, describes and CSVs downloaded to a temporary directory (the database reads
+    them); its file bodies copied inside the store when ``dest`` is in the same one, else
+    downloaded too. Raises UsageError when the prefix holds no export, or a delta whose base
+    is in a bucket (download both, then build from the directory)."""
+    from sfexit.archive.destination import InBucket
+    from sfexit.export.cloud import downloaded
+    from sfexit.export.manifest import MANIFEST_NAME, ManifestStore
+    from sfexit.storage import same_store
+
+    inside = dest.remote is not None and same_store(cloud.remote, dest.remote)
+    app.out.info(f"downloading the export in {cloud.remote.url} to build its archive"
+                 + (" (the file bodies are copied inside the store)" if inside else ""))
+    with downloaded(cloud, bodies=not inside) as mirror:
+        if not (mirror.directory / MANIFEST_NAME).is_file():
+            raise errors.UsageError(f"{cloud.remote.url} holds no sfexit export (no "
+                                    f"{MANIFEST_NAME})",
+                                    hint="give the --dest of `sfexit export bulk`")
+        base = ManifestStore.load(mirror.directory).manifest.base
+        if base is not None and "://" in base.path:
+            raise errors.UsageError(DELTA_IN_BUCKET, hint=DELTA_IN_BUCKET_HINT)
+        in_bucket = {path: InBucket(cloud.fs, cloud.remote, path, size, mirror.sent.get(path))
+                     for path, size in mirror.elsewhere.items()}
+        return build_into(app, dest, mirror.directory, lang=lang, work_dir=work_dir,
+                          link=link, in_bucket=in_bucket)
+
+
+DELTA_IN_BUCKET = "the archive of a delta whose base is in a bucket is not built from the bucket"
+DELTA_IN_BUCKET_HINT = ("download the base and the delta side by side, then run `sfexit "
+                        "archive build DELTA_DIR` (docs/cloud-export.md)")
 
 
 def built_text(summary: ArchiveSummary, endpoint_url: str | None = None) -> str:

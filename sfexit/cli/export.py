@@ -8,7 +8,7 @@ every export uses). Polls and retries wait with ``app.sleep`` (:class:`AppContex
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,8 @@ from sfexit.cli.progress import Progress, eta
 from sfexit.units import plural, size
 
 if TYPE_CHECKING:
-    from sfexit.archive.destination import Destination, InBucket
+    from sfexit.archive.build import ArchiveSummary
+    from sfexit.archive.destination import Destination
     from sfexit.export.backup import BackupSummary
     from sfexit.export.budget import BudgetPlan
     from sfexit.export.cloud import CloudDest
@@ -147,10 +148,9 @@ def bulk(app: AppContext, dest: str | None, objects: str | None,
     cloud = _cloud_destination(str(target), endpoint_url, since=since,
                                archive_to=archive_to)   # before the org
     if base is not None and archive_to is not None and "://" in base.ref.path:
-        raise errors.UsageError("--archive of a delta whose base is in a bucket is not built "
-                                "by export bulk",
-                                hint="download the base and the delta side by side, then run "
-                                     "`sfexit archive build DELTA_DIR` (docs/cloud-export.md)")
+        from sfexit.cli.archive import DELTA_IN_BUCKET, DELTA_IN_BUCKET_HINT
+
+        raise errors.UsageError(DELTA_IN_BUCKET, hint=DELTA_IN_BUCKET_HINT)
     if cloud is not None and base is not None and base.ref.path == cloud.remote.url:
         raise errors.UsageError(f"--since: the delta cannot be written into its base "
                                 f"{cloud.remote.url}", hint="give a new --dest for the delta")
@@ -209,9 +209,12 @@ def bulk(app: AppContext, dest: str | None, objects: str | None,
     text = _summary_text(summary)
     if archive_dest is not None:
         app.out.info(text)   # the export is done whatever happens to the archive
-        text = (_archive_after_export(app, archive_dest, Path(target), result, link)
-                if cloud is None else _archive_after_cloud_export(app, archive_dest, cloud,
-                                                                   result, link))
+        from sfexit.cli.archive import build_from_bucket, build_into
+
+        text = _archive_after_export(
+            app, archive_dest, str(target) if cloud is None else cloud.remote.url, result,
+            partial(build_into, app, archive_dest, Path(target), link=link) if cloud is None
+            else partial(build_from_bucket, app, archive_dest, cloud, link=link))
     app.out.result(result, lambda: text)
     return 0
 
@@ -295,40 +298,19 @@ def _archive_destination(archive_to: str | None, backup_dir: Path | None, link: 
     return archive_dest
 
 
-def _archive_after_cloud_export(app: AppContext, archive_dest: Destination, cloud: CloudDest,
-                                result: dict[str, Any], link: bool) -> str:
-    """The archive of the export just finished in the bucket (docs/cloud-export.md,
-    "--archive"): its manifest, describes and CSVs downloaded to a temporary directory (the
-    database reads them); its file bodies copied inside the store when the archive is in the
-    same one, else downloaded too."""
-    from sfexit.archive.destination import InBucket
-    from sfexit.export.cloud import downloaded
-    from sfexit.storage import same_store
-
-    inside = archive_dest.remote is not None and same_store(cloud.remote, archive_dest.remote)
-    app.out.info(f"downloading the export in {cloud.remote.url} to build its archive"
-                 + (" (the file bodies are copied inside the store)" if inside else ""))
-    with downloaded(cloud, bodies=not inside) as mirror:
-        in_bucket = {path: InBucket(cloud.fs, cloud.remote, path, size, mirror.sent.get(path))
-                     for path, size in mirror.elsewhere.items()}
-        return _archive_after_export(app, archive_dest, mirror.directory, result, link,
-                                     named=cloud.remote.url, in_bucket=in_bucket)
-
-
-def _archive_after_export(app: AppContext, archive_dest: Destination, backup_dir: Path,
-                          result: dict[str, Any], link: bool, *, named: str | None = None,
-                          in_bucket: Mapping[str, InBucket] | None = None) -> str:
-    """Build the archive of the finished export (cli/archive.py's build_into, as `archive
-    build`); a failure says the export itself is complete and keeps the build's exit code.
-    ``named``: what the export is called in that message (default: ``backup_dir``)."""
-    from sfexit.cli.archive import build_into, built_text
+def _archive_after_export(app: AppContext, archive_dest: Destination, named: str,
+                          result: dict[str, Any], build: Callable[[], ArchiveSummary]) -> str:
+    """Build the archive of the finished export ``named`` (``build``: cli/archive.py's
+    build_into or build_from_bucket, as `archive build`); a failure says the export itself
+    is complete and keeps the build's exit code."""
+    from sfexit.cli.archive import built_text
 
     try:
-        built = build_into(app, archive_dest, backup_dir, link=link, in_bucket=in_bucket)
+        built = build()
     except errors.SfexitError as exc:
         # The same error (class, exit code), told that the export itself is done.
-        exc.message = f"the export in {named or backup_dir} is complete, but no archive " \
-                      f"was built: {exc.message}"
+        exc.message = f"the export in {named} is complete, but no archive was built: " \
+                      f"{exc.message}"
         raise
     result["archive"] = to_jsonable(built)
     return built_text(built, archive_dest.remote.endpoint_url if archive_dest.remote else None)

@@ -155,3 +155,38 @@ def test_a_body_changed_in_the_bucket_before_the_archive_is_never_copied_into_it
     assert changed[0] in message and "without bagit.txt (no bag)" in message
     left = objects(s3, f"{bucket}/archive")
     assert f"data/{changed[0]}" not in left and "bagit.txt" not in left
+
+
+def test_archive_build_reads_an_export_in_a_bucket(
+        fresh_emulator: Any, tmp_path: Path, s3: Any, s3_endpoint: str, bucket: str,
+        spool: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sfexit.export.cloud as cloud_module
+
+    made = export(fresh_emulator, tmp_path, f"s3://{bucket}/export", "--endpoint-url",
+                  s3_endpoint)
+    assert made.code == 0, made.output
+    held = objects(s3, f"{bucket}/export")
+    fetched: list[str] = []
+    real_get = cloud_module.get
+
+    def get(fs: Any, remote: Any, relative: str, into: Path) -> None:
+        fetched.append(relative)
+        real_get(fs, remote, relative, into)
+
+    monkeypatch.setattr(cloud_module, "get", get)
+    url = f"s3://{bucket}/export"
+    for out in (f"s3://{bucket}/archive", str(tmp_path / "ARCHIVE")):
+        fetched.clear()
+        built = invoke(["archive", "build", url, "--out", out, "--endpoint-url", s3_endpoint])
+        assert built.code == 0, built.output
+        assert built.body["result"]["archive"] == out
+        checked = invoke(["archive", "verify", out, *(("--endpoint-url", s3_endpoint)
+                                                      if "://" in out else ())])
+        assert checked.code == 0 and checked.body["result"]["ok"], checked.output
+        bodies = {k for k in held if k.startswith("files/")}
+        assert bodies and bodies & set(fetched) == (set() if "://" in out else bodies)
+    assert not list(spool.glob(".sfexit-*"))
+    empty = invoke(["archive", "build", f"s3://{bucket}/nothing", "--out",
+                    str(tmp_path / "A2"), "--endpoint-url", s3_endpoint])
+    assert empty.code == 2
+    assert empty.body["message"].startswith(f"s3://{bucket}/nothing holds no sfexit export")

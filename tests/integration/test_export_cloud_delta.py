@@ -131,6 +131,6 @@ def test_export_bulk_refuses_to_archive_a_delta_whose_base_is_in_a_bucket(
                  f"s3://{bucket}/base", "--archive", str(tmp_path / "ARCHIVE"),
                  "--endpoint-url", s3_endpoint)
     assert run.code == 2, run.output
-    assert run.body["message"].startswith("--archive of a delta whose base is in a bucket")
+    assert run.body["message"].startswith("the archive of a delta whose base is in a bucket")
     assert requests_total(fresh_emulator) == before
     assert set(objects(s3, bucket)) == {"base/manifest.json"}
