@@ -222,15 +222,14 @@ def bulk(app: AppContext, dest: str | None, objects: str | None,
 def _cloud_destination(target: str, endpoint_url: str | None, *, since: str | None,
                        archive_to: str | None) -> CloudDest | None:
     """``--dest`` as a checked cloud destination (URL, bucket, credentials: exit 2 or 3), or
-    None for a directory. ``--endpoint-url`` serves every s3:// URL of the command
-    (``--dest``, ``--since``, ``--archive``); it is refused when none is one."""
+    None for a directory. ``--endpoint-url`` serves every URL of the command (``--dest``,
+    ``--since``, ``--archive``); it is refused when none is one."""
     from sfexit.export.cloud import open_cloud_dest
-    from sfexit.storage import parse_remote
+    from sfexit.storage import ENDPOINT_MISUSED, parse_remote
 
     if endpoint_url and not any(text is not None and parse_remote(text) is not None
                                 for text in (target, since, archive_to)):
-        raise errors.UsageError("--endpoint-url is for s3:// URLs",
-                                hint=f"--dest {target} is a local directory")
+        raise errors.UsageError(ENDPOINT_MISUSED, hint=f"--dest {target} is a local directory")
     return open_cloud_dest(target, endpoint_url if parse_remote(target) else None)
 
 
