@@ -19,8 +19,8 @@ import click
 from sfexit import __version__
 from sfexit import errors
 from sfexit.cli import (archive, auth, config_cmd, deadline, demo, emulator, export,
-                        export_files, export_weekly, offboard, reassign, report, users,
-                        users_deactivate)
+                        export_files, export_verify, export_weekly, offboard, reassign, report,
+                        users, users_deactivate)
 from sfexit.cli.context import AppContext
 from sfexit.cli.output import Output
 from sfexit.cli.safe_text import neutralise_line
@@ -163,6 +163,6 @@ for _command in (archive.archive, auth.login, auth.logout, auth.whoami, auth.lim
                  emulator.emulator_group, export.export, offboard.offboard, reassign.reassign,
                  report.report, users.users):
     cli.add_command(_command)
-for _subcommand in (export_files.files, export_weekly.weekly):
+for _subcommand in (export_files.files, export_weekly.weekly, export_verify.verify):
     export.export.add_command(_subcommand)
 users.users.add_command(users_deactivate.deactivate_cmd)
