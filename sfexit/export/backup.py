@@ -25,7 +25,7 @@ from sfexit.export.files import export_files
 from sfexit.export.manifest import ManifestStore, SkippedObject
 from sfexit.export.objects import DescribeCache, select_objects
 from sfexit.export.backup_plan import left_forecast
-from sfexit.export.schedule import Routing
+from sfexit.export.schedule import routing
 from sfexit.export.preflight import PreflightReport, preflight
 from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession
@@ -107,13 +107,16 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
         selection = asked_objects.result()
         report = checked.result()
     store.set_permissions(report.permissions)
+    # Route with the page time the org showed (schedule.routing): forecast, gate and data step.
+    options = dataclasses.replace(options, rest_page_s=report.rest_page_s)
     left = left_forecast(report, store.snapshot(), options.max_records, options.rest_below)
     plan = plan_budget(export_need(left), report.limits, reserve_pct, now(),
                        setup_calls=session.calls - calls_before)
     if not force:
         options = dataclasses.replace(options, budget=BudgetGate(
             plan, report.row_counts, report.forecast.row_bytes, session,
-            routing=Routing(options.rest_below), max_records=options.max_records))
+            routing=routing(options.rest_below, options.rest_page_s),
+            max_records=options.max_records))
     if on_plan is not None:
         on_plan({name: report.row_counts.get(name, 0) for name in selection.objects})
     data: DataExportResult | None = None

@@ -38,7 +38,8 @@ def left_forecast(report: PreflightReport, held: Manifest | None,
     left = [name for name in report.row_counts if name not in done]
     need = forecast(left, {name: report.row_counts[name] for name in left},
                     report.forecast.row_bytes, report.limits, include_files=False,
-                    max_records=max_records, rest_below=rest_below)
+                    max_records=max_records, rest_below=rest_below,
+                    rest_page_s=report.rest_page_s)
     files_done = sum(f.complete for f in held.files.values()) if held else 0
     files = max(0, report.forecast.files - files_done)
     return dataclasses.replace(need, api_calls=need.api_calls + files, files=files)

@@ -52,6 +52,7 @@ from sfexit.export.objects import (DescribeCache, ObjectPlan, Selection, describ
                                    select_objects)
 from sfexit.export.rest_read import read_per_parent, read_rest
 from sfexit.export.schedule import MODEL, REST_CURSORS, Routing
+from sfexit.export.schedule import routing as run_routing
 from sfexit.ondisk import file_digest
 from sfexit.org import bulk2
 from sfexit.org.session import OrgSession
@@ -121,7 +122,7 @@ def export_data(session: OrgSession, store: ManifestStore, options: ExportOption
         store.add_skipped(skipped)
         results.append(ObjectResult(skipped.name, "skipped", None, reason=skipped.reason))
     order = largest_first(selection.objects, row_counts)
-    routing = Routing(options.rest_below)
+    routing = run_routing(options.rest_below, options.rest_page_s)
     counts = row_counts or {}
     small = [name for name in order if routing.may_rest(counts.get(name))]
     large = [name for name in order if not routing.may_rest(counts.get(name))]

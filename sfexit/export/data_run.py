@@ -79,6 +79,8 @@ class ExportOptions:
     # Objects with fewer rows than this are read over REST (schedule.py); None: the cost
     # model's crossing point; 0: every object by Bulk.
     rest_below: int | None = None
+    # The REST page time the preflight measured (seconds; schedule.routing), None: the model's.
+    rest_page_s: float | None = None
     publisher: Publisher | None = None  # sends finished files on (a cloud --dest: cloud.py)
 
 

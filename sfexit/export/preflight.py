@@ -19,6 +19,7 @@ bench/RESULTS.md 2026-11-22 22:11, issue 12). Its describes are kept for the dat
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -54,6 +55,7 @@ MB = 1024 * 1024
 # Reads at once: the two permission chains, /limits and the samples of the SAMPLE_OBJECTS
 # largest objects all fit, so none waits for a thread (the COUNT() fallback shares them).
 PARALLEL = 2 + 1 + SAMPLE_OBJECTS
+clock = time.monotonic   # times the sample's query pages (tests replace it)
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,9 @@ class PreflightReport:
     row_counts: dict[str, int] = field(default_factory=dict)
     # /limits as read (Max and Remaining): the day-spanning plan's input (budget.py).
     limits: dict[str, Limit] = field(default_factory=dict)
+    # The quickest sample query (one REST page), seconds: the schedule's page time
+    # (schedule.routing); None when none answered (the model's central figure then).
+    rest_page_s: float | None = None
 
     @property
     def fits(self) -> bool:
@@ -133,21 +138,35 @@ def sample_row_bytes(rest: RestClient, counts: dict[str, int], *,
                      pool: Executor | None = None) -> int:
     """Average CSV row width over a few rows of the largest objects (all their fields); the
     objects side by side on ``pool`` when given, their describes kept in ``describes``."""
+    return sample(rest, counts, describes=describes, pool=pool)[0]
+
+
+def sample(rest: RestClient, counts: dict[str, int], *, describes: DescribeCache | None = None,
+           pool: Executor | None = None) -> tuple[int, float | None]:
+    """:func:`sample_row_bytes` and the quickest of its queries' times in seconds (each is ONE
+    REST page: the page time the schedule routes with, ``schedule.measured_model``), None when
+    no sample query answered."""
     largest = sorted((n for n, c in counts.items() if c > 0), key=lambda n: -counts[n])
     cache = describes if describes is not None else DescribeCache()
     found = _each(pool, lambda name: _sample_widths(rest, name, cache), largest[:SAMPLE_OBJECTS])
-    widths = [w for some in found for w in some]
-    return round(sum(widths) / len(widths)) if widths else DEFAULT_ROW_BYTES
+    widths = [w for some, _ in found for w in some]
+    times = [took for _, took in found if took is not None]
+    return (round(sum(widths) / len(widths)) if widths else DEFAULT_ROW_BYTES,
+            min(times) if times else None)
 
 
-def _sample_widths(rest: RestClient, name: str, describes: DescribeCache) -> list[int]:
+def _sample_widths(rest: RestClient, name: str, describes: DescribeCache
+                   ) -> tuple[list[int], float | None]:
     try:
         fields = [f["name"] for f in describes.get(rest, name)["fields"]
                   if f.get("type") not in ("address", "location", "base64")]
         query = soql.select(name, fields, limit=SAMPLE_ROWS)
-        return [len(csv_line(row.get(f) for f in fields)) for row in rest.query_iter(query)]
+        started = clock()
+        rows = list(rest.query_iter(query))   # SAMPLE_ROWS < any page: one call
+        took = clock() - started
+        return [len(csv_line(row.get(f) for f in fields)) for row in rows], took
     except (errors.SalesforceError, ValueError):
-        return []
+        return [], None
 
 
 def _each(pool: Executor | None, read: Callable[[str], T], names: Sequence[str]) -> list[T]:
@@ -190,13 +209,15 @@ def object_calls(rows: int, routing: schedule.Routing, max_records: int | None) 
 
 def forecast(objects: Sequence[str], counts: Mapping[str, int], row_bytes: int,
              limits: Mapping[str, Limit], *, include_files: bool,
-             max_records: int | None, rest_below: int | None = None) -> Forecast:
+             max_records: int | None, rest_below: int | None = None,
+             rest_page_s: float | None = None) -> Forecast:
     """The forecast from what the preflight read (pure). Objects the schedule may read over
-    REST (``schedule.Routing``: the cost model's threshold, or ``rest_below``) cost their
-    REST pages instead of a Bulk job; each object counts its costlier possible route."""
+    REST (``schedule.routing``: the cost model's threshold at the measured ``rest_page_s``, or
+    ``rest_below``) cost their REST pages instead of a Bulk job; each object counts its
+    costlier possible route."""
     files = sum(counts.get(n, 0) for n in FILE_OBJECTS) if include_files else 0
     rows = sum(counts.values())
-    routing = schedule.Routing(rest_below)
+    routing = schedule.routing(rest_below, rest_page_s)
     counted = {name: counts.get(name, 0) for name in objects} if objects else dict(counts)
     use = export_usage(counted, routing, max_records)
     # describe global + each object's calls (object_calls), plus one GET per file body.
@@ -229,7 +250,7 @@ def preflight(session: OrgSession, user_id: str, objects: Sequence[str], *,
         limits: Future[dict[str, Limit]] = pool.submit(rest.limits)
         try:
             counts = row_counts(rest, objects, include_deleted, pool=pool)
-            width = sample_row_bytes(rest, counts, describes=describes, pool=pool)
+            width, page_s = sample(rest, counts, describes=describes, pool=pool)
         except errors.SfexitError:
             permissions()  # a permission read's error first, as when they ran one by one
             raise
@@ -239,6 +260,6 @@ def preflight(session: OrgSession, user_id: str, objects: Sequence[str], *,
     return PreflightReport(user_id, granted, missing,
                            forecast(objects, counts, width, remaining,
                                     include_files=include_files, max_records=max_records,
-                                    rest_below=rest_below),
-                           row_counts=counts, limits=remaining)
+                                    rest_below=rest_below, rest_page_s=page_s),
+                           row_counts=counts, limits=remaining, rest_page_s=page_s)
 

@@ -18,7 +18,8 @@ cites the same sources; neither imports the other). The figures, each with its s
 - :attr:`CostModel.rest_page_s`, NO SOURCE: no published measurement of a REST query page's
   server time exists (searched 2026-11-22 and 2026-12-07); issue 23 states it as 0.3-2 s.
   :data:`PROFILES` holds the low (0.3 s), central (0.8 s, about the geometric middle) and high
-  (2 s) ends; sfexit schedules at the central one;
+  (2 s) ends. sfexit schedules with the page time the org SHOWS (:func:`measured_model`: the
+  preflight's own one-page sample queries, kept within that range), central when it has none;
 - REST pages hold 2,000 rows, at most 200 when a long-text or rich-text field is selected
   (SOQL and SOSL Reference, "Change the Batch Size in Queries"; limits.md "REST query").
 
@@ -35,7 +36,10 @@ Per profile, without / with a long-text field:
   high (2 s)            2,001 rows          201 rows
   ====================  ==================  ==================
 
-(tests/unit/test_export_schedule_model.py checks this table.) ``--rest-below ROWS`` (config
+(tests/unit/test_export_schedule_model.py checks this table.) A run's routing
+(:func:`routing`) uses the measured page time, so an org that answers a page in 2 s gets the
+high row (its 3-page objects go to Bulk) and one that answers in 0.3 s the low row.
+``--rest-below ROWS`` (config
 ``[export] rest_below``) replaces the model's threshold; ``0`` sends every object to Bulk.
 """
 
@@ -85,6 +89,23 @@ PROFILES = {"low": replace(MODEL, rest_page_s=0.3), "central": MODEL,
             "high": replace(MODEL, rest_page_s=2.0)}
 
 
+# The range issue 23 states for a REST page's time (no published measurement: see above).
+PAGE_SECONDS_RANGE = (PROFILES["low"].rest_page_s, PROFILES["high"].rest_page_s)
+
+
+def measured_model(page_seconds: float | None, model: CostModel = MODEL) -> CostModel:
+    """``model`` with the REST page time this org showed (None: not measured, ``model`` as is).
+
+    The measure is the wall time of a one-page query, network included (what a page costs this
+    run; Bulk's side of the crossing leaves out its 2-3 round trips, so this leans a little
+    towards Bulk). Kept within :data:`PAGE_SECONDS_RANGE`: below it is the emulator without its
+    cost model (milliseconds), above it a client too busy to time anything well."""
+    if page_seconds is None:
+        return model
+    low, high = PAGE_SECONDS_RANGE
+    return replace(model, rest_page_s=min(high, max(low, page_seconds)))
+
+
 def rest_pages(rows: int, page_rows: int) -> int:
     """REST query calls for ``rows`` rows (an empty object still answers one page)."""
     return max(1, math.ceil(max(0, rows) / page_rows))
@@ -129,6 +150,13 @@ class Routing:
     def may_rest(self, rows: int | None) -> bool:
         """REST may read it, whichever its fields (the higher of the two thresholds)."""
         return self.by_rest(rows, False) or self.by_rest(rows, True)
+
+
+def routing(rest_below: int | None, page_seconds: float | None = None) -> Routing:
+    """A run's routing: ``rest_below`` when given, else the crossing at the measured REST page
+    time (:func:`measured_model`). The forecast, the budget gate and the data step all route
+    with this one, so the gate admits what the plan counted."""
+    return Routing(rest_below, model=measured_model(page_seconds))
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,14 @@ rerun resumes whichever path wrote an object."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
+
+import pytest
 
 from auth_support import invoke, on_org_clock, password_env, password_profile, write_config
 from export_support import SPECIAL_NAME, backup, methods_and_hashes
+from sfexit.export import preflight as preflight_module
 from sfexit.export.manifest import ManifestStore
 from sfexit.export.schedule import Routing
 from sfexit_emulator import Emulator, testing
@@ -165,3 +169,23 @@ def test_a_job_of_several_pages_is_fetched_side_by_side_with_the_same_bytes(
     data = Path("data") / "Contact.csv"
     assert (tmp_path / "several" / data).read_bytes() == (tmp_path / "one" / data).read_bytes()
     assert not list((tmp_path / "several" / "data").glob("*.csv.*"))   # no spill left
+
+
+def test_an_org_slow_to_answer_a_page_gets_its_long_text_objects_read_by_bulk(
+        fresh_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The schedule routes with the page time the org shows (schedule.routing), not always the
+    central 0.8 s: when the preflight's one-page sample queries take 2.5 s (a clock that moves
+    2.5 s a reading), the high end's crossing applies (201 rows with long text) and Task (294
+    rows, long text) goes to Bulk, as the forecast counted; Account (155) stays on REST. At the
+    central figure both are under 601 rows: both REST."""
+    org = fresh_emulator
+    counts = _counts(org)
+    assert 201 <= counts["Task"] < 601 and counts["Account"] < 201, counts
+    ticks = itertools.count(step=2.5)
+    monkeypatch.setattr(preflight_module, "clock", lambda: next(ticks))
+    summary = backup(org, tmp_path, objects=("Task", "Account"), rest_below=None)
+    methods = {n: m for n, (m, _) in methods_and_hashes(tmp_path).items()}
+    assert methods == {"Task": "bulk", "Account": "rest"}
+    assert summary.bulk_jobs == 1
+    assert summary.preflight is not None and summary.preflight.rest_page_s is not None
+    assert summary.preflight.rest_page_s >= 2.5 and summary.preflight.forecast.bulk_jobs == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sfexit.export.schedule import (MAX_REST_PAGES, MODEL, PROFILES, CostModel, Routing,
+                                    measured_model, routing,
                                     crossing_rows, rest_pages, usage)
 
 
@@ -57,3 +58,15 @@ def test_usage_counts_each_object_by_its_costlier_possible_route() -> None:
     assert use.bulk_jobs == 2 and use.bulk_rows == 121_000
     all_bulk = usage(counts, Routing(0), job_calls=4, bulk_page_rows=50_000)
     assert all_bulk.bulk_jobs == 3 and all_bulk.calls == 7 + 5 + 5
+
+
+def test_the_run_routes_with_the_page_time_the_org_shows_within_the_stated_range() -> None:
+    assert measured_model(None) == MODEL
+    assert measured_model(1.2).rest_page_s == 1.2
+    # the emulator without its cost model answers in ms; a stalled client in many seconds
+    assert measured_model(0.004) == PROFILES["low"] and measured_model(9.0) == PROFILES["high"]
+    slow = routing(None, 2.05)
+    assert slow.threshold(True) == 201 and slow.threshold(False) == 2001
+    assert routing(None, 0.01).threshold(False) == 24_001
+    assert routing(None).threshold(False) == 6_001
+    assert routing(0, 2.05).threshold(True) == 0 and routing(500, 0.01).threshold(False) == 500
