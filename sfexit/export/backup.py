@@ -96,7 +96,7 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
             session, asked_me.result().user_id, asked_objects.result().objects,
             include_deleted=options.include_deleted, include_files=files,
             max_records=options.max_records, rest_below=options.rest_below,
-            describes=describes))
+            describes=describes, parallel=options.parallel))
         org = asked_org.result()
         asked_me.result()   # its error before the manifest's, as before
         if options.since is not None:
@@ -109,13 +109,15 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
     store.set_permissions(report.permissions)
     # Route with the page time the org showed (schedule.routing): forecast, gate and data step.
     options = dataclasses.replace(options, rest_page_s=report.rest_page_s)
-    left = left_forecast(report, store.snapshot(), options.max_records, options.rest_below)
+    left = left_forecast(report, store.snapshot(), options.max_records, options.rest_below,
+                         options.parallel)
     plan = plan_budget(export_need(left), report.limits, reserve_pct, now(),
                        setup_calls=session.calls - calls_before)
     if not force:
         options = dataclasses.replace(options, budget=BudgetGate(
             plan, report.row_counts, report.forecast.row_bytes, session,
-            routing=routing(options.rest_below, options.rest_page_s),
+            routing=routing(options.rest_below, options.rest_page_s, report.row_counts,
+                            options.parallel),
             max_records=options.max_records))
     if on_plan is not None:
         on_plan({name: report.row_counts.get(name, 0) for name in selection.objects})

@@ -31,7 +31,8 @@ class BackupPlan:
 
 
 def left_forecast(report: PreflightReport, held: Manifest | None,
-                  max_records: int | None, rest_below: int | None = None) -> Forecast:
+                  max_records: int | None, rest_below: int | None = None,
+                  parallel: int = 4) -> Forecast:
     """The preflight's forecast of what is left: the objects and file bodies ``held`` (the
     manifest of the run being resumed) lists complete are not needed again."""
     done = {n for n, e in (held.objects.items() if held else ()) if e.complete}
@@ -39,7 +40,8 @@ def left_forecast(report: PreflightReport, held: Manifest | None,
     need = forecast(left, {name: report.row_counts[name] for name in left},
                     report.forecast.row_bytes, report.limits, include_files=False,
                     max_records=max_records, rest_below=rest_below,
-                    rest_page_s=report.rest_page_s)
+                    rest_page_s=report.rest_page_s, routing_counts=report.row_counts,
+                    parallel=parallel)
     files_done = sum(f.complete for f in held.files.values()) if held else 0
     files = max(0, report.forecast.files - files_done)
     return dataclasses.replace(need, api_calls=need.api_calls + files, files=files)
@@ -62,8 +64,10 @@ def plan_backup(session: OrgSession, options: ExportOptions, *, files: bool = Tr
     held = _held(options, org.org_id)
     report = preflight(session, me.user_id, selection.objects,
                        include_deleted=options.include_deleted, include_files=files,
-                       max_records=options.max_records, rest_below=options.rest_below)
-    left = left_forecast(report, held, options.max_records, options.rest_below)
+                       max_records=options.max_records, rest_below=options.rest_below,
+                       parallel=options.parallel)
+    left = left_forecast(report, held, options.max_records, options.rest_below,
+                         options.parallel)
     plan = plan_budget(export_need(left), report.limits, reserve_pct, now(),
                        setup_calls=session.calls - calls_before)
     done = sum(1 for n in selection.objects

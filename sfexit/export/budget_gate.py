@@ -72,7 +72,8 @@ class BudgetGate:
     def admit_object(self, name: str) -> bool:
         rows = max(0, self.row_counts.get(name, 0))
         jobs = export_usage({name: rows}, self.routing, self.max_records).bulk_jobs
-        return self._admit({API: object_calls(rows, self.routing, self.max_records), JOBS: jobs},
+        return self._admit({API: object_calls(rows, self.routing, self.max_records, name),
+                            JOBS: jobs},
                            rows * self.row_bytes)
 
     def admit_files_step(self) -> bool:

@@ -55,6 +55,7 @@ from sfexit.export.schedule import MODEL, REST_CURSORS, Routing
 from sfexit.export.schedule import routing as run_routing
 from sfexit.ondisk import file_digest
 from sfexit.org import bulk2
+from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession
 
 __all__ = ["PER_PARENT", "UNREADABLE_CODES", "DataExportResult", "ExportOptions",
@@ -114,18 +115,20 @@ def export_data(session: OrgSession, store: ManifestStore, options: ExportOption
     raised, leaving only ``.part`` files and a manifest of what is complete.
     Raises UsageError for an unknown name in ``options.objects``.
     """
-    run = ExportRun(session, store, options, on_progress, sleep)
     if selection is None:
-        selection = select_objects(run.rest, options.objects)
+        selection = select_objects(RestClient(session), options.objects)
+    counts = row_counts or {}
+    routing = run_routing(options.rest_below, options.rest_page_s, counts, options.parallel)
+    run = ExportRun(session, store, options, on_progress, sleep, len(routing.overflow))
     results: list[ObjectResult] = []
     for skipped in selection.skipped:
         store.add_skipped(skipped)
         results.append(ObjectResult(skipped.name, "skipped", None, reason=skipped.reason))
     order = largest_first(selection.objects, row_counts)
-    routing = run_routing(options.rest_below, options.rest_page_s)
-    counts = row_counts or {}
-    small = [name for name in order if routing.may_rest(counts.get(name))]
-    large = [name for name in order if not routing.may_rest(counts.get(name))]
+    # Per-parent objects first: their reads are a chain (the parents' ids, then the rows).
+    small = sorted((name for name in order if routing.may_rest(counts.get(name), name)),
+                   key=lambda name: name not in PER_PARENT)
+    large = [name for name in order if not routing.may_rest(counts.get(name), name)]
     workers = max(1, options.parallel)
     # Three pools, FIFO each. Starters describe the large objects and create their jobs; the
     # REST pool describes the small ones and reads those its model sends to REST; a Bulk job
@@ -166,10 +169,12 @@ def export_data(session: OrgSession, store: ManifestStore, options: ExportOption
 def _small(run: ExportRun, name: str, describes: DescribeCache | None, routing: Routing,
            rows: int | None) -> ObjectResult | _Started:
     """An object the schedule may read over REST: described, and read here when its fields
-    keep it under the threshold; else its Bulk job (or the refusal), for a reader."""
+    keep it under the threshold, or when Bulk refused its job at creation (the fallback reads
+    here, on a REST cursor, not behind the large objects' jobs on a Bulk reader); else its
+    Bulk job, for a reader."""
     started = _start(run, name, describes, rows,
-                     lambda plan: routing.by_rest(rows, plan.long_text))
-    if isinstance(started, _Started) and started.rest:
+                     lambda plan: routing.by_rest(rows, plan.long_text, name))
+    if isinstance(started, _Started) and (started.rest or started.job is None):
         return _read_started(run, started)
     return started
 

@@ -16,6 +16,7 @@ from typing import Protocol
 from sfexit import errors
 from sfexit.export.budget_gate import BudgetGate
 from sfexit.export.csvsink import PartFile
+from sfexit.export import schedule
 from sfexit.export.delta import DeltaBase, since
 from sfexit.export.manifest import ManifestStore, ObjectEntry, SkippedObject
 from sfexit.export.objects import ObjectPlan
@@ -23,10 +24,8 @@ from sfexit.org import bulk2
 from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession
 
-# Objects Salesforce only lets us read filtered by a parent id: (filter field, parent object).
-# ContentDocumentLink: "requires a filter by a single Id on ContentDocumentId or LinkedEntityId
-# … or multiple Id's using the IN operator" (export-pitfalls.md A; Salesforce's error text).
-PER_PARENT = {"ContentDocumentLink": ("ContentDocumentId", "ContentDocument")}
+# Objects Salesforce only lets us read filtered by a parent id (schedule.py: a path of its own).
+PER_PARENT = schedule.PER_PARENT
 
 # Cannot be read at all by this user: skipped with the reason (export-pitfalls.md B, I).
 UNREADABLE_CODES = frozenset({"INVALID_TYPE_FOR_OPERATION", "INVALID_TYPE",
@@ -34,11 +33,9 @@ UNREADABLE_CODES = frozenset({"INVALID_TYPE_FOR_OPERATION", "INVALID_TYPE",
                               "NOT_FOUND"})
 # Longest uninterrupted sleep of a worker, so Ctrl-C ends the run within about a second.
 PAUSE_SLICE = 1.0
-# Bulk jobs created ahead of the readers, per reader: enough for Salesforce to work on many jobs
-# side by side, bounded so that an org of 900 objects does not hold 900 jobs at once (an
-# interrupted run leaves at most this many created and unread, each counted against
-# DailyBulkV2QueryJobs: limits.md).
-JOBS_AHEAD_PER_READER = 4
+# Bulk jobs created ahead of the readers, per reader (its reasons, and the schedule's use of it:
+# schedule.py).
+JOBS_AHEAD_PER_READER = schedule.JOBS_AHEAD_PER_READER
 
 
 class Publisher(Protocol):
@@ -126,7 +123,8 @@ class ExportRun:
     """State shared by the worker threads of one export (one session, one manifest)."""
 
     def __init__(self, session: OrgSession, store: ManifestStore, options: ExportOptions,
-                 on_progress: ProgressCallback | None, sleep: Callable[[float], None]) -> None:
+                 on_progress: ProgressCallback | None, sleep: Callable[[float], None],
+                 overflow: int = 0) -> None:
         self.session = session
         self.rest = RestClient(session)
         self.store = store
@@ -136,7 +134,9 @@ class ExportRun:
         self.cancel = threading.Event()
         self.bulk_jobs = 0
         self._lock = threading.Lock()
-        self.ahead = threading.Semaphore(JOBS_AHEAD_PER_READER * max(1, options.parallel))
+        # The schedule's overflow objects (schedule.overflow) have a window of their own.
+        self.ahead = threading.Semaphore(JOBS_AHEAD_PER_READER * max(1, options.parallel)
+                                         + overflow)
 
     def check(self) -> None:
         if self.cancel.is_set():

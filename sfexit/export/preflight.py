@@ -201,27 +201,33 @@ def export_usage(counts: Mapping[str, int], routing: schedule.Routing,
                           bulk_page_rows=max_records or bulk2.DEFAULT_MAX_RECORDS)
 
 
-def object_calls(rows: int, routing: schedule.Routing, max_records: int | None) -> int:
-    """API calls to export one object of ``rows`` rows: its describe, then its reads
-    (``export_usage``)."""
-    return 1 + export_usage({"": rows}, routing, max_records).calls
+def object_calls(rows: int, routing: schedule.Routing, max_records: int | None,
+                 name: str = "") -> int:
+    """API calls to export one object (``name``) of ``rows`` rows: its describe, then its
+    reads (``export_usage``)."""
+    return 1 + export_usage({name: rows}, routing, max_records).calls
 
 
 def forecast(objects: Sequence[str], counts: Mapping[str, int], row_bytes: int,
              limits: Mapping[str, Limit], *, include_files: bool,
              max_records: int | None, rest_below: int | None = None,
-             rest_page_s: float | None = None) -> Forecast:
+             rest_page_s: float | None = None,
+             routing_counts: Mapping[str, int] | None = None, parallel: int = 4) -> Forecast:
     """The forecast from what the preflight read (pure). Objects the schedule may read over
     REST (``schedule.routing``: the cost model's threshold at the measured ``rest_page_s``, or
     ``rest_below``) cost their REST pages instead of a Bulk job; each object counts its
-    costlier possible route."""
+    costlier possible route. ``routing_counts``: every object of the run (the schedule's
+    overflow is of the whole run, ``schedule.overflow``), when ``counts`` is only part of it."""
     files = sum(counts.get(n, 0) for n in FILE_OBJECTS) if include_files else 0
     rows = sum(counts.values())
-    routing = schedule.routing(rest_below, rest_page_s)
     counted = {name: counts.get(name, 0) for name in objects} if objects else dict(counts)
+    routing = schedule.routing(rest_below, rest_page_s,
+                               counted if routing_counts is None else routing_counts,
+                               parallel)
     use = export_usage(counted, routing, max_records)
     # describe global + each object's calls (object_calls), plus one GET per file body.
-    calls = 1 + sum(object_calls(n, routing, max_records) for n in counted.values()) + files
+    calls = 1 + sum(object_calls(rows, routing, max_records, name)
+                    for name, rows in counted.items()) + files
     remaining: dict[str, int] = {name: limits[name].remaining for name in
                  ("DailyApiRequests", "DailyBulkV2QueryJobs", "DailyBulkV2QueryFileStorageMB")
                  if name in limits}
@@ -234,7 +240,7 @@ def forecast(objects: Sequence[str], counts: Mapping[str, int], row_bytes: int,
 def preflight(session: OrgSession, user_id: str, objects: Sequence[str], *,
               include_deleted: bool = False, include_files: bool = True,
               max_records: int | None = None, rest_below: int | None = None,
-              describes: DescribeCache | None = None) -> PreflightReport:
+              describes: DescribeCache | None = None, parallel: int = 4) -> PreflightReport:
     """Permissions and forecast, the reads side by side; the describes it makes are kept in
     ``describes`` for the data step.
 
@@ -260,6 +266,7 @@ def preflight(session: OrgSession, user_id: str, objects: Sequence[str], *,
     return PreflightReport(user_id, granted, missing,
                            forecast(objects, counts, width, remaining,
                                     include_files=include_files, max_records=max_records,
-                                    rest_below=rest_below, rest_page_s=page_s),
+                                    rest_below=rest_below, rest_page_s=page_s,
+                                    parallel=parallel),
                            row_counts=counts, limits=remaining, rest_page_s=page_s)
 

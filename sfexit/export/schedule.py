@@ -57,6 +57,15 @@ DEFAULT_ROW_BYTES = 400        # preflight.DEFAULT_ROW_BYTES: the width assumed 
 # REST page of a small object is short, and these plus the Bulk starters and readers
 # (``--parallel`` each, 4 by default) stay within 25 even if every one of them were long.
 REST_CURSORS = 16
+# Objects Salesforce only lets us read filtered by a parent id: (filter field, parent object).
+# ContentDocumentLink: "requires a filter by a single Id on ContentDocumentId or LinkedEntityId
+# … or multiple Id's using the IN operator" (export-pitfalls.md A; Salesforce's error text).
+PER_PARENT = {"ContentDocumentLink": ("ContentDocumentId", "ContentDocument")}
+# Bulk jobs created ahead of the readers, per reader (data_run.ExportRun's window): enough for
+# Salesforce to work on many jobs side by side, bounded so that an org of 900 objects does not
+# hold 900 jobs at once (an interrupted run leaves at most this many created and unread, each
+# counted against DailyBulkV2QueryJobs: limits.md).
+JOBS_AHEAD_PER_READER = 4
 # The most REST pages the model lets one object take: one cursor is read a page at a time, so
 # a long one would make that object the run's longest chain whatever the model says.
 MAX_REST_PAGES = 50
@@ -137,26 +146,66 @@ class Routing:
     rest_below: int | None = None
     row_bytes: int = DEFAULT_ROW_BYTES
     model: CostModel = MODEL
+    # Objects under the threshold that the REST cursors could not reach in time: Bulk reads
+    # them (:func:`overflow`).
+    overflow: frozenset[str] = frozenset()
 
     def threshold(self, long_text: bool) -> int:
         if self.rest_below is not None:
             return self.rest_below
         return crossing_rows(page_rows(long_text), self.row_bytes, self.model)
 
-    def by_rest(self, rows: int | None, long_text: bool) -> bool:
-        """REST reads the object: its row count is known and below the threshold."""
-        return rows is not None and rows < self.threshold(long_text)
+    def by_rest(self, rows: int | None, long_text: bool, name: str = "") -> bool:
+        """REST reads the object: its row count is known and below the threshold, and it is
+        not one of the :attr:`overflow`."""
+        return rows is not None and rows < self.threshold(long_text) \
+            and name not in self.overflow
 
-    def may_rest(self, rows: int | None) -> bool:
+    def may_rest(self, rows: int | None, name: str = "") -> bool:
         """REST may read it, whichever its fields (the higher of the two thresholds)."""
-        return self.by_rest(rows, False) or self.by_rest(rows, True)
+        return self.by_rest(rows, False, name) or self.by_rest(rows, True, name)
 
 
-def routing(rest_below: int | None, page_seconds: float | None = None) -> Routing:
+def overflow(counts: Mapping[str, int], routing: Routing, parallel: int,
+             keep: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The objects under the threshold that the :data:`REST_CURSORS` cursors would not read
+    before a Bulk job of their own would be done, at most :data:`JOBS_AHEAD_PER_READER` x
+    ``parallel`` of them: they get a window of created jobs of their own beside the data
+    step's (data_run.ExportRun), so no job of theirs waits for a place (about a Bulk job's
+    time) and an interrupted run still leaves a bounded number of jobs unread.
+
+    Each cursor reads ``bulk_job_s // rest_page_s`` pages (at least one) in a Bulk job's fixed
+    time; the smallest objects keep REST (the most objects for the pages). At the high end (2 s
+    a page) that is one page a cursor: 34 small objects read in three waves of 2 s pages
+    become 28 in two and 6 Bulk jobs beside the large ones (bench/RESULTS.md). None with an
+    explicit ``rest_below`` (obeyed as given). Pure: the forecast, the gate and the data step
+    compute the same set from the same counts. ``keep``: objects REST reads in any case (Bulk
+    refuses them: data_run.PER_PARENT), counted first."""
+    if routing.rest_below is not None:
+        return frozenset()
+    small = sorted((n for n, rows in counts.items() if routing.may_rest(rows)),
+                   key=lambda n: (n not in keep, counts[n], n))
+    jobs_room = JOBS_AHEAD_PER_READER * max(1, parallel)
+    pages_room = REST_CURSORS * max(1, int(routing.model.bulk_job_s // routing.model.rest_page_s))
+    over: list[str] = []
+    for name in small:
+        pages = rest_pages(counts[name], REST_PAGE_ROWS)
+        if pages <= pages_room:
+            pages_room -= pages
+        elif len(over) < jobs_room:
+            over.append(name)
+    return frozenset(over)
+
+
+def routing(rest_below: int | None, page_seconds: float | None = None,
+            counts: Mapping[str, int] | None = None, parallel: int = 4) -> Routing:
     """A run's routing: ``rest_below`` when given, else the crossing at the measured REST page
-    time (:func:`measured_model`). The forecast, the budget gate and the data step all route
-    with this one, so the gate admits what the plan counted."""
-    return Routing(rest_below, model=measured_model(page_seconds))
+    time (:func:`measured_model`), minus the :func:`overflow` of ``counts`` (every object the
+    run reads) with ``parallel`` readers. The forecast, the budget gate and the data step all route with this one, so
+    the gate admits what the plan counted."""
+    plain = Routing(rest_below, model=measured_model(page_seconds))
+    return replace(plain, overflow=overflow(counts or {}, plain, parallel,
+                                            frozenset(PER_PARENT)))
 
 
 @dataclass(frozen=True)
@@ -177,11 +226,11 @@ def usage(counts: Mapping[str, int], routing: Routing, *, job_calls: float,
     """
     calls = 0.0
     jobs = bulk_rows = 0
-    for rows in counts.values():
+    for name, rows in counts.items():
         worst = 0.0
         bulk = False
         for long_text in (False, True):
-            if routing.by_rest(rows, long_text):
+            if routing.by_rest(rows, long_text, name):
                 worst = max(worst, rest_pages(rows, page_rows(long_text)))
             else:
                 bulk = True
