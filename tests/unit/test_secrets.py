@@ -10,6 +10,7 @@ import pytest
 from keyring.backends import fail
 
 from sfexit import errors
+from sfexit.org import secrets as secrets_module
 from sfexit.config import EnvValues
 from sfexit.org.secrets import (SERVICE, SecretResolver, delete_secrets, read_secret,
                                 store_secrets)
@@ -28,6 +29,19 @@ def test_order_flag_env_keyring_prompt(memory_keyring: object) -> None:
     assert prompted.get("client_secret") == "typed:Consumer secret for 'prod'"
     assert prompted.to_store() == {"client_secret": "typed:Consumer secret for 'prod'"}
 
+
+
+def test_a_secret_from_the_flag_or_the_environment_leaves_the_keyring_unread(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The keyring's import and backend probe cost ~0.1 s of a command's start (issue 23):
+    looked at only when neither the flag nor the environment has the secret."""
+    def unread(profile: str, kind: str) -> str:
+        raise AssertionError(f"the keyring was read for {kind}")
+
+    monkeypatch.setattr(secrets_module, "read_secret", unread)
+    env = EnvValues(secrets={"access_token": "from-env"})
+    assert SecretResolver("prod", env).get("access_token") == "from-env"
+    assert SecretResolver("prod", EnvValues(), given={"password": "p"}).get("password") == "p"
 
 def test_without_prompt_a_needed_secret_fails_with_what_to_do() -> None:
     with pytest.raises(errors.AuthError) as info:
