@@ -26,8 +26,9 @@ largest first, at most ``JOBS_AHEAD_PER_READER`` × ``parallel`` jobs created an
 so Salesforce processes the jobs side by side ("Bulk API 2.0 query
 jobs automatically determine the best way to divide your query job into smaller chunks",
 sub-batches run in parallel: dev.sf api_asynch queries.htm); ``parallel`` then bounds the
-objects being waited for and downloaded, in the order their jobs were created (largest first),
-each as soon as its job is done. A small object whose long text takes it over its threshold
+objects being waited for and downloaded, the job the cost model expects done first first (a
+small job created after a large one is done long before it), each as soon as it is done; a job
+Bulk refuses at creation is read over REST on a REST cursor, not behind the waiting jobs. A small object whose long text takes it over its threshold
 gets its job from the REST pool and joins the same readers (its REST cursor is not held).
 The job count is the same either way (one per object against ``DailyBulkV2QueryJobs``,
 limits.md); an interrupted run leaves the jobs it created but did not read, as before for the
@@ -36,6 +37,9 @@ ones it was waiting on (a rerun creates new ones).
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -139,7 +143,10 @@ def export_data(session: OrgSession, store: ManifestStore, options: ExportOption
             ThreadPoolExecutor(workers, thread_name_prefix="sfexit-export") as readers, \
             ThreadPoolExecutor(REST_CURSORS, thread_name_prefix="sfexit-export-rest") as rests:
         # Futures in submission order (a dict): what finished together is handled in that
-        # order, so reads queue largest first as their jobs were created.
+        # order. A reader takes the created job the cost model expects done first (_DueFirst):
+        # the small jobs made after the large ones are done long before them, and are not read
+        # behind them. A job Bulk refused at creation is read over REST on a REST cursor.
+        due_first = _DueFirst()
         pending: dict[Future[ObjectResult | _Started], None] = dict.fromkeys([
             *(starters.submit(_start, run, name, describes, counts.get(name))
               for name in large),
@@ -151,8 +158,11 @@ def export_data(session: OrgSession, store: ManifestStore, options: ExportOption
                 for future in [f for f in pending if f in finished]:
                     del pending[future]
                     outcome = future.result()   # a run-wide error surfaces at once
-                    if isinstance(outcome, _Started):
-                        pending[readers.submit(_read_started, run, outcome)] = None
+                    if isinstance(outcome, _Started) and outcome.job is None:
+                        pending[rests.submit(_read_started, run, outcome)] = None
+                    elif isinstance(outcome, _Started):
+                        due_first.put(outcome)
+                        pending[readers.submit(_read_next, run, due_first)] = None
                     else:   # read, or nothing to read (kept, skipped, describe failed)
                         results.append(_reported(run, outcome))
         except BaseException:
@@ -262,6 +272,30 @@ def _read_started(run: ExportRun, started: _Started) -> ObjectResult:
         return _wait_and_download(run, plan, query, started.job, _first_poll(started))
     finally:
         run.job_read()
+
+
+class _DueFirst:
+    """Created jobs waiting for a reader, the one the cost model expects done first on top
+    (its creation plus ``MODEL.bulk_ready_seconds`` of its rows; ties in creation order)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._heap: list[tuple[float, int, _Started]] = []
+        self._order = itertools.count()
+
+    def put(self, started: _Started) -> None:
+        due = started.created + MODEL.bulk_ready_seconds(started.rows or 0)
+        with self._lock:
+            heapq.heappush(self._heap, (due, next(self._order), started))
+
+    def take(self) -> _Started:
+        with self._lock:
+            return heapq.heappop(self._heap)[2]
+
+
+def _read_next(run: ExportRun, jobs: _DueFirst) -> ObjectResult:
+    """One reader's turn: the job due first (one was put for each turn submitted)."""
+    return _read_started(run, jobs.take())
 
 
 def _first_poll(started: _Started) -> float:

@@ -58,7 +58,11 @@ def test_interrupted_mid_object_resumes_to_an_identical_result(fresh_emulator: E
     before, after = order[:order.index("Contact")], order[order.index("Contact") + 1:]
     assert before and after, (order, counts)
     listed = ManifestStore.load(dest).manifest.objects
-    assert set(listed) == set(before)
+    # An object Bulk refuses at its job's creation is read over REST at once, on a REST cursor
+    # (bulk.py "Schedule"): it may be done already whatever its size.
+    by_jobs = {o.name for o in clean.objects if o.method == "bulk"}
+    assert "Contact" in by_jobs and set(before) <= set(listed)
+    assert set(listed) & by_jobs == set(before) & by_jobs
     assert not (dest / "data" / "Contact.csv").exists()
     assert not list(dest.rglob("*.part"))
 
@@ -66,7 +70,7 @@ def test_interrupted_mid_object_resumes_to_an_identical_result(fresh_emulator: E
     status = {o.name: o.status for o in again.objects}
     assert {status[n] for n in before} == {"kept"}
     assert status["Contact"] == "exported"
-    assert {status[n] for n in after} == {"exported"}
+    assert {status[n] for n in after if n in by_jobs} == {"exported"}
     assert _contents(dest) == _contents(tmp_path / "clean")
     assert verify_backup(dest).ok
     assert clean.rows == again.rows

@@ -15,6 +15,7 @@ from sfexit_emulator import Emulator
 from sfexit.export import bulk as bulk_module
 from sfexit.export import data_run
 from sfexit.export.manifest import ManifestStore
+from sfexit.export.schedule import CostModel
 
 OBJECTS = ("Account", "Contact", "Lead", "Opportunity", "Task")
 # Only reached when the jobs are NOT created ahead (the test then fails instead of hanging).
@@ -130,3 +131,37 @@ def test_an_error_for_the_whole_run_while_jobs_are_created_stops_every_object(
     assert manifest.finished_at is None
     assert len(manifest.objects) < len(OBJECTS)
     assert not list(tmp_path.rglob("*.part"))
+
+
+def test_a_reader_takes_the_job_the_model_expects_done_first_not_the_first_created(
+        fresh_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jobs are created largest first, but a small job is done long before a large one
+    (bulk._DueFirst): with a model where the rows decide (1 byte/s), the one reader, once
+    every job exists, reads them smallest first. The first read is the only job there was."""
+    created: list[str] = []
+    all_created = threading.Event()
+    real_create, real_wait = bulk_module.bulk2.create_query_job, bulk_module.bulk2.wait_for_job
+
+    def create(session: Any, query: str, **kwargs: Any) -> Any:
+        job = real_create(session, query, **kwargs)
+        created.append(query.rsplit(" FROM ", 1)[1])
+        if len(created) == len(OBJECTS):
+            all_created.set()
+        return job
+
+    def wait(*args: Any, **kwargs: Any) -> Any:
+        assert all_created.wait(GIVE_UP_SECONDS), f"only {created} created before a wait"
+        return real_wait(*args, **kwargs)
+
+    monkeypatch.setattr(bulk_module.bulk2, "create_query_job", create)
+    monkeypatch.setattr(bulk_module.bulk2, "wait_for_job", wait)
+    monkeypatch.setattr(bulk_module, "MODEL", CostModel(bulk_bytes_per_s=1.0))
+    monkeypatch.setattr(data_run, "JOBS_AHEAD_PER_READER", len(OBJECTS))  # room for all
+    read: list[str] = []
+    summary = backup(fresh_emulator, tmp_path, objects=OBJECTS, parallel=1,
+                     on_progress=lambda p: read.append(p.object) if p.object not in read else None)
+    counts = summary.preflight.row_counts if summary.preflight else {}
+    assert {o.status for o in summary.objects} == {"exported"}
+    assert created == sorted(OBJECTS, key=lambda n: (-counts[n], n))
+    assert read[0] == created[0]
+    assert read[1:] == sorted(created[1:], key=lambda n: (counts[n], n))
