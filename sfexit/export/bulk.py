@@ -25,8 +25,10 @@ Schedule: steps 1-3 up to the job's creation run ahead of the reads (``parallel`
 largest first, at most ``JOBS_AHEAD_PER_READER`` × ``parallel`` jobs created and not yet read),
 so Salesforce processes the jobs side by side ("Bulk API 2.0 query
 jobs automatically determine the best way to divide your query job into smaller chunks",
-sub-batches run in parallel: dev.sf api_asynch queries.htm); ``parallel`` then bounds the
-objects being waited for and downloaded, the job the cost model expects done first first (a
+sub-batches run in parallel: dev.sf api_asynch queries.htm); readers then wait for the jobs
+and download them, downloads and REST reads sharing ``REST_CURSORS`` + ``parallel`` read places
+(data_run.ExportRun.reading: a download takes a REST cursor's place once the small objects are
+read), the job the cost model expects done first first (a
 small job created after a large one is done long before it), each as soon as it is done; a job
 Bulk refuses at creation is read over REST on a REST cursor, not behind the waiting jobs. A small object whose long text takes it over its threshold
 gets its job from the REST pool and joins the same readers (its REST cursor is not held).
@@ -47,6 +49,7 @@ from dataclasses import dataclass
 
 from sfexit import errors
 from sfexit.export.bulk_pages import IncompleteResult, stream_pages
+from sfexit.export.data_run import read_slots
 from sfexit.export.data_run import (PER_PARENT, UNREADABLE_CODES, DataExportResult,
                                     ExportOptions, ExportRun, ObjectProgress, ObjectResult,
                                     ProgressCallback, finish, needs_filter, reason, sink, skip)
@@ -140,7 +143,8 @@ def export_data(session: OrgSession, store: ManifestStore, options: ExportOption
     # REST cursor waits on a Bulk job (a small long-text object over its threshold gets a job).
     # Every created job gets a read, which frees its place in the window: no deadlock.
     with ThreadPoolExecutor(workers, thread_name_prefix="sfexit-export-start") as starters, \
-            ThreadPoolExecutor(workers, thread_name_prefix="sfexit-export") as readers, \
+            ThreadPoolExecutor(read_slots(workers), thread_name_prefix="sfexit-export") \
+            as readers, \
             ThreadPoolExecutor(REST_CURSORS, thread_name_prefix="sfexit-export-rest") as rests:
         # Futures in submission order (a dict): what finished together is handled in that
         # order. A reader takes the created job the cost model expects done first (_DueFirst):
@@ -260,13 +264,18 @@ def _reported(run: ExportRun, result: ObjectResult) -> ObjectResult:
 
 
 def _read_started(run: ExportRun, started: _Started) -> ObjectResult:
+    """Read one object: over REST (holding a read place throughout), or wait for its job and
+    download it (a read place for the download only: waiting and status reads are short
+    requests, data_run.ExportRun.reading)."""
     plan, query = started.plan, started.query
     run.check()
     if started.rest:
-        return read_rest(run, plan, query, "read over REST (a small object: schedule.py)")
+        with run.reading():
+            return read_rest(run, plan, query, "read over REST (a small object: schedule.py)")
     if started.job is None:
         assert started.error is not None
-        return _after_bulk_error(run, plan, query, started.error)
+        with run.reading():
+            return _after_bulk_error(run, plan, query, started.error)
     run.on_progress(ObjectProgress(plan.name, 0, None, False, "bulk"))
     try:
         return _wait_and_download(run, plan, query, started.job, _first_poll(started))
@@ -311,13 +320,16 @@ def _wait_and_download(run: ExportRun, plan: ObjectPlan, query: str, job: bulk2.
                                   timeout=run.options.poll_timeout,
                                   on_poll=lambda _info: run.check(),
                                   initial_delay=first_poll, delays=query_poll_delays())
-        return _download(run, plan, query, done)
+        with run.reading():
+            return _download(run, plan, query, done)
     except errors.SalesforceError as exc:
-        return _after_bulk_error(run, plan, query, exc)
+        with run.reading():
+            return _after_bulk_error(run, plan, query, exc)
     except IncompleteResult as exc:
         return ObjectResult(plan.name, "failed", "bulk", reason=exc.message)
     except (bulk2.JobFailed, bulk2.JobTimeout) as exc:
-        return read_rest(run, plan, query, f"Bulk job did not complete ({exc.message})")
+        with run.reading():
+            return read_rest(run, plan, query, f"Bulk job did not complete ({exc.message})")
 
 
 def _after_bulk_error(run: ExportRun, plan: ObjectPlan, query: str,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -36,6 +37,12 @@ PAUSE_SLICE = 1.0
 # Bulk jobs created ahead of the readers, per reader (its reasons, and the schedule's use of it:
 # schedule.py).
 JOBS_AHEAD_PER_READER = schedule.JOBS_AHEAD_PER_READER
+
+
+def read_slots(parallel: int) -> int:
+    """Objects read at once (REST reads and Bulk downloads): the REST cursors plus
+    ``parallel`` readers. Also the readers' threads (waiting for a job takes no place)."""
+    return schedule.REST_CURSORS + max(1, parallel)
 
 
 class Publisher(Protocol):
@@ -137,6 +144,11 @@ class ExportRun:
         # The schedule's overflow objects (schedule.overflow) have a window of their own.
         self.ahead = threading.Semaphore(JOBS_AHEAD_PER_READER * max(1, options.parallel)
                                          + overflow)
+        # Reads at once (REST reads and Bulk downloads, the requests that may run long): the
+        # REST cursors' and the readers' share of the org's 25 long requests
+        # (schedule.REST_CURSORS), so a download may take a cursor's place once the small
+        # objects are read (:meth:`reading`).
+        self.read_slots = threading.Semaphore(read_slots(options.parallel))
 
     def check(self) -> None:
         if self.cancel.is_set():
@@ -163,6 +175,17 @@ class ExportRun:
         while not self.ahead.acquire(timeout=PAUSE_SLICE):
             self.check()
         self.check()
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Hold one of the run's read places for one object's read (waiting, Ctrl-C aware)."""
+        while not self.read_slots.acquire(timeout=PAUSE_SLICE):
+            self.check()
+        try:
+            self.check()
+            yield
+        finally:
+            self.read_slots.release()
 
     def job_read(self) -> None:
         self.ahead.release()

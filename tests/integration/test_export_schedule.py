@@ -4,6 +4,7 @@ the REST readers into sfexit/export/rest_read.py changed nothing they write."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from pathlib import Path
 from typing import Any
@@ -136,7 +137,7 @@ def test_an_error_for_the_whole_run_while_jobs_are_created_stops_every_object(
 def test_a_reader_takes_the_job_the_model_expects_done_first_not_the_first_created(
         fresh_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Jobs are created largest first, but a small job is done long before a large one
-    (bulk._DueFirst): with a model where the rows decide (1 byte/s), the one reader, once
+    (bulk._DueFirst): with a model where the rows decide (1 byte/s), one reader thread, once
     every job exists, reads them smallest first. The first read is the only job there was."""
     created: list[str] = []
     all_created = threading.Event()
@@ -156,6 +157,7 @@ def test_a_reader_takes_the_job_the_model_expects_done_first_not_the_first_creat
     monkeypatch.setattr(bulk_module.bulk2, "create_query_job", create)
     monkeypatch.setattr(bulk_module.bulk2, "wait_for_job", wait)
     monkeypatch.setattr(bulk_module, "MODEL", CostModel(bulk_bytes_per_s=1.0))
+    monkeypatch.setattr(bulk_module, "read_slots", lambda _parallel: 1)   # one reader thread
     monkeypatch.setattr(data_run, "JOBS_AHEAD_PER_READER", len(OBJECTS))  # room for all
     read: list[str] = []
     summary = backup(fresh_emulator, tmp_path, objects=OBJECTS, parallel=1,
@@ -165,3 +167,25 @@ def test_a_reader_takes_the_job_the_model_expects_done_first_not_the_first_creat
     assert created == sorted(OBJECTS, key=lambda n: (-counts[n], n))
     assert read[0] == created[0]
     assert read[1:] == sorted(created[1:], key=lambda n: (counts[n], n))
+
+
+def test_downloads_take_the_rest_cursors_places_when_no_rest_read_needs_them(
+        fresh_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``--parallel 1`` and every object by Bulk, three downloads still run at once: the
+    read places are the REST cursors' plus the readers' (data_run.ExportRun.reading), and
+    waiting for a job holds none. Before, one reader downloaded one object at a time."""
+    together = threading.Barrier(3, timeout=GIVE_UP_SECONDS)
+    real, calls = bulk_module.stream_pages, itertools.count()
+
+    def stream_pages(*args: Any, **kwargs: Any) -> Any:
+        if next(calls) < 3:
+            try:
+                together.wait()
+            except threading.BrokenBarrierError:
+                raise AssertionError("fewer than 3 downloads ran at once") from None
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bulk_module, "stream_pages", stream_pages)
+    summary = backup(fresh_emulator, tmp_path, objects=("Account", "Contact", "Task"),
+                     parallel=1)
+    assert {o.status for o in summary.objects} == {"exported"} and summary.bulk_jobs == 3
