@@ -50,11 +50,17 @@ def csv_field(value: Any, kind: str = "") -> str:
 
 
 def csv_line(values: Iterable[Any], kinds: Sequence[str] = ()) -> bytes:
-    """One record; ``kinds`` (the fields' describe types, in order) when values come from REST."""
+    """One record; ``kinds`` (the fields' describe types, in order) when values come from REST.
+
+    Plain text (most values; not a datetime, whose suffix csv_field changes) is quoted here
+    without a call per value: the REST path costs ~55 CPU s per GB of CSV, two thirds of it
+    this conversion (bench/RESULTS.md, issue 23). The bytes are csv_field's."""
     if kinds:
-        fields = (csv_field(v, k) for v, k in zip(values, kinds, strict=True))
+        fields = ['"' + v.replace('"', '""') + '"' if v.__class__ is str and k != "datetime"
+                  else csv_field(v, k) for v, k in zip(values, kinds, strict=True)]
     else:
-        fields = (csv_field(v) for v in values)
+        fields = ['"' + v.replace('"', '""') + '"' if v.__class__ is str else csv_field(v)
+                  for v in values]
     return (",".join(fields) + "\n").encode("utf-8")
 
 
