@@ -28,11 +28,11 @@ jobs automatically determine the best way to divide your query job into smaller 
 sub-batches run in parallel: dev.sf api_asynch queries.htm); readers then wait for the jobs
 and download them, downloads and REST reads sharing ``REST_CURSORS`` + ``parallel`` read places
 (data_run.ExportRun.reading: a download takes a REST cursor's place once the small objects are
-read), the job the cost model expects done first first (a
-small job created after a large one is done long before it), each as soon as it is done; a job
-Bulk refuses at creation is read over REST on a REST cursor, not behind the waiting jobs. A small object whose long text takes it over its threshold
-gets its job from the REST pool and joins the same readers (its REST cursor is not held).
-The job count is the same either way (one per object against ``DailyBulkV2QueryJobs``,
+read), the job the cost model expects done first first (a small job created after a large one
+is done long before it), each as soon as it is done; a job Bulk refuses at creation is read
+over REST on a REST cursor, not behind the waiting jobs. A small object whose long text takes
+it over its threshold gets its job from the REST pool and joins the same readers (its REST
+cursor is not held). The job count is the same either way (one per object against ``DailyBulkV2QueryJobs``,
 limits.md); an interrupted run leaves the jobs it created but did not read, as before for the
 ones it was waiting on (a rerun creates new ones).
 """

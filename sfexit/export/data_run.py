@@ -141,7 +141,7 @@ class ExportRun:
         self.cancel = threading.Event()
         self.bulk_jobs = 0
         self._lock = threading.Lock()
-        # The schedule's overflow objects (schedule.overflow) have a window of their own.
+        # The window grows by the schedule's overflow objects (schedule.overflow).
         self.ahead = threading.Semaphore(JOBS_AHEAD_PER_READER * max(1, options.parallel)
                                          + overflow)
         # Reads at once (REST reads and Bulk downloads, the requests that may run long): the

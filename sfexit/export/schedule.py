@@ -170,9 +170,9 @@ def overflow(counts: Mapping[str, int], routing: Routing, parallel: int,
              keep: frozenset[str] = frozenset()) -> frozenset[str]:
     """The objects under the threshold that the :data:`REST_CURSORS` cursors would not read
     before a Bulk job of their own would be done, at most :data:`JOBS_AHEAD_PER_READER` x
-    ``parallel`` of them: they get a window of created jobs of their own beside the data
-    step's (data_run.ExportRun), so no job of theirs waits for a place (about a Bulk job's
-    time) and an interrupted run still leaves a bounded number of jobs unread.
+    ``parallel`` of them: the data step's window of created jobs grows by their number
+    (data_run.ExportRun), so no job of theirs waits for a place (about a Bulk job's time) and
+    an interrupted run still leaves a bounded number of jobs unread.
 
     Each cursor reads ``bulk_job_s // rest_page_s`` pages (at least one) in a Bulk job's fixed
     time; the smallest objects keep REST (the most objects for the pages). At the high end (2 s
@@ -201,8 +201,8 @@ def routing(rest_below: int | None, page_seconds: float | None = None,
             counts: Mapping[str, int] | None = None, parallel: int = 4) -> Routing:
     """A run's routing: ``rest_below`` when given, else the crossing at the measured REST page
     time (:func:`measured_model`), minus the :func:`overflow` of ``counts`` (every object the
-    run reads) with ``parallel`` readers. The forecast, the budget gate and the data step all route with this one, so
-    the gate admits what the plan counted."""
+    run reads) with ``parallel`` readers. The forecast, the budget gate and the data step all
+    route with this one, so the gate admits what the plan counted."""
     plain = Routing(rest_below, model=measured_model(page_seconds))
     return replace(plain, overflow=overflow(counts or {}, plain, parallel,
                                             frozenset(PER_PARENT)))
