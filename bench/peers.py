@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "emulator" / "tests"))
 
-from bench.common import (Measured, csv_rows, machine, measured, served,  # noqa: E402
+from bench.common import (Measured, csv_rows, invalid_utf8, machine, measured, served,  # noqa: E402
                           set_costs, simple_sf, uptime, verdict)
 from bench.peers_org import (IDEAL_TARGET, SIZES, TARGETS, fill, ideal,  # noqa: E402
                              schema)
@@ -62,6 +62,8 @@ LABELS = {"sfexit": "sfexit export bulk", "sf_seq": "sf data export bulk, sequen
 REST_TOOLS = ("sfexit", "query_all")
 # Objects a tool could not read as given (a peer's plain query refused): filled while measuring.
 LEFT_OUT: dict[str, list[str]] = {}
+# Files a tool wrote that are not UTF-8 (its rows still counted: bench.common.csv_rows).
+NOT_UTF8: dict[str, list[str]] = {}
 
 
 class Org:
@@ -143,6 +145,9 @@ def run_jsforce(org: Org, queries: dict[str, str], api: str) -> tuple[Measured, 
     done = measured(["node", str(ROOT / "bench" / "peers_jsforce.mjs"), str(spec)],
                     {**org.node_env, "SF_API_VERSION": api}, out, log)
     check("jsforce", done, log)
+    bad = [name for name in queries if invalid_utf8(out / f"{name}.csv")]
+    if bad:
+        NOT_UTF8["jsforce"] = sorted(set(NOT_UTF8.get("jsforce", [])) | set(bad))
     return done, {name: csv_rows(out / f"{name}.csv") for name in queries}
 
 
@@ -272,6 +277,7 @@ def measure(size_name: str, runs: int, latency: float, profiles: list[str],
                         dump.write_text(json.dumps(report, indent=1))
     report["uptime_after"] = uptime()
     report["left_out"] = {t: names for t, names in LEFT_OUT.items() if names}
+    report["not_utf8"] = NOT_UTF8
     return report
 
 
@@ -299,6 +305,8 @@ def markdown(report: dict[str, Any], command: str) -> str:
              f"rows counted with csv.reader, equal per object",
              f"- objects a peer could not read with its plain query (left out, its rows not "
              f"counted): {report.get('left_out') or 'none'}",
+             f"- CSV files a peer wrote that are not valid UTF-8 (rows still counted): "
+             f"{report.get('not_utf8') or 'none'}",
              f"- load before: `{report['uptime_before']}`",
              f"- load after: `{report['uptime_after']}`", ""]
     tools = [t for t in LABELS if t != "sfexit" and med(report, "central", t) is not None]
