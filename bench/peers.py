@@ -64,6 +64,8 @@ REST_TOOLS = ("sfexit", "query_all")
 LEFT_OUT: dict[str, list[str]] = {}
 # Files a tool wrote that are not UTF-8 (its rows still counted: bench.common.csv_rows).
 NOT_UTF8: dict[str, list[str]] = {}
+# Objects whose rows a peer did not return in full (object -> "its rows of sfexit's").
+ROWS_WRONG: dict[str, dict[str, str]] = {}
 
 
 class Org:
@@ -227,8 +229,14 @@ def one_round(org: Org, tools: list[str], queries: dict[str, str], bulk: dict[st
     for tool in tools:
         done, rows = runners[tool]()
         want = {n: expected[n] for n in rows}
-        if rows != want or (tool == "sfexit" and set(rows) != set(expected)):
+        if tool == "sfexit" and (rows != want or set(rows) != set(expected)):
             raise SystemExit(f"{tool}: rows {rows} differ from sfexit's {want}")
+        if rows != want:
+            # A peer that returns fewer (or more) rows than the org holds: its time is still
+            # measured, and the results say which objects came out wrong and by how much.
+            ROWS_WRONG[tool] = {n: f"{rows[n]:,} of {want[n]:,}" for n in rows
+                                if rows[n] != want[n]}
+            print(f"  {tool}: WRONG ROW COUNTS {ROWS_WRONG[tool]}", flush=True)
         times[tool] = done
         LEFT_OUT[tool] = sorted(set(queries if tool == "query_all" else bulk) - set(rows))
         print(f"  {tool}: {done.wall:.2f} s, {done.rss_mb:.0f} MB, {done.cpu:.2f} CPU s",
@@ -278,6 +286,7 @@ def measure(size_name: str, runs: int, latency: float, profiles: list[str],
     report["uptime_after"] = uptime()
     report["left_out"] = {t: names for t, names in LEFT_OUT.items() if names}
     report["not_utf8"] = NOT_UTF8
+    report["rows_wrong"] = ROWS_WRONG
     return report
 
 
@@ -302,11 +311,13 @@ def markdown(report: dict[str, Any], command: str) -> str:
              f"rows, {report['csv_bytes']:,} CSV bytes; {report['latency_ms']:g} ms latency; "
              f"server-time model on (emulator/README.md 'Server-time model'); medians of "
              f"{report['runs']} interleaved runs (once: {report.get('once') or 'none'}); "
-             f"rows counted with csv.reader, equal per object",
+             f"rows counted with csv.reader, compared per object with sfexit's",
              f"- objects a peer could not read with its plain query (left out, its rows not "
              f"counted): {report.get('left_out') or 'none'}",
              f"- CSV files a peer wrote that are not valid UTF-8 (rows still counted): "
              f"{report.get('not_utf8') or 'none'}",
+             f"- objects whose rows a peer did not return in full (its rows of the org's): "
+             f"{report.get('rows_wrong') or 'none'}",
              f"- load before: `{report['uptime_before']}`",
              f"- load after: `{report['uptime_after']}`", ""]
     tools = [t for t in LABELS if t != "sfexit" and med(report, "central", t) is not None]
