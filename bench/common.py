@@ -92,8 +92,21 @@ def measured(args: list[str], env: dict[str, str], cwd: Path, log: Path) -> Meas
 
 def csv_rows(path: Path) -> int:
     """Data rows of one CSV file (its header not counted; an empty file has none)."""
-    with open(path, newline="", encoding="utf-8") as fh:
+    # surrogateescape: a tool that writes bytes which are not UTF-8 (jsforce at 1M rows did)
+    # still has its rows counted; invalid_utf8() says which files hold such bytes.
+    with open(path, newline="", encoding="utf-8", errors="surrogateescape") as fh:
         return max(0, sum(1 for _ in csv.reader(fh)) - 1)
+
+
+def invalid_utf8(path: Path) -> bool:
+    """Whether a tool's CSV holds bytes that are not UTF-8 (a corrupted export)."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 def machine() -> dict[str, str]:

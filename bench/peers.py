@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "emulator" / "tests"))
 
-from bench.common import (Measured, csv_rows, machine, measured, served,  # noqa: E402
+from bench.common import (Measured, csv_rows, invalid_utf8, machine, measured, served,  # noqa: E402
                           set_costs, simple_sf, uptime, verdict)
 from bench.peers_org import (IDEAL_TARGET, SIZES, TARGETS, fill, ideal,  # noqa: E402
                              schema)
@@ -62,6 +62,10 @@ LABELS = {"sfexit": "sfexit export bulk", "sf_seq": "sf data export bulk, sequen
 REST_TOOLS = ("sfexit", "query_all")
 # Objects a tool could not read as given (a peer's plain query refused): filled while measuring.
 LEFT_OUT: dict[str, list[str]] = {}
+# Files a tool wrote that are not UTF-8 (its rows still counted: bench.common.csv_rows).
+NOT_UTF8: dict[str, list[str]] = {}
+# Objects whose rows a peer did not return in full (object -> "its rows of sfexit's").
+ROWS_WRONG: dict[str, dict[str, str]] = {}
 
 
 class Org:
@@ -143,6 +147,9 @@ def run_jsforce(org: Org, queries: dict[str, str], api: str) -> tuple[Measured, 
     done = measured(["node", str(ROOT / "bench" / "peers_jsforce.mjs"), str(spec)],
                     {**org.node_env, "SF_API_VERSION": api}, out, log)
     check("jsforce", done, log)
+    bad = [name for name in queries if invalid_utf8(out / f"{name}.csv")]
+    if bad:
+        NOT_UTF8["jsforce"] = sorted(set(NOT_UTF8.get("jsforce", [])) | set(bad))
     return done, {name: csv_rows(out / f"{name}.csv") for name in queries}
 
 
@@ -222,8 +229,14 @@ def one_round(org: Org, tools: list[str], queries: dict[str, str], bulk: dict[st
     for tool in tools:
         done, rows = runners[tool]()
         want = {n: expected[n] for n in rows}
-        if rows != want or (tool == "sfexit" and set(rows) != set(expected)):
+        if tool == "sfexit" and (rows != want or set(rows) != set(expected)):
             raise SystemExit(f"{tool}: rows {rows} differ from sfexit's {want}")
+        if rows != want:
+            # A peer that returns fewer (or more) rows than the org holds: its time is still
+            # measured, and the results say which objects came out wrong and by how much.
+            ROWS_WRONG[tool] = {n: f"{rows[n]:,} of {want[n]:,}" for n in rows
+                                if rows[n] != want[n]}
+            print(f"  {tool}: WRONG ROW COUNTS {ROWS_WRONG[tool]}", flush=True)
         times[tool] = done
         LEFT_OUT[tool] = sorted(set(queries if tool == "query_all" else bulk) - set(rows))
         print(f"  {tool}: {done.wall:.2f} s, {done.rss_mb:.0f} MB, {done.cpu:.2f} CPU s",
@@ -272,6 +285,8 @@ def measure(size_name: str, runs: int, latency: float, profiles: list[str],
                         dump.write_text(json.dumps(report, indent=1))
     report["uptime_after"] = uptime()
     report["left_out"] = {t: names for t, names in LEFT_OUT.items() if names}
+    report["not_utf8"] = NOT_UTF8
+    report["rows_wrong"] = ROWS_WRONG
     return report
 
 
@@ -296,9 +311,13 @@ def markdown(report: dict[str, Any], command: str) -> str:
              f"rows, {report['csv_bytes']:,} CSV bytes; {report['latency_ms']:g} ms latency; "
              f"server-time model on (emulator/README.md 'Server-time model'); medians of "
              f"{report['runs']} interleaved runs (once: {report.get('once') or 'none'}); "
-             f"rows counted with csv.reader, equal per object",
+             f"rows counted with csv.reader, compared per object with sfexit's",
              f"- objects a peer could not read with its plain query (left out, its rows not "
              f"counted): {report.get('left_out') or 'none'}",
+             f"- CSV files a peer wrote that are not valid UTF-8 (rows still counted): "
+             f"{report.get('not_utf8') or 'none'}",
+             f"- objects whose rows a peer did not return in full (its rows of the org's): "
+             f"{report.get('rows_wrong') or 'none'}",
              f"- load before: `{report['uptime_before']}`",
              f"- load after: `{report['uptime_after']}`", ""]
     tools = [t for t in LABELS if t != "sfexit" and med(report, "central", t) is not None]
