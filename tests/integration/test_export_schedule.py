@@ -25,24 +25,7 @@ GIVE_UP_SECONDS = 20
 
 def test_every_job_is_created_before_the_first_object_is_waited_for(
         fresh_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    created: list[str] = []
-    all_created = threading.Event()
-    real_create, real_wait = bulk_module.bulk2.create_query_job, bulk_module.bulk2.wait_for_job
-
-    def create(session: Any, query: str, **kwargs: Any) -> Any:
-        job = real_create(session, query, **kwargs)
-        created.append(query.rsplit(" FROM ", 1)[1])
-        if len(created) == len(OBJECTS):
-            all_created.set()
-        return job
-
-    def wait(*args: Any, **kwargs: Any) -> Any:
-        # With one reader, jobs made one object at a time would leave the rest uncreated here.
-        assert all_created.wait(GIVE_UP_SECONDS), f"only {created} created before a wait"
-        return real_wait(*args, **kwargs)
-
-    monkeypatch.setattr(bulk_module.bulk2, "create_query_job", create)
-    monkeypatch.setattr(bulk_module.bulk2, "wait_for_job", wait)
+    created = waits_until_every_job_is_created(monkeypatch)
     monkeypatch.setattr(data_run, "JOBS_AHEAD_PER_READER", len(OBJECTS))  # room for all
     started: list[str] = []
     summary = backup(fresh_emulator, tmp_path, objects=OBJECTS, parallel=1,
@@ -139,23 +122,7 @@ def test_a_reader_takes_the_job_the_model_expects_done_first_not_the_first_creat
     """Jobs are created largest first, but a small job is done long before a large one
     (bulk._DueFirst): with a model where the rows decide (1 byte/s), one reader thread, once
     every job exists, reads them smallest first. The first read is the only job there was."""
-    created: list[str] = []
-    all_created = threading.Event()
-    real_create, real_wait = bulk_module.bulk2.create_query_job, bulk_module.bulk2.wait_for_job
-
-    def create(session: Any, query: str, **kwargs: Any) -> Any:
-        job = real_create(session, query, **kwargs)
-        created.append(query.rsplit(" FROM ", 1)[1])
-        if len(created) == len(OBJECTS):
-            all_created.set()
-        return job
-
-    def wait(*args: Any, **kwargs: Any) -> Any:
-        assert all_created.wait(GIVE_UP_SECONDS), f"only {created} created before a wait"
-        return real_wait(*args, **kwargs)
-
-    monkeypatch.setattr(bulk_module.bulk2, "create_query_job", create)
-    monkeypatch.setattr(bulk_module.bulk2, "wait_for_job", wait)
+    created = waits_until_every_job_is_created(monkeypatch)
     monkeypatch.setattr(bulk_module, "MODEL", CostModel(bulk_bytes_per_s=1.0))
     monkeypatch.setattr(bulk_module, "read_slots", lambda _parallel: 1)   # one reader thread
     monkeypatch.setattr(data_run, "JOBS_AHEAD_PER_READER", len(OBJECTS))  # room for all
@@ -189,3 +156,27 @@ def test_downloads_take_the_rest_cursors_places_when_no_rest_read_needs_them(
     summary = backup(fresh_emulator, tmp_path, objects=("Account", "Contact", "Task"),
                      parallel=1)
     assert {o.status for o in summary.objects} == {"exported"} and summary.bulk_jobs == 3
+
+
+def waits_until_every_job_is_created(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every wait for a job blocks until a job exists for each of OBJECTS (with one reader,
+    jobs made one object at a time would leave the rest uncreated at the first wait); returns
+    the objects in the order their jobs were created."""
+    created: list[str] = []
+    all_created = threading.Event()
+    real_create, real_wait = bulk_module.bulk2.create_query_job, bulk_module.bulk2.wait_for_job
+
+    def create(session: Any, query: str, **kwargs: Any) -> Any:
+        job = real_create(session, query, **kwargs)
+        created.append(query.rsplit(" FROM ", 1)[1])
+        if len(created) == len(OBJECTS):
+            all_created.set()
+        return job
+
+    def wait(*args: Any, **kwargs: Any) -> Any:
+        assert all_created.wait(GIVE_UP_SECONDS), f"only {created} created before a wait"
+        return real_wait(*args, **kwargs)
+
+    monkeypatch.setattr(bulk_module.bulk2, "create_query_job", create)
+    monkeypatch.setattr(bulk_module.bulk2, "wait_for_job", wait)
+    return created
