@@ -5,8 +5,8 @@ For a cloud archive only the tag files (the bag's own files, ``archive.sqlite``,
 ``metadata.json``) are built locally, in a temporary directory under ``work_dir`` (default:
 the system's temporary directory, ``TMPDIR``); the payload is never copied there: each file
 is sent from the export itself, its SHA-256 computed as it is read to be sent and compared
-with the bag's manifest (the export's own hashes) before it is stored (storage.put). Then the
-upload is checked; only then is the archive reported built:
+with the bag's manifest (the export's own hashes) before it is stored
+(storage_checked.put). Then the upload is checked; only then is the archive reported built:
 
 1. before anything is built: the URL, the provider's package, the bucket and the credentials
    are checked by listing the prefix, which must hold nothing, or the unfinished upload of
@@ -15,9 +15,9 @@ upload is checked; only then is the archive reported built:
 2. MARKER is written first, then the payload (``data/``) and the other tag files
    (UPLOAD_WORKERS at a time), then one by one ``manifest-sha256.txt``, ``bag-info.txt``,
    ``tagmanifest-sha256.txt``; an object already there with the file's size and the SHA-256
-   S3 checked on its arrival (storage.stored_sha256), or, sent in parts, the ETag MARKER
+   S3 checked on its arrival (storage_checked.stored_sha256), or, sent in parts, the ETag MARKER
    recorded when this upload completed it (Ledger), is not sent again: that is the resume;
-3. S3 checks the SHA-256 of every single-request upload on arrival (storage.put);
+3. S3 checks the SHA-256 of every single-request upload on arrival (storage_checked.put);
 4. the prefix then holds exactly the bag's files but ``bagit.txt``, and MARKER, each of its
    size, and the bag's own files read back have the local bag's SHA-256; ``bagit.txt`` goes
    last (RFC 8493 §2.1.1: a bag MUST have it, so until it is there no tool takes the prefix
@@ -51,9 +51,9 @@ from sfexit.archive.verify import ArchiveVerifyReport, verify_archive
 from sfexit.errors import SfexitError, UsageError
 from sfexit.export.manifest import MANIFEST_NAME
 from sfexit.ondisk import file_sha256
-from sfexit.storage import (ENDPOINT_MISUSED, Remote, Sent, copy, get, holds, listing,
-                            open_store, parse_remote, put, read, read_sha256, remove,
-                            sent_records, write)
+from sfexit.storage import (ENDPOINT_MISUSED, Remote, get, listing, open_store, parse_remote,
+                            read, remove)
+from sfexit.storage_checked import Sent, copy, holds, put, read_sha256, sent_records, write
 
 # Uploaded last, in this order: the bag's own files, so that an upload cut short anywhere
 # before the end leaves no bagit.txt, hence no bag (module docstring).
@@ -72,7 +72,7 @@ UPLOAD_WORKERS = 8
 class InBucket:
     """A payload file that is in a bucket, not in the export's directory (`export bulk
     --dest s3://… --archive s3://…`: the file bodies): proven there, then copied inside the
-    store (storage.copy), never through the local disk."""
+    store (storage_checked.copy), never through the local disk."""
 
     fs: Any
     remote: Remote
@@ -82,7 +82,7 @@ class InBucket:
 
     def proven(self, sha256: str) -> bool:
         """Its bytes are the manifest's: the SHA-256 S3 keeps, the ETag recorded, else read
-        back (storage.holds)."""
+        back (storage_checked.holds)."""
         return holds(self.fs, self.remote, {self.relative: self.size}, self.relative,
                      self.size, sha256, read_back=True, sent=self.sent)
 
@@ -145,10 +145,10 @@ def check_resumable(fs: Any, remote: Remote, found: dict[str, int], identity: st
 
 
 class Ledger:
-    """MARKER's content: the export the upload is of, and a ``storage.Sent`` record of each
+    """MARKER's content: the export the upload is of, and a ``storage_checked.Sent`` record of each
     file sent in parts (S3 keeps no SHA-256 of those), MARKER rewritten after each: a rerun
     of a cut upload recognises such a file by a HEAD giving the size and ETag recorded
-    (``storage.holds``) instead of sending it again. Shared by the upload's threads."""
+    (``storage_checked.holds``) instead of sending it again. Shared by the upload's threads."""
 
     def __init__(self, fs: Any, remote: Remote, identity: str,
                  sent: dict[str, Sent] | None = None) -> None:

@@ -122,7 +122,7 @@ def listed_payload(source: ExportSource) -> dict[str, Copied]:
     """The payload without copying it (a cloud archive: its payload is sent from the export
     itself, destination.py): path → (size, SHA-256) as manifest.json lists them, manifest.json
     and the describes hashed here. Every byte is checked against these as it is sent
-    (storage.put): a file that differs is never stored under them. Raises SfexitError when
+    (storage_checked.put): a file that differs is never stored under them. Raises SfexitError when
     manifest.json changed since it was read."""
     listed = {path: Copied(e.size, e.sha256) for path, e in expected(source).items()}
     out = {relative: listed.get(relative) or Copied(*file_digest(source.directory / relative))

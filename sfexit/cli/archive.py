@@ -121,7 +121,7 @@ def build_from_bucket(app: AppContext, dest: Destination, cloud: CloudDest, *,
     from sfexit.archive.destination import InBucket
     from sfexit.export.cloud import downloaded
     from sfexit.export.manifest import MANIFEST_NAME, ManifestStore
-    from sfexit.storage import same_store
+    from sfexit.storage_checked import same_store
 
     inside = dest.remote is not None and same_store(cloud.remote, dest.remote)
     app.out.info(f"downloading the export in {cloud.remote.url} to build its archive"

@@ -2,11 +2,11 @@
 spool (docs/cloud-export.md).
 
 Each object's CSV is written and verified in the spool as for a local export, then uploaded
-with its SHA-256 checked (``storage.put``), recorded in the manifest, the manifest uploaded,
+with its SHA-256 checked (``storage_checked.put``), recorded in the manifest, the manifest uploaded,
 and the local CSV deleted: local disk holds the objects in flight, never the export. The
 bucket's manifest only ever lists objects whose CSV is in the bucket, so a rerun resumes from
 it; an object is kept when the bucket holds its CSV with the listed size and the SHA-256 the
-store checked on its arrival (``storage.holds``), or, for a file sent in parts (whose S3
+store checked on its arrival (``storage_checked.holds``), or, for a file sent in parts (whose S3
 checksum is of its parts), the SHA-256 of its bytes read back from the bucket: downloading
 a large CSV costs bandwidth, exporting it again costs the org's daily API limits.
 """
@@ -34,13 +34,13 @@ from sfexit.export.finished import SCHEMA_DIR
 from sfexit.export.manifest import MANIFEST_NAME, ManifestStore, ObjectEntry
 from sfexit.ondisk import file_digest
 from sfexit.org.session import OrgSession
-from sfexit.storage import (ENDPOINT_MISUSED, Remote, Sent, get, holds, listing, open_store,
-                            parse_remote, put, read, sent_records, write)
+from sfexit.storage import ENDPOINT_MISUSED, Remote, get, listing, open_store, parse_remote, read
+from sfexit.storage_checked import Sent, holds, put, sent_records, write
 
 
 # Seconds between two uploads of the manifest while file bodies are recorded (put_manifest).
 MANIFEST_EVERY = 30.0
-# Beside the manifest, only when a file went up in parts: its storage.Sent record (size,
+# Beside the manifest, only when a file went up in parts: its storage_checked.Sent record (size,
 # SHA-256, the ETag S3 gave it), so that a rerun proves it by a HEAD, not by reading it back.
 # Not a file of the export (docs/cloud-export.md, "Resume of large files").
 SENT_NAME = ".sfexit-sent.json"
@@ -156,13 +156,13 @@ class CloudPublisher:
 
     def holds_file(self, relative: str, size: int, sha256: str) -> bool:
         """Of its size, with the SHA-256 S3 checked on arrival, or sent in parts: the ETag
-        recorded when it was (SENT_NAME), else its bytes read back (``storage.holds``)."""
+        recorded when it was (SENT_NAME), else its bytes read back (``storage_checked.holds``)."""
         return holds(self.dest.fs, self.dest.remote, self.dest.found, relative, size, sha256,
                      read_back=True, sent=self._sent.get(relative))
 
     def send_file(self, relative: str, sha256: str) -> None:
         """Upload a finished file body from the spool (its SHA-256 checked while sending:
-        ``storage.put``), then delete it: the spool holds only the bodies in flight."""
+        ``storage_checked.put``), then delete it: the spool holds only the bodies in flight."""
         local = self.spool / relative
         self._record(relative, put(self.dest.fs, self.dest.remote, local, relative, sha256))
         local.unlink(missing_ok=True)

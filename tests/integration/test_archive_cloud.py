@@ -192,9 +192,10 @@ def test_a_large_file_goes_up_in_parts_and_only_when_its_bytes_are_the_manifests
     import hashlib
 
     from sfexit import storage as store
+    from sfexit import storage_checked as checked
     from sfexit.errors import SfexitError
 
-    monkeypatch.setattr(store, "PART", 5 * 2**20)         # S3's smallest part
+    monkeypatch.setattr(checked, "PART", 5 * 2**20)       # S3's smallest part
     big = tmp_path / "big.bin"
     big.write_bytes(bytes(range(256)) * (12 * 2**20 // 256))
     sha = hashlib.sha256(big.read_bytes()).hexdigest()
@@ -202,12 +203,12 @@ def test_a_large_file_goes_up_in_parts_and_only_when_its_bytes_are_the_manifests
     assert remote is not None
     fs = store.open_store(remote)
     with pytest.raises(SfexitError, match="not uploading data/big.bin: SHA-256"):
-        store.put(fs, remote, big, "data/big.bin", "0" * 64)
+        checked.put(fs, remote, big, "data/big.bin", "0" * 64)
     assert objects(s3, f"{bucket}/big") == {}
     assert not s3.call_s3("list_multipart_uploads", Bucket=bucket).get("Uploads")
-    store.put(fs, remote, big, "data/big.bin", sha)
+    checked.put(fs, remote, big, "data/big.bin", sha)
     assert objects(s3, f"{bucket}/big") == {"data/big.bin": big.read_bytes()}
-    assert store.stored_sha256(fs, remote, "data/big.bin") is None   # parts: sent again
+    assert checked.stored_sha256(fs, remote, "data/big.bin") is None  # parts: sent again
 
 
 # --- a failed upload leaves no bag, keeps the rest, and the same command resumes -----------
@@ -275,11 +276,11 @@ def test_a_large_file_of_a_cut_upload_is_not_sent_again_unless_it_changed_in_the
     gave it, and a rerun skips it only when a HEAD gives that size and ETag."""
     import hashlib
 
-    from sfexit import storage
+    from sfexit import storage, storage_checked
     from sfexit.archive import destination
     from sfexit.errors import SfexitError
 
-    monkeypatch.setattr(storage, "PART", 5 * 2**20)                  # S3's smallest part
+    monkeypatch.setattr(storage_checked, "PART", 5 * 2**20)          # S3's smallest part
     big = bytes(range(256)) * (12 * 2**20 // 256)
     bodies = {"data/big.bin": big, "data/small.csv": b"Id\n1\n",
               **{name: f"{name}\n".encode() for name in destination.LAST}}

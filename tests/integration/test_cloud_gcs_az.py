@@ -200,7 +200,7 @@ def test_an_export_to_the_store_is_the_local_export_byte_for_byte_and_verifies(
 def test_an_export_cut_midway_resumes_proving_what_the_store_holds_by_reading_it_back(
         fresh_emulator: Any, store: Store, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """Neither store keeps a SHA-256 sfexit can read (storage.stored_sha256 is S3's): the
+    """Neither store keeps a SHA-256 sfexit can read (storage_checked.stored_sha256 is S3's): the
     rerun keeps an object only when its bytes, read back, have the manifest's SHA-256."""
     import sfexit.export.cloud as cloud_module
 
@@ -235,15 +235,15 @@ def test_an_export_cut_midway_resumes_proving_what_the_store_holds_by_reading_it
     assert invoke(["export", "verify", url, *store.flags]).code == 0
 
 
-# --- storage.put in parts: nothing stored unless the bytes read have the manifest's hash -----
+# --- storage_checked.put in parts: nothing stored unless the bytes read have the manifest's hash
 
 def test_a_file_sent_in_parts_is_stored_whole_and_nothing_when_it_changed_on_the_way(
         store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """adlfs completes a blob when the file closes, whatever autocommit says: the hash is
-    compared before that (storage._put_parts)."""
-    from sfexit import storage
+    compared before that (storage_checked._put_parts)."""
+    from sfexit import storage, storage_checked
 
-    monkeypatch.setattr(storage, "PART", 2**20)            # GCS: a multiple of 256 KiB
+    monkeypatch.setattr(storage_checked, "PART", 2**20)            # GCS: a multiple of 256 KiB
     big = tmp_path / "Big.csv"
     big.write_bytes(bytes(range(256)) * (3 * 2**20 // 256 + 7))
     sha, size = hashlib.sha256(big.read_bytes()).hexdigest(), big.stat().st_size
@@ -252,15 +252,16 @@ def test_a_file_sent_in_parts_is_stored_whole_and_nothing_when_it_changed_on_the
     assert remote is not None
     fs = storage.open_store(remote)
 
-    storage.put(fs, remote, big, "data/Big.csv", sha)
+    storage_checked.put(fs, remote, big, "data/Big.csv", sha)
     found = storage.listing(fs, remote)
     assert found == {"data/Big.csv": size}
-    assert storage.holds(fs, remote, found, "data/Big.csv", size, sha, read_back=True)
-    assert not storage.holds(fs, remote, found, "data/Big.csv", size, "0" * 64,
-                             read_back=True)
+    assert storage_checked.holds(fs, remote, found, "data/Big.csv", size, sha,
+                                 read_back=True)
+    assert not storage_checked.holds(fs, remote, found, "data/Big.csv", size, "0" * 64,
+                                     read_back=True)
 
     with pytest.raises(storage.SfexitError, match="not uploading data/Other.csv"):
-        storage.put(fs, remote, big, "data/Other.csv", "0" * 64)
+        storage_checked.put(fs, remote, big, "data/Other.csv", "0" * 64)
     assert storage.listing(fs, remote) == {"data/Big.csv": size}   # no object, not even cut
 
 

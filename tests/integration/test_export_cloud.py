@@ -193,10 +193,10 @@ def test_a_file_sent_in_parts_is_proven_on_resume_by_its_etag_or_its_bytes_read_
     object back rather than exporting it again from the org (its daily limits)."""
     import hashlib
 
-    from sfexit import storage
+    from sfexit import storage, storage_checked
     from sfexit.export.cloud import SENT_NAME, CloudDest, CloudPublisher, open_cloud_dest
 
-    monkeypatch.setattr(storage, "PART", 5 * 2**20)                  # S3's smallest part
+    monkeypatch.setattr(storage_checked, "PART", 5 * 2**20)          # S3's smallest part
     big = tmp_path / "spool" / "data" / "Big.csv"
     big.parent.mkdir(parents=True)
     body = bytes(range(256)) * (12 * 2**20 // 256)
@@ -211,7 +211,7 @@ def test_a_file_sent_in_parts_is_proven_on_resume_by_its_etag_or_its_bytes_read_
         found = storage.listing(dest.fs, dest.remote)
         return CloudPublisher.start(CloudDest(dest.remote, dest.fs, found))
 
-    real_read = storage.read_sha256
+    real_read = storage_checked.read_sha256
 
     def no_read_back(*args: Any) -> str:
         raise AssertionError("read back")
@@ -219,13 +219,13 @@ def test_a_file_sent_in_parts_is_proven_on_resume_by_its_etag_or_its_bytes_read_
     publisher = rerun()
     assert publisher.dest.found == {"data/Big.csv": size, SENT_NAME: publisher.dest.found[
         SENT_NAME]}
-    assert storage.stored_sha256(dest.fs, dest.remote, "data/Big.csv") is None
-    monkeypatch.setattr(storage, "read_sha256", no_read_back)
+    assert storage_checked.stored_sha256(dest.fs, dest.remote, "data/Big.csv") is None
+    monkeypatch.setattr(storage_checked, "read_sha256", no_read_back)
     assert publisher.holds_file("data/Big.csv", size, sha)           # a HEAD: the ETag
     publisher.close()
 
     s3.pipe_file(f"{bucket}/big/data/Big.csv", body[:-1] + b"!")    # same size, other bytes
-    monkeypatch.setattr(storage, "read_sha256", real_read)
+    monkeypatch.setattr(storage_checked, "read_sha256", real_read)
     publisher = rerun()
     assert not publisher.holds_file("data/Big.csv", size, sha)       # read back: changed
     publisher.close()
