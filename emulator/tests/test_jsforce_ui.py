@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from js_clients import client_env, node_project, run_json
+from search_words import commonest_word
 
 from sfexit_emulator import Emulator
 
@@ -29,8 +29,7 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     project = node_project("js", "jsforce/package.json")
     with Emulator() as org:
         accounts = _rows(org, "SELECT Id, Name FROM Account ORDER BY Id LIMIT 50")
-        words = [w for _, name in accounts for w in re.findall(r"[A-Za-z]{4,}", str(name))]
-        word = max(set(words), key=words.count)
+        word = commonest_word(str(name) for _, name in accounts)
         viewed = str(accounts[0][0])
         env = client_env(org, tmp_path_factory.mktemp("home"), SF_API_VERSION=VERSION)
         out = run_json(["node", "ui.mjs", word, viewed], Path(project), env)

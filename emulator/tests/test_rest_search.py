@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from org_client import OrgClient
+from search_words import WORD_CHARS, commonest_word
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
@@ -33,7 +34,7 @@ def _rows(org: Emulator, soql: str) -> list[tuple[Any, ...]]:
 
 def _with_word(org: Emulator, sobject: str, field: str, word: str) -> set[str]:
     """Ids of records whose ``field`` has ``word`` as a whole word (case-insensitive)."""
-    pattern = re.compile(rf"(?<![0-9A-Za-z\u00C0-\uFFFF]){re.escape(word)}(?![0-9A-Za-z\u00C0-\uFFFF])",
+    pattern = re.compile(rf"(?<![{WORD_CHARS}]){re.escape(word)}(?![{WORD_CHARS}])",
                          re.IGNORECASE)
     return {str(i) for i, value in _rows(org, f"SELECT Id, {field} FROM {sobject}")
             if value and pattern.search(str(value))}
@@ -43,8 +44,7 @@ def _with_word(org: Emulator, sobject: str, field: str, word: str) -> set[str]:
 def word(emulator: Emulator) -> str:
     """A word of some Account's name that more than one Account has and few Contacts have."""
     names = [str(n) for (n,) in _rows(emulator, "SELECT Name FROM Account ORDER BY Id LIMIT 50")]
-    words = [w for n in names for w in re.findall(r"[A-Za-z]{4,}", n)]
-    return max(set(words), key=words.count)
+    return commonest_word(names)
 
 
 def test_sosl_finds_the_records_whose_name_has_the_word(sf: Any, emulator: Emulator,

@@ -16,7 +16,6 @@ import csv
 import io
 import json
 import os
-import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Any
 
 import pytest
 from js_clients import client_env, node_project, run_json
+from search_words import whole_words
 
 from sfexit_emulator import Emulator
 
@@ -97,7 +97,7 @@ def test_data_query_returns_the_stored_rows(sf: SfRun) -> None:
 def test_data_search_answers_the_search_records(sf: SfRun) -> None:
     """``sf data search`` sends the SOSL to ``/search`` and prints ``searchRecords``."""
     name = str(_store_rows(sf.org, "SELECT Name FROM Account ORDER BY Id LIMIT 1")[0][0])
-    word = max(re.findall(r"[A-Za-z]{4,}", name), key=len)
+    word = max(sorted(whole_words(name)), key=len)
     out = sf("data", "search", "--query", f"FIND {{{word}}} IN NAME FIELDS RETURNING "
              "Account(Id, Name)", "--target-org", ALIAS)
     assert out["status"] == 0, out
