@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from sfexit import errors
 from sfexit.export.bulk_pages import IncompleteResult, stream_pages
 from sfexit.export.data_run import read_slots
-from sfexit.export.data_run import (PER_PARENT, UNREADABLE_CODES, DataExportResult,
+from sfexit.export.data_run import (UNREADABLE_CODES, DataExportResult,
                                     ExportOptions, ExportRun, ObjectProgress, ObjectResult,
                                     ProgressCallback, finish, needs_filter, reason, sink, skip)
 from sfexit.export.delta import object_query
@@ -58,14 +58,14 @@ from sfexit.export.manifest import ManifestStore, ObjectEntry
 from sfexit.export.objects import (DescribeCache, ObjectPlan, Selection, describe_and_save,
                                    select_objects)
 from sfexit.export.rest_read import read_per_parent, read_rest
-from sfexit.export.schedule import MODEL, REST_CURSORS, Routing
+from sfexit.export.schedule import MODEL, PER_PARENT, REST_CURSORS, Routing
 from sfexit.export.schedule import routing as run_routing
 from sfexit.ondisk import file_digest
 from sfexit.org import bulk2
 from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession
 
-__all__ = ["PER_PARENT", "UNREADABLE_CODES", "DataExportResult", "ExportOptions",
+__all__ = ["UNREADABLE_CODES", "DataExportResult", "ExportOptions",
            "ObjectProgress", "ObjectResult", "ProgressCallback", "export_data", "largest_first",
            "query_poll_delays"]
 

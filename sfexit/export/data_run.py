@@ -25,9 +25,6 @@ from sfexit.org import bulk2
 from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession
 
-# Objects Salesforce only lets us read filtered by a parent id (schedule.py: a path of its own).
-PER_PARENT = schedule.PER_PARENT
-
 # Cannot be read at all by this user: skipped with the reason (export-pitfalls.md B, I).
 UNREADABLE_CODES = frozenset({"INVALID_TYPE_FOR_OPERATION", "INVALID_TYPE",
                               "INSUFFICIENT_ACCESS", "INSUFFICIENT_ACCESS_OR_READONLY",

@@ -14,10 +14,11 @@ from urllib.parse import quote_plus
 
 from sfexit import errors
 from sfexit.export.csvsink import csv_line, header_line
-from sfexit.export.data_run import (PER_PARENT, UNREADABLE_CODES, ExportRun, ObjectProgress,
+from sfexit.export.data_run import (UNREADABLE_CODES, ExportRun, ObjectProgress,
                                     ObjectResult, finish, needs_filter, reason, sink, skip)
 from sfexit.export.delta import window
 from sfexit.export.objects import ObjectPlan
+from sfexit.export.schedule import PER_PARENT
 from sfexit.org import soql
 
 REST_PROGRESS_EVERY = 2000

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sfexit import errors
-from sfexit.export.bulk import PER_PARENT
+from sfexit.export.schedule import PER_PARENT
 from sfexit.export.csvshape import scan_csv
 from sfexit.export.delta import MODSTAMP
 from sfexit.export.files_listing import SOURCES, file_filter
