@@ -76,7 +76,7 @@ def build(app: AppContext, backup_dir: str, out: str, lang: str | None, link: bo
     """
     from sfexit.archive.build import check_link
     from sfexit.archive.destination import parse_destination
-    from sfexit.export.cloud import open_cloud_dest
+    from sfexit.export.cloud import open_cloud_dest, require_export
     from sfexit.report.i18n import check_lang
     from sfexit.storage import parse_remote
 
@@ -88,6 +88,8 @@ def build(app: AppContext, backup_dir: str, out: str, lang: str | None, link: bo
     if dest.local is not None:
         require_writable_dir(dest.local, "--out")
     cloud = open_cloud_dest(backup_dir, endpoint_url) if from_url else None
+    if cloud is not None:
+        require_export(cloud)
     summary = (build_into(app, dest, Path(backup_dir), lang=chosen, work_dir=work_dir,
                           link=link) if cloud is None
                else build_from_bucket(app, dest, cloud, lang=chosen, work_dir=work_dir,
@@ -116,21 +118,18 @@ def build_from_bucket(app: AppContext, dest: Destination, cloud: CloudDest, *,
     """``build_into`` of the export in a bucket (docs/cloud-export.md, "--archive"): its
     manifest, describes and CSVs downloaded to a temporary directory (the database reads
     them); its file bodies copied inside the store when ``dest`` is in the same one, else
-    downloaded too. Raises UsageError when the prefix holds no export, or a delta whose base
-    is in a bucket (download both, then build from the directory)."""
+    downloaded too (the caller checked it holds an export: export.cloud.require_export, or
+    the export just made). Raises UsageError for a delta whose base is in a bucket (download
+    both, then build from the directory)."""
     from sfexit.archive.destination import InBucket
     from sfexit.export.cloud import downloaded
-    from sfexit.export.manifest import MANIFEST_NAME, ManifestStore
+    from sfexit.export.manifest import ManifestStore
     from sfexit.storage_checked import same_store
 
     inside = dest.remote is not None and same_store(cloud.remote, dest.remote)
     app.out.info(f"downloading the export in {cloud.remote.url} to build its archive"
                  + (" (the file bodies are copied inside the store)" if inside else ""))
     with downloaded(cloud, bodies=not inside) as mirror:
-        if not (mirror.directory / MANIFEST_NAME).is_file():
-            raise errors.UsageError(f"{cloud.remote.url} holds no sfexit export (no "
-                                    f"{MANIFEST_NAME})",
-                                    hint="give the --dest of `sfexit export bulk`")
         base = ManifestStore.load(mirror.directory).manifest.base
         if base is not None and "://" in base.path:
             raise errors.UsageError(DELTA_IN_BUCKET, hint=DELTA_IN_BUCKET_HINT)

@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -129,10 +129,7 @@ class CloudPublisher:
         if MANIFEST_NAME in dest.found:
             get(dest.fs, dest.remote, MANIFEST_NAME, spool)
         publisher = cls(dest, spool)
-        if SENT_NAME in dest.found:
-            with contextlib.suppress(ValueError):
-                publisher._sent = sent_records(json.loads(read(dest.fs, dest.remote,
-                                                               SENT_NAME)))
+        publisher._sent = sent_in(dest, dest.found)
         return publisher
 
     def close(self) -> None:
@@ -282,9 +279,7 @@ def downloaded(dest: CloudDest, *, bodies: bool = True) -> Iterator[Mirror]:
             manifest = ManifestStore.load(spool).snapshot()
             left = ({f.path for f in manifest.files.values()}
                     | {w.path for w in manifest.weekly}) & set(found)
-            if SENT_NAME in found:
-                with contextlib.suppress(ValueError):
-                    sent = sent_records(json.loads(read(dest.fs, dest.remote, SENT_NAME)))
+            sent = sent_in(dest, found)
         for relative in sorted(set(found) - {SENT_NAME} - left):
             get(dest.fs, dest.remote, relative, spool)
         yield Mirror(spool, {k: found[k] for k in sorted(left)},
@@ -293,14 +288,31 @@ def downloaded(dest: CloudDest, *, bodies: bool = True) -> Iterator[Mirror]:
         shutil.rmtree(spool, ignore_errors=True)
 
 
+def sent_in(dest: CloudDest, found: Mapping[str, int]) -> dict[str, Sent]:
+    """The Sent records (SENT_NAME) of the export in ``dest`` (``found``: what its prefix
+    holds, listed); none when it has no such file or the file is not JSON (the bucket is not
+    trusted: those files are proven another way)."""
+    if SENT_NAME not in found:
+        return {}
+    try:
+        return sent_records(json.loads(read(dest.fs, dest.remote, SENT_NAME)))
+    except ValueError:
+        return {}
+
+
+def require_export(dest: CloudDest) -> None:
+    """UsageError (exit 2) unless ``dest`` holds an export (its manifest.json)."""
+    if MANIFEST_NAME not in dest.found:
+        raise UsageError(f"{dest.remote.url} holds no sfexit export (no {MANIFEST_NAME})",
+                         hint="give the --dest of `sfexit export bulk`")
+
+
 def verify_cloud(dest: CloudDest, **kwargs: Any) -> VerifyReport:
     """``verify_backup`` of the export in ``dest``: its manifest, then each file it lists
     downloaded into a spool, checked, and deleted, one at a time (local disk: the largest
     file; every byte re-read from the bucket). ``kwargs`` as verify_backup's. Raises
     UsageError when the prefix holds no manifest.json, storage errors as one line."""
-    if MANIFEST_NAME not in dest.found:
-        raise UsageError(f"{dest.remote.url} holds no sfexit export (no {MANIFEST_NAME})",
-                         hint="give the --dest of `sfexit export bulk`")
+    require_export(dest)
     spool = Path(tempfile.mkdtemp(prefix=".sfexit-verify.", suffix=".spool"))
 
     @contextlib.contextmanager
