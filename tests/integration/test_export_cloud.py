@@ -6,7 +6,6 @@ compared with a local export of the same org, never with the export's own bookke
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +23,8 @@ def aws(aws_env: None) -> None:
     """Credentials the AWS way (s3_support.py) for every test here."""
 
 
-@pytest.fixture(autouse=True)
-def spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The system's temporary directory (TMPDIR), where the export spools, watched."""
-    where = tmp_path / "tmp"
-    where.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(where))
-    return where
+# Every test here spools under a watched TMPDIR (s3_support.spool).
+pytestmark = pytest.mark.usefixtures("spool")
 
 
 def export(org: Any, tmp_path: Path, dest: str, *extra: str, files: bool = False) -> Any:

@@ -4,7 +4,6 @@ the emulated org, moto's S3 server, the CLI; what the bucket holds read back wit
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +20,8 @@ def aws(aws_env: None) -> None:
     """Credentials the AWS way (s3_support.py) for every test here."""
 
 
-@pytest.fixture(autouse=True)
-def spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The system's temporary directory (TMPDIR), where the export spools, watched."""
-    where = tmp_path / "tmp"
-    where.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(where))
-    return where
+# Every test here spools under a watched TMPDIR (s3_support.spool).
+pytestmark = pytest.mark.usefixtures("spool")
 
 
 def export(org: Any, tmp_path: Path, dest: str, *extra: str) -> Any:
