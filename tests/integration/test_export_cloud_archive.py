@@ -31,14 +31,10 @@ def export(org: Any, tmp_path: Path, dest: str, *extra: str) -> Any:
                   app=on_org_clock(org))
 
 
-@pytest.mark.parametrize("archive_in", ["bucket", "directory"])
-def test_an_export_to_s3_with_archive_builds_the_archive_of_what_the_bucket_holds(
-        fresh_emulator: Any, tmp_path: Path, s3: Any, s3_endpoint: str, bucket: str,
-        spool: Path, archive_in: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def downloads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The objects the cloud export code downloads from here on, in order."""
     import sfexit.export.cloud as cloud_module
 
-    archive = (f"s3://{bucket}/archive" if archive_in == "bucket"
-               else str(tmp_path / "ARCHIVE"))
     fetched: list[str] = []
     real_get = cloud_module.get
 
@@ -47,6 +43,16 @@ def test_an_export_to_s3_with_archive_builds_the_archive_of_what_the_bucket_hold
         real_get(fs, remote, relative, into)
 
     monkeypatch.setattr(cloud_module, "get", get)
+    return fetched
+
+
+@pytest.mark.parametrize("archive_in", ["bucket", "directory"])
+def test_an_export_to_s3_with_archive_builds_the_archive_of_what_the_bucket_holds(
+        fresh_emulator: Any, tmp_path: Path, s3: Any, s3_endpoint: str, bucket: str,
+        spool: Path, archive_in: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    archive = (f"s3://{bucket}/archive" if archive_in == "bucket"
+               else str(tmp_path / "ARCHIVE"))
+    fetched = downloads(monkeypatch)
     run = export(fresh_emulator, tmp_path, f"s3://{bucket}/export", "--archive", archive,
                  "--endpoint-url", s3_endpoint)
     assert run.code == 0, run.output
@@ -154,20 +160,11 @@ def test_a_body_changed_in_the_bucket_before_the_archive_is_never_copied_into_it
 def test_archive_build_reads_an_export_in_a_bucket(
         fresh_emulator: Any, tmp_path: Path, s3: Any, s3_endpoint: str, bucket: str,
         spool: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sfexit.export.cloud as cloud_module
-
     made = export(fresh_emulator, tmp_path, f"s3://{bucket}/export", "--endpoint-url",
                   s3_endpoint)
     assert made.code == 0, made.output
     held = objects(s3, f"{bucket}/export")
-    fetched: list[str] = []
-    real_get = cloud_module.get
-
-    def get(fs: Any, remote: Any, relative: str, into: Path) -> None:
-        fetched.append(relative)
-        real_get(fs, remote, relative, into)
-
-    monkeypatch.setattr(cloud_module, "get", get)
+    fetched = downloads(monkeypatch)
     url = f"s3://{bucket}/export"
     for out in (f"s3://{bucket}/archive", str(tmp_path / "ARCHIVE")):
         fetched.clear()
