@@ -17,11 +17,10 @@ import pytest
 from auth_support import (invoke, on_org_clock, password_env, password_profile,
                           requests_total, write_config)
 from s3_support import objects
+from test_export_delta import last_day
 
 from sfexit.archive import build_archive
-from sfexit.export.delta import OVERLAP
 from sfexit.export.manifest import SCHEMA_VERSION
-from sfexit_emulator import testing
 
 OBJECTS = "Account,Contact"
 
@@ -44,18 +43,6 @@ def download(s3: Any, root: str, into: Path) -> Path:
         (into / relative).parent.mkdir(parents=True, exist_ok=True)
         (into / relative).write_bytes(body)
     return into
-
-
-def last_day(org: Any) -> dict[str, str]:
-    """As another user, ten minutes on: one Account renamed, one Contact deleted."""
-    org.clock.advance(OVERLAP.total_seconds() * 2)
-    other = testing.rows(org, "SELECT Id FROM User WHERE IsActive = true "
-                              "AND Profile.Name != 'System Administrator' LIMIT 1")[0][0]
-    account = testing.rows(org, "SELECT Id FROM Account ORDER BY Id LIMIT 1")[0][0]
-    gone = testing.rows(org, "SELECT Id FROM Contact ORDER BY Id LIMIT 1")[0][0]
-    testing.update(org, "Account", account, {"Name": "Renamed on the last day"}, as_user=other)
-    testing.delete(org, "Contact", gone, as_user=other)
-    return {"account": account, "gone": gone}
 
 
 @pytest.mark.parametrize("base_in", ["bucket", "directory"])

@@ -40,6 +40,19 @@ def _delta(org: Any, base: Path, dest: Path) -> None:
     assert not summary.failed
 
 
+def last_day(org: Any) -> dict[str, str]:
+    """As another user, ten minutes on the org's clock: one Account renamed, one Contact
+    deleted. Their ids, and the other user's."""
+    org.clock.advance(OVERLAP.total_seconds() * 2)
+    other = testing.rows(org, "SELECT Id FROM User WHERE IsActive = true "
+                              "AND Profile.Name != 'System Administrator' LIMIT 1")[0][0]
+    account = testing.rows(org, "SELECT Id FROM Account ORDER BY Id LIMIT 1")[0][0]
+    gone = testing.rows(org, "SELECT Id FROM Contact ORDER BY Id LIMIT 1")[0][0]
+    testing.update(org, "Account", account, {"Name": "Renamed on the last day"}, as_user=other)
+    testing.delete(org, "Contact", gone, as_user=other)
+    return {"account": account, "gone": gone, "other": other}
+
+
 @pytest.fixture
 def chain(fresh_emulator: Any, tmp_path: Path) -> dict[str, Any]:
     """A base export, then as another user: one Account renamed, one Contact created, one
@@ -47,15 +60,10 @@ def chain(fresh_emulator: Any, tmp_path: Path) -> dict[str, Any]:
     org = fresh_emulator
     base = tmp_path / "base"
     assert not backup(org, base, objects=OBJECTS).failed
-    org.clock.advance(OVERLAP.total_seconds() * 2)
-    other = testing.rows(org, "SELECT Id FROM User WHERE IsActive = true "
-                              "AND Profile.Name != 'System Administrator' LIMIT 1")[0][0]
-    account = testing.rows(org, "SELECT Id FROM Account ORDER BY Id LIMIT 1")[0][0]
-    gone = testing.rows(org, "SELECT Id FROM Contact ORDER BY Id LIMIT 1")[0][0]
-    testing.update(org, "Account", account, {"Name": "Renamed on the last day"}, as_user=other)
+    changed = last_day(org)
+    account, gone = changed["account"], changed["gone"]
     created = testing.create(org, "Contact", {"LastName": "Lastday", "AccountId": account},
-                             as_user=other)
-    testing.delete(org, "Contact", gone, as_user=other)
+                             as_user=changed["other"])
     delta = tmp_path / "delta"
     _delta(org, base, delta)
     return {"org": org, "base": base, "delta": delta, "account": account, "created": created,
