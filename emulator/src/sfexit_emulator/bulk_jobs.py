@@ -8,7 +8,8 @@ Both kinds of job advance on the emulator's clock, never on a timer, so tests mo
   :data:`MAX_RUN_SECONDS`). Polled at an earlier clock the job is still in the earlier state.
   When a request first sees a query job complete, the result is written ONCE to a temp file
   (streaming ``cursor.rows()``, constant memory) with the byte offset of every row, so any page
-  is a byte range of that file served without re-reading the org. With the cost model on
+  is a byte range of that file served without re-reading the org (bulk_results.py; a later job
+  with the same query over unchanged data reuses the file). With the cost model on
   (costs.py) the queued and running times come from the model instead, and a worker writes the
   file from the job's creation on, as Salesforce does while the job runs.
 - ingest (``ingest_jobs.py``): ``Open`` → (upload) → ``UploadComplete`` when closed →
@@ -23,24 +24,23 @@ consistent org. Tests that check the org without a Bulk request in between call 
 
 from __future__ import annotations
 
-import array
 import base64
 import binascii
 import dataclasses
 import datetime as dt
 import itertools
 import math
-import os
 import shutil
 import tempfile
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sfexit_emulator.bulk_csv import DELIMITERS, LINE_ENDINGS, QuotedLineWriter
+from sfexit_emulator.bulk_csv import DELIMITERS, LINE_ENDINGS
+from sfexit_emulator.bulk_results import ResultCache, ResultFile, result_key, write_result
 from sfexit_emulator.clock import sf_datetime
 from sfexit_emulator.ids import make_id, normalize_id
 
@@ -53,7 +53,6 @@ MIN_RUN_SECONDS = 0.25
 MAX_RUN_SECONDS = 3.0
 QUERY_ROWS_PER_SECOND = 200_000
 INGEST_ROWS_PER_SECOND = 20_000
-READ_CHUNK = 1 << 20
 MB = 1024 * 1024
 JOB_KEY_PREFIX = "750"       # AsyncApexJob/Bulk job ids start with 750 (doc examples)
 
@@ -70,74 +69,6 @@ def stamp(ts: float) -> str:
 
 def api_version_number(version: str) -> float:
     return float(version)
-
-
-# --- result files ---------------------------------------------------------------------------
-
-class ResultFile:
-    """A query result on disk: header line + rows, and the byte offset where each row starts."""
-
-    def __init__(self, path: Path, header: bytes, offsets: array.array[int], size: int) -> None:
-        self.path = path
-        self.header = header
-        self.offsets = offsets          # offsets[i] = start of row i; offsets[rows] = size
-        self.size = size
-        self._fd: int | None = os.open(path, os.O_RDONLY)
-        self._lock = threading.Lock()
-
-    @property
-    def rows(self) -> int:
-        return len(self.offsets) - 1
-
-    def byte_range(self, start: int, count: int) -> tuple[int, int, int]:
-        """(first byte, end byte, number of rows) of rows [start, start+count)."""
-        start = max(0, min(start, self.rows))
-        end = max(start, min(self.rows, start + count))
-        return self.offsets[start], self.offsets[end], end - start
-
-    def chunks(self, first: int, end: int, size: int = READ_CHUNK) -> Iterator[bytes]:
-        """The bytes [first, end) in chunks of ``size``; positional reads, safe across threads."""
-        pos = first
-        while pos < end:
-            with self._lock:    # never read a closed (and maybe reused) descriptor
-                if self._fd is None:
-                    return      # the job was deleted mid-download: the body ends short
-                piece = os.pread(self._fd, min(size, end - pos), pos)
-            if not piece:
-                return
-            pos += len(piece)
-            yield piece
-
-    def close(self) -> None:
-        with self._lock:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
-        self.path.unlink(missing_ok=True)
-
-
-def write_result(path: Path, cursor: Any, delimiter: str, line_ending: str) -> ResultFile:
-    """Stream ``cursor.rows()`` into ``path``; every field quoted, offsets of every row kept."""
-    writer = QuotedLineWriter(delimiter, line_ending)
-    header = writer.line([c.name for c in cursor.columns]).encode("utf-8")
-    offsets: array.array[int] = array.array("Q")
-    pos = 0
-    batch: list[bytes] = []
-    with open(path, "wb", buffering=READ_CHUNK) as out:
-        line_of = writer.line
-        append_offset = offsets.append
-        for row in cursor.rows():
-            append_offset(pos)
-            encoded = line_of(row).encode("utf-8")
-            pos += len(encoded)
-            batch.append(encoded)
-            if len(batch) >= 4096:
-                out.write(b"".join(batch))
-                batch.clear()
-        if batch:
-            out.write(b"".join(batch))
-        offsets.append(pos)
-    return ResultFile(path, header, offsets, pos)
 
 
 # --- locators -------------------------------------------------------------------------------
@@ -281,10 +212,12 @@ class QueryJob:
 class JobRegistry:
     """Every Bulk 2.0 job of one emulated org, plus the directory of its result files."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, database: Path | None = None) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = Path(tempfile.mkdtemp(prefix="bulk-", dir=directory))
         self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.directory), True)
+        # Results reused while the org's data (``database``) is unchanged (bulk_results.py).
+        self.results = ResultCache(self.directory / "kept", database)
         self._lock = threading.RLock()
         self._numbers = itertools.count(1)
         self.query_jobs: dict[str, QueryJob] = {}
@@ -305,6 +238,7 @@ class JobRegistry:
             writers, self._writers = self._writers, None
         if writers is not None:
             writers.shutdown(wait=False, cancel_futures=True)
+        self.results.close()
 
     def new_id(self) -> str:
         with self._lock:
@@ -359,8 +293,10 @@ def registry(app: EmulatorApp) -> JobRegistry:
     with app.lock:
         found = app.extensions.get("bulk_jobs")
         if found is None:
-            base = Path(getattr(app.store, "path", Path(tempfile.gettempdir()))).parent
-            found = app.extensions["bulk_jobs"] = JobRegistry(base / "bulk-results")
+            database = getattr(app.store, "path", None)
+            base = Path(database or Path(tempfile.gettempdir()) / "none").parent
+            found = app.extensions["bulk_jobs"] = JobRegistry(
+                base / "bulk-results", Path(database) if database else None)
     assert isinstance(found, JobRegistry)
     return found
 
@@ -383,9 +319,12 @@ def _write_job_result(app: EmulatorApp, job: QueryJob, at: float | None = None) 
     when = dt.datetime.fromtimestamp(job.complete_at if at is None else at, tz=dt.timezone.utc)
     cursor = app.store.query(job.soql, include_deleted=job.operation == "queryAll",
                              now=when, user_id=job.created_by)
+    delimiter, line_ending = DELIMITERS[job.column_delimiter], LINE_ENDINGS[job.line_ending]
+    jobs = registry(app)
     try:
-        return write_result(registry(app).result_path(job.id), cursor,
-                            DELIMITERS[job.column_delimiter], LINE_ENDINGS[job.line_ending])
+        return jobs.results.result(result_key(cursor, delimiter, line_ending),
+                                   jobs.result_path(job.id),
+                                   lambda path: write_result(path, cursor, delimiter, line_ending))
     finally:
         close = getattr(cursor, "close", None)
         if callable(close):

@@ -65,6 +65,11 @@ class QueryCursor:
         self._conn = conn
         return int(count)
 
+    @property
+    def statement(self) -> tuple[str, list[object]]:
+        """(SQL, parameters) of the rows: with the data, all a query's result depends on."""
+        return self._q.sql, self._q.params
+
     def close(self) -> None:
         with self._lock:
             self._release()

@@ -14,6 +14,8 @@ import sqlite3
 from sfexit_emulator.schema import Schema
 from sfexit_emulator.store_db import quote
 
+# Views whose rows depend on the machine's clock (not only on the stored data).
+CLOCK_VIEWS = ("ActivityHistory",)
 # ActivityHistory fields with no same-named column on Task / Event.
 _TASK_ONLY = {"IsTask": "1", "ActivityType": "'Task'", "IsAllDayEvent": "0"}
 _EVENT_ONLY = {"IsTask": "0", "ActivityType": "'Event'", "IsClosed": "1", "IsHighPriority": "0"}
