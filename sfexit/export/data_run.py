@@ -184,6 +184,11 @@ class ExportRun:
         finally:
             self.read_slots.release()
 
+    def widen(self, jobs: int) -> None:
+        """``jobs`` more places in the window (the schedule's overflow, known later)."""
+        for _ in range(jobs):
+            self.ahead.release()
+
     def job_read(self) -> None:
         self.ahead.release()
 

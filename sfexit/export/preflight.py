@@ -55,6 +55,11 @@ MB = 1024 * 1024
 # Reads at once: the two permission chains, /limits and the samples of the SAMPLE_OBJECTS
 # largest objects all fit, so none waits for a thread (the COUNT() fallback shares them).
 PARALLEL = 2 + 1 + SAMPLE_OBJECTS
+# The most API calls a run's preflight makes after ``on_counts`` (preflight()): each sampled
+# object's describe and one page, each permission half's describe and query, the User row;
+# and the Organization query beside it (export/backup.py). The first jobs' budget gate holds
+# them until they are counted (budget_gate.BudgetGate.set_row_bytes).
+CALLS_AFTER_COUNTS = 2 * SAMPLE_OBJECTS + 2 + 2 + 1
 clock = time.monotonic   # times the sample's query pages (tests replace it)
 
 
@@ -240,9 +245,12 @@ def forecast(objects: Sequence[str], counts: Mapping[str, int], row_bytes: int,
 def preflight(session: OrgSession, user_id: str, objects: Sequence[str], *,
               include_deleted: bool = False, include_files: bool = True,
               max_records: int | None = None, rest_below: int | None = None,
-              describes: DescribeCache | None = None, parallel: int = 4) -> PreflightReport:
+              describes: DescribeCache | None = None, parallel: int = 4,
+              on_counts: Callable[[dict[str, int], dict[str, Limit]], None] | None = None
+              ) -> PreflightReport:
     """Permissions and forecast, the reads side by side; the describes it makes are kept in
-    ``describes`` for the data step.
+    ``describes`` for the data step. ``on_counts`` gets the row counts and ``/limits`` as soon
+    as both are read, before the sample and the permissions (export/first_jobs.py).
 
     Raises what the reads raise, the first in this order: permissions (a refused User,
     PermissionSetAssignment, Profile or PermissionSet read: SalesforceError), row counts,
@@ -256,6 +264,8 @@ def preflight(session: OrgSession, user_id: str, objects: Sequence[str], *,
         limits: Future[dict[str, Limit]] = pool.submit(rest.limits)
         try:
             counts = row_counts(rest, objects, include_deleted, pool=pool)
+            if on_counts is not None:
+                on_counts(counts, limits.result())
             width, page_s = sample(rest, counts, describes=describes, pool=pool)
         except errors.SfexitError:
             permissions()  # a permission read's error first, as when they ran one by one
