@@ -157,6 +157,10 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
             pause_run(store, options.budget, now(), objects_left=len(paused),
                       files_left=int(files_result.get("paused") or 0))
         finished = True
+    except BaseException:
+        if first is not None:
+            first.cancel()   # its jobs unread, if the data step did not take them over
+        raise
     finally:
         if first is not None:
             first.close()

@@ -163,47 +163,52 @@ def export_data(session: OrgSession, store: ManifestStore, options: ExportOption
     # from either goes to the readers only once it exists, so no reader waits on a start and no
     # REST cursor waits on a Bulk job (a small long-text object over its threshold gets a job).
     # Every created job gets a read, which frees its place in the window: no deadlock.
-    with ThreadPoolExecutor(workers, thread_name_prefix="sfexit-export-start") as starters, \
-            ThreadPoolExecutor(read_slots(workers), thread_name_prefix="sfexit-export") \
-            as readers, \
-            ThreadPoolExecutor(REST_CURSORS, thread_name_prefix="sfexit-export-rest") as rests:
-        # Futures in submission order (a dict): what finished together is handled in that
-        # order. A reader takes the created job the cost model expects done first (_DueFirst):
-        # the small jobs made after the large ones are done long before them, and are not read
-        # behind them. A job Bulk refused at creation is read over REST on a REST cursor.
-        due_first = _DueFirst()
-        # Each yields an ObjectResult, a _Started or (FirstJobs') a _NotStarted.
-        pending: dict[Future[Any], None] = dict.fromkeys([
-            *early.values(),
-            *(starters.submit(_start, run, name, describes, counts.get(name))
-              for name in large),
-            *(rests.submit(_small, run, name, describes, routing, counts.get(name))
-              for name in small)])
-        try:
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in [f for f in pending if f in finished]:
-                    del pending[future]
-                    outcome = future.result()   # a run-wide error surfaces at once
-                    if isinstance(outcome, _NotStarted):   # left by FirstJobs: as usual
-                        name = outcome.name
-                        pending[rests.submit(_small, run, name, describes, routing,
-                                             counts.get(name))
-                                if routing.may_rest(counts.get(name), name)
-                                else starters.submit(_start, run, name, describes,
-                                                     counts.get(name))] = None
-                    elif isinstance(outcome, _Started) and outcome.job is None:
-                        pending[rests.submit(_read_started, run, outcome)] = None
-                    elif isinstance(outcome, _Started):
-                        due_first.put(outcome)
-                        pending[readers.submit(_read_next, run, due_first)] = None
-                    else:   # read, or nothing to read (kept, skipped, describe failed)
-                        results.append(_reported(run, outcome))
-        except BaseException:
-            run.cancel.set()
-            for left in pending:
-                left.cancel()
-            raise
+    try:
+        with ThreadPoolExecutor(workers, thread_name_prefix="sfexit-export-start") as starters, \
+                ThreadPoolExecutor(read_slots(workers), thread_name_prefix="sfexit-export") \
+                as readers, \
+                ThreadPoolExecutor(REST_CURSORS, thread_name_prefix="sfexit-export-rest") as rests:
+            # Futures in submission order (a dict): what finished together is handled in that
+            # order. A reader takes the created job the cost model expects done first (_DueFirst):
+            # the small jobs made after the large ones are done long before them, and are not read
+            # behind them. A job Bulk refused at creation is read over REST on a REST cursor.
+            due_first = _DueFirst()
+            # Each yields an ObjectResult, a _Started or (FirstJobs') a _NotStarted.
+            pending: dict[Future[Any], None] = dict.fromkeys([
+                *early.values(),
+                *(starters.submit(_start, run, name, describes, counts.get(name))
+                  for name in large),
+                *(rests.submit(_small, run, name, describes, routing, counts.get(name))
+                  for name in small)])
+            try:
+                while pending:
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in [f for f in pending if f in finished]:
+                        del pending[future]
+                        outcome = future.result()   # a run-wide error surfaces at once
+                        if isinstance(outcome, _NotStarted):   # left by FirstJobs: as usual
+                            name = outcome.name
+                            pending[rests.submit(_small, run, name, describes, routing,
+                                                 counts.get(name))
+                                    if routing.may_rest(counts.get(name), name)
+                                    else starters.submit(_start, run, name, describes,
+                                                         counts.get(name))] = None
+                        elif isinstance(outcome, _Started) and outcome.job is None:
+                            pending[rests.submit(_read_started, run, outcome)] = None
+                        elif isinstance(outcome, _Started):
+                            due_first.put(outcome)
+                            pending[readers.submit(_read_next, run, due_first)] = None
+                        else:   # read, or nothing to read (kept, skipped, describe failed)
+                            results.append(_reported(run, outcome))
+            except BaseException:
+                run.cancel.set()
+                for left in pending:
+                    left.cancel()
+                raise
+    except BaseException:
+        # Every worker has stopped (the pools are shut): none creates a job after this.
+        run.abort_unread()
+        raise
     results.sort(key=lambda r: r.name)
     return DataExportResult(tuple(results), run.bulk_jobs)
 
@@ -256,7 +261,7 @@ def _start(run: ExportRun, name: str, describes: DescribeCache | None, rows: int
             raise
         _raise_if_limit(name, exc)  # at once: no other object's job may be created either
         return _Started(plan, query, error=exc)
-    run.count_job()
+    run.count_job(job.id)
     return _Started(plan, query, job=job, rows=rows, created=time.monotonic())
 
 
@@ -310,9 +315,12 @@ def _read_started(run: ExportRun, started: _Started) -> ObjectResult:
             return _after_bulk_error(run, plan, query, started.error)
     run.on_progress(ObjectProgress(plan.name, 0, None, False, "bulk"))
     try:
-        return _wait_and_download(run, plan, query, started.job, _first_poll(started))
-    finally:
-        run.job_read()
+        result = _wait_and_download(run, plan, query, started.job, _first_poll(started))
+    except BaseException:
+        run.job_read()   # its place is free; the job stays unread (ExportRun.abort_unread)
+        raise
+    run.job_read(started.job.id)
+    return result
 
 
 class _DueFirst:

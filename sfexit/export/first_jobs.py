@@ -53,8 +53,10 @@ class FirstJobs:
                                     low) for name in names}
 
     def cancel(self) -> None:
+        """Stop: no job is created from now on, and the ones created unread are aborted."""
         self.run.cancel.set()
         self.close()
+        self.run.abort_unread()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -2,7 +2,9 @@
 
 - Permissions (export-pitfalls.md I): View All Data, Query All Files, API Enabled, from the
   user's Profile and every assigned permission set (a permission granted by any of them counts).
-  A permission field the org's describe does not have counts as not granted.
+  A permission field the org's describe does not have counts as not granted. A permission read
+  the org refuses (INSUFFICIENT_ACCESS…: org.permissions.is_refusal) leaves what it could grant
+  unknown, with a warning (``PreflightReport.unknown``), and the export goes on.
 - Forecast (limits.md): REST calls, Bulk 2.0 query jobs (one per object) and result storage
   against ``/limits`` remaining (``DailyApiRequests``, ``DailyBulkV2QueryJobs``,
   ``DailyBulkV2QueryFileStorageMB``). Row counts come from ``limits/recordCount`` where the org
@@ -96,23 +98,32 @@ class PreflightReport:
     # The quickest sample query (one REST page), seconds: the schedule's page time
     # (schedule.routing); None when none answered (the model's central figure then).
     rest_page_s: float | None = None
+    # Permission → why it is unknown (a permission read the org refused) and what the backup
+    # may miss without it; such a permission is False in ``permissions``, not in ``missing``.
+    unknown: dict[str, str] = field(default_factory=dict)
 
     @property
     def fits(self) -> bool:
         return not self.forecast.problems()
 
 
-def check_permissions(pool: Executor, rest: RestClient, user_id: str,
-                      describes: DescribeCache) -> Callable[[], dict[str, bool]]:
+def check_permissions(pool: Executor, rest: RestClient, user_id: str, describes: DescribeCache
+                      ) -> Callable[[], tuple[dict[str, bool], dict[str, str]]]:
     """Start reading which of :data:`PERMISSIONS` the Profile or any assigned permission set
     grants (``org.permissions``: the Profile and the permission sets side by side); call the
-    result for the answer (it raises what the reads raised). Not shown by the org: not granted."""
+    result for the answer: granted or not, and the unknown ones (``PreflightReport.unknown``:
+    a read the org refused). It raises what the reads raised, but a refusal. Not shown by the
+    org: not granted."""
     reading = org_permissions.start(rest, user_id, profile_from_user=True, pool=pool,
-                                    describe=lambda sobject: describes.get(rest, sobject))
+                                    describe=lambda sobject: describes.get(rest, sobject),
+                                    refusals=True)
 
-    def answer() -> dict[str, bool]:
+    def answer() -> tuple[dict[str, bool], dict[str, str]]:
         perms = reading()
-        return {key: perms.has(key) is True for key in PERMISSIONS}
+        why = "; ".join(perms.refused)
+        unknown = {key: f"{why}; without it, {MISSED_WITHOUT[key]}" for key in PERMISSIONS
+                   if perms.refused and perms.has(key) is None}
+        return {key: perms.has(key) is True for key in PERMISSIONS}, unknown
     return answer
 
 
@@ -252,8 +263,8 @@ def preflight(session: OrgSession, user_id: str, objects: Sequence[str], *,
     ``describes`` for the data step. ``on_counts`` gets the row counts and ``/limits`` as soon
     as both are read, before the sample and the permissions (export/first_jobs.py).
 
-    Raises what the reads raise, the first in this order: permissions (a refused User,
-    PermissionSetAssignment, Profile or PermissionSet read: SalesforceError), row counts,
+    Raises what the reads raise, the first in this order: permissions (but a read the org
+    refused: ``PreflightReport.unknown``), row counts,
     sample, limits (AuthError, ApiLimitError, ConnectionFailed on any of them). Row counts and
     the sample treat a refused object as 0 rows / no sample, as before.
     """
@@ -270,13 +281,14 @@ def preflight(session: OrgSession, user_id: str, objects: Sequence[str], *,
         except errors.SfexitError:
             permissions()  # a permission read's error first, as when they ran one by one
             raise
-        granted = permissions()
+        granted, unknown = permissions()
         remaining = limits.result()
-    missing = {k: MISSED_WITHOUT[k] for k, ok in granted.items() if not ok}
+    missing = {k: MISSED_WITHOUT[k] for k, ok in granted.items() if not ok and k not in unknown}
     return PreflightReport(user_id, granted, missing,
                            forecast(objects, counts, width, remaining,
                                     include_files=include_files, max_records=max_records,
                                     rest_below=rest_below, rest_page_s=page_s,
                                     parallel=parallel),
-                           row_counts=counts, limits=remaining, rest_page_s=page_s)
+                           row_counts=counts, limits=remaining, rest_page_s=page_s,
+                           unknown=unknown)
 
