@@ -1,6 +1,7 @@
-"""The live side of a budgeted export (budget.py): before each object and each file body, admit
-it only if its estimated cost stays above the reserve of every daily limit; once one is
-refused, the run pauses (nothing more is started; what is in flight completes).
+"""The live side of a budgeted export (budget.py): before each object (its describe first) and
+each file body, admit it only if its estimated cost stays above the reserve of every daily
+limit; once one is refused, the run pauses (nothing more is started; what is in flight
+completes).
 
 Counted against each limit's line (Max - reserve):
 - API calls: the org's count at the start (``Sforce-Limit-Info: api-usage=N/M`` on every REST
@@ -66,6 +67,7 @@ class BudgetGate:
             self._start[API] = max(self._start[API], live[0])
         self._live_base = (live[0], session.calls) if live is not None else None
         self._admitted: dict[str, int] = {}
+        self._described: set[str] = set()     # objects whose describe was admitted alone
         # Built before the preflight's last reads (the first jobs: backup.py), the gate holds
         # their most calls (``unsettled_calls``) until set_row_bytes counts what this session
         # really sent since: they show in neither the start nor the others (_others).
@@ -74,17 +76,35 @@ class BudgetGate:
         self._result_bytes = 0
         self.refused: Refusal | None = None
 
+    def admit_describe(self, name: str) -> bool:
+        """Admit one object's describe, asked before it is made (the data step describes an
+        object before it asks :meth:`admit_object`, which then counts the rest). Else the
+        describes of the objects the gate refuses, and of every object started once it has
+        refused, went uncounted: at a daily max of a few dozen calls they spent the reserve
+        and the org refused the run (REQUEST_LIMIT_EXCEEDED) before it paused. Once per
+        object (the export's first jobs and then the data step may both ask)."""
+        with self._lock:
+            if name in self._described:
+                return True
+        if not self._admit({API: 1}, 0):
+            return False
+        with self._lock:
+            self._described.add(name)
+        return True
+
     def admit_object(self, name: str, bound: int = 0) -> bool:
-        """Admit one object's reads. Before the row width is known (the export's first jobs
-        start beside the preflight: backup.py), its result MB are counted at ``bound`` (its
-        widest row: objects.ObjectPlan.max_row_bytes), never given back."""
+        """Admit one object's reads, and its describe unless :meth:`admit_describe` did.
+        Before the row width is known (the export's first jobs start beside the preflight:
+        backup.py), its result MB are counted at ``bound`` (its widest row:
+        objects.ObjectPlan.max_row_bytes), never given back."""
         rows = max(0, self.row_counts.get(name, 0))
         width = self.row_bytes if self.row_bytes is not None else bound
         with self._lock:
             routing = self.routing
+            described = name in self._described
         jobs = export_usage({name: rows}, routing, self.max_records).bulk_jobs
-        return self._admit({API: object_calls(rows, routing, self.max_records, name),
-                            JOBS: jobs}, rows * width)
+        calls = object_calls(rows, routing, self.max_records, name) - (1 if described else 0)
+        return self._admit({API: calls, JOBS: jobs}, rows * width)
 
     def set_row_bytes(self, row_bytes: int, plan: BudgetPlan,
                       routing: schedule.Routing) -> None:

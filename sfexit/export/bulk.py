@@ -234,6 +234,8 @@ def _start(run: ExportRun, name: str, describes: DescribeCache | None, rows: int
     a final result when there is nothing to read (resumed, skipped, describe failed).
     Run-wide errors are raised."""
     run.check()
+    if not _describe_admitted(run, name):
+        return ObjectResult(name, "paused", None, reason="paused for limits")
     try:
         plan = describe_and_save(run.rest, name, run.options.dest, describes)
     except errors.SalesforceError as exc:
@@ -263,6 +265,12 @@ def _start(run: ExportRun, name: str, describes: DescribeCache | None, rows: int
         return _Started(plan, query, error=exc)
     run.count_job(job.id)
     return _Started(plan, query, job=job, rows=rows, created=time.monotonic())
+
+
+def _describe_admitted(run: ExportRun, name: str) -> bool:
+    """The budget gate admits the object's describe before it is made (a call like any other;
+    budget_gate.BudgetGate.admit_describe); True without a gate."""
+    return run.options.budget is None or run.options.budget.admit_describe(name)
 
 
 def _resumable(run: ExportRun, name: str, query: str) -> ObjectEntry | None:

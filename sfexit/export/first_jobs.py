@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from sfexit import errors
 from sfexit.export import bulk
-from sfexit.export.bulk import _NotStarted, _start, _Started
+from sfexit.export.bulk import _describe_admitted, _NotStarted, _start, _Started
 from sfexit.export.data_run import ExportOptions, ExportRun, ObjectResult, ProgressCallback
 from sfexit.export.manifest import ManifestStore
 from sfexit.export.objects import DescribeCache, plan_fields
@@ -75,6 +75,8 @@ def first_candidates(objects: Sequence[str], counts: Mapping[str, int],
 def _start_first(run: ExportRun, name: str, describes: DescribeCache, rows: int | None,
                  low: Routing) -> ObjectResult | _Started | _NotStarted:
     run.check()
+    if not _describe_admitted(run, name):
+        return _NotStarted(name)   # the data step pauses it
     try:
         plan = plan_fields(describes.get(run.rest, name))   # kept for _start: one describe
     except errors.SalesforceError:

@@ -97,6 +97,19 @@ def test_the_gate_admits_objects_until_the_reserve_then_nothing_more() -> None:
     assert not gate.admit_object("E") and not gate.admit_file()   # paused: nothing starts
 
 
+def test_a_describe_admitted_first_is_counted_once_with_its_object() -> None:
+    """The data step asks for an object's describe before the object (bulk._start): the two
+    cost what the object alone did, and a describe refused starts nothing."""
+    per_object = object_calls(10, Routing(), None)
+    session = _Session(used=900 - 2 * per_object)
+    gate = _gate(session, {"A": 10, "B": 10, "C": 10})
+    assert gate.admit_describe("A") and gate.admit_describe("A")   # once per object
+    assert gate.admit_object("A")
+    assert gate.admit_describe("B") and gate.admit_object("B")
+    assert not gate.admit_describe("C")   # the reserve: C is not even described
+    assert gate.refused is not None
+
+
 def test_the_gate_counts_what_other_clients_spend_meanwhile() -> None:
     session = _Session(used=100)
     gate = _gate(session, {"A": 10})
