@@ -79,6 +79,21 @@ def test_reset_cuts_the_body_and_drops_the_connection(fresh_emulator: Emulator) 
     assert _http(org).get(f"{org.url}/services/data/v68.0/sobjects").status_code == 200
 
 
+def test_refuse_query_objects_refuses_only_their_queries(fresh_emulator: Emulator) -> None:
+    org = fresh_emulator
+    http = _http(org)
+    org.faults.refuse_query_objects = "PermissionSetAssignment, Profile"
+    query = f"{org.url}/services/data/v68.0/query"
+    refused = http.get(query, params={"q": "SELECT Id FROM permissionsetassignment"})
+    assert refused.status_code == 403
+    assert refused.json() == [{"errorCode": "INSUFFICIENT_ACCESS",
+                               "message": "insufficient access rights on object id"}]
+    assert http.get(query, params={"q": "SELECT Id FROM Account"}).status_code == 200
+    assert org.stats()["faults_injected"]["query_refused"] == 1
+    org.faults.refuse_query_objects = ""
+    assert http.get(query, params={"q": "SELECT Id FROM Profile"}).status_code == 200
+
+
 def test_session_expires_after_n_calls(fresh_emulator: Emulator) -> None:
     org = fresh_emulator
     token = org.new_token()

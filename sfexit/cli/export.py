@@ -194,6 +194,8 @@ def bulk(app: AppContext, dest: str | None, objects: str | None,
         app.out.info(f"Some objects or files failed; {RESUME_EXPORT}.")
     for missing, what in (summary.preflight.missing.items() if summary.preflight else ()):
         app.out.warn(f"the running user lacks {missing}: {what}")
+    for unknown, what in (summary.preflight.unknown.items() if summary.preflight else ()):
+        app.out.warn(f"could not read whether the running user has {unknown}: {what}")
     result = _summary_json(summary)
     if summary.failed or summary.files_failed:
         if archive_dest is not None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,9 +25,11 @@ from sfexit.export.files import export_files
 from sfexit.export.manifest import ManifestStore, SkippedObject
 from sfexit.export.objects import DescribeCache, select_objects
 from sfexit.export.backup_plan import left_forecast
-from sfexit.export.schedule import routing
-from sfexit.export.preflight import PreflightReport, preflight
-from sfexit.org.rest import RestClient
+from sfexit.export.schedule import PAGE_SECONDS_RANGE, routing
+from sfexit.export.first_jobs import FirstJobs, first_candidates
+from sfexit.export.preflight import (CALLS_AFTER_COUNTS, DEFAULT_ROW_BYTES, PreflightReport,
+                                     forecast, preflight)
+from sfexit.org.rest import Limit, RestClient
 from sfexit.org.session import OrgSession
 
 
@@ -84,28 +86,46 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
     rest = RestClient(session)
     # The preflight's describes go to the data step: each object is described once.
     describes = DescribeCache()
+    first: FirstJobs | None = None
+    gate: BudgetGate | None = None
     with ThreadPoolExecutor(4, thread_name_prefix="sfexit-backup") as pool:
-        # Independent reads side by side: the Organization query (a REST query page, ~1 s on
-        # Salesforce: schedule.py) no longer comes before the preflight's own chains. Their
-        # errors come in the order they did one after the other (the manifest's refusal before
-        # a bad --objects, both before the preflight's).
+        # Independent reads side by side. Their errors come in the order they did one after
+        # the other (the manifest's refusal before a bad --objects, both before the
+        # preflight's). The identity's org id opens the manifest; the Organization query (a
+        # REST query page, ~1 s on Salesforce: schedule.py) only names the org, so it and the
+        # rest of the preflight run beside the first jobs (first_jobs.py: what may start then).
         asked_me = pool.submit(rest.identity)
         asked_org = pool.submit(rest.organization)
         asked_objects = pool.submit(select_objects, rest, options.objects)
+        counted: Future[tuple[dict[str, int], dict[str, Limit]]] = Future()
         checked = pool.submit(lambda: preflight(
             session, asked_me.result().user_id, asked_objects.result().objects,
             include_deleted=options.include_deleted, include_files=files,
             max_records=options.max_records, rest_below=options.rest_below,
-            describes=describes, parallel=options.parallel))
-        org = asked_org.result()
-        asked_me.result()   # its error before the manifest's, as before
+            describes=describes, parallel=options.parallel,
+            on_counts=lambda counts, limits: counted.set_result((counts, limits))))
+        me = asked_me.result()
         if options.since is not None:
-            check_org(options.since, org.org_id, options.dest)
+            check_org(options.since, me.org_id, options.dest)
         store = ManifestStore.open_or_create(
-            options.dest, org_id=org.org_id, org_name=org.name, api_version=session.api_version,
+            options.dest, org_id=me.org_id, api_version=session.api_version,
             base=options.since.ref if options.since is not None else None)
         selection = asked_objects.result()
-        report = checked.result()
+        try:
+            either: list[Future[Any]] = [counted, checked]
+            wait(either, return_when=FIRST_COMPLETED)
+            if counted.done() and not checked.done():
+                first, gate = _first_jobs(
+                    session, store, options, selection.objects, *counted.result(), describes,
+                    force=force, files=files, reserve_pct=reserve_pct, now=now,
+                    setup_calls=session.calls - calls_before, on_progress=on_progress,
+                    sleep=sleep)
+            report = checked.result()
+            store.set_org_name(asked_org.result().name)
+        except BaseException:
+            if first is not None:
+                first.cancel()   # a run-wide error: the data step would stop the same way
+            raise
     store.set_permissions(report.permissions)
     # Route with the page time the org showed (schedule.routing): forecast, gate and data step.
     options = dataclasses.replace(options, rest_page_s=report.rest_page_s)
@@ -113,12 +133,14 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
                          options.parallel)
     plan = plan_budget(export_need(left), report.limits, reserve_pct, now(),
                        setup_calls=session.calls - calls_before)
-    if not force:
-        options = dataclasses.replace(options, budget=BudgetGate(
-            plan, report.row_counts, report.forecast.row_bytes, session,
-            routing=routing(options.rest_below, options.rest_page_s, report.row_counts,
-                            options.parallel),
-            max_records=options.max_records))
+    run_routing = routing(options.rest_below, options.rest_page_s, report.row_counts,
+                          options.parallel)
+    if gate is not None:   # the first jobs' gate: the sampled width from now on
+        gate.set_row_bytes(report.forecast.row_bytes, plan, run_routing)
+    elif not force:
+        gate = BudgetGate(plan, report.row_counts, report.forecast.row_bytes, session,
+                          routing=run_routing, max_records=options.max_records)
+    options = dataclasses.replace(options, budget=gate)
     if on_plan is not None:
         on_plan({name: report.row_counts.get(name, 0) for name in selection.objects})
     data: DataExportResult | None = None
@@ -126,7 +148,7 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
     try:
         data = export_data(session, store, options, on_progress=on_progress, sleep=sleep,
                            row_counts=report.row_counts, selection=selection,
-                           describes=describes)
+                           describes=describes, first=first)
         paused = [o for o in data.objects if o.status == "paused"]
         files_result = (_files_step(session, store, options, all_versions, on_file_progress,
                                     report.forecast.files)
@@ -135,7 +157,13 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
             pause_run(store, options.budget, now(), objects_left=len(paused),
                       files_left=int(files_result.get("paused") or 0))
         finished = True
+    except BaseException:
+        if first is not None:
+            first.cancel()   # its jobs unread, if the data step did not take them over
+        raise
     finally:
+        if first is not None:
+            first.close()
         # Usage is recorded even when the run stops half-way (a rerun adds its own).
         if not finished:
             store.add_usage(api_calls=session.calls - calls_before,
@@ -149,6 +177,35 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
         bytes=sum(o.bytes for o in exported), skipped=tuple(manifest.skipped),
         failed=data.failed, files=files_result, api_calls=session.calls - calls_before,
         bulk_jobs=data.bulk_jobs, preflight=report, plan=plan)
+
+
+def _first_jobs(session: OrgSession, store: ManifestStore, options: ExportOptions,
+                objects: Sequence[str], counts: dict[str, int], limits: dict[str, Limit],
+                describes: DescribeCache, *, force: bool, files: bool, reserve_pct: float,
+                now: Callable[[], dt.datetime], setup_calls: int,
+                on_progress: ProgressCallback | None, sleep: Callable[[float], None]
+                ) -> tuple[FirstJobs | None, BudgetGate | None]:
+    """Start the largest objects' jobs before the preflight's sample and permissions
+    (first_jobs.py), with the budget gate they and the data step share (None with ``force``).
+    Until the sample gives the row width and the page time, the gate counts each object's
+    result MB at its widest row and its calls by the low end's routing (the most REST pages
+    either way); its plan (only reported) is the forecast at the default width."""
+    names = first_candidates(objects, counts, options)
+    if not names:
+        return None, None
+    gate = None
+    if not force:
+        low = PAGE_SECONDS_RANGE[0]
+        need = forecast(objects, counts, DEFAULT_ROW_BYTES, limits, include_files=files,
+                        max_records=options.max_records, rest_below=options.rest_below,
+                        rest_page_s=low, parallel=options.parallel)
+        gate = BudgetGate(plan_budget(export_need(need), limits, reserve_pct, now(),
+                                      setup_calls=setup_calls), counts, None, session,
+                          routing=routing(options.rest_below, low, counts, options.parallel),
+                          max_records=options.max_records, unsettled_calls=CALLS_AFTER_COUNTS)
+    first = FirstJobs(session, store, dataclasses.replace(options, budget=gate), names, counts,
+                      describes, on_progress=on_progress, sleep=sleep)
+    return first, gate
 
 
 def _files_step(session: OrgSession, store: ManifestStore, options: ExportOptions,

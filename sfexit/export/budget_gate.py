@@ -1,6 +1,7 @@
-"""The live side of a budgeted export (budget.py): before each object and each file body, admit
-it only if its estimated cost stays above the reserve of every daily limit; once one is
-refused, the run pauses (nothing more is started; what is in flight completes).
+"""The live side of a budgeted export (budget.py): before each object (its describe first) and
+each file body, admit it only if its estimated cost stays above the reserve of every daily
+limit; once one is refused, the run pauses (nothing more is started; what is in flight
+completes).
 
 Counted against each limit's line (Max - reserve):
 - API calls: the org's count at the start (``Sforce-Limit-Info: api-usage=N/M`` on every REST
@@ -49,14 +50,14 @@ class Refusal:
 class BudgetGate:
     """Thread-safe: the export's workers ask it side by side."""
 
-    def __init__(self, plan: BudgetPlan, row_counts: Mapping[str, int], row_bytes: int,
+    def __init__(self, plan: BudgetPlan, row_counts: Mapping[str, int], row_bytes: int | None,
                  session: OrgSession, *, routing: schedule.Routing | None = None,
-                 max_records: int | None = None) -> None:
+                 max_records: int | None = None, unsettled_calls: int = 0) -> None:
         self.plan = plan
         self.routing = routing or schedule.Routing()
         self.max_records = max_records
         self.row_counts = dict(row_counts)
-        self.row_bytes = row_bytes
+        self.row_bytes = row_bytes      # None until the preflight's sample (set_row_bytes)
         self.session = session
         self._lock = threading.Lock()
         self._budgets: dict[str, LimitBudget] = {b.name: b for b in plan.limits}
@@ -66,15 +67,56 @@ class BudgetGate:
             self._start[API] = max(self._start[API], live[0])
         self._live_base = (live[0], session.calls) if live is not None else None
         self._admitted: dict[str, int] = {}
+        self._described: set[str] = set()     # objects whose describe was admitted alone
+        # Built before the preflight's last reads (the first jobs: backup.py), the gate holds
+        # their most calls (``unsettled_calls``) until set_row_bytes counts what this session
+        # really sent since: they show in neither the start nor the others (_others).
+        self._unsettled = unsettled_calls
+        self._calls_at_start = session.calls
         self._result_bytes = 0
         self.refused: Refusal | None = None
 
-    def admit_object(self, name: str) -> bool:
+    def admit_describe(self, name: str) -> bool:
+        """Admit one object's describe, asked before it is made (the data step describes an
+        object before it asks :meth:`admit_object`, which then counts the rest). Else the
+        describes of the objects the gate refuses, and of every object started once it has
+        refused, went uncounted: at a daily max of a few dozen calls they spent the reserve
+        and the org refused the run (REQUEST_LIMIT_EXCEEDED) before it paused. Once per
+        object (the export's first jobs and then the data step may both ask)."""
+        with self._lock:
+            if name in self._described:
+                return True
+        if not self._admit({API: 1}, 0):
+            return False
+        with self._lock:
+            self._described.add(name)
+        return True
+
+    def admit_object(self, name: str, bound: int = 0) -> bool:
+        """Admit one object's reads, and its describe unless :meth:`admit_describe` did.
+        Before the row width is known (the export's first jobs start beside the preflight:
+        backup.py), its result MB are counted at ``bound`` (its widest row:
+        objects.ObjectPlan.max_row_bytes), never given back."""
         rows = max(0, self.row_counts.get(name, 0))
-        jobs = export_usage({name: rows}, self.routing, self.max_records).bulk_jobs
-        return self._admit({API: object_calls(rows, self.routing, self.max_records, name),
-                            JOBS: jobs},
-                           rows * self.row_bytes)
+        width = self.row_bytes if self.row_bytes is not None else bound
+        with self._lock:
+            routing = self.routing
+            described = name in self._described
+        jobs = export_usage({name: rows}, routing, self.max_records).bulk_jobs
+        calls = object_calls(rows, routing, self.max_records, name) - (1 if described else 0)
+        return self._admit({API: calls, JOBS: jobs}, rows * width)
+
+    def set_row_bytes(self, row_bytes: int, plan: BudgetPlan,
+                      routing: schedule.Routing) -> None:
+        """The preflight's sampled width, its plan and the run's routing (measured page time),
+        for every object admitted from now on."""
+        with self._lock:
+            self.row_bytes, self.plan, self.routing = row_bytes, plan, routing
+            # Every call sent since the gate was built: the preflight's, and the first jobs'
+            # so far (those again, beside their estimate: errs high by a few calls).
+            if API in self._start:
+                self._start[API] += self.session.calls - self._calls_at_start
+            self._unsettled = 0
 
     def admit_files_step(self) -> bool:
         return self._admit({API: FILES_STEP_CALLS}, 0)
@@ -95,7 +137,7 @@ class BudgetGate:
                 else:
                     used = self._start[name] + self._admitted.get(name, 0) + wanted.get(name, 0)
                     if name == API:
-                        used += self._others()
+                        used += self._others() + self._unsettled
                 if used > line:
                     self.refused = Refusal(name, used - wanted.get(name, 0), line, budget.max)
                     return False

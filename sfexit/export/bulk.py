@@ -46,6 +46,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sfexit import errors
 from sfexit.export.bulk_pages import IncompleteResult, stream_pages
@@ -64,6 +65,9 @@ from sfexit.ondisk import file_digest
 from sfexit.org import bulk2
 from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession
+
+if TYPE_CHECKING:
+    from sfexit.export.first_jobs import FirstJobs
 
 __all__ = ["UNREADABLE_CODES", "DataExportResult", "ExportOptions",
            "ObjectProgress", "ObjectResult", "ProgressCallback", "export_data", "largest_first",
@@ -104,17 +108,26 @@ class _Started:
     created: float = 0.0         # time.monotonic() when the job was created
 
 
+@dataclass(frozen=True)
+class _NotStarted:
+    """An object :class:`FirstJobs` left to the data step (REST may read it)."""
+
+    name: str
+
+
 def export_data(session: OrgSession, store: ManifestStore, options: ExportOptions, *,
                 on_progress: ProgressCallback | None = None,
                 sleep: Callable[[float], None] = time.sleep,
                 row_counts: Mapping[str, int] | None = None,
                 selection: Selection | None = None,
-                describes: DescribeCache | None = None) -> DataExportResult:
+                describes: DescribeCache | None = None,
+                first: FirstJobs | None = None) -> DataExportResult:
     """Export every selected object into ``store.directory`` (see "Schedule" above).
 
     ``row_counts`` (the preflight's) orders the objects largest first (:func:`largest_first`);
     ``selection`` saves reading describe global again when the caller has it, ``describes``
-    the describes the caller (the preflight) already made.
+    the describes the caller (the preflight) already made; ``first`` the jobs started before
+    (:class:`FirstJobs`: its run, with the same store and options but the measured page time).
 
     Objects that fail for a reason of their own are reported as ``failed`` (the caller decides
     the exit code); an error that concerns the whole run (AuthError, ApiLimitError,
@@ -126,54 +139,76 @@ def export_data(session: OrgSession, store: ManifestStore, options: ExportOption
         selection = select_objects(RestClient(session), options.objects)
     counts = row_counts or {}
     routing = run_routing(options.rest_below, options.rest_page_s, counts, options.parallel)
-    run = ExportRun(session, store, options, on_progress, sleep, len(routing.overflow))
+    if first is None:
+        run = ExportRun(session, store, options, on_progress, sleep, len(routing.overflow))
+    else:
+        run = first.run
+        run.widen(len(routing.overflow))
+    early = dict(first.futures) if first is not None else {}
+    # The first jobs are created before the data step's own (largest first throughout).
+    wait(early.values())
     results: list[ObjectResult] = []
     for skipped in selection.skipped:
         store.add_skipped(skipped)
         results.append(ObjectResult(skipped.name, "skipped", None, reason=skipped.reason))
     order = largest_first(selection.objects, row_counts)
     # Per-parent objects first: their reads are a chain (the parents' ids, then the rows).
-    small = sorted((name for name in order if routing.may_rest(counts.get(name), name)),
-                   key=lambda name: name not in PER_PARENT)
-    large = [name for name in order if not routing.may_rest(counts.get(name), name)]
+    small = sorted((name for name in order if routing.may_rest(counts.get(name), name)
+                    and name not in early), key=lambda name: name not in PER_PARENT)
+    large = [name for name in order if not routing.may_rest(counts.get(name), name)
+             and name not in early]
     workers = max(1, options.parallel)
     # Three pools, FIFO each. Starters describe the large objects and create their jobs; the
     # REST pool describes the small ones and reads those its model sends to REST; a Bulk job
     # from either goes to the readers only once it exists, so no reader waits on a start and no
     # REST cursor waits on a Bulk job (a small long-text object over its threshold gets a job).
     # Every created job gets a read, which frees its place in the window: no deadlock.
-    with ThreadPoolExecutor(workers, thread_name_prefix="sfexit-export-start") as starters, \
-            ThreadPoolExecutor(read_slots(workers), thread_name_prefix="sfexit-export") \
-            as readers, \
-            ThreadPoolExecutor(REST_CURSORS, thread_name_prefix="sfexit-export-rest") as rests:
-        # Futures in submission order (a dict): what finished together is handled in that
-        # order. A reader takes the created job the cost model expects done first (_DueFirst):
-        # the small jobs made after the large ones are done long before them, and are not read
-        # behind them. A job Bulk refused at creation is read over REST on a REST cursor.
-        due_first = _DueFirst()
-        pending: dict[Future[ObjectResult | _Started], None] = dict.fromkeys([
-            *(starters.submit(_start, run, name, describes, counts.get(name))
-              for name in large),
-            *(rests.submit(_small, run, name, describes, routing, counts.get(name))
-              for name in small)])
-        try:
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in [f for f in pending if f in finished]:
-                    del pending[future]
-                    outcome = future.result()   # a run-wide error surfaces at once
-                    if isinstance(outcome, _Started) and outcome.job is None:
-                        pending[rests.submit(_read_started, run, outcome)] = None
-                    elif isinstance(outcome, _Started):
-                        due_first.put(outcome)
-                        pending[readers.submit(_read_next, run, due_first)] = None
-                    else:   # read, or nothing to read (kept, skipped, describe failed)
-                        results.append(_reported(run, outcome))
-        except BaseException:
-            run.cancel.set()
-            for left in pending:
-                left.cancel()
-            raise
+    try:
+        with ThreadPoolExecutor(workers, thread_name_prefix="sfexit-export-start") as starters, \
+                ThreadPoolExecutor(read_slots(workers), thread_name_prefix="sfexit-export") \
+                as readers, \
+                ThreadPoolExecutor(REST_CURSORS, thread_name_prefix="sfexit-export-rest") as rests:
+            # Futures in submission order (a dict): what finished together is handled in that
+            # order. A reader takes the created job the cost model expects done first (_DueFirst):
+            # the small jobs made after the large ones are done long before them, and are not read
+            # behind them. A job Bulk refused at creation is read over REST on a REST cursor.
+            due_first = _DueFirst()
+            # Each yields an ObjectResult, a _Started or (FirstJobs') a _NotStarted.
+            pending: dict[Future[Any], None] = dict.fromkeys([
+                *early.values(),
+                *(starters.submit(_start, run, name, describes, counts.get(name))
+                  for name in large),
+                *(rests.submit(_small, run, name, describes, routing, counts.get(name))
+                  for name in small)])
+            try:
+                while pending:
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in [f for f in pending if f in finished]:
+                        del pending[future]
+                        outcome = future.result()   # a run-wide error surfaces at once
+                        if isinstance(outcome, _NotStarted):   # left by FirstJobs: as usual
+                            name = outcome.name
+                            pending[rests.submit(_small, run, name, describes, routing,
+                                                 counts.get(name))
+                                    if routing.may_rest(counts.get(name), name)
+                                    else starters.submit(_start, run, name, describes,
+                                                         counts.get(name))] = None
+                        elif isinstance(outcome, _Started) and outcome.job is None:
+                            pending[rests.submit(_read_started, run, outcome)] = None
+                        elif isinstance(outcome, _Started):
+                            due_first.put(outcome)
+                            pending[readers.submit(_read_next, run, due_first)] = None
+                        else:   # read, or nothing to read (kept, skipped, describe failed)
+                            results.append(_reported(run, outcome))
+            except BaseException:
+                run.cancel.set()
+                for left in pending:
+                    left.cancel()
+                raise
+    except BaseException:
+        # Every worker has stopped (the pools are shut): none creates a job after this.
+        run.abort_unread()
+        raise
     results.sort(key=lambda r: r.name)
     return DataExportResult(tuple(results), run.bulk_jobs)
 
@@ -199,6 +234,8 @@ def _start(run: ExportRun, name: str, describes: DescribeCache | None, rows: int
     a final result when there is nothing to read (resumed, skipped, describe failed).
     Run-wide errors are raised."""
     run.check()
+    if not _describe_admitted(run, name):
+        return ObjectResult(name, "paused", None, reason="paused for limits")
     try:
         plan = describe_and_save(run.rest, name, run.options.dest, describes)
     except errors.SalesforceError as exc:
@@ -209,7 +246,9 @@ def _start(run: ExportRun, name: str, describes: DescribeCache | None, rows: int
     resumed = _resumable(run, name, query)
     if resumed is not None:
         return ObjectResult(name, "kept", resumed.method, resumed.rows, resumed.bytes)
-    if run.options.budget is not None and not run.options.budget.admit_object(name):
+    # Before the preflight's sample (the first jobs: first_jobs.py) the gate counts its widest row.
+    if run.options.budget is not None and not run.options.budget.admit_object(
+            name, bound=plan.max_row_bytes):
         return ObjectResult(name, "paused", None, reason="paused for limits")
     run.store.remove_object(name)
     if by_rest is not None and by_rest(plan):
@@ -224,8 +263,14 @@ def _start(run: ExportRun, name: str, describes: DescribeCache | None, rows: int
             raise
         _raise_if_limit(name, exc)  # at once: no other object's job may be created either
         return _Started(plan, query, error=exc)
-    run.count_job()
+    run.count_job(job.id)
     return _Started(plan, query, job=job, rows=rows, created=time.monotonic())
+
+
+def _describe_admitted(run: ExportRun, name: str) -> bool:
+    """The budget gate admits the object's describe before it is made (a call like any other;
+    budget_gate.BudgetGate.admit_describe); True without a gate."""
+    return run.options.budget is None or run.options.budget.admit_describe(name)
 
 
 def _resumable(run: ExportRun, name: str, query: str) -> ObjectEntry | None:
@@ -278,9 +323,12 @@ def _read_started(run: ExportRun, started: _Started) -> ObjectResult:
             return _after_bulk_error(run, plan, query, started.error)
     run.on_progress(ObjectProgress(plan.name, 0, None, False, "bulk"))
     try:
-        return _wait_and_download(run, plan, query, started.job, _first_poll(started))
-    finally:
-        run.job_read()
+        result = _wait_and_download(run, plan, query, started.job, _first_poll(started))
+    except BaseException:
+        run.job_read()   # its place is free; the job stays unread (ExportRun.abort_unread)
+        raise
+    run.job_read(started.job.id)
+    return result
 
 
 class _DueFirst:

@@ -138,6 +138,7 @@ class ExportRun:
         self.cancel = threading.Event()
         self.bulk_jobs = 0
         self._lock = threading.Lock()
+        self._unread: set[str] = set()     # ids of the jobs created and not yet read
         # The window grows by the schedule's overflow objects (schedule.overflow).
         self.ahead = threading.Semaphore(JOBS_AHEAD_PER_READER * max(1, options.parallel)
                                          + overflow)
@@ -184,12 +185,35 @@ class ExportRun:
         finally:
             self.read_slots.release()
 
-    def job_read(self) -> None:
+    def widen(self, jobs: int) -> None:
+        """``jobs`` more places in the window (the schedule's overflow, known later)."""
+        for _ in range(jobs):
+            self.ahead.release()
+
+    def job_read(self, job_id: str | None = None) -> None:
+        with self._lock:
+            self._unread.discard(job_id or "")
         self.ahead.release()
 
-    def count_job(self) -> None:
+    def count_job(self, job_id: str) -> None:
         with self._lock:
             self.bulk_jobs += 1
+            self._unread.add(job_id)
+
+    def abort_unread(self) -> None:
+        """When the run stops, abort the jobs it created and did not read: each would still
+        run on the org for nothing (Bulk API 2.0 Developer Guide, "Abort a Query Job": PATCH
+        state Aborted), and a rerun creates its own. Call it once no worker runs (none
+        creates a job after it). Best effort: the first abort that fails ends it, as the
+        rest would fail the same way (the run's own error, a dead session or connection, is
+        what the caller raises)."""
+        with self._lock:
+            unread, self._unread = sorted(self._unread), set()
+        for job_id in unread:
+            try:
+                bulk2.abort_query_job(self.session, job_id)
+            except errors.SfexitError:
+                return
 
 
 def reason(exc: errors.SalesforceError) -> str:

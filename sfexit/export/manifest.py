@@ -341,6 +341,13 @@ class ManifestStore:
             self._manifest.objects.pop(skipped.name, None)
             self._write()
 
+    def set_org_name(self, name: str) -> None:
+        """The org's name, when it is known after the manifest was opened (export/backup.py)."""
+        with self._lock:
+            if name and self._manifest.org_name != name:
+                self._manifest.org_name = name
+                self._write()
+
     def set_permissions(self, permissions: dict[str, bool]) -> None:
         with self._lock:
             self._manifest.permissions = dict(permissions)

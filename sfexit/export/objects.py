@@ -42,6 +42,7 @@ class ObjectPlan:
     skipped_fields: tuple[SkippedField, ...]
     kinds: tuple[str, ...] = ()     # describe type of each field, in order (csvsink.csv_field)
     long_text: bool = False         # a long-text/rich-text field is selected: REST pages of 200
+    max_row_bytes: int = 0          # the widest CSV row the fields allow (row_bytes_bound)
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,26 @@ def plan_fields(describe: dict[str, Any]) -> ObjectPlan:
             fields.append(name)
             kinds.append(kind)
             long_text = long_text or is_long_text(f)
+    chosen = set(fields)
+    widest = 1 + sum(field_bytes_bound(f) for f in describe.get("fields", [])
+                     if str(f["name"]) in chosen)
     return ObjectPlan(str(describe["name"]), tuple(fields), tuple(skipped), tuple(kinds),
-                      long_text)
+                      long_text, widest)
+
+
+# A field's value with no byteLength in its describe (numbers, dates, booleans, anyType history
+# values): at most 255 characters (the longest of these is a history value, 255).
+UNSIZED_CHARS = 255
+
+
+def field_bytes_bound(field: dict[str, Any]) -> int:
+    """The most bytes one field takes in a CSV row: its describe ``byteLength`` (the UTF-8 bytes
+    of its ``length`` characters, 3 each), every byte a doubled quote at worst, its two quotes
+    and comma. The budget gate admits the first objects with this bound before the row width
+    is sampled (budget_gate.BudgetGate.admit_object), so it errs high."""
+    size = int(field.get("byteLength") or 0) or 3 * int(field.get("length") or 0) \
+        or 3 * UNSIZED_CHARS
+    return 2 * size + 3
 
 
 def is_long_text(field: dict[str, Any]) -> bool:

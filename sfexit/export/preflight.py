@@ -2,7 +2,9 @@
 
 - Permissions (export-pitfalls.md I): View All Data, Query All Files, API Enabled, from the
   user's Profile and every assigned permission set (a permission granted by any of them counts).
-  A permission field the org's describe does not have counts as not granted.
+  A permission field the org's describe does not have counts as not granted. A permission read
+  the org refuses (INSUFFICIENT_ACCESS…: org.permissions.is_refusal) leaves what it could grant
+  unknown, with a warning (``PreflightReport.unknown``), and the export goes on.
 - Forecast (limits.md): REST calls, Bulk 2.0 query jobs (one per object) and result storage
   against ``/limits`` remaining (``DailyApiRequests``, ``DailyBulkV2QueryJobs``,
   ``DailyBulkV2QueryFileStorageMB``). Row counts come from ``limits/recordCount`` where the org
@@ -55,6 +57,11 @@ MB = 1024 * 1024
 # Reads at once: the two permission chains, /limits and the samples of the SAMPLE_OBJECTS
 # largest objects all fit, so none waits for a thread (the COUNT() fallback shares them).
 PARALLEL = 2 + 1 + SAMPLE_OBJECTS
+# The most API calls a run's preflight makes after ``on_counts`` (preflight()): each sampled
+# object's describe and one page, each permission half's describe and query, the User row;
+# and the Organization query beside it (export/backup.py). The first jobs' budget gate holds
+# them until they are counted (budget_gate.BudgetGate.set_row_bytes).
+CALLS_AFTER_COUNTS = 2 * SAMPLE_OBJECTS + 2 + 2 + 1
 clock = time.monotonic   # times the sample's query pages (tests replace it)
 
 
@@ -91,23 +98,32 @@ class PreflightReport:
     # The quickest sample query (one REST page), seconds: the schedule's page time
     # (schedule.routing); None when none answered (the model's central figure then).
     rest_page_s: float | None = None
+    # Permission → why it is unknown (a permission read the org refused) and what the backup
+    # may miss without it; such a permission is False in ``permissions``, not in ``missing``.
+    unknown: dict[str, str] = field(default_factory=dict)
 
     @property
     def fits(self) -> bool:
         return not self.forecast.problems()
 
 
-def check_permissions(pool: Executor, rest: RestClient, user_id: str,
-                      describes: DescribeCache) -> Callable[[], dict[str, bool]]:
+def check_permissions(pool: Executor, rest: RestClient, user_id: str, describes: DescribeCache
+                      ) -> Callable[[], tuple[dict[str, bool], dict[str, str]]]:
     """Start reading which of :data:`PERMISSIONS` the Profile or any assigned permission set
     grants (``org.permissions``: the Profile and the permission sets side by side); call the
-    result for the answer (it raises what the reads raised). Not shown by the org: not granted."""
+    result for the answer: granted or not, and the unknown ones (``PreflightReport.unknown``:
+    a read the org refused). It raises what the reads raised, but a refusal. Not shown by the
+    org: not granted."""
     reading = org_permissions.start(rest, user_id, profile_from_user=True, pool=pool,
-                                    describe=lambda sobject: describes.get(rest, sobject))
+                                    describe=lambda sobject: describes.get(rest, sobject),
+                                    refusals=True)
 
-    def answer() -> dict[str, bool]:
+    def answer() -> tuple[dict[str, bool], dict[str, str]]:
         perms = reading()
-        return {key: perms.has(key) is True for key in PERMISSIONS}
+        why = "; ".join(perms.refused)
+        unknown = {key: f"{why}; without it, {MISSED_WITHOUT[key]}" for key in PERMISSIONS
+                   if perms.refused and perms.has(key) is None}
+        return {key: perms.has(key) is True for key in PERMISSIONS}, unknown
     return answer
 
 
@@ -240,12 +256,15 @@ def forecast(objects: Sequence[str], counts: Mapping[str, int], row_bytes: int,
 def preflight(session: OrgSession, user_id: str, objects: Sequence[str], *,
               include_deleted: bool = False, include_files: bool = True,
               max_records: int | None = None, rest_below: int | None = None,
-              describes: DescribeCache | None = None, parallel: int = 4) -> PreflightReport:
+              describes: DescribeCache | None = None, parallel: int = 4,
+              on_counts: Callable[[dict[str, int], dict[str, Limit]], None] | None = None
+              ) -> PreflightReport:
     """Permissions and forecast, the reads side by side; the describes it makes are kept in
-    ``describes`` for the data step.
+    ``describes`` for the data step. ``on_counts`` gets the row counts and ``/limits`` as soon
+    as both are read, before the sample and the permissions (export/first_jobs.py).
 
-    Raises what the reads raise, the first in this order: permissions (a refused User,
-    PermissionSetAssignment, Profile or PermissionSet read: SalesforceError), row counts,
+    Raises what the reads raise, the first in this order: permissions (but a read the org
+    refused: ``PreflightReport.unknown``), row counts,
     sample, limits (AuthError, ApiLimitError, ConnectionFailed on any of them). Row counts and
     the sample treat a refused object as 0 rows / no sample, as before.
     """
@@ -256,17 +275,20 @@ def preflight(session: OrgSession, user_id: str, objects: Sequence[str], *,
         limits: Future[dict[str, Limit]] = pool.submit(rest.limits)
         try:
             counts = row_counts(rest, objects, include_deleted, pool=pool)
+            if on_counts is not None:
+                on_counts(counts, limits.result())
             width, page_s = sample(rest, counts, describes=describes, pool=pool)
         except errors.SfexitError:
             permissions()  # a permission read's error first, as when they ran one by one
             raise
-        granted = permissions()
+        granted, unknown = permissions()
         remaining = limits.result()
-    missing = {k: MISSED_WITHOUT[k] for k, ok in granted.items() if not ok}
+    missing = {k: MISSED_WITHOUT[k] for k, ok in granted.items() if not ok and k not in unknown}
     return PreflightReport(user_id, granted, missing,
                            forecast(objects, counts, width, remaining,
                                     include_files=include_files, max_records=max_records,
                                     rest_below=rest_below, rest_page_s=page_s,
                                     parallel=parallel),
-                           row_counts=counts, limits=remaining, rest_page_s=page_s)
+                           row_counts=counts, limits=remaining, rest_page_s=page_s,
+                           unknown=unknown)
 

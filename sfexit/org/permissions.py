@@ -19,7 +19,9 @@ Queries": child-to-parent dot notation; issue 23):
 - the permission sets: describe PermissionSet → ``SELECT PermissionSet.… FROM
   PermissionSetAssignment WHERE AssigneeId = …``.
 A permission field the PermissionSet describe does not show is unknown, never granted; a refused read raises
-(``SalesforceError``) and the caller decides (``nothing_known``: every permission unknown).
+(``SalesforceError``) and the caller decides (``nothing_known``: every permission unknown), or
+with ``start(..., refusals=True)`` the half the org refused reads nothing and the permissions it
+could grant are unknown (``UserPermissions.refused`` says which read and why).
 
 ``read_object_rights``: edit access per object, the ``ObjectPermissions`` rows of the user's
 permission sets (object reference ``sforce_api_objects_objectpermissions.htm``, API 24.0+;
@@ -33,6 +35,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
+from sfexit import errors
 from sfexit.org import soql
 from sfexit.org.rest import RestClient
 
@@ -86,6 +89,7 @@ class UserPermissions:
     object_rights: tuple[ObjectRights, ...] | None = None
     rights_read: frozenset[str] = frozenset()
     rights_error: str | None = None                # why ObjectPermissions could not be read
+    refused: tuple[str, ...] = ()                  # the reads the org refused (start: refusals)
 
     def has(self, name: str) -> bool | None:
         """True / False, or None when the org's API does not show the permission."""
@@ -111,6 +115,7 @@ class Half:
     set_ids: tuple[str, ...] = ()
     profile_set_seen: bool = False
     profile_id: str | None = None
+    refused: str | None = None      # the org refused this half's read: which, and its code
 
 
 def nothing_known(user_id: str) -> UserPermissions:
@@ -120,21 +125,43 @@ def nothing_known(user_id: str) -> UserPermissions:
 
 def start(rest: RestClient, user_id: str, *, profile_id: str | None = None,
           profile_from_user: bool = False, describe: Describe | None = None,
-          pool: Executor | None = None) -> Callable[[], UserPermissions]:
+          pool: Executor | None = None, refusals: bool = False) -> Callable[[], UserPermissions]:
     """Start reading the running user's permissions; call the result for the answer (it raises
     what the reads raised, the profile half's first). On ``pool`` the two halves run side by
     side, else one after the other (profile first). ``profile_id``: the user's profile when
     the caller already knows it; ``profile_from_user``: read it from the User row (one query);
-    neither: the profile is not read. ``describe``: a cache shared with the caller."""
+    neither: the profile is not read. ``describe``: a cache shared with the caller.
+    ``refusals``: a half the org refuses (:func:`is_refusal`) is not raised; what it could
+    grant is unknown (:func:`merge`)."""
     look = describe or rest.describe
+
+    def guarded(half: Callable[[], Half], what: str) -> Callable[[], Half]:
+        def read_half() -> Half:
+            try:
+                return half()
+            except errors.SalesforceError as exc:
+                if not (refusals and is_refusal(exc)):
+                    raise
+                return Half(refused=f"the org refused the {what} read "
+                                    f"({exc.error_code or exc.status})")
+        return read_half
     halves: list[Callable[[], Half]] = [
-        lambda: profile_half(rest, user_id, look, profile_id, profile_from_user),
-        lambda: permission_set_half(rest, user_id, look)]
+        guarded(lambda: profile_half(rest, user_id, look, profile_id, profile_from_user),
+                "Profile"),
+        guarded(lambda: permission_set_half(rest, user_id, look), "PermissionSetAssignment")]
     if pool is None:
         done = [half() for half in halves]
         return lambda: merge(user_id, *done)
     running = [pool.submit(half) for half in halves]
     return lambda: merge(user_id, *(r.result() for r in running))
+
+
+def is_refusal(exc: BaseException) -> bool:
+    """The org refused this one read (a 4xx answer: INSUFFICIENT_ACCESS, INVALID_TYPE,
+    API_DISABLED_FOR_ORG…: errors.md §5-6). Not a dead session (AuthError), a spent limit
+    (ApiLimitError) or a lost connection: those are other exceptions, and stop the caller."""
+    return isinstance(exc, errors.SalesforceError) and exc.status is not None \
+        and 400 <= exc.status < 500
 
 
 def read(rest: RestClient, user_id: str, *, profile_id: str | None = None,
@@ -196,12 +223,19 @@ def merge(user_id: str, profile: Half, sets: Half) -> UserPermissions:
     """One answer from the two halves: granted by either. Unknown: a field the PermissionSet
     describe does not show (the sets, the profile's own among them, could grant it unseen);
     without any set, one the Profile describe does not show; nothing described (no profile,
-    no set): nothing is granted, nothing unknown."""
+    no set): nothing is granted, nothing unknown. A refused half (``Half.refused``): every
+    permission not granted is unknown, unless the permission sets were read with the
+    profile's own among them (they then hold what the Profile grants)."""
+    granted = profile.granted | sets.granted
     shown = sets.shown if sets.shown is not None else profile.shown
     unknown = frozenset() if shown is None else frozenset(PERMISSIONS) - shown
-    return UserPermissions(user_id, profile.granted | sets.granted, unknown, sets.sources,
+    refused = tuple(h.refused for h in (profile, sets) if h.refused)
+    if sets.refused or (profile.refused and not sets.profile_set_seen):
+        unknown = frozenset(PERMISSIONS) - granted
+    return UserPermissions(user_id, granted, unknown, sets.sources,
                            sets.set_ids,
-                           None if sets.profile_set_seen else profile.profile_id)
+                           None if sets.profile_set_seen else profile.profile_id,
+                           refused=refused)
 
 
 def read_object_rights(rest: RestClient, perms: UserPermissions, objects: Sequence[str]

@@ -54,12 +54,15 @@ RETRYABLE_ERROR_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "REQUEST_LIMIT_EXCEEDED
 
 # Read-only mode: the only requests besides GET/HEAD that may pass, because they cannot change
 # the org's data, users or settings. Creating a Bulk 2.0 *query* job only reads (Salesforce
-# counts it against DailyBulkV2QueryJobs, not as a change); aborting or deleting one is refused.
+# counts it against DailyBulkV2QueryJobs, not as a change), and aborting one (PATCH: a query job
+# only takes state Aborted, Bulk API 2.0 Developer Guide "Abort a Query Job"), so an export that
+# stops does not leave its jobs running; deleting one is refused.
 # The frontdoor POST trades the token (in the form body) for a UI session cookie and changes
 # nothing in the org (Help 000386254 "Use of frontdoor.jsp to Log in to Salesforce", which
 # prefers the POST form): allowed, so a read-only run keeps the token out of URLs.
 READ_ONLY_ALLOWED = (
     ("POST", re.compile(r"^/services/data/v\d+\.\d/jobs/query/?$")),
+    ("PATCH", re.compile(r"^/services/data/v\d+\.\d/jobs/query/[A-Za-z0-9]+/?$")),
     ("POST", re.compile(r"^/secur/frontdoor\.jsp$")),
 )
 

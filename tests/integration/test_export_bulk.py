@@ -368,23 +368,25 @@ def _outputs(dest: Path) -> dict[str, Any]:
 
 def test_the_backup_starts_objects_largest_first_and_the_output_does_not_change(
         org: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    started: list[str] = []
-    largest = backup(org, tmp_path / "largest", objects=SCHEDULED, parallel=1,
-                     on_progress=lambda p: started.append(p.object)
-                     if p.object not in started else None)
+    """The jobs are created largest first (the first ones beside the preflight, first_jobs.py,
+    then the data step's); reads follow the jobs (due first: bulk._DueFirst)."""
+    created: list[str] = []
+    real_create = bulk_module.bulk2.create_query_job
+
+    def create(session: Any, query: str, **kwargs: Any) -> Any:
+        created.append(query.rsplit(" FROM ", 1)[1])
+        return real_create(session, query, **kwargs)
+
+    monkeypatch.setattr(bulk_module.bulk2, "create_query_job", create)
+    largest = backup(org, tmp_path / "largest", objects=SCHEDULED, parallel=1)
     counts = largest.preflight.row_counts if largest.preflight else {}
     assert set(counts) == set(SCHEDULED)
-    # An object Bulk refuses at its job's creation (CaseStatus) is read over REST at once, on a
-    # REST cursor (bulk.py "Schedule"): the order is that of the objects read by their jobs.
-    by_jobs = {o.name for o in largest.objects if o.method == "bulk"}
-    assert 0 < len(by_jobs) < len(SCHEDULED)
-    started_jobs = [n for n in started if n in by_jobs]
-    assert started_jobs == sorted(by_jobs, key=lambda n: (-counts[n], n))
-    assert started_jobs != sorted(by_jobs)  # the order really changed from name order
+    assert sorted(created) == sorted(SCHEDULED)
+    assert created == sorted(SCHEDULED, key=lambda n: (-counts[n], n))
+    assert created != sorted(SCHEDULED)  # the order really changed from name order
 
     monkeypatch.setattr(bulk_module, "largest_first", lambda objects, _counts: list(objects))
-    by_name: list[str] = []
-    backup(org, tmp_path / "by_name", objects=SCHEDULED, parallel=1,
-           on_progress=lambda p: by_name.append(p.object) if p.object not in by_name else None)
-    assert [n for n in by_name if n in by_jobs] == sorted(by_jobs)
+    created.clear()
+    backup(org, tmp_path / "by_name", objects=SCHEDULED, parallel=1)
+    assert created == sorted(SCHEDULED)
     assert _outputs(tmp_path / "largest") == _outputs(tmp_path / "by_name")

@@ -137,6 +137,28 @@ def test_the_command_pauses_with_exit_4_and_one_line_saying_when_to_resume(
     assert again.body["result" if again.code == 0 else "name"]
 
 
+@pytest.mark.parametrize("daily", [25, 40, 60])
+def test_an_all_bulk_export_at_a_tiny_daily_max_pauses_before_the_org_refuses_a_call(
+        fresh_emulator: Emulator, tmp_path: Path, daily: int) -> None:
+    """Each object's describe is counted before it is made (BudgetGate.admit_describe): they
+    were made first and counted with the object, so the describes of the objects the gate
+    refused, and of all those started after it had, spent the reserve and the org answered
+    REQUEST_LIMIT_EXCEEDED (exit 4 all the same, but no pause to resume from)."""
+    org = fresh_emulator
+    org.faults.daily_api_max = daily
+    base, env = _cli(org, tmp_path)
+    dest = tmp_path / "out"
+    run = invoke([*base, "export", "bulk", "--dest", str(dest), "--rest-below", "0"], env=env,
+                 app=on_org_clock(org))
+    assert run.code == 4, run.output
+    assert run.body["name"] == "PausedForLimits", run.body
+    stats = org.stats()
+    assert "request_limit_exceeded" not in stats["faults_injected"], stats["faults_injected"]
+    assert "403" not in stats["responses_by_status"]
+    assert _calls_used(org) <= daily - daily // 10
+    assert ManifestStore.load(dest).manifest.paused is not None
+
+
 def test_the_dry_run_gives_the_days_and_the_finish_date_and_writes_nothing(
         fresh_emulator: Emulator, tmp_path: Path) -> None:
     org = fresh_emulator

@@ -158,9 +158,13 @@ def test_abort_and_delete() -> None:
     assert [c.request.method for c in responses.calls] == ["PATCH", "DELETE"]
 
 
-def test_a_read_only_session_may_create_but_not_abort() -> None:
+@responses.activate
+def test_a_read_only_session_may_abort_a_query_job_but_not_delete_it() -> None:
+    """An export (read-only) aborts the jobs it created when it stops (export/data_run.py)."""
+    responses.patch(f"{BASE}/750R0000001", json=_job("Aborted"))
+    assert bulk2.abort_query_job(_session(read_only=True), "750R0000001").state == "Aborted"
     with pytest.raises(errors.ReadOnlyViolation):
-        bulk2.abort_query_job(_session(read_only=True), "750R0000001")
+        bulk2.delete_query_job(_session(read_only=True), "750R0000001")
 
 
 def test_job_info_reads_the_wire_fields() -> None:

@@ -97,6 +97,19 @@ def test_the_gate_admits_objects_until_the_reserve_then_nothing_more() -> None:
     assert not gate.admit_object("E") and not gate.admit_file()   # paused: nothing starts
 
 
+def test_a_describe_admitted_first_is_counted_once_with_its_object() -> None:
+    """The data step asks for an object's describe before the object (bulk._start): the two
+    cost what the object alone did, and a describe refused starts nothing."""
+    per_object = object_calls(10, Routing(), None)
+    session = _Session(used=900 - 2 * per_object)
+    gate = _gate(session, {"A": 10, "B": 10, "C": 10})
+    assert gate.admit_describe("A") and gate.admit_describe("A")   # once per object
+    assert gate.admit_object("A")
+    assert gate.admit_describe("B") and gate.admit_object("B")
+    assert not gate.admit_describe("C")   # the reserve: C is not even described
+    assert gate.refused is not None
+
+
 def test_the_gate_counts_what_other_clients_spend_meanwhile() -> None:
     session = _Session(used=100)
     gate = _gate(session, {"A": 10})
@@ -104,3 +117,23 @@ def test_the_gate_counts_what_other_clients_spend_meanwhile() -> None:
     session.api_usage = (100 + 5 + 800, 1000)   # 5 of ours, 800 by someone else
     session.calls = 5
     assert not gate.admit_file()
+
+
+def test_a_gate_built_before_the_preflight_ends_counts_its_last_calls() -> None:
+    """The first jobs' gate (backup.py) is built before the preflight's sample, permissions and
+    Organization query: it holds their most calls, then counts the ones really sent."""
+    per_object = object_calls(10, Routing(), None)
+    session = _Session(used=900 - 2 * per_object)
+    plan = plan_budget(_need(0), _limits(1000, 1000), 10, NOW)
+    gate = BudgetGate(plan, {"A": 10, "B": 10}, None, session,  # type: ignore[arg-type]
+                      unsettled_calls=per_object)
+    assert gate.admit_object("A", bound=400)
+    assert not gate.admit_object("B", bound=400)   # B's calls would leave no room for the held
+
+    session = _Session(used=900 - 2 * per_object)
+    gate = BudgetGate(plan, {"A": 10, "B": 10}, None, session,  # type: ignore[arg-type]
+                      unsettled_calls=per_object)
+    session.calls = 1   # the preflight sent one call (the org's count lags: api_usage as built)
+    gate.set_row_bytes(400, plan, Routing())
+    assert gate.admit_object("A")
+    assert not gate.admit_object("B")   # one call over: the preflight's is counted

@@ -53,8 +53,8 @@ def test_jobs_are_counted_across_threads() -> None:
     run = _run(lambda _s: None)
 
     def count() -> None:
-        for _ in range(500):
-            run.count_job()
+        for n in range(500):
+            run.count_job(f"750{threading.get_ident()}-{n}")
 
     workers = [threading.Thread(target=count) for _ in range(4)]
     for worker in workers:

@@ -214,7 +214,7 @@ def test_a_session_refused_after_every_fresh_login_is_an_auth_error(
 @pytest.mark.parametrize(("method", "path"), [
     ("POST", "data/sobjects/Account"), ("PATCH", "data/composite/sobjects"),
     ("DELETE", "data/sobjects/Account/001"), ("PUT", "data/jobs/ingest/750/batches"),
-    ("PATCH", "data/jobs/query/750"), ("DELETE", "data/jobs/query/750"),
+    ("PATCH", "data/jobs/ingest/750"), ("DELETE", "data/jobs/query/750"),
     ("POST", "data/composite"),
 ])
 def test_read_only_refuses_writes_before_sending(mocked: responses.RequestsMock, sleeps: Sleeps,
@@ -245,6 +245,9 @@ def test_read_only_allows_reads_and_query_job_creation(mocked: responses.Request
     assert session.calls == 2
     assert is_read_only_safe("HEAD", "/anything")
     assert not is_read_only_safe("POST", "/services/data/v64.0/jobs/ingest")
+    # An export that stops aborts the query jobs it created (export/data_run.py).
+    assert is_read_only_safe("PATCH", "/services/data/v64.0/jobs/query/7503000000AbCdE")
+    assert not is_read_only_safe("PATCH", "/services/data/v64.0/jobs/query/750/results")
 
 
 def test_http_urls_are_refused_before_any_connection(mocked: responses.RequestsMock,

@@ -49,6 +49,10 @@ class FaultSettings:
     # support does (Salesforce's support is undocumented; routes/sobjects.py answers 206).
     ignore_range: bool = False
     fault_seed: int = 0
+    # Objects (comma-separated, e.g. "PermissionSetAssignment") whose REST queries the org
+    # refuses, 403 INSUFFICIENT_ACCESS, as for a user who may not run them (routes/query.py);
+    # counted as "query_refused". For a client's handling of a refused read.
+    refuse_query_objects: str = ""
     # The HTTP methods the 503 and reset faults may hit ("GET,PATCH"); empty: every method.
     # For tests of a client's retries, which by design cover only idempotent requests.
     fault_methods: str = ""
@@ -184,4 +188,8 @@ def _coerce(key: str, value: Any) -> Any:
         if not isinstance(value, str):
             raise ValueError("fault_methods must be a comma-separated list of HTTP methods")
         return value.upper()
+    if key == "refuse_query_objects":
+        if not isinstance(value, str):
+            raise ValueError("refuse_query_objects must be a comma-separated list of objects")
+        return value
     raise ValueError(f"unknown fault {key!r}")

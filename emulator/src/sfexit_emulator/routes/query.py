@@ -32,6 +32,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from sfexit_emulator import costs
+from sfexit_emulator import soql as soql_parser
 from sfexit_emulator.http import Call, HttpError, Response, Router, json_response
 from sfexit_emulator.server import GZIP_MIN_BYTES
 
@@ -256,6 +257,7 @@ def run_query(call: Call, include_deleted: bool) -> Response:
         # Salesforce answers a query call without q this way (MALFORMED_QUERY, text UNCONF).
         raise HttpError(400, "MALFORMED_QUERY", "A query string must be provided.")
     assert call.session is not None
+    _refuse_if_asked(call, soql)
     cursor = call.app.store.query(soql, include_deleted=include_deleted, now=call.now(),
                                   user_id=call.session.user_id)
     if (call.request.arg("columns") or "").lower() == "true":
@@ -276,6 +278,22 @@ def run_query(call: Call, include_deleted: bool) -> Response:
     if total > size:
         _locator, open_query = locators(call).add(cursor, size, call.app.clock.timestamp())
     return _respond(call, cursor, open_query, 0, size)
+
+
+def _refuse_if_asked(call: Call, text: str) -> None:
+    """The ``refuse_query_objects`` fault: a query of one of those objects is refused (status,
+    code and text UNCONF: errors.md has no captured INSUFFICIENT_ACCESS answer to a query)."""
+    refused = {name.strip().lower() for name in call.app.faults.refuse_query_objects.split(",")
+               if name.strip()}
+    if not refused:
+        return
+    try:
+        sobject = soql_parser.parse(text).sobject
+    except soql_parser.SoqlError:
+        return   # the store answers the malformed query as usual
+    if sobject.lower() in refused:
+        call.app.stats.count_fault("query_refused")
+        raise HttpError(403, "INSUFFICIENT_ACCESS", "insufficient access rights on object id")
 
 
 def query(call: Call) -> Response:

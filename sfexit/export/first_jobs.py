@@ -1,0 +1,86 @@
+"""The export's first Bulk jobs, created while the preflight still reads (issue 23: the run's
+longest job is its critical path, so it must start as early as it can; export/backup.py).
+
+Only what the run will certainly read gets a job this early, so a run that then refuses wastes
+no daily Bulk job (limits.md: DailyBulkV2QueryJobs). Every refusal that can stop the run
+happens before: a bad ``--objects`` (describe global), a DEST holding another org's backup or
+a delta of another base (the manifest, opened with the identity's org id), the budget gate
+(each object admitted as in the data step, its result MB counted at its widest row until the
+row width is sampled: budget_gate.BudgetGate.admit_object). What the preflight still reads
+beside them only warns (the permissions: cli/export.py) or informs (the sample's row width and
+REST page time, the Organization's name). A run-wide error of those reads (auth, a spent limit,
+the connection, a refused permission read) stops the jobs already made, as it would stop the
+data step.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from sfexit import errors
+from sfexit.export import bulk
+from sfexit.export.bulk import _describe_admitted, _NotStarted, _start, _Started
+from sfexit.export.data_run import ExportOptions, ExportRun, ObjectResult, ProgressCallback
+from sfexit.export.manifest import ManifestStore
+from sfexit.export.objects import DescribeCache, plan_fields
+from sfexit.export import data_run
+from sfexit.export.schedule import PAGE_SECONDS_RANGE, Routing
+from sfexit.export.schedule import routing as run_routing
+from sfexit.org.session import OrgSession
+
+
+class FirstJobs:
+    """The largest objects' Bulk jobs, created while the preflight still reads (backup.py), so
+    the run's longest job starts as early as it can. Only objects Bulk reads WHATEVER the REST
+    page time turns out to be: over the threshold at the low end of the range
+    (schedule.PAGE_SECONDS_RANGE; thresholds only fall as the page time rises), with the long
+    text their describe shows, and never an overflow one (those are under it). Each goes
+    through the same start as in the data step (resume, the budget gate, the job window);
+    :func:`export_data` takes them over. ``cancel`` when the run stops before it."""
+
+    def __init__(self, session: OrgSession, store: ManifestStore, options: ExportOptions,
+                 names: Sequence[str], counts: Mapping[str, int], describes: DescribeCache,
+                 *, on_progress: ProgressCallback | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.run = ExportRun(session, store, options, on_progress, sleep)
+        low = run_routing(options.rest_below, PAGE_SECONDS_RANGE[0])
+        self._pool = ThreadPoolExecutor(max(1, options.parallel),
+                                        thread_name_prefix="sfexit-export-first")
+        self.futures: dict[str, Future[ObjectResult | _Started | _NotStarted]] = {
+            name: self._pool.submit(_start_first, self.run, name, describes, counts.get(name),
+                                    low) for name in names}
+
+    def cancel(self) -> None:
+        """Stop: no job is created from now on, and the ones created unread are aborted."""
+        self.run.cancel.set()
+        self.close()
+        self.run.abort_unread()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def first_candidates(objects: Sequence[str], counts: Mapping[str, int],
+                     options: ExportOptions) -> list[str]:
+    """The objects :class:`FirstJobs` may start (largest first, one window of jobs): over the
+    low end's threshold even with long text; their describe decides."""
+    low = run_routing(options.rest_below, PAGE_SECONDS_RANGE[0])
+    over = [n for n in bulk.largest_first(objects, counts) if not low.by_rest(counts.get(n), True)]
+    # No more than the run's window holds: none waits for a read (export_data waits for them).
+    return over[:data_run.JOBS_AHEAD_PER_READER * max(1, options.parallel)]
+
+
+def _start_first(run: ExportRun, name: str, describes: DescribeCache, rows: int | None,
+                 low: Routing) -> ObjectResult | _Started | _NotStarted:
+    run.check()
+    if not _describe_admitted(run, name):
+        return _NotStarted(name)   # the data step pauses it
+    try:
+        plan = plan_fields(describes.get(run.rest, name))   # kept for _start: one describe
+    except errors.SalesforceError:
+        return _NotStarted(name)   # the data step describes it again and says why
+    if low.by_rest(rows, plan.long_text):
+        return _NotStarted(name)
+    return _start(run, name, describes, rows)
