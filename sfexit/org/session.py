@@ -251,15 +251,19 @@ class OrgSession:
     def request(self, method: str, path_or_url: str, *, params: Any = None, json: Any = None,
                 data: Any = None, headers: Mapping[str, str] | None = None, stream: bool = False,
                 idempotent: bool | None = None, timeout: float | None = 120.0,
-                ) -> requests.Response:
+                number_text: bool = False) -> requests.Response:
         """Send one request with the session's policies; a Salesforce error raises.
+        ``number_text``: the JSON answer is parsed (once, when checked) with its numbers that
+        have a fraction or exponent as ``answers.NumberText`` (read it with ``answers.json_body
+        (response, number_text=True)``).
 
         Raises AuthError (401), ApiLimitError (REQUEST_LIMIT_EXCEEDED), SalesforceError (other
         error answers), ConnectionFailed, ReadOnlyViolation, UsageError (not https).
         """
         response = self.exchange(method, self.url_for(path_or_url), params=params, json=json,
                                  data=data, headers=dict(headers or {}), stream=stream,
-                                 idempotent=idempotent, timeout=timeout)
+                                 idempotent=idempotent, timeout=timeout,
+                                 number_text=number_text)
         if response.status_code >= 400:
             raise error_from_response(response, method)
         return response
@@ -282,7 +286,8 @@ class OrgSession:
     # --- the exchange -------------------------------------------------------------------------
 
     def exchange(self, method: str, url: str, *, idempotent: bool | None = None,
-                 ui_page: bool = False, **kwargs: Any) -> requests.Response:
+                 ui_page: bool = False, number_text: bool = False, **kwargs: Any
+                 ) -> requests.Response:
         """Send with guard, retries and re-auth; return the final response (even an error).
 
         ``ui_page``: a Setup UI request (counted in ``ui_calls``, not ``calls``).
@@ -299,7 +304,8 @@ class OrgSession:
         kwargs.setdefault("timeout", 120.0)
         while True:
             generation = self._relogins.generation
-            response = self._with_retries(method, url, idempotent, kwargs, ui_page)
+            response = self._with_retries(method, url, idempotent, kwargs, ui_page,
+                                          number_text)
             streamed = bool(kwargs.get("stream"))
             login_page = not ui_page and answers.is_login_answer(response, stream=streamed)
             if not (login_page or is_dead_session(response)):
@@ -314,7 +320,8 @@ class OrgSession:
             self._refresh(generation)
 
     def _with_retries(self, method: str, url: str, idempotent: bool,
-                      kwargs: dict[str, Any], ui_page: bool = False) -> requests.Response:
+                      kwargs: dict[str, Any], ui_page: bool = False,
+                      number_text: bool = False) -> requests.Response:
         policy = self.retry
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(policy.attempts if idempotent else 1),
@@ -328,7 +335,7 @@ class OrgSession:
         try:
             for attempt in retrying:
                 with attempt:
-                    return self._send_once(method, url, kwargs, ui_page)
+                    return self._send_once(method, url, kwargs, ui_page, number_text)
         except _Retry as last:
             if last.response is not None:
                 return last.response
@@ -341,7 +348,7 @@ class OrgSession:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _send_once(self, method: str, url: str, kwargs: dict[str, Any],
-                   ui_page: bool = False) -> requests.Response:
+                   ui_page: bool = False, number_text: bool = False) -> requests.Response:
         started = time.monotonic()
         with self._lock:
             if ui_page:
@@ -388,7 +395,7 @@ class OrgSession:
                              retry_after(response), response)
         if (200 <= response.status_code < 300 and not ui_page and not kwargs.get("stream")
                 and not answers.is_login_answer(response, stream=False)):
-            wrong = answers.problem(response)
+            wrong = answers.problem(response, number_text=number_text)
             if wrong is not None:
                 log.debug("%s %s -> %s", method, redact(url), wrong.message)
                 raise _Retry(wrong.message, error=wrong)
