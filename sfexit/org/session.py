@@ -140,6 +140,7 @@ class _Http(requests.Session):
         super().__init__()
         self.owner = owner
         self.pinned_verify = verify
+        self._merged: dict[Any, dict[str, Any]] = {}   # merge_environment_settings, kept
         # One kept-alive connection per thread that may call at once: an export runs up to
         # 16 REST cursors, 4 starters, 4 readers and 16 result downloads (export/schedule.py,
         # bulk_pages.py). requests keeps 10 by default and drops the rest after each call,
@@ -164,9 +165,17 @@ class _Http(requests.Session):
                                    cert: Any) -> Any:
         # requests lets REQUESTS_CA_BUNDLE override Session.verify (python-stack.md): the CA
         # bundle of the profile must win, for every caller of this session.
-        merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
-        merged["verify"] = self.pinned_verify
-        return merged
+        # requests reads the proxy variables (every os.environ entry, twice) on each request:
+        # a third of a small call's CPU (issue 23). The environment does not change during a
+        # run, so the settings are kept per scheme and host (no_proxy is decided per host).
+        key = (urlsplit(str(url))[:2], stream, cert)
+        given = bool(proxies)   # requests fills the dict it passes: decided before
+        kept = None if given else self._merged.get(key)
+        if kept is None:
+            kept = dict(super().merge_environment_settings(url, proxies, stream, verify, cert))
+            if not given:
+                self._merged[key] = kept
+        return {**kept, "proxies": dict(kept["proxies"]), "verify": self.pinned_verify}
 
 
 class _Retry(Exception):
