@@ -148,6 +148,7 @@ class CloudPublisher:
                                      entry.sha256))
         self._put_schema(entry.name)
         store.put_object(entry)
+        store.flush()   # the bucket's copy lists it now, not a group-commit window later
         self.send_manifest()
         local.unlink(missing_ok=True)
 

@@ -8,6 +8,7 @@ REST are written in the same dialect, so every ``data/*.csv`` reads the same way
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -17,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 
-def csv_field(value: Any, kind: str = "") -> str:
-    """One REST JSON value as Bulk writes it, quoted; ``kind`` is the field's describe type.
+def field_text(value: Any, kind: str = "") -> str:
+    """One REST JSON value as Bulk writes it, before quoting; ``kind`` is the field's describe
+    type.
 
     - null → empty; booleans ``true``/``false``; text as is;
-    - numbers as the org sent them (rest.NumberText keeps ``1.0`` and ``9.12260031E8`` as
+    - numbers as the org sent them (answers.NumberText keeps ``1.0`` and ``9.12260031E8`` as
       written; a float read without it prints as Python's shortest repr, the emulator's Bulk
       form; bulk_csv.py), integers in decimal;
     - datetime: REST JSON writes ``2024-01-31T09:15:00.000+0000``, Bulk CSV
@@ -35,33 +37,51 @@ def csv_field(value: Any, kind: str = "") -> str:
     if kind == "datetime" and isinstance(value, str) and value.endswith("+0000"):
         value = value[:-5] + "Z"
     if value is None:
-        text = ""
-    elif value is True:
-        text = "true"
-    elif value is False:
-        text = "false"
-    elif isinstance(value, str):
-        text = value
-    elif isinstance(value, (dict, list)):
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    else:
-        text = str(value)
-    return '"' + text.replace('"', '""') + '"'
+        return ""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
+
+
+def csv_field(value: Any, kind: str = "") -> str:
+    """One REST JSON value as Bulk writes it, quoted (:func:`field_text`)."""
+    return '"' + field_text(value, kind).replace('"', '""') + '"'
+
+
+# Joins one record's texts so that quotes are doubled and fields separated in two C passes over
+# the line; a record holding it (NUL, which Bulk does not write) is quoted value by value.
+_SEPARATOR = "\x00"
 
 
 def csv_line(values: Iterable[Any], kinds: Sequence[str] = ()) -> bytes:
     """One record; ``kinds`` (the fields' describe types, in order) when values come from REST.
 
-    Plain text (most values; not a datetime, whose suffix csv_field changes) is quoted here
-    without a call per value: the REST path costs ~55 CPU s per GB of CSV, two thirds of it
-    this conversion (bench/RESULTS.md, issue 23). The bytes are csv_field's."""
+    No Python step per value but choosing its text (most are str or null): the REST path costs
+    ~55 CPU s per GB of CSV, much of it this conversion (bench/RESULTS.md, issue 23). The bytes
+    are csv_field's, value by value."""
+    texts = [v if v.__class__ is str else "" if v is None else field_text(v) for v in values]
     if kinds:
-        fields = ['"' + v.replace('"', '""') + '"' if v.__class__ is str and k != "datetime"
-                  else csv_field(v, k) for v, k in zip(values, kinds, strict=True)]
-    else:
-        fields = ['"' + v.replace('"', '""') + '"' if v.__class__ is str else csv_field(v)
-                  for v in values]
-    return (",".join(fields) + "\n").encode("utf-8")
+        if len(texts) != len(kinds):
+            raise ValueError(f"{len(texts)} values for {len(kinds)} fields")
+        for at in _datetimes(tuple(kinds)):
+            if texts[at].endswith("+0000"):
+                texts[at] = texts[at][:-5] + "Z"
+    line = _SEPARATOR.join(texts)
+    if line.count(_SEPARATOR) == len(texts) - 1:
+        return ('"' + line.replace('"', '""').replace(_SEPARATOR, '","') + '"\n').encode("utf-8")
+    return (",".join('"' + t.replace('"', '""') + '"' for t in texts) + "\n").encode("utf-8")
+
+
+@functools.lru_cache(maxsize=256)
+def _datetimes(kinds: tuple[str, ...]) -> tuple[int, ...]:
+    """Where the datetime fields are (one object's field kinds: looked up once)."""
+    return tuple(at for at, kind in enumerate(kinds) if kind == "datetime")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ Raw JSON stays inside ``sfexit/org/`` (STYLE.md, habit 6).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -57,6 +58,20 @@ class Answer(dict[str, Any]):
         raise MissingMember(f"{self.endpoint} answered JSON without {key!r}")
 
 
+class NumberText(str):
+    """A JSON number with a fraction or exponent, kept as the text the org sent (``1.0``,
+    ``9.12260031E8``): turned into a float and back it could print otherwise, and the backup
+    writes values exactly as served (export/csvsink.py). Asked for with ``number_text``."""
+
+
+@functools.lru_cache(maxsize=256)
+def _answer_of(where: str) -> type[Answer]:
+    """An :class:`Answer` subclass that knows ``where``: json builds every object of an answer
+    with it directly (``object_pairs_hook``), no Python call per object; a query page holds
+    thousands (issue 23, client CPU). Endpoints are templated paths: few, kept."""
+    return type("Answer", (Answer,), {"endpoint": where, "__slots__": ()})
+
+
 def endpoint(method: str, url: str) -> str:
     """``GET /services/data/v64.0/jobs/query/{id}``: the path, ids and query string left out."""
     path = urlsplit(url).path
@@ -91,9 +106,10 @@ def login_error(response: requests.Response) -> errors.AuthError:
                             hint=LOGIN_HINT)
 
 
-def problem(response: requests.Response) -> ServerAnswerError | None:
+def problem(response: requests.Response, *, number_text: bool = False
+            ) -> ServerAnswerError | None:
     """What is wrong with a 2xx API answer read whole, or None. Parses JSON bodies once
-    (:func:`json_body` reuses the result). A login page is :func:`is_login_page`, checked by
+    (:func:`json_body` reuses the result; ``number_text`` as there). A login page is :func:`is_login_page`, checked by
     the session before this."""
     if response.status_code == 204 or (response.request and response.request.method == "HEAD"):
         return None
@@ -109,18 +125,21 @@ def problem(response: requests.Response) -> ServerAnswerError | None:
         return ServerAnswerError(f"{where} answered an HTML page instead of JSON")
     if "json" in content_type:
         try:
-            _parse(response, body, where)
+            _parse(response, body, where, number_text)
         except ServerAnswerError as exc:
             return exc
     return None
 
 
-def json_body(response: requests.Response, kind: type[T] | None = None) -> T | Any:
+def json_body(response: requests.Response, kind: type[T] | None = None, *,
+              number_text: bool = False) -> T | Any:
     """The parsed JSON of an answer (cached), its objects as :class:`Answer`; ``kind`` (dict or
-    list) is the top-level shape the API documents. Raises ServerAnswerError."""
+    list) is the top-level shape the API documents; ``number_text``: numbers with a fraction or
+    exponent as :class:`NumberText`. Raises ServerAnswerError."""
     where = endpoint_of(response)
     cached = getattr(response, _CACHE, None)
-    value = cached[0] if cached else _parse(response, response.content, where)
+    value = (cached[0] if cached and cached[1] == number_text
+             else _parse(response, response.content, where, number_text))
     if kind is not None and not isinstance(value, kind):
         raise ServerAnswerError(f"{where} answered JSON {_shape(value)} where "
                                 f"{_shape_name(kind)} was expected")
@@ -166,14 +185,11 @@ def integer(body: Mapping[str, Any], key: str, default: int | None = None) -> in
                                 "a number was expected") from None
 
 
-def _parse(response: requests.Response, body: bytes, where: str) -> Any:
-    def hook(pairs: dict[str, Any]) -> Answer:
-        answer = Answer(pairs)
-        answer.endpoint = where
-        return answer
-
+def _parse(response: requests.Response, body: bytes, where: str, number_text: bool = False
+           ) -> Any:
     try:
-        value = json.loads(body, object_hook=hook)
+        value = json.loads(body, object_pairs_hook=_answer_of(where),
+                           parse_float=NumberText if number_text else None)
     except UnicodeDecodeError as exc:
         raise ServerAnswerError(f"{where} answered JSON that is not UTF-8 (byte {exc.start})"
                                 ) from None
@@ -183,7 +199,7 @@ def _parse(response: requests.Response, body: bytes, where: str) -> Any:
                 "invalid JSON")
         place = f" (byte {at} of {len(body)})" if at is not None else ""
         raise ServerAnswerError(f"{where} answered {what}{place}") from None
-    setattr(response, _CACHE, (value,))
+    setattr(response, _CACHE, (value, number_text))
     return value
 
 
@@ -194,8 +210,10 @@ def _where(body: Mapping[str, Any]) -> str:
 def _shape(value: Any) -> str:
     if value is None:
         return "null"
-    return {dict: "an object", Answer: "an object", list: "a list", str: "a string",
-            bool: "a boolean", int: "a number", float: "a number"}.get(type(value), "a value")
+    if isinstance(value, dict):
+        return "an object"
+    return {list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number"}.get(type(value), "a value")
 
 
 def _shape_name(kind: type[Any]) -> str:

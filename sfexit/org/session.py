@@ -143,6 +143,7 @@ class _Http(requests.Session):
         super().__init__()
         self.owner = owner
         self.pinned_verify = verify
+        self._merged: dict[Any, dict[str, Any]] = {}   # merge_environment_settings, kept
         # One kept-alive connection per thread that may call at once: an export runs up to
         # 16 REST cursors, 4 starters, 4 readers and 16 result downloads (export/schedule.py,
         # bulk_pages.py). requests keeps 10 by default and drops the rest after each call,
@@ -167,9 +168,17 @@ class _Http(requests.Session):
                                    cert: Any) -> Any:
         # requests lets REQUESTS_CA_BUNDLE override Session.verify (python-stack.md): the CA
         # bundle of the profile must win, for every caller of this session.
-        merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
-        merged["verify"] = self.pinned_verify
-        return merged
+        # requests reads the proxy variables (every os.environ entry, twice) on each request:
+        # a third of a small call's CPU (issue 23). The environment does not change during a
+        # run, so the settings are kept per scheme and host (no_proxy is decided per host).
+        key = (urlsplit(str(url))[:2], stream, cert)
+        given = bool(proxies)   # requests fills the dict it passes: decided before
+        kept = None if given else self._merged.get(key)
+        if kept is None:
+            kept = dict(super().merge_environment_settings(url, proxies, stream, verify, cert))
+            if not given:
+                self._merged[key] = kept
+        return {**kept, "proxies": dict(kept["proxies"]), "verify": self.pinned_verify}
 
 
 class _Retry(Exception):
@@ -254,15 +263,19 @@ class OrgSession:
     def request(self, method: str, path_or_url: str, *, params: Any = None, json: Any = None,
                 data: Any = None, headers: Mapping[str, str] | None = None, stream: bool = False,
                 idempotent: bool | None = None, timeout: float | None = 120.0,
-                ) -> requests.Response:
+                number_text: bool = False) -> requests.Response:
         """Send one request with the session's policies; a Salesforce error raises.
+        ``number_text``: the JSON answer is parsed (once, when checked) with its numbers that
+        have a fraction or exponent as ``answers.NumberText`` (read it with ``answers.json_body
+        (response, number_text=True)``).
 
         Raises AuthError (401), ApiLimitError (REQUEST_LIMIT_EXCEEDED), SalesforceError (other
         error answers), ConnectionFailed, ReadOnlyViolation, UsageError (not https).
         """
         response = self.exchange(method, self.url_for(path_or_url), params=params, json=json,
                                  data=data, headers=dict(headers or {}), stream=stream,
-                                 idempotent=idempotent, timeout=timeout)
+                                 idempotent=idempotent, timeout=timeout,
+                                 number_text=number_text)
         if response.status_code >= 400:
             raise error_from_response(response, method)
         return response
@@ -285,7 +298,8 @@ class OrgSession:
     # --- the exchange -------------------------------------------------------------------------
 
     def exchange(self, method: str, url: str, *, idempotent: bool | None = None,
-                 ui_page: bool = False, **kwargs: Any) -> requests.Response:
+                 ui_page: bool = False, number_text: bool = False, **kwargs: Any
+                 ) -> requests.Response:
         """Send with guard, retries and re-auth; return the final response (even an error).
 
         ``ui_page``: a Setup UI request (counted in ``ui_calls``, not ``calls``).
@@ -302,7 +316,8 @@ class OrgSession:
         kwargs.setdefault("timeout", 120.0)
         while True:
             generation = self._relogins.generation
-            response = self._with_retries(method, url, idempotent, kwargs, ui_page)
+            response = self._with_retries(method, url, idempotent, kwargs, ui_page,
+                                          number_text)
             streamed = bool(kwargs.get("stream"))
             login_page = not ui_page and answers.is_login_answer(response, stream=streamed)
             if not (login_page or is_dead_session(response)):
@@ -317,7 +332,8 @@ class OrgSession:
             self._refresh(generation)
 
     def _with_retries(self, method: str, url: str, idempotent: bool,
-                      kwargs: dict[str, Any], ui_page: bool = False) -> requests.Response:
+                      kwargs: dict[str, Any], ui_page: bool = False,
+                      number_text: bool = False) -> requests.Response:
         policy = self.retry
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(policy.attempts if idempotent else 1),
@@ -331,7 +347,7 @@ class OrgSession:
         try:
             for attempt in retrying:
                 with attempt:
-                    return self._send_once(method, url, kwargs, ui_page)
+                    return self._send_once(method, url, kwargs, ui_page, number_text)
         except _Retry as last:
             if last.response is not None:
                 return last.response
@@ -344,7 +360,7 @@ class OrgSession:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _send_once(self, method: str, url: str, kwargs: dict[str, Any],
-                   ui_page: bool = False) -> requests.Response:
+                   ui_page: bool = False, number_text: bool = False) -> requests.Response:
         started = time.monotonic()
         with self._lock:
             if ui_page:
@@ -391,7 +407,7 @@ class OrgSession:
                              retry_after(response), response)
         if (200 <= response.status_code < 300 and not ui_page and not kwargs.get("stream")
                 and not answers.is_login_answer(response, stream=False)):
-            wrong = answers.problem(response)
+            wrong = answers.problem(response, number_text=number_text)
             if wrong is not None:
                 log.debug("%s %s -> %s", method, redact(url), wrong.message)
                 raise _Retry(wrong.message, error=wrong)

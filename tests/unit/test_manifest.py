@@ -151,14 +151,16 @@ def test_a_failed_write_leaves_the_previous_manifest(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     store = m.ManifestStore.create(tmp_path, org_id="00Dx")
     store.put_object(_object())
+    store.flush()
     before = (tmp_path / "manifest.json").read_bytes()
 
     def crash(*_args: object) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(os, "replace", crash)
+    store.put_object(_object("Contact"))
     with pytest.raises(KeyboardInterrupt):
-        store.put_object(_object("Contact"))
+        store.flush()
     assert (tmp_path / "manifest.json").read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]
 
@@ -220,7 +222,75 @@ def test_the_manifest_file_does_not_depend_on_the_order_work_finished(tmp_path: 
                                        org_name="Acme", api_version="62.0")
         for name in order:
             store.put_object(_object(name))
+        store.flush()
         raw = json.loads((store.path).read_text(encoding="utf-8"))
         texts.append(json.dumps(raw["objects"]))
         assert list(raw["objects"]) == ["Account", "Contact", "Task"]
     assert texts[0] == texts[1]
+
+
+class _Timers:
+    """threading.Timer as the store starts it, fired by the test instead of by a clock."""
+
+    def __init__(self) -> None:
+        self.started: list[_Timers.Timer] = []
+
+    def __call__(self, wait: float, function: object) -> _Timers.Timer:
+        timer = _Timers.Timer(wait, function)
+        self.started.append(timer)
+        return timer
+
+    class Timer:
+        def __init__(self, wait: float, function: object) -> None:
+            self.wait, self.function, self.cancelled, self.daemon = wait, function, False, False
+
+        def start(self) -> None:
+            pass
+
+        def cancel(self) -> None:
+            self.cancelled = True
+
+
+def _listed(directory: Path) -> list[str]:
+    return sorted(json.loads((directory / "manifest.json").read_text("utf-8"))["objects"])
+
+
+def test_objects_finished_within_a_second_are_written_together_within_that_second(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    timers = _Timers()
+    monkeypatch.setattr(m.threading, "Timer", timers)
+    store = m.ManifestStore.create(tmp_path, org_id="00Dx")   # written just now
+    store.put_object(_object("Account"))
+    store.put_object(_object("Contact"))
+    assert _listed(tmp_path) == []                 # both wait for the window's end ...
+    assert len(timers.started) == 1 and 0 < timers.started[0].wait <= m.GROUP_SECONDS
+    assert timers.started[0].daemon
+    timers.started[0].function()                   # ... which writes them at once
+    assert _listed(tmp_path) == ["Account", "Contact"]
+    assert store.manifest_sha256()                 # nothing waits: no second timer
+    assert len(timers.started) == 1
+
+
+def test_every_other_update_and_the_report_hash_write_the_waiting_objects(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    timers = _Timers()
+    monkeypatch.setattr(m.threading, "Timer", timers)
+    store = m.ManifestStore.create(tmp_path, org_id="00Dx")
+    store.put_object(_object("Account"))
+    digest = store.manifest_sha256()
+    assert _listed(tmp_path) == ["Account"] and timers.started[0].cancelled
+    assert digest == __import__("hashlib").sha256(
+        (tmp_path / "manifest.json").read_bytes()).hexdigest()
+    store.put_object(_object("Contact"))
+    store.add_usage(api_calls=1)                   # usage, pause, finish: the run's end states
+    assert _listed(tmp_path) == ["Account", "Contact"] and timers.started[1].cancelled
+
+
+def test_an_object_after_a_quiet_second_is_written_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [100.0]
+    monkeypatch.setattr(m.time, "monotonic", lambda: clock[0])
+    store = m.ManifestStore.create(tmp_path, org_id="00Dx")
+    clock[0] += m.GROUP_SECONDS
+    store.put_object(_object("Account"))
+    assert _listed(tmp_path) == ["Account"]

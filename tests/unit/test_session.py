@@ -374,3 +374,20 @@ def test_parallel_callers_sign_in_again_only_once(mocked: responses.RequestsMock
     for t in threads:
         t.join()
     assert logins == [1]
+
+
+def test_proxy_variables_are_honoured_per_host_and_read_once(
+        sleeps: Sleeps, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "files.example")
+    http = make(sleeps)._http
+
+    def proxies(url: str) -> dict[str, str]:
+        settings = http.merge_environment_settings(url, {}, False, True, None)  # as requests
+        assert settings["verify"] is http.pinned_verify   # the profile's CA wins
+        return dict(settings["proxies"])
+
+    assert proxies(f"{DATA}/limits")["https"] == "http://proxy.example:3128"
+    assert "https" not in proxies("https://files.example/a")
+    monkeypatch.setenv("HTTPS_PROXY", "http://other.example:1")   # not read again
+    assert proxies(f"{DATA}/query")["https"] == "http://proxy.example:3128"
