@@ -133,7 +133,9 @@ def bulk(app: AppContext, dest: str | None, objects: str | None,
     if summary.failed or summary.files_failed:
         return _partial(app, summary, result, to.archive)
     text = _summary_text(summary)
-    if to.archive is not None:
+    if to.archive is None:
+        text += "\n" + verify_text(to)
+    else:
         app.out.info(text)   # the export is done whatever happens to the archive
         text = _archive_after_export(app, to, result, link=link)
     app.out.result(result, lambda: text)
@@ -244,7 +246,17 @@ def _archive_after_export(app: AppContext, to: BulkTargets, result: dict[str, An
                       f"{exc.message}"
         raise
     result["archive"] = to_jsonable(built)
-    return built_text(built, archive_dest.remote.endpoint_url if archive_dest.remote else None)
+    return built_text(built, archive_dest.remote.endpoint_url if archive_dest.remote else None,
+                      from_download=to.cloud is not None)
+
+
+def verify_text(to: BulkTargets) -> str:
+    """How to check the export, as `archive build` says how to check the archive: with the
+    same endpoint, so that the command works as printed (a bucket verified without the
+    --endpoint-url it was exported with is looked for at AWS)."""
+    endpoint = to.cloud.remote.endpoint_url if to.cloud is not None else None
+    return (f"Check it with `sfexit export verify {to.named}"
+            + (f" --endpoint-url {endpoint}`." if endpoint else "`."))
 
 
 def _summary_json(summary: BackupSummary) -> dict[str, Any]:
