@@ -121,8 +121,23 @@ def storage_errors(remote: Remote, doing: str) -> Iterator[None]:
             raise AuthError(f"{remote.url}: {doing}: no usable credentials ({reason(exc)})",
                             hint=f"set {CREDENTIALS[remote.scheme]}") from exc
         raise SfexitError(f"{remote.url}: {doing} failed ({reason(exc)})",
-                          hint="check the URL, the endpoint and the network, then run the "
-                               "same command again") from exc
+                          hint=f"check the URL, {endpoint_in_use(remote)} and the network, "
+                               "then run the same command again") from exc
+
+
+# Where each store's address comes from when --endpoint-url is not given (README, "Commands"):
+# a new admin who exported with --endpoint-url and verifies without it reaches AWS instead.
+ENDPOINT_FROM = {"s3": "the endpoint (--endpoint-url, or AWS_ENDPOINT_URL, for a store that "
+                       "is not AWS)",
+                 "gs": "the endpoint (--endpoint-url, for a store that is not Google's)",
+                 "az": "the endpoint (the BlobEndpoint of AZURE_STORAGE_CONNECTION_STRING)"}
+
+
+def endpoint_in_use(remote: Remote) -> str:
+    """The endpoint a storage error asks to check: the one given, or where one is given."""
+    if remote.endpoint_url:
+        return f"the endpoint {remote.endpoint_url}"
+    return ENDPOINT_FROM.get(remote.scheme, "the endpoint")
 
 
 # Where each provider's tools look for credentials first (the providers' own docs), for hints.

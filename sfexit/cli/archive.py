@@ -94,7 +94,8 @@ def build(app: AppContext, backup_dir: str, out: str, lang: str | None, link: bo
                           link=link) if cloud is None
                else build_from_bucket(app, dest, cloud, lang=chosen, work_dir=work_dir,
                                       link=link))
-    app.out.result(to_jsonable(summary), lambda: built_text(summary, endpoint_url))
+    app.out.result(to_jsonable(summary), lambda: built_text(summary, endpoint_url,
+                                                            from_download=cloud is not None))
     return 0
 
 
@@ -144,26 +145,32 @@ DELTA_IN_BUCKET_HINT = ("download the base and the delta side by side, then run 
                         "archive build DELTA_DIR` (docs/cloud-export.md)")
 
 
-def built_text(summary: ArchiveSummary, endpoint_url: str | None = None) -> str:
+def built_text(summary: ArchiveSummary, endpoint_url: str | None = None, *,
+               from_download: bool = False) -> str:
     """The summary line, then how to open and check it (the same endpoint, when one was given:
-    the verify command it prints must work as printed)."""
+    the verify command it prints must work as printed). ``from_download``: the export is in a
+    bucket, its files linked from the temporary download (build_from_bucket)."""
     index = (f"{summary.archive}/index.html" if "://" in summary.archive
              else Path(summary.archive) / "index.html")
     return (f"Archive of {summary.org_name or summary.org_id} written to {summary.archive}: "
             f"{plural(len(summary.tables), 'table')} ({plural(summary.rows, 'row')}), "
             f"{plural(summary.files, 'file')}, {plural(summary.weekly_parts, 'weekly part')}, "
-            f"{plural(summary.skipped, 'object')} skipped by Salesforce.\n{linked_text(summary)}"
+            f"{plural(summary.skipped, 'object')} skipped by Salesforce.\n"
+            f"{linked_text(summary, from_download)}"
             f"Open {index}; "
             f"check it with `sfexit archive verify {summary.archive}"
             + (f" --endpoint-url {endpoint_url}`." if endpoint_url else "`."))
 
 
-def linked_text(summary: ArchiveSummary) -> str:
-    """With --link: how many files were linked, and once, how many had to be copied."""
+def linked_text(summary: ArchiveSummary, from_download: bool = False) -> str:
+    """With --link: how many files were linked, and once, how many had to be copied. Linked
+    from a bucket's export, they come from its temporary download: no backup on this disk
+    was made read-only."""
     if not summary.linked and not summary.link_fallbacks:
         return ""
-    text = (f"{plural(summary.linked, 'file')} hard-linked from the backup (now read-only "
-            "there too)")
+    source = ("the export's temporary download (no second copy written)" if from_download
+              else "the backup (now read-only there too)")
+    text = f"{plural(summary.linked, 'file')} hard-linked from {source}"
     if summary.link_fallbacks:
         text += (f"; {plural(summary.link_fallbacks, 'file')} copied instead: they could not "
                  "be linked (another file system than the backup's, or one without hard links)")

@@ -8,7 +8,7 @@ every export uses). Polls and retries wait with ``app.sleep`` (:class:`AppContex
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,16 +16,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sfexit import errors
-from sfexit.cli.context import (AppContext, endpoint_option, json_option, org_option,
-                                pass_app, require_writable_dir)
+from sfexit.cli.context import AppContext, endpoint_option, json_option, org_option, pass_app
+from sfexit.cli.export_options import BulkTargets, check_bulk_options, export_options
 from sfexit.cli.output import table
-from sfexit.config import parse_reserve
 from sfexit.jsonable import to_jsonable
 from sfexit.cli.progress import Progress, eta
 from sfexit.units import plural, size
 
 if TYPE_CHECKING:
-    from sfexit.archive.build import ArchiveSummary
     from sfexit.archive.destination import Destination
     from sfexit.export.backup import BackupSummary
     from sfexit.export.budget import BudgetPlan
@@ -54,16 +52,6 @@ def configured_dir(app: AppContext, command: str) -> Path | None:
 @click.group()
 def export() -> None:
     """Back up the org: Bulk API 2.0 data, files, the weekly export; verify a backup."""
-
-
-def _objects(value: str | None) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    names = tuple(n.strip() for n in value.split(",") if n.strip())
-    if not names:
-        raise click.BadParameter("give at least one object name, e.g. Account,Contact",
-                                 param_hint="--objects")
-    return names
 
 
 @export.command("bulk")
@@ -130,58 +118,45 @@ def bulk(app: AppContext, dest: str | None, objects: str | None,
     the storage refuses the credentials (both checked before the org is asked), 4 when
     paused for limits (or a limit was spent), 5 when some objects failed (listed).
     """
-    from sfexit.export.backup import run_backup
-    from sfexit.export.bulk import ExportOptions
-    from sfexit.export.cloud import open_base_at, run_backup_to_cloud
-
-    if link and archive_to is None:
-        raise errors.UsageError("--link is for --archive: give both, or neither")
-    base = (open_base_at(since, endpoint_url)          # before the org is asked
-            if since is not None else None)
-    reserve_pct = parse_reserve(reserve) if reserve is not None else None
-    settings = app.settings()
-    cfg = settings.export
-    target = dest or cfg.dest_url or cfg.dest
-    if target is None:
-        raise errors.UsageError("no backup directory: pass --dest DIR or set [export] dest "
-                                "in the config")
-    cloud = _cloud_destination(str(target), endpoint_url, since=since,
-                               archive_to=archive_to)   # before the org
-    if base is not None and archive_to is not None and "://" in base.ref.path:
-        from sfexit.cli.archive import DELTA_IN_BUCKET, DELTA_IN_BUCKET_HINT
-
-        raise errors.UsageError(DELTA_IN_BUCKET, hint=DELTA_IN_BUCKET_HINT)
-    if cloud is not None and base is not None and base.ref.path == cloud.remote.url:
-        raise errors.UsageError(f"--since: the delta cannot be written into its base "
-                                f"{cloud.remote.url}", hint="give a new --dest for the delta")
-    if cloud is None:
-        require_writable_dir(Path(target), "--dest")
-    held = ("manifest.json" in cloud.found if cloud is not None
-            else (Path(target) / "manifest.json").is_file())
-    if resume and not held:
-        raise errors.UsageError(f"--resume: {target} holds no export to continue (no "
-                                "manifest.json); leave out --resume to start one there")
-    archive_dest = _archive_destination(archive_to, Path(target) if cloud is None else None,
-                                        link, cloud, endpoint_url)   # before the org too
-    options = ExportOptions(
-        dest=Path(target), objects=_objects(objects) or cfg.objects,
-        include_deleted=cfg.include_deleted if include_deleted is None else include_deleted,
-        parallel=parallel or cfg.parallel, since=base,
-        rest_below=cfg.rest_below if rest_below is None else rest_below)
-    reserve_pct = cfg.reserve if reserve_pct is None else reserve_pct
+    to = check_bulk_options(app, dest=dest, since=since, archive_to=archive_to, link=link,
+                            resume=resume, reserve=reserve, endpoint_url=endpoint_url)
+    options = export_options(to, objects=objects, include_deleted=include_deleted,
+                             parallel=parallel, rest_below=rest_below)
     session = connect_read_only(app)
     if dry_run:
-        return _dry_run(app, session, options, files=not no_files and base is None,
-                        reserve_pct=reserve_pct, cloud=cloud)
+        return _dry_run(app, session, options, files=not no_files and to.base is None,
+                        reserve_pct=to.reserve_pct, cloud=to.cloud)
+    summary = _run_backup(app, session, options, to, force=force, files=not no_files,
+                          all_versions=to.settings.all_versions if all_versions is None
+                          else all_versions)
+    result = _summary_json(summary)
+    if summary.failed or summary.files_failed:
+        return _partial(app, summary, result, to.archive)
+    text = _summary_text(summary)
+    if to.archive is None:
+        text += "\n" + verify_text(to)
+    else:
+        app.out.info(text)   # the export is done whatever happens to the archive
+        text = _archive_after_export(app, to, result, link=link)
+    app.out.result(result, lambda: text)
+    return 0
+
+
+def _run_backup(app: AppContext, session: OrgSession, options: ExportOptions,
+                to: BulkTargets, *, force: bool, files: bool,
+                all_versions: bool) -> BackupSummary:
+    """The export into ``to`` (a directory or a bucket), its progress shown; an export that
+    stops says how to continue, one that is partial too, and what the running user lacks."""
+    from sfexit.export.backup import run_backup
+    from sfexit.export.cloud import run_backup_to_cloud
+
     progress = _Progress(app)
-    backup = run_backup if cloud is None else partial(run_backup_to_cloud, dest=cloud)
+    backup = run_backup if to.cloud is None else partial(run_backup_to_cloud, dest=to.cloud)
     try:
-        summary = backup(session, options, force=force, files=not no_files,
-                             all_versions=cfg.all_versions if all_versions is None
-                             else all_versions, on_progress=progress.update,
-                             on_file_progress=progress.files, sleep=app.sleep,
-                             on_plan=progress.plan, now=app.now,
-                             reserve_pct=reserve_pct)
+        summary = backup(session, options, force=force, files=files,
+                         all_versions=all_versions, on_progress=progress.update,
+                         on_file_progress=progress.files, sleep=app.sleep,
+                         on_plan=progress.plan, now=app.now, reserve_pct=to.reserve_pct)
     except (errors.UsageError, errors.ConfigError, errors.PausedForLimits):
         progress.close()
         raise   # nothing was started, or the pause's one line says when to continue
@@ -196,43 +171,22 @@ def bulk(app: AppContext, dest: str | None, objects: str | None,
         app.out.warn(f"the running user lacks {missing}: {what}")
     for unknown, what in (summary.preflight.unknown.items() if summary.preflight else ()):
         app.out.warn(f"could not read whether the running user has {unknown}: {what}")
-    result = _summary_json(summary)
-    if summary.failed or summary.files_failed:
-        if archive_dest is not None:
-            result["archive"] = None
-            app.out.warn(f"no archive built: the export is incomplete ({archive_dest.text} "
-                         "untouched)")
-        message = "; ".join(
-            [f"{o.name} could not be exported ({o.reason})" for o in summary.failed]
-            + ([f"{summary.files_failed} file bodies failed (see files.failed)"]
-               if summary.files_failed else []))
-        return app.out.partial(result, lambda: _summary_text(summary), name="PartialFailure",
-                               message=message, exit_code=errors.EXIT_PARTIAL)
-    text = _summary_text(summary)
+    return summary
+
+
+def _partial(app: AppContext, summary: BackupSummary, result: dict[str, Any],
+             archive_dest: Destination | None) -> int:
+    """An export with failed objects or files: exit 5, listing them; no archive is built."""
     if archive_dest is not None:
-        app.out.info(text)   # the export is done whatever happens to the archive
-        from sfexit.cli.archive import build_from_bucket, build_into
-
-        text = _archive_after_export(
-            app, archive_dest, str(target) if cloud is None else cloud.remote.url, result,
-            partial(build_into, app, archive_dest, Path(target), link=link) if cloud is None
-            else partial(build_from_bucket, app, archive_dest, cloud, link=link))
-    app.out.result(result, lambda: text)
-    return 0
-
-
-def _cloud_destination(target: str, endpoint_url: str | None, *, since: str | None,
-                       archive_to: str | None) -> CloudDest | None:
-    """``--dest`` as a checked cloud destination (URL, bucket, credentials: exit 2 or 3), or
-    None for a directory. ``--endpoint-url`` serves every URL of the command (``--dest``,
-    ``--since``, ``--archive``); it is refused when none is one."""
-    from sfexit.export.cloud import open_cloud_dest
-    from sfexit.storage import ENDPOINT_MISUSED, parse_remote
-
-    if endpoint_url and not any(text is not None and parse_remote(text) is not None
-                                for text in (target, since, archive_to)):
-        raise errors.UsageError(ENDPOINT_MISUSED, hint=f"--dest {target} is a local directory")
-    return open_cloud_dest(target, endpoint_url if parse_remote(target) else None)
+        result["archive"] = None
+        app.out.warn(f"no archive built: the export is incomplete ({archive_dest.text} "
+                     "untouched)")
+    message = "; ".join(
+        [f"{o.name} could not be exported ({o.reason})" for o in summary.failed]
+        + ([f"{summary.files_failed} file bodies failed (see files.failed)"]
+           if summary.files_failed else []))
+    return app.out.partial(result, lambda: _summary_text(summary), name="PartialFailure",
+                           message=message, exit_code=errors.EXIT_PARTIAL)
 
 
 def _dry_run(app: AppContext, session: OrgSession, options: ExportOptions, *, files: bool,
@@ -272,49 +226,37 @@ def dry_run_text(objects: int, done: int, plan: BudgetPlan) -> str:
     return "\n".join(lines)
 
 
-def _archive_destination(archive_to: str | None, backup_dir: Path | None, link: bool,
-                         cloud: CloudDest | None, endpoint_url: str | None = None
-                         ) -> Destination | None:
-    """``--archive`` parsed and checked (new or empty, bucket reachable, ``--link`` only with
-    a directory, neither inside the other when both are in a bucket): UsageError or
-    AuthError before the org is asked. ``backup_dir`` None: the export goes to ``cloud``."""
-    if archive_to is None:
-        return None
-    from sfexit.archive.build import check_link
-    from sfexit.archive.destination import check_destination, parse_destination
-    from sfexit.storage import parse_remote
+def _archive_after_export(app: AppContext, to: BulkTargets, result: dict[str, Any], *,
+                          link: bool) -> str:
+    """Build the archive of the finished export in ``to`` (cli/archive.py's build_into or
+    build_from_bucket, as `archive build`); a failure says the export itself is complete and
+    keeps the build's exit code."""
+    from sfexit.cli.archive import build_from_bucket, build_into, built_text
 
-    archive_dest = parse_destination(archive_to, endpoint_url=endpoint_url
-                                     if parse_remote(archive_to) else None)
-    check_link(link, archive_dest.text if archive_dest.remote else None, "--archive")
-    if archive_dest.local is not None:
-        require_writable_dir(archive_dest.local, "--archive")
-    if cloud is not None and archive_dest.remote is not None:
-        ours, theirs = cloud.remote.url + "/", archive_dest.remote.url + "/"
-        if ours.startswith(theirs) or theirs.startswith(ours):
-            raise errors.UsageError(f"--archive {archive_dest.text} and --dest "
-                                    f"{cloud.remote.url}: one is inside the other",
-                                    hint="give the archive a prefix of its own")
-    check_destination(archive_dest, backup_dir)
-    return archive_dest
-
-
-def _archive_after_export(app: AppContext, archive_dest: Destination, named: str,
-                          result: dict[str, Any], build: Callable[[], ArchiveSummary]) -> str:
-    """Build the archive of the finished export ``named`` (``build``: cli/archive.py's
-    build_into or build_from_bucket, as `archive build`); a failure says the export itself
-    is complete and keeps the build's exit code."""
-    from sfexit.cli.archive import built_text
-
+    archive_dest = to.archive
+    assert archive_dest is not None
     try:
-        built = build()
+        if to.cloud is None:
+            built = build_into(app, archive_dest, Path(to.target), link=link)
+        else:
+            built = build_from_bucket(app, archive_dest, to.cloud, link=link)
     except errors.SfexitError as exc:
         # The same error (class, exit code), told that the export itself is done.
-        exc.message = f"the export in {named} is complete, but no archive was built: " \
+        exc.message = f"the export in {to.named} is complete, but no archive was built: " \
                       f"{exc.message}"
         raise
     result["archive"] = to_jsonable(built)
-    return built_text(built, archive_dest.remote.endpoint_url if archive_dest.remote else None)
+    return built_text(built, archive_dest.remote.endpoint_url if archive_dest.remote else None,
+                      from_download=to.cloud is not None)
+
+
+def verify_text(to: BulkTargets) -> str:
+    """How to check the export, as `archive build` says how to check the archive: with the
+    same endpoint, so that the command works as printed (a bucket verified without the
+    --endpoint-url it was exported with is looked for at AWS)."""
+    endpoint = to.cloud.remote.endpoint_url if to.cloud is not None else None
+    return (f"Check it with `sfexit export verify {to.named}"
+            + (f" --endpoint-url {endpoint}`." if endpoint else "`."))
 
 
 def _summary_json(summary: BackupSummary) -> dict[str, Any]:

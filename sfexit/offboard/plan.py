@@ -107,6 +107,10 @@ class Counts:
     reads: Mapping[str, int] = field(default_factory=dict)
     remaining: Mapping[str, int] = field(default_factory=dict)  # /limits name → remaining
     rest_below: int | None = None   # [export] rest_below (export.schedule.Routing)
+    # The REST page time the survey measured (export.preflight.sample; None: not measured, the
+    # model's central figure) and [export] parallel: the export's routing (schedule.routing).
+    rest_page_s: float | None = None
+    parallel: int = 4
 
 
 @dataclass(frozen=True)
@@ -149,9 +153,11 @@ class Forecast:
 
 
 def export_usage(counts: Counts) -> Usage:
-    """Small objects are read over REST (their pages), the others by Bulk: export.schedule."""
+    """Small objects are read over REST (their pages), the others by Bulk, routed as the
+    export routes them: at the measured page time, with its overflow (schedule.routing)."""
     rows = counts.rows
-    read = schedule.usage(rows, schedule.Routing(counts.rest_below),
+    read = schedule.usage(rows, schedule.routing(counts.rest_below, counts.rest_page_s, rows,
+                                                 counts.parallel),
                           job_calls=EXPORT_CALLS_PER_OBJECT - 1 + POLLS_PER_JOB,
                           bulk_page_rows=max(1, counts.max_records))
     calls = counts.reads.get("export", 0) + len(rows) + read.calls + counts.files

@@ -55,7 +55,7 @@ EXPORT_PERMISSIONS = ("ViewAllData", "QueryAllFiles", "ApiEnabled")
 def survey(ctx: RunContext, decisions: tuple[planning.StepDecision, ...]) -> Survey:
     """Read everything the plan needs. Reads only."""
     from sfexit.export.objects import select_objects
-    from sfexit.export.preflight import row_counts, sample_row_bytes
+    from sfexit.export.preflight import row_counts, sample
     from sfexit.people import freeze
 
     s, rest, runs = ctx.session, RestClient(ctx.session), {d.name for d in decisions if d.run}
@@ -65,7 +65,9 @@ def survey(ctx: RunContext, decisions: tuple[planning.StepDecision, ...]) -> Sur
     cfg = ctx.settings.export
     selection = select_objects(rest, cfg.objects)
     rows = row_counts(rest, selection.objects, cfg.include_deleted)
-    width = sample_row_bytes(rest, rows)
+    # The row width and the REST page time the export's own preflight measures, so the plan
+    # routes objects (REST or Bulk) as `export bulk` will (export.schedule.routing).
+    width, page_s = sample(rest, rows)
     export_reads = calls_since(s, start)
     files = sum(rows.get(n, 0) for n in ("Attachment", "Document")) + rows.get(
         "ContentVersion" if cfg.all_versions else "ContentDocument", 0)
@@ -96,7 +98,7 @@ def survey(ctx: RunContext, decisions: tuple[planning.StepDecision, ...]) -> Sur
                      for w in (*ownership.refusals, *ownership.warnings)]
     counts = planning.Counts(
         rows=rows if "export" in runs else {}, row_bytes=width, files=files,
-        rest_below=cfg.rest_below,
+        rest_below=cfg.rest_below, rest_page_s=page_s, parallel=cfg.parallel,
         file_bytes=file_bytes, freeze_users=len(fplan.changes),
         moves=moves,
         deactivate_users=sum(i.status != "blocked" for i in deact[0]) if deact else 0,

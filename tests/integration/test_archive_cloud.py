@@ -277,13 +277,13 @@ def test_a_large_file_of_a_cut_upload_is_not_sent_again_unless_it_changed_in_the
     import hashlib
 
     from sfexit import storage, storage_checked
-    from sfexit.archive import destination
+    from sfexit.archive import upload as uploading
     from sfexit.errors import SfexitError
 
     monkeypatch.setattr(storage_checked, "PART", 5 * 2**20)          # S3's smallest part
     big = bytes(range(256)) * (12 * 2**20 // 256)
     bodies = {"data/big.bin": big, "data/small.csv": b"Id\n1\n",
-              **{name: f"{name}\n".encode() for name in destination.LAST}}
+              **{name: f"{name}\n".encode() for name in uploading.LAST}}
     files = {}
     for relative, body in bodies.items():
         files[relative] = tmp_path / "bag" / relative
@@ -296,7 +296,7 @@ def test_a_large_file_of_a_cut_upload_is_not_sent_again_unless_it_changed_in_the
     fs, key = storage.open_store(remote), f"{bucket}/large/data/big.bin"   # after the patch
 
     def upload() -> None:
-        destination.upload_bag(files, hashes, fs, remote, "a" * 64)
+        uploading.upload_bag(files, hashes, fs, remote, "a" * 64)
 
     parts = parts_on_the_server(monkeypatch)
     with pytest.raises(SfexitError, match="manifest-sha256.txt"):

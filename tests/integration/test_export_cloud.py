@@ -253,3 +253,26 @@ def test_export_verify_of_the_bucket_rereads_every_file_and_names_what_changed(
     assert ("Account", "sha256") in found
     assert any(what == "missing" for _name, what in found)
     assert not list(spool.glob(".sfexit-verify.*"))             # nothing left behind
+
+
+def test_the_export_says_how_to_verify_it_with_its_endpoint_and_that_command_works(
+        fresh_emulator: Any, tmp_path: Path, s3_endpoint: str, bucket: str) -> None:
+    """An export made with --endpoint-url and verified without it would be looked for at AWS:
+    the summary prints the verify command with the endpoint, and it works as printed."""
+    from click.testing import CliRunner
+
+    from sfexit.cli import cli
+
+    org, url = fresh_emulator, f"s3://{bucket}/told"
+    config = write_config(tmp_path / "cfg", org, **password_profile(org))
+    made = CliRunner().invoke(cli, ["--config", str(config), "export", "bulk", "--dest", url,
+                                    "--objects", "Account", "--no-files", "--endpoint-url",
+                                    s3_endpoint], env=password_env(org), obj=on_org_clock(org))
+    assert made.exit_code == 0, made.output
+    told = made.stdout.splitlines()[-1]
+    assert told == f"Check it with `sfexit export verify {url} --endpoint-url {s3_endpoint}`."
+    command = told.split("`")[1].split()
+    assert command[:3] == ["sfexit", "export", "verify"]
+    checked = invoke(command[1:])
+    assert checked.code == 0, checked.output
+    assert checked.body["result"]["ok"] and checked.body["result"]["directory"] == url

@@ -48,6 +48,7 @@ def test_export_bulk_without_a_terminal_logs_progress_lines(
                                      "--no-files"], env=password_env(org), obj=on_org_clock(org))
     assert again.exit_code == 0, again.output
     assert "3 objects (3 kept: complete and verified from an earlier run)" in again.stdout
+    assert again.stdout.endswith(f"Check it with `sfexit export verify {tmp_path / 'b'}`.\n")
     assert "resumed" not in again.output
 
 

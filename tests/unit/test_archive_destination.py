@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from sfexit.archive.bag import seal, write_bag
-from sfexit.archive.destination import bag_hashes, parse_destination, tag_files, upload_order
+from sfexit.archive.destination import parse_destination
+from sfexit.archive.upload import bag_hashes, tag_files, upload_order
 from sfexit.errors import UsageError
 
 

@@ -3,6 +3,8 @@ plurals, for the archive's summary line)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from sfexit.archive.build import ArchiveSummary
 from sfexit.cli.archive import built_text
 
@@ -29,3 +31,13 @@ def test_the_verify_command_it_prints_carries_the_endpoint_it_was_given() -> Non
     assert built_text(summary).endswith("`sfexit archive verify /x/ARCHIVE`.")
     assert built_text(summary, "https://s3.example:9000").endswith(
         "`sfexit archive verify /x/ARCHIVE --endpoint-url https://s3.example:9000`.")
+
+
+def test_files_linked_from_a_bucket_s_download_do_not_claim_a_read_only_backup() -> None:
+    # `export bulk --dest s3://… --archive DIR --link`: no backup on this disk to make read-only.
+    summary = dataclasses.replace(_summary(1, 3, 0, 0), linked=3)
+    assert "3 files hard-linked from the backup (now read-only there too)." in built_text(summary)
+    text = built_text(summary, from_download=True)
+    assert "3 files hard-linked from the export's temporary download (no second copy " \
+           "written)." in text
+    assert "read-only" not in text
