@@ -268,7 +268,7 @@ def downloaded(dest: CloudDest, *, bodies: bool = True) -> Iterator[Mirror]:
     afterwards: what `export bulk --dest s3://… --archive` builds the archive from
     (``archive build`` reads a directory; docs/cloud-export.md, "--archive"). With
     ``bodies`` False, the file bodies and weekly parts stay in the bucket (``elsewhere``;
-    copied inside the store, archive/destination.py); the manifest, describes and CSVs, which
+    copied inside the store, archive/upload.py); the manifest, describes and CSVs, which
     the database reads, are downloaded. Raises storage errors as one line."""
     found = listing(dest.fs, dest.remote)          # what the export just finished holds
     spool = Path(tempfile.mkdtemp(prefix=".sfexit-export.", suffix=".download"))

@@ -149,19 +149,12 @@ def _count(rest: RestClient, name: str, include_deleted: bool) -> int:
         return 0  # not countable as a whole (per-parent, not queryable)
 
 
-def sample_row_bytes(rest: RestClient, counts: dict[str, int], *,
-                     describes: DescribeCache | None = None,
-                     pool: Executor | None = None) -> int:
-    """Average CSV row width over a few rows of the largest objects (all their fields); the
-    objects side by side on ``pool`` when given, their describes kept in ``describes``."""
-    return sample(rest, counts, describes=describes, pool=pool)[0]
-
-
 def sample(rest: RestClient, counts: dict[str, int], *, describes: DescribeCache | None = None,
            pool: Executor | None = None) -> tuple[int, float | None]:
-    """:func:`sample_row_bytes` and the quickest of its queries' times in seconds (each is ONE
-    REST page: the page time the schedule routes with, ``schedule.measured_model``), None when
-    no sample query answered."""
+    """Average CSV row width over a few rows of the largest objects (all their fields; the
+    objects side by side on ``pool`` when given, their describes kept in ``describes``) and the
+    quickest of those queries' times in seconds (each is ONE REST page: the page time the
+    schedule routes with, ``schedule.measured_model``), None when no sample query answered."""
     largest = sorted((n for n, c in counts.items() if c > 0), key=lambda n: -counts[n])
     cache = describes if describes is not None else DescribeCache()
     found = _each(pool, lambda name: _sample_widths(rest, name, cache), largest[:SAMPLE_OBJECTS])
