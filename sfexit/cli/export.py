@@ -59,7 +59,8 @@ def export() -> None:
               help="Backup directory, or an s3://BUCKET/PREFIX URL (docs/cloud-export.md) "
                    "(default: [export] dest in the config).")
 @click.option("--objects", "objects", metavar="A,B",
-              help="Only these objects (API names, comma-separated).")
+              help="Only these objects (API names, comma-separated); file bodies only of "
+                   "ContentVersion, Attachment or Document when named.")
 @click.option("--include-deleted", is_flag=True, default=None,
               help="Also export deleted and archived rows (queryAll).")
 @click.option("--parallel", type=click.IntRange(1, 32), default=None,

@@ -22,6 +22,7 @@ from sfexit.export.bulk import (DataExportResult, ExportOptions, ObjectResult,
 from sfexit.export.delta import check_org
 from sfexit.export.files import MAX_PARALLEL as MAX_FILE_DOWNLOADS
 from sfexit.export.files import export_files
+from sfexit.export.files_listing import sources
 from sfexit.export.manifest import ManifestStore, SkippedObject
 from sfexit.export.objects import DescribeCache, select_objects
 from sfexit.export.backup_plan import left_forecast
@@ -83,6 +84,7 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
         options = dataclasses.replace(options, include_deleted=True)
         files = False
     calls_before = session.calls
+    files = files and bool(sources(options.objects))   # --objects without a file object
     rest = RestClient(session)
     # The preflight's describes go to the data step: each object is described once.
     describes = DescribeCache()
@@ -219,5 +221,5 @@ def _files_step(session: OrgSession, store: ManifestStore, options: ExportOption
     result = export_files(session, options.dest, store, on_progress=on_progress,
                           all_versions=all_versions, include_deleted=options.include_deleted,
                           parallel=min(options.parallel, MAX_FILE_DOWNLOADS), budget=budget,
-                          publisher=options.publisher)
+                          publisher=options.publisher, objects=options.objects)
     return dataclasses.asdict(result)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sfexit import errors
 from sfexit.export.budget import BudgetPlan, export_need, plan_budget, utc_now
 from sfexit.export.data_run import ExportOptions
+from sfexit.export.files_listing import sources
 from sfexit.export.manifest import Manifest, ManifestStore
 from sfexit.export.objects import select_objects
 from sfexit.export.preflight import Forecast, PreflightReport, forecast, preflight
@@ -54,6 +55,7 @@ def plan_backup(session: OrgSession, options: ExportOptions, *, files: bool = Tr
     Raises UsageError (bad --objects, DEST holds another org's backup), AuthError,
     ApiLimitError, ConnectionFailed."""
     calls_before = session.calls
+    files = files and bool(sources(options.objects))   # --objects without a file object
     rest = RestClient(session)
     with ThreadPoolExecutor(3, thread_name_prefix="sfexit-plan") as pool:
         asked_me = pool.submit(rest.identity)

@@ -24,7 +24,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,7 +86,8 @@ def export_files(session: OrgSession, dest: Path, manifest: ManifestStore, *,
                  all_versions: bool = False, include_deleted: bool = False, parallel: int = 8,
                  on_progress: Callable[[FileProgress], None] | None = None,
                  budget: BudgetGate | None = None,
-                 publisher: Publisher | None = None) -> FilesSummary:
+                 publisher: Publisher | None = None,
+                 objects: Collection[str] | None = None) -> FilesSummary:
     """Download every body into ``dest/files``, verified, recorded in ``manifest``.
 
     Per-file failures (mismatch after a retry, access refused) are in the summary; the run
@@ -94,6 +95,8 @@ def export_files(session: OrgSession, dest: Path, manifest: ManifestStore, *,
     ConnectionFailed, and whatever ``on_progress`` raises (files in flight stay ``.part``).
     With ``budget`` (budget_gate.py) no body is started once the limits' reserve would be
     crossed: the summary says ``paused`` and a rerun fetches the rest.
+    With ``objects`` (an export's ``--objects``) only the bodies of the file objects among them
+    (files_listing.sources).
     With ``publisher`` (a cloud --dest, cloud.py) each verified body is sent on and deleted
     from ``dest`` before it is recorded, and the manifest sent after each batch; a rerun skips
     a body the destination holds with the listed size and SHA-256.
@@ -103,15 +106,15 @@ def export_files(session: OrgSession, dest: Path, manifest: ManifestStore, *,
         raise errors.UsageError(f"--parallel must be between 1 and {MAX_PARALLEL}, "
                                 f"got {parallel}")
     # The total is only for a progress bar: without one, spare the COUNT() calls.
-    total = count_files(session, all_versions=all_versions,
-                        include_deleted=include_deleted) if on_progress else 0
+    total = count_files(session, all_versions=all_versions, include_deleted=include_deleted,
+                        objects=objects) if on_progress else 0
     run = _Run(session, Path(dest), manifest, total, on_progress, publisher)
     run.budget = budget
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="sfexit-files") as pool:
         pending: set[Future[None]] = set()
         try:
             for record in list_files(session, all_versions=all_versions,
-                                     include_deleted=include_deleted):
+                                     include_deleted=include_deleted, objects=objects):
                 if len(pending) >= 2 * parallel:
                     pending = _drain(pending, FIRST_COMPLETED)
                 pending.add(pool.submit(run.fetch, record))

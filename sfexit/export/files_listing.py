@@ -7,7 +7,7 @@ export-protocol.md, "Files"). The download policy is :mod:`sfexit.export.files`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,21 +53,28 @@ class FileRecord:
         return f"{self.object}/{self.id}"
 
 
+def sources(objects: Collection[str] | None) -> tuple[FileSource, ...]:
+    """The file objects an export of ``objects`` holds bodies of (all when None): an export
+    of ``--objects Account,Contact`` fetches no body, one naming Attachment only its bodies."""
+    return tuple(s for s in SOURCES if objects is None or s.object in objects)
+
+
 def list_files(session: OrgSession, *, all_versions: bool = False,
-               include_deleted: bool = False) -> Iterator[FileRecord]:
+               include_deleted: bool = False,
+               objects: Collection[str] | None = None) -> Iterator[FileRecord]:
     """Every body the export should hold, object by object, in Id order."""
     client = RestClient(session)
-    for source, query in _queries(all_versions):
+    for source, query in _queries(all_versions, objects):
         for row in client.query_iter(query, include_deleted=include_deleted):
             yield _record(source, row)
 
 
 def count_files(session: OrgSession, *, all_versions: bool = False,
-                include_deleted: bool = False) -> int:
+                include_deleted: bool = False, objects: Collection[str] | None = None) -> int:
     """How many bodies :func:`list_files` will yield (one COUNT() per object)."""
     client = RestClient(session)
     total = 0
-    for source, _query in _queries(all_versions):
+    for source, _query in _queries(all_versions, objects):
         where = file_filter(source, all_versions)
         query = soql.count(source.object, where=where)
         if include_deleted:
@@ -83,8 +90,9 @@ def file_filter(source: FileSource, all_versions: bool) -> list[str]:
     return ["IsLatest = TRUE"] if source.object == "ContentVersion" and not all_versions else []
 
 
-def _queries(all_versions: bool) -> Iterator[tuple[FileSource, str]]:
-    for source in SOURCES:
+def _queries(all_versions: bool, objects: Collection[str] | None
+             ) -> Iterator[tuple[FileSource, str]]:
+    for source in sources(objects):
         yield source, soql.select(source.object, list(source.fields),
                                   where=file_filter(source, all_versions), order_by=["Id"])
 

@@ -31,6 +31,7 @@ from typing import TypeVar
 from sfexit import errors
 from sfexit.export.csvsink import csv_line
 from sfexit.export import schedule
+from sfexit.export.files_listing import SOURCES
 from sfexit.export.objects import DescribeCache
 from sfexit.org import bulk2
 from sfexit.org import permissions as org_permissions
@@ -52,7 +53,7 @@ POLLS_PER_JOB = 4              # create + a few status polls per Bulk job
 SAMPLE_OBJECTS = 3             # largest objects sampled for the row width
 SAMPLE_ROWS = 50
 DEFAULT_ROW_BYTES = 400
-FILE_OBJECTS = ("ContentVersion", "Attachment", "Document")
+FILE_OBJECTS = tuple(source.object for source in SOURCES)
 MB = 1024 * 1024
 # Reads at once: the two permission chains, /limits and the samples of the SAMPLE_OBJECTS
 # largest objects all fit, so none waits for a thread (the COUNT() fallback shares them).

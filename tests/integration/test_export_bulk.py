@@ -308,7 +308,7 @@ def test_cli_a_file_that_does_not_verify_exits_5_and_the_files_step_gets_the_opt
     monkeypatch.setattr(backup_module, "export_files", spy)
     config, env = _cli(org, tmp_path, monkeypatch)
     run = invoke(["--config", str(config), "export", "bulk", "--dest", str(tmp_path / "out"),
-                  "--objects", "Account", "--parallel", "3", "--include-deleted"],
+                  "--objects", "Account,ContentVersion", "--parallel", "3", "--include-deleted"],
                  env=env, app=on_org_clock(org))
     assert [(k["parallel"], k["include_deleted"]) for k in seen] == [(3, True)]
     assert run.code == 5, run.output

@@ -502,3 +502,25 @@ def test_a_retry_appends_only_after_a_matching_206_else_starts_over(server_range
     assert bytes(sink.data) == BODY and result.size == len(BODY) and result.attempts == 2
     assert result.resumed_with_range is server_ranges
     assert sink.restarts == (0 if server_ranges else 1)
+
+
+# --- --objects: the file bodies of the objects named, and only those ---------------------------
+
+@pytest.mark.parametrize("objects, file_objects", [
+    ("Account,Contact", set()),
+    ("Account,Attachment", {"Attachment"}),
+    ("ContentVersion,Document", {"ContentVersion", "Document"}),
+])
+def test_export_bulk_objects_fetches_only_the_bodies_of_the_file_objects_named(
+        emulator: Any, tmp_path: Path, objects: str, file_objects: set[str]) -> None:
+    config = write_config(tmp_path / "cfg", emulator, **password_profile(emulator))
+    dest = tmp_path / "backup"
+    before = blob_gets(emulator)
+    run = invoke(["--config", str(config), "export", "bulk", "--dest", str(dest),
+                  "--objects", objects], env=password_env(emulator))
+    assert run.code == 0, run.output
+    expected = {k for k in expected_files(emulator) if k.split("/")[0] in file_objects}
+    held = set(manifest_files(dest)) if (dest / "manifest.json").exists() else set()
+    assert held == expected
+    assert {p.parent.name for p in (dest / "files").rglob("*") if p.is_file()} == file_objects
+    assert blob_gets(emulator) - before == len(expected)
