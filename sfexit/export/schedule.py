@@ -98,11 +98,13 @@ class CostModel:
     def split_seconds(self, rows: int, page_rows: int) -> float:
         """In Id ranges (:func:`id_range_count`; one cursor below :data:`SPLIT_FROM_PAGES`
         pages), up to :data:`REST_CURSORS` ranges at once: one page's time for the first and
-        last Id (two one-row queries side by side), then a page for each round of ranges."""
+        last Id (two one-row queries side by side), then each round of ranges, a range's
+        pages one after the other (one page, unless :data:`MAX_RANGES` holds it to more)."""
         ranges = id_range_count(rows, page_rows)
         if ranges == 1:
             return self.rest_seconds(rows, page_rows)
-        return (1 + math.ceil(ranges / REST_CURSORS)) * self.rest_page_s
+        per_range = math.ceil(rest_pages(rows, page_rows) / ranges)
+        return (1 + math.ceil(ranges / REST_CURSORS) * per_range) * self.rest_page_s
 
     def bulk_ready_seconds(self, rows: int, row_bytes: int = DEFAULT_ROW_BYTES) -> float:
         """From a query job's creation to JobComplete: its fixed cost and its bytes processed."""
@@ -244,32 +246,47 @@ def overflow(counts: Mapping[str, int], routing: Routing, parallel: int,
 
 
 def ranged(counts: Mapping[str, int], routing: Routing) -> frozenset[str]:
-    """The objects over the threshold that REST reads in Id ranges instead of Bulk (issue 23:
-    an object's REST time in ranges is about one page for its first and last Id plus a page
-    per round of :data:`REST_CURSORS` ranges, :meth:`CostModel.split_seconds`). Taken
-    largest first, each when its ranges beat its own Bulk job and the cursors have room for
-    them: the room is the cursors' pages within the largest object's Bulk time (the run lasts
-    that long anyway), less the pages of the small objects REST reads. None with an explicit
-    ``rest_below``. Pure, like :func:`overflow`: forecast, gate and data step agree."""
+    """The objects REST reads in Id ranges where it would otherwise create a Bulk job (issue
+    23: in ranges an object's REST time is about one page for its first and last Id plus a
+    page per round of :data:`REST_CURSORS` ranges, :meth:`CostModel.split_seconds`).
+
+    Candidates: the objects over the threshold, and those under it that long text (200 rows
+    a page) would send to Bulk, counted at the page size that sends them there. Moving an
+    object off Bulk shortens the run only if every object whose Bulk job takes as long moves
+    too (the run lasts as long as its longest Bulk job), so the candidates are taken longest
+    Bulk job first and the set is the prefix that ends the run earliest (by a page's time at
+    least): the later of its ranged reads and the first Bulk job left, provided the cursors have room for it within
+    that time (the pages of the small objects REST reads plus, per object, its two bounds
+    and its ranges). None with an explicit ``rest_below``. Pure, like :func:`overflow`:
+    forecast, gate and data step agree."""
     if routing.rest_below is not None:
         return frozenset()
-    model, page = routing.model, REST_PAGE_ROWS
-    large = sorted((n for n, rows in counts.items() if not routing.may_rest(rows, n)),
-                   key=lambda n: (-counts[n], n))
-    if not large:
-        return frozenset()
-    horizon = model.bulk_seconds(counts[large[0]], routing.row_bytes)
-    room = REST_CURSORS * int(horizon // model.rest_page_s) - sum(
-        rest_pages(rows, page) for n, rows in counts.items() if routing.may_rest(rows, n))
-    chosen: list[str] = []
-    for name in large:
+    model, bytes_ = routing.model, routing.row_bytes
+
+    def page_of(name: str) -> int:
+        return page_rows(routing.may_rest(counts[name], name))
+
+    candidates = sorted((n for n, rows in counts.items()
+                         if not routing.by_rest(rows, True, n) and n not in routing.overflow),
+                        key=lambda n: (-model.bulk_seconds(counts[n], bytes_), n))
+    small_pages = sum(rest_pages(rows, REST_PAGE_ROWS) for n, rows in counts.items()
+                      if routing.may_rest(rows, n))
+    best, best_end = 0, model.bulk_seconds(counts[candidates[0]], bytes_) if candidates else 0.0
+    slots, slowest = small_pages, 0.0
+    for taken, name in enumerate(candidates, start=1):
         rows = counts[name]
-        slots = 2 + id_range_count(rows, page)   # the first and last Id, then each range
-        if model.split_seconds(rows, page) < model.bulk_seconds(rows, routing.row_bytes) \
-                and slots <= room:
-            room -= slots
-            chosen.append(name)
-    return frozenset(chosen)
+        split = model.split_seconds(rows, page_of(name))
+        if split >= model.bulk_seconds(rows, bytes_):
+            break
+        slots += 2 + id_range_count(rows, page_of(name))
+        slowest = max(slowest, split)
+        left = candidates[taken:]
+        end = max(slowest, model.bulk_seconds(counts[left[0]], bytes_) if left else 0.0)
+        if slots > REST_CURSORS * max(1, int(end // model.rest_page_s)):
+            break
+        if end <= best_end - model.rest_page_s:   # a page's time at least: the bounds' cost
+            best, best_end = taken, end
+    return frozenset(candidates[:best])
 
 
 def routing(rest_below: int | None, page_seconds: float | None = None,

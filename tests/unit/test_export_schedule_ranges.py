@@ -25,7 +25,8 @@ def test_every_range_costs_a_call_and_the_bounds_two() -> None:
 def test_ranged_rest_time_is_one_page_for_the_bounds_and_a_page_a_round() -> None:
     assert MODEL.split_seconds(4000, 2000) == MODEL.rest_seconds(4000, 2000) == 1.6
     assert MODEL.split_seconds(20_000, 2000) == 2 * 0.8            # 14 ranges, one round
-    assert MODEL.split_seconds(10**6, 2000) == (1 + MAX_RANGES // REST_CURSORS) * 0.8
+    # 500 pages in at most 64 ranges of 8 pages, 4 rounds of 16.
+    assert MODEL.split_seconds(10**6, 2000) == (1 + MAX_RANGES // REST_CURSORS * 8) * 0.8
     # 20,000 rows: 10 pages on one cursor (8 s), Bulk ~3.56 s, ranges 1.6 s.
     assert MODEL.split_seconds(20_000, 2000) < MODEL.bulk_seconds(20_000) \
         < MODEL.rest_seconds(20_000, 2000)
@@ -47,11 +48,23 @@ def test_a_large_object_goes_to_ranges_where_they_beat_its_bulk_job() -> None:
 
 
 def test_ranges_take_only_the_cursors_the_small_objects_leave() -> None:
-    # The cursors read 16 x 4 page slots in the largest job's time (~3.6 s); 6 objects of
-    # 20,000 rows want 16 slots each (2 bounds + 14 ranges): 3 fit after 10 one-page objects.
-    counts = {f"Big{n}": 20_000 for n in range(6)} | {f"Tiny{n}": 10 for n in range(10)}
-    chosen = ranged(counts, Routing())
-    assert chosen == {"Big0", "Big1", "Big2"}
+    # At 0.8 s a page, 20,000 rows in ranges take 1.6 s: 16 cursors x 2 pages = 32 slots, and
+    # each such object takes 16 (2 bounds + 14 ranges).
+    tiny = {f"Tiny{n}": 10 for n in range(10)}
+    assert ranged({"Big": 20_000} | tiny, Routing()) == {"Big"}
+    assert ranged({"Big0": 20_000, "Big1": 20_000}, Routing()) == {"Big0", "Big1"}
+    # With the 10 small objects' pages, two do not fit: and one alone would not shorten the
+    # run (the other's Bulk job is as long): neither moves.
+    assert ranged({"Big0": 20_000, "Big1": 20_000} | tiny, Routing()) == frozenset()
+
+
+def test_only_a_set_that_ends_the_run_earlier_moves_off_bulk() -> None:
+    # Mid's Bulk job (3.2 s) would end the run 0.36 s before Big's: less than a page's time,
+    # so Big alone does not move; Big and Mid together end it at 1.6 s.
+    assert ranged({"Big": 20_000, "Mid": 7_000}, Routing()) == {"Big", "Mid"}
+    # A million rows: Bulk ~31 s by the model (bytes processed, then one stream at 25.7 MB/s),
+    # 64 ranges of 8 pages 26.4 s; the others' Bulk jobs end long before either.
+    assert ranged({"Big": 20_000, "Mid": 7_000, "Huge": 10**6}, Routing()) == {"Huge"}
 
 
 def test_usage_counts_the_ranges_calls_of_a_ranged_object() -> None:
