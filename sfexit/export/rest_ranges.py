@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote_plus
 
+from sfexit import errors
 from sfexit.export import id_ranges, schedule
 from sfexit.export.csvsink import PartFile, csv_line, header_line
 from sfexit.export.data_run import ExportRun, ObjectProgress, ObjectResult, finish, sink
@@ -47,10 +48,28 @@ def fits_url(run: ExportRun, plan: ObjectPlan) -> bool:
     return len(quote_plus(query + _RANGE_CLAUSE)) <= soql.MAX_QUERY_URL_BYTES
 
 
-def read_ranges(run: ExportRun, plan: ObjectPlan, query: str, count: int) -> ObjectResult:
-    """Read the object in up to ``count`` Id ranges into ``data/<Object>.csv``."""
-    queries = [soql.select(plan.name, plan.fields, where=where, order_by=["Id"])
-               for where in range_filters(run, plan, count)]
+def range_queries(run: ExportRun, plan: ObjectPlan, count: int) -> list[str] | None:
+    """The queries of up to ``count`` Id ranges, each with the object's window (a delta's)
+    and ``ORDER BY Id``; None when the object does not take them (its bounds' query refused:
+    it is read on one cursor, as before). Run-wide errors are raised."""
+    where = window(plan.fields, run.options.since)
+    try:
+        first, last = _first_and_last(run, plan, where)
+    except errors.SalesforceError:
+        return None
+    if first is None or last is None:
+        return None   # no row: one plain read
+    return [soql.select(plan.name, plan.fields, order_by=["Id"], where=[
+        *where,
+        *([soql.condition("Id", ">=", r.low)] if r.low is not None else []),
+        *([soql.condition("Id", "<", r.high)] if r.high is not None else [])])
+        for r in id_ranges.split(first, last, count)]
+
+
+def read_ranges(run: ExportRun, plan: ObjectPlan, query: str, queries: list[str]
+                ) -> ObjectResult:
+    """Read the object's ``queries`` (:func:`range_queries`) into ``data/<Object>.csv``, in
+    that order; the manifest records ``query``, the object's own."""
     part = sink(run, plan.name)
     spills = [PartFile(part.final.with_name(f"{part.final.name}.{n}"))
               for n in range(len(queries))]
@@ -66,18 +85,6 @@ def read_ranges(run: ExportRun, plan: ObjectPlan, query: str, count: int) -> Obj
         for spill in spills:
             spill.close()
         part.close()
-
-
-def range_filters(run: ExportRun, plan: ObjectPlan, count: int) -> list[list[str]]:
-    """The WHERE clauses of each range: the object's window (a delta's) and its Id bounds."""
-    where = window(plan.fields, run.options.since)
-    first, last = _first_and_last(run, plan, where)
-    if first is None or last is None:
-        return [where]   # no row (yet): one plain read
-    return [[*where,
-             *([soql.condition("Id", ">=", r.low)] if r.low is not None else []),
-             *([soql.condition("Id", "<", r.high)] if r.high is not None else [])]
-            for r in id_ranges.split(first, last, count)]
 
 
 def _first_and_last(run: ExportRun, plan: ObjectPlan, where: list[str]
@@ -133,6 +140,7 @@ class _RangeReads:
     def _work(self) -> None:
         try:
             while (n := self._next()) is not None:
+                self.export.check()
                 self._read(n)
         except BaseException:
             self._failed.set()

@@ -19,11 +19,9 @@ from sfexit.export.data_run import (UNREADABLE_CODES, ExportRun, ObjectProgress,
 from sfexit.export.delta import window
 from sfexit.export.objects import ObjectPlan
 from sfexit.export import schedule
-from sfexit.export.rest_ranges import fits_url, read_ranges
+from sfexit.export.rest_ranges import REST_PROGRESS_EVERY, fits_url, range_queries, read_ranges
 from sfexit.export.schedule import PER_PARENT
 from sfexit.org import soql
-
-REST_PROGRESS_EVERY = 2000
 
 
 def read_rest(run: ExportRun, plan: ObjectPlan, query: str, why: str,
@@ -33,8 +31,10 @@ def read_rest(run: ExportRun, plan: ObjectPlan, query: str, why: str,
     by side (rest_ranges.py)."""
     try:
         ranges = schedule.id_range_count(rows, schedule.page_rows(plan.long_text))
-        if ranges > 1 and fits_url(run, plan):
-            return read_ranges(run, plan, query, ranges)
+        queries = range_queries(run, plan, ranges) if ranges > 1 and fits_url(run, plan) \
+            else None
+        if queries is not None:
+            return read_ranges(run, plan, query, queries)
         return write_records(run, plan, query, "rest", rest_records(run, plan, query))
     except errors.SalesforceError as exc:
         text = reason(exc)

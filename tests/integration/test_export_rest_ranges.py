@@ -104,3 +104,26 @@ def test_an_interrupted_split_read_is_read_again_whole_by_the_rerun(
         ("exported", testing.count(org, "SELECT Id FROM Contact"))]
     assert methods_and_hashes(tmp_path / "dest")["Contact"][1] \
         == methods_and_hashes(tmp_path / "bulk")["Contact"][1]
+
+
+def test_an_object_whose_id_bounds_are_refused_is_read_on_one_cursor(
+        fresh_emulator: Emulator, tmp_path: Path, small_pages: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    org = fresh_emulator
+    real = RestClient.query_iter
+
+    def refusing(self: RestClient, query: str, **kw: object):  # type: ignore[no-untyped-def]
+        if query.endswith("ORDER BY Id DESC LIMIT 1"):
+            raise errors.SalesforceError("MALFORMED_QUERY: Id can not be sorted",
+                                         error_code="MALFORMED_QUERY")
+        return real(self, query, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(RestClient, "query_iter", refusing)
+    with testing.soql_log(org) as texts:
+        done = backup(org, tmp_path / "one", objects=("Contact",), rest_below=10**9)
+    assert [(o.status, o.method) for o in done.objects] == [("exported", "rest")]
+    assert not _range_queries(texts, "Contact")
+    monkeypatch.setattr(RestClient, "query_iter", real)
+    backup(org, tmp_path / "bulk", objects=("Contact",), rest_below=0)
+    assert methods_and_hashes(tmp_path / "one")["Contact"][1] \
+        == methods_and_hashes(tmp_path / "bulk")["Contact"][1]
