@@ -19,7 +19,10 @@ then the manifest entry is written: memory stays flat whatever the org's size.
 Paths (``schedule.py``): an object the preflight counted below the cost model's crossing point
 (or ``rest_below``) is read over REST query instead of step 3, ``schedule.REST_CURSORS`` such
 objects side by side, beside the Bulk jobs; its CSV has the bytes Bulk would have served
-(rest_read.py), and the manifest's ``method`` says which path read it.
+(rest_read.py), and the manifest's ``method`` says which path read it. An object of a few
+pages or more is read in Id ranges on further read places (rest_ranges.py), and the largest
+objects go that way instead of Bulk where the model says it ends the run earlier
+(``schedule.ranged``).
 
 Schedule: steps 1-3 up to the job's creation run ahead of the reads (``parallel`` at a time,
 largest first, at most ``JOBS_AHEAD_PER_READER`` × ``parallel`` jobs created and not yet read),

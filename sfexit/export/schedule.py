@@ -41,6 +41,14 @@ Per profile, without / with a long-text field:
 high row (its 3-page objects go to Bulk) and one that answers in 0.3 s the low row.
 ``--rest-below ROWS`` (config
 ``[export] rest_below``) replaces the model's threshold; ``0`` sends every object to Bulk.
+
+ID RANGES (issue 23): an object REST reads that needs :data:`SPLIT_FROM_PAGES` pages or more is
+read in Id ranges side by side (:func:`id_range_count`; PK chunking over SOQL: id_ranges.py,
+rest_ranges.py): about one page's time for its first and last Id, then a page per round of
+:data:`REST_CURSORS` ranges (:meth:`CostModel.split_seconds`), each range at least one API
+call (:func:`rest_calls`, counted by :func:`usage`: the forecast and the budget gate). Where
+that ends the run earlier than the Bulk jobs of the largest objects and the cursors have room,
+those objects are read so instead of by Bulk (:func:`ranged`).
 """
 
 from __future__ import annotations
