@@ -8,6 +8,7 @@ pages at 2,000: each range is one page)."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from export_support import backup, methods_and_hashes
 from sfexit import errors
 from sfexit.export import schedule
+from sfexit.export.data_run import read_slots
 from sfexit.org.rest import RestClient
 from sfexit_emulator import Emulator, testing
 
@@ -127,3 +129,34 @@ def test_an_object_whose_id_bounds_are_refused_is_read_on_one_cursor(
     backup(org, tmp_path / "bulk", objects=("Contact",), rest_below=0)
     assert methods_and_hashes(tmp_path / "one")["Contact"][1] \
         == methods_and_hashes(tmp_path / "bulk")["Contact"][1]
+
+
+def test_the_ranges_are_read_side_by_side_within_the_run_s_read_places(
+        fresh_emulator: Emulator, tmp_path: Path, small_pages: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    org = fresh_emulator
+    real = RestClient.query_iter
+    lock = threading.Lock()
+    state = {"now": 0, "most": 0}
+
+    def counted(self: RestClient, query: str, **kw: object):  # type: ignore[no-untyped-def]
+        ranged = "Id >=" in query or "Id <" in query
+        if ranged:
+            with lock:
+                state["now"] += 1
+                state["most"] = max(state["most"], state["now"])
+        try:
+            yield from real(self, query, **kw)  # type: ignore[arg-type]
+        finally:
+            if ranged:
+                with lock:
+                    state["now"] -= 1
+
+    monkeypatch.setattr(RestClient, "query_iter", counted)
+    org.faults.latency_ms = 100   # a range's page is still being served when the next starts
+    try:
+        done = backup(org, tmp_path / "dest", objects=("Contact",), rest_below=10**9)
+    finally:
+        org.faults.latency_ms = 0
+    assert [o.status for o in done.objects] == ["exported"]
+    assert 2 <= state["most"] <= read_slots(4)
