@@ -101,12 +101,12 @@ def ideal(backup: Path, bulk_objects: set[str], profile: str, latency_ms: float,
     indivisible): an object may also be read over REST in Id ranges (sfexit/export/
     rest_ranges.py), one page each, CONCURRENCY at once, after one page's time for its first
     and last Id: time (1 + ceil(pages / 25)) pages, work (pages + 2) pages (each range and
-    both bounds are a request)."""
+    both bounds are a request). Splitting shortens an object but adds work, so each object's
+    option is chosen for the whole schedule (:func:`_best_split`), not for itself."""
     model = testing.cost_profile(profile)
     trip = latency_ms / 1000 + model.call_seconds()
     manifest = json.loads((backup / "manifest.json").read_text())
-    cheapest: dict[str, float] = {}
-    works: dict[str, float] = {}
+    options_of: dict[str, list[tuple[float, float]]] = {}
     for name, entry in manifest["objects"].items():
         rows, size = int(entry["rows"]), int(entry["bytes"])
         page = REST_PAGE_LONG_TEXT if _long_text(backup, name, entry["query"]) else REST_PAGE
@@ -121,10 +121,32 @@ def ideal(backup: Path, bulk_objects: set[str], profile: str, latency_ms: float,
             bulk = (3 * trip + model.bulk_queue_seconds() + model.bulk_run_seconds(size)
                     + model.download_seconds(math.ceil(size / result_pages)))
             options.append((bulk, bulk))
-        cheapest[name], works[name] = min(options)
+        options_of[name] = options
+    if split:
+        return _best_split(options_of)
+    cheapest = {name: min(options)[0] for name, options in options_of.items()}
     largest = max(cheapest, key=lambda n: cheapest[n])
-    work = sum(works.values())
+    work = sum(cheapest.values())
     return Ideal(max(cheapest[largest], work / CONCURRENCY), largest, cheapest[largest], work)
+
+
+def _best_split(options_of: dict[str, list[tuple[float, float]]]) -> Ideal:
+    """For each bound on an object's time (each option's time), every object takes its
+    least-work option within it; the best of max(the longest taken, work / CONCURRENCY)."""
+    best: Ideal | None = None
+    floor = max(min(t for t, _ in options) for options in options_of.values())
+    for bound in sorted({t for options in options_of.values() for t, _ in options
+                         if t >= floor}):
+        taken = {name: min((w, t) for t, w in options if t <= bound)
+                 for name, options in options_of.items()}
+        longest = max(taken, key=lambda n: taken[n][1])
+        work = sum(w for w, _ in taken.values())
+        found = Ideal(max(taken[longest][1], work / CONCURRENCY), longest, taken[longest][1],
+                      work)
+        if best is None or found.seconds < best.seconds:
+            best = found
+    assert best is not None
+    return best
 
 
 def _long_text(backup: Path, name: str, query: str) -> bool:
