@@ -263,10 +263,10 @@ def ranged(counts: Mapping[str, int], routing: Routing) -> frozenset[str]:
     object off Bulk shortens the run only if every object whose Bulk job takes as long moves
     too (the run lasts as long as its longest Bulk job), so the candidates are taken longest
     Bulk job first and the set is the prefix that ends the run earliest (by a page's time at
-    least): the later of its ranged reads and the first Bulk job left, provided the cursors have room for it within
-    that time (the pages of the small objects REST reads plus, per object, its two bounds
-    and its ranges). None with an explicit ``rest_below``. Pure, like :func:`overflow`:
-    forecast, gate and data step agree."""
+    least): the later of its ranged reads and the first Bulk job left, provided the cursors
+    have room for it within that time (the pages of the small objects REST reads plus, per
+    object, its two bounds and its ranges). None with an explicit ``rest_below``. Pure, like
+    :func:`overflow`: forecast, gate and data step agree."""
     if routing.rest_below is not None:
         return frozenset()
     model, bytes_ = routing.model, routing.row_bytes
@@ -302,8 +302,8 @@ def routing(rest_below: int | None, page_seconds: float | None = None,
     """A run's routing: ``rest_below`` when given, else the crossing at the measured REST page
     time (:func:`measured_model`), minus the :func:`overflow` of ``counts`` (every object the
     run reads) with ``parallel`` readers, plus the large objects read in Id ranges
-    (:func:`ranged`). The forecast, the budget gate and the data step all
-    route with this one, so the gate admits what the plan counted."""
+    (:func:`ranged`). The forecast, the budget gate and the data step all route with this
+    one, so the gate admits what the plan counted."""
     plain = Routing(rest_below, model=measured_model(page_seconds))
     spilled = replace(plain, overflow=overflow(counts or {}, plain, parallel,
                                                frozenset(PER_PARENT)))
