@@ -92,26 +92,61 @@ class Ideal:
     work: float
 
 
-def ideal(backup: Path, bulk_objects: set[str], profile: str, latency_ms: float) -> Ideal:
+def ideal(backup: Path, bulk_objects: set[str], profile: str, latency_ms: float,
+          split: bool = False) -> Ideal:
     """The ideal schedule for the objects of sfexit's ``backup`` (its manifest's rows and
-    bytes, its schema/ describes for long text); ``bulk_objects`` are those Bulk accepts."""
+    bytes, its schema/ describes for long text); ``bulk_objects`` are those Bulk accepts.
+
+    ``split``: a SECOND figure, ``ideal_split``, not the issue's (which treats an object as
+    indivisible): an object may also be read over REST in Id ranges (sfexit/export/
+    rest_ranges.py), one page each, CONCURRENCY at once, after one page's time for its first
+    and last Id: time (1 + ceil(pages / 25)) pages, work (pages + 2) pages (each range and
+    both bounds are a request). Splitting shortens an object but adds work, so each object's
+    option is chosen for the whole schedule (:func:`_best_split`), not for itself."""
     model = testing.cost_profile(profile)
     trip = latency_ms / 1000 + model.call_seconds()
     manifest = json.loads((backup / "manifest.json").read_text())
-    cheapest: dict[str, float] = {}
+    options_of: dict[str, list[tuple[float, float]]] = {}
     for name, entry in manifest["objects"].items():
         rows, size = int(entry["rows"]), int(entry["bytes"])
         page = REST_PAGE_LONG_TEXT if _long_text(backup, name, entry["query"]) else REST_PAGE
-        rest = max(1, math.ceil(rows / page)) * (trip + model.query_page_seconds(0, 0))
-        times = [rest]
+        page_s = trip + model.query_page_seconds(0, 0)
+        pages = max(1, math.ceil(rows / page))
+        options = [(pages * page_s, pages * page_s)]        # (time, work)
+        if split and pages > 1:
+            options.append(((1 + math.ceil(pages / CONCURRENCY)) * page_s,
+                            (pages + 2) * page_s))
         if name in bulk_objects:
-            pages = max(1, math.ceil(rows / RESULT_PAGE_ROWS))
-            times.append(3 * trip + model.bulk_queue_seconds() + model.bulk_run_seconds(size)
-                         + model.download_seconds(math.ceil(size / pages)))
-        cheapest[name] = min(times)
+            result_pages = max(1, math.ceil(rows / RESULT_PAGE_ROWS))
+            bulk = (3 * trip + model.bulk_queue_seconds() + model.bulk_run_seconds(size)
+                    + model.download_seconds(math.ceil(size / result_pages)))
+            options.append((bulk, bulk))
+        options_of[name] = options
+    if split:
+        return _best_split(options_of)
+    cheapest = {name: min(options)[0] for name, options in options_of.items()}
     largest = max(cheapest, key=lambda n: cheapest[n])
     work = sum(cheapest.values())
     return Ideal(max(cheapest[largest], work / CONCURRENCY), largest, cheapest[largest], work)
+
+
+def _best_split(options_of: dict[str, list[tuple[float, float]]]) -> Ideal:
+    """For each bound on an object's time (each option's time), every object takes its
+    least-work option within it; the best of max(the longest taken, work / CONCURRENCY)."""
+    best: Ideal | None = None
+    floor = max(min(t for t, _ in options) for options in options_of.values())
+    for bound in sorted({t for options in options_of.values() for t, _ in options
+                         if t >= floor}):
+        taken = {name: min((w, t) for t, w in options if t <= bound)
+                 for name, options in options_of.items()}
+        longest = max(taken, key=lambda n: taken[n][1])
+        work = sum(w for w, _ in taken.values())
+        found = Ideal(max(taken[longest][1], work / CONCURRENCY), longest, taken[longest][1],
+                      work)
+        if best is None or found.seconds < best.seconds:
+            best = found
+    assert best is not None
+    return best
 
 
 def _long_text(backup: Path, name: str, query: str) -> bool:

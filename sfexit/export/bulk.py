@@ -19,7 +19,10 @@ then the manifest entry is written: memory stays flat whatever the org's size.
 Paths (``schedule.py``): an object the preflight counted below the cost model's crossing point
 (or ``rest_below``) is read over REST query instead of step 3, ``schedule.REST_CURSORS`` such
 objects side by side, beside the Bulk jobs; its CSV has the bytes Bulk would have served
-(rest_read.py), and the manifest's ``method`` says which path read it.
+(rest_read.py), and the manifest's ``method`` says which path read it. An object of a few
+pages or more is read in Id ranges on further read places (rest_ranges.py), and the largest
+objects go that way instead of Bulk where the model says it ends the run earlier
+(``schedule.ranged``).
 
 Schedule: steps 1-3 up to the job's creation run ahead of the reads (``parallel`` at a time,
 largest first, at most ``JOBS_AHEAD_PER_READER`` × ``parallel`` jobs created and not yet read),
@@ -104,7 +107,7 @@ class _Started:
     job: bulk2.JobInfo | None = None
     error: errors.SalesforceError | None = None
     rest: bool = False           # the schedule sends it to REST: no job was created
-    rows: int | None = None      # the preflight's count (the job's expected time)
+    rows: int | None = None      # the preflight's count (the job's expected time, Id ranges)
     created: float = 0.0         # time.monotonic() when the job was created
 
 
@@ -252,7 +255,7 @@ def _start(run: ExportRun, name: str, describes: DescribeCache | None, rows: int
         return ObjectResult(name, "paused", None, reason="paused for limits")
     run.store.remove_object(name)
     if by_rest is not None and by_rest(plan):
-        return _Started(plan, query, rest=True)
+        return _Started(plan, query, rest=True, rows=rows)
     run.wait_for_room()
     try:
         job = bulk2.create_query_job(run.session, query,
@@ -262,7 +265,7 @@ def _start(run: ExportRun, name: str, describes: DescribeCache | None, rows: int
         if not isinstance(exc, errors.SalesforceError):
             raise
         _raise_if_limit(name, exc)  # at once: no other object's job may be created either
-        return _Started(plan, query, error=exc)
+        return _Started(plan, query, error=exc, rows=rows)
     run.count_job(job.id)
     return _Started(plan, query, job=job, rows=rows, created=time.monotonic())
 
@@ -316,14 +319,16 @@ def _read_started(run: ExportRun, started: _Started) -> ObjectResult:
     run.check()
     if started.rest:
         with run.reading():
-            return read_rest(run, plan, query, "read over REST (a small object: schedule.py)")
+            return read_rest(run, plan, query, "read over REST (a small object: schedule.py)",
+                             started.rows)
     if started.job is None:
         assert started.error is not None
         with run.reading():
-            return _after_bulk_error(run, plan, query, started.error)
+            return _after_bulk_error(run, plan, query, started.error, started.rows)
     run.on_progress(ObjectProgress(plan.name, 0, None, False, "bulk"))
     try:
-        result = _wait_and_download(run, plan, query, started.job, _first_poll(started))
+        result = _wait_and_download(run, plan, query, started.job, _first_poll(started),
+                                    started.rows)
     except BaseException:
         run.job_read()   # its place is free; the job stays unread (ExportRun.abort_unread)
         raise
@@ -362,7 +367,7 @@ def _first_poll(started: _Started) -> float:
 
 
 def _wait_and_download(run: ExportRun, plan: ObjectPlan, query: str, job: bulk2.JobInfo,
-                       first_poll: float) -> ObjectResult:
+                       first_poll: float, rows: int | None) -> ObjectResult:
     try:
         done = bulk2.wait_for_job(run.session, job.id, sleep=run.pause,
                                   timeout=run.options.poll_timeout,
@@ -372,16 +377,17 @@ def _wait_and_download(run: ExportRun, plan: ObjectPlan, query: str, job: bulk2.
             return _download(run, plan, query, done)
     except errors.SalesforceError as exc:
         with run.reading():
-            return _after_bulk_error(run, plan, query, exc)
+            return _after_bulk_error(run, plan, query, exc, rows)
     except IncompleteResult as exc:
         return ObjectResult(plan.name, "failed", "bulk", reason=exc.message)
     except (bulk2.JobFailed, bulk2.JobTimeout) as exc:
         with run.reading():
-            return read_rest(run, plan, query, f"Bulk job did not complete ({exc.message})")
+            return read_rest(run, plan, query, f"Bulk job did not complete ({exc.message})",
+                             rows)
 
 
 def _after_bulk_error(run: ExportRun, plan: ObjectPlan, query: str,
-                      exc: errors.SalesforceError) -> ObjectResult:
+                      exc: errors.SalesforceError, rows: int | None = None) -> ObjectResult:
     """What Salesforce's answer to the Bulk job (create, status or pages) leaves: per parent,
     skipped, a run-wide limit error, or REST."""
     text = reason(exc)
@@ -390,7 +396,7 @@ def _after_bulk_error(run: ExportRun, plan: ObjectPlan, query: str,
     if exc.error_code in UNREADABLE_CODES:
         return skip(run, plan.name, text)
     _raise_if_limit(plan.name, exc)
-    return read_rest(run, plan, query, f"Bulk API refused it ({text})")
+    return read_rest(run, plan, query, f"Bulk API refused it ({text})", rows)
 
 
 def _download(run: ExportRun, plan: ObjectPlan, query: str, done: bulk2.JobInfo

@@ -31,6 +31,9 @@ UNREADABLE_CODES = frozenset({"INVALID_TYPE_FOR_OPERATION", "INVALID_TYPE",
                               "NOT_FOUND"})
 # Longest uninterrupted sleep of a worker, so Ctrl-C ends the run within about a second.
 PAUSE_SLICE = 1.0
+# How often a range's spare cursor that found no read place free looks again (a place frees
+# when any read ends; a REST page takes 0.3-2 s: schedule.py).
+SPARE_POLL = 0.05
 # Bulk jobs created ahead of the readers, per reader (its reasons, and the schedule's use of it:
 # schedule.py).
 JOBS_AHEAD_PER_READER = schedule.JOBS_AHEAD_PER_READER
@@ -182,6 +185,21 @@ class ExportRun:
         try:
             self.check()
             yield
+        finally:
+            self.read_slots.release()
+
+    @contextmanager
+    def spare_reading(self, given_up: Callable[[], bool]) -> Iterator[bool]:
+        """One more read place, for another cursor of an object already being read (its Id
+        ranges: rest_read.py), waited for until ``given_up()``; yields whether one was had.
+        The object's own place keeps it going meanwhile, so waiting here never deadlocks."""
+        while not self.read_slots.acquire(timeout=SPARE_POLL):
+            self.check()
+            if given_up():
+                yield False
+                return
+        try:
+            yield True
         finally:
             self.read_slots.release()
 

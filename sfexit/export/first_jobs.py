@@ -67,7 +67,12 @@ def first_candidates(objects: Sequence[str], counts: Mapping[str, int],
     """The objects :class:`FirstJobs` may start (largest first, one window of jobs): over the
     low end's threshold even with long text; their describe decides."""
     low = run_routing(options.rest_below, PAGE_SECONDS_RANGE[0])
-    over = [n for n in bulk.largest_first(objects, counts) if not low.by_rest(counts.get(n), True)]
+    # Nor one the schedule may read in Id ranges instead (schedule.ranged), taken at the low
+    # end, where REST is at its quickest and the cursors' room the largest.
+    ranged = run_routing(options.rest_below, PAGE_SECONDS_RANGE[0], counts,
+                         options.parallel).ranged
+    over = [n for n in bulk.largest_first(objects, counts)
+            if not low.by_rest(counts.get(n), True) and n not in ranged]
     # No more than the run's window holds: none waits for a read (export_data waits for them).
     return over[:data_run.JOBS_AHEAD_PER_READER * max(1, options.parallel)]
 

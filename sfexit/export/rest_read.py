@@ -18,15 +18,23 @@ from sfexit.export.data_run import (UNREADABLE_CODES, ExportRun, ObjectProgress,
                                     ObjectResult, finish, needs_filter, reason, sink, skip)
 from sfexit.export.delta import window
 from sfexit.export.objects import ObjectPlan
+from sfexit.export import schedule
+from sfexit.export.rest_ranges import REST_PROGRESS_EVERY, fits_url, range_queries, read_ranges
 from sfexit.export.schedule import PER_PARENT
 from sfexit.org import soql
 
-REST_PROGRESS_EVERY = 2000
 
-
-def read_rest(run: ExportRun, plan: ObjectPlan, query: str, why: str) -> ObjectResult:
-    """The object over REST query; ``why`` (Bulk's refusal) goes into a failure's reason."""
+def read_rest(run: ExportRun, plan: ObjectPlan, query: str, why: str,
+              rows: int | None = None) -> ObjectResult:
+    """The object over REST query; ``why`` (Bulk's refusal) goes into a failure's reason.
+    ``rows`` (the preflight's count): from a few pages on, the object is read in Id ranges side
+    by side (rest_ranges.py)."""
     try:
+        ranges = schedule.id_range_count(rows, schedule.page_rows(plan.long_text))
+        queries = range_queries(run, plan, ranges) if ranges > 1 and fits_url(run, plan) \
+            else None
+        if queries is not None:
+            return read_ranges(run, plan, query, queries)
         return write_records(run, plan, query, "rest", rest_records(run, plan, query))
     except errors.SalesforceError as exc:
         text = reason(exc)

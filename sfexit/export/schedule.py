@@ -41,6 +41,14 @@ Per profile, without / with a long-text field:
 high row (its 3-page objects go to Bulk) and one that answers in 0.3 s the low row.
 ``--rest-below ROWS`` (config
 ``[export] rest_below``) replaces the model's threshold; ``0`` sends every object to Bulk.
+
+ID RANGES (issue 23): an object REST reads that needs :data:`SPLIT_FROM_PAGES` pages or more is
+read in Id ranges side by side (:func:`id_range_count`; PK chunking over SOQL: id_ranges.py,
+rest_ranges.py): about one page's time for its first and last Id, then a page per round of
+:data:`REST_CURSORS` ranges (:meth:`CostModel.split_seconds`), each range at least one API
+call (:func:`rest_calls`, counted by :func:`usage`: the forecast and the budget gate). Where
+that ends the run earlier than the Bulk jobs of the largest objects and the cursors have room,
+those objects are read so instead of by Bulk (:func:`ranged`).
 """
 
 from __future__ import annotations
@@ -69,6 +77,17 @@ JOBS_AHEAD_PER_READER = 4
 # The most REST pages the model lets one object take: one cursor is read a page at a time, so
 # a long one would make that object the run's longest chain whatever the model says.
 MAX_REST_PAGES = 50
+# An object of at least this many REST pages is read in Id ranges side by side (id_ranges.py,
+# PK chunking over SOQL): its first and last Id cost about one page's time (two one-row
+# queries side by side), so two pages would gain nothing and three gain one page.
+SPLIT_FROM_PAGES = 3
+# Rows a range is cut for, as a share of a page: ranges cut evenly by Id value hold uneven row
+# counts on a real org (deleted and purged ids, ids of other objects' inserts in between),
+# so a range aims at 3/4 of a page and most stay one page even 1/3 fuller than the mean.
+RANGE_PAGE_SHARE = 0.75
+# At most this many ranges for one object (a queue: more ranges than cursors is fine; each
+# range costs at least one API call).
+MAX_RANGES = 4 * REST_CURSORS
 
 
 @dataclass(frozen=True)
@@ -81,7 +100,19 @@ class CostModel:
     rest_page_s: float = 0.8             # no source: central of issue 23's 0.3-2 s
 
     def rest_seconds(self, rows: int, page_rows: int) -> float:
+        """One cursor, page after page."""
         return rest_pages(rows, page_rows) * self.rest_page_s
+
+    def split_seconds(self, rows: int, page_rows: int) -> float:
+        """In Id ranges (:func:`id_range_count`; one cursor below :data:`SPLIT_FROM_PAGES`
+        pages), up to :data:`REST_CURSORS` ranges at once: one page's time for the first and
+        last Id (two one-row queries side by side), then each round of ranges, a range's
+        pages one after the other (one page, unless :data:`MAX_RANGES` holds it to more)."""
+        ranges = id_range_count(rows, page_rows)
+        if ranges == 1:
+            return self.rest_seconds(rows, page_rows)
+        per_range = math.ceil(rest_pages(rows, page_rows) / ranges)
+        return (1 + math.ceil(ranges / REST_CURSORS) * per_range) * self.rest_page_s
 
     def bulk_ready_seconds(self, rows: int, row_bytes: int = DEFAULT_ROW_BYTES) -> float:
         """From a query job's creation to JobComplete: its fixed cost and its bytes processed."""
@@ -120,6 +151,23 @@ def rest_pages(rows: int, page_rows: int) -> int:
     return max(1, math.ceil(max(0, rows) / page_rows))
 
 
+def id_range_count(rows: int | None, page_size: int) -> int:
+    """Id ranges an object of ``rows`` rows is read in over REST (1: one cursor): about
+    :data:`RANGE_PAGE_SHARE` of a page each, from :data:`SPLIT_FROM_PAGES` pages on."""
+    if rows is None or rest_pages(rows, page_size) < SPLIT_FROM_PAGES:
+        return 1
+    return min(MAX_RANGES, math.ceil(rows / (page_size * RANGE_PAGE_SHARE)))
+
+
+def rest_calls(rows: int, page_size: int) -> int:
+    """API calls to read ``rows`` rows over REST, at worst: its pages; in Id ranges also the
+    first and last Id (2) and, since every range costs at least one call, one more page per
+    range beyond the first (the ranges' pages add up to at most pages + ranges - 1)."""
+    ranges = id_range_count(rows, page_size)
+    pages = rest_pages(rows, page_size)
+    return pages if ranges == 1 else 2 + pages + ranges - 1
+
+
 def page_rows(long_text: bool) -> int:
     return REST_PAGE_ROWS_LONG_TEXT if long_text else REST_PAGE_ROWS
 
@@ -149,6 +197,9 @@ class Routing:
     # Objects under the threshold that the REST cursors could not reach in time: Bulk reads
     # them (:func:`overflow`).
     overflow: frozenset[str] = frozenset()
+    # Objects over the threshold that REST reads in Id ranges side by side, faster than their
+    # Bulk job, on cursors the small objects leave free (:func:`ranged`).
+    ranged: frozenset[str] = frozenset()
 
     def threshold(self, long_text: bool) -> int:
         if self.rest_below is not None:
@@ -157,9 +208,14 @@ class Routing:
 
     def by_rest(self, rows: int | None, long_text: bool, name: str = "") -> bool:
         """REST reads the object: its row count is known and below the threshold, and it is
-        not one of the :attr:`overflow`."""
-        return rows is not None and rows < self.threshold(long_text) \
-            and name not in self.overflow
+        not one of the :attr:`overflow`; or it is one of the :attr:`ranged` and its Id ranges
+        still beat its Bulk job with the page size its fields give (long text: 200 a page)."""
+        if rows is None:
+            return False
+        if name in self.ranged:
+            return self.model.split_seconds(rows, page_rows(long_text)) \
+                < self.model.bulk_seconds(rows, self.row_bytes)
+        return rows < self.threshold(long_text) and name not in self.overflow
 
     def may_rest(self, rows: int | None, name: str = "") -> bool:
         """REST may read it, whichever its fields (the higher of the two thresholds)."""
@@ -197,15 +253,61 @@ def overflow(counts: Mapping[str, int], routing: Routing, parallel: int,
     return frozenset(over)
 
 
+def ranged(counts: Mapping[str, int], routing: Routing) -> frozenset[str]:
+    """The objects REST reads in Id ranges where it would otherwise create a Bulk job (issue
+    23: in ranges an object's REST time is about one page for its first and last Id plus a
+    page per round of :data:`REST_CURSORS` ranges, :meth:`CostModel.split_seconds`).
+
+    Candidates: the objects over the threshold, and those under it that long text (200 rows
+    a page) would send to Bulk, counted at the page size that sends them there. Moving an
+    object off Bulk shortens the run only if every object whose Bulk job takes as long moves
+    too (the run lasts as long as its longest Bulk job), so the candidates are taken longest
+    Bulk job first and the set is the prefix that ends the run earliest (by a page's time at
+    least): the later of its ranged reads and the first Bulk job left, provided the cursors
+    have room for it within that time (the pages of the small objects REST reads plus, per
+    object, its two bounds and its ranges). None with an explicit ``rest_below``. Pure, like
+    :func:`overflow`: forecast, gate and data step agree."""
+    if routing.rest_below is not None:
+        return frozenset()
+    model, bytes_ = routing.model, routing.row_bytes
+
+    def page_of(name: str) -> int:
+        return page_rows(routing.may_rest(counts[name], name))
+
+    candidates = sorted((n for n, rows in counts.items()
+                         if not routing.by_rest(rows, True, n) and n not in routing.overflow),
+                        key=lambda n: (-model.bulk_seconds(counts[n], bytes_), n))
+    small_pages = sum(rest_pages(rows, REST_PAGE_ROWS) for n, rows in counts.items()
+                      if routing.may_rest(rows, n))
+    best, best_end = 0, model.bulk_seconds(counts[candidates[0]], bytes_) if candidates else 0.0
+    slots, slowest = small_pages, 0.0
+    for taken, name in enumerate(candidates, start=1):
+        rows = counts[name]
+        split = model.split_seconds(rows, page_of(name))
+        if split >= model.bulk_seconds(rows, bytes_):
+            break
+        slots += 2 + id_range_count(rows, page_of(name))
+        slowest = max(slowest, split)
+        left = candidates[taken:]
+        end = max(slowest, model.bulk_seconds(counts[left[0]], bytes_) if left else 0.0)
+        if slots > REST_CURSORS * max(1, int(end // model.rest_page_s)):
+            break
+        if end <= best_end - model.rest_page_s:   # a page's time at least: the bounds' cost
+            best, best_end = taken, end
+    return frozenset(candidates[:best])
+
+
 def routing(rest_below: int | None, page_seconds: float | None = None,
             counts: Mapping[str, int] | None = None, parallel: int = 4) -> Routing:
     """A run's routing: ``rest_below`` when given, else the crossing at the measured REST page
     time (:func:`measured_model`), minus the :func:`overflow` of ``counts`` (every object the
-    run reads) with ``parallel`` readers. The forecast, the budget gate and the data step all
-    route with this one, so the gate admits what the plan counted."""
+    run reads) with ``parallel`` readers, plus the large objects read in Id ranges
+    (:func:`ranged`). The forecast, the budget gate and the data step all route with this
+    one, so the gate admits what the plan counted."""
     plain = Routing(rest_below, model=measured_model(page_seconds))
-    return replace(plain, overflow=overflow(counts or {}, plain, parallel,
-                                            frozenset(PER_PARENT)))
+    spilled = replace(plain, overflow=overflow(counts or {}, plain, parallel,
+                                               frozenset(PER_PARENT)))
+    return replace(spilled, ranged=ranged(counts or {}, spilled))
 
 
 @dataclass(frozen=True)
@@ -231,7 +333,7 @@ def usage(counts: Mapping[str, int], routing: Routing, *, job_calls: float,
         bulk = False
         for long_text in (False, True):
             if routing.by_rest(rows, long_text, name):
-                worst = max(worst, rest_pages(rows, page_rows(long_text)))
+                worst = max(worst, rest_calls(rows, page_rows(long_text)))
             else:
                 bulk = True
                 worst = max(worst, job_calls + rest_pages(rows, bulk_page_rows))
