@@ -69,9 +69,8 @@ def survey(ctx: RunContext, decisions: tuple[planning.StepDecision, ...]) -> Sur
     # routes objects (REST or Bulk) as `export bulk` will (export.schedule.routing).
     width, page_s = sample(rest, rows)
     export_reads = calls_since(s, start)
-    files = sum(rows.get(n, 0) for n in ("Attachment", "Document")) + rows.get(
-        "ContentVersion" if cfg.all_versions else "ContentDocument", 0)
-    file_bytes = _file_bytes(rest, cfg.all_versions) if "export" in runs else 0
+    files = _file_count(rows, cfg.objects, cfg.all_versions)
+    file_bytes = _file_bytes(rest, cfg.all_versions, cfg.objects) if "export" in runs else 0
     mark = s.calls
     everyone = list_users(s, UserFilter(active_only=False))
     list_cost = calls_since(s, mark)
@@ -126,16 +125,29 @@ def _with_preflight(counts: planning.Counts, calls: int) -> planning.Counts:
     return replace(counts, reads={**counts.reads, "preflight": calls})
 
 
-def _file_bytes(rest: RestClient, all_versions: bool) -> int:
+def _file_count(rows: dict[str, int], objects: tuple[str, ...] | None,
+                all_versions: bool) -> int:
+    """The file bodies the export would download, from the row counts: those of the file
+    objects the export's ``objects`` name (files_listing.sources); latest ContentVersions are
+    as many as ContentDocuments."""
+    from sfexit.export.files_listing import sources
+
+    latest = rows.get("ContentDocument", rows.get("ContentVersion", 0))
+    return sum(latest if s.object == "ContentVersion" and not all_versions
+               else rows.get(s.object, 0) for s in sources(objects))
+
+
+def _file_bytes(rest: RestClient, all_versions: bool, objects: tuple[str, ...] | None) -> int:
     """The bytes of the file bodies the export would download: ``SUM()`` of each file
-    object's size field, with the files step's own filter (latest ContentVersions unless
-    ``all_versions``). One aggregate query per object; an object the user cannot query counts
-    0. Deleted files (``include_deleted``) are not in the sum: aggregates run on ``query``."""
-    from sfexit.export.files_listing import SOURCES, file_filter
+    object's size field (of the file objects ``objects`` name), with the files step's own
+    filter (latest ContentVersions unless ``all_versions``). One aggregate query per object; an
+    object the user cannot query counts 0. Deleted files (``include_deleted``) are not in the
+    sum: aggregates run on ``query``."""
+    from sfexit.export.files_listing import file_filter, sources
     from sfexit.export.verify import sum_of
 
     total = 0
-    for source in SOURCES:
+    for source in sources(objects):
         try:
             total += sum_of(rest, source.object, source.size_field,
                           file_filter(source, all_versions)) or 0

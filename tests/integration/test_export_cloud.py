@@ -15,7 +15,7 @@ from auth_support import (invoke, on_org_clock, password_env, password_profile, 
 from s3_support import objects, puts_on_the_server
 
 # Not User: each login moves the running user's LastLoginDate, so two runs differ there.
-OBJECTS = "Account,CaseStatus,Contact,Opportunity"
+OBJECTS = "Account,CaseStatus,Contact,Opportunity,ContentVersion"   # with file bodies
 
 
 @pytest.fixture(autouse=True)
