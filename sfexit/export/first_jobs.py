@@ -65,14 +65,15 @@ class FirstJobs:
 def first_candidates(objects: Sequence[str], counts: Mapping[str, int],
                      options: ExportOptions) -> list[str]:
     """The objects :class:`FirstJobs` may start (largest first, one window of jobs): over the
-    low end's threshold even with long text; their describe decides."""
+    low end's threshold even with long text; their describe decides.
+
+    An object the schedule may read in Id ranges at the low end (schedule.ranged) is started
+    too, and read by Bulk (export_data reads every first job): leaving such objects to wait for
+    the measured page time cost more than ranges saved (bench/RESULTS.md, 2026-12-07 18:2x:
+    200k central 5.2 s with them, 6.0 s without; low 5.1 s either way)."""
     low = run_routing(options.rest_below, PAGE_SECONDS_RANGE[0])
-    # Nor one the schedule may read in Id ranges instead (schedule.ranged), taken at the low
-    # end, where REST is at its quickest and the cursors' room the largest.
-    ranged = run_routing(options.rest_below, PAGE_SECONDS_RANGE[0], counts,
-                         options.parallel).ranged
     over = [n for n in bulk.largest_first(objects, counts)
-            if not low.by_rest(counts.get(n), True) and n not in ranged]
+            if not low.by_rest(counts.get(n), True)]
     # No more than the run's window holds: none waits for a read (export_data waits for them).
     return over[:data_run.JOBS_AHEAD_PER_READER * max(1, options.parallel)]
 
