@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from sfexit import __version__
+from sfexit import __version__, allocator
 from sfexit import errors
 from sfexit.cli import (archive, auth, config_cmd, deadline, demo, emulator, export,
                         export_files, export_verify, export_weekly, offboard, reassign, report,
@@ -153,6 +153,7 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg,unused-ign
 
 
 def main() -> None:
+    allocator.tune()   # before any thread: peak RSS of a many-threaded export (allocator.py)
     cli()
 
 
