@@ -116,3 +116,12 @@ def machine() -> dict[str, str]:
 
 def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def publish(text: str, results: Path | None) -> None:
+    """Print a bench's markdown section, and append it to ``results`` (bench/RESULTS.md) when
+    given."""
+    print(text)
+    if results:
+        with open(results, "a", encoding="utf-8") as fh:
+            fh.write("\n" + text)

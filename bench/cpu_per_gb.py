@@ -30,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import Measured, machine, measured, served, uptime  # noqa: E402
+from bench.common import Measured, machine, measured, publish, served, uptime  # noqa: E402
 from bench.peers_org import SIZES, fill, schema  # noqa: E402
 
 PATHS = {"bulk": ["--rest-below", "0"], "rest": ["--rest-below", "1000000000"],
@@ -109,11 +109,7 @@ def main() -> None:
     if any(p not in PATHS for p in paths):
         raise SystemExit(f"--paths: any of {', '.join(PATHS)}")
     report = measure(args.size, args.runs, paths, args.extra)
-    text = markdown(report, " ".join(["bench/cpu_per_gb.py", *sys.argv[1:]]))
-    print(text)
-    if args.results:
-        with open(args.results, "a", encoding="utf-8") as fh:
-            fh.write("\n" + text)
+    publish(markdown(report, " ".join(["bench/cpu_per_gb.py", *sys.argv[1:]])), args.results)
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "emulator" / "tests"))
 
 from bench.common import (Measured, csv_rows, invalid_utf8, machine, measured, served,  # noqa: E402
-                          set_costs, simple_sf, uptime, verdict)
+                          publish, set_costs, simple_sf, uptime, verdict)
 from bench.peers_org import (IDEAL_TARGET, SIZES, TARGETS, fill, ideal,  # noqa: E402
                              schema)
 
@@ -396,11 +396,7 @@ def main() -> None:
     report["once"] = args.once
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
-    text = markdown(report, " ".join(["bench/peers.py", *sys.argv[1:]]))
-    print(text)
-    if args.results:
-        with open(args.results, "a", encoding="utf-8") as fh:
-            fh.write("\n" + text)
+    publish(markdown(report, " ".join(["bench/peers.py", *sys.argv[1:]])), args.results)
 
 
 if __name__ == "__main__":
