@@ -200,7 +200,7 @@ def _dry_run(app: AppContext, session: OrgSession, options: ExportOptions, *, fi
     result = {"dry_run": True, "dest": found.dest, "objects": found.objects,
               "objects_done": found.objects_done,
               "forecast": to_jsonable(found.report.forecast),
-              "permissions": found.report.permissions, "budget": found.plan.to_json()}
+              "permissions": found.report.recorded_permissions, "budget": found.plan.to_json()}
     app.out.result(result, lambda: dry_run_text(found.objects, found.objects_done,
                                                 found.plan))
     return 0
@@ -270,7 +270,7 @@ def _summary_json(summary: BackupSummary) -> dict[str, Any]:
         "skipped": [to_jsonable(s) for s in summary.skipped],
         "failed": [to_jsonable(o) for o in summary.failed],
         "files": summary.files, "api_calls": summary.api_calls, "bulk_jobs": summary.bulk_jobs,
-        "permissions": summary.preflight.permissions if summary.preflight else {},
+        "permissions": summary.preflight.recorded_permissions if summary.preflight else {},
         "forecast": to_jsonable(summary.preflight.forecast) if summary.preflight else None,
         "budget": summary.plan.to_json() if summary.plan else None,
     }

@@ -128,7 +128,7 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
             if first is not None:
                 first.cancel()   # a run-wide error: the data step would stop the same way
             raise
-    store.set_permissions(report.permissions)
+    store.set_permissions(report.recorded_permissions)
     # Route with the page time the org showed (schedule.routing): forecast, gate and data step.
     options = dataclasses.replace(options, rest_page_s=report.rest_page_s)
     left = left_forecast(report, store.snapshot(), options.max_records, options.rest_below,

@@ -135,7 +135,8 @@ class Manifest:
     tool_version: str
     started_at: str                  # ISO 8601, UTC
     finished_at: str | None
-    permissions: dict[str, bool] = field(default_factory=dict)
+    # None: the org refused to show it (preflight.PreflightReport.recorded_permissions).
+    permissions: dict[str, bool | None] = field(default_factory=dict)
     objects: dict[str, ObjectEntry] = field(default_factory=dict)
     skipped: list[SkippedObject] = field(default_factory=list)
     files: dict[str, FileEntry] = field(default_factory=dict)   # key "<Object>/<Id>"
@@ -375,7 +376,7 @@ class ManifestStore:
                 self._manifest.org_name = name
                 self._write()
 
-    def set_permissions(self, permissions: dict[str, bool]) -> None:
+    def set_permissions(self, permissions: dict[str, bool | None]) -> None:
         with self._lock:
             self._manifest.permissions = dict(permissions)
             self._write()

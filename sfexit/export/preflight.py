@@ -104,6 +104,13 @@ class PreflightReport:
     unknown: dict[str, str] = field(default_factory=dict)
 
     @property
+    def recorded_permissions(self) -> dict[str, bool | None]:
+        """``permissions`` as the manifest and ``--json`` record them: None where the org
+        refused to show it (``unknown``), never a False an auditor would read as "not granted"."""
+        return {name: None if name in self.unknown else granted
+                for name, granted in self.permissions.items()}
+
+    @property
     def fits(self) -> bool:
         return not self.forecast.problems()
 

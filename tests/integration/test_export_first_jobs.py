@@ -106,6 +106,11 @@ def test_a_refused_permission_read_warns_and_the_export_goes_on(fresh_emulator: 
     assert run.body["result"]["bulk_jobs"] > 0
     assert _jobs_created(org) >= run.body["result"]["bulk_jobs"]
     assert set(_job_states(org)) == {"JobComplete"}
+    # Recorded as unknown (null), not as "not granted", in the JSON and the manifest, which
+    # sfexit reads back (verify, a rerun).
+    known = {"ViewAllData": True, "QueryAllFiles": None, "ApiEnabled": True}
+    assert run.body["result"]["permissions"] == known
+    assert ManifestStore.load(tmp_path / "out").snapshot().permissions == known
 
 
 @pytest.mark.parametrize("stop", [
