@@ -34,7 +34,12 @@ def read_rest(run: ExportRun, plan: ObjectPlan, query: str, why: str,
         queries = range_queries(run, plan, ranges) if ranges > 1 and fits_url(run, plan) \
             else None
         if queries is not None:
-            return read_ranges(run, plan, query, queries)
+            try:
+                return read_ranges(run, plan, query, queries)
+            except errors.SalesforceError:
+                # A range's Id filter refused where the bounds' query was answered: one
+                # cursor, as before ranges (its own refusal, if any, is handled below).
+                pass
         return write_records(run, plan, query, "rest", rest_records(run, plan, query))
     except errors.SalesforceError as exc:
         text = reason(exc)

@@ -131,6 +131,28 @@ def test_an_object_whose_id_bounds_are_refused_is_read_on_one_cursor(
         == methods_and_hashes(tmp_path / "bulk")["Contact"][1]
 
 
+def test_an_object_whose_range_query_is_refused_is_read_again_on_one_cursor(
+        fresh_emulator: Emulator, tmp_path: Path, small_pages: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    org = fresh_emulator
+    real = RestClient.query_iter
+
+    def refusing(self: RestClient, query: str, **kw: object):  # type: ignore[no-untyped-def]
+        if "Id <" in query:   # the bounds are answered, a range with an upper bound is not
+            raise errors.SalesforceError("MALFORMED_QUERY: Id comparison not supported here",
+                                         error_code="MALFORMED_QUERY")
+        return real(self, query, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(RestClient, "query_iter", refusing)
+    done = backup(org, tmp_path / "one", objects=("Contact",), rest_below=10**9)
+    assert [(o.status, o.method) for o in done.objects] == [("exported", "rest")]
+    assert not list((tmp_path / "one" / "data").glob("*.part"))
+    monkeypatch.setattr(RestClient, "query_iter", real)
+    backup(org, tmp_path / "bulk", objects=("Contact",), rest_below=0)
+    assert methods_and_hashes(tmp_path / "one")["Contact"][1] \
+        == methods_and_hashes(tmp_path / "bulk")["Contact"][1]
+
+
 def test_the_ranges_are_read_side_by_side_within_the_run_s_read_places(
         fresh_emulator: Emulator, tmp_path: Path, small_pages: None,
         monkeypatch: pytest.MonkeyPatch) -> None:
