@@ -15,7 +15,6 @@ when broken or cut short (:func:`one_page`).
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
 
@@ -84,7 +83,8 @@ def _pages_side_by_side(run: ExportRun, plan: ObjectPlan, job: bulk2.JobInfo, pa
                         urls: list[str]) -> int:
     """Each listed page into ``<part>.<n>`` (:func:`streams` at once), then appended in order.
     The listed URLs carry their own page bounds: no ``maxRecords`` is sent with them."""
-    spills = [PartFile(part.final.with_name(f"{part.final.name}.{n}")) for n in range(len(urls))]
+    spills = [PartFile(part.final.with_name(f"{part.final.name}.{n}"), hashed=False)
+              for n in range(len(urls))]
     done = 0
 
     def fetch(n: int) -> int:
@@ -102,20 +102,11 @@ def _pages_side_by_side(run: ExportRun, plan: ObjectPlan, job: bulk2.JobInfo, pa
                 run.on_progress(ObjectProgress(plan.name, done, job.records_processed, False,
                                                "bulk"))
         for spill in spills:
-            spill.flush()
-            with open(spill.part, "rb") as fh:
-                shutil.copyfileobj(fh, _Writer(part), bulk2.READ_SIZE)
+            part.append(spill)
     finally:
         for spill in spills:
             spill.close()
     return done
-
-
-class _Writer:
-    """``part`` as a file object for shutil.copyfileobj (it hashes what it writes)."""
-
-    def __init__(self, part: PartFile) -> None:
-        self.write = part.write
 
 
 def one_page(run: ExportRun, job_id: str, locator: str | None, columns: int,

@@ -84,6 +84,9 @@ def _datetimes(kinds: tuple[str, ...]) -> tuple[int, ...]:
     return tuple(at for at, kind in enumerate(kinds) if kind == "datetime")
 
 
+APPEND_READ_BYTES = 1 << 20   # PartFile.append's reads: large, memory flat
+
+
 @dataclass(frozen=True)
 class Mark:
     """A point to rewind to when a page breaks in transit: file offset and hash state."""
@@ -93,37 +96,47 @@ class Mark:
 
 
 class PartFile:
-    """``<final>.part`` being written, with its SHA-256 and size kept as bytes go in."""
+    """``<final>.part`` being written, with its SHA-256 and size kept as bytes go in.
 
-    def __init__(self, final: Path) -> None:
+    A spill (``hashed=False``) holds one piece of a file read side by side (Bulk result pages,
+    Id ranges) until :meth:`append` joins it to that file, whose hash counts its bytes then:
+    hashing them in the spill too was a second SHA-256 pass over every such byte."""
+
+    def __init__(self, final: Path, *, hashed: bool = True) -> None:
         self.final = final
         self.part = final.with_name(final.name + ".part")
         final.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(self.part, "wb")  # noqa: SIM115 (closed in commit/discard)
-        self._hash = hashlib.sha256()
+        self._hash: Any = hashlib.sha256() if hashed else None
         self.size = 0
 
     def write(self, data: bytes) -> None:
         if data:
             self._fh.write(data)
-            self._hash.update(data)
+            if self._hash is not None:
+                self._hash.update(data)
             self.size += len(data)
 
     def mark(self) -> Mark:
-        return Mark(self.size, self._hash.copy())
+        return Mark(self.size, self._hash.copy() if self._hash is not None else None)
 
     def rewind(self, mark: Mark) -> None:
         self._fh.seek(mark.offset)
         self._fh.truncate()
-        self._hash = mark.hasher.copy()
+        self._hash = mark.hasher.copy() if mark.hasher is not None else None
         self.size = mark.offset
 
-    def flush(self) -> None:
-        """Make what was written readable from ``part`` (a spill appended to another file)."""
-        self._fh.flush()
+    def append(self, spill: PartFile) -> None:
+        """``spill``'s bytes after this file's, counted in its hash and size."""
+        spill._fh.flush()
+        with open(spill.part, "rb") as fh:
+            while chunk := fh.read(APPEND_READ_BYTES):
+                self.write(chunk)
 
     @property
     def sha256(self) -> str:
+        if self._hash is None:
+            raise ValueError(f"{self.part} is a spill: hashed where it is appended")
         return self._hash.hexdigest()
 
     def commit(self) -> None:

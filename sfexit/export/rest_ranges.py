@@ -20,7 +20,6 @@ only ``.part`` files and the rerun reads the object again from the start.
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -34,7 +33,7 @@ from sfexit.export.csvsink import PartFile, csv_line, header_line
 from sfexit.export.data_run import ExportRun, ObjectProgress, ObjectResult, finish, sink
 from sfexit.export.delta import window
 from sfexit.export.objects import ObjectPlan
-from sfexit.org import bulk2, soql
+from sfexit.org import soql
 
 REST_PROGRESS_EVERY = 2000
 # Longest bound clause the ranges add to the object's query ("Id >= '…' AND Id < '…'").
@@ -71,15 +70,13 @@ def read_ranges(run: ExportRun, plan: ObjectPlan, query: str, queries: list[str]
     """Read the object's ``queries`` (:func:`range_queries`) into ``data/<Object>.csv``, in
     that order; the manifest records ``query``, the object's own."""
     part = sink(run, plan.name)
-    spills = [PartFile(part.final.with_name(f"{part.final.name}.{n}"))
+    spills = [PartFile(part.final.with_name(f"{part.final.name}.{n}"), hashed=False)
               for n in range(len(queries))]
     try:
         rows = _RangeReads(run, plan, queries, spills).read()
         part.write(header_line(plan.fields))
         for spill in spills:
-            spill.flush()
-            with open(spill.part, "rb") as fh:
-                shutil.copyfileobj(fh, _Writer(part), bulk2.READ_SIZE)
+            part.append(spill)
         return finish(run, plan, query, "rest", part, rows, [])
     finally:
         for spill in spills:
@@ -161,9 +158,3 @@ class _RangeReads:
                     return
                 run.on_progress(ObjectProgress(plan.name, rows, None, False, "rest"))
 
-
-class _Writer:
-    """``part`` as a file object for shutil.copyfileobj (it hashes what it writes)."""
-
-    def __init__(self, part: PartFile) -> None:
-        self.write = part.write
