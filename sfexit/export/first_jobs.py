@@ -69,7 +69,7 @@ def first_candidates(objects: Sequence[str], counts: Mapping[str, int],
 
     An object the schedule may read in Id ranges at the low end (schedule.ranged) is started
     too, and read by Bulk (export_data reads every first job): leaving such objects to wait for
-    the measured page time cost more than ranges saved (bench/RESULTS.md, 2026-12-07 18:2x:
+    the measured page time cost more than ranges saved (bench/RESULTS.md, "session 6":
     200k central 5.2 s with them, 6.0 s without; low 5.1 s either way)."""
     low = run_routing(options.rest_below, PAGE_SECONDS_RANGE[0])
     over = [n for n in bulk.largest_first(objects, counts)
