@@ -315,13 +315,18 @@ class OrgSession:
         kwargs["verify"] = self._verify
         kwargs.setdefault("timeout", 120.0)
         while True:
-            generation = self._relogins.generation
-            response = self._with_retries(method, url, idempotent, kwargs, ui_page,
-                                          number_text)
+            with self._lock:
+                # The token is taken with its generation: what comes back is told of the
+                # session it was sent with, even if another thread signs in meanwhile.
+                generation, kwargs["auth"] = self._relogins.sending(), self._auth
+            response = self._sent(generation, method, url, idempotent, kwargs, ui_page,
+                                  number_text)
             streamed = bool(kwargs.get("stream"))
             login_page = not ui_page and answers.is_login_answer(response, stream=streamed)
-            if not (login_page or is_dead_session(response)):
-                self._relogins.answered()
+            dead = login_page or is_dead_session(response)
+            with self._lock:
+                self._relogins.came_back(generation, served=not dead, refused=dead)
+            if not dead:
                 return response
             if self._reauthenticate is None or self._give_up(generation):
                 if login_page:
@@ -330,6 +335,16 @@ class OrgSession:
             response.close()
             # A 401 or a login page was not processed, so sending again is safe, even a POST.
             self._refresh(generation)
+
+    def _sent(self, generation: int, method: str, url: str, idempotent: bool,
+              kwargs: dict[str, Any], ui_page: bool, number_text: bool) -> requests.Response:
+        """:meth:`_with_retries`, telling the session's tally of a request that raised."""
+        try:
+            return self._with_retries(method, url, idempotent, kwargs, ui_page, number_text)
+        except BaseException:
+            with self._lock:
+                self._relogins.came_back(generation, served=False, refused=False)
+            raise
 
     def _with_retries(self, method: str, url: str, idempotent: bool,
                       kwargs: dict[str, Any], ui_page: bool = False,
@@ -438,7 +453,10 @@ class OrgSession:
             self._on_event("session expired; signing in again")
             token = self._relogins.sign_in(self._reauthenticate, lambda n: self._sleep(
                 min(self.retry.max_seconds, self.retry.base_seconds * 2 ** n)))
-            self._auth.token = token.access_token
+            # A new object, not a new token in the old one: a request being sent keeps the
+            # token of the generation it was counted under (exchange).
+            self._auth = BearerAuth(token.access_token, self._auth.hosts)
+            self._http.auth = self._auth
             if self._sf is not None:
                 self._sf.session_id = token.access_token
                 self._sf.headers["Authorization"] = "Bearer " + token.access_token
