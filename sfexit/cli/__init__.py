@@ -131,7 +131,9 @@ def _debug_logging_to_stderr(on: bool) -> None:
         return
     if not ours:
         handler = _StderrHandler()
-        handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
+        # The time since start shows where a slow run waits.
+        handler.setFormatter(logging.Formatter(
+            "debug: %(name)s: %(message)s [at %(relativeCreated).0f ms]"))
         logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -93,5 +94,7 @@ def test_verbose_logs_redacted_debug_lines_for_one_run_only(emulator: Any, tmp_p
     assert verbose.exit_code == 0
     assert "debug: sfexit.org: GET https://127.0.0.1:" in verbose.stderr
     assert "/services/oauth2/userinfo -> 200" in verbose.stderr
+    # Each line says when it happened, so a slow run shows where it waits.
+    assert re.search(r"userinfo -> 200 \(\d+ ms\) \[at \d+ ms\]$", verbose.stderr, re.M)
     quiet = CliRunner().invoke(cli, args, env=password_env(emulator))
     assert quiet.exit_code == 0 and quiet.stderr == ""
