@@ -92,17 +92,19 @@ class BudgetGate:
             self._described.add(name)
         return True
 
-    def admit_object(self, name: str, bound: int = 0) -> bool:
+    def admit_object(self, name: str, bound: int = 0, *, bulk_job: bool = False) -> bool:
         """Admit one object's reads, and its describe unless :meth:`admit_describe` did.
         Before the row width is known (the export's first jobs start beside the preflight:
         backup.py), its result MB are counted at ``bound`` (its widest row:
-        objects.ObjectPlan.max_row_bytes), never given back."""
+        objects.ObjectPlan.max_row_bytes), never given back. ``bulk_job``: one Bulk job is
+        counted whatever the routing says (a first job, created before the page time is
+        measured, may be one the measured routing would not make: first_jobs.py)."""
         rows = max(0, self.row_counts.get(name, 0))
         width = self.row_bytes if self.row_bytes is not None else bound
         with self._lock:
             routing = self.routing
             described = name in self._described
-        jobs = export_usage({name: rows}, routing, self.max_records).bulk_jobs
+        jobs = max(int(bulk_job), export_usage({name: rows}, routing, self.max_records).bulk_jobs)
         calls = object_calls(rows, routing, self.max_records, name) - (1 if described else 0)
         return self._admit({API: calls, JOBS: jobs}, rows * width)
 

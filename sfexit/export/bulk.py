@@ -48,7 +48,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sfexit import errors
@@ -62,7 +62,7 @@ from sfexit.export.manifest import ManifestStore, ObjectEntry
 from sfexit.export.objects import (DescribeCache, ObjectPlan, Selection, describe_and_save,
                                    select_objects)
 from sfexit.export.rest_read import read_per_parent, read_rest
-from sfexit.export.schedule import MODEL, PER_PARENT, REST_CURSORS, Routing
+from sfexit.export.schedule import MODEL, PER_PARENT, REST_CURSORS, Routing, page_rows
 from sfexit.export.schedule import routing as run_routing
 from sfexit.ondisk import file_digest
 from sfexit.org import bulk2
@@ -148,6 +148,7 @@ def export_data(session: OrgSession, store: ManifestStore, options: ExportOption
         run = first.run
         run.widen(len(routing.overflow))
     early = dict(first.futures) if first is not None else {}
+    early_futures = set(early.values())
     # The first jobs are created before the data step's own (largest first throughout).
     wait(early.values())
     results: list[ObjectResult] = []
@@ -198,6 +199,9 @@ def export_data(session: OrgSession, store: ManifestStore, options: ExportOption
                                                          counts.get(name))] = None
                         elif isinstance(outcome, _Started) and outcome.job is None:
                             pending[rests.submit(_read_started, run, outcome)] = None
+                        elif isinstance(outcome, _Started) and future in early_futures \
+                                and _rest_sooner(routing, outcome):
+                            pending[rests.submit(_instead_by_rest, run, outcome)] = None
                         elif isinstance(outcome, _Started):
                             due_first.put(outcome)
                             pending[readers.submit(_read_next, run, due_first)] = None
@@ -232,10 +236,12 @@ def _small(run: ExportRun, name: str, describes: DescribeCache | None, routing: 
 
 
 def _start(run: ExportRun, name: str, describes: DescribeCache | None, rows: int | None,
-           by_rest: Callable[[ObjectPlan], bool] | None = None) -> ObjectResult | _Started:
+           by_rest: Callable[[ObjectPlan], bool] | None = None, *, bulk_job: bool = False
+           ) -> ObjectResult | _Started:
     """Describe the object and create its Bulk job (none when ``by_rest`` sends it to REST);
     a final result when there is nothing to read (resumed, skipped, describe failed).
-    Run-wide errors are raised."""
+    ``bulk_job``: the budget gate counts a Bulk job whatever its routing says (a first job,
+    created before the page time is measured: first_jobs.py). Run-wide errors are raised."""
     run.check()
     if not _describe_admitted(run, name):
         return ObjectResult(name, "paused", None, reason="paused for limits")
@@ -251,7 +257,7 @@ def _start(run: ExportRun, name: str, describes: DescribeCache | None, rows: int
         return ObjectResult(name, "kept", resumed.method, resumed.rows, resumed.bytes)
     # Before the preflight's sample (the first jobs: first_jobs.py) the gate counts its widest row.
     if run.options.budget is not None and not run.options.budget.admit_object(
-            name, bound=plan.max_row_bytes):
+            name, bound=plan.max_row_bytes, bulk_job=bulk_job):
         return ObjectResult(name, "paused", None, reason="paused for limits")
     run.store.remove_object(name)
     if by_rest is not None and by_rest(plan):
@@ -334,6 +340,32 @@ def _read_started(run: ExportRun, started: _Started) -> ObjectResult:
         raise
     run.job_read(started.job.id)
     return result
+
+
+def _rest_sooner(routing: Routing, started: _Started) -> bool:
+    """Whether REST, at the page time the org showed, reads an object whose first job was
+    created before it was measured (first_jobs.py) sooner than that job ends, by a page's
+    time at least: that job is then aborted (:func:`_instead_by_rest`)."""
+    plan, rows = started.plan, started.rows
+    if rows is None or not routing.by_rest(rows, plan.long_text, plan.name):
+        return False
+    model = routing.model
+    by_rest = time.monotonic() + model.split_seconds(rows, page_rows(plan.long_text))
+    by_bulk = started.created + model.bulk_seconds(rows, routing.row_bytes)
+    return by_rest + model.rest_page_s <= by_bulk
+
+
+def _instead_by_rest(run: ExportRun, started: _Started) -> ObjectResult:
+    """Abort a first job REST reads sooner, then read its object over REST. The abort is best
+    effort (a job done meanwhile cannot be aborted; an error that concerns the whole run
+    surfaces in the read)."""
+    assert started.job is not None
+    try:
+        bulk2.abort_query_job(run.session, started.job.id)
+    except errors.SalesforceError:
+        pass
+    run.job_read(started.job.id)   # its place in the window is free, nothing is left unread
+    return _read_started(run, replace(started, job=None, rest=True))
 
 
 class _DueFirst:

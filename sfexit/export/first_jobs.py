@@ -26,31 +26,31 @@ from sfexit.export.data_run import ExportOptions, ExportRun, ObjectResult, Progr
 from sfexit.export.manifest import ManifestStore
 from sfexit.export.objects import DescribeCache, plan_fields
 from sfexit.export import data_run
-from sfexit.export.schedule import PAGE_SECONDS_RANGE, Routing
+from sfexit.export.schedule import Routing
 from sfexit.export.schedule import routing as run_routing
 from sfexit.org.session import OrgSession
 
 
 class FirstJobs:
     """The largest objects' Bulk jobs, created while the preflight still reads (backup.py), so
-    the run's longest job starts as early as it can. Only objects Bulk reads WHATEVER the REST
-    page time turns out to be: over the threshold at the low end of the range
-    (schedule.PAGE_SECONDS_RANGE; thresholds only fall as the page time rises), with the long
-    text their describe shows, and never an overflow one (those are under it). Each goes
-    through the same start as in the data step (resume, the budget gate, the job window);
-    :func:`export_data` takes them over. ``cancel`` when the run stops before it."""
+    the run's longest job starts as early as it can. Objects Bulk reads at the model's own
+    page time (schedule.MODEL, the central of the range: the page time is measured by the
+    sample these jobs run beside), with the long text their describe shows. Each goes through
+    the same start as in the data step (resume, the budget gate counting it a Bulk job, the job
+    window); :func:`export_data` takes them over, and aborts one the measured page time makes
+    slower than REST (bulk._rest_sooner). ``cancel`` when the run stops before it."""
 
     def __init__(self, session: OrgSession, store: ManifestStore, options: ExportOptions,
                  names: Sequence[str], counts: Mapping[str, int], describes: DescribeCache,
                  *, on_progress: ProgressCallback | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.run = ExportRun(session, store, options, on_progress, sleep)
-        low = run_routing(options.rest_below, PAGE_SECONDS_RANGE[0])
+        prior = run_routing(options.rest_below)
         self._pool = ThreadPoolExecutor(max(1, options.parallel),
                                         thread_name_prefix="sfexit-export-first")
         self.futures: dict[str, Future[ObjectResult | _Started | _NotStarted]] = {
             name: self._pool.submit(_start_first, self.run, name, describes, counts.get(name),
-                                    low) for name in names}
+                                    prior) for name in names}
 
     def cancel(self) -> None:
         """Stop: no job is created from now on, and the ones created unread are aborted."""
@@ -65,21 +65,23 @@ class FirstJobs:
 def first_candidates(objects: Sequence[str], counts: Mapping[str, int],
                      options: ExportOptions) -> list[str]:
     """The objects :class:`FirstJobs` may start (largest first, one window of jobs): over the
-    low end's threshold even with long text; their describe decides.
+    model's threshold even with long text; their describe decides.
 
-    An object the schedule may read in Id ranges at the low end (schedule.ranged) is started
-    too, and read by Bulk (export_data reads every first job): leaving such objects to wait for
-    the measured page time cost more than ranges saved (bench/RESULTS.md, "session 6":
-    200k central 5.2 s with them, 6.0 s without; low 5.1 s either way)."""
-    low = run_routing(options.rest_below, PAGE_SECONDS_RANGE[0])
+    Bulk at the model's page time, not at every page time in the range: the objects Bulk reads
+    only from the central page time on were created after the sample at 20k (0.9 s later at
+    central, the run's longest jobs: bench/RESULTS.md "session 7"). Where the measured page
+    time then sends one to REST and REST ends it sooner, export_data aborts its job (one of
+    the org's daily Bulk jobs spent for time; a slower REST read would not gain any). Objects
+    the schedule may read in Id ranges are started too, and kept on the same terms."""
+    prior = run_routing(options.rest_below)
     over = [n for n in bulk.largest_first(objects, counts)
-            if not low.by_rest(counts.get(n), True)]
+            if not prior.by_rest(counts.get(n), True)]
     # No more than the run's window holds: none waits for a read (export_data waits for them).
     return over[:data_run.JOBS_AHEAD_PER_READER * max(1, options.parallel)]
 
 
 def _start_first(run: ExportRun, name: str, describes: DescribeCache, rows: int | None,
-                 low: Routing) -> ObjectResult | _Started | _NotStarted:
+                 prior: Routing) -> ObjectResult | _Started | _NotStarted:
     run.check()
     if not _describe_admitted(run, name):
         return _NotStarted(name)   # the data step pauses it
@@ -87,6 +89,6 @@ def _start_first(run: ExportRun, name: str, describes: DescribeCache, rows: int 
         plan = plan_fields(describes.get(run.rest, name))   # kept for _start: one describe
     except errors.SalesforceError:
         return _NotStarted(name)   # the data step describes it again and says why
-    if low.by_rest(rows, plan.long_text):
+    if prior.by_rest(rows, plan.long_text):
         return _NotStarted(name)
-    return _start(run, name, describes, rows)
+    return _start(run, name, describes, rows, bulk_job=True)

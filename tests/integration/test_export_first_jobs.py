@@ -147,3 +147,26 @@ def test_a_run_that_stops_once_jobs_exist_aborts_them(
     assert _jobs_created(org) > 0 and states
     assert set(states) <= {"Aborted", "JobComplete"}, states
     assert org.stats()["requests_by_route"].get("bulk_query_abort", 0) > 0
+
+
+def test_a_first_job_rest_reads_sooner_at_the_measured_page_time_is_aborted_and_read_over_rest(
+        tmp_path: Path) -> None:
+    """A first job is created at the model's page time, before the sample measures the org's
+    (first_jobs.py). Without the emulator's cost model a page answers in milliseconds (kept at
+    the range's low end, 0.3 s): there, REST reads a long-text object of ~1,200 rows (6 pages)
+    in ranges long before its Bulk job would end, so the job is aborted and the object read
+    over REST, with the bytes every path gives."""
+    with Emulator(records=8000) as org:
+        by_rest = backup(org, tmp_path / "rest", rest_below=10**9)
+        before = org.stats()["requests_by_route"]
+        done = backup(org, tmp_path / "b", rest_below=None)   # the schedule's own routing
+        after = org.stats()["requests_by_route"]
+    aborted = after.get("bulk_query_abort", 0) - before.get("bulk_query_abort", 0)
+    created = after.get("bulk_query_create", 0) - before.get("bulk_query_create", 0)
+    assert not done.failed and not by_rest.failed
+    assert aborted >= 1 and created == done.bulk_jobs
+    methods = {n: e.method for n, e in ManifestStore.load(tmp_path / "b").manifest.objects.items()}
+    assert methods["Task"] == "rest", methods
+    # Every object, whichever path read it: the same bytes as REST alone gives.
+    assert {p.name: p.read_bytes() for p in (tmp_path / "b" / "data").iterdir()} \
+        == {p.name: p.read_bytes() for p in (tmp_path / "rest" / "data").iterdir()}

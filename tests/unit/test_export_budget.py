@@ -110,6 +110,14 @@ def test_a_describe_admitted_first_is_counted_once_with_its_object() -> None:
     assert gate.refused is not None
 
 
+def test_a_first_job_counts_as_a_bulk_job_whatever_the_routing_says() -> None:
+    """A first job is created before the page time is measured (first_jobs.py): the gate counts
+    its Bulk job even for an object its routing would read over REST."""
+    gate = _gate(_Session(used=0), {"A": 10, "B": 10})   # 10 rows: REST reads both
+    assert gate.admit_object("A") and gate.admit_object("B", bulk_job=True)
+    assert gate._admitted.get("DailyBulkV2QueryJobs", 0) == 1
+
+
 def test_the_gate_counts_what_other_clients_spend_meanwhile() -> None:
     session = _Session(used=100)
     gate = _gate(session, {"A": 10})

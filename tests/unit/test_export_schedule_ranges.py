@@ -84,5 +84,5 @@ def test_the_first_jobs_start_an_object_the_schedule_may_read_in_ranges_and_not_
     # is started beside the preflight anyway (the measured trade-off: first_candidates).
     options = ExportOptions(dest=tmp_path)
     assert routing(None, 0.3, {"Big": 100_000}).ranged == {"Big"}
-    assert first_candidates(["Big", "Small"], {"Big": 100_000, "Small": 1_000}, options) \
+    assert first_candidates(["Big", "Small"], {"Big": 100_000, "Small": 500}, options) \
         == ["Big"]
