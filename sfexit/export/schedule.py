@@ -61,10 +61,14 @@ REST_PAGE_ROWS = 2000          # REST query page (limits.md "REST query")
 REST_PAGE_ROWS_LONG_TEXT = 200  # with a long-text / rich-text field selected
 DEFAULT_ROW_BYTES = 400        # preflight.DEFAULT_ROW_BYTES: the width assumed when unsampled
 # REST cursors read side by side. Salesforce allows at most 25 requests running >= 20 s at once
-# per org (limits.md "concurrency", the API limits cheatsheet; short requests have no limit): a
-# REST page of a small object is short, and these plus the Bulk starters and readers
-# (``--parallel`` each, 4 by default) stay within 25 even if every one of them were long.
-REST_CURSORS = 16
+# per org (limits.md "concurrency", the API limits cheatsheet) and SHORT REQUESTS HAVE NO LIMIT:
+# a REST page holds at most 2,000 rows and takes 0.3-2 s by the model (a tenth of what makes a
+# request long), so the cursors are as many as the long requests the org allows, the figure
+# issue 23's ideal schedule uses. Open query cursors have no limit since API v56.0 (before: 10
+# per user; Salesforce App Limits Cheatsheet, "API Query Cursor Limits"). What may run long is a Bulk result download (its own
+# ``--parallel`` readers). 16 before: the small objects of a 20k org took three waves of pages
+# where two do (bench/RESULTS.md "session 7").
+REST_CURSORS = 25
 # Objects Salesforce only lets us read filtered by a parent id: (filter field, parent object).
 # ContentDocumentLink: "requires a filter by a single Id on ContentDocumentId or LinkedEntityId
 # … or multiple Id's using the IN operator" (export-pitfalls.md A; Salesforce's error text).
@@ -87,7 +91,7 @@ SPLIT_FROM_PAGES = 3
 RANGE_PAGE_SHARE = 0.75
 # At most this many ranges for one object (a queue: more ranges than cursors is fine; each
 # range costs at least one API call).
-MAX_RANGES = 4 * REST_CURSORS
+MAX_RANGES = 64
 
 
 @dataclass(frozen=True)

@@ -133,7 +133,7 @@ class BearerAuth(requests.auth.AuthBase):
         return "BearerAuth([REDACTED])"
 
 
-POOL_SIZE = 48
+POOL_SIZE = 64
 
 
 class _Http(requests.Session):
@@ -145,7 +145,7 @@ class _Http(requests.Session):
         self.pinned_verify = verify
         self._merged: dict[Any, dict[str, Any]] = {}   # merge_environment_settings, kept
         # One kept-alive connection per thread that may call at once: an export runs up to
-        # 16 REST cursors, 4 starters, 4 readers and 16 result downloads (export/schedule.py,
+        # 25 REST cursors, 4 starters, 4 readers and 16 result downloads (export/schedule.py,
         # bulk_pages.py). requests keeps 10 by default and drops the rest after each call,
         # so every further call paid a new TLS handshake ("Connection pool is full").
         for prefix in ("https://", "http://"):

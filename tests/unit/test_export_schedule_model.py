@@ -73,21 +73,22 @@ def test_the_run_routes_with_the_page_time_the_org_shows_within_the_stated_range
 
 
 def test_small_objects_the_rest_cursors_cannot_reach_in_time_go_to_bulk_up_to_a_window() -> None:
-    """At 2 s a page a cursor reads one page in a Bulk job's fixed 3 s: of 40 one-page objects
-    the 16 smallest (and a per-parent one, first) keep REST, the next 16 get Bulk jobs (a window
-    of their own: JOBS_AHEAD_PER_READER x 4 readers), the last 8 wait for a second REST wave.
-    At 0.8 s a page a cursor reads three: no overflow. An explicit rest_below is obeyed."""
-    counts = {f"S{n:02d}": n for n in range(40)} | {"Big": 90_000, "ContentDocumentLink": 99}
+    """At 2 s a page a cursor reads one page in a Bulk job's fixed 3 s: of 50 one-page objects
+    the 24 smallest (and a per-parent one, first) keep REST on the 25 cursors, the next 16 get
+    Bulk jobs (a window of their own: JOBS_AHEAD_PER_READER x 4 readers), the last 10 wait for a
+    second REST wave. At 0.8 s a page a cursor reads three: no overflow. An explicit rest_below
+    is obeyed."""
+    counts = {f"S{n:02d}": n for n in range(50)} | {"Big": 90_000, "ContentDocumentLink": 99}
     slow = routing(None, 2.0, counts, parallel=4)
     assert len(slow.overflow) == 16 and "Big" not in slow.overflow
     assert "ContentDocumentLink" not in slow.overflow
-    assert slow.overflow == {f"S{n:02d}" for n in range(15, 31)}
-    assert not slow.by_rest(20, False, "S20") and slow.by_rest(20, False, "S40")
-    assert not slow.may_rest(20, "S20") and slow.may_rest(14, "S14")
+    assert slow.overflow == {f"S{n:02d}" for n in range(24, 40)}
+    assert not slow.by_rest(30, False, "S30") and slow.by_rest(30, False, "S45")
+    assert not slow.may_rest(30, "S30") and slow.may_rest(14, "S14")
     assert overflow(counts, routing(None, 2.0), parallel=1) == frozenset(
-        f"S{n:02d}" for n in range(16, 20))   # no per-parent kept first here
+        f"S{n:02d}" for n in range(25, 29))   # no per-parent kept first here
     assert routing(None, 0.8, counts).overflow == frozenset()
     assert routing(500, 2.0, counts).overflow == frozenset()
     # the forecast and the gate count an overflow object's job
-    use = usage({"S20": 20, "S01": 1}, slow, job_calls=4, bulk_page_rows=50_000)
+    use = usage({"S30": 30, "S01": 1}, slow, job_calls=4, bulk_page_rows=50_000)
     assert use.bulk_jobs == 1 and use.calls == 4 + 1 + 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 
 from sfexit.export.data_run import ExportOptions
@@ -29,8 +31,8 @@ def test_every_range_costs_a_call_and_the_bounds_two() -> None:
 def test_ranged_rest_time_is_one_page_for_the_bounds_and_a_page_a_round() -> None:
     assert MODEL.split_seconds(4000, 2000) == MODEL.rest_seconds(4000, 2000) == 1.6
     assert MODEL.split_seconds(20_000, 2000) == 2 * 0.8            # 14 ranges, one round
-    # 500 pages in at most 64 ranges of 8 pages, 4 rounds of 16.
-    assert MODEL.split_seconds(10**6, 2000) == (1 + MAX_RANGES // REST_CURSORS * 8) * 0.8
+    # 500 pages in at most 64 ranges of 8 pages, 3 rounds of 25.
+    assert MODEL.split_seconds(10**6, 2000) == (1 + math.ceil(MAX_RANGES / REST_CURSORS) * 8) * 0.8
     # 20,000 rows: 10 pages on one cursor (8 s), Bulk ~3.56 s, ranges 1.6 s.
     assert MODEL.split_seconds(20_000, 2000) < MODEL.bulk_seconds(20_000) \
         < MODEL.rest_seconds(20_000, 2000)
@@ -52,12 +54,12 @@ def test_a_large_object_goes_to_ranges_where_they_beat_its_bulk_job() -> None:
 
 
 def test_ranges_take_only_the_cursors_the_small_objects_leave() -> None:
-    # At 0.8 s a page, 20,000 rows in ranges take 1.6 s: 16 cursors x 2 pages = 32 slots, and
+    # At 0.8 s a page, 20,000 rows in ranges take 1.6 s: 25 cursors x 2 pages = 50 slots, and
     # each such object takes 16 (2 bounds + 14 ranges).
-    tiny = {f"Tiny{n}": 10 for n in range(10)}
+    tiny = {f"Tiny{n}": 10 for n in range(20)}
     assert ranged({"Big": 20_000} | tiny, Routing()) == {"Big"}
     assert ranged({"Big0": 20_000, "Big1": 20_000}, Routing()) == {"Big0", "Big1"}
-    # With the 10 small objects' pages, two do not fit: and one alone would not shorten the
+    # With the 20 small objects' pages, two do not fit: and one alone would not shorten the
     # run (the other's Bulk job is as long): neither moves.
     assert ranged({"Big0": 20_000, "Big1": 20_000} | tiny, Routing()) == frozenset()
 
