@@ -46,7 +46,11 @@ class FirstJobs:
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.run = ExportRun(session, store, options, on_progress, sleep)
         prior = run_routing(options.rest_below)
-        self._pool = ThreadPoolExecutor(max(1, options.parallel),
+        # One thread per object (at most one window of them: first_candidates): each job is a
+        # describe and a create, ~0.12 s on the critical path; four threads made the last of
+        # nine jobs 0.25 s later than the first at 20k (bench/RESULTS.md "session 7"). Both
+        # are short requests, which Salesforce does not limit (schedule.REST_CURSORS).
+        self._pool = ThreadPoolExecutor(max(1, len(names)),
                                         thread_name_prefix="sfexit-export-first")
         self.futures: dict[str, Future[ObjectResult | _Started | _NotStarted]] = {
             name: self._pool.submit(_start_first, self.run, name, describes, counts.get(name),

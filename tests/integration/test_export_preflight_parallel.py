@@ -22,6 +22,7 @@ from sfexit.export import objects as objects_module
 from sfexit.export import preflight as preflight_module
 from sfexit.export.objects import DescribeCache, select_objects
 from sfexit.export.preflight import PreflightReport, preflight
+from sfexit.export.schedule import rest_calls
 from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession
 
@@ -280,8 +281,9 @@ def test_the_forecast_counts_rest_pages_and_no_job_for_the_objects_read_over_res
         {"DailyBulkV2QueryJobs": Limit("DailyBulkV2QueryJobs", 100, 1)},
         include_files=True, max_records=50_000)
     # ContentVersion (3 rows) is one REST page and no job: 1 + 2 describes + Account's
-    # (4 polls + 3 pages) + 1 page + 3 file bodies
-    assert fc.api_calls == 1 + 2 + (4 + 3) + 1 + 3
+    # costlier route (without long text its Id ranges on the 25 cursors, schedule.rest_calls;
+    # with long text a Bulk job, counted) + 1 page + 3 file bodies
+    assert fc.api_calls == 1 + 2 + rest_calls(120_000, 2000) + 1 + 3
     assert fc.bulk_jobs == 1 and fc.problems() == []
     # A REST page of 200 rows when the object selects long text: the costlier route counts.
     # 3 pages are read in 4 Id ranges (schedule.rest_calls): the first and last Id, then at
