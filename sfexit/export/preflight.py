@@ -107,8 +107,7 @@ class PreflightReport:
     def recorded_permissions(self) -> dict[str, bool | None]:
         """``permissions`` as the manifest and ``--json`` record them: None where the org
         refused to show it (``unknown``), never a False an auditor would read as "not granted"."""
-        return {name: None if name in self.unknown else granted
-                for name, granted in self.permissions.items()}
+        return recorded(self.permissions, self.unknown)
 
     @property
     def fits(self) -> bool:
@@ -126,13 +125,31 @@ def check_permissions(pool: Executor, rest: RestClient, user_id: str, describes:
                                     describe=lambda sobject: describes.get(rest, sobject),
                                     refusals=True)
 
-    def answer() -> tuple[dict[str, bool], dict[str, str]]:
-        perms = reading()
-        why = "; ".join(perms.refused)
-        unknown = {key: f"{why}; without it, {MISSED_WITHOUT[key]}" for key in PERMISSIONS
-                   if perms.refused and perms.has(key) is None}
-        return {key: perms.has(key) is True for key in PERMISSIONS}, unknown
-    return answer
+    return lambda: export_permissions(reading())
+
+
+def export_permissions(perms: org_permissions.UserPermissions
+                       ) -> tuple[dict[str, bool], dict[str, str]]:
+    """The rule for :data:`PERMISSIONS` over one read (``org.permissions.start`` with
+    ``refusals``; ``sfexit offboard``'s survey applies it too): granted or not, and the unknown
+    ones (a read the org refused: ``PreflightReport.unknown``). Not shown by the org: not
+    granted."""
+    why = "; ".join(perms.refused)
+    unknown = {key: f"{why}; without it, {MISSED_WITHOUT[key]}" for key in PERMISSIONS
+               if perms.refused and perms.has(key) is None}
+    return {key: perms.has(key) is True for key in PERMISSIONS}, unknown
+
+
+def recorded(granted: Mapping[str, bool], unknown: Mapping[str, str]) -> dict[str, bool | None]:
+    """Permissions as recorded (the manifest, ``--json``, ``sfexit offboard``'s plan): None
+    where unknown."""
+    return {name: None if name in unknown else ok for name, ok in granted.items()}
+
+
+def unknown_warning(name: str, what: str) -> str:
+    """The one line that says a permission is unknown (``PreflightReport.unknown``: ``what``
+    is why, and what may be missed without it)."""
+    return f"could not read whether the running user has {name}: {what}"
 
 
 def row_counts(rest: RestClient, objects: Sequence[str], include_deleted: bool, *,
