@@ -150,7 +150,6 @@ def _run_backup(app: AppContext, session: OrgSession, options: ExportOptions,
     stops says how to continue, one that is partial too, and what the running user lacks."""
     from sfexit.export.backup import run_backup
     from sfexit.export.cloud import run_backup_to_cloud
-    from sfexit.export.preflight import unknown_warning
 
     progress = _Progress(app)
     backup = run_backup if to.cloud is None else partial(run_backup_to_cloud, dest=to.cloud)
@@ -169,10 +168,8 @@ def _run_backup(app: AppContext, session: OrgSession, options: ExportOptions,
     progress.close()
     if summary.failed or summary.files_failed:
         app.out.info(f"Some objects or files failed; {RESUME_EXPORT}.")
-    for missing, what in (summary.preflight.missing.items() if summary.preflight else ()):
-        app.out.warn(f"the running user lacks {missing}: {what}")
-    for unknown, what in (summary.preflight.unknown.items() if summary.preflight else ()):
-        app.out.warn(unknown_warning(unknown, what))
+    for line in (summary.preflight.warnings() if summary.preflight else ()):
+        app.out.warn(line)
     return summary
 
 
