@@ -79,7 +79,7 @@ def check_bulk_options(app: AppContext, *, dest: str | None, since: str | None,
 def export_options(to: BulkTargets, *, objects: str | None, include_deleted: bool | None,
                    parallel: int | None, rest_below: int | None) -> ExportOptions:
     """The export's options: each flag given, else its [export] setting."""
-    from sfexit.export.bulk import ExportOptions
+    from sfexit.export.data_run import ExportOptions
 
     cfg = to.settings
     return ExportOptions(
