@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from sfexit_emulator import Emulator  # noqa: E402
 from sfexit.export.backup import run_backup  # noqa: E402
-from sfexit.export.bulk import ExportOptions  # noqa: E402
+from sfexit.export.data_run import ExportOptions  # noqa: E402
 from sfexit.ondisk import file_digest  # noqa: E402
 from sfexit.export.manifest import FileEntry, ManifestStore  # noqa: E402
 from sfexit.org.session import OrgSession  # noqa: E402

@@ -39,7 +39,8 @@ sys.path.insert(0, str(ROOT))
 
 from sfexit_emulator import Emulator, testing  # noqa: E402
 from sfexit.export import bulk as export_bulk  # noqa: E402
-from sfexit.export.bulk import ExportOptions, export_data  # noqa: E402
+from sfexit.export.bulk import export_data  # noqa: E402
+from sfexit.export.data_run import ExportOptions  # noqa: E402
 from sfexit.export.manifest import ManifestStore  # noqa: E402
 from sfexit.org.session import OrgSession  # noqa: E402
 
@@ -134,7 +135,8 @@ def loopback_ratio(org: Emulator, rounds: int, gzip: bool) -> dict[str, Any]:
 CHILD = r"""
 import json, sys, time
 from pathlib import Path
-from sfexit.export.bulk import ExportOptions, export_data
+from sfexit.export.bulk import export_data
+from sfexit.export.data_run import ExportOptions
 from sfexit.export.manifest import ManifestStore
 from sfexit.org.session import OrgSession
 url, token, ca, obj, dest = sys.argv[1:6]

@@ -61,7 +61,7 @@ from bench.common import served, set_costs, simple_sf, verdict  # noqa: E402
 from sfexit.export import backup as export_backup  # noqa: E402
 from sfexit.export import bulk as export_bulk  # noqa: E402
 from sfexit.export.backup import run_backup  # noqa: E402
-from sfexit.export.bulk import ExportOptions  # noqa: E402
+from sfexit.export.data_run import ExportOptions  # noqa: E402
 from sfexit.export.manifest import ManifestStore  # noqa: E402
 from sfexit.org import bulk2, soql  # noqa: E402
 from sfexit.org.rest import RestClient  # noqa: E402

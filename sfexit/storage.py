@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import contextlib
 import re
+import socket
+import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -163,9 +165,27 @@ def reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def open_store(remote: Remote) -> Any:
-    """The fsspec filesystem of ``remote``. Raises UsageError (exit 2) naming the extra to
-    install when its package is missing."""
+# The waits between connection attempts to a store's endpoint that does not answer (Reach):
+# about 14 s in all, then one line. The providers' own retries of a refused connection run
+# silently for ~8 s (s3fs), ~35 s (gcsfs) and ~165 s (adlfs) before their error.
+REACH_WAITS = (2.0, 4.0, 8.0)
+REACH_TIMEOUT = 5.0   # seconds for one connection: a host that drops packets answers nothing
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How the first contact with a store waits for its endpoint: ``on_retry`` gets a line
+    before each wait (the CLI prints it), ``sleep`` waits (tests pass a clock's)."""
+
+    on_retry: Callable[[str], None] = lambda _line: None
+    sleep: Callable[[float], None] = time.sleep
+    waits: tuple[float, ...] = REACH_WAITS
+
+
+def open_store(remote: Remote, reach: Reach | None = None) -> Any:
+    """The fsspec filesystem of ``remote``, once its endpoint answers (``wait_for_endpoint``,
+    ``reach``). Raises UsageError (exit 2) naming the extra to install when its package is
+    missing; SfexitError (exit 1) when the endpoint never answers."""
     protocol, package, extra = PROVIDERS[remote.scheme]
     try:
         cls = _filesystem_class(remote.scheme, protocol)
@@ -182,7 +202,54 @@ def open_store(remote: Remote) -> Any:
             # metadata server, off this machine.
             options["token"] = "anon"
     with storage_errors(remote, "connecting"):
-        return cls(**options)
+        fs = cls(**options)
+    wait_for_endpoint(remote, endpoint_of(fs, remote), reach or Reach())
+    return fs
+
+
+def endpoint_of(fs: Any, remote: Remote) -> str | None:
+    """``scheme://host:port`` of the store's endpoint when sfexit knows it: --endpoint-url, or
+    an az:// store's account URL (the connection string's BlobEndpoint, as adlfs read it);
+    None for the providers' own (AWS, Google), which their libraries resolve. No path or
+    query: an account URL may carry a SAS token."""
+    url = remote.endpoint_url
+    if url is None and remote.scheme == "az":
+        url = getattr(getattr(fs, "service_client", None), "url", None)
+    if not isinstance(url, str):
+        return None
+    parts = urllib.parse.urlsplit(url)
+    if not parts.hostname:
+        return None
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}:{port}"
+
+
+def wait_for_endpoint(remote: Remote, endpoint: str | None, reach: Reach) -> None:
+    """Connect to ``endpoint`` (TCP only, nothing sent) before the provider's library is
+    asked anything, trying again after each of ``reach.waits`` with one line each, so an
+    endpoint that does not answer (a typo, a store not started) is said within seconds
+    instead of the library's silent retries. Raises SfexitError (exit 1) when it never
+    answers."""
+    if endpoint is None:
+        return
+    parts = urllib.parse.urlsplit(endpoint)
+    address = (parts.hostname or "", parts.port or 443)
+    attempts = len(reach.waits) + 1
+    for attempt in range(1, attempts + 1):
+        try:
+            socket.create_connection(address, timeout=REACH_TIMEOUT).close()
+            return
+        except OSError as exc:
+            if attempt == attempts:
+                raise SfexitError(f"{remote.url}: could not reach {endpoint} after "
+                                  f"{attempts} attempts ({reason(exc)})",
+                                  hint=f"check the URL, {endpoint_in_use(remote)} and the "
+                                       "network, then run the same command again") from exc
+            wait = reach.waits[attempt - 1]
+            reach.on_retry(f"could not reach {endpoint}; trying again in {wait:g} s "
+                           f"(attempt {attempt + 1} of {attempts})")
+            reach.sleep(wait)
 
 
 def _filesystem_class(scheme: str, protocol: str) -> Any:

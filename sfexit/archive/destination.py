@@ -29,7 +29,15 @@ from sfexit.archive.upload import (InBucket, bag_hashes, check_resumable, export
                                    tag_files, upload_bag)
 from sfexit.archive.verify import ArchiveVerifyReport, verify_archive
 from sfexit.errors import SfexitError, UsageError
-from sfexit.storage import ENDPOINT_MISUSED, Remote, get, listing, open_store, parse_remote
+from sfexit.storage import (
+    ENDPOINT_MISUSED,
+    Reach,
+    Remote,
+    get,
+    listing,
+    open_store,
+    parse_remote,
+)
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,8 @@ def parse_destination(text: str, *, endpoint_url: str | None = None) -> Destinat
     return Destination(text=str(text), local=Path(text))
 
 
-def check_destination(dest: Destination, backup_dir: Path | None) -> None:
+def check_destination(dest: Destination, backup_dir: Path | None,
+                      reach: Reach | None = None) -> None:
     """Everything about ``dest`` that can be known before building: raises UsageError (exit 2)
     or AuthError (exit 3) with one line. Lists the bucket: call it before the org is asked.
     ``backup_dir`` None: the export is not made yet, or not in a directory (a bucket)."""
@@ -59,7 +68,7 @@ def check_destination(dest: Destination, backup_dir: Path | None) -> None:
         check_out(backup_dir, dest.local)
         return
     assert dest.remote is not None
-    fs = open_store(dest.remote)
+    fs = open_store(dest.remote, reach)
     check_resumable(fs, dest.remote, listing(fs, dest.remote),
                     export_identity(backup_dir) if backup_dir is not None else None,
                     "is not empty")
@@ -67,8 +76,8 @@ def check_destination(dest: Destination, backup_dir: Path | None) -> None:
 
 def build_to(dest: Destination, backup_dir: Path, *, work_dir: Path | None = None,
              on_step: Callable[[str], None] | None = None,
-             in_bucket: Mapping[str, InBucket] | None = None, **options: Any
-             ) -> ArchiveSummary:
+             in_bucket: Mapping[str, InBucket] | None = None, reach: Reach | None = None,
+             **options: Any) -> ArchiveSummary:
     """``build_archive`` to ``dest``; ``options`` are build_archive's (lang, contract dates).
     ``in_bucket`` (a cloud ``dest`` in the same store, a full export): its files that are
     not in ``backup_dir``, by their path in the export, copied inside the store.
@@ -79,7 +88,7 @@ def build_to(dest: Destination, backup_dir: Path, *, work_dir: Path | None = Non
     if dest.local is not None:
         return build_archive(backup_dir, dest.local, on_step=step, **options)
     assert dest.remote is not None
-    check_destination(dest, backup_dir)
+    check_destination(dest, backup_dir, reach)
     work = _work_dir(work_dir)
     try:
         bag = work / "ARCHIVE"      # the tag files only: the payload is sent from the export
@@ -105,14 +114,15 @@ def build_to(dest: Destination, backup_dir: Path, *, work_dir: Path | None = Non
 
 
 def verify_at(dest: Destination, *, work_dir: Path | None = None,
-              on_step: Callable[[str], None] | None = None) -> ArchiveVerifyReport:
+              on_step: Callable[[str], None] | None = None,
+              reach: Reach | None = None) -> ArchiveVerifyReport:
     """``verify_archive`` of ``dest``; a cloud archive is downloaded first (every byte is
     re-read from the bucket). Raises UsageError when ``dest`` holds no archive."""
     if dest.local is not None:
         return verify_archive(dest.local)
     assert dest.remote is not None
     remote, step = dest.remote, on_step or (lambda _s: None)
-    fs = open_store(remote)
+    fs = open_store(remote, reach)
     objects = listing(fs, remote)
     if "bagit.txt" not in objects or "data/manifest.json" not in objects:
         raise UsageError(f"{dest.text} is not an sfexit archive (no bagit.txt or "

@@ -87,7 +87,7 @@ def build(app: AppContext, backup_dir: str, out: str, lang: str | None, link: bo
     check_link(link, dest.text if dest.remote else None, "--out")
     if dest.local is not None:
         require_writable_dir(dest.local, "--out")
-    cloud = open_cloud_dest(backup_dir, endpoint_url) if from_url else None
+    cloud = open_cloud_dest(backup_dir, endpoint_url, app.reach()) if from_url else None
     if cloud is not None:
         require_export(cloud)
     summary = (build_into(app, dest, Path(backup_dir), lang=chosen, work_dir=work_dir,
@@ -108,6 +108,7 @@ def build_into(app: AppContext, dest: Destination, backup_dir: Path, *, lang: st
 
     settings = app.settings()
     return build_to(dest, backup_dir, work_dir=work_dir, on_step=app.out.info,
+                    reach=app.reach(),
                     in_bucket=in_bucket, lang=lang or settings.report.lang,
                     contract_start=settings.contract.start,
                     contract_end=settings.contract.end, link=link)
@@ -195,7 +196,7 @@ def verify(app: AppContext, archive_dir: str, endpoint_url: str | None,
     from sfexit.archive.destination import parse_destination, verify_at
 
     dest = parse_destination(archive_dir, endpoint_url=endpoint_url)
-    report = verify_at(dest, work_dir=work_dir, on_step=app.out.info)
+    report = verify_at(dest, work_dir=work_dir, on_step=app.out.info, reach=app.reach())
     result = to_jsonable(report)
     result["ok"] = report.ok
 

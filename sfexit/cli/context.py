@@ -26,6 +26,7 @@ from sfexit.config import Settings, load_settings
 
 if TYPE_CHECKING:   # costs nothing at start-up: `sfexit --help` loads no org code
     from sfexit.org.session import OrgSession
+    from sfexit.storage import Reach
 
 
 def utc_now() -> dt.datetime:
@@ -57,6 +58,13 @@ class AppContext:
         if self._settings is None:
             self._settings = load_settings(self.config_path, self.org)
         return self._settings
+
+    def reach(self) -> Reach:
+        """How a command's first contact with a store waits for its endpoint: a line per
+        retry at normal verbosity, on this invocation's clock (storage.wait_for_endpoint)."""
+        from sfexit.storage import Reach
+
+        return Reach(on_retry=self.out.info, sleep=self.sleep)
 
     def prompt(self) -> Callable[[str], str] | None:
         """A hidden-input prompt, or None with --yes or without a terminal (twine's rule)."""

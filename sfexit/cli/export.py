@@ -168,10 +168,8 @@ def _run_backup(app: AppContext, session: OrgSession, options: ExportOptions,
     progress.close()
     if summary.failed or summary.files_failed:
         app.out.info(f"Some objects or files failed; {RESUME_EXPORT}.")
-    for missing, what in (summary.preflight.missing.items() if summary.preflight else ()):
-        app.out.warn(f"the running user lacks {missing}: {what}")
-    for unknown, what in (summary.preflight.unknown.items() if summary.preflight else ()):
-        app.out.warn(f"could not read whether the running user has {unknown}: {what}")
+    for line in (summary.preflight.warnings() if summary.preflight else ()):
+        app.out.warn(line)
     return summary
 
 
@@ -273,7 +271,20 @@ def _summary_json(summary: BackupSummary) -> dict[str, Any]:
         "permissions": summary.preflight.recorded_permissions if summary.preflight else {},
         "forecast": to_jsonable(summary.preflight.forecast) if summary.preflight else None,
         "budget": summary.plan.to_json() if summary.plan else None,
+        # objects complete from an earlier run into the same DEST, kept (a rerun resumes)
+        "kept": _kept(summary), "new_snapshot": KEPT_NOTE if _kept(summary) else None,
     }
+
+
+# A rerun into a DEST that holds an export resumes it, by design: what is complete and verified
+# is kept, never exported again. Said whenever something was kept, for a newcomer who expected
+# a new snapshot: there is no option for one in the same DEST.
+KEPT_NOTE = ("a rerun into the same --dest resumes it and keeps what is complete; for a new "
+             "snapshot, give a new --dest (e.g. a dated folder)")
+
+
+def _kept(summary: BackupSummary) -> int:
+    return sum(o.status == "kept" for o in summary.objects)
 
 
 def _summary_text(summary: BackupSummary) -> str:
@@ -291,12 +302,14 @@ def _summary_text(summary: BackupSummary) -> str:
         lines.append(f"\nFiles: {f.get('listed', 0)} listed, {f.get('downloaded', 0)} "
                      f"downloaded, {f.get('skipped', 0)} already complete, "
                      f"{len(f.get('failed') or ())} failed.")
-    kept = sum(o.status == "kept" for o in done)
+    kept = _kept(summary)
     lines.append(f"\n{plural(len(done), 'object')}"
                  + (f" ({kept:,} kept: complete and verified from an earlier run)" if kept else "")
                  + f", {plural(summary.rows, 'row')}, {size(summary.bytes)} in "
                  f"{summary.dest}; manifest {summary.manifest}; "
                  f"{plural(summary.api_calls, 'API call')}, {plural(summary.bulk_jobs, 'Bulk job')}.")
+    if kept:
+        lines.append(KEPT_NOTE[0].upper() + KEPT_NOTE[1:] + ".")
     return "\n".join(lines)
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from sfexit.export.cloud import CloudDest
     from sfexit.export.data_run import ExportOptions
     from sfexit.export.delta import DeltaBase
+    from sfexit.storage import Reach
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def check_bulk_options(app: AppContext, *, dest: str | None, since: str | None,
 
     if link and archive_to is None:
         raise errors.UsageError("--link is for --archive: give both, or neither")
-    base = (open_base_at(since, endpoint_url)          # before the org is asked
+    base = (open_base_at(since, endpoint_url, app.reach())     # before the org is asked
             if since is not None else None)
     reserve_pct = parse_reserve(reserve) if reserve is not None else None
     cfg = app.settings().export
@@ -58,7 +59,8 @@ def check_bulk_options(app: AppContext, *, dest: str | None, since: str | None,
         raise errors.UsageError("no backup directory: pass --dest DIR or set [export] dest "
                                 "in the config")
     target = str(target)
-    cloud = cloud_destination(target, endpoint_url, since=since, archive_to=archive_to)
+    cloud = cloud_destination(target, endpoint_url, since=since, archive_to=archive_to,
+                              reach=app.reach())
     _check_delta(base, cloud, archive_to)
     if cloud is None:
         require_writable_dir(Path(target), "--dest")
@@ -68,7 +70,7 @@ def check_bulk_options(app: AppContext, *, dest: str | None, since: str | None,
         raise errors.UsageError(f"--resume: {target} holds no export to continue (no "
                                 "manifest.json); leave out --resume to start one there")
     archive = archive_destination(archive_to, Path(target) if cloud is None else None,
-                                  link, cloud, endpoint_url)
+                                  link, cloud, endpoint_url, reach=app.reach())
     return BulkTargets(target=target, cloud=cloud, base=base, archive=archive,
                        reserve_pct=cfg.reserve if reserve_pct is None else reserve_pct,
                        settings=cfg)
@@ -77,7 +79,7 @@ def check_bulk_options(app: AppContext, *, dest: str | None, since: str | None,
 def export_options(to: BulkTargets, *, objects: str | None, include_deleted: bool | None,
                    parallel: int | None, rest_below: int | None) -> ExportOptions:
     """The export's options: each flag given, else its [export] setting."""
-    from sfexit.export.bulk import ExportOptions
+    from sfexit.export.data_run import ExportOptions
 
     cfg = to.settings
     return ExportOptions(
@@ -110,7 +112,7 @@ def _check_delta(base: DeltaBase | None, cloud: CloudDest | None,
 
 
 def cloud_destination(target: str, endpoint_url: str | None, *, since: str | None,
-                      archive_to: str | None) -> CloudDest | None:
+                      archive_to: str | None, reach: Reach | None = None) -> CloudDest | None:
     """``--dest`` as a checked cloud destination (URL, bucket, credentials: exit 2 or 3), or
     None for a directory. ``--endpoint-url`` serves every URL of the command (``--dest``,
     ``--since``, ``--archive``); it is refused when none is one."""
@@ -120,12 +122,12 @@ def cloud_destination(target: str, endpoint_url: str | None, *, since: str | Non
     if endpoint_url and not any(text is not None and parse_remote(text) is not None
                                 for text in (target, since, archive_to)):
         raise errors.UsageError(ENDPOINT_MISUSED, hint=f"--dest {target} is a local directory")
-    return open_cloud_dest(target, endpoint_url if parse_remote(target) else None)
+    return open_cloud_dest(target, endpoint_url if parse_remote(target) else None, reach)
 
 
 def archive_destination(archive_to: str | None, backup_dir: Path | None, link: bool,
-                        cloud: CloudDest | None, endpoint_url: str | None = None
-                        ) -> Destination | None:
+                        cloud: CloudDest | None, endpoint_url: str | None = None, *,
+                        reach: Reach | None = None) -> Destination | None:
     """``--archive`` parsed and checked (new or empty, bucket reachable, ``--link`` only with
     a directory, neither inside the other when both are in a bucket): UsageError or
     AuthError before the org is asked. ``backup_dir`` None: the export goes to ``cloud``."""
@@ -146,5 +148,5 @@ def archive_destination(archive_to: str | None, backup_dir: Path | None, link: b
             raise errors.UsageError(f"--archive {archive_dest.text} and --dest "
                                     f"{cloud.remote.url}: one is inside the other",
                                     hint="give the archive a prefix of its own")
-    check_destination(archive_dest, backup_dir)
+    check_destination(archive_dest, backup_dir, reach)
     return archive_dest

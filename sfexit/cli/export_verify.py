@@ -50,7 +50,7 @@ def verify(app: AppContext, directory: str, against_org: bool,
     from sfexit.export.cloud import open_cloud_dest, verify_cloud
     from sfexit.export.verify import verify_backup
 
-    cloud = open_cloud_dest(directory, endpoint_url)      # before the org is asked
+    cloud = open_cloud_dest(directory, endpoint_url, app.reach())   # before the org is asked
     if cloud is None and Path(directory).is_file():
         raise errors.UsageError(f"{directory} is a file",
                                 hint="give the directory of a backup, or its s3:// URL")

@@ -124,6 +124,7 @@ def execute(app: AppContext, *, dry_run: bool = False, run_dir: Path | None = No
         dry_run=dry_run, force=force, cli_skip=skip, lang=lang or settings.report.lang,
         contract=contract,
         sleep=app.sleep, now=app.now, confirm=_confirm(app), info=app.out.info,
+        warn=app.out.warn,
         on_progress=steps.progress, on_step=steps.step)
     session = app.connect(read_only=dry_run)
     app.out.info(f"Run directory: {target}")

@@ -17,8 +17,8 @@ from typing import Any
 from sfexit.export.budget import (DEFAULT_RESERVE_PCT, BudgetPlan, export_need, plan_budget,
                                   utc_now)
 from sfexit.export.budget_gate import BudgetGate, pause_run
-from sfexit.export.bulk import (DataExportResult, ExportOptions, ObjectResult,
-                                ProgressCallback, export_data)
+from sfexit.export.bulk import export_data
+from sfexit.export.data_run import DataExportResult, ExportOptions, ObjectResult, ProgressCallback
 from sfexit.export.delta import check_org
 from sfexit.export.files import MAX_PARALLEL as MAX_FILE_DOWNLOADS
 from sfexit.export.files import export_files

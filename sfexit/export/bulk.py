@@ -72,9 +72,7 @@ from sfexit.org.session import OrgSession
 if TYPE_CHECKING:
     from sfexit.export.first_jobs import FirstJobs
 
-__all__ = ["UNREADABLE_CODES", "DataExportResult", "ExportOptions",
-           "ObjectProgress", "ObjectResult", "ProgressCallback", "export_data", "largest_first",
-           "query_poll_delays"]
+__all__ = ["export_data", "largest_first", "query_poll_delays"]
 
 # Query-job status polls. The first read when the cost model (schedule.py) expects the job done,
 # counted from its creation (jobs are created ahead, so a reader often finds its job already

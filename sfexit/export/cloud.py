@@ -34,7 +34,16 @@ from sfexit.export.finished import SCHEMA_DIR
 from sfexit.export.manifest import MANIFEST_NAME, ManifestStore, ObjectEntry
 from sfexit.ondisk import file_digest
 from sfexit.org.session import OrgSession
-from sfexit.storage import ENDPOINT_MISUSED, Remote, get, listing, open_store, parse_remote, read
+from sfexit.storage import (
+    ENDPOINT_MISUSED,
+    Reach,
+    Remote,
+    get,
+    listing,
+    open_store,
+    parse_remote,
+    read,
+)
 from sfexit.storage_checked import Sent, holds, put, sent_records, write
 
 
@@ -55,7 +64,8 @@ class CloudDest:
     found: dict[str, int]
 
 
-def open_cloud_dest(text: str, endpoint_url: str | None = None) -> CloudDest | None:
+def open_cloud_dest(text: str, endpoint_url: str | None = None,
+                    reach: Reach | None = None) -> CloudDest | None:
     """``text`` as a cloud destination, checked (call it before the org is asked), or None
     when it is a local path.
 
@@ -68,7 +78,7 @@ def open_cloud_dest(text: str, endpoint_url: str | None = None) -> CloudDest | N
             raise UsageError(ENDPOINT_MISUSED,
                              hint=f"--dest {text} is a local directory")
         return None
-    fs = open_store(remote)
+    fs = open_store(remote, reach)
     found = listing(fs, remote)
     if found and MANIFEST_NAME not in found:
         raise UsageError(f"--dest {remote.url} holds {len(found)} objects but no "
@@ -77,7 +87,8 @@ def open_cloud_dest(text: str, endpoint_url: str | None = None) -> CloudDest | N
     return CloudDest(remote, fs, found)
 
 
-def open_base_at(text: str, endpoint_url: str | None = None) -> DeltaBase:
+def open_base_at(text: str, endpoint_url: str | None = None,
+                 reach: Reach | None = None) -> DeltaBase:
     """``--since BASE``: a directory (``delta.open_base``), or the URL of an export in a
     bucket: its manifest.json and describes (a few KB) are downloaded to a temporary
     directory and checked exactly as a directory's (finished, complete); the delta records
@@ -87,7 +98,7 @@ def open_base_at(text: str, endpoint_url: str | None = None) -> DeltaBase:
     remote = parse_remote(text, endpoint_url)
     if remote is None:
         return open_base(Path(text))
-    fs = open_store(remote)
+    fs = open_store(remote, reach)
     found = listing(fs, remote)
     if MANIFEST_NAME not in found:
         raise UsageError(f"--since: {remote.url} holds no sfexit export (no {MANIFEST_NAME})",

@@ -49,6 +49,12 @@ MISSED_WITHOUT = {
                      "not returned",
     "ApiEnabled": "the REST and Bulk APIs refuse this user: nothing can be exported",
 }
+# The objects whose rows Query All Files opens to the API: "Users can query the APIs for
+# ContentDocument and ContentVersion, and retrieve all files in the org ... query
+# ContentDocumentLink without a filter" (help.salesforce.com experience.collab_files_query).
+# A run that reads none of them misses nothing without it (Attachment and Document bodies
+# follow their parent's sharing), so it is not warned about.
+QUERY_ALL_FILES_OBJECTS = frozenset({"ContentDocument", "ContentVersion", "ContentDocumentLink"})
 POLLS_PER_JOB = 4              # create + a few status polls per Bulk job
 SAMPLE_OBJECTS = 3             # largest objects sampled for the row width
 SAMPLE_ROWS = 50
@@ -102,13 +108,22 @@ class PreflightReport:
     # Permission → why it is unknown (a permission read the org refused) and what the backup
     # may miss without it; such a permission is False in ``permissions``, not in ``missing``.
     unknown: dict[str, str] = field(default_factory=dict)
+    # The run reads an object of QUERY_ALL_FILES_OBJECTS: Query All Files matters to it.
+    reads_files: bool = True
+
+    def warnings(self) -> list[str]:
+        """The lines the export warns with: what the running user lacks, then what could not
+        be read; Query All Files only when the run reads a file object (``reads_files``)."""
+        shown = [k for k in PERMISSIONS if k != "QueryAllFiles" or self.reads_files]
+        return [*(f"the running user lacks {k}: {self.missing[k]}"
+                  for k in shown if k in self.missing),
+                *(unknown_warning(k, self.unknown[k]) for k in shown if k in self.unknown)]
 
     @property
     def recorded_permissions(self) -> dict[str, bool | None]:
         """``permissions`` as the manifest and ``--json`` record them: None where the org
         refused to show it (``unknown``), never a False an auditor would read as "not granted"."""
-        return {name: None if name in self.unknown else granted
-                for name, granted in self.permissions.items()}
+        return recorded(self.permissions, self.unknown)
 
     @property
     def fits(self) -> bool:
@@ -126,13 +141,31 @@ def check_permissions(pool: Executor, rest: RestClient, user_id: str, describes:
                                     describe=lambda sobject: describes.get(rest, sobject),
                                     refusals=True)
 
-    def answer() -> tuple[dict[str, bool], dict[str, str]]:
-        perms = reading()
-        why = "; ".join(perms.refused)
-        unknown = {key: f"{why}; without it, {MISSED_WITHOUT[key]}" for key in PERMISSIONS
-                   if perms.refused and perms.has(key) is None}
-        return {key: perms.has(key) is True for key in PERMISSIONS}, unknown
-    return answer
+    return lambda: export_permissions(reading())
+
+
+def export_permissions(perms: org_permissions.UserPermissions
+                       ) -> tuple[dict[str, bool], dict[str, str]]:
+    """The rule for :data:`PERMISSIONS` over one read (``org.permissions.start`` with
+    ``refusals``; ``sfexit offboard``'s survey applies it too): granted or not, and the unknown
+    ones (a read the org refused: ``PreflightReport.unknown``). Not shown by the org: not
+    granted."""
+    why = "; ".join(perms.refused)
+    unknown = {key: f"{why}; without it, {MISSED_WITHOUT[key]}" for key in PERMISSIONS
+               if perms.refused and perms.has(key) is None}
+    return {key: perms.has(key) is True for key in PERMISSIONS}, unknown
+
+
+def recorded(granted: Mapping[str, bool], unknown: Mapping[str, str]) -> dict[str, bool | None]:
+    """Permissions as recorded (the manifest, ``--json``, ``sfexit offboard``'s plan): None
+    where unknown."""
+    return {name: None if name in unknown else ok for name, ok in granted.items()}
+
+
+def unknown_warning(name: str, what: str) -> str:
+    """The one line that says a permission is unknown (``PreflightReport.unknown``: ``what``
+    is why, and what may be missed without it)."""
+    return f"could not read whether the running user has {name}: {what}"
 
 
 def row_counts(rest: RestClient, objects: Sequence[str], include_deleted: bool, *,
@@ -291,5 +324,6 @@ def preflight(session: OrgSession, user_id: str, objects: Sequence[str], *,
                                     rest_below=rest_below, rest_page_s=page_s,
                                     parallel=parallel),
                            row_counts=counts, limits=remaining, rest_page_s=page_s,
-                           unknown=unknown)
+                           unknown=unknown,
+                           reads_files=not QUERY_ALL_FILES_OBJECTS.isdisjoint(objects))
 

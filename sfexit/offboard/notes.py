@@ -59,6 +59,8 @@ TEXTS: dict[str, str] = {
     "report_unavailable": "the report module is not available yet "
                           "(sfexit.report.build_report: {error})",
     "permission_missing": "{step}: {message}",
+    # a permission the org refused to show: unknown, never "missing" (export.preflight)
+    "permission_unknown": "{step}: {message}",
     "reassign_warning": "reassign: {message}",
 }
 
@@ -68,7 +70,7 @@ TEXTS: dict[str, str] = {
 # ``report.quote_<code>`` (the other params) and quotes it after, marked as English.
 VERBATIM: dict[str, str] = {"step_error": "error", "report_unavailable": "error",
                             "reassign_refused": "refusals", "reassign_warning": "message",
-                            "permission_missing": "message"}
+                            "permission_missing": "message", "permission_unknown": "message"}
 
 
 def verbatim(code: str | None, params: Mapping[str, Any]) -> str | None:

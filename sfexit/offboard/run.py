@@ -53,6 +53,7 @@ class RunOptions:
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     confirm: Callable[[str], None] = lambda _q: None
     info: Callable[[str], None] = lambda _m: None
+    warn: Callable[[str], None] = lambda _m: None
     on_progress: st.Progress = lambda _s, _e: None
     on_step: Callable[[str, str], None] = lambda _s, _status: None
 
@@ -215,6 +216,8 @@ def _preflight(ctx: st.RunContext, decisions: tuple[planning.StepDecision, ...],
                       "days": days.days, "reserve_pct": days.reserve_pct,
                       "finish_by": iso_or_none(days.finish_by)})
     _warn(run, *sv.warnings)
+    for unknown in (n for n in sv.warnings if n.code == "permission_unknown"):
+        options.warn(str(unknown.params["message"]))   # the line `export bulk` warns with
     used = {**zero_usage(), "rest_calls": ctx.session.calls - calls}
     result = survey.preflight_result(sv, fc)
     _refuse_without_permissions(ctx, sv, used, result)

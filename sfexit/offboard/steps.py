@@ -127,7 +127,7 @@ def run_dates(ctx: RunContext) -> StepResult:
 def run_export(ctx: RunContext) -> StepResult:
     """sfexit.export.backup.run_backup into RUN_DIR/export (resumes by its manifest)."""
     from sfexit.export.backup import run_backup
-    from sfexit.export.bulk import ExportOptions
+    from sfexit.export.data_run import ExportOptions
 
     cfg = ctx.settings.export
     options = ExportOptions(dest=ctx.run.export_dir, objects=cfg.objects,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sfexit import errors
+from sfexit.export.preflight import export_permissions, recorded, unknown_warning
 from sfexit.jsonable import to_jsonable
 from sfexit.offboard import plan as planning
 from sfexit.offboard.notes import Note, note
@@ -25,7 +26,12 @@ from sfexit.org import permissions as org_permissions
 from sfexit.org.permissions import PERMISSIONS, UserPermissions
 from sfexit.org.rest import RestClient
 from sfexit.org.session import OrgSession
-from sfexit.people.permissions import StepPermissions, check_steps, with_object_rights
+from sfexit.people.permissions import (
+    Requirement,
+    StepPermissions,
+    check_steps,
+    with_object_rights,
+)
 from sfexit.people.selection import Selection
 from sfexit.people.users import OrgUser, UserFilter, list_users
 
@@ -35,7 +41,8 @@ class Survey:
     org: dict[str, Any]
     operator: dict[str, Any]
     limits: dict[str, dict[str, int]]
-    permissions: dict[str, bool]
+    # the export's (export.preflight.PERMISSIONS): None where the org refused to show it
+    permissions: dict[str, bool | None]
     counts: planning.Counts
     skipped_objects: tuple[Any, ...]
     freeze_plan: Any                   # people.freeze.FreezePlan
@@ -46,9 +53,6 @@ class Survey:
     # what each step that runs needs of the running user (people.permissions.check_steps)
     permission_checks: tuple[StepPermissions, ...] = ()
 
-
-# The preflight result's ``permissions``: the export's three, as before (True = granted).
-EXPORT_PERMISSIONS = ("ViewAllData", "QueryAllFiles", "ApiEnabled")
 
 # --- preflight --------------------------------------------------------------------------------
 
@@ -77,7 +81,7 @@ def survey(ctx: RunContext, decisions: tuple[planning.StepDecision, ...]) -> Sur
     me_user = next((u for u in everyone if u.is_running_user), None)
     who = leavers(ctx, everyone, "freeze")
     mark = s.calls
-    perms, perm_note = _read_permissions(s, me.user_id, me_user)
+    perms = _read_permissions(s, me.user_id, me_user)
     perm_cost = calls_since(s, mark)
     mark = s.calls
     fplan = freeze.plan(s, "freeze", who.touch, who.refused)
@@ -88,10 +92,10 @@ def survey(ctx: RunContext, decisions: tuple[planning.StepDecision, ...]) -> Sur
     # Edit access per object with records to move, once the plan names them: one more query
     # (none with Modify All Data), counted in the preflight's own reads (``start`` below).
     moves = {st.object: st.count for st in ownership.steps} if ownership else {}
-    if moves and not perm_note:
+    if moves:
         perms = with_object_rights(s, perms, moves)
     checks = check_steps(perms, [d.name for d in decisions if d.run], moves)
-    warnings += [*perm_note, *_permission_warnings(checks)]
+    warnings += _permission_warnings(checks, perms)
     if ownership is not None:
         warnings += [note("reassign_warning", message=w)
                      for w in (*ownership.refusals, *ownership.warnings)]
@@ -115,7 +119,7 @@ def survey(ctx: RunContext, decisions: tuple[planning.StepDecision, ...]) -> Sur
         operator={"username": me.username, "user_id": me.user_id,
                   "profile": me_user.profile if me_user else None},
         limits={n: {"max": lim.max, "remaining": lim.remaining} for n, lim in limits.items()},
-        permissions={k: perms.has(k) is True for k in EXPORT_PERMISSIONS},
+        permissions=recorded(*export_permissions(perms)),
         counts=counts, skipped_objects=selection.skipped,
         freeze_plan=fplan, ownership=ownership, ownership_note=own_note, deactivate=deact,
         warnings=tuple(warnings), permission_checks=checks)
@@ -157,26 +161,34 @@ def _file_bytes(rest: RestClient, all_versions: bool, objects: tuple[str, ...] |
 
 
 def _read_permissions(session: OrgSession, user_id: str, me: OrgUser | None
-                      ) -> tuple[UserPermissions, list[Note]]:
-    """The running user's permissions, read ONCE for every step (org.permissions); when the
-    org refuses to show them, every permission is unknown (never granted), and said so."""
+                      ) -> UserPermissions:
+    """The running user's permissions, read ONCE for every step, as the export reads them
+    (org.permissions.start with ``refusals``: a read the org refuses leaves what it could
+    grant unknown, never "not granted": export.preflight). Any other error of the org leaves
+    every permission unknown, and ``refused`` says why."""
     try:
-        return org_permissions.read(RestClient(session), user_id,
-                                    profile_id=me.profile_id if me else None), []
+        return org_permissions.start(RestClient(session), user_id,
+                                     profile_id=me.profile_id if me else None,
+                                     refusals=True)()
     except errors.SalesforceError as exc:
-        return org_permissions.nothing_known(user_id), [
-            note("permission_missing", step="preflight",
-                 message=f"permissions not readable: {exc.one_line()}")]
+        return replace(org_permissions.nothing_known(user_id),
+                       refused=(f"permissions not readable: {exc.one_line()}",))
 
 
-def _permission_warnings(checks: tuple[StepPermissions, ...]) -> list[Note]:
+def _permission_warnings(checks: tuple[StepPermissions, ...], perms: UserPermissions
+                         ) -> list[Note]:
     # ``check``: the report words the consequence in the reader's language
     # (report.perm_missed_<check>, per object report.perm_object_<lacks> with the object and
-    # its records); ``message`` stays the English sentence.
+    # its records); ``message`` stays the English sentence. An unknown permission is a
+    # ``permission_unknown`` warning, never a "missing permission" (_unknown_line).
     out: list[Note] = []
     for c in checks:
         for r in c.problems:
             if not r.consequence or r.status == "not checked":
+                continue
+            if r.status == "unknown" and r.permissions:
+                out.append(note("permission_unknown", step=c.step,
+                                message=_unknown_line(perms, c.step, r)))
                 continue
             if not r.objects:
                 out.append(note("permission_missing", step=c.step, message=r.consequence,
@@ -186,6 +198,16 @@ def _permission_warnings(checks: tuple[StepPermissions, ...]) -> list[Note]:
                          object=a.sobject, lacks=a.lacks, records=a.records)
                     for a in r.objects if a.consequence]
     return out
+
+
+def _unknown_line(perms: UserPermissions, step: str, r: Requirement) -> str:
+    """The line ``export bulk`` warns with for an unknown permission (export.preflight
+    ``unknown_warning``), word for word for the export's own permissions."""
+    _, export_unknown = export_permissions(perms)
+    if step == "export" and len(r.permissions) == 1 and r.permissions[0] in export_unknown:
+        return unknown_warning(r.permissions[0], export_unknown[r.permissions[0]])
+    why = "; ".join(perms.refused) or "the org's API does not show it"
+    return unknown_warning(" or ".join(r.permissions), f"{why}; {r.consequence}")
 
 
 def permission_result(checks: tuple[StepPermissions, ...]) -> list[dict[str, Any]]:

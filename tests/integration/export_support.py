@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sfexit.export.bulk import ExportOptions
+from sfexit.export.data_run import ExportOptions
 from sfexit.export.backup import BackupSummary, run_backup
 from sfexit.export.manifest import ManifestStore
 from sfexit.org.session import OrgSession, RetryPolicy

@@ -13,7 +13,7 @@ from typing import Any
 from sfexit import rules
 from sfexit.cli.deadline import deadline_result
 from sfexit.export.backup import run_backup
-from sfexit.export.bulk import ExportOptions
+from sfexit.export.data_run import ExportOptions
 from sfexit.journal import Journal
 from sfexit.jsonable import to_jsonable
 from sfexit.org.rest import RestClient

@@ -27,7 +27,7 @@ from export_support import clock_sleep, session_for
 from sfexit.archive import build_archive
 from sfexit.cli import cli
 from sfexit.export.backup import run_backup
-from sfexit.export.bulk import ExportOptions
+from sfexit.export.data_run import ExportOptions
 from sfexit.export.manifest import Manifest, ManifestStore
 from sfexit_emulator import testing
 

@@ -25,7 +25,7 @@ from export_support import clock_sleep, session_for
 
 from sfexit.archive import build_archive
 from sfexit.export.backup import run_backup
-from sfexit.export.bulk import ExportOptions
+from sfexit.export.data_run import ExportOptions
 from sfexit_emulator import testing
 
 pytest.importorskip("datasette", reason="the archive extra (Datasette) is not installed")

@@ -20,7 +20,7 @@ from s3_support import objects, parts_on_the_server, puts_on_the_server
 
 from sfexit.cli import cli
 from sfexit.export.backup import run_backup
-from sfexit.export.bulk import ExportOptions
+from sfexit.export.data_run import ExportOptions
 
 @pytest.fixture(autouse=True)
 def aws(aws_env: None) -> None:

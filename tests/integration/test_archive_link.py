@@ -27,7 +27,7 @@ from sfexit.archive.source import open_export
 from sfexit.cli import cli
 from sfexit.errors import UsageError
 from sfexit.export.backup import run_backup
-from sfexit.export.bulk import ExportOptions
+from sfexit.export.data_run import ExportOptions
 from sfexit.export.manifest import ManifestStore
 
 WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH

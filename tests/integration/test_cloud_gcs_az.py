@@ -24,7 +24,7 @@ from s3_support import objects
 
 from sfexit.cli import cli
 from sfexit.export.backup import run_backup
-from sfexit.export.bulk import ExportOptions
+from sfexit.export.data_run import ExportOptions
 
 # Not User: each login moves the running user's LastLoginDate, so two runs differ there.
 OBJECTS = "Account,CaseStatus,Contact,Opportunity"

@@ -17,7 +17,8 @@ from export_support import (SPECIAL_NAME, add_special_account, backup, org_rows,
                             session_for)
 from sfexit_emulator import Emulator, testing
 from sfexit.export.backup import BackupSummary, run_backup
-from sfexit.export.bulk import ExportOptions, largest_first, query_poll_delays
+from sfexit.export.bulk import largest_first, query_poll_delays
+from sfexit.export.data_run import ExportOptions
 from sfexit.export.manifest import ManifestStore
 from sfexit.export.schedule import MODEL
 from sfexit.export.verify import verify_backup

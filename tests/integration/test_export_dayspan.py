@@ -17,7 +17,7 @@ from auth_support import invoke, on_org_clock, password_env, password_profile, w
 from export_support import clock_sleep, session_for
 from sfexit.errors import PausedForLimits
 from sfexit.export.backup import BackupSummary, run_backup
-from sfexit.export.bulk import ExportOptions
+from sfexit.export.data_run import ExportOptions
 from sfexit.export.manifest import ManifestStore
 from sfexit_emulator import Emulator
 

@@ -19,7 +19,7 @@ from export_support import backup, clock_sleep, session_for
 from sfexit import errors
 from sfexit.errors import PausedForLimits, UsageError
 from sfexit.export.backup import run_backup
-from sfexit.export.bulk import ExportOptions
+from sfexit.export.data_run import ExportOptions
 from sfexit.export.manifest import ManifestStore
 from sfexit.org import bulk2
 from sfexit_emulator import Emulator

@@ -13,7 +13,7 @@ from auth_support import password_env, password_profile
 from export_support import backup, clock_sleep
 from sfexit.config import load_settings
 from sfexit_emulator import Emulator
-from sfexit.export.bulk import ObjectProgress
+from sfexit.export.data_run import ObjectProgress
 from sfexit.export.manifest import ManifestStore
 from sfexit.export.verify import verify_backup
 from sfexit.org import connect

@@ -150,3 +150,71 @@ def test_force_starts_anyway_and_the_step_stops_on_its_own_check(
     assert steps["freeze"]["status"] == "failed"
     assert "cannot freeze users" in steps["freeze"]["reason"]
     assert steps["reassign"]["status"] == "planned"   # the run stops at the failed step
+
+
+# The line `sfexit export bulk` warns with when the org refuses the permission sets' read
+# (tests/integration/test_export_first_jobs.py): the offboard plan says the same.
+QUERY_ALL_FILES_UNKNOWN = (
+    "could not read whether the running user has QueryAllFiles: the org refused the "
+    "PermissionSetAssignment read (INSUFFICIENT_ACCESS); without it, files not shared with "
+    "this user (ContentVersion, ContentDocumentLink) are not returned")
+
+
+def test_a_refused_permission_read_leaves_the_plan_unknown_with_the_exports_warning(
+        fresh_emulator: Any, tmp_path: Path) -> None:
+    """The org refuses the permission sets' query: what they could grant is unknown in the
+    plan (null, "unknown"), said in the export's one line, and no step is refused for it."""
+    org = fresh_emulator
+    config = offboard_config(tmp_path, org)
+    org.faults.refuse_query_objects = "PermissionSetAssignment"
+    run = offboard(config, org, "--dry-run", "--run-dir", str(tmp_path / "dry"))
+    assert run.code == 0, run.output
+    assert org.stats()["faults_injected"]["query_refused"] >= 1
+    assert run.body["warnings"] == [QUERY_ALL_FILES_UNKNOWN]
+    state = run_json(tmp_path / "dry")
+    pre = next(s for s in state["steps"] if s["name"] == "preflight")
+    # the Profile (read) grants the admin View All Data and API Enabled, as in `export bulk`
+    assert pre["result"]["permissions"] == {"ViewAllData": True, "QueryAllFiles": None,
+                                            "ApiEnabled": True}
+    checks = checks_of(state)
+    assert requirement(checks["export"], "export_files")["status"] == "unknown"
+    assert not any(c["refused"] for c in checks.values()), checks
+    assert f"export: {QUERY_ALL_FILES_UNKNOWN}" in state["warnings"]
+    unknown = [w for w in state["warning_codes"] if w["code"] == "permission_unknown"]
+    assert [w["params"]["message"] for w in unknown if w["params"]["step"] == "export"] == \
+        [QUERY_ALL_FILES_UNKNOWN]
+    assert not [w for w in state["warning_codes"] if w["code"] == "permission_missing"
+                and w["params"].get("check") == "export_files"]
+
+
+def test_a_refused_permission_read_shows_unknown_in_the_text_plan(
+        fresh_emulator: Any, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+    from auth_support import on_org_clock, password_env
+
+    from sfexit.cli import cli
+
+    org = fresh_emulator
+    config = offboard_config(tmp_path, org)
+    org.faults.refuse_query_objects = "PermissionSetAssignment"
+    run = CliRunner().invoke(cli, ["--config", str(config), "offboard", "--dry-run",
+                                   "--run-dir", str(tmp_path / "dry")],
+                             env=password_env(org), obj=on_org_clock(org))
+    assert run.exit_code == 0, run.output
+    assert QUERY_ALL_FILES_UNKNOWN in " ".join(run.stderr.split())
+    files_row = next(line for line in run.stdout.splitlines() if "Query All Files" in line)
+    assert "unknown" in files_row and "missing" not in files_row
+
+
+def test_a_step_is_not_refused_for_a_permission_a_refused_read_left_unknown() -> None:
+    """The org refused the permission reads: Manage Users and Freeze Users are unknown, and
+    the freeze step is not refused for it (it may well be granted)."""
+    from dataclasses import replace
+
+    from sfexit.org.permissions import nothing_known
+    from sfexit.people.permissions import check_step
+
+    perms = replace(nothing_known("005x"), refused=("the org refused the Profile read",))
+    freeze = check_step(perms, "freeze")
+    assert freeze.requirements[0].status == "unknown" and freeze.refusal is None
+    assert check_step(nothing_known("005x"), "freeze").refusal   # not shown: as before

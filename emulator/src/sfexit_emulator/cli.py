@@ -1,14 +1,16 @@
 """``sfexit-emulator serve``: run the org emulator until SIGINT/SIGTERM.
 
 The first line of stdout is the base URL (scripts read it), then the CA file and the demo
-credentials, one ``name: value`` per line; then, for a person, a config profile ready to paste
-into sfexit's config.toml and one line per auth method saying how to log in with it. The emulator is imported inside the command so that
+credentials, one ``name: value`` per line; then, for a person, the ``sfexit login`` that saves a
+config profile (creating sfexit's config folder), the same profile to paste into sfexit's
+config.toml instead, and one line per auth method saying how to log in with it. The emulator is imported inside the command so that
 ``--help`` does not pay for it. sfexit's ``sfexit emulator serve`` is this same command.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 import signal
 import sys
 import threading
@@ -27,15 +29,23 @@ class _Refused(click.ClickException):
 
 
 def _paste_lines(org: Any) -> list[str]:
-    """For a person: a profile for sfexit's config.toml, then how to log in with each method.
+    """For a person: the ``sfexit login`` that saves a profile to sfexit's config.toml (and
+    makes its folder), that profile to paste instead, then how to log in with each method.
     Every line starts with ``#`` or is TOML, so the ``name: value`` lines above stay the only
     ones of that form."""
     c = org.credentials
     ca = f"ca_bundle = {json.dumps(str(org.ca_file))}" if org.ca_file else "# (plain HTTP)"
     secrets = (f"SFEXIT_PASSWORD='{c.password}' SFEXIT_SECURITY_TOKEN='{c.security_token}' "
                f"SFEXIT_CLIENT_SECRET='{c.consumer_secret}'")
+    ca_flag = f" --ca-bundle {shlex.quote(str(org.ca_file))}" if org.ca_file else ""
     return [
-        "# Paste into sfexit's config.toml (`sfexit config show` prints where it is):",
+        "# Set sfexit up for this org, as pasted, on a machine with no sfexit config yet: the",
+        "# login saves this org's profile to sfexit's config.toml, creating its folder",
+        "# (`sfexit config show` prints where):",
+        f"#   {secrets} sfexit login --org emulator --method password --login-url "
+        f"{shlex.quote(org.url)} --username {shlex.quote(c.username)} --consumer-key "
+        f"{shlex.quote(c.consumer_key)}{ca_flag}",
+        "# Or paste the profile into that file yourself:",
         'default_org = "emulator"',
         "[orgs.emulator]",
         f"login_url = {json.dumps(org.url)}",

@@ -27,6 +27,11 @@ _STANDARD_PERMS = ("PermissionsApiEnabled", "PermissionsEditTask", "PermissionsE
                    "PermissionsImportPersonal", "PermissionsChatterInternalUser", "PermissionsTransferAnyLead")
 # (profile, licence, permissions: "all" or a tuple). The admin profile lacks Query All Files, as
 # in an org where nobody granted it, so the demo admin meets the ContentDocumentLink restriction.
+# A real System Administrator has it only once someone grants it: "To grant users access to
+# content files and objects, create a permission set with user permissions and assign it to
+# users"; View All Data alone "allows you to query only files that you own or have access to"
+# (help.salesforce.com experience.collab_files_query; backup vendors ask the same of their API
+# user: helpdesk.kaseya.com 22609283259153).
 # "all" never includes API Only User: a real System Administrator logs in to the UI too.
 _NOT_IN_ALL = frozenset({"PermissionsQueryAllFiles", "PermissionsApiUserOnly"})
 PROFILES = (
