@@ -87,8 +87,9 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
     files = files and bool(sources(options.objects))   # --objects without a file object
     rest = RestClient(session)
     # The preflight's describes go to the data step: each object is described once.
-    describes = DescribeCache()
+    describes = DescribeCache(held=True)   # released once the preflight has read
     first: FirstJobs | None = None
+    setup_at_first = 0     # the run's calls when the first jobs started
     gate: BudgetGate | None = None
     with ThreadPoolExecutor(4, thread_name_prefix="sfexit-backup") as pool:
         # Independent reads side by side. Their errors come in the order they did one after
@@ -117,12 +118,13 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
             either: list[Future[Any]] = [counted, checked]
             wait(either, return_when=FIRST_COMPLETED)
             if counted.done() and not checked.done():
+                setup_at_first = session.calls - calls_before
                 first, gate = _first_jobs(
                     session, store, options, selection.objects, *counted.result(), describes,
                     force=force, files=files, reserve_pct=reserve_pct, now=now,
-                    setup_calls=session.calls - calls_before, on_progress=on_progress,
-                    sleep=sleep)
+                    setup_calls=setup_at_first, on_progress=on_progress, sleep=sleep)
             report = checked.result()
+            describes.release()
             store.set_org_name(asked_org.result().name)
         except BaseException:
             if first is not None:
@@ -130,11 +132,14 @@ def run_backup(session: OrgSession, options: ExportOptions, *, force: bool = Fal
             raise
     store.set_permissions(report.recorded_permissions)
     # Route with the page time the org showed (schedule.routing): forecast, gate and data step.
-    options = dataclasses.replace(options, rest_page_s=report.rest_page_s)
+    options = dataclasses.replace(options, rest_page_s=report.rest_page_s,
+                                  row_widths=report.row_widths)
     left = left_forecast(report, store.snapshot(), options.max_records, options.rest_below,
                          options.parallel)
-    plan = plan_budget(export_need(left), report.limits, reserve_pct, now(),
-                       setup_calls=session.calls - calls_before)
+    setup = session.calls - calls_before
+    if first is not None:   # its calls are the forecast's (left_forecast): not setup
+        setup = min(setup, setup_at_first + CALLS_AFTER_COUNTS)
+    plan = plan_budget(export_need(left), report.limits, reserve_pct, now(), setup_calls=setup)
     run_routing = routing(options.rest_below, options.rest_page_s, report.row_counts,
                           options.parallel)
     if gate is not None:   # the first jobs' gate: the sampled width from now on

@@ -146,9 +146,14 @@ def export_data(session: OrgSession, store: ManifestStore, options: ExportOption
         run = first.run
         run.widen(len(routing.overflow))
     early = dict(first.futures) if first is not None else {}
-    early_futures = set(early.values())
     # The first jobs are created before the data step's own (largest first throughout).
     wait(early.values())
+    # What FirstJobs left (REST by its fields, or no room) joins the data step's own objects,
+    # in their largest-first order; a run-wide error of a first job surfaces below.
+    early = {name: f for name, f in early.items()
+             if f.exception() is not None or not isinstance(f.result(), _NotStarted)}
+    early_futures = set(early.values())
+    run.options = options   # the first jobs' run reads on with what the preflight measured
     results: list[ObjectResult] = []
     for skipped in selection.skipped:
         store.add_skipped(skipped)
@@ -174,8 +179,8 @@ def export_data(session: OrgSession, store: ManifestStore, options: ExportOption
             # order. A reader takes the created job the cost model expects done first (_DueFirst):
             # the small jobs made after the large ones are done long before them, and are not read
             # behind them. A job Bulk refused at creation is read over REST on a REST cursor.
-            due_first = _DueFirst()
-            # Each yields an ObjectResult, a _Started or (FirstJobs') a _NotStarted.
+            due_first = _DueFirst(options.row_widths)
+            # Each yields an ObjectResult or a _Started.
             pending: dict[Future[Any], None] = dict.fromkeys([
                 *early.values(),
                 *(starters.submit(_start, run, name, describes, counts.get(name))
@@ -188,14 +193,7 @@ def export_data(session: OrgSession, store: ManifestStore, options: ExportOption
                     for future in [f for f in pending if f in finished]:
                         del pending[future]
                         outcome = future.result()   # a run-wide error surfaces at once
-                        if isinstance(outcome, _NotStarted):   # left by FirstJobs: as usual
-                            name = outcome.name
-                            pending[rests.submit(_small, run, name, describes, routing,
-                                                 counts.get(name))
-                                    if routing.may_rest(counts.get(name), name)
-                                    else starters.submit(_start, run, name, describes,
-                                                         counts.get(name))] = None
-                        elif isinstance(outcome, _Started) and outcome.job is None:
+                        if isinstance(outcome, _Started) and outcome.job is None:
                             pending[rests.submit(_read_started, run, outcome)] = None
                         elif isinstance(outcome, _Started) and future in early_futures \
                                 and _rest_sooner(routing, outcome):
@@ -331,7 +329,7 @@ def _read_started(run: ExportRun, started: _Started) -> ObjectResult:
             return _after_bulk_error(run, plan, query, started.error, started.rows)
     run.on_progress(ObjectProgress(plan.name, 0, None, False, "bulk"))
     try:
-        result = _wait_and_download(run, plan, query, started.job, _first_poll(started),
+        result = _wait_and_download(run, plan, query, started.job, _first_poll(run, started),
                                     started.rows)
     except BaseException:
         run.job_read()   # its place is free; the job stays unread (ExportRun.abort_unread)
@@ -370,13 +368,14 @@ class _DueFirst:
     """Created jobs waiting for a reader, the one the cost model expects done first on top
     (its creation plus ``MODEL.bulk_ready_seconds`` of its rows; ties in creation order)."""
 
-    def __init__(self) -> None:
+    def __init__(self, widths: Mapping[str, int] | None = None) -> None:
+        self._widths = widths or {}
         self._lock = threading.Lock()
         self._heap: list[tuple[float, int, _Started]] = []
         self._order = itertools.count()
 
     def put(self, started: _Started) -> None:
-        due = started.created + MODEL.bulk_ready_seconds(started.rows or 0)
+        due = _due(started, self._widths)
         with self._lock:
             heapq.heappush(self._heap, (due, next(self._order), started))
 
@@ -390,10 +389,19 @@ def _read_next(run: ExportRun, jobs: _DueFirst) -> ObjectResult:
     return _read_started(run, jobs.take())
 
 
-def _first_poll(started: _Started) -> float:
-    """Seconds until the cost model expects the job done, from its creation (QUERY_POLL_QUICK)."""
-    due = started.created + MODEL.bulk_ready_seconds(started.rows or 0)
-    return max(0.0, due - time.monotonic())
+def _due(started: _Started, widths: Mapping[str, int]) -> float:
+    """When the cost model expects the job done: its creation, the fixed cost and its bytes at
+    the object's sampled width (the model's default width when not sampled)."""
+    width = widths.get(started.plan.name)
+    return started.created + (MODEL.bulk_ready_seconds(started.rows or 0, width) if width
+                              else MODEL.bulk_ready_seconds(started.rows or 0))
+
+
+def _first_poll(run: ExportRun, started: _Started) -> float:
+    """Seconds until the cost model expects the job done (QUERY_POLL_QUICK). At the default
+    width a wider object's job was read 0.2 s early at 200k, then 0.25 s later (bench/
+    RESULTS.md "session 7"): the largest objects, the run's longest jobs, are sampled."""
+    return max(0.0, _due(started, run.options.row_widths or {}) - time.monotonic())
 
 
 def _wait_and_download(run: ExportRun, plan: ObjectPlan, query: str, job: bulk2.JobInfo,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +85,9 @@ class ExportOptions:
     rest_below: int | None = None
     # The REST page time the preflight measured (seconds; schedule.routing), None: the model's.
     rest_page_s: float | None = None
+    # The sampled objects' own CSV row widths (preflight.Sample.widths): when their Bulk jobs
+    # are expected done (bulk._first_poll). Others: the model's default width.
+    row_widths: Mapping[str, int] | None = None
     publisher: Publisher | None = None  # sends finished files on (a cloud --dest: cloud.py)
 
 

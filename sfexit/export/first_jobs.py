@@ -15,6 +15,7 @@ data step.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -46,15 +47,17 @@ class FirstJobs:
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.run = ExportRun(session, store, options, on_progress, sleep)
         prior = run_routing(options.rest_below)
-        # One thread per object (at most one window of them: first_candidates): each job is a
-        # describe and a create, ~0.12 s on the critical path; four threads made the last of
-        # nine jobs 0.25 s later than the first at 20k (bench/RESULTS.md "session 7"). Both
-        # are short requests, which Salesforce does not limit (schedule.REST_CURSORS).
-        self._pool = ThreadPoolExecutor(max(1, len(names)),
+        window = _window(options)
+        room = _Room(window)
+        # A thread per job the window holds: each is a describe and a create, ~0.12 s on the
+        # critical path; four threads made the last of nine jobs 0.25 s later than the first
+        # at 20k (bench/RESULTS.md "session 7"). Both are short requests, which Salesforce
+        # does not limit (schedule.REST_CURSORS).
+        self._pool = ThreadPoolExecutor(max(1, min(len(names), window)),
                                         thread_name_prefix="sfexit-export-first")
         self.futures: dict[str, Future[ObjectResult | _Started | _NotStarted]] = {
             name: self._pool.submit(_start_first, self.run, name, describes, counts.get(name),
-                                    prior) for name in names}
+                                    prior, room) for name in names}
 
     def cancel(self) -> None:
         """Stop: no job is created from now on, and the ones created unread are aborted."""
@@ -68,8 +71,11 @@ class FirstJobs:
 
 def first_candidates(objects: Sequence[str], counts: Mapping[str, int],
                      options: ExportOptions) -> list[str]:
-    """The objects :class:`FirstJobs` may start (largest first, one window of jobs): over the
-    model's threshold even with long text; their describe decides.
+    """The objects :class:`FirstJobs` may start, largest first: over the model's threshold
+    even with long text; their describe decides, and no more than one window of jobs is made
+    (:class:`_Room`). Twice the window is looked at: at 200k four of the sixteen largest were
+    REST by their fields, and the Bulk objects after them, started after the sample, ended the
+    run (bench/RESULTS.md "session 7").
 
     Bulk at the model's page time, not at every page time in the range: the objects Bulk reads
     only from the central page time on were created after the sample at 20k (0.9 s later at
@@ -80,13 +86,53 @@ def first_candidates(objects: Sequence[str], counts: Mapping[str, int],
     prior = run_routing(options.rest_below)
     over = [n for n in bulk.largest_first(objects, counts)
             if not prior.by_rest(counts.get(n), True)]
-    # No more than the run's window holds: none waits for a read (export_data waits for them).
-    return over[:data_run.JOBS_AHEAD_PER_READER * max(1, options.parallel)]
+    return over[:2 * _window(options)]
+
+
+def _window(options: ExportOptions) -> int:
+    """Jobs the run's window holds (data_run.ExportRun)."""
+    return data_run.JOBS_AHEAD_PER_READER * max(1, options.parallel)
+
+
+class _Room:
+    """Places for the first jobs: no more than the run's window, so that none waits for a read
+    (export_data waits for every first job before it reads any)."""
+
+    def __init__(self, places: int) -> None:
+        self._left = places
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            if self._left <= 0:
+                return False
+            self._left -= 1
+            return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            self._left += 1
 
 
 def _start_first(run: ExportRun, name: str, describes: DescribeCache, rows: int | None,
-                 prior: Routing) -> ObjectResult | _Started | _NotStarted:
+                 prior: Routing, room: _Room) -> ObjectResult | _Started | _NotStarted:
+    """One candidate: its place taken before its describe, so the places go largest first
+    (the candidates are submitted so), and given back unless a job was made."""
     run.check()
+    if not room.take():
+        return _NotStarted(name)
+    started: ObjectResult | _Started | _NotStarted = _NotStarted(name)
+    try:
+        started = _described_and_started(run, name, describes, rows, prior)
+    finally:
+        if not (isinstance(started, _Started) and started.job is not None):
+            room.give_back()   # no job made (REST, kept, paused, refused): its place is free
+    return started
+
+
+def _described_and_started(run: ExportRun, name: str, describes: DescribeCache,
+                           rows: int | None, prior: Routing
+                           ) -> ObjectResult | _Started | _NotStarted:
     if not _describe_admitted(run, name):
         return _NotStarted(name)   # the data step pauses it
     try:

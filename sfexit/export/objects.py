@@ -134,9 +134,21 @@ class DescribeCache:
     callers must not change them (the data step saves them as they came).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, held: bool = False) -> None:
         self._lock = threading.Lock()
         self._kept: dict[str, Future[dict[str, Any]]] = {}
+        # While held, a describe taken stays kept (until :meth:`release`): the export's first
+        # jobs take describes that the preflight's sample, beside them, may still ask for.
+        self._held = held
+        self._taken: set[str] = set()
+
+    def release(self) -> None:
+        """Stop holding: the describes taken so far are no longer kept."""
+        with self._lock:
+            self._held = False
+            for name in self._taken:
+                self._kept.pop(name, None)
+            self._taken.clear()
 
     def get(self, rest: RestClient, name: str) -> dict[str, Any]:
         """The describe of ``name``, read once and kept. Raises what ``rest.describe`` raises."""
@@ -156,9 +168,14 @@ class DescribeCache:
         return kept.result()
 
     def take(self, rest: RestClient, name: str) -> dict[str, Any]:
-        """The kept describe of ``name`` (no longer kept), else a new one, not kept."""
+        """The kept describe of ``name`` (no longer kept, unless held), else a new one, not
+        kept."""
         with self._lock:
-            kept = self._kept.pop(name, None)
+            if self._held:
+                kept = self._kept.get(name)
+                self._taken.add(name)
+            else:
+                kept = self._kept.pop(name, None)
         if kept is None or kept.exception() is not None:
             return rest.describe(name)
         return kept.result()

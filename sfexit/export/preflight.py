@@ -105,6 +105,8 @@ class PreflightReport:
     # The quickest sample query (one REST page), seconds: the schedule's page time
     # (schedule.routing); None when none answered (the model's central figure then).
     rest_page_s: float | None = None
+    # The sampled objects' own row widths (Sample.widths).
+    row_widths: dict[str, int] = field(default_factory=dict)
     # Permission → why it is unknown (a permission read the org refused) and what the backup
     # may miss without it; such a permission is False in ``permissions``, not in ``missing``.
     unknown: dict[str, str] = field(default_factory=dict)
@@ -190,19 +192,34 @@ def _count(rest: RestClient, name: str, include_deleted: bool) -> int:
         return 0  # not countable as a whole (per-parent, not queryable)
 
 
+@dataclass(frozen=True)
+class Sample:
+    """What the preflight's sample of the largest objects measured (:func:`sample`)."""
+
+    row_bytes: int                 # average CSV row width (DEFAULT_ROW_BYTES: none sampled)
+    page_s: float | None           # the quickest query: the schedule's REST page time
+    # Each sampled object's own average width: the largest objects are the run's longest Bulk
+    # jobs, whose first status read is timed by their bytes (bulk._first_poll).
+    widths: dict[str, int] = field(default_factory=dict)
+
+
 def sample(rest: RestClient, counts: dict[str, int], *, describes: DescribeCache | None = None,
-           pool: Executor | None = None) -> tuple[int, float | None]:
+           pool: Executor | None = None) -> Sample:
     """Average CSV row width over a few rows of the largest objects (all their fields; the
-    objects side by side on ``pool`` when given, their describes kept in ``describes``) and the
-    quickest of those queries' times in seconds (each is ONE REST page: the page time the
-    schedule routes with, ``schedule.measured_model``), None when no sample query answered."""
+    objects side by side on ``pool`` when given, their describes kept in ``describes``), each
+    one's own, and the quickest of those queries' times in seconds (each is ONE REST page: the
+    page time the schedule routes with, ``schedule.measured_model``), None when no sample
+    query answered."""
     largest = sorted((n for n, c in counts.items() if c > 0), key=lambda n: -counts[n])
     cache = describes if describes is not None else DescribeCache()
-    found = _each(pool, lambda name: _sample_widths(rest, name, cache), largest[:SAMPLE_OBJECTS])
+    sampled = largest[:SAMPLE_OBJECTS]
+    found = _each(pool, lambda name: _sample_widths(rest, name, cache), sampled)
     widths = [w for some, _ in found for w in some]
     times = [took for _, took in found if took is not None]
-    return (round(sum(widths) / len(widths)) if widths else DEFAULT_ROW_BYTES,
-            min(times) if times else None)
+    return Sample(round(sum(widths) / len(widths)) if widths else DEFAULT_ROW_BYTES,
+                  min(times) if times else None,
+                  {name: round(sum(some) / len(some))
+                   for name, (some, _) in zip(sampled, found) if some})
 
 
 def _sample_widths(rest: RestClient, name: str, describes: DescribeCache
@@ -311,7 +328,8 @@ def preflight(session: OrgSession, user_id: str, objects: Sequence[str], *,
             counts = row_counts(rest, objects, include_deleted, pool=pool)
             if on_counts is not None:
                 on_counts(counts, limits.result())
-            width, page_s = sample(rest, counts, describes=describes, pool=pool)
+            sampled = sample(rest, counts, describes=describes, pool=pool)
+            width, page_s = sampled.row_bytes, sampled.page_s
         except errors.SfexitError:
             permissions()  # a permission read's error first, as when they ran one by one
             raise
@@ -324,6 +342,7 @@ def preflight(session: OrgSession, user_id: str, objects: Sequence[str], *,
                                     rest_below=rest_below, rest_page_s=page_s,
                                     parallel=parallel),
                            row_counts=counts, limits=remaining, rest_page_s=page_s,
+                           row_widths=sampled.widths,
                            unknown=unknown,
                            reads_files=not QUERY_ALL_FILES_OBJECTS.isdisjoint(objects))
 

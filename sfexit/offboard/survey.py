@@ -71,7 +71,8 @@ def survey(ctx: RunContext, decisions: tuple[planning.StepDecision, ...]) -> Sur
     rows = row_counts(rest, selection.objects, cfg.include_deleted)
     # The row width and the REST page time the export's own preflight measures, so the plan
     # routes objects (REST or Bulk) as `export bulk` will (export.schedule.routing).
-    width, page_s = sample(rest, rows)
+    sampled = sample(rest, rows)
+    width, page_s = sampled.row_bytes, sampled.page_s
     export_reads = calls_since(s, start)
     files = _file_count(rows, cfg.objects, cfg.all_versions)
     file_bytes = _file_bytes(rest, cfg.all_versions, cfg.objects) if "export" in runs else 0
