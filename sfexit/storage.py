@@ -234,6 +234,8 @@ def wait_for_endpoint(remote: Remote, endpoint: str | None, reach: Reach) -> Non
     if endpoint is None:
         return
     parts = urllib.parse.urlsplit(endpoint)
+    if _proxied(parts.scheme, parts.hostname or ""):
+        return   # reached through a proxy: a direct connection says nothing of it
     address = (parts.hostname or "", parts.port or 443)
     attempts = len(reach.waits) + 1
     for attempt in range(1, attempts + 1):
@@ -250,6 +252,15 @@ def wait_for_endpoint(remote: Remote, endpoint: str | None, reach: Reach) -> Non
             reach.on_retry(f"could not reach {endpoint}; trying again in {wait:g} s "
                            f"(attempt {attempt + 1} of {attempts})")
             reach.sleep(wait)
+
+
+def _proxied(scheme: str, host: str) -> bool:
+    """Whether the environment sends ``scheme`` requests to ``host`` through a proxy
+    (HTTPS_PROXY / HTTP_PROXY, unless NO_PROXY names the host), as the providers' libraries
+    do: behind a corporate proxy a direct connection may be refused where theirs works."""
+    import urllib.request
+
+    return bool(urllib.request.getproxies().get(scheme)) and not urllib.request.proxy_bypass(host)
 
 
 def _filesystem_class(scheme: str, protocol: str) -> Any:

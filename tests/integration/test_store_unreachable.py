@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from sfexit import storage
 from sfexit.cli import cli
 from sfexit.cli.context import AppContext
+from sfexit.errors import SfexitError
 
 
 def closed_port() -> int:
@@ -68,3 +70,32 @@ def test_an_archive_in_an_azure_store_that_does_not_answer_says_so_at_each_retry
     assert [line for line in err.splitlines() if "trying again" in line] == \
         retry_lines(f"http://127.0.0.1:{port}")
     assert "devstoreaccount1" not in err.replace("az://", "")
+
+
+@pytest.mark.parametrize(("proxy", "no_proxy", "probed"), [
+    ("http://proxy.invalid:3128", "", False),          # the libraries go through the proxy
+    ("http://proxy.invalid:3128", "127.0.0.1", True),  # NO_PROXY: they connect directly
+    ("", "", True)])
+def test_a_store_reached_through_a_proxy_is_not_probed_directly(
+        monkeypatch: pytest.MonkeyPatch, proxy: str, no_proxy: str, probed: bool) -> None:
+    """Behind a corporate proxy a direct connection may be refused where the store's library,
+    going through the proxy, works: sfexit then leaves the reaching to the library."""
+    for var in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "HTTPS_PROXY",
+                "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    if proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+    if no_proxy:
+        monkeypatch.setenv("NO_PROXY", no_proxy)
+    endpoint = f"http://127.0.0.1:{closed_port()}"
+    lines: list[str] = []
+    remote = storage.parse_remote("s3://bucket/backup", endpoint)
+    assert remote is not None
+    reach = storage.Reach(on_retry=lines.append, sleep=lambda _s: None)
+    if probed:
+        with pytest.raises(SfexitError):
+            storage.wait_for_endpoint(remote, endpoint, reach)
+        assert len(lines) == 3
+    else:
+        storage.wait_for_endpoint(remote, endpoint, reach)
+        assert lines == []
