@@ -29,15 +29,8 @@ from sfexit.archive.upload import (InBucket, bag_hashes, check_resumable, export
                                    tag_files, upload_bag)
 from sfexit.archive.verify import ArchiveVerifyReport, verify_archive
 from sfexit.errors import SfexitError, UsageError
-from sfexit.storage import (
-    ENDPOINT_MISUSED,
-    Reach,
-    Remote,
-    get,
-    listing,
-    open_store,
-    parse_remote,
-)
+from sfexit.storage import (ENDPOINT_MISUSED, Reach, Remote, get, listing, open_store,
+                            parse_remote)
 
 
 @dataclass(frozen=True)

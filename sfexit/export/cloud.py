@@ -34,16 +34,8 @@ from sfexit.export.finished import SCHEMA_DIR
 from sfexit.export.manifest import MANIFEST_NAME, ManifestStore, ObjectEntry
 from sfexit.ondisk import file_digest
 from sfexit.org.session import OrgSession
-from sfexit.storage import (
-    ENDPOINT_MISUSED,
-    Reach,
-    Remote,
-    get,
-    listing,
-    open_store,
-    parse_remote,
-    read,
-)
+from sfexit.storage import (ENDPOINT_MISUSED, Reach, Remote, get, listing, open_store,
+                            parse_remote, read)
 from sfexit.storage_checked import Sent, holds, put, sent_records, write
 
 
