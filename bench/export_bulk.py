@@ -68,7 +68,7 @@ def session(org: Emulator) -> OrgSession:
 def sfexit_export(org: Emulator, obj: str, dest: Path, gzip: bool) -> tuple[float, str, int]:
     """(seconds in the page phase, job id, bytes) of one sfexit export of ``obj``."""
     timings: list[float] = []
-    original = export_bulk._stream_pages
+    original = export_bulk.stream_pages
 
     def timed(*args: Any) -> int:
         started = time.perf_counter()
@@ -77,14 +77,14 @@ def sfexit_export(org: Emulator, obj: str, dest: Path, gzip: bool) -> tuple[floa
         finally:
             timings.append(time.perf_counter() - started)
 
-    export_bulk._stream_pages = timed  # type: ignore[assignment]
+    export_bulk.stream_pages = timed  # type: ignore[assignment]
     try:
         store = ManifestStore.create(dest, org_id="bench")
         export_data(session(org), store, ExportOptions(dest=dest, objects=(obj,), parallel=1,
                                                        max_records=MAX_RECORDS, gzip=gzip),
                     sleep=clock_sleep(org))
     finally:
-        export_bulk._stream_pages = original
+        export_bulk.stream_pages = original
     entry = store.manifest.objects[obj]
     return timings[0], entry.job_ids[0], entry.bytes
 

@@ -211,7 +211,9 @@ def export_data(session: OrgSession, store: ManifestStore, options: ExportOption
     except BaseException:
         # Every worker has stopped (the pools are shut): none creates a job after this.
         run.abort_unread()
+        store.flush()   # what is complete is on disk when this returns, whatever the caller
         raise
+    store.flush()
     results.sort(key=lambda r: r.name)
     return DataExportResult(tuple(results), run.bulk_jobs)
 

@@ -13,8 +13,8 @@ import pytest
 
 import sfexit.export.bulk as bulk_module
 from auth_support import invoke, on_org_clock, password_env, password_profile, write_config
-from export_support import (SPECIAL_NAME, add_special_account, backup, org_rows, read_csv,
-                            session_for)
+from export_support import (SPECIAL_NAME, add_special_account, backup, clock_sleep, org_rows,
+                            read_csv, session_for)
 from sfexit_emulator import Emulator, testing
 from sfexit.export.backup import BackupSummary, run_backup
 from sfexit.export.bulk import largest_first, query_poll_delays
@@ -397,3 +397,18 @@ def test_the_backup_starts_objects_largest_first_and_the_output_does_not_change(
     by_name = sorted(SCHEDULED)
     assert set(created[:window]) == set(by_name[:window]) and created[window:] == by_name[window:]
     assert _outputs(tmp_path / "largest") == _outputs(tmp_path / "by_name")
+
+
+def test_the_library_export_returns_with_every_finished_object_in_the_manifest_on_disk(
+        org: Emulator, tmp_path: Path) -> None:
+    """The manifest groups its writes (at most one a second: manifest.py); export_data, used
+    as a library without run_backup, still returns with what it exported written."""
+    dest = tmp_path / "lib"
+    store = ManifestStore.create(dest, org_id="lib")
+    done = bulk_module.export_data(session_for(org), store,
+                                   ExportOptions(dest=dest, objects=("Account", "Contact",
+                                                                      "Task", "Case")),
+                                   sleep=clock_sleep(org))
+    exported = {o.name for o in done.objects if o.status == "exported"}
+    assert exported == {"Account", "Contact", "Task", "Case"}
+    assert set(ManifestStore.load(dest).manifest.objects) == exported
