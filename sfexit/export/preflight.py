@@ -171,13 +171,16 @@ def unknown_warning(name: str, what: str) -> str:
 
 
 def row_counts(rest: RestClient, objects: Sequence[str], include_deleted: bool, *,
-               pool: Executor | None = None) -> dict[str, int]:
+               pool: Executor | None = None,
+               every_count: Future[dict[str, int]] | None = None) -> dict[str, int]:
     """Rows per object: ``limits/recordCount`` (one call, approximate) where the org serves it
     and deleted rows are not wanted, else ``SELECT COUNT()`` per object (0 when refused), on
-    ``pool`` when given (side by side)."""
+    ``pool`` when given (side by side). ``every_count``: the org's recordCount of every object,
+    asked beside describe global (export/backup.py), instead of asking after it."""
     if not include_deleted and objects:
         try:
-            counts = rest.record_counts(objects)
+            counts = (every_count.result() if every_count is not None
+                      else rest.record_counts(objects))
             return {name: counts.get(name, 0) for name in objects}
         except errors.SalesforceError:
             pass  # not served (orgs before v40.0, no permission): count exactly instead
@@ -308,8 +311,8 @@ def preflight(session: OrgSession, user_id: str, objects: Sequence[str], *,
               include_deleted: bool = False, include_files: bool = True,
               max_records: int | None = None, rest_below: int | None = None,
               describes: DescribeCache | None = None, parallel: int = 4,
-              on_counts: Callable[[dict[str, int], dict[str, Limit]], None] | None = None
-              ) -> PreflightReport:
+              on_counts: Callable[[dict[str, int], dict[str, Limit]], None] | None = None,
+              every_count: Future[dict[str, int]] | None = None) -> PreflightReport:
     """Permissions and forecast, the reads side by side; the describes it makes are kept in
     ``describes`` for the data step. ``on_counts`` gets the row counts and ``/limits`` as soon
     as both are read, before the sample and the permissions (export/first_jobs.py).
@@ -325,7 +328,8 @@ def preflight(session: OrgSession, user_id: str, objects: Sequence[str], *,
         permissions = check_permissions(pool, rest, user_id, describes)
         limits: Future[dict[str, Limit]] = pool.submit(rest.limits)
         try:
-            counts = row_counts(rest, objects, include_deleted, pool=pool)
+            counts = row_counts(rest, objects, include_deleted, pool=pool,
+                                every_count=every_count)
             if on_counts is not None:
                 on_counts(counts, limits.result())
             sampled = sample(rest, counts, describes=describes, pool=pool)

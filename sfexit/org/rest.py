@@ -115,10 +115,13 @@ class RestClient:
         return answers.integer(self.session.get_json(f"data/{resource}", params={"q": query}),
                                "totalSize")
 
-    def record_counts(self, objects: Iterable[str]) -> dict[str, int]:
-        """``limits/recordCount``: approximate rows per object (those the org lists)."""
-        body = self.session.get_json("data/limits/recordCount",
-                                     params={"sObjects": ",".join(objects)})
+    def record_counts(self, objects: Iterable[str] | None) -> dict[str, int]:
+        """``limits/recordCount``: approximate rows per object (those the org lists); every
+        object's when ``objects`` is None ("If this parameter isn't provided, the resource
+        returns record counts for all objects in the org": REST API Developer Guide, Record
+        Count)."""
+        params = None if objects is None else {"sObjects": ",".join(objects)}
+        body = self.session.get_json("data/limits/recordCount", params=params)
         return {answers.member(s, "name", str): answers.integer(s, "count", 0)
                 for s in answers.member(body, "sObjects", list, default=[])
                 if answers.checked(s, dict, body, "sObjects")}

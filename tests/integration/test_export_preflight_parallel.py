@@ -315,3 +315,28 @@ def test_threads_asking_for_the_api_version_at_once_negotiate_it_once(
     org.faults.latency_ms = 0
     assert len(threads_out) == 4 and len(set(threads_out)) == 1
     assert org.stats()["requests_by_route"].get("versions", 0) - before == 1
+
+
+def test_the_record_counts_are_asked_beside_describe_global(
+        fresh_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every object's recordCount (no sObjects) goes out while describe global is still being
+    answered, not after it (the first jobs wait for both); the counts are those of the list."""
+    org = fresh_emulator
+    session = session_for(org)
+    counting = threading.Event()
+    global_held = []
+
+    def before(path: str) -> None:
+        if path.endswith("/limits/recordCount"):
+            counting.set()
+        elif path.endswith("/sobjects"):
+            global_held.append(counting.wait(timeout=10))
+
+    Watched(session, monkeypatch, before=before)
+    summary = backup(org, tmp_path, session=session)
+    assert global_held == [True], "describe global answered before recordCount was asked"
+    assert summary.preflight is not None
+    rest = RestClient(session_for(org))
+    listed = rest.record_counts(list(summary.preflight.row_counts))
+    assert summary.preflight.row_counts == {n: listed.get(n, 0)
+                                            for n in summary.preflight.row_counts}
