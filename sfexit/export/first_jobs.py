@@ -48,7 +48,7 @@ class FirstJobs:
         self.run = ExportRun(session, store, options, on_progress, sleep)
         prior = run_routing(options.rest_below)
         window = _window(options)
-        room = _Room(window)
+        room = _Room(names, window)
         # A thread per job the window holds: each is a describe and a create, ~0.12 s on the
         # critical path; four threads made the last of nine jobs 0.25 s later than the first
         # at 20k (bench/RESULTS.md "session 7"). Both are short requests, which Salesforce
@@ -96,30 +96,36 @@ def _window(options: ExportOptions) -> int:
 
 class _Room:
     """Places for the first jobs: no more than the run's window, so that none waits for a read
-    (export_data waits for every first job before it reads any)."""
+    (export_data waits for every first job before it reads any). The largest candidates hold
+    theirs from the start, whichever thread runs first (a later candidate's thread, done with
+    an earlier one, must not take a larger object's place: seen in CI under load); a place
+    given back (REST by its fields, kept, refused) goes to the next candidate that asks."""
 
-    def __init__(self, places: int) -> None:
-        self._left = places
+    def __init__(self, names: Sequence[str], places: int) -> None:
+        self._reserved = frozenset(names[:places])
+        self._spare = 0
         self._lock = threading.Lock()
 
-    def take(self) -> bool:
+    def take(self, name: str) -> bool:
         with self._lock:
-            if self._left <= 0:
-                return False
-            self._left -= 1
-            return True
+            if name in self._reserved:
+                return True
+            if self._spare > 0:
+                self._spare -= 1
+                return True
+            return False
 
     def give_back(self) -> None:
         with self._lock:
-            self._left += 1
+            self._spare += 1
 
 
 def _start_first(run: ExportRun, name: str, describes: DescribeCache, rows: int | None,
                  prior: Routing, room: _Room) -> ObjectResult | _Started | _NotStarted:
-    """One candidate: its place taken before its describe, so the places go largest first
-    (the candidates are submitted so), and given back unless a job was made."""
+    """One candidate: its place (:class:`_Room`) taken before its describe, given back unless
+    a job was made."""
     run.check()
-    if not room.take():
+    if not room.take(name):
         return _NotStarted(name)
     started: ObjectResult | _Started | _NotStarted = _NotStarted(name)
     try:

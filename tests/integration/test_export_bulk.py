@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -369,33 +370,38 @@ def _outputs(dest: Path) -> dict[str, Any]:
 
 def test_the_backup_starts_objects_largest_first_and_the_output_does_not_change(
         org: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The jobs are created largest first (the first ones beside the preflight, first_jobs.py,
-    then the data step's); reads follow the jobs (due first: bulk._DueFirst)."""
-    created: list[str] = []
+    """The jobs are created largest first: the first ones beside the preflight, side by side
+    (first_jobs.py: the largest hold their places; one Bulk refuses goes to the next), then
+    the data step's, one after the other; reads follow the jobs (due first: bulk._DueFirst)."""
+    created: list[tuple[str, bool]] = []   # (object, by a first-jobs thread)
     real_create = bulk_module.bulk2.create_query_job
 
     def create(session: Any, query: str, **kwargs: Any) -> Any:
-        created.append(query.rsplit(" FROM ", 1)[1])
+        first = threading.current_thread().name.startswith("sfexit-export-first")
+        created.append((query.rsplit(" FROM ", 1)[1], first))
         return real_create(session, query, **kwargs)
+
+    def check(given_order: list[str]) -> None:
+        names = [name for name, _ in created]
+        firsts = [name for name, first in created if first]
+        assert sorted(names) == sorted(SCHEDULED) and firsts
+        assert names[:len(firsts)] == firsts   # every first job before the data step's
+        assert set(firsts) <= set(given_order[:JOBS_AHEAD_PER_READER + 1])
+        assert given_order[0] in firsts
+        assert names[len(firsts):] == [n for n in given_order if n not in firsts]
 
     monkeypatch.setattr(bulk_module.bulk2, "create_query_job", create)
     largest = backup(org, tmp_path / "largest", objects=SCHEDULED, parallel=1)
     counts = largest.preflight.row_counts if largest.preflight else {}
     assert set(counts) == set(SCHEDULED)
-    assert sorted(created) == sorted(SCHEDULED)
     order = sorted(SCHEDULED, key=lambda n: (-counts[n], n))
-    # The first jobs, one window of the largest, are created side by side (first_jobs.py);
-    # then the data step's, one after the other.
-    window = JOBS_AHEAD_PER_READER
-    assert set(created[:window]) == set(order[:window])
-    assert created[window:] == order[window:]
-    assert created != sorted(SCHEDULED)  # the order really changed from name order
+    check(order)
+    assert order != sorted(SCHEDULED)  # the order really changed from name order
 
     monkeypatch.setattr(bulk_module, "largest_first", lambda objects, _counts: list(objects))
     created.clear()
     backup(org, tmp_path / "by_name", objects=SCHEDULED, parallel=1)
-    by_name = sorted(SCHEDULED)
-    assert set(created[:window]) == set(by_name[:window]) and created[window:] == by_name[window:]
+    check(sorted(SCHEDULED))
     assert _outputs(tmp_path / "largest") == _outputs(tmp_path / "by_name")
 
 
