@@ -62,7 +62,8 @@ from sfexit.export.manifest import ManifestStore, ObjectEntry
 from sfexit.export.objects import (DescribeCache, ObjectPlan, Selection, describe_and_save,
                                    select_objects)
 from sfexit.export.rest_read import read_per_parent, read_rest
-from sfexit.export.schedule import MODEL, PER_PARENT, REST_CURSORS, Routing, page_rows
+from sfexit.export.schedule import (DEFAULT_ROW_BYTES, MODEL, PER_PARENT, REST_CURSORS,
+                                    Routing, page_rows)
 from sfexit.export.schedule import routing as run_routing
 from sfexit.ondisk import file_digest
 from sfexit.org import bulk2
@@ -394,9 +395,8 @@ def _read_next(run: ExportRun, jobs: _DueFirst) -> ObjectResult:
 def _due(started: _Started, widths: Mapping[str, int]) -> float:
     """When the cost model expects the job done: its creation, the fixed cost and its bytes at
     the object's sampled width (the model's default width when not sampled)."""
-    width = widths.get(started.plan.name)
-    return started.created + (MODEL.bulk_ready_seconds(started.rows or 0, width) if width
-                              else MODEL.bulk_ready_seconds(started.rows or 0))
+    width = widths.get(started.plan.name, DEFAULT_ROW_BYTES)
+    return started.created + MODEL.bulk_ready_seconds(started.rows or 0, width)
 
 
 def _first_poll(run: ExportRun, started: _Started) -> float:

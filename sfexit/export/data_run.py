@@ -39,6 +39,12 @@ SPARE_POLL = 0.05
 JOBS_AHEAD_PER_READER = schedule.JOBS_AHEAD_PER_READER
 
 
+def job_window(parallel: int) -> int:
+    """Bulk jobs created and not yet read at most, with ``parallel`` readers (before the
+    schedule's overflow widens it: :meth:`ExportRun.widen`)."""
+    return JOBS_AHEAD_PER_READER * max(1, parallel)
+
+
 def read_slots(parallel: int) -> int:
     """Objects read at once (REST reads and Bulk downloads): the REST cursors plus
     ``parallel`` readers. Also the readers' threads (waiting for a job takes no place)."""
@@ -146,8 +152,7 @@ class ExportRun:
         self._lock = threading.Lock()
         self._unread: set[str] = set()     # ids of the jobs created and not yet read
         # The window grows by the schedule's overflow objects (schedule.overflow).
-        self.ahead = threading.Semaphore(JOBS_AHEAD_PER_READER * max(1, options.parallel)
-                                         + overflow)
+        self.ahead = threading.Semaphore(job_window(options.parallel) + overflow)
         # Reads at once (REST reads and Bulk downloads, the requests that may run long): the
         # REST cursors' and the readers' share of the org's 25 long requests
         # (schedule.REST_CURSORS), so a download may take a cursor's place once the small

@@ -21,12 +21,11 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from sfexit import errors
-from sfexit.export import bulk
+from sfexit.export import bulk, data_run
 from sfexit.export.bulk import _describe_admitted, _NotStarted, _start, _Started
 from sfexit.export.data_run import ExportOptions, ExportRun, ObjectResult, ProgressCallback
 from sfexit.export.manifest import ManifestStore
 from sfexit.export.objects import DescribeCache, plan_fields
-from sfexit.export import data_run
 from sfexit.export.schedule import Routing
 from sfexit.export.schedule import routing as run_routing
 from sfexit.org.session import OrgSession
@@ -47,7 +46,7 @@ class FirstJobs:
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.run = ExportRun(session, store, options, on_progress, sleep)
         prior = run_routing(options.rest_below)
-        window = _window(options)
+        window = data_run.job_window(options.parallel)
         room = _Room(names, window)
         # A thread per job the window holds: each is a describe and a create, ~0.12 s on the
         # critical path; four threads made the last of nine jobs 0.25 s later than the first
@@ -86,12 +85,7 @@ def first_candidates(objects: Sequence[str], counts: Mapping[str, int],
     prior = run_routing(options.rest_below)
     over = [n for n in bulk.largest_first(objects, counts)
             if not prior.by_rest(counts.get(n), True)]
-    return over[:2 * _window(options)]
-
-
-def _window(options: ExportOptions) -> int:
-    """Jobs the run's window holds (data_run.ExportRun)."""
-    return data_run.JOBS_AHEAD_PER_READER * max(1, options.parallel)
+    return over[:2 * data_run.job_window(options.parallel)]
 
 
 class _Room:

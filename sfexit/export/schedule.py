@@ -65,8 +65,8 @@ DEFAULT_ROW_BYTES = 400        # preflight.DEFAULT_ROW_BYTES: the width assumed 
 # a REST page holds at most 2,000 rows and takes 0.3-2 s by the model (a tenth of what makes a
 # request long), so the cursors are as many as the long requests the org allows, the figure
 # issue 23's ideal schedule uses. Open query cursors have no limit since API v56.0 (before: 10
-# per user; Salesforce App Limits Cheatsheet, "API Query Cursor Limits"). What may run long is a Bulk result download (its own
-# ``--parallel`` readers). 16 before: the small objects of a 20k org took three waves of pages
+# per user; Salesforce App Limits Cheatsheet, "API Query Cursor Limits"). What may run long is
+# a Bulk result download (its own ``--parallel`` readers). 16 before: the small objects of a 20k org took three waves of pages
 # where two do (bench/RESULTS.md "session 7").
 REST_CURSORS = 25
 # Objects Salesforce only lets us read filtered by a parent id: (filter field, parent object).
